@@ -1,0 +1,61 @@
+package io.sluice.admin;
+
+import io.javalin.Javalin;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.config.SluiceConfig.AdminSettings;
+import io.sluice.runtime.Service;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Operational endpoints on their own port: {@code /health} (the process is alive), {@code /ready} (Kafka is
+ * reachable, so requests can be acknowledged) and {@code /metrics} (Prometheus text format).
+ */
+public final class AdminServer implements Service {
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    private final AdminSettings settings;
+    private final PrometheusMeterRegistry registry;
+    private final KafkaHealth kafkaHealth;
+    private Javalin server;
+    private boolean closed;
+
+    public AdminServer(AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth) {
+        this.settings = settings;
+        this.registry = registry;
+        this.kafkaHealth = kafkaHealth;
+    }
+
+    @Override
+    public synchronized void start() {
+        if (server != null || closed) return;
+        server = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.concurrency.useVirtualThreads = true;
+            config.router.ignoreTrailingSlashes = true;
+            config.jetty.host = settings.host();
+            config.jetty.port = settings.port();
+            config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
+            config.routes.get("/ready", ctx -> {
+                KafkaHealth.Status status = kafkaHealth.check();
+                ctx.status(status.reachable() ? 200 : 503).contentType("application/json")
+                        .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
+            });
+            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+        });
+        server.start();
+        log.info("Admin server listening on http://{}:{}", settings.host(), port());
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        if (server != null) server.stop();
+        kafkaHealth.close();
+    }
+}

@@ -1,0 +1,93 @@
+package io.sluice.collector;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.config.SluiceConfig.CollectorSettings;
+import io.sluice.config.SluiceConfig.SourceSettings;
+import io.sluice.runtime.Service;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The collector stage: Segment's tracking API over HTTP (Javalin on Jetty 12, one virtual thread per request),
+ * writing accepted events to Kafka. {@link #close()} stops accepting, lets in-flight requests finish, then
+ * flushes and closes the producer.
+ */
+public final class Collector implements Service {
+    private static final Logger log = LoggerFactory.getLogger(Collector.class);
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(4);
+
+    private final CollectorSettings settings;
+    private final EventPublisher publisher;
+    private final IngestHandler handler;
+    private Javalin server;
+    private boolean closed;
+
+    public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
+                     MeterRegistry registry, Clock clock) {
+        this.settings = settings;
+        CollectorMetrics metrics = new CollectorMetrics(registry);
+        this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
+        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), settings, publisher, metrics, clock);
+    }
+
+    @Override
+    public synchronized void start() {
+        if (server != null || closed) return;
+        server = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.concurrency.useVirtualThreads = true;
+            config.router.ignoreTrailingSlashes = true;
+            config.jetty.host = settings.host();
+            config.jetty.port = settings.port();
+            config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
+            config.routes.before(Collector::allowCrossOrigin);
+            config.routes.options("/v1/*", Collector::preflight);
+            for (Endpoint endpoint : Endpoint.ALL) {
+                config.routes.post(endpoint.path(), ctx -> handler.handle(ctx, endpoint));
+            }
+        });
+        server.start();
+        log.info("Collector listening on http://{}:{}", settings.host(), port());
+    }
+
+    /** The bound port (differs from the configured one when that is 0). */
+    public int port() {
+        return server.port();
+    }
+
+    /** Browsers post from any origin; write keys are public by design, so every origin is allowed. */
+    private static void allowCrossOrigin(Context ctx) {
+        String origin = ctx.header("Origin");
+        if (origin != null) {
+            ctx.header("Access-Control-Allow-Origin", origin);
+            ctx.header("Vary", "Origin");
+            ctx.header("Access-Control-Allow-Credentials", "true");
+        }
+    }
+
+    private static void preflight(Context ctx) {
+        String requested = ctx.header("Access-Control-Request-Headers");
+        ctx.header("Access-Control-Allow-Methods", "POST, OPTIONS");
+        ctx.header("Access-Control-Allow-Headers",
+                requested != null ? requested : "Content-Type, Authorization, Content-Encoding");
+        ctx.header("Access-Control-Max-Age", "86400");
+        ctx.status(204);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        if (server != null) {
+            server.stop(); // stops accepting, waits up to DRAIN_TIMEOUT for in-flight requests
+        }
+        publisher.close(Duration.ofSeconds(3));
+        log.info("Collector stopped");
+    }
+}

@@ -1,0 +1,86 @@
+package io.sluice.collector;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Adds what the server knows to a validated event: messageId, receivedAt, skew-corrected timestamp, context.ip,
+ * the batch-level context, and the source. See docs/record-format.md for the resulting record.
+ */
+final class EventEnricher {
+
+    /** What one request contributes to each of its events. */
+    record RequestFacts(String sourceId, Instant receivedAt, String batchSentAt, ObjectNode batchContext, String clientIp) {}
+
+    void enrich(ObjectNode event, EventType type, RequestFacts facts) {
+        event.put("type", type.wireName());
+        event.remove("writeKey"); // a credential, not event data
+        JsonNode messageId = event.get("messageId");
+        if (messageId == null || !messageId.isTextual() || messageId.asText().isEmpty()) {
+            event.put("messageId", "sluice-" + UUID.randomUUID());
+        }
+        normaliseIdentity(event, "userId");
+        normaliseIdentity(event, "anonymousId");
+
+        String receivedAt = Timestamps.format(facts.receivedAt());
+        event.put("receivedAt", receivedAt);
+        String sentAtText = facts.batchSentAt() != null ? facts.batchSentAt() : text(event.get("sentAt"));
+        Instant sentAt = sentAtText == null ? null : Timestamps.parse(sentAtText);
+        if (sentAt != null) event.put("sentAt", Timestamps.format(sentAt));
+        String clientTimestamp = text(event.get("timestamp"));
+        if (clientTimestamp != null) {
+            Instant timestamp = Timestamps.parse(clientTimestamp);
+            event.put("originalTimestamp", clientTimestamp);
+            // Correct for the client's clock: the delay between the event and sending it is what we trust.
+            Instant corrected = sentAt == null ? timestamp : facts.receivedAt().minus(Duration.between(timestamp, sentAt));
+            event.put("timestamp", Timestamps.format(corrected));
+        } else {
+            event.put("timestamp", receivedAt);
+        }
+
+        ObjectNode context = mergedContext(event, facts.batchContext());
+        if (facts.clientIp() != null && !context.hasNonNull("ip")) context.put("ip", facts.clientIp());
+        event.put("sourceId", facts.sourceId());
+    }
+
+    /** The event's own context wins over the batch-level one, key by key (deeply). */
+    private static ObjectNode mergedContext(ObjectNode event, ObjectNode batchContext) {
+        JsonNode existing = event.get("context");
+        ObjectNode context = existing instanceof ObjectNode o ? o : event.putObject("context");
+        if (batchContext != null) mergeMissing(context, batchContext);
+        return context;
+    }
+
+    private static void mergeMissing(ObjectNode target, ObjectNode defaults) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = defaults.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            JsonNode mine = target.get(field.getKey());
+            if (mine == null || mine.isNull()) {
+                target.set(field.getKey(), field.getValue().deepCopy());
+            } else if (mine instanceof ObjectNode mineObject && field.getValue() instanceof ObjectNode theirs) {
+                mergeMissing(mineObject, theirs);
+            }
+        }
+    }
+
+    /** Numeric ids are accepted (some SDKs send them) but stored as strings, as the spec types them. */
+    private static void normaliseIdentity(ObjectNode event, String field) {
+        JsonNode node = event.get(field);
+        if (node != null && node.isIntegralNumber()) event.put(field, node.asText());
+    }
+
+    static String text(JsonNode node) {
+        return node != null && node.isTextual() ? node.asText() : null;
+    }
+
+    /** Kafka key: source + user, so one user's events stay ordered within one partition. */
+    static String partitionKey(ObjectNode event, String sourceId) {
+        String userId = text(event.get("userId"));
+        return sourceId + ":" + (userId != null && !userId.isEmpty() ? userId : text(event.get("anonymousId")));
+    }
+}

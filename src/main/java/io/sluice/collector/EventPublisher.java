@@ -1,0 +1,89 @@
+package io.sluice.collector;
+
+import io.micrometer.core.instrument.Timer;
+import io.sluice.config.SluiceConfig.CollectorSettings;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Writes a request's events to the events topic with the idempotent producer and {@code acks=all}. The returned
+ * future completes only when Kafka acknowledged every record, or fails with the first error: the collector
+ * answers 200 on the former only.
+ */
+public final class EventPublisher implements AutoCloseable {
+
+    /** One serialised event ready for Kafka. */
+    public record OutgoingEvent(String key, byte[] value) {}
+
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final String topic;
+    private final Timer produceLatency;
+
+    public EventPublisher(String bootstrapServers, String topic, CollectorSettings settings, Timer produceLatency) {
+        this.topic = topic;
+        this.produceLatency = produceLatency;
+        this.producer = new KafkaProducer<>(producerProperties(bootstrapServers, settings.ackTimeout(), settings.maxInFlightBytes()),
+                new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    static Map<String, Object> producerProperties(String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
+        int lingerMs = 5;
+        int deliveryTimeout = (int) Math.max(ackTimeout.toMillis(), 2_000);
+        return Map.ofEntries(
+                Map.entry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
+                Map.entry(ProducerConfig.CLIENT_ID_CONFIG, "sluice-collector"),
+                Map.entry(ProducerConfig.ACKS_CONFIG, "all"),
+                Map.entry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
+                Map.entry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5),
+                Map.entry(ProducerConfig.LINGER_MS_CONFIG, lingerMs),
+                Map.entry(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024),
+                Map.entry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4"),
+                // Records the broker has not acknowledged by then fail, so no request outlives its ack timeout.
+                Map.entry(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, deliveryTimeout),
+                Map.entry(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, deliveryTimeout - lingerMs - 1),
+                Map.entry(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) ackTimeout.toMillis()),
+                // Comfortably above what the in-flight limiter admits, so send() never blocks on buffer space.
+                Map.entry(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(64L << 20, maxInFlightBytes * 3)));
+    }
+
+    public CompletableFuture<Void> publish(List<OutgoingEvent> events) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        AtomicInteger pending = new AtomicInteger(events.size());
+        long started = System.nanoTime();
+        for (OutgoingEvent event : events) {
+            try {
+                producer.send(new ProducerRecord<>(topic, event.key().getBytes(StandardCharsets.UTF_8), event.value()),
+                        (metadata, error) -> {
+                            if (error != null) {
+                                done.completeExceptionally(error);
+                            } else if (pending.decrementAndGet() == 0) {
+                                produceLatency.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+                                done.complete(null);
+                            }
+                        });
+            } catch (RuntimeException e) { // e.g. metadata not available within max.block.ms
+                done.completeExceptionally(e);
+                break;
+            }
+        }
+        return done;
+    }
+
+    /** Sends what is buffered and waits up to {@code timeout} for it to be acknowledged. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    public void close(Duration timeout) {
+        producer.close(timeout);
+    }
+}

@@ -1,0 +1,39 @@
+package io.sluice.collector;
+
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Bounds the request bytes held in memory at once. A request that cannot get its share within a short wait is
+ * refused with 429 instead of growing the heap or queueing until clients time out (cf. Kafka's BufferPool).
+ */
+final class InFlightLimiter {
+    private final Semaphore bytes;
+    private final long capacity;
+    private final long maxWaitMillis;
+
+    InFlightLimiter(long capacityBytes, long maxWaitMillis) {
+        this.capacity = capacityBytes;
+        this.bytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, capacityBytes));
+        this.maxWaitMillis = maxWaitMillis;
+    }
+
+    /** Reserves {@code amount} bytes or throws a 429 {@link Rejection}; pair with {@link #release}. */
+    int acquire(long amount) {
+        int permits = (int) Math.min(amount, Math.min(Integer.MAX_VALUE, capacity));
+        try {
+            if (bytes.tryAcquire(permits, maxWaitMillis, TimeUnit.MILLISECONDS)) return permits;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        throw Rejection.overloaded("the collector is at its in-flight memory limit; retry shortly");
+    }
+
+    void release(int permits) {
+        bytes.release(permits);
+    }
+
+    long available() {
+        return bytes.availablePermits();
+    }
+}

@@ -1,0 +1,165 @@
+package io.sluice.collector;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import io.sluice.collector.EventEnricher.RequestFacts;
+import io.sluice.collector.EventPublisher.OutgoingEvent;
+import io.sluice.config.SluiceConfig.CollectorSettings;
+import io.sluice.config.SluiceConfig.SourceSettings;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One tracking request, start to finish: reserve memory, read and parse the body, authenticate, validate every
+ * event (all-or-nothing), enrich, publish, and answer 200 only once Kafka has acknowledged all of it.
+ */
+final class IngestHandler {
+    private static final Logger log = LoggerFactory.getLogger(IngestHandler.class);
+    private static final byte[] OK = "{\"success\":true}".getBytes(StandardCharsets.UTF_8);
+
+    private final ObjectMapper mapper;
+    private final Sources sources;
+    private final CollectorSettings settings;
+    private final EventPublisher publisher;
+    private final CollectorMetrics metrics;
+    private final Clock clock;
+    private final InFlightLimiter limiter;
+    private final BodyReader bodyReader;
+    private final RequestParser parser;
+    private final EventValidator validator;
+    private final EventEnricher enricher = new EventEnricher();
+    private final ClientAddress clientAddress;
+
+    IngestHandler(ObjectMapper mapper, Sources sources, CollectorSettings settings, EventPublisher publisher,
+                  CollectorMetrics metrics, Clock clock) {
+        this.mapper = mapper;
+        this.sources = sources;
+        this.settings = settings;
+        this.publisher = publisher;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.limiter = new InFlightLimiter(settings.maxInFlightBytes(), 50);
+        this.bodyReader = new BodyReader(settings.maxRequestSize());
+        this.parser = new RequestParser(mapper, settings.maxBatchEvents());
+        this.validator = new EventValidator(settings.maxEventSize());
+        this.clientAddress = new ClientAddress(settings.trustedProxies());
+    }
+
+    void handle(Context ctx, Endpoint endpoint) {
+        long started = System.nanoTime();
+        String sourceId = "unknown";
+        int eventCount = 0;
+        long bytes = 0;
+        int permits = 0;
+        try {
+            SourceSettings source = authenticateHeader(ctx.header("Authorization"));
+            String encoding = ctx.header("Content-Encoding");
+            long declared = ctx.req().getContentLengthLong();
+            boolean compressed = encoding != null && !encoding.isBlank() && !encoding.equalsIgnoreCase("identity");
+            if (!compressed && declared > settings.maxRequestSize()) {
+                throw Rejection.tooLarge("request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
+            }
+            permits = limiter.acquire(compressed || declared < 0 ? settings.maxRequestSize() : Math.max(declared, 1));
+            byte[] body = bodyReader.read(ctx.bodyInputStream(), encoding);
+            bytes = body.length;
+            ParsedRequest request = endpoint.isBatch() ? parser.parseBatch(body) : parser.parseSingle(body);
+            if (source == null) source = authenticateBody(request.writeKey());
+            sourceId = source.id();
+            eventCount = request.events().size();
+
+            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, ctx);
+            awaitAcknowledgement(publisher.publish(outgoing));
+            metrics.request(sourceId, "accepted", eventCount, System.nanoTime() - started, bytes);
+            ctx.status(200).contentType("application/json").result(OK);
+        } catch (Rejection rejection) {
+            reject(ctx, rejection, sourceId, eventCount, started, bytes);
+        } finally {
+            if (permits > 0) limiter.release(permits);
+        }
+    }
+
+    private List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, Context ctx) {
+        RequestFacts facts = new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(),
+                clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")));
+        List<ObjectNode> events = request.events();
+        // Validate everything before enriching anything: a batch is accepted or refused as a whole.
+        EventType[] types = new EventType[events.size()];
+        for (int i = 0; i < events.size(); i++) {
+            types[i] = validator.validate(events.get(i), endpoint.type(), i, request.eventSizes()[i]);
+        }
+        List<OutgoingEvent> outgoing = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            ObjectNode event = events.get(i);
+            enricher.enrich(event, types[i], facts);
+            try {
+                outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), mapper.writeValueAsBytes(event)));
+            } catch (JsonProcessingException e) {
+                throw Rejection.badEvent(i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
+            }
+        }
+        return outgoing;
+    }
+
+    private void awaitAcknowledgement(java.util.concurrent.CompletableFuture<Void> acknowledged) {
+        try {
+            acknowledged.get(settings.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw Rejection.unavailable("Kafka did not acknowledge the events within " + settings.ackTimeout().toMillis() + " ms; retry later");
+        } catch (ExecutionException e) {
+            log.warn("Kafka refused events: {}", e.getCause().toString());
+            throw Rejection.unavailable("Kafka did not store the events (" + e.getCause().getClass().getSimpleName() + "); retry later");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Rejection.unavailable("the collector is shutting down; retry later");
+        }
+    }
+
+    /** HTTP Basic with the write key as username and an empty password; null when there is no Basic header. */
+    private SourceSettings authenticateHeader(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) return null;
+        String decoded;
+        try {
+            decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw Rejection.unauthorized("invalid_write_key", "the Authorization header is not valid Basic auth");
+        }
+        int colon = decoded.indexOf(':');
+        SourceSettings source = sources.authenticate(colon >= 0 ? decoded.substring(0, colon) : decoded);
+        if (source == null) throw Rejection.unauthorized("invalid_write_key", "unknown write key");
+        return source;
+    }
+
+    private SourceSettings authenticateBody(String writeKey) {
+        if (writeKey == null || writeKey.isEmpty()) {
+            throw Rejection.unauthorized("missing_write_key", "a write key is required: HTTP Basic username or 'writeKey' in the body");
+        }
+        SourceSettings source = sources.authenticate(writeKey);
+        if (source == null) throw Rejection.unauthorized("invalid_write_key", "unknown write key");
+        return source;
+    }
+
+    private void reject(Context ctx, Rejection r, String sourceId, int eventCount, long started, long bytes) {
+        String outcome = switch (r.status()) {
+            case 401 -> "unauthorized";
+            case 429 -> "overloaded";
+            case 503 -> "unavailable";
+            default -> "rejected";
+        };
+        metrics.request(sourceId, outcome, eventCount, System.nanoTime() - started, bytes);
+        metrics.rejected(r.rule(), eventCount);
+        ObjectNode body = mapper.createObjectNode().put("success", false).put("error", r.getMessage()).put("rule", r.rule());
+        if (r.index() >= 0) body.put("index", r.index());
+        if (r.retryAfterSeconds() > 0) ctx.header("Retry-After", Integer.toString(r.retryAfterSeconds()));
+        ctx.status(r.status()).contentType("application/json").result(body.toString());
+    }
+}

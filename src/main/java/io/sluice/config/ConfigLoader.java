@@ -1,0 +1,303 @@
+package io.sluice.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.sluice.config.ConfigSchema.Key;
+import io.sluice.config.ConfigSchema.ListOf;
+import io.sluice.config.ConfigSchema.Node;
+import io.sluice.config.ConfigSchema.Section;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Loads the configuration: the YAML file (or built-in standalone defaults), then {@code ${ENV_VAR}} expansion,
+ * then {@code SLUICE_*} environment overrides, then validation against {@link ConfigSchema}. Any problem stops
+ * startup with one {@link ConfigException} naming the key.
+ */
+public final class ConfigLoader {
+    public static final Path DEFAULT_FILE = Path.of("sluice.yaml");
+    private static final String ENV_PREFIX = "SLUICE_";
+
+    private final Map<String, String> env;
+
+    public ConfigLoader(Map<String, String> env) {
+        this.env = env;
+    }
+
+    public static ConfigLoader fromEnvironment() {
+        return new ConfigLoader(System.getenv());
+    }
+
+    /** {@code explicitFile} from {@code --config}; else ./sluice.yaml if present; else standalone defaults. */
+    public SluiceConfig load(Path explicitFile) {
+        Path file = explicitFile != null ? explicitFile : (Files.isRegularFile(DEFAULT_FILE) ? DEFAULT_FILE : null);
+        if (explicitFile != null && !Files.isRegularFile(explicitFile)) {
+            throw new ConfigException("config file " + explicitFile.toAbsolutePath() + " does not exist");
+        }
+        ObjectNode tree = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
+        return fromTree(tree, file == null, file == null ? "built-in standalone defaults" : file.toAbsolutePath().toString());
+    }
+
+    /** Parses YAML text; for tests and for tools that build configs in memory. */
+    public SluiceConfig loadYaml(String yaml) {
+        try {
+            return fromTree(asObject(new ObjectMapper(new YAMLFactory()).readTree(yaml)), false, "inline YAML");
+        } catch (IOException e) {
+            throw new ConfigException("the YAML could not be parsed: " + e.getMessage());
+        }
+    }
+
+    private static ObjectNode readYaml(Path file) {
+        try {
+            return asObject(new ObjectMapper(new YAMLFactory()).readTree(file.toFile()));
+        } catch (IOException e) {
+            throw new ConfigException("config file " + file + " could not be parsed: " + e.getMessage());
+        }
+    }
+
+    private static ObjectNode asObject(JsonNode node) {
+        if (node == null || node.isMissingNode() || node.isNull()) return JsonNodeFactory.instance.objectNode();
+        if (!node.isObject()) throw new ConfigException("the top level of the config must be a mapping of keys");
+        return (ObjectNode) node;
+    }
+
+    private SluiceConfig fromTree(ObjectNode tree, boolean standalone, String origin) {
+        if (standalone) applyStandaloneDefaults(tree);
+        expandReferences(tree, "");
+        applyEnvironmentOverrides(tree);
+        ConfigValues values = new ConfigValues();
+        walk(ConfigSchema.ROOT, tree, "", values);
+        return SluiceConfig.from(values, origin);
+    }
+
+    private static void applyStandaloneDefaults(ObjectNode tree) {
+        ConfigSchema.ROOT.children().forEach((name, node) -> {
+            if (node instanceof ListOf list && !tree.has(name)) {
+                ArrayNode array = tree.putArray(name);
+                list.standaloneDefault().forEach(entry -> {
+                    ObjectNode element = array.addObject();
+                    entry.forEach(element::put);
+                });
+            }
+        });
+    }
+
+    /** Replaces {@code ${VAR}} and {@code ${VAR:-fallback}} in every string value. */
+    private void expandReferences(JsonNode node, String path) {
+        if (node instanceof ObjectNode object) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String childPath = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
+                if (field.getValue().isTextual()) {
+                    object.put(field.getKey(), expand(field.getValue().asText(), childPath));
+                } else {
+                    expandReferences(field.getValue(), childPath);
+                }
+            }
+        } else if (node instanceof ArrayNode array) {
+            for (int i = 0; i < array.size(); i++) {
+                if (array.get(i).isTextual()) array.set(i, array.textNode(expand(array.get(i).asText(), path + "[" + i + "]")));
+                else expandReferences(array.get(i), path + "[" + i + "]");
+            }
+        }
+    }
+
+    String expand(String text, String path) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < text.length()) {
+            int start = text.indexOf("${", i);
+            if (start < 0) break;
+            int end = text.indexOf('}', start);
+            if (end < 0) throw new ConfigException(path, "unterminated ${ in '" + text + "'");
+            out.append(text, i, start);
+            String reference = text.substring(start + 2, end);
+            String name = reference;
+            String fallback = null;
+            int colon = reference.indexOf(":-");
+            if (colon >= 0) {
+                name = reference.substring(0, colon);
+                fallback = reference.substring(colon + 2);
+            }
+            String value = env.get(name);
+            if (value == null || (value.isEmpty() && fallback != null)) value = fallback;
+            if (value == null) {
+                throw new ConfigException(path, "references ${" + name + "}, which is not set in the environment");
+            }
+            out.append(value);
+            i = end + 1;
+        }
+        return out.append(text.substring(i)).toString();
+    }
+
+    /** {@code SLUICE_KAFKA_BOOTSTRAPSERVERS} overrides kafka.bootstrapServers; list elements by index. */
+    private void applyEnvironmentOverrides(ObjectNode tree) {
+        env.entrySet().stream()
+                .filter(e -> e.getKey().startsWith(ENV_PREFIX))
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(e -> override(tree, e.getKey().substring(ENV_PREFIX.length()).split("_"), e.getValue()));
+    }
+
+    private static void override(ObjectNode tree, String[] segments, String value) {
+        Node node = ConfigSchema.ROOT;
+        JsonNode target = tree;
+        for (int i = 0; i < segments.length; i++) {
+            String segment = segments[i];
+            boolean last = i == segments.length - 1;
+            if (node instanceof Section section && target instanceof ObjectNode object) {
+                String name = matchKey(section, segment);
+                if (name == null) return; // not one of ours: perhaps a variable meant for ${...}
+                Node child = section.children().get(name);
+                if (last) {
+                    if (child instanceof Key) object.put(name, value);
+                    return;
+                }
+                JsonNode next = object.get(name);
+                if (next == null || next.isNull()) next = child instanceof ListOf ? object.putArray(name) : object.putObject(name);
+                node = child;
+                target = next;
+            } else if (node instanceof ListOf list && target instanceof ArrayNode array) {
+                if (!segment.matches("\\d{1,3}") || last) return;
+                int index = Integer.parseInt(segment);
+                while (array.size() <= index) array.addObject();
+                node = list.element();
+                target = array.get(index);
+            } else {
+                return;
+            }
+        }
+    }
+
+    private static String matchKey(Section section, String segment) {
+        for (String name : section.children().keySet()) {
+            if (name.toUpperCase(Locale.ROOT).equals(segment)) return name;
+        }
+        return null;
+    }
+
+    private static void walk(Section section, JsonNode given, String prefix, ConfigValues values) {
+        if (given != null && !given.isNull() && !given.isObject()) {
+            throw new ConfigException(prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1), "must be a mapping of keys");
+        }
+        if (given != null) {
+            for (Iterator<String> names = given.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!section.children().containsKey(name)) {
+                    throw new ConfigException(prefix + name, "unknown key" + suggestion(section, name));
+                }
+            }
+        }
+        section.children().forEach((name, node) -> {
+            String path = prefix + name;
+            JsonNode child = given == null ? null : given.get(name);
+            switch (node) {
+                case Key key -> values.put(path, convert(key, child, path), key.secret());
+                case Section inner -> walk(inner, child, path + ".", values);
+                case ListOf list -> walkList(list, child, path, values);
+            }
+        });
+    }
+
+    private static void walkList(ListOf list, JsonNode given, String path, ConfigValues values) {
+        if (given == null || given.isNull() || (given.isArray() && given.isEmpty())) {
+            throw new ConfigException(path, "at least one entry is required");
+        }
+        if (!given.isArray()) throw new ConfigException(path, "must be a list");
+        List<String> elementPrefixes = new ArrayList<>();
+        for (int i = 0; i < given.size(); i++) {
+            String prefix = path + "[" + i + "].";
+            walk(list.element(), given.get(i), prefix, values);
+            elementPrefixes.add(prefix);
+        }
+        values.putList(path, elementPrefixes);
+    }
+
+    private static Object convert(Key key, JsonNode node, String path) {
+        String raw;
+        if (node == null || node.isNull()) {
+            if (key.defaultValue() == null) throw new ConfigException(path, "is required");
+            raw = key.defaultValue();
+        } else if (node.isArray()) {
+            if (key.kind() != Kind.CIDR_LIST) throw new ConfigException(path, "must be a single value, not a list");
+            List<String> parts = new ArrayList<>();
+            node.forEach(element -> parts.add(element.asText()));
+            raw = String.join(",", parts);
+        } else if (node.isContainerNode()) {
+            throw new ConfigException(path, "must be a single value, not a mapping");
+        } else {
+            raw = node.asText();
+        }
+        try {
+            return key.kind().convert(raw);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(path, e.getMessage());
+        }
+    }
+
+    private static String suggestion(Section section, String name) {
+        for (String known : section.children().keySet()) {
+            if (known.equalsIgnoreCase(name) || editDistance(known.toLowerCase(Locale.ROOT), name.toLowerCase(Locale.ROOT)) <= 2) {
+                return " (did you mean '" + known + "'?)";
+            }
+        }
+        return " (known keys: " + String.join(", ", section.children().keySet()) + ")";
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) previous[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            int[] current = new int[b.length() + 1];
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            previous = current;
+        }
+        return previous[b.length()];
+    }
+
+    /** Converted values by path, in schema order, remembering which are secret. */
+    static final class ConfigValues {
+        final Map<String, Object> byPath = new LinkedHashMap<>();
+        final Map<String, List<String>> lists = new LinkedHashMap<>();
+        final Map<String, Boolean> secret = new LinkedHashMap<>();
+
+        void put(String path, Object value, boolean isSecret) {
+            byPath.put(path, value);
+            secret.put(path, isSecret);
+        }
+
+        void putList(String path, List<String> elementPrefixes) {
+            lists.put(path, elementPrefixes);
+        }
+
+        @SuppressWarnings("unchecked")
+        <T> T get(String path) {
+            return (T) byPath.get(path);
+        }
+
+        /** One line, secrets redacted, for the startup log. */
+        String describe() {
+            StringBuilder out = new StringBuilder();
+            byPath.forEach((path, value) -> {
+                if (!out.isEmpty()) out.append(", ");
+                String text = String.valueOf(value);
+                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() ? "******" : text);
+            });
+            return out.toString();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.sluice.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every configuration key Sluice knows, declared once with its type, default and documentation
+ * (in the spirit of Kafka's ConfigDef). Later stages extend this tree; keys are never renamed.
+ */
+public final class ConfigSchema {
+
+    public sealed interface Node permits Key, Section, ListOf {}
+
+    /** A leaf value. {@code defaultValue == null} means the key is required. */
+    public record Key(Kind kind, String defaultValue, String doc, boolean secret) implements Node {}
+
+    public record Section(Map<String, Node> children) implements Node {}
+
+    /** A list of sections, e.g. {@code sources}; {@code standaloneDefault} is used when no config file exists. */
+    public record ListOf(Section element, String doc, List<Map<String, String>> standaloneDefault) implements Node {}
+
+    public static final Section ROOT = section(
+            "dataDir", key(Kind.STRING, "./data", "Directory holding the embedded Kafka and PostgreSQL data; survives restarts."),
+            "kafka", section(
+                    "bootstrapServers", key(Kind.KAFKA_SERVERS, "embedded", "'embedded' runs a single-node KRaft broker in-process; otherwise host:port,host:port of an external cluster."),
+                    "eventsTopic", key(Kind.STRING, "sluice.events", "Topic the collector writes accepted events to; created at start if missing."),
+                    "partitions", key(Kind.POSITIVE_INT, "8", "Partition count used when Sluice creates the events topic."),
+                    "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port).")),
+            "postgres", section(
+                    "url", key(Kind.JDBC_URL, "embedded", "'embedded' runs PostgreSQL 17 from Maven-shipped binaries; otherwise a jdbc:postgresql:// URL (multi-host allowed)."),
+                    "user", key(Kind.STRING, "sluice", "Database user of the queue database."),
+                    "password", secret(Kind.OPTIONAL_STRING, "", "Database password; use ${ENV_VAR} to keep it out of the file."),
+                    "embeddedPort", key(Kind.PORT, "5432", "Port of the embedded PostgreSQL server (listens on 127.0.0.1 only)."),
+                    "maxPoolSize", key(Kind.POSITIVE_INT, "10", "Maximum connections in the queue-database pool.")),
+            "collector", section(
+                    "host", key(Kind.STRING, "0.0.0.0", "Interface the collector HTTP server binds to."),
+                    "port", key(Kind.PORT, "8080", "Port of the Segment-compatible tracking API."),
+                    "trustedProxies", key(Kind.CIDR_LIST, "", "CIDRs of load balancers whose X-Forwarded-For header is believed for context.ip."),
+                    "maxRequestSize", key(Kind.SIZE, "500KB", "Largest request body after decompression; larger requests get 413."),
+                    "maxEventSize", key(Kind.SIZE, "32KB", "Largest single event; larger events get 413."),
+                    "maxBatchEvents", key(Kind.POSITIVE_INT, "2500", "Most events accepted in one batch request."),
+                    "maxInFlightBytes", key(Kind.SIZE, "64MB", "Request bytes held in memory at once (reading, validating, awaiting Kafka); beyond it requests get 429."),
+                    "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503.")),
+            "admin", section(
+                    "host", key(Kind.STRING, "0.0.0.0", "Interface the admin server (health, readiness, metrics) binds to."),
+                    "port", key(Kind.PORT, "8081", "Port of the admin server.")),
+            "sources", new ListOf(section(
+                    "id", key(Kind.IDENTIFIER, null, "Source id: used in Kafka keys, metrics and warehouse schema names."),
+                    "writeKey", secret(Kind.STRING, null, "Write key clients authenticate with (HTTP Basic username or 'writeKey' in the body).")),
+                    "Event sources; at least one is required.",
+                    List.of(Map.of("id", "web", "writeKey", "wk_web_example"))));
+
+    private ConfigSchema() {}
+
+    static Key key(Kind kind, String defaultValue, String doc) {
+        return new Key(kind, defaultValue, doc, false);
+    }
+
+    static Key secret(Kind kind, String defaultValue, String doc) {
+        return new Key(kind, defaultValue, doc, true);
+    }
+
+    static Section section(Object... namesAndNodes) {
+        Map<String, Node> children = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndNodes.length; i += 2) {
+            children.put((String) namesAndNodes[i], (Node) namesAndNodes[i + 1]);
+        }
+        return new Section(children);
+    }
+
+    /** One line per key: path, type, default and doc. Printed by {@code sluice config --keys}. */
+    public static String describeKeys() {
+        StringBuilder out = new StringBuilder();
+        describe(ROOT, "", out);
+        return out.toString();
+    }
+
+    private static void describe(Section section, String prefix, StringBuilder out) {
+        section.children().forEach((name, node) -> {
+            String path = prefix + name;
+            switch (node) {
+                case Key k -> out.append(String.format("%-28s %s; default: %s. %s%n", path, k.kind().description,
+                        k.defaultValue() == null ? "(required)" : "'" + k.defaultValue() + "'", k.doc()));
+                case Section s -> describe(s, path + ".", out);
+                case ListOf l -> {
+                    out.append(String.format("%-28s %s%n", path + "[]", l.doc()));
+                    describe(l.element(), path + "[].", out);
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,125 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The value types a configuration key can have; each converts and validates a raw string. */
+public enum Kind {
+    STRING("a non-empty string") {
+        @Override Object convert(String raw) {
+            if (raw.isBlank()) throw new IllegalArgumentException("must not be empty");
+            return raw;
+        }
+    },
+    OPTIONAL_STRING("a string") {
+        @Override Object convert(String raw) { return raw; }
+    },
+    IDENTIFIER("an identifier of lower-case letters, digits, '_' or '-' (starting with a letter)") {
+        @Override Object convert(String raw) {
+            if (!raw.matches("[a-z][a-z0-9_-]{0,62}")) throw new IllegalArgumentException("must be " + description);
+            return raw;
+        }
+    },
+    PORT("a TCP port 0-65535 (0 picks a free port)") {
+        @Override Object convert(String raw) {
+            int port = parseInt(raw);
+            if (port < 0 || port > 65535) throw new IllegalArgumentException("must be " + description);
+            return port;
+        }
+    },
+    POSITIVE_INT("an integer >= 1") {
+        @Override Object convert(String raw) {
+            int value = parseInt(raw);
+            if (value < 1) throw new IllegalArgumentException("must be " + description);
+            return value;
+        }
+    },
+    DURATION("a duration such as 500ms, 5s, 2m or 1h") {
+        @Override Object convert(String raw) { return parseDuration(raw); }
+    },
+    SIZE("a size such as 512, 32KB or 64MB") {
+        @Override Object convert(String raw) { return parseSize(raw); }
+    },
+    /** "embedded" or a comma-separated host:port list. */
+    KAFKA_SERVERS("'embedded' or a comma-separated list of host:port") {
+        @Override Object convert(String raw) {
+            String value = raw.trim();
+            if (value.equals("embedded")) return value;
+            for (String hostPort : value.split(",")) {
+                if (!hostPort.trim().matches("[^:\\s]+:\\d{1,5}")) {
+                    throw new IllegalArgumentException("must be " + description + ", got '" + raw + "'");
+                }
+            }
+            return value;
+        }
+    },
+    /** "embedded" or a PostgreSQL JDBC URL (single host, multi-host, or cluster endpoint). */
+    JDBC_URL("'embedded' or a jdbc:postgresql:// URL") {
+        @Override Object convert(String raw) {
+            String value = raw.trim();
+            if (value.equals("embedded") || value.startsWith("jdbc:postgresql://")) return value;
+            throw new IllegalArgumentException("must be " + description + ", got '" + raw + "'");
+        }
+    },
+    CIDR_LIST("a list of CIDRs such as 10.0.0.0/8") {
+        @Override Object convert(String raw) {
+            List<Cidr> cidrs = new ArrayList<>();
+            for (String part : raw.split(",")) {
+                if (!part.isBlank()) cidrs.add(Cidr.parse(part.trim()));
+            }
+            return List.copyOf(cidrs);
+        }
+    };
+
+    final String description;
+
+    Kind(String description) {
+        this.description = description;
+    }
+
+    abstract Object convert(String raw);
+
+    private static final Pattern DURATION_PATTERN = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+    private static final Pattern SIZE_PATTERN = Pattern.compile("(\\d+)\\s*(b|kb|mb|gb)?");
+
+    private static int parseInt(String raw) {
+        try {
+            return Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("must be an integer, got '" + raw + "'");
+        }
+    }
+
+    static Duration parseDuration(String raw) {
+        Matcher m = DURATION_PATTERN.matcher(raw.trim().toLowerCase(Locale.ROOT));
+        if (!m.matches()) throw new IllegalArgumentException("must be a duration such as 500ms, 5s, 2m or 1h, got '" + raw + "'");
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    static long parseSize(String raw) {
+        Matcher m = SIZE_PATTERN.matcher(raw.trim().toLowerCase(Locale.ROOT));
+        if (!m.matches()) throw new IllegalArgumentException("must be a size such as 512, 32KB or 64MB, got '" + raw + "'");
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "b" : m.group(2);
+        long bytes = switch (unit) {
+            case "kb" -> n * 1024;
+            case "mb" -> n * 1024 * 1024;
+            case "gb" -> n * 1024 * 1024 * 1024;
+            default -> n;
+        };
+        if (bytes < 1) throw new IllegalArgumentException("must be at least 1 byte");
+        return bytes;
+    }
+
+}

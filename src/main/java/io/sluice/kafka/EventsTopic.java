@@ -1,0 +1,44 @@
+package io.sluice.kafka;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Creates the events topic at start when it does not exist (with the cluster's default replication). */
+public final class EventsTopic {
+    private static final Logger log = LoggerFactory.getLogger(EventsTopic.class);
+
+    private EventsTopic() {}
+
+    public static void ensure(String bootstrapServers, String topic, int partitions) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup",
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            if (existing.contains(topic)) {
+                int actual = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions().size();
+                if (actual != partitions) {
+                    log.warn("Topic {} exists with {} partitions; kafka.partitions={} only applies when Sluice creates it", topic, actual, partitions);
+                }
+                return;
+            }
+            try {
+                admin.createTopics(List.of(new NewTopic(topic, java.util.Optional.of(partitions), java.util.Optional.empty())))
+                        .all().get(30, TimeUnit.SECONDS);
+                log.info("Created topic {} with {} partitions", topic, partitions);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) throw e; // another instance was quicker
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not ensure Kafka topic " + topic + " exists at " + bootstrapServers + ": " + e.getMessage(), e);
+        }
+    }
+}
