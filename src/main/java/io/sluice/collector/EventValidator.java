@@ -31,11 +31,11 @@ final class EventValidator {
                 throw Rejection.badEvent(index, "invalid_type", "'type' must be one of track, identify, page, screen, group, alias");
             }
         }
+        requireIdentityOrAbsent(event, "userId", index);
+        requireIdentityOrAbsent(event, "anonymousId", index);
         if (!isIdentity(event.get("userId")) && !isIdentity(event.get("anonymousId"))) {
             throw Rejection.badEvent(index, "missing_identity", "'userId' or 'anonymousId' is required");
         }
-        requireIdentityOrAbsent(event, "userId", index);
-        requireIdentityOrAbsent(event, "anonymousId", index);
         switch (type) {
             case TRACK -> requireText(event, "event", index);
             case GROUP -> requireIdentity(event, "groupId", index);

@@ -1,0 +1,31 @@
+package io.sluice.support;
+
+import io.sluice.embedded.EmbeddedKafka;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** One real embedded Kafka broker shared by every test in the JVM (started on first use, stopped at exit). */
+public final class TestKafka {
+    private static EmbeddedKafka broker;
+
+    private TestKafka() {}
+
+    public static synchronized String bootstrapServers() {
+        if (broker == null) {
+            broker = new EmbeddedKafka(tempDir("sluice-test-kafka"), 0);
+            broker.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(broker::close));
+        }
+        return broker.bootstrapServers();
+    }
+
+    public static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
