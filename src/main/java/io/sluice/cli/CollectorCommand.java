@@ -1,9 +1,6 @@
 package io.sluice.cli;
 
-import io.sluice.config.SluiceConfig;
 import io.sluice.runtime.Sluice;
-import java.time.Clock;
-import java.util.EnumSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,10 +12,6 @@ final class CollectorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SluiceConfig loaded = config.load();
-        Sluice sluice = new Sluice(loaded, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
-        sluice.start();
-        System.out.println("Sluice collector is running: " + sluice.collectorUrl() + " (admin " + sluice.adminUrl() + ")");
-        return RunUntilStopped.run(sluice);
+        return RoleCommand.run(config, Sluice.Role.COLLECTOR);
     }
 }

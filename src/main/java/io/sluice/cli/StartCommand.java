@@ -28,6 +28,12 @@ final class StartCommand implements Callable<Integer> {
         out.append("  Kafka bootstrap:   ").append(sluice.bootstrapServers()).append("   (topic ").append(c.kafka().eventsTopic()).append(")\n");
         out.append("  PostgreSQL JDBC:   ").append(sluice.jdbcUrl()).append("   (user ").append(c.postgres().user()).append(")\n");
         c.sources().forEach(s -> out.append("  Source '").append(s.id()).append("' write key: ").append(s.writeKey()).append('\n'));
+        if (sluice.warehouseUrl() != null) {
+            out.append("  Warehouse JDBC:    ").append(sluice.warehouseUrl()).append("   (user ").append(c.postgres().user()).append(")\n");
+            String port = sluice.warehouseUrl().replaceAll(".*:(\\d+)/.*", "$1");
+            out.append("  Query it:          psql -h 127.0.0.1 -p ").append(port).append(" -U ").append(c.postgres().user())
+                    .append(" warehouse -c 'SELECT * FROM web.tracks'\n");
+        }
         out.append("Press Ctrl-C to stop.\n");
         System.out.println(out);
     }

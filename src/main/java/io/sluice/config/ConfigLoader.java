@@ -171,7 +171,9 @@ public final class ConfigLoader {
                 if (!segment.matches("\\d{1,3}") || last) return;
                 int index = Integer.parseInt(segment);
                 while (array.size() <= index) array.addObject();
-                node = list.element();
+                JsonNode type = array.get(index).get("type");
+                Section element = type == null ? list.element() : list.elementFor(type.asText());
+                node = element == null ? list.element() : element;
                 target = array.get(index);
             } else {
                 return;
@@ -211,13 +213,25 @@ public final class ConfigLoader {
 
     private static void walkList(ListOf list, JsonNode given, String path, ConfigValues values) {
         if (given == null || given.isNull() || (given.isArray() && given.isEmpty())) {
-            throw new ConfigException(path, "at least one entry is required");
+            if (list.required()) throw new ConfigException(path, "at least one entry is required");
+            values.putList(path, List.of());
+            return;
         }
         if (!given.isArray()) throw new ConfigException(path, "must be a list");
         List<String> elementPrefixes = new ArrayList<>();
         for (int i = 0; i < given.size(); i++) {
             String prefix = path + "[" + i + "].";
-            walk(list.element(), given.get(i), prefix, values);
+            JsonNode element = given.get(i);
+            Section section = list.element();
+            if (!list.variants().isEmpty()) {
+                JsonNode type = element == null ? null : element.get("type");
+                if (type == null || type.isNull()) throw new ConfigException(prefix + "type", "is required (one of " + String.join(", ", list.variants().keySet()) + ")");
+                section = list.elementFor(type.asText());
+                if (section == null) {
+                    throw new ConfigException(prefix + "type", "unknown type '" + type.asText() + "' (known: " + String.join(", ", list.variants().keySet()) + ")");
+                }
+            }
+            walk(section, element, prefix, values);
             elementPrefixes.add(prefix);
         }
         values.putList(path, elementPrefixes);
@@ -229,7 +243,7 @@ public final class ConfigLoader {
             if (key.defaultValue() == null) throw new ConfigException(path, "is required");
             raw = key.defaultValue();
         } else if (node.isArray()) {
-            if (key.kind() != Kind.CIDR_LIST) throw new ConfigException(path, "must be a single value, not a list");
+            if (!key.kind().isList()) throw new ConfigException(path, "must be a single value, not a list");
             List<String> parts = new ArrayList<>();
             node.forEach(element -> parts.add(element.asText()));
             raw = String.join(",", parts);

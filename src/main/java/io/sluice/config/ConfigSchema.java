@@ -17,8 +17,23 @@ public final class ConfigSchema {
 
     public record Section(Map<String, Node> children) implements Node {}
 
-    /** A list of sections, e.g. {@code sources}; {@code standaloneDefault} is used when no config file exists. */
-    public record ListOf(Section element, String doc, List<Map<String, String>> standaloneDefault) implements Node {}
+    /**
+     * A list of sections, e.g. {@code sources}; {@code standaloneDefault} is used when no config file exists. With
+     * {@code variants}, an element's {@code type} chooses which further keys it has (destinations).
+     */
+    public record ListOf(Section element, String doc, List<Map<String, String>> standaloneDefault, boolean required,
+                         Map<String, Section> variants) implements Node {
+
+        /** The keys an element with this type may have, or null for an unknown type. */
+        Section elementFor(String type) {
+            if (variants.isEmpty()) return element;
+            Section variant = variants.get(type);
+            if (variant == null) return null;
+            Map<String, Node> merged = new LinkedHashMap<>(element.children());
+            merged.putAll(variant.children());
+            return new Section(merged);
+        }
+    }
 
     public static final Section ROOT = section(
             "dataDir", key(Kind.STRING, "./data", "Directory holding the embedded Kafka and PostgreSQL data; survives restarts."),
@@ -49,7 +64,41 @@ public final class ConfigSchema {
                     "id", key(Kind.IDENTIFIER, null, "Source id: used in Kafka keys, metrics and warehouse schema names."),
                     "writeKey", secret(Kind.STRING, null, "Write key clients authenticate with (HTTP Basic username or 'writeKey' in the body).")),
                     "Event sources; at least one is required.",
-                    List.of(Map.of("id", "web", "writeKey", "wk_web_example"))));
+                    List.of(Map.of("id", "web", "writeKey", "wk_web_example")), true, Map.of()),
+            "destinations", new ListOf(section(
+                    "id", key(Kind.IDENTIFIER, null, "Destination id, referenced by syncs."),
+                    "type", key(Kind.STRING, null, "Destination type: postgres.")),
+                    "Where events are delivered; the 'type' decides the further keys.",
+                    List.of(Map.of("id", "warehouse", "type", "postgres")), false,
+                    Map.of("postgres", section(
+                            "url", key(Kind.JDBC_URL, "embedded", "Warehouse database; 'embedded' is the database 'warehouse' on the embedded PostgreSQL."),
+                            "user", key(Kind.STRING, "sluice", "Warehouse user (needs CREATE on the database)."),
+                            "password", secret(Kind.OPTIONAL_STRING, "", "Warehouse password; use ${ENV_VAR}.")))),
+            "syncs", new ListOf(section(
+                    "id", key(Kind.IDENTIFIER, null, "Sync id."),
+                    "source", key(Kind.IDENTIFIER, null, "Id of the source whose events this sync delivers."),
+                    "destination", key(Kind.IDENTIFIER, null, "Id of the destination it delivers to."),
+                    "filter", section(
+                            "types", key(Kind.EVENT_TYPE_LIST, "", "Only these event types (empty: all)."),
+                            "events", key(Kind.STRING_LIST, "", "Only track events with these names (empty: all names).")),
+                    "batch", section(
+                            "maxEvents", key(Kind.POSITIVE_INT, "1000", "A batch is cut at this many matching events."),
+                            "maxBytes", key(Kind.SIZE, "1MB", "... or at this many bytes of matching events."),
+                            "maxAge", key(Kind.DURATION, "500ms", "... or this long after its first event was planned."))),
+                    "Source-to-destination deliveries.",
+                    List.of(Map.of("id", "web-to-warehouse", "source", "web", "destination", "warehouse")), false, Map.of()),
+            "planner", section(
+                    "groupId", key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners.")),
+            "worker", section(
+                    "concurrency", key(Kind.POSITIVE_INT, "4", "Batches one worker process delivers at the same time."),
+                    "pollInterval", key(Kind.DURATION, "100ms", "How often an idle worker looks for due batches."),
+                    "leaseDuration", key(Kind.DURATION, "30s", "How long a claim lasts without a heartbeat; then other workers may take the batch."),
+                    "heartbeatInterval", key(Kind.DURATION, "10s", "How often a worker extends the leases it holds."),
+                    "retryBase", key(Kind.DURATION, "1s", "First retry delay; doubles per attempt, with jitter."),
+                    "retryCap", key(Kind.DURATION, "5m", "Longest retry delay."),
+                    "maxAttempts", key(Kind.POSITIVE_INT, "20", "After this many failed attempts a batch becomes a dead letter."),
+                    "maxRetryAge", key(Kind.DURATION, "24h", "... or once its first attempt is this old."),
+                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long.")));
 
     private ConfigSchema() {}
 
@@ -86,6 +135,7 @@ public final class ConfigSchema {
                 case ListOf l -> {
                     out.append(String.format("%-28s %s%n", path + "[]", l.doc()));
                     describe(l.element(), path + "[].", out);
+                    l.variants().forEach((type, variant) -> describe(variant, path + "[type=" + type + "].", out));
                 }
             }
         });

@@ -65,6 +65,29 @@ public enum Kind {
             throw new IllegalArgumentException("must be " + description + ", got '" + raw + "'");
         }
     },
+    STRING_LIST("a list of strings") {
+        @Override Object convert(String raw) {
+            List<String> items = new ArrayList<>();
+            for (String part : raw.split(",")) {
+                if (!part.isBlank()) items.add(part.trim());
+            }
+            return List.copyOf(items);
+        }
+    },
+    EVENT_TYPE_LIST("a list of event types (track, identify, page, screen, group, alias)") {
+        @Override Object convert(String raw) {
+            List<String> items = new ArrayList<>();
+            for (String part : raw.split(",")) {
+                String type = part.trim();
+                if (type.isEmpty()) continue;
+                if (!List.of("track", "identify", "page", "screen", "group", "alias").contains(type)) {
+                    throw new IllegalArgumentException("'" + type + "' is not an event type (track, identify, page, screen, group, alias)");
+                }
+                items.add(type);
+            }
+            return List.copyOf(items);
+        }
+    },
     CIDR_LIST("a list of CIDRs such as 10.0.0.0/8") {
         @Override Object convert(String raw) {
             List<Cidr> cidrs = new ArrayList<>();
@@ -82,6 +105,11 @@ public enum Kind {
     }
 
     abstract Object convert(String raw);
+
+    /** Whether a YAML list is accepted for this key (joined with commas before conversion). */
+    boolean isList() {
+        return this == STRING_LIST || this == EVENT_TYPE_LIST || this == CIDR_LIST;
+    }
 
     private static final Pattern DURATION_PATTERN = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
     private static final Pattern SIZE_PATTERN = Pattern.compile("(\\d+)\\s*(b|kb|mb|gb)?");

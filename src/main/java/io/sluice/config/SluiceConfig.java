@@ -4,7 +4,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -18,6 +20,10 @@ public record SluiceConfig(
         CollectorSettings collector,
         AdminSettings admin,
         List<SourceSettings> sources,
+        List<DestinationSettings> destinations,
+        List<SyncSettings> syncs,
+        PlannerSettings planner,
+        WorkerSettings worker,
         String origin,
         String effective) {
 
@@ -61,6 +67,37 @@ public record SluiceConfig(
         }
     }
 
+    /** A destination: its id, type and the type's own settings by key (converted values, see ConfigSchema). */
+    public record DestinationSettings(String id, String type, Map<String, Object> settings) {
+        @SuppressWarnings("unchecked")
+        public <T> T get(String key) {
+            return (T) settings.get(key);
+        }
+
+        public String string(String key) {
+            return (String) settings.get(key);
+        }
+
+        @Override
+        public String toString() {
+            return "DestinationSettings[id=" + id + ", type=" + type + "]";
+        }
+    }
+
+    public record SyncSettings(String id, String source, String destination, List<String> filterTypes,
+                               List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {}
+
+    public record PlannerSettings(String groupId) {}
+
+    public record WorkerSettings(int concurrency, Duration pollInterval, Duration leaseDuration, Duration heartbeatInterval,
+                                 Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
+                                 Duration doneRetention) {}
+
+    /** The destination with this id (ids were checked at load). */
+    public DestinationSettings destination(String id) {
+        return destinations.stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
+    }
+
     static SluiceConfig from(ConfigLoader.ConfigValues v, String origin) {
         List<SourceSettings> sources = new ArrayList<>();
         Set<String> ids = new HashSet<>();
@@ -79,6 +116,30 @@ public record SluiceConfig(
         if (v.<Long>get("collector.maxEventSize") > maxRequest) {
             throw new ConfigException("collector.maxEventSize", "must not exceed collector.maxRequestSize");
         }
+        List<DestinationSettings> destinations = new ArrayList<>();
+        Set<String> destinationIds = new HashSet<>();
+        for (String p : v.lists.get("destinations")) {
+            Map<String, Object> settings = new LinkedHashMap<>();
+            v.byPath.forEach((path, value) -> {
+                if (path.startsWith(p) && !path.equals(p + "id") && !path.equals(p + "type")) settings.put(path.substring(p.length()), value);
+            });
+            DestinationSettings destination = new DestinationSettings(v.get(p + "id"), v.get(p + "type"), Map.copyOf(settings));
+            if (!destinationIds.add(destination.id())) throw new ConfigException(p + "id", "duplicate destination id '" + destination.id() + "'");
+            destinations.add(destination);
+        }
+        List<SyncSettings> syncs = new ArrayList<>();
+        Set<String> syncIds = new HashSet<>();
+        for (String p : v.lists.get("syncs")) {
+            SyncSettings sync = new SyncSettings(v.get(p + "id"), v.get(p + "source"), v.get(p + "destination"),
+                    v.get(p + "filter.types"), v.get(p + "filter.events"), v.get(p + "batch.maxEvents"),
+                    v.get(p + "batch.maxBytes"), v.get(p + "batch.maxAge"));
+            if (!syncIds.add(sync.id())) throw new ConfigException(p + "id", "duplicate sync id '" + sync.id() + "'");
+            if (!ids.contains(sync.source())) throw new ConfigException(p + "source", "no source has id '" + sync.source() + "'");
+            if (!destinationIds.contains(sync.destination())) {
+                throw new ConfigException(p + "destination", "no destination has id '" + sync.destination() + "'");
+            }
+            syncs.add(sync);
+        }
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
@@ -90,6 +151,12 @@ public record SluiceConfig(
                         v.get("collector.ackTimeout")),
                 new AdminSettings(v.get("admin.host"), v.get("admin.port")),
                 List.copyOf(sources),
+                List.copyOf(destinations),
+                List.copyOf(syncs),
+                new PlannerSettings(v.get("planner.groupId")),
+                new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
+                        v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
+                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention")),
                 origin,
                 v.describe());
     }

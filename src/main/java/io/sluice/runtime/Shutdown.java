@@ -18,7 +18,7 @@ final class Shutdown {
             Thread closer = Thread.ofVirtual().name("close-" + named.name()).start(() -> {
                 try {
                     named.service().close();
-                } catch (RuntimeException e) {
+                } catch (Exception e) {
                     log.warn("{} did not close cleanly", named.name(), e);
                 }
             });
@@ -33,5 +33,5 @@ final class Shutdown {
         }
     }
 
-    record Named(String name, Service service) {}
+    record Named(String name, AutoCloseable service) {}
 }

@@ -11,7 +11,14 @@ import io.sluice.admin.KafkaHealth;
 import io.sluice.collector.Collector;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.db.ControlTables;
+import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationRegistry;
+import io.sluice.queue.Planner;
+import io.sluice.queue.QueueStore;
+import io.sluice.worker.Worker;
+import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
@@ -20,7 +27,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,9 +42,10 @@ import org.slf4j.LoggerFactory;
 public final class Sluice implements Service {
     private static final Logger log = LoggerFactory.getLogger(Sluice.class);
     public static final Duration SHUTDOWN_BUDGET = Duration.ofSeconds(9);
+    public static final String WAREHOUSE_DATABASE = "warehouse";
 
     /** The roles a process can run; {@code sluice start} runs all of them. */
-    public enum Role { COLLECTOR }
+    public enum Role { COLLECTOR, PLANNER, WORKER }
 
     private final SluiceConfig config;
     private final Set<Role> roles;
@@ -47,6 +57,10 @@ public final class Sluice implements Service {
     private String jdbcUrl;
     private Collector collector;
     private AdminServer admin;
+    private EmbeddedPostgres embeddedPostgres;
+    private QueueDatabase database;
+    private QueueStore queueStore;
+    private Worker worker;
     private boolean started;
     private boolean closed;
 
@@ -69,7 +83,8 @@ public final class Sluice implements Service {
         log.info("Effective configuration (from {}): {}", config.origin(), config.effective());
         try {
             startKafka();
-            if (standalone) startDatabase(); // the collector itself never needs the database
+            // The collector itself never needs the database: it keeps accepting events while the database is down.
+            if (standalone || roles.contains(Role.PLANNER) || roles.contains(Role.WORKER)) startDatabase();
             new JvmMemoryMetrics().bindTo(registry);
             new JvmGcMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
@@ -78,6 +93,10 @@ public final class Sluice implements Service {
                 collector = new Collector(config.collector(), config.sources(), bootstrapServers, config.kafka().eventsTopic(), registry, clock);
                 run("collector", collector);
             }
+            if (roles.contains(Role.PLANNER)) {
+                run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
+            }
+            if (roles.contains(Role.WORKER)) startWorker();
             admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers));
             run("admin", admin);
         } catch (RuntimeException e) {
@@ -102,17 +121,55 @@ public final class Sluice implements Service {
 
     private void startDatabase() {
         var pg = config.postgres();
-        if (pg.embedded()) {
-            EmbeddedPostgres postgres = new EmbeddedPostgres(config.dataDir().resolve("postgres"), pg.embeddedPort(), pg.user());
-            run("embedded PostgreSQL", postgres);
-            jdbcUrl = postgres.jdbcUrl("sluice");
-        } else {
-            jdbcUrl = pg.url();
-        }
-        QueueDatabase database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize());
+        jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
+        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize());
         run("queue database", database);
-        ControlTables.upsertSources(database.dataSource(), config.sources());
+        ControlTables.upsert(database.dataSource(), config);
+        queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry);
     }
+
+    /** The embedded server, started on first need (queue database or an 'embedded' warehouse). */
+    private EmbeddedPostgres embeddedPostgres() {
+        if (embeddedPostgres == null) {
+            if (!standalone) {
+                throw new ConfigException("postgres.url", "is 'embedded', but only 'sluice start' embeds PostgreSQL; name an external database");
+            }
+            var pg = config.postgres();
+            embeddedPostgres = new EmbeddedPostgres(config.dataDir().resolve("postgres"), pg.embeddedPort(), pg.user());
+            run("embedded PostgreSQL", embeddedPostgres);
+        }
+        return embeddedPostgres;
+    }
+
+    private void startWorker() {
+        Map<String, Destination> destinations = new LinkedHashMap<>();
+        for (DestinationSettings settings : config.destinations()) {
+            Destination destination = DestinationRegistry.create(resolveEmbedded(settings));
+            running.add(new Shutdown.Named("destination " + settings.id(), destination::close));
+            destination.open();
+            destinations.put(settings.id(), destination);
+        }
+        worker = new Worker(queueStore, config.worker(), config.syncs(), destinations, bootstrapServers, clock, registry, WorkerIdentity.create());
+        run("worker", worker);
+    }
+
+    /** A warehouse whose url is 'embedded' is the database 'warehouse' on the embedded PostgreSQL. */
+    private DestinationSettings resolveEmbedded(DestinationSettings settings) {
+        if (!SluiceConfig.EMBEDDED.equals(settings.settings().get("url"))) return settings;
+        EmbeddedPostgres postgres = embeddedPostgres();
+        postgres.createDatabase(WAREHOUSE_DATABASE);
+        Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
+        resolved.put("url", postgres.jdbcUrl(WAREHOUSE_DATABASE));
+        resolved.put("user", postgres.user());
+        return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
+    }
+
+    /** JDBC URL of the standalone warehouse (the embedded 'warehouse' database), or null without one. */
+    public String warehouseUrl() {
+        return embeddedPostgres == null ? null : embeddedPostgres.jdbcUrl(WAREHOUSE_DATABASE);
+    }
+
+    public QueueStore queueStore() { return queueStore; }
 
     private void run(String name, Service service) {
         running.add(new Shutdown.Named(name, service));

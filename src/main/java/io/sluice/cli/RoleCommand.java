@@ -1,0 +1,21 @@
+package io.sluice.cli;
+
+import io.sluice.config.SluiceConfig;
+import io.sluice.runtime.Sluice;
+import java.time.Clock;
+import java.util.EnumSet;
+
+/** Runs some roles in this process against the external Kafka and PostgreSQL of the config, until stopped. */
+final class RoleCommand {
+    private RoleCommand() {}
+
+    static int run(ConfigOption config, Sluice.Role role) throws InterruptedException {
+        SluiceConfig loaded = config.load();
+        Sluice sluice = new Sluice(loaded, EnumSet.of(role), false, Clock.systemUTC());
+        sluice.start();
+        String name = role.name().toLowerCase(java.util.Locale.ROOT);
+        System.out.println("Sluice " + name + " is running" + (sluice.collectorUrl() != null ? ": " + sluice.collectorUrl() : "")
+                + " (admin " + sluice.adminUrl() + ")");
+        return RunUntilStopped.run(sluice);
+    }
+}

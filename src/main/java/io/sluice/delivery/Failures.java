@@ -1,0 +1,55 @@
+package io.sluice.delivery;
+
+import java.io.IOException;
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one place that decides whether a failure is worth retrying (cf. Kafka's RetriableException and
+ * Sender.canRetry). Everything that delivers or writes asks here; nothing else guesses.
+ */
+public final class Failures {
+    private Failures() {}
+
+    public static boolean isRetriable(Throwable error) {
+        return classify(error).isRetriable();
+    }
+
+    /** Wraps any failure into a {@link DeliveryException} with the retry decision made. */
+    public static DeliveryException classify(Throwable error) {
+        if (error instanceof DeliveryException known) return known;
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return isRetriableSqlState(sql.getSQLState())
+                        ? DeliveryException.retriable(describe(sql), error)
+                        : DeliveryException.permanent(describe(sql), error);
+            }
+            if (t instanceof SQLTransientException || t instanceof SQLRecoverableException
+                    || t instanceof IOException || t instanceof TimeoutException) {
+                return DeliveryException.retriable(t.toString(), error);
+            }
+        }
+        // Unknown failures are retried: a bug fixed by a deploy should not have dead-lettered everything meanwhile.
+        // The attempt/age limits still bound them.
+        return DeliveryException.retriable(String.valueOf(error), error);
+    }
+
+    /**
+     * PostgreSQL SQLSTATEs: connection problems (08), serialization failures and deadlocks (40001, 40P01), the
+     * server shutting down or starting (57P01-57P03), read-only transaction after a failover (25006), resource
+     * exhaustion (53), and lock/statement timeouts (55P03, 57014) are transient. Data and schema errors (22, 23,
+     * 42, ...) are not: the same batch would fail again.
+     */
+    public static boolean isRetriableSqlState(String sqlState) {
+        return sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("40")
+                || sqlState.equals("25006") || sqlState.equals("57P01") || sqlState.equals("57P02")
+                || sqlState.equals("57P03") || sqlState.equals("55P03") || sqlState.equals("57014")
+                || sqlState.equals("58000") || sqlState.equals("58030");
+    }
+
+    private static String describe(SQLException e) {
+        return "SQLSTATE " + e.getSQLState() + ": " + e.getMessage();
+    }
+}

@@ -1,0 +1,24 @@
+package io.sluice.destination;
+
+/**
+ * Where a sync's events go. Lifecycle, always in this order: {@link DestinationFactory#validate} (settings only,
+ * no I/O) → {@link #open()} → {@link #deliver} any number of times, possibly concurrently for different batches →
+ * {@link #close()}.
+ *
+ * <p>Delivery is at-least-once: the same batch may be delivered again after a crash, a lease loss or a replay.
+ * Implementations make that harmless (the warehouse by {@code messageId}, webhooks by {@code Idempotency-Key}).
+ */
+public interface Destination extends AutoCloseable {
+
+    /** Connects or checks reachability; may be called again after a failure. */
+    default void open() {}
+
+    /**
+     * Delivers every event of the batch, or throws. A {@link io.sluice.delivery.DeliveryException} says whether a
+     * retry can help; any other exception is classified by {@link io.sluice.delivery.Failures#classify}.
+     */
+    void deliver(DeliveryBatch batch) throws Exception;
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,182 @@
+package io.sluice.destination.postgres;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.Normalizer;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * Turns event names, property paths and source ids into PostgreSQL identifiers (docs/warehouse.md, "Naming").
+ *
+ * <p>Conventional changes keep the name readable and are deliberate merges, as in Segment: camelCase and case
+ * differences, and whitespace, become snake_case ({@code Order Completed}, {@code orderCompleted} and
+ * {@code order_completed} are one table). Every other change is lossy — punctuation, non-ASCII, an empty name,
+ * truncation to PostgreSQL's 63 bytes, or a literal name that looks like one we prefix — and appends {@code _} plus
+ * 8 hex digits of the SHA-256 of the original, so two different originals never meet in one identifier. Reserved
+ * names (SQL reserved words, the table's own columns) get a {@code _} prefix; a name starting with a digit too.
+ */
+public final class Identifiers {
+    static final int MAX_BYTES = 63;
+    private static final int HASH_CHARS = 8;
+
+    /** PostgreSQL 17's reserved key words (pg_get_keywords() catcode R and T): unusable as bare names. */
+    static final Set<String> SQL_RESERVED = Set.of(("all analyse analyze and any array as asc asymmetric authorization"
+            + " binary both case cast check collate collation column concurrently constraint create cross current_catalog"
+            + " current_date current_role current_schema current_time current_timestamp current_user default deferrable"
+            + " desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in"
+            + " initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp"
+            + " natural not notnull null offset on only or order outer overlaps placing primary references returning"
+            + " right select session_user similar some symmetric system_user table tablesample then to trailing true"
+            + " union unique user using variadic verbose when where window with").split(" "));
+
+    /** The tables every source schema has; a track event with one of these names gets a prefixed table. */
+    static final Set<String> STANDARD_TABLES = Set.of("tracks", "identifies", "users", "pages", "screens", "groups", "aliases");
+
+    /**
+     * Columns Sluice itself fills in some table. Unprefixed payload columns (properties, traits, other top-level
+     * fields) with these names, or starting with {@code context_}, are prefixed so they never mix with ours.
+     */
+    static final Set<String> FIXED_COLUMNS = Set.of("id", "received_at", "sent_at", "timestamp", "original_timestamp",
+            "uuid_ts", "user_id", "anonymous_id", "event", "event_text", "name", "category", "group_id", "previous_id");
+
+    private static final Predicate<String> SCHEMA_RESERVED = n -> SQL_RESERVED.contains(n) || n.equals("public")
+            || n.equals("information_schema") || n.startsWith("pg_");
+    private static final Predicate<String> TABLE_RESERVED = n -> SQL_RESERVED.contains(n) || STANDARD_TABLES.contains(n);
+    private static final Predicate<String> PAYLOAD_RESERVED = n -> SQL_RESERVED.contains(n) || FIXED_COLUMNS.contains(n)
+            || n.startsWith("context_");
+    private static final Predicate<String> PREFIXED = SQL_RESERVED::contains;
+
+    private Identifiers() {}
+
+    /** The schema of a source. */
+    public static String schema(String sourceId) {
+        return name("", List.of(sourceId), SCHEMA_RESERVED);
+    }
+
+    /** The table of one track event name ({@code Order Completed} → {@code order_completed}). */
+    public static String eventTable(String eventName) {
+        return name("", List.of(eventName), TABLE_RESERVED);
+    }
+
+    /** An unprefixed payload column: a property, trait or other top-level field, nested keys joined by {@code _}. */
+    public static String payloadColumn(List<String> path) {
+        return name("", path, PAYLOAD_RESERVED);
+    }
+
+    /** A column under a fixed prefix, e.g. {@code context} → {@code context_library_name}. */
+    public static String prefixedColumn(String prefix, List<String> path) {
+        return name(prefix, path, PREFIXED);
+    }
+
+    /** Another name for a column that a different value of the same row already took: stable per path. */
+    static String disambiguated(String column, String prefix, List<String> path) {
+        return withHash(column, prefix + "\u001e" + String.join("\u001f", path) + "\u001e#");
+    }
+
+    /** A quoted identifier for SQL text. Every identifier Sluice writes into SQL goes through here. */
+    public static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    private static String name(String prefix, List<String> path, Predicate<String> reserved) {
+        StringBuilder out = new StringBuilder(prefix);
+        boolean lossy = false;
+        for (String segment : path) {
+            if (!out.isEmpty()) out.append('_');
+            lossy |= clean(segment, out);
+        }
+        String name = out.toString();
+        if (name.isEmpty()) {
+            return withHash("", original(prefix, path));
+        }
+        if (isDigit(name.charAt(0)) || reserved.test(name)) {
+            name = "_" + name;
+        } else if (name.length() > 1 && name.charAt(0) == '_' && (isDigit(name.charAt(1)) || reserved.test(name.substring(1)))) {
+            lossy = true; // a literal "_select" or "_1st" must not meet "select" or "1st"
+        }
+        return lossy || name.length() > MAX_BYTES ? withHash(name, original(prefix, path)) : name;
+    }
+
+    /**
+     * Appends the snake_case form of one name segment; returns whether anything other than case, camelCase or
+     * whitespace had to change.
+     */
+    static boolean clean(String segment, StringBuilder out) {
+        String text = segment;
+        boolean lossy = false;
+        if (!isAscii(text)) {
+            text = Normalizer.normalize(text, Normalizer.Form.NFD).replaceAll("\\p{M}+", "");
+            lossy = true;
+        }
+        text = text.strip();
+        int start = out.length();
+        boolean lastReplaced = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                char previous = i > 0 ? text.charAt(i - 1) : ' ';
+                char next = i + 1 < text.length() ? text.charAt(i + 1) : ' ';
+                boolean boundary = isLower(previous) || isDigit(previous) || (isUpper(previous) && isLower(next));
+                if (boundary && out.length() > start && out.charAt(out.length() - 1) != '_') out.append('_');
+                out.append((char) (c + ('a' - 'A')));
+                lastReplaced = false;
+            } else if (isLower(c) || isDigit(c) || c == '_') {
+                out.append(c);
+                lastReplaced = false;
+            } else if (Character.isWhitespace(c)) {
+                if (out.length() == start || out.charAt(out.length() - 1) != '_' || lastReplaced) out.append('_');
+                lastReplaced = false;
+                int j = i;
+                while (j + 1 < text.length() && Character.isWhitespace(text.charAt(j + 1))) j++;
+                i = j;
+            } else {
+                lossy = true;
+                if (!lastReplaced) out.append('_');
+                lastReplaced = true;
+            }
+        }
+        if (out.length() == start) lossy = true; // an empty segment
+        return lossy;
+    }
+
+    static String withHash(String base, String original) {
+        String hash = sha256Hex(original).substring(0, HASH_CHARS);
+        int keep = Math.min(base.length(), MAX_BYTES - HASH_CHARS - 1);
+        return base.substring(0, keep) + "_" + hash;
+    }
+
+    private static String original(String prefix, List<String> path) {
+        return prefix + "\u001e" + String.join("\u001f", path);
+    }
+
+    private static String sha256Hex(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean isAscii(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= 0x80) return false;
+        }
+        return true;
+    }
+
+    private static boolean isLower(char c) {
+        return c >= 'a' && c <= 'z';
+    }
+
+    private static boolean isUpper(char c) {
+        return c >= 'A' && c <= 'Z';
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+}

@@ -1,0 +1,130 @@
+package io.sluice.queue;
+
+import io.sluice.config.SluiceConfig.SyncSettings;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The planner's in-memory state for one partition: per sync, the open batch (from the sync's position to the last
+ * offset seen) and the cuts not yet recorded. Pure bookkeeping, no I/O: the {@link Planner} records what it yields.
+ */
+final class PartitionPlan {
+    private static final Duration IDLE_PROGRESS_INTERVAL = Duration.ofSeconds(5);
+
+    private final int partition;
+    private final Map<String, Cursor> cursors = new LinkedHashMap<>();
+    private final List<PlannedBatch> cuts = new ArrayList<>();
+    private Instant lastRecorded;
+
+    /** One sync's position in this partition. {@code stored} is what the database holds (null: nothing yet). */
+    private static final class Cursor {
+        final SyncSettings sync;
+        final SyncFilter filter;
+        Long stored;
+        long next;
+        long lastSeen;
+        int count;
+        long bytes;
+        Instant openedAt;
+
+        Cursor(SyncSettings sync, Long stored, long next) {
+            this.sync = sync;
+            this.filter = new SyncFilter(sync);
+            this.stored = stored;
+            this.next = next;
+            this.lastSeen = next - 1;
+        }
+    }
+
+    PartitionPlan(int partition, List<SyncSettings> syncs, Map<String, QueueStore.Position> positions, long defaultStart, Instant now) {
+        this.partition = partition;
+        this.lastRecorded = now;
+        for (SyncSettings sync : syncs) {
+            QueueStore.Position position = positions.get(sync.id());
+            cursors.put(sync.id(), position == null
+                    ? new Cursor(sync, null, defaultStart)
+                    : new Cursor(sync, position.stored(), position.next()));
+        }
+    }
+
+    /** Where to seek: the lowest position of any sync. */
+    long seekOffset() {
+        return cursors.values().stream().mapToLong(c -> c.next).min().orElse(0);
+    }
+
+    void add(long offset, byte[] key, byte[] value, Instant now) {
+        String source = EventHeader.sourceOf(key);
+        EventHeader header = null;
+        for (Cursor cursor : cursors.values()) {
+            if (offset < cursor.next || offset <= cursor.lastSeen) continue; // planned already
+            cursor.lastSeen = offset;
+            if (!cursor.filter.matchesSource(source)) continue;
+            if (cursor.filter.needsHeader()) {
+                if (header == null) header = EventHeader.read(key, value);
+                if (!cursor.filter.matches(source, header.type(), header.event())) continue;
+            }
+            cursor.count++;
+            cursor.bytes += value == null ? 0 : value.length;
+            if (cursor.openedAt == null) cursor.openedAt = now;
+            if (cursor.count >= cursor.sync.maxEvents() || cursor.bytes >= cursor.sync.maxBytes()) cut(cursor);
+        }
+    }
+
+    /** Cuts batches whose first event waited {@code maxAge}. */
+    void cutAged(Instant now) {
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.openedAt != null && !now.isBefore(cursor.openedAt.plus(cursor.sync.maxAge()))) cut(cursor);
+        }
+    }
+
+    private void cut(Cursor cursor) {
+        cuts.add(new PlannedBatch(cursor.sync.id(), partition, cursor.next, cursor.lastSeen, cursor.count, cursor.bytes));
+        cursor.next = cursor.lastSeen + 1;
+        cursor.count = 0;
+        cursor.bytes = 0;
+        cursor.openedAt = null;
+    }
+
+    /**
+     * Whether there is something to record now: cut batches, or (every few seconds) positions moved past events
+     * no sync wanted, so that a restart does not re-read them.
+     */
+    boolean hasWork(Instant now) {
+        if (!cuts.isEmpty()) return true;
+        if (now.isBefore(lastRecorded.plus(IDLE_PROGRESS_INTERVAL))) return false;
+        return cursors.values().stream().anyMatch(c -> c.count == 0 && c.lastSeen + 1 > c.next);
+    }
+
+    List<PlannedBatch> cuts() {
+        return List.copyOf(cuts);
+    }
+
+    /** Position moves to record: cut batches, plus empty stretches (no open batch) skipped since the last record. */
+    List<ProgressUpdate> progress() {
+        List<ProgressUpdate> updates = new ArrayList<>();
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.count == 0 && cursor.lastSeen + 1 > cursor.next) cursor.next = cursor.lastSeen + 1;
+            if (cursor.stored == null || cursor.stored != cursor.next) {
+                updates.add(new ProgressUpdate(cursor.sync.id(), partition, cursor.stored, cursor.next));
+            }
+        }
+        return updates;
+    }
+
+    /** The cuts and positions returned by {@link #cuts()} and {@link #progress()} are now in the database. */
+    void recorded(List<ProgressUpdate> updates, Instant now) {
+        cuts.clear();
+        for (ProgressUpdate update : updates) cursors.get(update.syncId()).stored = update.next();
+        lastRecorded = now;
+    }
+
+    /** The offset every sync has planned past, safe to commit to Kafka; -1 while some sync has no stored position. */
+    long committableOffset() {
+        if (cursors.values().stream().anyMatch(c -> c.stored == null)) return -1;
+        return cursors.values().stream().mapToLong(c -> c.stored).min().orElse(-1);
+    }
+}

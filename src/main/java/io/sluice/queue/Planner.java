@@ -1,0 +1,229 @@
+package io.sluice.queue;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.runtime.Service;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The planner role: consumes the events topic in a consumer group and cuts, per sync and partition, batches bounded
+ * by events, bytes and age, recorded as rows of the virtual queue together with the planning positions. Kafka
+ * offsets are committed only after that; on assignment the planner seeks to the positions in the database.
+ * While the database is unreachable it pauses its partitions (events wait in Kafka) and keeps polling, so it keeps
+ * its group membership, and resumes by itself.
+ */
+public final class Planner implements Service {
+    private static final Logger log = LoggerFactory.getLogger(Planner.class);
+    private static final Duration POLL = Duration.ofMillis(50);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    private final QueueStore store;
+    private final List<SyncSettings> syncs;
+    private final Clock clock;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final String topic;
+    private final Map<Integer, PartitionPlan> plans = new HashMap<>();
+    private final Set<Integer> unloaded = new HashSet<>();
+    private Thread thread;
+    private volatile boolean running;
+    private Duration backoff = Duration.ZERO;
+    private long retryAtNanos;
+
+    public Planner(SluiceConfig config, String bootstrapServers, QueueStore store, Clock clock, MeterRegistry registry) {
+        this.store = store;
+        this.syncs = config.syncs();
+        this.clock = clock;
+        this.topic = config.kafka().eventsTopic();
+        this.consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.GROUP_ID_CONFIG, config.planner().groupId(),
+                ConsumerConfig.CLIENT_ID_CONFIG, "sluice-planner",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
+    }
+
+    @Override
+    public synchronized void start() {
+        if (thread != null) return;
+        running = true;
+        consumer.subscribe(List.of(topic), new Rebalance());
+        thread = Thread.ofPlatform().name("sluice-planner").start(this::loop);
+        log.info("Planner started for {} sync(s) on topic {}", syncs.size(), topic);
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                pollOnce();
+            } catch (WakeupException e) {
+                if (running) log.warn("Planner woken unexpectedly");
+            } catch (Exception e) {
+                log.error("Planner loop failed; continuing", e);
+                sleepQuietly(Duration.ofMillis(500));
+            }
+        }
+        try {
+            consumer.close(Duration.ofSeconds(3));
+        } catch (RuntimeException e) {
+            log.warn("Planner consumer did not close cleanly", e);
+        }
+    }
+
+    /** One iteration: load positions if needed, poll, plan, record, commit. */
+    void pollOnce() {
+        if (!unloaded.isEmpty() && System.nanoTime() >= retryAtNanos) loadPositions(new ArrayList<>(unloaded));
+        var records = consumer.poll(POLL);
+        var now = clock.instant();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            PartitionPlan plan = plans.get(record.partition());
+            if (plan != null) plan.add(record.offset(), record.key(), record.value(), now);
+        }
+        plans.values().forEach(plan -> plan.cutAged(now));
+        if (System.nanoTime() >= retryAtNanos) record();
+    }
+
+    /** Writes every partition's cuts and positions in one transaction, then commits the Kafka offsets. */
+    private void record() {
+        var now = clock.instant();
+        List<PlannedBatch> cuts = new ArrayList<>();
+        List<ProgressUpdate> progress = new ArrayList<>();
+        Map<Integer, List<ProgressUpdate>> byPartition = new HashMap<>();
+        plans.forEach((partition, plan) -> {
+            if (!plan.hasWork(now)) return;
+            cuts.addAll(plan.cuts());
+            List<ProgressUpdate> updates = plan.progress();
+            progress.addAll(updates);
+            byPartition.put(partition, updates);
+        });
+        if (cuts.isEmpty() && progress.isEmpty()) return;
+        try {
+            store.recordPlan(cuts, progress, now);
+        } catch (FencedException e) {
+            log.warn("Planning positions changed under this planner ({}); reloading them", e.getMessage());
+            loadPositions(new ArrayList<>(plans.keySet()));
+            return;
+        } catch (Exception e) {
+            databaseUnavailable(e);
+            return;
+        }
+        byPartition.forEach((partition, updates) -> plans.get(partition).recorded(updates, now));
+        databaseAvailable();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        byPartition.keySet().forEach(partition -> {
+            long committable = plans.get(partition).committableOffset();
+            if (committable >= 0) offsets.put(new TopicPartition(topic, partition), new OffsetAndMetadata(committable));
+        });
+        if (!offsets.isEmpty()) consumer.commitAsync(offsets, null);
+    }
+
+    /** (Re)loads positions from the database and seeks there; partitions whose load fails stay paused. */
+    private void loadPositions(Collection<Integer> partitions) {
+        for (int partition : partitions) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            try {
+                var positions = store.positions(partition);
+                OffsetAndMetadata committed = consumer.committed(Set.of(tp)).get(tp);
+                long defaultStart = committed == null ? beginning(tp) : committed.offset();
+                PartitionPlan plan = new PartitionPlan(partition, syncs, positions, defaultStart, clock.instant());
+                plans.put(partition, plan);
+                consumer.seek(tp, plan.seekOffset());
+                unloaded.remove(partition);
+                consumer.resume(List.of(tp));
+            } catch (Exception e) {
+                plans.remove(partition);
+                unloaded.add(partition);
+                consumer.pause(List.of(tp));
+                databaseUnavailable(e);
+            }
+        }
+    }
+
+    private long beginning(TopicPartition tp) {
+        return consumer.beginningOffsets(List.of(tp)).get(tp);
+    }
+
+    private void databaseUnavailable(Exception e) {
+        backoff = backoff.isZero() ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), MAX_BACKOFF);
+        retryAtNanos = System.nanoTime() + backoff.toNanos();
+        if (consumer.paused().size() < consumer.assignment().size()) {
+            log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());
+            consumer.pause(consumer.assignment());
+        }
+    }
+
+    private void databaseAvailable() {
+        if (backoff.isZero()) return;
+        backoff = Duration.ZERO;
+        Set<TopicPartition> loaded = new HashSet<>();
+        for (TopicPartition tp : consumer.assignment()) if (!unloaded.contains(tp.partition())) loaded.add(tp);
+        consumer.resume(loaded);
+        log.info("Queue database reachable again; planning resumed");
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            // Unrecorded cuts are dropped: the next owner re-plans them from the positions in the database.
+            partitions.forEach(tp -> {
+                plans.remove(tp.partition());
+                unloaded.remove(tp.partition());
+            });
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            loadPositions(partitions.stream().map(TopicPartition::partition).toList());
+        }
+    }
+
+    private static void sleepQuietly(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            t = thread;
+            if (t == null || !running) return;
+            running = false;
+        }
+        consumer.wakeup();
+        try {
+            t.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.info("Planner stopped");
+    }
+}

@@ -1,0 +1,282 @@
+package io.sluice.queue;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+
+/**
+ * All SQL of the virtual queue, each operation one short statement (or one transaction of two). Times come from the
+ * caller's clock, never from {@code now()}, so tests can drive leases and backoff. Every statement is counted.
+ */
+public final class QueueStore {
+    private final DataSource dataSource;
+    private final String topic;
+    private final Counter statementsCounter;
+    private final AtomicLong statements = new AtomicLong();
+
+    public QueueStore(DataSource dataSource, String topic, MeterRegistry registry) {
+        this.dataSource = dataSource;
+        this.topic = topic;
+        this.statementsCounter = Counter.builder("sluice.queue.statements").description("SQL statements sent to the queue database")
+                .register(registry);
+    }
+
+    /** Statements executed by this store so far (for the benchmark's statements-per-10,000-events figure). */
+    public long statementCount() {
+        return statements.get();
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    /**
+     * Where each sync resumes planning this partition: the stored position, or just past its newest batch when that
+     * is further (a position write lost in a failover while the batch row survived).
+     */
+    public Map<String, Position> positions(int partition) throws SQLException {
+        String sql = """
+                SELECT s.sync_id, p.next_offset, GREATEST(p.next_offset, (SELECT b.last_offset + 1 FROM batches b
+                         WHERE b.sync_id = s.sync_id AND b.topic = ? AND b.kafka_partition = ?
+                         ORDER BY b.first_offset DESC LIMIT 1)) AS next_offset
+                FROM (SELECT sync_id FROM planner_progress WHERE topic = ? AND kafka_partition = ?
+                      UNION SELECT DISTINCT sync_id FROM batches WHERE topic = ? AND kafka_partition = ?) s
+                LEFT JOIN planner_progress p ON p.sync_id = s.sync_id AND p.topic = ? AND p.kafka_partition = ?""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < 4; i++) {
+                ps.setString(i * 2 + 1, topic);
+                ps.setInt(i * 2 + 2, partition);
+            }
+            Map<String, Position> positions = new HashMap<>();
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                while (rs.next()) {
+                    long stored = rs.getLong(2);
+                    Long storedOrNull = rs.wasNull() ? null : stored;
+                    positions.put(rs.getString(1), new Position(storedOrNull, rs.getLong(3)));
+                }
+            }
+            return positions;
+        }
+    }
+
+    /** A sync's planning position: what the progress row says (null: no row) and where planning resumes. */
+    public record Position(Long stored, long next) {}
+
+    /**
+     * Records cut batches and the positions they advance in one transaction. Throws {@link FencedException} (and
+     * changes nothing) when a position was not where this planner expected it.
+     */
+    public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                if (!progress.isEmpty()) advance(c, progress, now);
+                if (!batches.isEmpty()) insert(c, batches, now);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    private void advance(Connection c, List<ProgressUpdate> progress, Instant now) throws SQLException {
+        String sql = """
+                WITH input AS (SELECT * FROM unnest(?::text[], ?::int[], ?::bigint[], ?::bigint[]) AS t(sync_id, kafka_partition, expected, next_offset)),
+                moved AS (UPDATE planner_progress p SET next_offset = i.next_offset, updated_at = ?
+                          FROM input i WHERE p.sync_id = i.sync_id AND p.topic = ? AND p.kafka_partition = i.kafka_partition
+                            AND p.next_offset = i.expected RETURNING 1),
+                created AS (INSERT INTO planner_progress (sync_id, topic, kafka_partition, next_offset, updated_at)
+                            SELECT i.sync_id, ?, i.kafka_partition, i.next_offset, ? FROM input i WHERE i.expected IS NULL
+                            ON CONFLICT DO NOTHING RETURNING 1)
+                SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM created)""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("text", progress.stream().map(ProgressUpdate::syncId).toArray()));
+            ps.setArray(2, c.createArrayOf("int4", progress.stream().map(ProgressUpdate::partition).toArray()));
+            ps.setArray(3, c.createArrayOf("int8", progress.stream().map(ProgressUpdate::expected).toArray()));
+            ps.setArray(4, c.createArrayOf("int8", progress.stream().map(ProgressUpdate::next).toArray()));
+            ps.setTimestamp(5, Timestamp.from(now));
+            ps.setString(6, topic);
+            ps.setString(7, topic);
+            ps.setTimestamp(8, Timestamp.from(now));
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) != progress.size()) {
+                    throw new FencedException("planning positions moved under this planner (another planner owns the partition now)");
+                }
+            }
+        }
+    }
+
+    private void insert(Connection c, List<PlannedBatch> batches, Instant now) throws SQLException {
+        String sql = """
+                INSERT INTO batches (sync_id, topic, kafka_partition, first_offset, last_offset, event_count, byte_count,
+                                     next_attempt_at, created_at, updated_at)
+                SELECT t.s, ?, t.p, t.f, t.l, t.c, t.b, ?, ?, ?
+                FROM unnest(?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::int[], ?::bigint[]) AS t(s, p, f, l, c, b)
+                ON CONFLICT ON CONSTRAINT batches_once DO NOTHING""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, topic);
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setTimestamp(3, Timestamp.from(now));
+            ps.setTimestamp(4, Timestamp.from(now));
+            ps.setArray(5, c.createArrayOf("text", batches.stream().map(PlannedBatch::syncId).toArray()));
+            ps.setArray(6, c.createArrayOf("int4", batches.stream().map(PlannedBatch::partition).toArray()));
+            ps.setArray(7, c.createArrayOf("int8", batches.stream().map(PlannedBatch::firstOffset).toArray()));
+            ps.setArray(8, c.createArrayOf("int8", batches.stream().map(PlannedBatch::lastOffset).toArray()));
+            ps.setArray(9, c.createArrayOf("int4", batches.stream().map(PlannedBatch::eventCount).toArray()));
+            ps.setArray(10, c.createArrayOf("int8", batches.stream().map(PlannedBatch::byteCount).toArray()));
+            if (counted(ps).executeUpdate() != batches.size()) {
+                throw new FencedException("a batch starting at the same offset was already planned (another planner, or lost progress)");
+            }
+        }
+    }
+
+    /**
+     * Claims up to {@code limit} due batches in one statement: pending ones whose time has come and running ones whose
+     * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order).
+     */
+    public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
+        String sql = """
+                WITH due AS (
+                    SELECT b.id FROM batches b
+                    WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
+                      AND NOT EXISTS (SELECT 1 FROM batches e
+                                      WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
+                                        AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
+                    ORDER BY b.next_attempt_at, b.id
+                    LIMIT ?
+                    FOR UPDATE SKIP LOCKED)
+                UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
+                                     attempts = b.attempts + 1, updated_at = ?
+                FROM due WHERE b.id = due.id
+                RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
+                          b.attempts, b.epoch, b.created_at""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setInt(3, limit);
+            ps.setString(4, owner);
+            ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
+            ps.setTimestamp(6, Timestamp.from(now));
+            List<ClaimedBatch> claimed = new ArrayList<>();
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                while (rs.next()) {
+                    claimed.add(new ClaimedBatch(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getLong(5),
+                            rs.getLong(6), rs.getInt(7), rs.getInt(8), rs.getLong(9), owner, rs.getTimestamp(10).toInstant()));
+                }
+            }
+            return claimed;
+        }
+    }
+
+    /** Extends the leases of held batches; returns the ids still held (the others were fenced). */
+    public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now) throws SQLException {
+        if (held.isEmpty()) return List.of();
+        String sql = """
+                UPDATE batches b SET lease_expires_at = ?, updated_at = ?
+                FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
+                WHERE b.id = h.id AND b.epoch = h.epoch AND b.lease_owner = ? AND b.status = 'running'
+                RETURNING b.id""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setArray(3, c.createArrayOf("int8", held.stream().map(ClaimedBatch::id).toArray()));
+            ps.setArray(4, c.createArrayOf("int8", held.stream().map(ClaimedBatch::epoch).toArray()));
+            ps.setString(5, owner);
+            List<Long> still = new ArrayList<>();
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                while (rs.next()) still.add(rs.getLong(1));
+            }
+            return still;
+        }
+    }
+
+    /** Marks a held batch delivered. Throws {@link FencedException} if this worker no longer holds it. */
+    public void complete(ClaimedBatch batch, Instant now) throws SQLException {
+        fencedUpdate(batch, """
+                UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
+                                   lease_expires_at = NULL, last_error = NULL
+                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now);
+    }
+
+    /** Schedules another attempt of a held batch. */
+    public void retryLater(ClaimedBatch batch, Instant nextAttempt, String error, Instant now) throws SQLException {
+        fencedUpdate(batch, """
+                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
+                                   lease_expires_at = NULL
+                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", nextAttempt, now, error);
+    }
+
+    /** Gives a held batch up without counting the attempt (shutdown): another worker takes it at once. */
+    public void release(ClaimedBatch batch, Instant now) throws SQLException {
+        fencedUpdate(batch, """
+                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, attempts = attempts - 1,
+                                   lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now);
+    }
+
+    /** Moves a held batch to the dead letters, keeping its error; later batches of its partition go on. */
+    public void deadLetter(ClaimedBatch batch, String error, Instant now) throws SQLException {
+        fencedUpdate(batch, """
+                UPDATE batches SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
+                                   lease_expires_at = NULL
+                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now, error);
+    }
+
+    private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            for (Object value : leading) {
+                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                else ps.setString(i++, (String) value);
+            }
+            ps.setLong(i++, batch.id());
+            ps.setString(i++, batch.owner());
+            ps.setLong(i, batch.epoch());
+            if (counted(ps).executeUpdate() != 1) {
+                throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
+            }
+        }
+    }
+
+    /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */
+    public int pruneDone(Instant cutoff, int limit) throws SQLException {
+        String sql = "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(cutoff));
+            ps.setInt(2, limit);
+            return counted(ps).executeUpdate();
+        }
+    }
+
+    /** When the oldest unfinished batch was planned, or null when nothing waits. */
+    public Instant oldestUnfinished() throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT min(created_at) FROM batches WHERE status IN ('pending', 'running')")) {
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                rs.next();
+                Timestamp oldest = rs.getTimestamp(1);
+                return oldest == null ? null : oldest.toInstant();
+            }
+        }
+    }
+
+    private PreparedStatement counted(PreparedStatement ps) {
+        statements.incrementAndGet();
+        statementsCounter.increment();
+        return ps;
+    }
+}

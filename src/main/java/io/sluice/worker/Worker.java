@@ -1,0 +1,217 @@
+package io.sluice.worker;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.Failures;
+import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.Destination;
+import io.sluice.queue.ClaimedBatch;
+import io.sluice.queue.FencedException;
+import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncFilter;
+import io.sluice.runtime.Service;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker role: claims due batches (one statement), reads their events back from Kafka, delivers them to the
+ * sync's destination and marks them done — every state change fenced by owner and lease epoch. Failures are
+ * retried with backoff or dead-lettered, as {@link Failures} decides.
+ */
+public final class Worker implements Service {
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    private final QueueStore store;
+    private final WorkerSettings settings;
+    private final Map<String, SyncSettings> syncs;
+    private final Map<String, SyncFilter> filters;
+    private final Map<String, Destination> destinations;
+    private final BatchReader reader;
+    private final Clock clock;
+    private final String owner;
+    private final Backoff backoff;
+    private final WorkerMetrics metrics;
+    private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
+    private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
+    private final WorkerLoops loops;
+
+    /** @param destinations open destinations by destination id */
+    public Worker(QueueStore store, WorkerSettings settings, List<SyncSettings> syncs, Map<String, Destination> destinations,
+                  String bootstrapServers, Clock clock, MeterRegistry registry, String owner) {
+        this.store = store;
+        this.settings = settings;
+        this.syncs = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, Function.identity()));
+        this.filters = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncFilter::new));
+        this.destinations = destinations;
+        this.reader = new BatchReader(bootstrapServers, settings.concurrency());
+        this.clock = clock;
+        this.owner = owner;
+        this.backoff = new Backoff(settings.retryBase(), settings.retryCap(), ThreadLocalRandom.current());
+        this.metrics = new WorkerMetrics(registry, inFlight);
+        this.loops = new WorkerLoops(this, settings);
+    }
+
+    public String owner() {
+        return owner;
+    }
+
+    @Override
+    public void start() {
+        loops.start();
+        log.info("Worker {} started: {} sync(s), concurrency {}", owner, syncs.size(), settings.concurrency());
+    }
+
+    /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
+    int claim(int free, java.util.function.Consumer<ClaimedBatch> dispatch) throws Exception {
+        if (free <= 0) return 0;
+        List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant());
+        for (ClaimedBatch batch : claimed) {
+            inFlight.put(batch.id(), batch);
+            dispatch.accept(batch);
+        }
+        return claimed.size();
+    }
+
+    /** Claims and delivers due batches on the calling thread (tests drive the worker with this and a test clock). */
+    public int runOnce() throws Exception {
+        return claim(settings.concurrency(), this::process);
+    }
+
+    int freeSlots() {
+        return settings.concurrency() - inFlight.size();
+    }
+
+    /** Delivers one claimed batch and records the outcome. Never throws. */
+    void process(ClaimedBatch batch) {
+        long started = System.nanoTime();
+        try {
+            SyncSettings sync = syncs.get(batch.syncId());
+            if (sync == null) throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
+            List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
+            destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), batch.id(), batch.partition(),
+                    batch.firstOffset(), batch.lastOffset(), events));
+            record(batch, () -> store.complete(batch, clock.instant()));
+            metrics.delivered(sync.id(), events, System.nanoTime() - started, clock.instant());
+        } catch (FencedException e) {
+            log.warn("Abandoning {}: {}", batch, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            failed(batch, Failures.classify(e));
+        } finally {
+            inFlight.remove(batch.id());
+            fenced.remove(batch.id());
+        }
+    }
+
+    private void failed(ClaimedBatch batch, DeliveryException failure) {
+        Instant now = clock.instant();
+        String error = describe(failure);
+        boolean exhausted = batch.attempts() >= settings.maxAttempts()
+                || !now.isBefore(batch.createdAt().plus(settings.maxRetryAge()));
+        try {
+            if (failure.isRetriable() && !exhausted) {
+                Duration delay = backoff.delay(batch.attempts());
+                log.warn("{} failed (retriable), retrying in {} ms: {}", batch, delay.toMillis(), error);
+                record(batch, () -> store.retryLater(batch, now.plus(delay), error, now));
+                metrics.retried(batch.syncId());
+            } else {
+                log.error("{} failed {}; moved to dead letters: {}", batch, failure.isRetriable() ? "too often" : "permanently", error);
+                record(batch, () -> store.deadLetter(batch, error, now));
+                metrics.deadLettered(batch.syncId());
+            }
+        } catch (FencedException e) {
+            log.warn("Abandoning {}: {}", batch, e.getMessage());
+        } catch (Exception e) {
+            log.warn("Could not record the failure of {} ({}); its lease will expire and it will be retried", batch, e.toString());
+        }
+    }
+
+    /** Runs a state change, retrying briefly if the database hiccups (within the lease, so no one else has the batch). */
+    private void record(ClaimedBatch batch, SqlAction action) throws Exception {
+        Duration wait = Duration.ofMillis(100);
+        long deadline = System.nanoTime() + settings.leaseDuration().dividedBy(2).toNanos();
+        while (true) {
+            if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
+            try {
+                action.run();
+                return;
+            } catch (FencedException e) {
+                throw e;
+            } catch (Exception e) {
+                if (!Failures.isRetriable(e) || System.nanoTime() + wait.toNanos() > deadline) throw e;
+                Thread.sleep(wait);
+                wait = wait.multipliedBy(2);
+            }
+        }
+    }
+
+    /** Extends the leases of in-flight batches; those this worker lost are marked fenced. */
+    void heartbeat() throws Exception {
+        List<ClaimedBatch> held = List.copyOf(inFlight.values());
+        List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
+        for (ClaimedBatch batch : held) {
+            if (!still.contains(batch.id()) && inFlight.containsKey(batch.id())) {
+                fenced.add(batch.id());
+                log.warn("Lost the lease of {}; its completion will be refused", batch);
+            }
+        }
+    }
+
+    /** Prunes delivered rows and refreshes the queue-age gauge. */
+    void maintain() throws Exception {
+        Instant now = clock.instant();
+        while (store.pruneDone(now.minus(settings.doneRetention()), 5_000) == 5_000) {
+            // keep deleting in small chunks
+        }
+        metrics.oldestUnfinished(store.oldestUnfinished(), now);
+    }
+
+    /** Gives back what is still held (shutdown), so other workers can take it at once. */
+    void releaseAll() {
+        for (ClaimedBatch batch : inFlight.values()) {
+            try {
+                store.release(batch, clock.instant());
+                log.info("Released {}", batch);
+            } catch (Exception e) {
+                log.warn("Could not release {} ({}); it will be retaken when its lease expires", batch, e.toString());
+            }
+        }
+    }
+
+    boolean idle() {
+        return inFlight.isEmpty();
+    }
+
+    private static String describe(DeliveryException failure) {
+        String message = failure.getMessage();
+        if (failure.messageId() != null) message = "event " + failure.messageId() + ": " + message;
+        return message.length() > 2000 ? message.substring(0, 2000) + "…" : message;
+    }
+
+    @Override
+    public void close() {
+        loops.close();
+        releaseAll();
+        reader.close();
+        log.info("Worker {} stopped", owner);
+    }
+
+    @FunctionalInterface
+    private interface SqlAction {
+        void run() throws Exception;
+    }
+}

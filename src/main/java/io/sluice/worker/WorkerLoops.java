@@ -1,0 +1,103 @@
+package io.sluice.worker;
+
+import io.sluice.config.SluiceConfig.WorkerSettings;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's named background loops: claiming (dispatching each batch to its own virtual thread), heartbeats and
+ * maintenance. Each loop catches, logs and continues; {@link #close()} stops claiming first, then waits a bounded
+ * time for in-flight deliveries.
+ */
+final class WorkerLoops implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
+    private static final Duration MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+
+    private final Worker worker;
+    private final WorkerSettings settings;
+    private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sluice-delivery-", 0).factory());
+    private volatile boolean running;
+    private Thread claimer;
+    private Thread heartbeat;
+    private Thread maintenance;
+
+    WorkerLoops(Worker worker, WorkerSettings settings) {
+        this.worker = worker;
+        this.settings = settings;
+    }
+
+    synchronized void start() {
+        if (running) return;
+        running = true;
+        claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
+        heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
+        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
+    }
+
+    private void claimLoop() {
+        Duration backoff = settings.pollInterval();
+        while (running) {
+            try {
+                int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
+                backoff = settings.pollInterval();
+                if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
+            } catch (Exception e) {
+                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), backoff.toMillis());
+                sleep(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private void every(Duration interval, Task task, String name) {
+        while (running) {
+            sleep(interval);
+            if (!running) return;
+            try {
+                task.run();
+            } catch (Exception e) {
+                log.warn("Worker {} failed ({}); will try again", name, e.toString());
+            }
+        }
+    }
+
+    private void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!running) return;
+            running = false;
+        }
+        for (Thread t : new Thread[] {claimer, heartbeat, maintenance}) {
+            t.interrupt();
+        }
+        deliveries.shutdown();
+        try {
+            if (!deliveries.awaitTermination(DRAIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("Deliveries still running after {} s; releasing their batches", DRAIN_TIMEOUT.toSeconds());
+                deliveries.shutdownNow();
+            }
+            claimer.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @FunctionalInterface
+    interface Task {
+        void run() throws Exception;
+    }
+}

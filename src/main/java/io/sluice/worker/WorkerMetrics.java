@@ -1,0 +1,58 @@
+package io.sluice.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.sluice.queue.ClaimedBatch;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Delivery meters, per sync where it matters. Names are listed in docs/operations.md. */
+final class WorkerMetrics {
+    private final MeterRegistry registry;
+    private final Timer endToEnd;
+    private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
+
+    WorkerMetrics(MeterRegistry registry, Map<Long, ClaimedBatch> inFlight) {
+        this.registry = registry;
+        this.endToEnd = Timer.builder("sluice.delivery.end.to.end")
+                .description("From the collector receiving an event to its batch being delivered")
+                .publishPercentileHistogram().maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+        registry.gauge("sluice.worker.batches.in.flight", inFlight, Map::size);
+        registry.gauge("sluice.queue.oldest.unfinished.seconds", oldestUnfinishedSeconds, AtomicLong::get);
+    }
+
+    void delivered(String syncId, List<ObjectNode> events, long nanos, Instant now) {
+        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "delivered").register(registry).increment();
+        Counter.builder("sluice.delivery.events").tag("sync", syncId).register(registry).increment(events.size());
+        Timer.builder("sluice.delivery.batch").tag("sync", syncId).description("Reading a batch back and delivering it")
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        for (ObjectNode event : events) {
+            JsonNode receivedAt = event.get("receivedAt");
+            if (receivedAt == null) continue;
+            try {
+                endToEnd.record(Duration.between(Instant.parse(receivedAt.asText()), now));
+            } catch (RuntimeException ignored) {
+                // not a timestamp we wrote; skip it
+            }
+        }
+    }
+
+    void retried(String syncId) {
+        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "retried").register(registry).increment();
+    }
+
+    void deadLettered(String syncId) {
+        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "dead").register(registry).increment();
+    }
+
+    void oldestUnfinished(Instant oldest, Instant now) {
+        oldestUnfinishedSeconds.set(oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
+    }
+}

@@ -1,0 +1,120 @@
+package io.sluice.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.db.QueueDatabase;
+import io.sluice.support.TestPostgres;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The virtual queue's SQL on a real PostgreSQL: claims, ordering, fencing, retries, dead letters, planning fences. */
+class QueueStoreTest {
+    static final Duration LEASE = Duration.ofSeconds(30);
+    Instant now = Instant.parse("2026-05-01T10:00:00Z");
+    QueueDatabase database;
+    QueueStore store;
+
+    @BeforeEach
+    void setUp() {
+        database = new QueueDatabase(TestPostgres.createDatabase("queue"), TestPostgres.USER, "", 4);
+        database.start();
+        store = new QueueStore(database.dataSource(), "events", new SimpleMeterRegistry());
+    }
+
+    @AfterEach
+    void tearDown() {
+        database.close();
+    }
+
+    @Test
+    void claimTakesOwnershipWithANewEpochAndCompletionIsFenced() throws Exception {
+        plan(new PlannedBatch("s1", 0, 0, 9, 10, 1000));
+        ClaimedBatch first = single(store.claim("worker-a", 10, LEASE, now));
+        assertThat(first.epoch()).isEqualTo(1);
+        assertThat(first.attempts()).isEqualTo(1);
+        assertThat(store.claim("worker-b", 10, LEASE, now)).as("held, not yet expired").isEmpty();
+
+        now = now.plus(LEASE).plusSeconds(1); // worker-a stalls past its lease
+        ClaimedBatch retaken = single(store.claim("worker-b", 10, LEASE, now));
+        assertThat(retaken.id()).isEqualTo(first.id());
+        assertThat(retaken.epoch()).isEqualTo(2);
+
+        assertThatThrownBy(() -> store.complete(first, now)).isInstanceOf(FencedException.class);
+        assertThat(store.heartbeat("worker-a", List.of(first), LEASE, now)).isEmpty();
+        assertThat(store.heartbeat("worker-b", List.of(retaken), LEASE, now)).containsExactly(retaken.id());
+        store.complete(retaken, now);
+        assertThat(store.claim("worker-c", 10, LEASE, now.plus(Duration.ofDays(1)))).isEmpty();
+    }
+
+    @Test
+    void aBatchWaitsForEarlierBatchesOfItsSyncAndPartitionOnly() throws Exception {
+        plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100),
+                new PlannedBatch("s1", 1, 0, 4, 5, 50), new PlannedBatch("s2", 0, 0, 19, 3, 30));
+        List<ClaimedBatch> claimed = store.claim("w", 10, LEASE, now);
+        assertThat(claimed).extracting(b -> b.syncId() + "/" + b.partition() + "@" + b.firstOffset())
+                .containsExactlyInAnyOrder("s1/0@0", "s1/1@0", "s2/0@0");
+        ClaimedBatch head = claimed.stream().filter(b -> b.syncId().equals("s1") && b.partition() == 0).findFirst().orElseThrow();
+        store.complete(head, now);
+        assertThat(single(store.claim("w", 10, LEASE, now)).firstOffset()).isEqualTo(10);
+    }
+
+    @Test
+    void retriesWaitForTheirTimeAndDeadLettersDoNotBlockTheirPartition() throws Exception {
+        plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100));
+        ClaimedBatch first = single(store.claim("w", 10, LEASE, now));
+        store.retryLater(first, now.plusSeconds(60), "HTTP 503", now);
+        assertThat(store.claim("w", 10, LEASE, now.plusSeconds(59))).as("not due, and it blocks its successor").isEmpty();
+        now = now.plusSeconds(60);
+        ClaimedBatch again = single(store.claim("w", 10, LEASE, now));
+        assertThat(again.attempts()).isEqualTo(2);
+        store.deadLetter(again, "permanent: bad value", now);
+        assertThat(single(store.claim("w", 10, LEASE, now)).firstOffset()).isEqualTo(10);
+    }
+
+    @Test
+    void planningIsFencedByTheExpectedPosition() throws Exception {
+        store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 9, 10, 100)), List.of(new ProgressUpdate("s1", 0, null, 10)), now);
+        assertThat(store.positions(0).get("s1")).isEqualTo(new QueueStore.Position(10L, 10));
+        // A stale planner that still believes the position is 0 can neither move it nor add its batch.
+        assertThatThrownBy(() -> store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
+                List.of(new ProgressUpdate("s1", 0, 0L, 15)), now)).isInstanceOf(FencedException.class);
+        assertThatThrownBy(() -> store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
+                List.of(new ProgressUpdate("s1", 0, null, 15)), now)).isInstanceOf(FencedException.class);
+        assertThat(store.positions(0).get("s1").next()).isEqualTo(10);
+        assertThat(store.claim("w", 10, LEASE, now)).singleElement().satisfies(b -> assertThat(b.lastOffset()).isEqualTo(9));
+    }
+
+    @Test
+    void positionsResumeAfterTheNewestBatchWhenItsPositionWriteWasLost() throws Exception {
+        store.recordPlan(List.of(new PlannedBatch("s1", 3, 100, 199, 100, 1000)), List.of(), now);
+        assertThat(store.positions(3).get("s1")).isEqualTo(new QueueStore.Position(null, 200));
+    }
+
+    @Test
+    void releasedBatchesAreTakenAtOnceAndDoneRowsArePruned() throws Exception {
+        plan(new PlannedBatch("s1", 0, 0, 9, 10, 100));
+        ClaimedBatch batch = single(store.claim("w1", 10, LEASE, now));
+        store.release(batch, now);
+        ClaimedBatch taken = single(store.claim("w2", 10, LEASE, now));
+        assertThat(taken.attempts()).as("a release is not an attempt").isEqualTo(1);
+        store.complete(taken, now);
+        assertThat(store.pruneDone(now.minusSeconds(1), 100)).isZero();
+        assertThat(store.pruneDone(now.plusSeconds(1), 100)).isEqualTo(1);
+        assertThat(store.statementCount()).isGreaterThan(0);
+    }
+
+    private void plan(PlannedBatch... batches) throws Exception {
+        store.recordPlan(List.of(batches), List.of(), now);
+    }
+
+    private static ClaimedBatch single(List<ClaimedBatch> claimed) {
+        assertThat(claimed).hasSize(1);
+        return claimed.get(0);
+    }
+}
