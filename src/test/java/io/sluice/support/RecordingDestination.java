@@ -1,0 +1,51 @@
+package io.sluice.support;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.Destination;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
+
+/**
+ * A destination for tests of the delivery machinery: it keeps what it receives, and fails when the test's script
+ * says so (the script sees each batch and returns an exception to throw, or null to accept it).
+ */
+public final class RecordingDestination implements Destination {
+    private final List<ObjectNode> events = Collections.synchronizedList(new ArrayList<>());
+    private final ConcurrentLinkedQueue<DeliveryBatch> batches = new ConcurrentLinkedQueue<>();
+    private volatile Function<DeliveryBatch, Exception> script = batch -> null;
+
+    public void failWith(Function<DeliveryBatch, Exception> script) {
+        this.script = script;
+    }
+
+    @Override
+    public void deliver(DeliveryBatch batch) throws Exception {
+        Exception failure = script.apply(batch);
+        if (failure != null) throw failure;
+        batches.add(batch);
+        events.addAll(batch.events());
+    }
+
+    public List<ObjectNode> events() {
+        synchronized (events) {
+            return List.copyOf(events);
+        }
+    }
+
+    public List<DeliveryBatch> batches() {
+        return List.copyOf(batches);
+    }
+
+    public static Exception retriable(String message) {
+        return DeliveryException.retriable(message, null);
+    }
+
+    public static Exception permanent(String message) {
+        return DeliveryException.permanent(message, null);
+    }
+}
