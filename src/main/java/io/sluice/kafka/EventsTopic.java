@@ -18,6 +18,20 @@ public final class EventsTopic {
 
     private EventsTopic() {}
 
+    /** The topic's retention.ms as a duration, or null when unlimited or unknown. */
+    public static java.time.Duration retention(String bootstrapServers, String topic) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup"))) {
+            var resource = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+            var entry = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get("retention.ms");
+            long millis = entry == null ? -1 : Long.parseLong(entry.value());
+            return millis <= 0 ? null : java.time.Duration.ofMillis(millis);
+        } catch (Exception e) {
+            log.warn("Could not read the retention of topic {}: {}", topic, e.toString());
+            return null;
+        }
+    }
+
     public static void ensure(String bootstrapServers, String topic, int partitions) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup",

@@ -150,6 +150,7 @@ public final class Sluice implements Service {
             destinations.put(settings.id(), destination);
         }
         worker = new Worker(queueStore, config.worker(), config.syncs(), destinations, bootstrapServers, clock, registry, WorkerIdentity.create());
+        worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }
 

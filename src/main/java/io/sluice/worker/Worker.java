@@ -47,6 +47,7 @@ public final class Worker implements Service {
     private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
     private final WorkerLoops loops;
+    private volatile Duration topicRetention;
 
     /** @param destinations open destinations by destination id */
     public Worker(QueueStore store, WorkerSettings settings, List<SyncSettings> syncs, Map<String, Destination> destinations,
@@ -62,6 +63,11 @@ public final class Worker implements Service {
         this.backoff = new Backoff(settings.retryBase(), settings.retryCap(), ThreadLocalRandom.current());
         this.metrics = new WorkerMetrics(registry, inFlight);
         this.loops = new WorkerLoops(this, settings);
+    }
+
+    /** The events topic's retention, for the queue-age warning (null: unknown or unlimited). */
+    public void topicRetention(Duration retention) {
+        this.topicRetention = retention;
     }
 
     public String owner() {
@@ -177,7 +183,7 @@ public final class Worker implements Service {
         while (store.pruneDone(now.minus(settings.doneRetention()), 5_000) == 5_000) {
             // keep deleting in small chunks
         }
-        metrics.oldestUnfinished(store.oldestUnfinished(), now);
+        metrics.oldestUnfinished(store.oldestUnfinished(), now, topicRetention);
     }
 
     /** Gives back what is still held (shutdown), so other workers can take it at once. */

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.LoggerFactory;
 
 /** Delivery meters, per sync where it matters. Names are listed in docs/operations.md. */
 final class WorkerMetrics {
@@ -52,7 +53,16 @@ final class WorkerMetrics {
         Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "dead").register(registry).increment();
     }
 
-    void oldestUnfinished(Instant oldest, Instant now) {
-        oldestUnfinishedSeconds.set(oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
+    /**
+     * Updates the queue-age gauge; warns when the oldest undelivered batch has waited half the topic's retention,
+     * because once Kafka deletes its offsets its events cannot be read back.
+     */
+    void oldestUnfinished(Instant oldest, Instant now, Duration retention) {
+        Duration age = oldest == null ? Duration.ZERO : Duration.between(oldest, now);
+        oldestUnfinishedSeconds.set(age.toSeconds());
+        if (retention != null && age.compareTo(retention.dividedBy(2)) > 0) {
+            LoggerFactory.getLogger(Worker.class).warn("The oldest undelivered batch has waited {} of the events topic's {} retention; "
+                    + "deliver or dead-letter it before Kafka deletes its events", age, retention);
+        }
     }
 }
