@@ -47,7 +47,10 @@ public final class ConfigSchema {
                     "user", key(Kind.STRING, "sluice", "Database user of the queue database."),
                     "password", secret(Kind.OPTIONAL_STRING, "", "Database password; use ${ENV_VAR} to keep it out of the file."),
                     "embeddedPort", key(Kind.PORT, "5432", "Port of the embedded PostgreSQL server (listens on 127.0.0.1 only)."),
-                    "maxPoolSize", key(Kind.POSITIVE_INT, "10", "Maximum connections in the queue-database pool.")),
+                    "maxPoolSize", key(Kind.POSITIVE_INT, "10", "Maximum connections in the queue-database pool."),
+                    "instances", key(Kind.STRING_LIST, "", "Optional per-instance JDBC URLs (like Aurora's instance endpoints), polled for their role to detect writer changes and split brain."),
+                    "writeHold", key(Kind.DURATION, "5s", "After a writer change or a read-only answer, queue writes hold until the same writer was seen this long."),
+                    "probeInterval", key(Kind.DURATION, "1s", "How often the endpoint and instances are asked who the writer is.")),
             "collector", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the collector HTTP server binds to."),
                     "port", key(Kind.PORT, "8080", "Port of the Segment-compatible tracking API."),

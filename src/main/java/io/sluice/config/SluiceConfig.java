@@ -35,7 +35,8 @@ public record SluiceConfig(
         }
     }
 
-    public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize) {
+    public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize,
+                                   List<String> instances, Duration writeHold, Duration probeInterval) {
         public boolean embedded() {
             return EMBEDDED.equals(url);
         }
@@ -145,7 +146,8 @@ public record SluiceConfig(
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
                         v.get("kafka.embeddedPort")),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
-                        v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize")),
+                        v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
+                        v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
                         v.get("collector.ackTimeout")),

@@ -2,6 +2,7 @@ package io.sluice.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.SQLExceptionOverride;
 import io.sluice.runtime.Service;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -9,23 +10,38 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The queue database: a HikariCP pool and the Flyway-managed schema (control tables now; batch metadata in the
- * virtual-queue stage). Payloads never live here, only metadata.
+ * The queue database: a HikariCP pool and the Flyway-managed schema. Every new connection proves it reaches a
+ * writable primary before use; writer-loss errors are adjudicated by the given override (see
+ * io.sluice.failover). Payloads never live here, only metadata.
  */
 public final class QueueDatabase implements Service {
     private static final Logger log = LoggerFactory.getLogger(QueueDatabase.class);
+
+    /** Refuses a connection to a standby or a read-only server, with the SQLSTATE such servers give writes. */
+    static final String VERIFY_WRITER = """
+            DO $$ BEGIN
+              IF pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' THEN
+                RAISE EXCEPTION 'not the writer: this server is a standby or read-only' USING ERRCODE = '25006';
+              END IF;
+            END $$""";
 
     private final String url;
     private final String user;
     private final String password;
     private final int maxPoolSize;
+    private final SQLExceptionOverride override;
     private HikariDataSource dataSource;
 
     public QueueDatabase(String url, String user, String password, int maxPoolSize) {
+        this(url, user, password, maxPoolSize, null);
+    }
+
+    public QueueDatabase(String url, String user, String password, int maxPoolSize, SQLExceptionOverride override) {
         this.url = url;
         this.user = user;
         this.password = password;
         this.maxPoolSize = maxPoolSize;
+        this.override = override;
     }
 
     @Override
@@ -40,6 +56,12 @@ public final class QueueDatabase implements Service {
         config.setMinimumIdle(1);
         config.setConnectionTimeout(10_000);
         config.setInitializationFailTimeout(30_000);
+        config.setConnectionInitSql(VERIFY_WRITER);
+        if (override != null) config.setExceptionOverride(override);
+        // Never hang on a server that vanished: bounded connect and socket waits, TCP keepalive.
+        config.addDataSourceProperty("connectTimeout", "5");
+        config.addDataSourceProperty("socketTimeout", "30");
+        config.addDataSourceProperty("tcpKeepAlive", "true");
         dataSource = new HikariDataSource(config);
         var result = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
         log.info("Queue database ready at {} (schema version {})", url, result.targetSchemaVersion);
@@ -47,6 +69,12 @@ public final class QueueDatabase implements Service {
 
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /** Retires every pooled connection as soon as it is idle: after a writer change none of them can be trusted. */
+    public void evictAll() {
+        HikariDataSource ds = dataSource;
+        if (ds != null && ds.getHikariPoolMXBean() != null) ds.getHikariPoolMXBean().softEvictConnections();
     }
 
     @Override

@@ -49,6 +49,16 @@ public final class Failures {
                 || sqlState.equals("58000") || sqlState.equals("58030");
     }
 
+    /**
+     * The SQLSTATEs that mean "this connection does not reach a writable primary any more": a read-only server
+     * (25006, e.g. a demoted writer behind a cluster endpoint), a broken connection (08xxx), or a server shutting
+     * down (57P01-57P03). Every pooled connection may be in the same state, so the pool is evicted and writes hold.
+     */
+    public static boolean isWriterLoss(String sqlState) {
+        return sqlState != null && (sqlState.equals("25006") || sqlState.startsWith("08")
+                || sqlState.equals("57P01") || sqlState.equals("57P02") || sqlState.equals("57P03"));
+    }
+
     private static String describe(SQLException e) {
         return "SQLSTATE " + e.getSQLState() + ": " + e.getMessage();
     }

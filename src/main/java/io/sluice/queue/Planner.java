@@ -147,9 +147,9 @@ public final class Planner implements Service {
             TopicPartition tp = new TopicPartition(topic, partition);
             try {
                 var positions = store.positions(partition);
-                OffsetAndMetadata committed = consumer.committed(Set.of(tp)).get(tp);
-                long defaultStart = committed == null ? beginning(tp) : committed.offset();
-                PartitionPlan plan = new PartitionPlan(partition, syncs, positions, defaultStart, clock.instant());
+                // Only the database says where planning stands; Kafka's committed offset may be ahead of it after a
+                // failover lost recent queue writes. A sync with no position starts at the oldest retained event.
+                PartitionPlan plan = new PartitionPlan(partition, syncs, positions, beginning(tp), clock.instant());
                 plans.put(partition, plan);
                 consumer.seek(tp, plan.seekOffset());
                 unloaded.remove(partition);

@@ -14,21 +14,33 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import io.sluice.failover.WriteGate;
+import io.sluice.failover.WriteHeldException;
 import javax.sql.DataSource;
 
 /**
  * All SQL of the virtual queue, each operation one short statement (or one transaction of two). Times come from the
- * caller's clock, never from {@code now()}, so tests can drive leases and backoff. Every statement is counted.
+ * caller's clock, never from {@code now()}, so tests can drive leases and backoff. Every statement is counted, and
+ * every write first passes the process's {@link WriteGate} (held during a writer failover or an operator pause).
  */
 public final class QueueStore {
     private final DataSource dataSource;
     private final String topic;
     private final Counter statementsCounter;
     private final AtomicLong statements = new AtomicLong();
+    private final WriteGate gate;
+    private final java.util.concurrent.atomic.AtomicInteger activeWrites = new java.util.concurrent.atomic.AtomicInteger();
 
+    /** A store whose writes are never held (tests of the queue logic itself). */
     public QueueStore(DataSource dataSource, String topic, MeterRegistry registry) {
+        this(dataSource, topic, registry, new WriteGate(java.time.Clock.systemUTC(), Duration.ZERO));
+    }
+
+    /** Every write first passes {@code gate}: held writes fail fast with a retriable {@link WriteHeldException}. */
+    public QueueStore(DataSource dataSource, String topic, MeterRegistry registry, WriteGate gate) {
         this.dataSource = dataSource;
         this.topic = topic;
+        this.gate = gate;
         this.statementsCounter = Counter.builder("sluice.queue.statements").description("SQL statements sent to the queue database")
                 .register(registry);
     }
@@ -79,16 +91,21 @@ public final class QueueStore {
      * changes nothing) when a position was not where this planner expected it.
      */
     public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                if (!progress.isEmpty()) advance(c, progress, now);
-                if (!batches.isEmpty()) insert(c, batches, now);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        enterWrite(false);
+        try {
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    if (!progress.isEmpty()) advance(c, progress, now);
+                    if (!batches.isEmpty()) insert(c, batches, now);
+                    c.commit();
+                } catch (SQLException | RuntimeException e) {
+                    c.rollback();
+                    throw e;
+                }
             }
+        } finally {
+            exitWrite();
         }
     }
 
@@ -149,58 +166,68 @@ public final class QueueStore {
      * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order).
      */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
-        String sql = """
-                WITH due AS (
-                    SELECT b.id FROM batches b
-                    WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
-                      AND NOT EXISTS (SELECT 1 FROM batches e
-                                      WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
-                                        AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
-                    ORDER BY b.next_attempt_at, b.id
-                    LIMIT ?
-                    FOR UPDATE SKIP LOCKED)
-                UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
-                                     attempts = b.attempts + 1, updated_at = ?
-                FROM due WHERE b.id = due.id
-                RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                          b.attempts, b.epoch, b.created_at""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setTimestamp(1, Timestamp.from(now));
-            ps.setTimestamp(2, Timestamp.from(now));
-            ps.setInt(3, limit);
-            ps.setString(4, owner);
-            ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
-            ps.setTimestamp(6, Timestamp.from(now));
-            List<ClaimedBatch> claimed = new ArrayList<>();
-            try (ResultSet rs = counted(ps).executeQuery()) {
-                while (rs.next()) {
-                    claimed.add(new ClaimedBatch(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getLong(5),
-                            rs.getLong(6), rs.getInt(7), rs.getInt(8), rs.getLong(9), owner, rs.getTimestamp(10).toInstant()));
+        enterWrite(false);
+        try {
+            String sql = """
+                    WITH due AS (
+                        SELECT b.id FROM batches b
+                        WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
+                          AND NOT EXISTS (SELECT 1 FROM batches e
+                                          WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
+                                            AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
+                        ORDER BY b.next_attempt_at, b.id
+                        LIMIT ?
+                        FOR UPDATE SKIP LOCKED)
+                    UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
+                                         attempts = b.attempts + 1, updated_at = ?
+                    FROM due WHERE b.id = due.id
+                    RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
+                              b.attempts, b.epoch, b.created_at""";
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setTimestamp(2, Timestamp.from(now));
+                ps.setInt(3, limit);
+                ps.setString(4, owner);
+                ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
+                ps.setTimestamp(6, Timestamp.from(now));
+                List<ClaimedBatch> claimed = new ArrayList<>();
+                try (ResultSet rs = counted(ps).executeQuery()) {
+                    while (rs.next()) {
+                        claimed.add(new ClaimedBatch(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getLong(5),
+                                rs.getLong(6), rs.getInt(7), rs.getInt(8), rs.getLong(9), owner, rs.getTimestamp(10).toInstant()));
+                    }
                 }
+                return claimed;
             }
-            return claimed;
+        } finally {
+            exitWrite();
         }
     }
 
     /** Extends the leases of held batches; returns the ids still held (the others were fenced). */
     public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now) throws SQLException {
         if (held.isEmpty()) return List.of();
-        String sql = """
-                UPDATE batches b SET lease_expires_at = ?, updated_at = ?
-                FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
-                WHERE b.id = h.id AND b.epoch = h.epoch AND b.lease_owner = ? AND b.status = 'running'
-                RETURNING b.id""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
-            ps.setTimestamp(2, Timestamp.from(now));
-            ps.setArray(3, c.createArrayOf("int8", held.stream().map(ClaimedBatch::id).toArray()));
-            ps.setArray(4, c.createArrayOf("int8", held.stream().map(ClaimedBatch::epoch).toArray()));
-            ps.setString(5, owner);
-            List<Long> still = new ArrayList<>();
-            try (ResultSet rs = counted(ps).executeQuery()) {
-                while (rs.next()) still.add(rs.getLong(1));
+        enterWrite(true);
+        try {
+            String sql = """
+                    UPDATE batches b SET lease_expires_at = ?, updated_at = ?
+                    FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
+                    WHERE b.id = h.id AND b.epoch = h.epoch AND b.lease_owner = ? AND b.status = 'running'
+                    RETURNING b.id""";
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
+                ps.setTimestamp(2, Timestamp.from(now));
+                ps.setArray(3, c.createArrayOf("int8", held.stream().map(ClaimedBatch::id).toArray()));
+                ps.setArray(4, c.createArrayOf("int8", held.stream().map(ClaimedBatch::epoch).toArray()));
+                ps.setString(5, owner);
+                List<Long> still = new ArrayList<>();
+                try (ResultSet rs = counted(ps).executeQuery()) {
+                    while (rs.next()) still.add(rs.getLong(1));
+                }
+                return still;
             }
-            return still;
+        } finally {
+            exitWrite();
         }
     }
 
@@ -237,28 +264,38 @@ public final class QueueStore {
     }
 
     private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            int i = 1;
-            for (Object value : leading) {
-                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
-                else ps.setString(i++, (String) value);
+        enterWrite(true);
+        try {
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                for (Object value : leading) {
+                    if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                    else ps.setString(i++, (String) value);
+                }
+                ps.setLong(i++, batch.id());
+                ps.setString(i++, batch.owner());
+                ps.setLong(i, batch.epoch());
+                if (counted(ps).executeUpdate() != 1) {
+                    throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
+                }
             }
-            ps.setLong(i++, batch.id());
-            ps.setString(i++, batch.owner());
-            ps.setLong(i, batch.epoch());
-            if (counted(ps).executeUpdate() != 1) {
-                throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
-            }
+        } finally {
+            exitWrite();
         }
     }
 
     /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */
     public int pruneDone(Instant cutoff, int limit) throws SQLException {
-        String sql = "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setTimestamp(1, Timestamp.from(cutoff));
-            ps.setInt(2, limit);
-            return counted(ps).executeUpdate();
+        enterWrite(false);
+        try {
+            String sql = "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setTimestamp(1, Timestamp.from(cutoff));
+                ps.setInt(2, limit);
+                return counted(ps).executeUpdate();
+            }
+        } finally {
+            exitWrite();
         }
     }
 
@@ -272,6 +309,30 @@ public final class QueueStore {
                 return oldest == null ? null : oldest.toInstant();
             }
         }
+    }
+
+    /**
+     * Every write announces itself before asking the gate, so that "paused and no write active" means no write is
+     * running and none will start. Completions and heartbeats of batches already held ({@code drainable}) may still
+     * go ahead while paused: workers drain what they hold before reporting quiesced.
+     */
+    private void enterWrite(boolean drainable) throws WriteHeldException {
+        activeWrites.incrementAndGet();
+        try {
+            gate.checkWritable(drainable);
+        } catch (WriteHeldException e) {
+            activeWrites.decrementAndGet();
+            throw e;
+        }
+    }
+
+    private void exitWrite() {
+        activeWrites.decrementAndGet();
+    }
+
+    /** Writes running right now (for quiescing). */
+    public int activeWrites() {
+        return activeWrites.get();
     }
 
     private PreparedStatement counted(PreparedStatement ps) {

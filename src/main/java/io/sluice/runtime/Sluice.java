@@ -22,6 +22,8 @@ import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
+import io.sluice.failover.FailoverGuard;
+import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.EventsTopic;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,6 +62,8 @@ public final class Sluice implements Service {
     private EmbeddedPostgres embeddedPostgres;
     private QueueDatabase database;
     private QueueStore queueStore;
+    private FailoverGuard guard;
+    private WriterMonitor writerMonitor;
     private Worker worker;
     private boolean started;
     private boolean closed;
@@ -122,10 +126,14 @@ public final class Sluice implements Service {
     private void startDatabase() {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
-        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize());
+        guard = new FailoverGuard(clock, pg.writeHold(), registry);
+        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride());
         run("queue database", database);
+        guard.guard(database);
         ControlTables.upsert(database.dataSource(), config);
-        queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry);
+        writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
+        run("writer monitor", writerMonitor);
+        queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry, guard.gate());
     }
 
     /** The embedded server, started on first need (queue database or an 'embedded' warehouse). */
@@ -171,6 +179,11 @@ public final class Sluice implements Service {
     }
 
     public QueueStore queueStore() { return queueStore; }
+
+    /** This process's failover defence, or null when it does not use the queue database. */
+    public FailoverGuard guard() { return guard; }
+
+    public WriterMonitor writerMonitor() { return writerMonitor; }
 
     private void run(String name, Service service) {
         running.add(new Shutdown.Named(name, service));
