@@ -45,7 +45,7 @@ public final class EmbeddedPostgres implements Service {
         if (running) return;
         try {
             Files.createDirectories(root);
-            Path bin = extractBinaries().resolve("bin");
+            Path bin = binaries(root);
             Path data = root.resolve("pgdata");
             if (!Files.exists(data.resolve("PG_VERSION"))) {
                 log.info("Initialising embedded PostgreSQL data directory {}", data);
@@ -116,7 +116,26 @@ public final class EmbeddedPostgres implements Service {
         }
     }
 
-    private Path extractBinaries() throws IOException {
+    /**
+     * Extracts the PostgreSQL binaries under {@code root} (once; later calls reuse them) and returns their bin
+     * directory. Public so test harnesses (a primary/standby cluster) can run the same server binaries.
+     */
+    public static Path binaries(Path root) throws IOException {
+        return extractBinaries(root.toAbsolutePath().normalize()).resolve("bin");
+    }
+
+    /** The command line to run a PostgreSQL binary: as root it is wrapped in {@code unshare -U} (see run). */
+    public static List<String> command(List<String> command) {
+        List<String> full = new ArrayList<>();
+        if (runningAsRoot()) {
+            // PostgreSQL refuses uid 0; an unprivileged user namespace maps us to 'nobody' while files stay ours.
+            full.addAll(List.of("unshare", "-U"));
+        }
+        full.addAll(command);
+        return full;
+    }
+
+    private static Path extractBinaries(Path root) throws IOException {
         Path target = root.resolve("bin-" + BINARIES_VERSION);
         Path marker = target.resolve(".complete");
         if (Files.exists(marker)) return target;
@@ -146,12 +165,7 @@ public final class EmbeddedPostgres implements Service {
     }
 
     private void run(List<String> command, String what) throws IOException {
-        List<String> full = new ArrayList<>();
-        if (runningAsRoot()) {
-            // PostgreSQL refuses uid 0; an unprivileged user namespace maps us to 'nobody' while files stay ours.
-            full.addAll(List.of("unshare", "-U"));
-        }
-        full.addAll(command);
+        List<String> full = command(command);
         Path output = root.resolve(what.replace(' ', '-') + ".out");
         Process process = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(output.toFile()).start();
         try {
