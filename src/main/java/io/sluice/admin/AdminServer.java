@@ -3,6 +3,7 @@ package io.sluice.admin;
 import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
+import io.sluice.failover.ControlTopic;
 import io.sluice.runtime.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,13 +18,16 @@ public final class AdminServer implements Service {
     private final AdminSettings settings;
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
+    private final DbAdminRoutes dbRoutes;
     private Javalin server;
     private boolean closed;
 
-    public AdminServer(AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth) {
+    /** @param control the control topic for the db operations, or null in processes without a database */
+    public AdminServer(AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth, ControlTopic control) {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
+        this.dbRoutes = control == null ? null : new DbAdminRoutes(control, settings.token());
     }
 
     @Override
@@ -42,6 +46,7 @@ public final class AdminServer implements Service {
                         .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+            if (dbRoutes != null) dbRoutes.register(config);
         });
         server.start();
         log.info("Admin server listening on http://{}:{}", settings.host(), port());

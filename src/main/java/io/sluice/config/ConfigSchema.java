@@ -41,6 +41,7 @@ public final class ConfigSchema {
                     "bootstrapServers", key(Kind.KAFKA_SERVERS, "embedded", "'embedded' runs a single-node KRaft broker in-process; otherwise host:port,host:port of an external cluster."),
                     "eventsTopic", key(Kind.STRING, "sluice.events", "Topic the collector writes accepted events to; created at start if missing."),
                     "partitions", key(Kind.POSITIVE_INT, "8", "Partition count used when Sluice creates the events topic."),
+                    "controlTopic", key(Kind.STRING, "sluice.control", "Compacted topic for operator commands (db pause/resume) and process reports."),
                     "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port).")),
             "postgres", section(
                     "url", key(Kind.JDBC_URL, "embedded", "'embedded' runs PostgreSQL 17 from Maven-shipped binaries; otherwise a jdbc:postgresql:// URL (multi-host allowed)."),
@@ -62,7 +63,8 @@ public final class ConfigSchema {
                     "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503.")),
             "admin", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the admin server (health, readiness, metrics) binds to."),
-                    "port", key(Kind.PORT, "8081", "Port of the admin server.")),
+                    "port", key(Kind.PORT, "8081", "Port of the admin server."),
+                    "token", secret(Kind.OPTIONAL_STRING, "", "Bearer token required by the admin API's operations (POST /admin/...); empty disables them.")),
             "sources", new ListOf(section(
                     "id", key(Kind.IDENTIFIER, null, "Source id: used in Kafka keys, metrics and warehouse schema names."),
                     "writeKey", secret(Kind.STRING, null, "Write key clients authenticate with (HTTP Basic username or 'writeKey' in the body).")),

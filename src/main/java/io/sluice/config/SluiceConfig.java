@@ -29,7 +29,7 @@ public record SluiceConfig(
 
     public static final String EMBEDDED = "embedded";
 
-    public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort) {
+    public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic) {
         public boolean embedded() {
             return EMBEDDED.equals(bootstrapServers);
         }
@@ -45,7 +45,12 @@ public record SluiceConfig(
     public record CollectorSettings(String host, int port, List<Cidr> trustedProxies, long maxRequestSize,
                                     long maxEventSize, int maxBatchEvents, long maxInFlightBytes, Duration ackTimeout) {}
 
-    public record AdminSettings(String host, int port) {}
+    public record AdminSettings(String host, int port, String token) {
+        @Override
+        public String toString() {
+            return "AdminSettings[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "" : "******") + "]";
+        }
+    }
 
     public record SourceSettings(String id, String writeKey) {
         /** SHA-256 of the write key, hex: what lookups and the database use instead of the key itself. */
@@ -144,14 +149,14 @@ public record SluiceConfig(
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort")),
+                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic")),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
                         v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
                         v.get("collector.ackTimeout")),
-                new AdminSettings(v.get("admin.host"), v.get("admin.port")),
+                new AdminSettings(v.get("admin.host"), v.get("admin.port"), v.get("admin.token")),
                 List.copyOf(sources),
                 List.copyOf(destinations),
                 List.copyOf(syncs),

@@ -31,6 +31,7 @@ public final class WriterMonitor implements Service {
     private final AtomicInteger endpointWriter = new AtomicInteger();
     private final Counter writerChanges;
     private String lastWriter;
+    private volatile String lastChange;
     private volatile boolean running;
     private Thread thread;
 
@@ -100,6 +101,7 @@ public final class WriterMonitor implements Service {
         if (writers.size() == 1 && !writers.get(0).equals(lastWriter)) {
             if (lastWriter != null) {
                 writerChanges.increment();
+                lastChange = lastWriter + " -> " + writers.get(0) + " at " + java.time.Instant.now();
                 alarms.fire(Alarms.WRITER_CHANGED, "the writer changed from " + lastWriter + " to " + writers.get(0));
                 gate.writerLost("the writer changed to " + writers.get(0));
             }
@@ -115,6 +117,11 @@ public final class WriterMonitor implements Service {
     /** The instance that last answered as the only writer, or null. */
     public String lastWriter() {
         return lastWriter;
+    }
+
+    /** The most recent writer change seen, e.g. "a:5432 -> b:5432 at 2026-…", or null. */
+    public String lastChange() {
+        return lastChange;
     }
 
     public Alarms alarms() {

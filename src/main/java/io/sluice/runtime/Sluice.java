@@ -22,6 +22,8 @@ import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
+import io.sluice.failover.ControlChannel;
+import io.sluice.failover.ControlTopic;
 import io.sluice.failover.FailoverGuard;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.EventsTopic;
@@ -64,6 +66,8 @@ public final class Sluice implements Service {
     private QueueStore queueStore;
     private FailoverGuard guard;
     private WriterMonitor writerMonitor;
+    private ControlTopic controlTopic;
+    private final String processId = WorkerIdentity.create();
     private Worker worker;
     private boolean started;
     private boolean closed;
@@ -101,7 +105,7 @@ public final class Sluice implements Service {
                 run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
             }
             if (roles.contains(Role.WORKER)) startWorker();
-            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers));
+            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
             run("admin", admin);
         } catch (RuntimeException e) {
             close();
@@ -127,11 +131,16 @@ public final class Sluice implements Service {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
+        controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
+        writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
+        // Joined before anything writes, so that a process started while paused stays paused.
+        run("control channel", new ControlChannel(controlTopic, processId, roleNames(), guard.gate(), this::quiesceState,
+                writerMonitor::lastChange, clock));
         database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride());
         run("queue database", database);
         guard.guard(database);
-        ControlTables.upsert(database.dataSource(), config);
-        writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
+        if (guard.gate().paused()) log.warn("Not storing the configuration in the control tables: queue writes are paused");
+        else ControlTables.upsert(database.dataSource(), config);
         run("writer monitor", writerMonitor);
         queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry, guard.gate());
     }
@@ -157,7 +166,7 @@ public final class Sluice implements Service {
             destination.open();
             destinations.put(settings.id(), destination);
         }
-        worker = new Worker(queueStore, config.worker(), config.syncs(), destinations, bootstrapServers, clock, registry, WorkerIdentity.create());
+        worker = new Worker(queueStore, config.worker(), config.syncs(), destinations, bootstrapServers, clock, registry, processId);
         worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }
@@ -184,6 +193,23 @@ public final class Sluice implements Service {
     public FailoverGuard guard() { return guard; }
 
     public WriterMonitor writerMonitor() { return writerMonitor; }
+
+    /** The control topic link (db pause/resume/status), or null when this process does not use the database. */
+    public ControlTopic controlTopic() { return controlTopic; }
+
+    /**
+     * {@code running}; or, while paused, {@code quiescing} until no queue write runs and no batch is held, then
+     * {@code quiesced}: from then on this process sends no writes to the queue database.
+     */
+    public String quiesceState() {
+        if (!guard.gate().paused()) return "running";
+        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle()));
+        return idle ? "quiesced" : "quiescing";
+    }
+
+    private String roleNames() {
+        return roles.stream().map(r -> r.name().toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(","));
+    }
 
     private void run(String name, Service service) {
         running.add(new Shutdown.Named(name, service));

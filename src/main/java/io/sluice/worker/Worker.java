@@ -198,7 +198,7 @@ public final class Worker implements Service {
         }
     }
 
-    boolean idle() {
+    public boolean idle() {
         return inFlight.isEmpty();
     }
 

@@ -1,0 +1,44 @@
+package io.sluice.failover;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * What a Sluice process that writes to the queue database says about itself on the control topic, every second:
+ * {@code running}, {@code quiescing} (paused, finishing what it holds) or {@code quiesced} (paused, no writes).
+ */
+public record ProcessReport(String id, String roles, String state, String writer, String heldBecause, String lastWriterChange,
+                            Instant at) {
+    public static final Duration LIVE_WITHIN = Duration.ofSeconds(5);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public boolean live(Instant now) {
+        return at.plus(LIVE_WITHIN).isAfter(now);
+    }
+
+    byte[] toJson() {
+        ObjectNode node = JSON.createObjectNode().put("id", id).put("roles", roles).put("state", state).put("writer", writer)
+                .put("heldBecause", heldBecause).put("lastWriterChange", lastWriterChange).put("at", at.toString());
+        return node.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    static ProcessReport fromJson(byte[] value) {
+        try {
+            JsonNode node = JSON.readTree(value);
+            return new ProcessReport(node.path("id").asText(), node.path("roles").asText(), node.path("state").asText(),
+                    node.path("writer").asText(null), node.path("heldBecause").asText(null), node.path("lastWriterChange").asText(null),
+                    Instant.parse(node.path("at").asText()));
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.format("%-45s %-22s %-10s writer=%s%s", id, roles, state, writer == null ? "?" : writer,
+                heldBecause == null ? "" : " (writes held: " + heldBecause + ")");
+    }
+}
