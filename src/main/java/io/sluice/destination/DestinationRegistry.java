@@ -7,7 +7,7 @@ import java.util.Map;
 /** Every destination type Sluice knows: one explicit map from type name to factory. */
 public final class DestinationRegistry {
     private static final Map<String, DestinationFactory> FACTORIES = Map.of(
-            /* "postgres" registration lands with io.sluice.destination.postgres */);
+            "postgres", new io.sluice.destination.postgres.WarehouseDestinationFactory());
 
     private DestinationRegistry() {}
 

@@ -13,7 +13,7 @@ import java.util.function.Predicate;
  * Turns event names, property paths and source ids into PostgreSQL identifiers (docs/warehouse.md, "Naming").
  *
  * <p>Conventional changes keep the name readable and are deliberate merges, as in Segment: camelCase and case
- * differences, and whitespace, become snake_case ({@code Order Completed}, {@code orderCompleted} and
+ * differences, and spaces, become snake_case ({@code Order Completed}, {@code orderCompleted} and
  * {@code order_completed} are one table). Every other change is lossy — punctuation, non-ASCII, an empty name,
  * truncation to PostgreSQL's 63 bytes, or a literal name that looks like one we prefix — and appends {@code _} plus
  * 8 hex digits of the SHA-256 of the original, so two different originals never meet in one identifier. Reserved
@@ -36,19 +36,38 @@ public final class Identifiers {
     /** The tables every source schema has; a track event with one of these names gets a prefixed table. */
     static final Set<String> STANDARD_TABLES = Set.of("tracks", "identifies", "users", "pages", "screens", "groups", "aliases");
 
-    /**
-     * Columns Sluice itself fills in some table. Unprefixed payload columns (properties, traits, other top-level
-     * fields) with these names, or starting with {@code context_}, are prefixed so they never mix with ours.
-     */
-    static final Set<String> FIXED_COLUMNS = Set.of("id", "received_at", "sent_at", "timestamp", "original_timestamp",
-            "uuid_ts", "user_id", "anonymous_id", "event", "event_text", "name", "category", "group_id", "previous_id");
+    /** Columns every event table has. */
+    static final Set<String> COMMON_COLUMNS = Set.of("id", "received_at", "sent_at", "timestamp", "original_timestamp",
+            "uuid_ts", "user_id", "anonymous_id");
+    /** Columns Sluice fills in some table: the common ones plus those of particular event types. */
+    static final Set<String> FIXED_COLUMNS = union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category",
+            "group_id", "previous_id"));
 
     private static final Predicate<String> SCHEMA_RESERVED = n -> SQL_RESERVED.contains(n) || n.equals("public")
             || n.equals("information_schema") || n.startsWith("pg_");
     private static final Predicate<String> TABLE_RESERVED = n -> SQL_RESERVED.contains(n) || STANDARD_TABLES.contains(n);
-    private static final Predicate<String> PAYLOAD_RESERVED = n -> SQL_RESERVED.contains(n) || FIXED_COLUMNS.contains(n)
-            || n.startsWith("context_");
+    /** Properties share tables with event, event_text (tracks) and name, category (pages, screens). */
+    private static final Predicate<String> PROPERTY_RESERVED = reservedPayload(union(COMMON_COLUMNS,
+            Set.of("event", "event_text", "name", "category")));
+    /** Traits share tables with group_id (groups); identifies and users have only the common columns. */
+    private static final Predicate<String> TRAIT_RESERVED = reservedPayload(union(COMMON_COLUMNS, Set.of("group_id")));
+    /** Other top-level fields can land in any event table. */
+    private static final Predicate<String> FIELD_RESERVED = reservedPayload(FIXED_COLUMNS);
     private static final Predicate<String> PREFIXED = SQL_RESERVED::contains;
+
+    /** Which unprefixed payload a column comes from; each avoids the fixed columns of the tables it goes to. */
+    public enum Payload {
+        PROPERTIES(PROPERTY_RESERVED, "p"), TRAITS(TRAIT_RESERVED, "t"), FIELDS(FIELD_RESERVED, "f");
+
+        private final Predicate<String> reserved;
+        /** A short distinct tag, for cache keys. */
+        final String tag;
+
+        Payload(Predicate<String> reserved, String tag) {
+            this.reserved = reserved;
+            this.tag = tag;
+        }
+    }
 
     private Identifiers() {}
 
@@ -63,8 +82,8 @@ public final class Identifiers {
     }
 
     /** An unprefixed payload column: a property, trait or other top-level field, nested keys joined by {@code _}. */
-    public static String payloadColumn(List<String> path) {
-        return name("", path, PAYLOAD_RESERVED);
+    public static String payloadColumn(Payload payload, List<String> path) {
+        return name("", path, payload.reserved);
     }
 
     /** A column under a fixed prefix, e.g. {@code context} → {@code context_library_name}. */
@@ -103,7 +122,7 @@ public final class Identifiers {
 
     /**
      * Appends the snake_case form of one name segment; returns whether anything other than case, camelCase or
-     * whitespace had to change.
+     * spaces had to change.
      */
     static boolean clean(String segment, StringBuilder out) {
         String text = segment;
@@ -112,7 +131,7 @@ public final class Identifiers {
             text = Normalizer.normalize(text, Normalizer.Form.NFD).replaceAll("\\p{M}+", "");
             lossy = true;
         }
-        text = text.strip();
+        text = stripSpaces(text);
         int start = out.length();
         boolean lastReplaced = false;
         for (int i = 0; i < text.length(); i++) {
@@ -127,12 +146,9 @@ public final class Identifiers {
             } else if (isLower(c) || isDigit(c) || c == '_') {
                 out.append(c);
                 lastReplaced = false;
-            } else if (Character.isWhitespace(c)) {
-                if (out.length() == start || out.charAt(out.length() - 1) != '_' || lastReplaced) out.append('_');
+            } else if (c == ' ') {
+                if (text.charAt(i - 1) != ' ') out.append('_'); // a run of spaces is one '_'
                 lastReplaced = false;
-                int j = i;
-                while (j + 1 < text.length() && Character.isWhitespace(text.charAt(j + 1))) j++;
-                i = j;
             } else {
                 lossy = true;
                 if (!lastReplaced) out.append('_');
@@ -146,7 +162,16 @@ public final class Identifiers {
     static String withHash(String base, String original) {
         String hash = sha256Hex(original).substring(0, HASH_CHARS);
         int keep = Math.min(base.length(), MAX_BYTES - HASH_CHARS - 1);
+        while (keep > 1 && base.charAt(keep - 1) == '_') keep--; // "price ($)" → price_1a2b3c4d, not price___1a2b3c4d
         return base.substring(0, keep) + "_" + hash;
+    }
+
+    private static String stripSpaces(String text) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && text.charAt(start) == ' ') start++;
+        while (end > start && text.charAt(end - 1) == ' ') end--;
+        return text.substring(start, end);
     }
 
     private static String original(String prefix, List<String> path) {
@@ -159,6 +184,16 @@ public final class Identifiers {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static Predicate<String> reservedPayload(Set<String> fixed) {
+        return n -> SQL_RESERVED.contains(n) || fixed.contains(n) || n.startsWith("context_");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     private static boolean isAscii(String text) {

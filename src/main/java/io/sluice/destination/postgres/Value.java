@@ -1,0 +1,102 @@
+package io.sluice.destination.postgres;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.TemporalAccessor;
+
+/**
+ * One JSON value bound for a warehouse column: its inferred kind, its text for a column of that kind
+ * ({@code typed}) and its text for a text column ({@code text}, the value as the client sent it).
+ *
+ * <p>PostgreSQL text cannot hold U+0000, so that one character is written as the six characters {@code \u0000}
+ * (its JSON escape); everything else is stored as sent.
+ */
+record Value(Kind kind, String typed, String text) {
+
+    enum Kind { BOOLEAN, INT, BIG_INT, DOUBLE, TIMESTAMP, TEXT }
+
+    /** The text to COPY into a column of this type (which accepts this value's kind). */
+    String render(ColumnType type) {
+        return type == ColumnType.TEXT ? text : typed;
+    }
+
+    /** The value with its type inferred; null for JSON null (no value, the column stays NULL). */
+    static Value of(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) return null;
+        if (node.isBoolean()) {
+            String text = node.booleanValue() ? "true" : "false";
+            return new Value(Kind.BOOLEAN, text, text);
+        }
+        if (node.isIntegralNumber()) {
+            if (!node.canConvertToLong()) return text(node.bigIntegerValue().toString());
+            long v = node.longValue();
+            String text = Long.toString(v);
+            boolean exact = v <= ColumnType.MAX_EXACT_DOUBLE && v >= -ColumnType.MAX_EXACT_DOUBLE;
+            return new Value(exact ? Kind.INT : Kind.BIG_INT, text, text);
+        }
+        if (node.isNumber()) {
+            if (node.isBigDecimal()) {
+                BigDecimal exact = node.decimalValue();
+                double d = exact.doubleValue();
+                if (Double.isInfinite(d) || new BigDecimal(Double.toString(d)).compareTo(exact) != 0) return text(exact.toString());
+            }
+            String text = node.asText();
+            return new Value(Kind.DOUBLE, text, text);
+        }
+        if (node.isTextual()) return ofString(node.textValue());
+        return text(node.toString()); // arrays (and objects where a scalar is expected) as JSON text
+    }
+
+    /** The value as text whatever its JSON type (for id, user_id, event and the like). */
+    static Value asText(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) return null;
+        return text(node.isTextual() ? node.textValue() : node.isValueNode() ? node.asText() : node.toString());
+    }
+
+    static Value text(String text) {
+        String safe = text.indexOf('\0') >= 0 ? text.replace("\0", "\\u0000") : text;
+        return new Value(Kind.TEXT, safe, safe);
+    }
+
+    static Value timestamp(Instant instant) {
+        String text = instant.toString();
+        return new Value(Kind.TIMESTAMP, text, text);
+    }
+
+    private static Value ofString(String text) {
+        Instant instant = parseTimestamp(text);
+        if (instant == null) return text(text);
+        return new Value(Kind.TIMESTAMP, instant.toString(), text);
+    }
+
+    /**
+     * An ISO-8601 date-time ({@code 2024-05-01T12:00:00.123Z}, with an offset, or without a zone: UTC) that
+     * timestamptz holds exactly — years 1-9999, at most microseconds — else null.
+     */
+    static Instant parseTimestamp(String text) {
+        if (text.length() < 16 || text.length() > 64 || text.charAt(4) != '-' || text.charAt(7) != '-'
+                || (text.charAt(10) != 'T' && text.charAt(10) != 't') || !isDigit(text.charAt(0))) {
+            return null;
+        }
+        try {
+            TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parseBest(text, OffsetDateTime::from, LocalDateTime::from);
+            OffsetDateTime time = parsed instanceof LocalDateTime local ? local.atOffset(ZoneOffset.UTC) : (OffsetDateTime) parsed;
+            if (time.getYear() < 1 || time.getYear() > 9999 || time.getNano() % 1000 != 0) return null;
+            Instant instant = time.toInstant();
+            int year = instant.atOffset(ZoneOffset.UTC).getYear();
+            return year < 1 || year > 9999 ? null : instant;
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+}

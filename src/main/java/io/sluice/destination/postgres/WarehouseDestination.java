@@ -1,0 +1,135 @@
+package io.sluice.destination.postgres;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.Failures;
+import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.Destination;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads batches into a PostgreSQL warehouse in Segment's schema: one schema per source, a table per event type
+ * and per track event name (docs/warehouse.md). Each batch is one transaction; loading it again changes nothing.
+ */
+final class WarehouseDestination implements Destination {
+    private static final Logger log = LoggerFactory.getLogger(WarehouseDestination.class);
+    /** The schema cache named a column, table or type that is not (or no longer) what the table has. */
+    private static final Set<String> STALE_SCHEMA = Set.of("42703", "42P01", "3F000", "42804");
+    private static final int ATTEMPTS = 3;
+
+    private final String id;
+    private final String url;
+    private final String user;
+    private final String password;
+    private final int poolSize;
+    private final long connectionTimeoutMs;
+    private final WarehouseSchema schema = new WarehouseSchema();
+    private HikariDataSource pool;
+
+    WarehouseDestination(String id, String url, String user, String password, int poolSize, long connectionTimeoutMs) {
+        this.id = id;
+        this.url = url;
+        this.user = user;
+        this.password = password;
+        this.poolSize = poolSize;
+        this.connectionTimeoutMs = connectionTimeoutMs;
+    }
+
+    /** Starts the pool. An unreachable warehouse is logged, not fatal: deliveries fail retriably until it is back. */
+    @Override
+    public synchronized void open() {
+        if (pool != null) return;
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("sluice-warehouse-" + id);
+        config.setJdbcUrl(url);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(poolSize);
+        config.setMinimumIdle(0);
+        config.setConnectionTimeout(connectionTimeoutMs);
+        config.setInitializationFailTimeout(-1);
+        config.setConnectionInitSql("SET TIME ZONE 'UTC'");
+        config.addDataSourceProperty("ApplicationName", "sluice-warehouse");
+        pool = new HikariDataSource(config);
+        try (Connection ignored = pool.getConnection()) {
+            log.info("Warehouse destination {} connected to {} (pool of {})", id, url, poolSize);
+        } catch (SQLException e) {
+            log.warn("Warehouse destination {} cannot reach {} yet ({}); deliveries will be retried", id, url, e.getMessage());
+        }
+    }
+
+    @Override
+    public void deliver(DeliveryBatch batch) throws DeliveryException {
+        if (batch.events().isEmpty()) return;
+        SortedMap<String, TableRows> tables;
+        try {
+            tables = EventMapper.map(batch.events());
+        } catch (IllegalArgumentException e) {
+            throw DeliveryException.permanent("batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(), e);
+        }
+        String schemaName = Identifiers.schema(batch.sourceId());
+        long started = System.nanoTime();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                load(schemaName, tables);
+                log.debug("Loaded {} events into {} tables of {} in {} ms", batch.events().size(), tables.size(), schemaName,
+                        (System.nanoTime() - started) / 1_000_000);
+                return;
+            } catch (SQLException e) {
+                String state = e.getSQLState();
+                if (attempt < ATTEMPTS && STALE_SCHEMA.contains(state)) {
+                    log.info("Warehouse schema {} changed under us ({}); re-reading it", schemaName, e.getMessage());
+                    schema.invalidate(schemaName);
+                } else if (attempt < ATTEMPTS && ("40P01".equals(state) || "40001".equals(state))) {
+                    log.debug("Batch {} of sync {} hit {} in the warehouse, retrying", batch.batchId(), batch.syncId(), state);
+                } else {
+                    throw Failures.classify(e);
+                }
+            } catch (IOException e) {
+                throw Failures.classify(e);
+            }
+        }
+    }
+
+    private void load(String schemaName, SortedMap<String, TableRows> tables) throws SQLException, IOException {
+        HikariDataSource dataSource = pool();
+        try (Connection c = dataSource.getConnection()) {
+            Map<String, Map<String, ColumnType>> types = new HashMap<>();
+            for (TableRows rows : tables.values()) types.put(rows.table, schema.ensure(c, schemaName, rows));
+            c.setAutoCommit(false);
+            try {
+                BatchLoader.load(c, schemaName, tables, types);
+                c.commit();
+            } catch (SQLException | IOException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+        }
+    }
+
+    private synchronized HikariDataSource pool() {
+        if (pool == null) open();
+        return pool;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (pool != null) {
+            pool.close();
+            pool = null;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package io.sluice.destination.postgres;
+
+import io.sluice.config.ConfigException;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationFactory;
+
+/**
+ * Type {@code postgres}: a PostgreSQL warehouse in Segment's schema. Keys: {@code url} (a jdbc:postgresql:// URL;
+ * 'embedded' is resolved to one by the runtime before {@link #create}), {@code user}, {@code password}.
+ */
+public final class WarehouseDestinationFactory implements DestinationFactory {
+    /** Connections per warehouse destination: one per concurrently delivered batch is plenty. */
+    static final int POOL_SIZE = 4;
+    /** How long a delivery waits for a warehouse connection before failing (retriably). */
+    static final long CONNECTION_TIMEOUT_MS = 10_000;
+
+    @Override
+    public void validate(DestinationSettings settings) {
+        String url = settings.string("url");
+        if (url == null || !(url.startsWith("jdbc:postgresql:") || url.equals(SluiceConfig.EMBEDDED))) {
+            throw new ConfigException(key(settings, "url"), "must be a jdbc:postgresql:// URL or 'embedded', not '" + url + "'");
+        }
+        if (settings.string("user") == null || settings.string("user").isBlank()) {
+            throw new ConfigException(key(settings, "user"), "is required");
+        }
+    }
+
+    @Override
+    public Destination create(DestinationSettings settings) {
+        String url = settings.string("url");
+        if (!url.startsWith("jdbc:postgresql:")) {
+            throw new ConfigException(key(settings, "url"), "'" + url + "' must be resolved to a jdbc:postgresql:// URL before the destination is created");
+        }
+        String password = settings.string("password");
+        return new WarehouseDestination(settings.id(), url, settings.string("user"), password == null ? "" : password, POOL_SIZE,
+                CONNECTION_TIMEOUT_MS);
+    }
+
+    private static String key(DestinationSettings settings, String name) {
+        return "destination '" + settings.id() + "' " + name;
+    }
+}

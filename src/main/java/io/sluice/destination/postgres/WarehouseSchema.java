@@ -1,0 +1,193 @@
+package io.sluice.destination.postgres;
+
+import static io.sluice.destination.postgres.Identifiers.quote;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Known column types of the warehouse tables, and the DDL that creates and widens them (docs/warehouse.md,
+ * "Schema evolution"). The cache is read without locks; DDL runs in its own short transaction per table, under a
+ * transaction-scoped advisory lock for that table, after re-reading the table's columns — so concurrent workers
+ * (in this process or others) never race on CREATE/ALTER and never narrow what another one widened.
+ */
+final class WarehouseSchema {
+    private static final Logger log = LoggerFactory.getLogger(WarehouseSchema.class);
+    /** Races that a fresh look at the catalog resolves: duplicate column/table/schema, catalog unique index, deadlock. */
+    private static final Set<String> RACES = Set.of("42701", "42P07", "42P06", "23505", "40P01", "40001");
+    private static final int ATTEMPTS = 5;
+
+    private final Map<String, Map<String, ColumnType>> tables = new ConcurrentHashMap<>();
+    private final Set<String> schemas = ConcurrentHashMap.newKeySet();
+
+    /**
+     * The table's column types once it can hold these rows. Without DDL when the cache already says so (a stale
+     * cache can only be narrower than the table, and PostgreSQL casts narrower staging columns on insert).
+     * Leaves the connection in auto-commit mode.
+     */
+    Map<String, ColumnType> ensure(Connection c, String schema, TableRows rows) throws SQLException {
+        Map<String, ColumnType> cached = tables.get(key(schema, rows.table));
+        if (cached != null && holds(cached, rows)) return cached;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return evolve(c, schema, rows);
+            } catch (SQLException e) {
+                rollbackQuietly(c);
+                if (attempt >= ATTEMPTS || !RACES.contains(e.getSQLState())) throw e;
+                log.debug("Schema change of {}.{} raced with another worker ({}), retrying", schema, rows.table, e.getSQLState());
+                pause(attempt);
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /** Forgets what is known about a schema (after an insert named a column or table that is not there). */
+    void invalidate(String schema) {
+        tables.keySet().removeIf(k -> k.startsWith(schema + "."));
+        schemas.remove(schema);
+    }
+
+    private Map<String, ColumnType> evolve(Connection c, String schema, TableRows rows) throws SQLException {
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL lock_timeout = '30s'");
+            if (!schemas.contains(schema)) {
+                advisoryLock(c, "schema " + schema);
+                st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(schema));
+            }
+            advisoryLock(c, "table " + key(schema, rows.table));
+            Map<String, ColumnType> columns = read(c, schema, rows.table);
+            List<String> changes = new ArrayList<>();
+            if (columns.isEmpty()) {
+                st.execute(createTable(schema, rows, columns));
+            } else {
+                for (Map.Entry<String, Set<Value.Kind>> column : rows.columns().entrySet()) {
+                    String name = column.getKey();
+                    ColumnType existing = columns.get(name);
+                    if (existing == null) {
+                        ColumnType type = ColumnType.forNew(column.getValue());
+                        changes.add("ADD COLUMN IF NOT EXISTS " + quote(name) + " " + type.sql);
+                        columns.put(name, type);
+                    } else if (!existing.acceptsAll(column.getValue())) {
+                        ColumnType type = existing.widenedFor(column.getValue());
+                        if (type == ColumnType.DOUBLE && holdsInexactIntegers(c, schema, rows.table, name)) type = ColumnType.TEXT;
+                        changes.add("ALTER COLUMN " + quote(name) + " TYPE " + type.sql + " USING " + conversion(name, existing, type));
+                        columns.put(name, type);
+                    }
+                }
+                if (!changes.isEmpty()) {
+                    st.execute("ALTER TABLE " + quote(schema) + "." + quote(rows.table) + " " + String.join(", ", changes));
+                }
+            }
+            c.commit();
+            schemas.add(schema);
+            if (!changes.isEmpty()) log.info("Warehouse table {}.{}: {}", schema, rows.table, changes);
+            Map<String, ColumnType> known = Map.copyOf(columns);
+            tables.put(key(schema, rows.table), known);
+            return known;
+        }
+    }
+
+    private static String createTable(String schema, TableRows rows, Map<String, ColumnType> columns) {
+        StringBuilder sql = new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(quote(schema)).append('.')
+                .append(quote(rows.table)).append(" (\"id\" text PRIMARY KEY, \"uuid_ts\" timestamp with time zone");
+        columns.put("id", ColumnType.TEXT);
+        columns.put("uuid_ts", ColumnType.TIMESTAMPTZ);
+        for (Map.Entry<String, Set<Value.Kind>> column : rows.columns().entrySet()) {
+            if (columns.containsKey(column.getKey())) continue;
+            ColumnType type = ColumnType.forNew(column.getValue());
+            sql.append(", ").append(quote(column.getKey())).append(' ').append(type.sql);
+            columns.put(column.getKey(), type);
+        }
+        log.info("Creating warehouse table {}.{} with {} columns", schema, rows.table, columns.size());
+        return sql.append(')').toString();
+    }
+
+    /** Existing values keep their meaning: timestamps become ISO-8601 text in UTC, everything else its usual text. */
+    private static String conversion(String column, ColumnType from, ColumnType to) {
+        if (to == ColumnType.TEXT && from == ColumnType.TIMESTAMPTZ) return "to_json(" + quote(column) + ") #>> '{}'";
+        return quote(column) + "::" + to.sql;
+    }
+
+    private static boolean holdsInexactIntegers(Connection c, String schema, String table, String column) throws SQLException {
+        String sql = "SELECT EXISTS (SELECT 1 FROM " + quote(schema) + "." + quote(table) + " WHERE " + quote(column)
+                + " > " + ColumnType.MAX_EXACT_DOUBLE + " OR " + quote(column) + " < -" + ColumnType.MAX_EXACT_DOUBLE + ")";
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() && rs.getBoolean(1);
+        }
+    }
+
+    private static Map<String, ColumnType> read(Connection c, String schema, String table) throws SQLException {
+        Map<String, ColumnType> columns = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) columns.put(rs.getString(1), ColumnType.fromDataType(rs.getString(2)));
+            }
+        }
+        return columns;
+    }
+
+    private static void advisoryLock(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+            ps.setLong(1, lockKey(name));
+            ps.execute();
+        }
+    }
+
+    static long lockKey(String name) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(("sluice-warehouse " + name).getBytes(StandardCharsets.UTF_8));
+            return ByteBuffer.wrap(digest).getLong();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean holds(Map<String, ColumnType> columns, TableRows rows) {
+        for (Map.Entry<String, Set<Value.Kind>> column : rows.columns().entrySet()) {
+            ColumnType type = columns.get(column.getKey());
+            if (type == null || !type.acceptsAll(column.getValue())) return false;
+        }
+        return true;
+    }
+
+    private static String key(String schema, String table) {
+        return schema + "." + table;
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            if (!c.getAutoCommit()) c.rollback();
+        } catch (SQLException ignored) {
+            // the connection is broken; the caller sees the original failure
+        }
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(10L * attempt + ThreadLocalRandom.current().nextLong(20));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
