@@ -46,13 +46,14 @@ public final class ConfigLoader {
             throw new ConfigException("config file " + explicitFile.toAbsolutePath() + " does not exist");
         }
         ObjectNode tree = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
-        return fromTree(tree, file == null, file == null ? "built-in standalone defaults" : file.toAbsolutePath().toString());
+        Path baseDir = file == null ? Path.of("").toAbsolutePath() : file.toAbsolutePath().getParent();
+        return fromTree(tree, file == null, file == null ? "built-in standalone defaults" : file.toAbsolutePath().toString(), baseDir);
     }
 
     /** Parses YAML text; for tests and for tools that build configs in memory. */
     public SluiceConfig loadYaml(String yaml) {
         try {
-            return fromTree(asObject(new ObjectMapper(new YAMLFactory()).readTree(yaml)), false, "inline YAML");
+            return fromTree(asObject(new ObjectMapper(new YAMLFactory()).readTree(yaml)), false, "inline YAML", Path.of("").toAbsolutePath());
         } catch (IOException e) {
             throw new ConfigException("the YAML could not be parsed: " + e.getMessage());
         }
@@ -72,13 +73,13 @@ public final class ConfigLoader {
         return (ObjectNode) node;
     }
 
-    private SluiceConfig fromTree(ObjectNode tree, boolean standalone, String origin) {
+    private SluiceConfig fromTree(ObjectNode tree, boolean standalone, String origin, Path baseDir) {
         if (standalone) applyStandaloneDefaults(tree);
         expandReferences(tree, "");
         applyEnvironmentOverrides(tree);
         ConfigValues values = new ConfigValues();
         walk(ConfigSchema.ROOT, tree, "", values);
-        return SluiceConfig.from(values, origin);
+        return SluiceConfig.from(values, origin, baseDir);
     }
 
     private static void applyStandaloneDefaults(ObjectNode tree) {
@@ -163,6 +164,7 @@ public final class ConfigLoader {
                     if (child instanceof Key) object.put(name, value);
                     return;
                 }
+                if (child instanceof Key || child instanceof ConfigSchema.Opaque) return;
                 JsonNode next = object.get(name);
                 if (next == null || next.isNull()) next = child instanceof ListOf ? object.putArray(name) : object.putObject(name);
                 node = child;
@@ -207,6 +209,7 @@ public final class ConfigLoader {
                 case Key key -> values.put(path, convert(key, child, path), key.secret());
                 case Section inner -> walk(inner, child, path + ".", values);
                 case ListOf list -> walkList(list, child, path, values);
+                case ConfigSchema.Opaque opaque -> values.put(path, child == null || child.isNull() ? null : child.deepCopy(), true);
             }
         });
     }
@@ -307,9 +310,10 @@ public final class ConfigLoader {
         String describe() {
             StringBuilder out = new StringBuilder();
             byPath.forEach((path, value) -> {
+                if (value == null) return; // an optional mapping that is not set
                 if (!out.isEmpty()) out.append(", ");
-                String text = String.valueOf(value);
-                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() ? "******" : text);
+                String text = value instanceof JsonNode tree ? (tree.isTextual() ? tree.asText() : "{...}") : String.valueOf(value);
+                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() && !(value instanceof JsonNode) ? "******" : text);
             });
             return out.toString();
         }

@@ -10,7 +10,13 @@ import java.util.Map;
  */
 public final class ConfigSchema {
 
-    public sealed interface Node permits Key, Section, ListOf {}
+    public sealed interface Node permits Key, Section, ListOf, Opaque {}
+
+    /**
+     * A value whose shape its own component validates (a contract, custom headers, extra producer settings):
+     * kept as the YAML tree, after ${...} expansion. Optional.
+     */
+    public record Opaque(String doc) implements Node {}
 
     /** A leaf value. {@code defaultValue == null} means the key is required. */
     public record Key(Kind kind, String defaultValue, String doc, boolean secret) implements Node {}
@@ -67,7 +73,8 @@ public final class ConfigSchema {
                     "token", secret(Kind.OPTIONAL_STRING, "", "Bearer token required by the admin API's operations (POST /admin/...); empty disables them.")),
             "sources", new ListOf(section(
                     "id", key(Kind.IDENTIFIER, null, "Source id: used in Kafka keys, metrics and warehouse schema names."),
-                    "writeKey", secret(Kind.STRING, null, "Write key clients authenticate with (HTTP Basic username or 'writeKey' in the body).")),
+                    "writeKey", secret(Kind.STRING, null, "Write key clients authenticate with (HTTP Basic username or 'writeKey' in the body)."),
+                    "contract", new Opaque("Optional tracking plan: a mapping (see docs/contracts.md) or the path of a YAML file with one, relative to the config file.")),
                     "Event sources; at least one is required.",
                     List.of(Map.of("id", "web", "writeKey", "wk_web_example")), true, Map.of()),
             "destinations", new ListOf(section(
@@ -78,11 +85,32 @@ public final class ConfigSchema {
                     Map.of("postgres", section(
                             "url", key(Kind.JDBC_URL, "embedded", "Warehouse database; 'embedded' is the database 'warehouse' on the embedded PostgreSQL."),
                             "user", key(Kind.STRING, "sluice", "Warehouse user (needs CREATE on the database)."),
-                            "password", secret(Kind.OPTIONAL_STRING, "", "Warehouse password; use ${ENV_VAR}.")))),
+                            "password", secret(Kind.OPTIONAL_STRING, "", "Warehouse password; use ${ENV_VAR}.")),
+                            "webhook", section(
+                                    "url", key(Kind.HTTP_URL, null, "Where events are POSTed (http or https)."),
+                                    "mode", key(Kind.WEBHOOK_MODE, "event", "event: one event per request; batch: a JSON array per request."),
+                                    "maxBatchEvents", key(Kind.POSITIVE_INT, "100", "Most events in one request in batch mode."),
+                                    "headers", new Opaque("Extra request headers, a mapping of name to value."),
+                                    "timeout", key(Kind.DURATION, "10s", "Request timeout; a timeout is retried."),
+                                    "secret", secret(Kind.OPTIONAL_STRING, "", "Enables X-Sluice-Signature (HMAC-SHA256 of the body) and X-Sluice-Timestamp."),
+                                    "rateLimit", key(Kind.RATE, "", "Optional limit such as 200/s (requests) or 5000 events/s."),
+                                    "maxConcurrency", key(Kind.POSITIVE_INT, "8", "Requests in flight at once to this destination."),
+                                    "orderPerUser", key(Kind.BOOLEAN, "true", "Later events of a user wait behind a failing one (event mode)."),
+                                    "retry", retrySection(),
+                                    "circuitBreaker", section(
+                                            "failures", key(Kind.POSITIVE_INT, "5", "Consecutive failures that open the circuit."),
+                                            "coolDown", key(Kind.DURATION, "30s", "How long an open circuit waits before one probe request."))),
+                            "kafka", section(
+                                    "bootstrapServers", key(Kind.KAFKA_SERVERS, "embedded", "Target cluster; 'embedded'/'same' means Sluice's own Kafka."),
+                                    "topic", key(Kind.STRING, null, "Target topic."),
+                                    "producer", new Opaque("Extra producer settings, a mapping of Kafka producer config names to values."),
+                                    "retry", retrySection()))),
             "syncs", new ListOf(section(
                     "id", key(Kind.IDENTIFIER, null, "Sync id."),
                     "source", key(Kind.IDENTIFIER, null, "Id of the source whose events this sync delivers."),
                     "destination", key(Kind.IDENTIFIER, null, "Id of the destination it delivers to."),
+                    "function", key(Kind.OPTIONAL_STRING, "", "Optional JavaScript transformation: a .js path relative to the config file, or inline source defining transform(event, context)."),
+                    "settings", new Opaque("Read-only settings handed to the sync's function as context.settings (lookup tables, keys)."),
                     "filter", section(
                             "types", key(Kind.EVENT_TYPE_LIST, "", "Only these event types (empty: all)."),
                             "events", key(Kind.STRING_LIST, "", "Only track events with these names (empty: all names).")),
@@ -92,6 +120,12 @@ public final class ConfigSchema {
                             "maxAge", key(Kind.DURATION, "500ms", "... or this long after its first event was planned."))),
                     "Source-to-destination deliveries.",
                     List.of(Map.of("id", "web-to-warehouse", "source", "web", "destination", "warehouse")), false, Map.of()),
+            "functions", section(
+                    "timeout", key(Kind.DURATION, "1s", "Longest a function may run for one event; then it is cancelled and the event dead-lettered."),
+                    "poolSize", key(Kind.POSITIVE_INT, "4", "JavaScript contexts kept per function (one per concurrent call)."),
+                    "reloadInterval", key(Kind.DURATION, "2s", "How often function files are checked for changes.")),
+            "deadLetters", section(
+                    "retention", key(Kind.DURATION, "30d", "Dead letters are pruned after this long (and only then).")),
             "planner", section(
                     "groupId", key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners.")),
             "worker", section(
@@ -106,6 +140,14 @@ public final class ConfigSchema {
                     "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long.")));
 
     private ConfigSchema() {}
+
+    private static Section retrySection() {
+        return section(
+                "base", key(Kind.DURATION, "1s", "First retry delay; doubles per attempt, with jitter."),
+                "cap", key(Kind.DURATION, "5m", "Longest retry delay."),
+                "maxAge", key(Kind.DURATION, "4h", "After this long since the first failure, events become dead letters."),
+                "maxAttempts", key(Kind.POSITIVE_INT, "20", "... or after this many attempts."));
+    }
 
     static Key key(Kind kind, String defaultValue, String doc) {
         return new Key(kind, defaultValue, doc, false);
@@ -137,6 +179,7 @@ public final class ConfigSchema {
                 case Key k -> out.append(String.format("%-28s %s; default: %s. %s%n", path, k.kind().description,
                         k.defaultValue() == null ? "(required)" : "'" + k.defaultValue() + "'", k.doc()));
                 case Section s -> describe(s, path + ".", out);
+                case Opaque o -> out.append(String.format("%-28s a mapping; optional. %s%n", path, o.doc()));
                 case ListOf l -> {
                     out.append(String.format("%-28s %s%n", path + "[]", l.doc()));
                     describe(l.element(), path + "[].", out);

@@ -65,6 +65,42 @@ public enum Kind {
             throw new IllegalArgumentException("must be " + description + ", got '" + raw + "'");
         }
     },
+    BOOLEAN("true or false") {
+        @Override Object convert(String raw) {
+            return switch (raw.trim().toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off" -> false;
+                default -> throw new IllegalArgumentException("must be true or false, got '" + raw + "'");
+            };
+        }
+    },
+    HTTP_URL("an http:// or https:// URL") {
+        @Override Object convert(String raw) {
+            try {
+                java.net.URI uri = java.net.URI.create(raw.trim());
+                if ((!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) || uri.getHost() == null) throw new IllegalArgumentException();
+                return uri.toString();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("must be an http:// or https:// URL, got '" + raw + "'");
+            }
+        }
+    },
+    WEBHOOK_MODE("event or batch") {
+        @Override Object convert(String raw) {
+            String mode = raw.trim();
+            if (!mode.equals("event") && !mode.equals("batch")) throw new IllegalArgumentException("must be 'event' or 'batch', got '" + raw + "'");
+            return mode;
+        }
+    },
+    /** "" (no limit), "200/s" (requests per second) or "5000 events/s". */
+    RATE("a rate such as 200/s or 5000 events/s (empty: unlimited)") {
+        @Override Object convert(String raw) {
+            String text = raw.trim();
+            if (text.isEmpty()) return "";
+            if (!text.matches("\\d+(\\.\\d+)?\\s*(events)?\\s*/\\s*s")) throw new IllegalArgumentException("must be a rate such as 200/s or 5000 events/s, got '" + raw + "'");
+            return text;
+        }
+    },
     STRING_LIST("a list of strings") {
         @Override Object convert(String raw) {
             List<String> items = new ArrayList<>();

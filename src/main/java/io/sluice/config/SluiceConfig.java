@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,9 @@ public record SluiceConfig(
         List<SyncSettings> syncs,
         PlannerSettings planner,
         WorkerSettings worker,
+        FunctionSettings functions,
+        Duration deadLetterRetention,
+        Path baseDir,
         String origin,
         String effective) {
 
@@ -52,7 +56,12 @@ public record SluiceConfig(
         }
     }
 
-    public record SourceSettings(String id, String writeKey) {
+    /** @param contract the source's tracking plan (a mapping, or a text node naming a file), or null */
+    public record SourceSettings(String id, String writeKey, JsonNode contract) {
+        public SourceSettings(String id, String writeKey) {
+            this(id, writeKey, null);
+        }
+
         /** SHA-256 of the write key, hex: what lookups and the database use instead of the key itself. */
         public String writeKeyDigest() {
             return sha256Hex(writeKey);
@@ -90,8 +99,24 @@ public record SluiceConfig(
         }
     }
 
+    /**
+     * @param function "" for none, else a .js path (relative to {@link SluiceConfig#baseDir}) or inline source
+     * @param settings read-only settings for the function's context, or null
+     */
     public record SyncSettings(String id, String source, String destination, List<String> filterTypes,
-                               List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {}
+                               List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge,
+                               String function, JsonNode settings) {
+        public SyncSettings(String id, String source, String destination, List<String> filterTypes,
+                            List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {
+            this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);
+        }
+
+        public boolean hasFunction() {
+            return !function.isBlank();
+        }
+    }
+
+    public record FunctionSettings(Duration timeout, int poolSize, Duration reloadInterval) {}
 
     public record PlannerSettings(String groupId) {}
 
@@ -99,17 +124,22 @@ public record SluiceConfig(
                                  Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
                                  Duration doneRetention) {}
 
+    /** A path from the config (a function or contract file), resolved against the config file's directory. */
+    public Path resolve(String path) {
+        return baseDir.resolve(path).normalize();
+    }
+
     /** The destination with this id (ids were checked at load). */
     public DestinationSettings destination(String id) {
         return destinations.stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
     }
 
-    static SluiceConfig from(ConfigLoader.ConfigValues v, String origin) {
+    static SluiceConfig from(ConfigLoader.ConfigValues v, String origin, Path baseDir) {
         List<SourceSettings> sources = new ArrayList<>();
         Set<String> ids = new HashSet<>();
         Set<String> keys = new HashSet<>();
         for (String p : v.lists.get("sources")) {
-            SourceSettings source = new SourceSettings(v.get(p + "id"), v.get(p + "writeKey"));
+            SourceSettings source = new SourceSettings(v.get(p + "id"), v.get(p + "writeKey"), v.get(p + "contract"));
             if (!ids.add(source.id())) throw new ConfigException(p + "id", "duplicate source id '" + source.id() + "'");
             if (!keys.add(source.writeKey())) throw new ConfigException(p + "writeKey", "the same write key is used by two sources");
             sources.add(source);
@@ -127,7 +157,9 @@ public record SluiceConfig(
         for (String p : v.lists.get("destinations")) {
             Map<String, Object> settings = new LinkedHashMap<>();
             v.byPath.forEach((path, value) -> {
-                if (path.startsWith(p) && !path.equals(p + "id") && !path.equals(p + "type")) settings.put(path.substring(p.length()), value);
+                if (path.startsWith(p) && !path.equals(p + "id") && !path.equals(p + "type") && value != null) {
+                    settings.put(path.substring(p.length()), value);
+                }
             });
             DestinationSettings destination = new DestinationSettings(v.get(p + "id"), v.get(p + "type"), Map.copyOf(settings));
             if (!destinationIds.add(destination.id())) throw new ConfigException(p + "id", "duplicate destination id '" + destination.id() + "'");
@@ -138,7 +170,7 @@ public record SluiceConfig(
         for (String p : v.lists.get("syncs")) {
             SyncSettings sync = new SyncSettings(v.get(p + "id"), v.get(p + "source"), v.get(p + "destination"),
                     v.get(p + "filter.types"), v.get(p + "filter.events"), v.get(p + "batch.maxEvents"),
-                    v.get(p + "batch.maxBytes"), v.get(p + "batch.maxAge"));
+                    v.get(p + "batch.maxBytes"), v.get(p + "batch.maxAge"), v.get(p + "function"), v.get(p + "settings"));
             if (!syncIds.add(sync.id())) throw new ConfigException(p + "id", "duplicate sync id '" + sync.id() + "'");
             if (!ids.contains(sync.source())) throw new ConfigException(p + "source", "no source has id '" + sync.source() + "'");
             if (!destinationIds.contains(sync.destination())) {
@@ -164,6 +196,9 @@ public record SluiceConfig(
                 new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
                         v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
                         v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention")),
+                new FunctionSettings(v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
+                v.get("deadLetters.retention"),
+                baseDir,
                 origin,
                 v.describe());
     }
