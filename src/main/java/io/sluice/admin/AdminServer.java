@@ -18,7 +18,7 @@ public final class AdminServer implements Service {
     private final AdminSettings settings;
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
-    private final DbAdminRoutes dbRoutes;
+    private final java.util.List<AdminRoutes> routes = new java.util.ArrayList<>();
     private Javalin server;
     private boolean closed;
 
@@ -27,7 +27,12 @@ public final class AdminServer implements Service {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
-        this.dbRoutes = control == null ? null : new DbAdminRoutes(control, settings.token());
+        if (control != null) routes.add(new DbAdminRoutes(control));
+    }
+
+    /** Adds a group of /admin routes (before {@link #start()}). */
+    public void add(AdminRoutes group) {
+        routes.add(group);
     }
 
     @Override
@@ -46,7 +51,9 @@ public final class AdminServer implements Service {
                         .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
-            if (dbRoutes != null) dbRoutes.register(config);
+            AdminAuth auth = new AdminAuth(settings.token());
+            config.routes.before("/admin/*", auth::authorize);
+            routes.forEach(group -> group.register(config));
         });
         server.start();
         log.info("Admin server listening on http://{}:{}", settings.host(), port());

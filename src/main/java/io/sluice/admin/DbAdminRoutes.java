@@ -1,29 +1,23 @@
 package io.sluice.admin;
 
 import io.javalin.config.JavalinConfig;
-import io.javalin.http.Context;
 import io.sluice.failover.ControlTopic;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.stream.Collectors;
 
 /**
  * The admin API's database operations, the same as {@code sluice db}: {@code POST /admin/db/pause},
- * {@code POST /admin/db/resume}, {@code GET /admin/db/status}. Every {@code /admin} route needs
- * {@code Authorization: Bearer <admin.token>}; without a configured token they are disabled.
+ * {@code POST /admin/db/resume}, {@code GET /admin/db/status}. Authorization: see {@link AdminAuth}.
  */
-final class DbAdminRoutes {
+final class DbAdminRoutes implements AdminRoutes {
     private final ControlTopic control;
-    private final byte[] token;
 
-    DbAdminRoutes(ControlTopic control, String token) {
+    DbAdminRoutes(ControlTopic control) {
         this.control = control;
-        this.token = token.getBytes(StandardCharsets.UTF_8);
     }
 
-    void register(JavalinConfig config) {
-        config.routes.before("/admin/*", this::authorize);
+    @Override
+    public void register(JavalinConfig config) {
         config.routes.post("/admin/db/pause", ctx -> {
             control.setPaused(true, "admin API");
             ctx.status(202).contentType("application/json").result("{\"paused\":true}");
@@ -40,18 +34,6 @@ final class DbAdminRoutes {
                     .collect(Collectors.joining(","));
             ctx.contentType("application/json").result("{\"paused\":" + control.paused() + ",\"processes\":[" + processes + "]}");
         });
-    }
-
-    private void authorize(Context ctx) {
-        if (token.length == 0) {
-            ctx.skipRemainingHandlers().status(403).contentType("application/json").result("{\"error\":\"the admin API is disabled: set admin.token\"}");
-            return;
-        }
-        String header = ctx.header("Authorization");
-        byte[] given = header != null && header.startsWith("Bearer ") ? header.substring(7).getBytes(StandardCharsets.UTF_8) : new byte[0];
-        if (!MessageDigest.isEqual(given, token)) {
-            ctx.skipRemainingHandlers().status(401).contentType("application/json").result("{\"error\":\"missing or wrong admin token\"}");
-        }
     }
 
     private static String quote(String value) {

@@ -48,6 +48,7 @@ public final class ConfigSchema {
                     "eventsTopic", key(Kind.STRING, "sluice.events", "Topic the collector writes accepted events to; created at start if missing."),
                     "partitions", key(Kind.POSITIVE_INT, "8", "Partition count used when Sluice creates the events topic."),
                     "controlTopic", key(Kind.STRING, "sluice.control", "Compacted topic for operator commands (db pause/resume) and process reports."),
+                    "violationsTopic", key(Kind.STRING, "sluice.violations", "Topic the collector publishes contract violations to; persisted into the violations table."),
                     "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port).")),
             "postgres", section(
                     "url", key(Kind.JDBC_URL, "embedded", "'embedded' runs PostgreSQL 17 from Maven-shipped binaries; otherwise a jdbc:postgresql:// URL (multi-host allowed)."),

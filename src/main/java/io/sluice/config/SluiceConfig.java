@@ -33,7 +33,8 @@ public record SluiceConfig(
 
     public static final String EMBEDDED = "embedded";
 
-    public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic) {
+    public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
+                                String violationsTopic) {
         public boolean embedded() {
             return EMBEDDED.equals(bootstrapServers);
         }
@@ -181,7 +182,7 @@ public record SluiceConfig(
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic")),
+                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic")),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
                         v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
