@@ -1,0 +1,127 @@
+package io.sluice.queue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.failover.WriteGate;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * Dead letters in the queue database. Writes pass the process's {@link WriteGate} like every queue write; the same
+ * event failing again updates its row (attempts, error, time) rather than adding one.
+ */
+public final class DeadLetterStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DataSource dataSource;
+    private final WriteGate gate;
+
+    public DeadLetterStore(DataSource dataSource, WriteGate gate) {
+        this.dataSource = dataSource;
+        this.gate = gate;
+    }
+
+    public void add(List<DeadLetter> letters, Instant now) throws SQLException {
+        if (letters.isEmpty()) return;
+        gate.checkWritable(true); // finishing a held batch: allowed while an operator pause drains
+        String sql = """
+                INSERT INTO dead_letters (sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at)
+                VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT ON CONSTRAINT dead_letters_once DO UPDATE SET event = EXCLUDED.event, error = EXCLUDED.error,
+                    status_code = EXCLUDED.status_code, attempts = dead_letters.attempts + EXCLUDED.attempts,
+                    batch_id = EXCLUDED.batch_id, failed_at = EXCLUDED.failed_at, replayed_at = NULL""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (DeadLetter letter : letters) {
+                ps.setString(1, letter.syncId());
+                ps.setString(2, letter.messageId());
+                ps.setString(3, letter.event().toString().replace("\\u0000", ""));
+                ps.setString(4, letter.error());
+                ps.setObject(5, letter.statusCode());
+                ps.setInt(6, letter.attempts());
+                ps.setObject(7, letter.batchId());
+                ps.setTimestamp(8, Timestamp.from(now));
+                ps.setTimestamp(9, Timestamp.from(now));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** Dead letters, newest first; {@code syncId} and {@code since} optional; replayed ones only if asked. */
+    public List<DeadLetter> list(String syncId, Instant since, boolean includeReplayed, int limit) throws SQLException {
+        String sql = """
+                SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at
+                FROM dead_letters
+                WHERE (?::text IS NULL OR sync_id = ?) AND (?::timestamptz IS NULL OR failed_at >= ?)
+                  AND (? OR replayed_at IS NULL)
+                ORDER BY failed_at DESC, id DESC LIMIT ?""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, syncId);
+            ps.setString(2, syncId);
+            Timestamp from = since == null ? null : Timestamp.from(since);
+            ps.setTimestamp(3, from);
+            ps.setTimestamp(4, from);
+            ps.setBoolean(5, includeReplayed);
+            ps.setInt(6, limit);
+            return read(ps);
+        }
+    }
+
+    public List<DeadLetter> byIds(List<Long> ids) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("""
+                     SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at
+                     FROM dead_letters WHERE id = ANY(?) ORDER BY id""")) {
+            ps.setArray(1, c.createArrayOf("int8", ids.toArray()));
+            return read(ps);
+        }
+    }
+
+    /** Marks dead letters as handed back to delivery. */
+    public void markReplayed(List<Long> ids, Instant now) throws SQLException {
+        if (ids.isEmpty()) return;
+        gate.checkWritable();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    /** Deletes dead letters older than the retention: the only way they ever go away. */
+    public int prune(Instant cutoff) throws SQLException {
+        gate.checkWritable();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
+            ps.setTimestamp(1, Timestamp.from(cutoff));
+            return ps.executeUpdate();
+        }
+    }
+
+    private static List<DeadLetter> read(PreparedStatement ps) throws SQLException {
+        List<DeadLetter> letters = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                ObjectNode event;
+                try {
+                    event = (ObjectNode) JSON.readTree(rs.getString(4));
+                } catch (Exception e) {
+                    throw new SQLException("dead letter " + rs.getLong(1) + " holds unreadable JSON", e);
+                }
+                Timestamp replayed = rs.getTimestamp(11);
+                letters.add(new DeadLetter(rs.getLong(1), rs.getString(2), rs.getString(3), event, rs.getString(5),
+                        (Integer) rs.getObject(6), rs.getInt(7), (Long) rs.getObject(8), rs.getTimestamp(9).toInstant(),
+                        rs.getTimestamp(10).toInstant(), replayed == null ? null : replayed.toInstant()));
+            }
+        }
+        return letters;
+    }
+}
