@@ -14,10 +14,13 @@ public interface Destination extends AutoCloseable {
     default void open() {}
 
     /**
-     * Delivers every event of the batch, or throws. A {@link io.sluice.delivery.DeliveryException} says whether a
-     * retry can help; any other exception is classified by {@link io.sluice.delivery.Failures#classify}.
+     * Delivers the batch. Throwing means nothing was delivered (as far as this call knows) and the whole batch is
+     * retried or dead-lettered: a {@link io.sluice.delivery.DeliveryException} says whether a retry can help, any
+     * other exception is classified by {@link io.sluice.delivery.Failures#classify}. Destinations that deliver event
+     * by event return a {@link DeliveryReport} naming the events that failed; the others were delivered and are
+     * never sent again.
      */
-    void deliver(DeliveryBatch batch) throws Exception;
+    DeliveryReport deliver(DeliveryBatch batch) throws Exception;
 
     @Override
     default void close() {}

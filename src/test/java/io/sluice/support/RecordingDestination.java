@@ -3,6 +3,7 @@ package io.sluice.support;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,11 +25,12 @@ public final class RecordingDestination implements Destination {
     }
 
     @Override
-    public void deliver(DeliveryBatch batch) throws Exception {
+    public DeliveryReport deliver(DeliveryBatch batch) throws Exception {
         Exception failure = script.apply(batch);
         if (failure != null) throw failure;
         batches.add(batch);
         events.addAll(batch.events());
+        return DeliveryReport.delivered();
     }
 
     public List<ObjectNode> events() {

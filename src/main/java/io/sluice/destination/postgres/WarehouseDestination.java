@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.io.IOException;
 import java.sql.Connection;
@@ -68,8 +69,8 @@ final class WarehouseDestination implements Destination {
     }
 
     @Override
-    public void deliver(DeliveryBatch batch) throws DeliveryException {
-        if (batch.events().isEmpty()) return;
+    public DeliveryReport deliver(DeliveryBatch batch) throws DeliveryException {
+        if (batch.events().isEmpty()) return DeliveryReport.delivered();
         SortedMap<String, TableRows> tables;
         try {
             tables = EventMapper.map(batch.events());
@@ -83,7 +84,7 @@ final class WarehouseDestination implements Destination {
                 load(schemaName, tables);
                 log.debug("Loaded {} events into {} tables of {} in {} ms", batch.events().size(), tables.size(), schemaName,
                         (System.nanoTime() - started) / 1_000_000);
-                return;
+                return DeliveryReport.delivered(); // one transaction: all or nothing
             } catch (SQLException e) {
                 String state = e.getSQLState();
                 if (attempt < ATTEMPTS && STALE_SCHEMA.contains(state)) {

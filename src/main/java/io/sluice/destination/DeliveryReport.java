@@ -1,0 +1,29 @@
+package io.sluice.destination;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.delivery.DeliveryException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a destination did with a batch when it did not simply succeed or fail as a whole: the events that failed.
+ * Every event of the batch not listed here was delivered. A retriable failure may carry the destination's
+ * {@code Retry-After}; events held back behind a failed event of the same user are listed as retriable failures too.
+ */
+public record DeliveryReport(List<EventFailure> failures) {
+    private static final DeliveryReport OK = new DeliveryReport(List.of());
+
+    public static DeliveryReport delivered() {
+        return OK;
+    }
+
+    public boolean allDelivered() {
+        return failures.isEmpty();
+    }
+
+    /**
+     * One event that was not delivered: why (retriable or not), the destination's status code if any, and how long
+     * the destination asked us to wait (null: use the backoff).
+     */
+    public record EventFailure(ObjectNode event, DeliveryException error, Integer statusCode, Duration retryAfter) {}
+}
