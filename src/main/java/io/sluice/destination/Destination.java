@@ -22,6 +22,14 @@ public interface Destination extends AutoCloseable {
      */
     DeliveryReport deliver(DeliveryBatch batch) throws Exception;
 
+    /**
+     * Whether this destination delivers event by event and may report single events as failed (a webhook in event
+     * mode). Only then does the worker keep a user's new events queued behind that user's failed ones.
+     */
+    default boolean deliversEventByEvent() {
+        return false;
+    }
+
     @Override
     default void close() {}
 }

@@ -31,13 +31,21 @@ public final class DeadLetterStore {
     public void add(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
         gate.checkWritable(true); // finishing a held batch: allowed while an operator pause drains
+        try (Connection c = dataSource.getConnection()) {
+            insert(c, letters, now);
+        }
+    }
+
+    /** Stores dead letters within the caller's transaction. */
+    static void insert(Connection c, List<DeadLetter> letters, Instant now) throws SQLException {
+        if (letters.isEmpty()) return;
         String sql = """
                 INSERT INTO dead_letters (sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at)
                 VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT ON CONSTRAINT dead_letters_once DO UPDATE SET event = EXCLUDED.event, error = EXCLUDED.error,
                     status_code = EXCLUDED.status_code, attempts = dead_letters.attempts + EXCLUDED.attempts,
                     batch_id = EXCLUDED.batch_id, failed_at = EXCLUDED.failed_at, replayed_at = NULL""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (DeadLetter letter : letters) {
                 ps.setString(1, letter.syncId());
                 ps.setString(2, letter.messageId());

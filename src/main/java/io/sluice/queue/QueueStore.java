@@ -233,10 +233,41 @@ public final class QueueStore {
 
     /** Marks a held batch delivered. Throws {@link FencedException} if this worker no longer holds it. */
     public void complete(ClaimedBatch batch, Instant now) throws SQLException {
-        fencedUpdate(batch, """
-                UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL, last_error = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now);
+        complete(batch, now, List.of(), List.of());
+    }
+
+    /**
+     * Marks a held batch delivered and, in the same transaction, hands the events that failed to the retry queue
+     * or the dead letters. Fenced: if the batch was taken over, nothing is written.
+     */
+    public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead) throws SQLException {
+        enterWrite(true);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement("""
+                        UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
+                                           lease_expires_at = NULL, last_error = NULL
+                        WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""")) {
+                    ps.setTimestamp(1, Timestamp.from(now));
+                    ps.setTimestamp(2, Timestamp.from(now));
+                    ps.setLong(3, batch.id());
+                    ps.setString(4, batch.owner());
+                    ps.setLong(5, batch.epoch());
+                    if (counted(ps).executeUpdate() != 1) {
+                        throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
+                    }
+                }
+                RetryStore.insert(c, retries, now);
+                DeadLetterStore.insert(c, dead, now);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } finally {
+            exitWrite();
+        }
     }
 
     /** Schedules another attempt of a held batch. */

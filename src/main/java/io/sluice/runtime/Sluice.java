@@ -16,7 +16,9 @@ import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationRegistry;
 import io.sluice.queue.Planner;
+import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
+import io.sluice.queue.RetryStore;
 import io.sluice.worker.Worker;
 import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
@@ -166,7 +168,8 @@ public final class Sluice implements Service {
             destination.open();
             destinations.put(settings.id(), destination);
         }
-        worker = new Worker(queueStore, config.worker(), config.syncs(), destinations, bootstrapServers, clock, registry, processId);
+        worker = new Worker(queueStore, new RetryStore(database.dataSource(), guard.gate()),
+                new DeadLetterStore(database.dataSource(), guard.gate()), config, destinations, bootstrapServers, clock, registry, processId);
         worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }

@@ -6,7 +6,14 @@ import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.queue.DeadLetterStore;
 import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.DeliveryReport;
+import io.sluice.queue.DeadLetter;
+import io.sluice.queue.RetryEvent;
+import io.sluice.queue.RetryStore;
 import io.sluice.destination.Destination;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
@@ -16,6 +23,8 @@ import io.sluice.runtime.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +48,10 @@ public final class Worker implements Service {
     private final Map<String, SyncSettings> syncs;
     private final Map<String, SyncFilter> filters;
     private final Map<String, Destination> destinations;
+    private final Map<String, RetryPolicy> policies;
+    private final RetryStore retries;
+    private final DeadLetterStore deadLetters;
+    private final Duration deadLetterRetention;
     private final BatchReader reader;
     private final Clock clock;
     private final String owner;
@@ -49,11 +62,21 @@ public final class Worker implements Service {
     private final WorkerLoops loops;
     private volatile Duration topicRetention;
 
-    /** @param destinations open destinations by destination id */
-    public Worker(QueueStore store, WorkerSettings settings, List<SyncSettings> syncs, Map<String, Destination> destinations,
-                  String bootstrapServers, Clock clock, MeterRegistry registry, String owner) {
+    /**
+     * @param retries the per-sync retry queue, or null when no destination reports single events as failed
+     * @param deadLetters where undeliverable events go (pruned here after {@code deadLetters.retention})
+     * @param destinations open destinations by destination id
+     */
+    public Worker(QueueStore store, RetryStore retries, DeadLetterStore deadLetters, SluiceConfig config,
+                  Map<String, Destination> destinations, String bootstrapServers, Clock clock, MeterRegistry registry, String owner) {
         this.store = store;
-        this.settings = settings;
+        this.retries = retries;
+        this.deadLetters = deadLetters;
+        this.deadLetterRetention = config.deadLetterRetention();
+        this.settings = config.worker();
+        List<SyncSettings> syncs = config.syncs();
+        this.policies = config.destinations().stream()
+                .collect(Collectors.toUnmodifiableMap(DestinationSettings::id, d -> RetryPolicy.of(d, settings)));
         this.syncs = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, Function.identity()));
         this.filters = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncFilter::new));
         this.destinations = destinations;
@@ -107,10 +130,26 @@ public final class Worker implements Service {
             SyncSettings sync = syncs.get(batch.syncId());
             if (sync == null) throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
             List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
-            destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), batch.id(), batch.partition(),
-                    batch.firstOffset(), batch.lastOffset(), events));
-            record(batch, () -> store.complete(batch, clock.instant()));
+            Destination destination = destinations.get(sync.destination());
+            List<RetryEvent> toRetry = new ArrayList<>();
+            List<DeadLetter> dead = new ArrayList<>();
+            List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, events, toRetry);
+            DeliveryReport report = destination.deliver(new DeliveryBatch(sync.id(), sync.source(), batch.id(), batch.partition(),
+                    batch.firstOffset(), batch.lastOffset(), now));
+            Instant at = clock.instant();
+            RetryPolicy policy = policies.get(sync.destination());
+            for (DeliveryReport.EventFailure failure : report.failures()) {
+                if (failure.error().isRetriable()) {
+                    toRetry.add(RetryEvent.of(sync.id(), failure.event(), 1, policy.nextAttempt(1, failure.retryAfter(), at), at,
+                            describe(failure.error()), failure.statusCode()));
+                } else {
+                    dead.add(DeadLetter.of(sync.id(), failure.event(), describe(failure.error()), failure.statusCode(), 1, batch.id()));
+                }
+            }
+            record(batch, () -> store.complete(batch, clock.instant(), toRetry, dead));
             metrics.delivered(sync.id(), events, System.nanoTime() - started, clock.instant());
+            if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
+            if (!toRetry.isEmpty()) metrics.eventsRetried(sync.id(), toRetry.size());
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (InterruptedException e) {
@@ -121,6 +160,86 @@ public final class Worker implements Service {
             inFlight.remove(batch.id());
             fenced.remove(batch.id());
         }
+    }
+
+    /**
+     * For destinations that fail single events: events of users who still have events in the retry queue are queued
+     * behind them (per-user order); the rest are returned for delivery now.
+     */
+    private List<ObjectNode> queueBehindWaitingUsers(SyncSettings sync, Destination destination, List<ObjectNode> events,
+                                                     List<RetryEvent> toRetry) throws Exception {
+        if (retries == null || !destination.deliversEventByEvent() || events.isEmpty()) return events;
+        Set<String> waiting = retries.waitingUsers(sync.id(), events.stream().map(RetryEvent::userKey).collect(Collectors.toSet()));
+        if (waiting.isEmpty()) return events;
+        Instant now = clock.instant();
+        List<ObjectNode> deliverNow = new ArrayList<>();
+        for (ObjectNode event : events) {
+            if (waiting.contains(RetryEvent.userKey(event))) {
+                toRetry.add(RetryEvent.of(sync.id(), event, 0, now, now, "waiting behind an earlier event of the same user", null));
+            } else {
+                deliverNow.add(event);
+            }
+        }
+        return deliverNow;
+    }
+
+    /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
+    int retryDue() throws Exception {
+        if (retries == null) return 0;
+        List<RetryStore.Chain> chains = retries.claim(owner, Math.max(1, freeSlots()), settings.leaseDuration(), clock.instant());
+        for (RetryStore.Chain chain : chains) {
+            try {
+                retryChain(chain);
+            } catch (FencedException e) {
+                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
+            } catch (Exception e) {
+                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+            }
+        }
+        return chains.size();
+    }
+
+    private void retryChain(RetryStore.Chain chain) throws Exception {
+        List<RetryEvent> waiting = retries.events(chain, 100);
+        SyncSettings sync = syncs.get(chain.syncId());
+        Instant now = clock.instant();
+        List<Long> remove = new ArrayList<>();
+        List<DeadLetter> dead = new ArrayList<>();
+        if (sync == null) {
+            for (RetryEvent e : waiting) {
+                dead.add(DeadLetter.of(chain.syncId(), e.event(), "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
+                remove.add(e.id());
+            }
+            retries.settle(chain, remove, dead, null, now);
+            return;
+        }
+        DeliveryReport report;
+        try {
+            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1, 0, 0,
+                    waiting.stream().map(RetryEvent::event).toList()));
+        } catch (Exception e) {
+            DeliveryException failure = Failures.classify(e);
+            report = new DeliveryReport(waiting.stream().map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null)).toList());
+        }
+        Map<String, DeliveryReport.EventFailure> failed = new HashMap<>();
+        report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
+        RetryPolicy policy = policies.get(sync.destination());
+        RetryEvent rescheduled = null;
+        for (RetryEvent event : waiting) {
+            DeliveryReport.EventFailure failure = failed.get(event.messageId());
+            if (failure == null) {
+                remove.add(event.id()); // delivered
+            } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
+                dead.add(DeadLetter.of(sync.id(), event.event(), describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
+                remove.add(event.id());
+            } else if (rescheduled == null) {
+                int attempts = event.attempts() + 1;
+                rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
+                        policy.nextAttempt(attempts, failure.retryAfter(), now), event.firstFailedAt(), describe(failure.error()), failure.statusCode());
+            } // else: held behind the rescheduled event, untouched
+        }
+        retries.settle(chain, remove, dead, rescheduled, now);
+        if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
     }
 
     private void failed(ClaimedBatch batch, DeliveryException failure) {
@@ -183,6 +302,7 @@ public final class Worker implements Service {
         while (store.pruneDone(now.minus(settings.doneRetention()), 5_000) == 5_000) {
             // keep deleting in small chunks
         }
+        if (deadLetters != null) deadLetters.prune(now.minus(deadLetterRetention));
         metrics.oldestUnfinished(store.oldestUnfinished(), now, topicRetention);
     }
 
@@ -202,7 +322,7 @@ public final class Worker implements Service {
         return inFlight.isEmpty();
     }
 
-    private static String describe(DeliveryException failure) {
+    static String describe(DeliveryException failure) {
         String message = failure.getMessage();
         if (failure.messageId() != null) message = "event " + failure.messageId() + ": " + message;
         return message.length() > 2000 ? message.substring(0, 2000) + "…" : message;

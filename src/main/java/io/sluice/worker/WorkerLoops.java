@@ -17,6 +17,7 @@ final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
     private static final Duration MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
 
     private final Worker worker;
     private final WorkerSettings settings;
@@ -25,6 +26,7 @@ final class WorkerLoops implements AutoCloseable {
     private Thread claimer;
     private Thread heartbeat;
     private Thread maintenance;
+    private Thread retries;
 
     WorkerLoops(Worker worker, WorkerSettings settings) {
         this.worker = worker;
@@ -37,6 +39,11 @@ final class WorkerLoops implements AutoCloseable {
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
         heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
         maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
+        retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
+            while (running && worker.retryDue() > 0) {
+                // keep going while chains are due
+            }
+        }, "retry queue"));
     }
 
     private void claimLoop() {
@@ -81,7 +88,7 @@ final class WorkerLoops implements AutoCloseable {
             if (!running) return;
             running = false;
         }
-        for (Thread t : new Thread[] {claimer, heartbeat, maintenance}) {
+        for (Thread t : new Thread[] {claimer, heartbeat, maintenance, retries}) {
             t.interrupt();
         }
         deliveries.shutdown();

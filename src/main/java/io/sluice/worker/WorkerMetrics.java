@@ -45,6 +45,16 @@ final class WorkerMetrics {
         }
     }
 
+    void eventsRetried(String syncId, int count) {
+        Counter.builder("sluice.delivery.events.retried").description("Events handed to the retry queue").tag("sync", syncId)
+                .register(registry).increment(count);
+    }
+
+    void eventsDeadLettered(String syncId, int count) {
+        Counter.builder("sluice.delivery.events.dead").description("Events moved to the dead letters").tag("sync", syncId)
+                .register(registry).increment(count);
+    }
+
     void retried(String syncId) {
         Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "retried").register(registry).increment();
     }

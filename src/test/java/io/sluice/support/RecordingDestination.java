@@ -19,6 +19,20 @@ public final class RecordingDestination implements Destination {
     private final List<ObjectNode> events = Collections.synchronizedList(new ArrayList<>());
     private final ConcurrentLinkedQueue<DeliveryBatch> batches = new ConcurrentLinkedQueue<>();
     private volatile Function<DeliveryBatch, Exception> script = batch -> null;
+    private volatile Function<ObjectNode, io.sluice.delivery.DeliveryException> eventScript;
+
+    /**
+     * Makes this an event-by-event destination: each event is judged alone; after a retriable failure of a user's
+     * event, that user's later events in the same call are held back (reported, not delivered), like a webhook.
+     */
+    public void failEvents(Function<ObjectNode, io.sluice.delivery.DeliveryException> script) {
+        this.eventScript = script;
+    }
+
+    @Override
+    public boolean deliversEventByEvent() {
+        return eventScript != null;
+    }
 
     public void failWith(Function<DeliveryBatch, Exception> script) {
         this.script = script;
@@ -29,8 +43,27 @@ public final class RecordingDestination implements Destination {
         Exception failure = script.apply(batch);
         if (failure != null) throw failure;
         batches.add(batch);
-        events.addAll(batch.events());
-        return DeliveryReport.delivered();
+        if (eventScript == null) {
+            events.addAll(batch.events());
+            return DeliveryReport.delivered();
+        }
+        List<DeliveryReport.EventFailure> failures = new ArrayList<>();
+        java.util.Set<String> blocked = new java.util.HashSet<>();
+        for (ObjectNode event : batch.events()) {
+            String user = event.path("userId").asText();
+            if (blocked.contains(user)) {
+                failures.add(new DeliveryReport.EventFailure(event, io.sluice.delivery.DeliveryException.retriable("held behind", null), null, null));
+                continue;
+            }
+            io.sluice.delivery.DeliveryException error = eventScript.apply(event);
+            if (error == null) {
+                events.add(event);
+            } else {
+                failures.add(new DeliveryReport.EventFailure(event, error, error.isRetriable() ? 503 : 400, null));
+                if (error.isRetriable()) blocked.add(user);
+            }
+        }
+        return new DeliveryReport(failures);
     }
 
     public List<ObjectNode> events() {

@@ -1,0 +1,201 @@
+package io.sluice.queue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.failover.WriteGate;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import javax.sql.DataSource;
+
+/**
+ * The per-sync retry queue's SQL. A chain is one user's waiting events of one sync; a worker leases a chain through
+ * its head row (owner + epoch, like batches), delivers it in order and settles it in one fenced transaction.
+ */
+public final class RetryStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A leased chain: its head row, held by {@code owner} at {@code epoch}. */
+    public record Chain(long headId, String syncId, String userKey, String owner, long epoch) {}
+
+    private final DataSource dataSource;
+    private final WriteGate gate;
+
+    public RetryStore(DataSource dataSource, WriteGate gate) {
+        this.dataSource = dataSource;
+        this.gate = gate;
+    }
+
+    /** Appends events to their chains, within the caller's transaction. */
+    static void insert(Connection c, List<RetryEvent> events, Instant now) throws SQLException {
+        if (events.isEmpty()) return;
+        String sql = """
+                INSERT INTO retry_events (sync_id, user_key, message_id, event, attempts, next_attempt_at, first_failed_at,
+                                          last_error, status_code, created_at)
+                VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (RetryEvent e : events) {
+                ps.setString(1, e.syncId());
+                ps.setString(2, e.userKey());
+                ps.setString(3, e.messageId());
+                ps.setString(4, e.event().toString().replace("\\u0000", ""));
+                ps.setInt(5, e.attempts());
+                ps.setTimestamp(6, Timestamp.from(e.nextAttemptAt()));
+                ps.setTimestamp(7, Timestamp.from(e.firstFailedAt()));
+                ps.setString(8, e.lastError());
+                ps.setObject(9, e.statusCode());
+                ps.setTimestamp(10, Timestamp.from(now));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** Which of these users of the sync have events waiting (their new events must queue behind them). */
+    public Set<String> waitingUsers(String syncId, Collection<String> userKeys) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT DISTINCT user_key FROM retry_events WHERE sync_id = ? AND user_key = ANY(?)")) {
+            ps.setString(1, syncId);
+            ps.setArray(2, c.createArrayOf("text", userKeys.toArray()));
+            Set<String> waiting = new HashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) waiting.add(rs.getString(1));
+            }
+            return waiting;
+        }
+    }
+
+    /** Leases up to {@code limit} chains whose head is due and not leased (or whose lease expired). */
+    public List<Chain> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
+        gate.checkWritable();
+        String sql = """
+                WITH heads AS (SELECT DISTINCT ON (sync_id, user_key) id FROM retry_events ORDER BY sync_id, user_key, id),
+                due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
+                        WHERE r.next_attempt_at <= ? AND (r.lease_owner IS NULL OR r.lease_expires_at <= ?)
+                        ORDER BY r.next_attempt_at LIMIT ? FOR UPDATE OF r SKIP LOCKED)
+                UPDATE retry_events r SET lease_owner = ?, lease_expires_at = ?, epoch = r.epoch + 1
+                FROM due WHERE r.id = due.id
+                RETURNING r.id, r.sync_id, r.user_key, r.epoch""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setInt(3, limit);
+            ps.setString(4, owner);
+            ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
+            List<Chain> chains = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) chains.add(new Chain(rs.getLong(1), rs.getString(2), rs.getString(3), owner, rs.getLong(4)));
+            }
+            return chains;
+        }
+    }
+
+    /** The chain's events in order, at most {@code limit}. */
+    public List<RetryEvent> events(Chain chain, int limit) throws SQLException {
+        String sql = """
+                SELECT id, sync_id, user_key, message_id, event, attempts, next_attempt_at, first_failed_at, last_error, status_code
+                FROM retry_events WHERE sync_id = ? AND user_key = ? ORDER BY id LIMIT ?""";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, chain.syncId());
+            ps.setString(2, chain.userKey());
+            ps.setInt(3, limit);
+            List<RetryEvent> events = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ObjectNode event;
+                    try {
+                        event = (ObjectNode) JSON.readTree(rs.getString(5));
+                    } catch (Exception e) {
+                        throw new SQLException("retry event " + rs.getLong(1) + " holds unreadable JSON", e);
+                    }
+                    events.add(new RetryEvent(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), event, rs.getInt(6),
+                            rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant(), rs.getString(9), (Integer) rs.getObject(10)));
+                }
+            }
+            return events;
+        }
+    }
+
+    /**
+     * Settles a delivered chain in one transaction, fenced by the head's lease: removes delivered and dead-lettered
+     * events, stores the dead letters, reschedules the event that failed, and releases the chain.
+     */
+    public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
+        gate.checkWritable(true);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement release = c.prepareStatement(
+                        "UPDATE retry_events SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND epoch = ?")) {
+                    release.setLong(1, chain.headId());
+                    release.setString(2, chain.owner());
+                    release.setLong(3, chain.epoch());
+                    if (release.executeUpdate() != 1) throw new FencedException("retry chain " + chain + " was taken over");
+                }
+                if (rescheduled != null) {
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "UPDATE retry_events SET attempts = ?, next_attempt_at = ?, last_error = ?, status_code = ? WHERE id = ?")) {
+                        ps.setInt(1, rescheduled.attempts());
+                        ps.setTimestamp(2, Timestamp.from(rescheduled.nextAttemptAt()));
+                        ps.setString(3, rescheduled.lastError());
+                        ps.setObject(4, rescheduled.statusCode());
+                        ps.setLong(5, rescheduled.id());
+                        ps.executeUpdate();
+                    }
+                }
+                DeadLetterStore.insert(c, dead, now);
+                if (!remove.isEmpty()) {
+                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM retry_events WHERE id = ANY(?)")) {
+                        ps.setArray(1, c.createArrayOf("int8", remove.toArray()));
+                        ps.executeUpdate();
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    /** Puts dead letters back into delivery (their chains) and marks them replayed, in one transaction. */
+    public void replay(List<DeadLetter> letters, Instant now) throws SQLException {
+        if (letters.isEmpty()) return;
+        gate.checkWritable();
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                insert(c, letters.stream().map(d -> RetryEvent.of(d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null)).toList(), now);
+                try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
+                    ps.setTimestamp(1, Timestamp.from(now));
+                    ps.setArray(2, c.createArrayOf("int8", letters.stream().map(DeadLetter::id).toArray()));
+                    ps.executeUpdate();
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    /** Events waiting per sync and the age of the oldest, for the pending-age gauge. */
+    public Instant oldestWaiting() throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT min(first_failed_at) FROM retry_events");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            Timestamp t = rs.getTimestamp(1);
+            return t == null ? null : t.toInstant();
+        }
+    }
+}
