@@ -63,8 +63,10 @@ public final class QueueDatabase implements Service {
         config.addDataSourceProperty("socketTimeout", "30");
         config.addDataSourceProperty("tcpKeepAlive", "true");
         dataSource = new HikariDataSource(config);
-        var result = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
-        log.info("Queue database ready at {} (schema version {})", url, result.targetSchemaVersion);
+        Flyway flyway = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load();
+        var result = flyway.migrate();
+        log.info("Queue database ready at {} (schema version {}, {} migration(s) applied now)", url,
+                flyway.info().current() == null ? "none" : flyway.info().current().getVersion(), result.migrationsExecuted);
     }
 
     public DataSource dataSource() {

@@ -16,6 +16,8 @@ import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationRegistry;
 import io.sluice.queue.Planner;
+import io.sluice.admin.DlqAdminRoutes;
+import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
 import io.sluice.queue.RetryStore;
@@ -108,6 +110,11 @@ public final class Sluice implements Service {
             }
             if (roles.contains(Role.WORKER)) startWorker();
             admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
+            if (database != null) {
+                DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
+                admin.add(new DlqAdminRoutes(deadLetters,
+                        new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock), clock));
+            }
             run("admin", admin);
         } catch (RuntimeException e) {
             close();

@@ -1,0 +1,80 @@
+package io.sluice.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.sluice.queue.DeadLetter;
+import io.sluice.queue.DeadLetterReplay;
+import io.sluice.queue.DeadLetterStore;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Dead letters over the admin API, the same as {@code sluice dlq}: {@code GET /admin/dlq?sync=&since=&limit=},
+ * {@code GET /admin/dlq/{id}}, {@code POST /admin/dlq/replay} with {@code {"sync", "since", "ids"}}.
+ */
+public final class DlqAdminRoutes implements AdminRoutes {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DeadLetterStore deadLetters;
+    private final DeadLetterReplay replay;
+    private final Clock clock;
+
+    public DlqAdminRoutes(DeadLetterStore deadLetters, DeadLetterReplay replay, Clock clock) {
+        this.deadLetters = deadLetters;
+        this.replay = replay;
+        this.clock = clock;
+    }
+
+    @Override
+    public void register(JavalinConfig config) {
+        config.routes.get("/admin/dlq", this::list);
+        config.routes.get("/admin/dlq/{id}", this::show);
+        config.routes.post("/admin/dlq/replay", this::replay);
+    }
+
+    private void list(Context ctx) throws Exception {
+        int limit = ctx.queryParam("limit") == null ? 100 : Integer.parseInt(ctx.queryParam("limit"));
+        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), DeadLetterReplay.parseSince(ctx.queryParam("since"), clock),
+                "true".equals(ctx.queryParam("all")), limit);
+        ArrayNode out = JSON.createArrayNode();
+        letters.forEach(d -> out.add(describe(d, false)));
+        ctx.contentType("application/json").result(out.toString());
+    }
+
+    private void show(Context ctx) throws Exception {
+        List<DeadLetter> letters = deadLetters.byIds(List.of(Long.parseLong(ctx.pathParam("id"))));
+        if (letters.isEmpty()) {
+            ctx.status(404).contentType("application/json").result("{\"error\":\"no such dead letter\"}");
+            return;
+        }
+        ctx.contentType("application/json").result(describe(letters.get(0), true).toString());
+    }
+
+    private void replay(Context ctx) throws Exception {
+        JsonNode body = ctx.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(ctx.body());
+        List<Long> ids = new ArrayList<>();
+        body.path("ids").forEach(id -> ids.add(id.asLong()));
+        int replayed = replay.replay(text(body, "sync"), DeadLetterReplay.parseSince(text(body, "since"), clock), ids, total -> { });
+        ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static ObjectNode describe(DeadLetter d, boolean withEvent) {
+        ObjectNode node = JSON.createObjectNode().put("id", d.id()).put("sync", d.syncId()).put("messageId", d.messageId())
+                .put("attempts", d.attempts()).put("error", d.error()).put("failedAt", d.failedAt().toString())
+                .put("firstFailedAt", d.firstFailedAt().toString());
+        if (d.statusCode() != null) node.put("statusCode", d.statusCode());
+        if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());
+        if (withEvent) node.set("event", d.event());
+        return node;
+    }
+}

@@ -1,0 +1,113 @@
+package io.sluice.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.config.SluiceConfig;
+import io.sluice.db.QueueDatabase;
+import io.sluice.failover.WriteGate;
+import io.sluice.queue.DeadLetter;
+import io.sluice.queue.DeadLetterReplay;
+import io.sluice.queue.DeadLetterStore;
+import io.sluice.queue.RetryStore;
+import java.time.Clock;
+import java.time.Duration;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Inspect and replay dead letters: {@code sluice dlq list|show|replay}. */
+@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Inspect and replay dead letters.",
+        subcommands = {DlqCommand.List.class, DlqCommand.Show.class, DlqCommand.Replay.class})
+final class DlqCommand {
+
+    /** The deployment's queue database (the embedded one when the config says so and `sluice start` runs). */
+    static QueueDatabase database(SluiceConfig config) {
+        var pg = config.postgres();
+        String url = pg.embedded() ? "jdbc:postgresql://127.0.0.1:" + pg.embeddedPort() + "/sluice" : pg.url();
+        QueueDatabase database = new QueueDatabase(url, pg.user(), pg.password(), 2);
+        database.start();
+        return database;
+    }
+
+    static WriteGate openGate() {
+        return new WriteGate(Clock.systemUTC(), Duration.ZERO);
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "One line per dead letter: id, time, sync, messageId, attempts, last error.")
+    static final class List implements Callable<Integer> {
+        @Mixin ConfigOption config;
+        @Option(names = "--sync", description = "Only this sync.") String sync;
+        @Option(names = "--since", description = "Only failures since an instant (2026-05-01T10:00:00Z) or a look-back (2h).") String since;
+        @Option(names = "--limit", defaultValue = "100", description = "At most this many (default: ${DEFAULT-VALUE}).") int limit;
+        @Option(names = "--all", description = "Include dead letters already replayed.") boolean all;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QueueDatabase db = database(config.load())) {
+                var letters = new DeadLetterStore(db.dataSource(), openGate())
+                        .list(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), all, limit);
+                if (letters.isEmpty()) System.out.println("No dead letters.");
+                for (DeadLetter d : letters) {
+                    String error = d.error().replaceAll("\\s+", " ");
+                    System.out.printf("%-8d %s  %-20s %-40s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(), d.attempts(),
+                            error.length() > 100 ? error.substring(0, 100) + "…" : error, d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One dead letter in full: the event, the error, attempts and times.")
+    static final class Show implements Callable<Integer> {
+        @Mixin ConfigOption config;
+        @Parameters(paramLabel = "ID") long id;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QueueDatabase db = database(config.load())) {
+                var letters = new DeadLetterStore(db.dataSource(), openGate()).byIds(java.util.List.of(id));
+                if (letters.isEmpty()) {
+                    System.err.println("No dead letter " + id);
+                    return 1;
+                }
+                DeadLetter d = letters.get(0);
+                System.out.println("id:          " + d.id());
+                System.out.println("sync:        " + d.syncId());
+                System.out.println("messageId:   " + d.messageId());
+                System.out.println("attempts:    " + d.attempts());
+                System.out.println("status code: " + (d.statusCode() == null ? "-" : d.statusCode()));
+                System.out.println("first failed " + d.firstFailedAt() + ", last failed " + d.failedAt()
+                        + (d.replayedAt() == null ? "" : ", replayed " + d.replayedAt()));
+                System.out.println("error:       " + d.error());
+                System.out.println("event:");
+                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "replay", mixinStandardHelpOptions = true,
+            description = "Put dead letters back into normal delivery (idempotency keys make replays safe at receivers that honour them).")
+    static final class Replay implements Callable<Integer> {
+        @Mixin ConfigOption config;
+        @Option(names = "--sync", description = "Only this sync.") String sync;
+        @Option(names = "--since", description = "Only failures since an instant or a look-back (2h).") String since;
+        @Option(names = "--ids", split = ",", description = "Only these dead letter ids.") java.util.List<Long> ids;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QueueDatabase db = database(config.load())) {
+                WriteGate gate = openGate();
+                var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate), Clock.systemUTC());
+                int replayed = replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids,
+                        total -> System.out.println("replayed " + total + "..."));
+                System.out.println("Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");
+                return 0;
+            }
+        }
+    }
+
+}
