@@ -7,14 +7,15 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code sluice} command. Every subcommand takes {@code --config FILE}. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Self-hostable customer event pipeline: Segment-compatible collector -> Kafka -> PostgreSQL virtual queue -> destinations.",
-        subcommands = {StartCommand.class, CollectorCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {StartCommand.class, CollectorCommand.class, PlannerCommand.class, WorkerCommand.class, DbCommand.class, DlqCommand.class, ConfigCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SluiceCli {
 
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
-    static int run(String... args) {
+    public static int run(String... args) {
         CommandLine cli = new CommandLine(new SluiceCli());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof ConfigException) {

@@ -14,8 +14,14 @@ import java.util.UUID;
  */
 final class EventEnricher {
 
-    /** What one request contributes to each of its events. */
-    record RequestFacts(String sourceId, Instant receivedAt, String batchSentAt, ObjectNode batchContext, String clientIp) {}
+    /** What one request contributes to each of its events; times parsed and formatted once per request. */
+    record RequestFacts(String sourceId, Instant receivedAt, String receivedAtText, Instant batchSentAt, ObjectNode batchContext,
+                        String clientIp) {
+        RequestFacts(String sourceId, Instant receivedAt, String batchSentAt, ObjectNode batchContext, String clientIp) {
+            this(sourceId, receivedAt, Timestamps.format(receivedAt), batchSentAt == null ? null : Timestamps.parse(batchSentAt),
+                    batchContext, clientIp);
+        }
+    }
 
     void enrich(ObjectNode event, EventType type, RequestFacts facts) {
         event.put("type", type.wireName());
@@ -27,10 +33,13 @@ final class EventEnricher {
         normaliseIdentity(event, "userId");
         normaliseIdentity(event, "anonymousId");
 
-        String receivedAt = Timestamps.format(facts.receivedAt());
+        String receivedAt = facts.receivedAtText();
         event.put("receivedAt", receivedAt);
-        String sentAtText = facts.batchSentAt() != null ? facts.batchSentAt() : text(event.get("sentAt"));
-        Instant sentAt = sentAtText == null ? null : Timestamps.parse(sentAtText);
+        Instant sentAt = facts.batchSentAt();
+        if (sentAt == null) {
+            String own = text(event.get("sentAt"));
+            sentAt = own == null ? null : Timestamps.parse(own);
+        }
         if (sentAt != null) event.put("sentAt", Timestamps.format(sentAt));
         String clientTimestamp = text(event.get("timestamp"));
         if (clientTimestamp != null) {

@@ -34,7 +34,7 @@ public final class EventPublisher implements AutoCloseable {
                 new ByteArraySerializer(), new ByteArraySerializer());
     }
 
-    static Map<String, Object> producerProperties(String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
+    public static Map<String, Object> producerProperties(String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
         int lingerMs = 5;
         int deliveryTimeout = (int) Math.max(ackTimeout.toMillis(), 2_000);
         return Map.ofEntries(

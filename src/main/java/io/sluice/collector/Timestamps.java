@@ -15,6 +15,8 @@ final class Timestamps {
 
     /** Parses {@code 2024-05-01T12:00:00.123Z}, with an offset, or without a zone (taken as UTC); null if invalid. */
     static Instant parse(String text) {
+        Instant fast = parseCommon(text);
+        if (fast != null) return fast;
         try {
             TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parseBest(text, java.time.OffsetDateTime::from, LocalDateTime::from);
             return parsed instanceof LocalDateTime local ? local.toInstant(ZoneOffset.UTC) : ((java.time.OffsetDateTime) parsed).toInstant();
@@ -23,7 +25,68 @@ final class Timestamps {
         }
     }
 
+    /**
+     * The shape SDKs send almost always (yyyy-MM-ddTHH:mm:ss[.fraction]Z), parsed by hand: ~20 ns instead of
+     * ~800 ns through DateTimeFormatter, which was a third of the collector's CPU. Null means "use the general parser".
+     */
+    private static Instant parseCommon(String s) {
+        int n = s.length();
+        if (n < 20 || s.charAt(n - 1) != 'Z' || s.charAt(4) != '-' || s.charAt(7) != '-' || s.charAt(10) != 'T'
+                || s.charAt(13) != ':' || s.charAt(16) != ':') return null;
+        int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
+        int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
+        if ((year | month | day | hour | minute | second) < 0) return null;
+        int nanos = 0;
+        if (n > 20) {
+            int fraction = n - 21;
+            if (s.charAt(19) != '.' || fraction < 1 || fraction > 9) return null;
+            nanos = digits(s, 20, fraction);
+            if (nanos < 0) return null;
+            for (int i = fraction; i < 9; i++) nanos *= 10;
+        }
+        try {
+            return LocalDateTime.of(year, month, day, hour, minute, second, nanos).toInstant(ZoneOffset.UTC);
+        } catch (java.time.DateTimeException e) {
+            return null;
+        }
+    }
+
+    private static int digits(String s, int from, int count) {
+        int value = 0;
+        for (int i = from; i < from + count; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') return -1;
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    }
+
+    /** UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z; by hand for years 0-9999 (DateTimeFormatter was hot). */
     static String format(Instant instant) {
-        return OUTPUT.format(instant);
+        LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), instant.getNano(), ZoneOffset.UTC);
+        if (t.getYear() < 0 || t.getYear() > 9999) return OUTPUT.format(instant);
+        char[] c = new char[24];
+        put(c, 0, t.getYear(), 4);
+        c[4] = '-';
+        put(c, 5, t.getMonthValue(), 2);
+        c[7] = '-';
+        put(c, 8, t.getDayOfMonth(), 2);
+        c[10] = 'T';
+        put(c, 11, t.getHour(), 2);
+        c[13] = ':';
+        put(c, 14, t.getMinute(), 2);
+        c[16] = ':';
+        put(c, 17, t.getSecond(), 2);
+        c[19] = '.';
+        put(c, 20, t.getNano() / 1_000_000, 3);
+        c[23] = 'Z';
+        return new String(c);
+    }
+
+    private static void put(char[] c, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            c[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
     }
 }
