@@ -32,6 +32,20 @@ public final class EventsTopic {
         }
     }
 
+    /**
+     * Waits until every partition of a new topic has a leader: producing before that made an idempotent producer
+     * loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout (seen in the benchmark), i.e. 503s.
+     */
+    private static void awaitLeaders(Admin admin, String topic) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            var description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            if (description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) return;
+            Thread.sleep(100);
+        }
+        log.warn("Not every partition of {} has a leader yet; producing may be retried", topic);
+    }
+
     public static void ensure(String bootstrapServers, String topic, int partitions) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup",
@@ -51,6 +65,7 @@ public final class EventsTopic {
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) throw e; // another instance was quicker
             }
+            awaitLeaders(admin, topic);
         } catch (Exception e) {
             throw new IllegalStateException("Could not ensure Kafka topic " + topic + " exists at " + bootstrapServers + ": " + e.getMessage(), e);
         }
