@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import io.sluice.db.Transactions;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import javax.sql.DataSource;
@@ -93,17 +94,10 @@ public final class QueueStore {
     public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
         enterWrite(false);
         try {
-            try (Connection c = dataSource.getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    if (!progress.isEmpty()) advance(c, progress, now);
-                    if (!batches.isEmpty()) insert(c, batches, now);
-                    c.commit();
-                } catch (SQLException | RuntimeException e) {
-                    c.rollback();
-                    throw e;
-                }
-            }
+            Transactions.run(dataSource, c -> {
+                if (!progress.isEmpty()) advance(c, progress, now);
+                if (!batches.isEmpty()) insert(c, batches, now);
+            });
         } finally {
             exitWrite();
         }
@@ -242,9 +236,8 @@ public final class QueueStore {
      */
     public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead) throws SQLException {
         enterWrite(true);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
+        try {
+            Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement("""
                         UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
                                            lease_expires_at = NULL, last_error = NULL
@@ -254,17 +247,11 @@ public final class QueueStore {
                     ps.setLong(3, batch.id());
                     ps.setString(4, batch.owner());
                     ps.setLong(5, batch.epoch());
-                    if (counted(ps).executeUpdate() != 1) {
-                        throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
-                    }
+                    if (counted(ps).executeUpdate() != 1) throw fenced(batch);
                 }
                 RetryStore.insert(c, retries, now);
                 DeadLetterStore.insert(c, dead, now);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
+            });
         } finally {
             exitWrite();
         }
@@ -313,6 +300,10 @@ public final class QueueStore {
         } finally {
             exitWrite();
         }
+    }
+
+    private static FencedException fenced(ClaimedBatch batch) {
+        return new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
     }
 
     /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */

@@ -2,6 +2,7 @@ package io.sluice.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.db.Transactions;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -131,61 +132,47 @@ public final class RetryStore {
      */
     public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
         gate.checkWritable(true);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement release = c.prepareStatement(
-                        "UPDATE retry_events SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND epoch = ?")) {
-                    release.setLong(1, chain.headId());
-                    release.setString(2, chain.owner());
-                    release.setLong(3, chain.epoch());
-                    if (release.executeUpdate() != 1) throw new FencedException("retry chain " + chain + " was taken over");
-                }
-                if (rescheduled != null) {
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "UPDATE retry_events SET attempts = ?, next_attempt_at = ?, last_error = ?, status_code = ? WHERE id = ?")) {
-                        ps.setInt(1, rescheduled.attempts());
-                        ps.setTimestamp(2, Timestamp.from(rescheduled.nextAttemptAt()));
-                        ps.setString(3, rescheduled.lastError());
-                        ps.setObject(4, rescheduled.statusCode());
-                        ps.setLong(5, rescheduled.id());
-                        ps.executeUpdate();
-                    }
-                }
-                DeadLetterStore.insert(c, dead, now);
-                if (!remove.isEmpty()) {
-                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM retry_events WHERE id = ANY(?)")) {
-                        ps.setArray(1, c.createArrayOf("int8", remove.toArray()));
-                        ps.executeUpdate();
-                    }
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        Transactions.run(dataSource, c -> {
+            try (PreparedStatement release = c.prepareStatement(
+                    "UPDATE retry_events SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND epoch = ?")) {
+                release.setLong(1, chain.headId());
+                release.setString(2, chain.owner());
+                release.setLong(3, chain.epoch());
+                if (release.executeUpdate() != 1) throw new FencedException("retry chain " + chain + " was taken over");
             }
-        }
+            if (rescheduled != null) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "UPDATE retry_events SET attempts = ?, next_attempt_at = ?, last_error = ?, status_code = ? WHERE id = ?")) {
+                    ps.setInt(1, rescheduled.attempts());
+                    ps.setTimestamp(2, Timestamp.from(rescheduled.nextAttemptAt()));
+                    ps.setString(3, rescheduled.lastError());
+                    ps.setObject(4, rescheduled.statusCode());
+                    ps.setLong(5, rescheduled.id());
+                    ps.executeUpdate();
+                }
+            }
+            DeadLetterStore.insert(c, dead, now);
+            if (!remove.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM retry_events WHERE id = ANY(?)")) {
+                    ps.setArray(1, c.createArrayOf("int8", remove.toArray()));
+                    ps.executeUpdate();
+                }
+            }
+        });
     }
 
     /** Puts dead letters back into delivery (their chains) and marks them replayed, in one transaction. */
     public void replay(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
         gate.checkWritable();
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                insert(c, letters.stream().map(d -> RetryEvent.of(d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null)).toList(), now);
-                try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
-                    ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setArray(2, c.createArrayOf("int8", letters.stream().map(DeadLetter::id).toArray()));
-                    ps.executeUpdate();
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        Transactions.run(dataSource, c -> {
+            insert(c, letters.stream().map(d -> RetryEvent.of(d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null)).toList(), now);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setArray(2, c.createArrayOf("int8", letters.stream().map(DeadLetter::id).toArray()));
+                ps.executeUpdate();
             }
-        }
+        });
     }
 
     /** Events waiting per sync and the age of the oldest, for the pending-age gauge. */

@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sluice.cli.SluiceCli;
 import io.sluice.config.ConfigLoader;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.runtime.Sluice;
+import io.sluice.support.Cli;
 import io.sluice.support.Http;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.DriverManager;
@@ -53,10 +50,10 @@ class DeadLetterOpsTest {
                 store.add(List.of(DeadLetter.of("web-to-hooks", event, "HTTP 400: {\"error\":\"bad field\"}", 400, 1, 7L)), Instant.now());
             }
 
-            String list = cli("dlq", "list", "--config", config.toString(), "--sync", "web-to-hooks");
+            String list = Cli.run("dlq", "list", "--config", config.toString(), "--sync", "web-to-hooks");
             assertThat(list.lines()).hasSize(3).allSatisfy(line -> assertThat(line).contains("web-to-hooks", "attempts=1", "HTTP 400"));
             long firstId = Long.parseLong(list.lines().filter(l -> l.contains(" m0 ")).findFirst().orElseThrow().trim().split("\\s+")[0]);
-            assertThat(cli("dlq", "show", "--config", config.toString(), Long.toString(firstId)))
+            assertThat(Cli.run("dlq", "show", "--config", config.toString(), Long.toString(firstId)))
                     .contains("messageId:   m0", "status code: 400", "\"userId\" : \"u0\"");
 
             String admin = sluice.adminUrl();
@@ -67,8 +64,8 @@ class DeadLetterOpsTest {
             var replayedOne = Http.post(admin + "/admin/dlq/replay", "{\"ids\":[" + firstId + "]}", "Authorization", "Bearer s3cret-token");
             assertThat(replayedOne.body()).isEqualTo("{\"replayed\":1}");
 
-            assertThat(cli("dlq", "replay", "--config", config.toString(), "--sync", "web-to-hooks")).contains("Replayed 2 dead letter(s)");
-            assertThat(cli("dlq", "list", "--config", config.toString())).contains("No dead letters.");
+            assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "web-to-hooks")).contains("Replayed 2 dead letter(s)");
+            assertThat(Cli.run("dlq", "list", "--config", config.toString())).contains("No dead letters.");
             try (var c = DriverManager.getConnection(queueUrl, "sluice", "");
                  var rs = c.createStatement().executeQuery("SELECT count(*), count(DISTINCT message_id) FROM retry_events WHERE attempts = 0")) {
                 rs.next();
@@ -80,20 +77,5 @@ class DeadLetterOpsTest {
 
     private static javax.sql.DataSource dataSource(String url) {
         return TestPostgres.dataSource(url);
-    }
-
-    private static String cli(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        int code;
-        try {
-            code = SluiceCli.run(args);
-        } finally {
-            System.setOut(original);
-        }
-        String output = captured.toString(StandardCharsets.UTF_8);
-        assertThat(code).as(output).isZero();
-        return output;
     }
 }

@@ -3,10 +3,7 @@ package io.sluice.failover;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.sluice.cli.SluiceCli;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.sluice.support.Cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,7 +71,7 @@ class FailoverScenariosTest {
         try (FailoverRig rig = new FailoverRig(dir)) {
             rig.startLoad();
             awaitDelivering(rig);
-            String paused = cli("db", "pause", "--config", rig.configFile.toString(), "--timeout", "30s");
+            String paused = Cli.run("db", "pause", "--config", rig.configFile.toString(), "--timeout", "30s");
             assertThat(paused).contains("safe to fail over").contains("quiesced");
 
             long statements = rig.sluice.queueStore().statementCount();
@@ -87,8 +84,8 @@ class FailoverScenariosTest {
             assertThat(rig.queueFingerprint(rig.cluster.primaryPort())).as("no writes to the old primary").isEqualTo(oldPrimary);
             assertThat(rig.queueFingerprint(rig.cluster.standbyPort())).as("no writes to the new primary").isEqualTo(newPrimary);
 
-            assertThat(cli("db", "status", "--config", rig.configFile.toString())).contains("PAUSED").contains("quiesced");
-            assertThat(cli("db", "resume", "--config", rig.configFile.toString())).contains("Resumed");
+            assertThat(Cli.run("db", "status", "--config", rig.configFile.toString())).contains("PAUSED").contains("quiesced");
+            assertThat(Cli.run("db", "resume", "--config", rig.configFile.toString())).contains("Resumed");
             assertResumesAndDeliversEverythingOnce(rig, Instant.now());
         }
     }
@@ -109,21 +106,5 @@ class FailoverScenariosTest {
         assertThat(rig.httpErrors.get()).as("the collector never failed a request").isZero();
         assertThat(rig.warehouseDistinctAcknowledged()).isEqualTo(rig.acknowledged.size());
         assertThat(rig.warehouseRows()).as("exactly once: no other rows").isEqualTo(rig.acknowledged.size());
-    }
-
-    private static String cli(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        int code;
-        try {
-            code = SluiceCli.run(args);
-        } finally {
-            System.setOut(original);
-        }
-        String output = captured.toString(StandardCharsets.UTF_8);
-        System.out.println(output);
-        assertThat(code).as(output).isZero();
-        return output;
     }
 }
