@@ -160,12 +160,18 @@ public final class QueueStore {
      * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order).
      */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
+        return claim(owner, limit, lease, now, List.of());
+    }
+
+    /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
+    public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded) throws SQLException {
         enterWrite(false);
         try {
             String sql = """
                     WITH due AS (
                         SELECT b.id FROM batches b
                         WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
+                          AND b.sync_id <> ALL(?)
                           AND NOT EXISTS (SELECT 1 FROM batches e
                                           WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
                                             AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
@@ -180,10 +186,11 @@ public final class QueueStore {
             try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(now));
                 ps.setTimestamp(2, Timestamp.from(now));
-                ps.setInt(3, limit);
-                ps.setString(4, owner);
-                ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
-                ps.setTimestamp(6, Timestamp.from(now));
+                ps.setArray(3, c.createArrayOf("text", excluded.toArray()));
+                ps.setInt(4, limit);
+                ps.setString(5, owner);
+                ps.setTimestamp(6, Timestamp.from(now.plus(lease)));
+                ps.setTimestamp(7, Timestamp.from(now));
                 List<ClaimedBatch> claimed = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
                     while (rs.next()) {

@@ -106,12 +106,28 @@ public final class Worker implements Service {
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
     int claim(int free, java.util.function.Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) return 0;
-        List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant());
+        List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant(), busySyncs());
         for (ClaimedBatch batch : claimed) {
             inFlight.put(batch.id(), batch);
             dispatch.accept(batch);
         }
         return claimed.size();
+    }
+
+    /**
+     * Syncs whose destination already holds its share of this worker's slots (with several destinations, half of
+     * them, at least one): a slow or hanging destination can never occupy every slot and starve the others.
+     */
+    private List<String> busySyncs() {
+        if (destinations.size() < 2) return List.of();
+        int share = Math.max(1, settings.concurrency() / 2);
+        Map<String, Integer> perDestination = new HashMap<>();
+        for (ClaimedBatch held : inFlight.values()) {
+            SyncSettings sync = syncs.get(held.syncId());
+            if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
+        }
+        if (perDestination.values().stream().noneMatch(n -> n >= share)) return List.of();
+        return syncs.values().stream().filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share).map(SyncSettings::id).toList();
     }
 
     /** Claims and delivers due batches on the calling thread (tests drive the worker with this and a test clock). */
