@@ -27,9 +27,11 @@ public final class Failures {
                         : DeliveryException.permanent(describe(sql), error);
             }
             if (t instanceof SQLTransientException || t instanceof SQLRecoverableException
-                    || t instanceof IOException || t instanceof TimeoutException) {
+                    || t instanceof IOException || t instanceof TimeoutException
+                    || t instanceof org.apache.kafka.common.errors.RetriableException) {
                 return DeliveryException.retriable(t.toString(), error);
             }
+            if (isPermanentKafkaError(t)) return DeliveryException.permanent(t.toString(), error);
         }
         // Unknown failures are retried: a bug fixed by a deploy should not have dead-lettered everything meanwhile.
         // The attempt/age limits still bound them.
@@ -57,6 +59,33 @@ public final class Failures {
     public static boolean isWriterLoss(String sqlState) {
         return sqlState != null && (sqlState.equals("25006") || sqlState.startsWith("08")
                 || sqlState.equals("57P01") || sqlState.equals("57P02") || sqlState.equals("57P03"));
+    }
+
+    /**
+     * HTTP statuses (webhooks): 408 (request timeout), 429 (too many requests) and every 5xx are worth retrying;
+     * every other status that is not a success (other 4xx, and 3xx: redirects are not followed) means the same request
+     * would be refused again. Connection errors and timeouts never reach a status and are retried by {@link #classify}.
+     */
+    public static boolean isRetriableStatus(int status) {
+        return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    }
+
+    /** A failed HTTP exchange as a {@link DeliveryException}, with the retry decision of {@link #isRetriableStatus}. */
+    public static DeliveryException classifyStatus(int status, String message) {
+        return isRetriableStatus(status) ? DeliveryException.retriable(message, null) : DeliveryException.permanent(message, null);
+    }
+
+    /**
+     * Kafka errors that reject the record itself, so that sending it again cannot succeed: too large, an invalid
+     * topic name, or a record the broker refuses (e.g. no key for a compacted topic). Kafka's {@code RetriableException}s
+     * are retried; other Kafka errors (authorization, a closed producer, ...) fall under the default and are retried
+     * within the attempt and age limits, since an operator can fix them.
+     */
+    private static boolean isPermanentKafkaError(Throwable t) {
+        return t instanceof org.apache.kafka.common.errors.RecordTooLargeException
+                || t instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+                || t instanceof org.apache.kafka.common.errors.InvalidTopicException
+                || t instanceof org.apache.kafka.common.InvalidRecordException;
     }
 
     private static String describe(SQLException e) {

@@ -7,7 +7,9 @@ import java.util.Map;
 /** Every destination type Sluice knows: one explicit map from type name to factory. */
 public final class DestinationRegistry {
     private static final Map<String, DestinationFactory> FACTORIES = Map.of(
-            "postgres", new io.sluice.destination.postgres.WarehouseDestinationFactory());
+            "postgres", new io.sluice.destination.postgres.WarehouseDestinationFactory(),
+            "webhook", new io.sluice.destination.webhook.WebhookDestinationFactory(),
+            "kafka", new io.sluice.destination.kafka.KafkaDestinationFactory());
 
     private DestinationRegistry() {}
 

@@ -93,6 +93,8 @@ public final class Sluice implements Service {
         if (started) return;
         started = true;
         log.info("Effective configuration (from {}): {}", config.origin(), config.effective());
+        // Components that register meters globally (destinations) are exported with ours.
+        io.micrometer.core.instrument.Metrics.addRegistry(registry);
         try {
             startKafka();
             // The collector itself never needs the database: it keeps accepting events while the database is down.
@@ -181,8 +183,16 @@ public final class Sluice implements Service {
         run("worker", worker);
     }
 
-    /** A warehouse whose url is 'embedded' is the database 'warehouse' on the embedded PostgreSQL. */
+    /**
+     * 'embedded' in a destination means this deployment's own infrastructure: for a warehouse the database
+     * 'warehouse' on the embedded PostgreSQL, for a Kafka destination this process's Kafka cluster.
+     */
     private DestinationSettings resolveEmbedded(DestinationSettings settings) {
+        if (SluiceConfig.EMBEDDED.equals(settings.settings().get("bootstrapServers"))) {
+            Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
+            resolved.put("bootstrapServers", bootstrapServers);
+            return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
+        }
         if (!SluiceConfig.EMBEDDED.equals(settings.settings().get("url"))) return settings;
         EmbeddedPostgres postgres = embeddedPostgres();
         postgres.createDatabase(WAREHOUSE_DATABASE);
@@ -250,6 +260,7 @@ public final class Sluice implements Service {
         List<Shutdown.Named> reversed = new ArrayList<>(running);
         java.util.Collections.reverse(reversed);
         Shutdown.closeInOrder(reversed, SHUTDOWN_BUDGET);
+        io.micrometer.core.instrument.Metrics.removeRegistry(registry);
         registry.close();
     }
 }

@@ -219,6 +219,10 @@ public final class Worker implements Service {
         List<RetryEvent> waiting = retries.events(chain, 100);
         SyncSettings sync = syncs.get(chain.syncId());
         Instant now = clock.instant();
+        if (waiting.isEmpty()) {
+            retries.settle(chain, List.of(), List.of(), null, now);
+            return;
+        }
         List<Long> remove = new ArrayList<>();
         List<DeadLetter> dead = new ArrayList<>();
         if (sync == null) {
@@ -231,8 +235,10 @@ public final class Worker implements Service {
         }
         DeliveryReport report;
         try {
-            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1, 0, 0,
-                    waiting.stream().map(RetryEvent::event).toList()));
+            // A retry delivery's identity follows its content (the retry rows it carries), so batch-mode idempotency
+            // keys never repeat for different events.
+            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1,
+                    waiting.get(0).id(), waiting.get(waiting.size() - 1).id(), waiting.stream().map(RetryEvent::event).toList()));
         } catch (Exception e) {
             DeliveryException failure = Failures.classify(e);
             report = new DeliveryReport(waiting.stream().map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null)).toList());
