@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
 import io.sluice.failover.WriteGate;
+import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
@@ -99,13 +100,21 @@ final class DlqCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (QueueDatabase db = database(config.load())) {
+            SluiceConfig loaded = config.load();
+            // Dead letters that failed in a function are replayed through the function as it is now configured.
+            Functions functions = loaded.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)
+                    ? new Functions(loaded, new SimpleMeterRegistry()) : null;
+            if (functions != null) functions.start();
+            try (QueueDatabase db = database(loaded)) {
                 WriteGate gate = openGate();
-                var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate), Clock.systemUTC());
+                var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate),
+                        Clock.systemUTC(), functions == null ? null : functions.replayTransform());
                 int replayed = replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids,
                         total -> System.out.println("replayed " + total + "..."));
                 System.out.println("Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");
                 return 0;
+            } finally {
+                if (functions != null) functions.close();
             }
         }
     }

@@ -1,10 +1,14 @@
 package io.sluice.queue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.IntConsumer;
 
 /**
@@ -13,15 +17,26 @@ import java.util.function.IntConsumer;
  */
 public final class DeadLetterReplay {
     private static final int CHUNK = 500;
+    /** Dead letters whose error starts with this failed in the sync's function; replay runs the function again. */
+    public static final String FUNCTION_ERROR = "function: ";
+
+    /** A sync's function applied to one event: its outputs (none: dropped), or an exception saying why it failed. */
+    @FunctionalInterface
+    public interface Transform {
+        List<ObjectNode> apply(String syncId, ObjectNode event) throws Exception;
+    }
 
     private final DeadLetterStore deadLetters;
     private final RetryStore retries;
     private final Clock clock;
+    private final Transform transform;
 
-    public DeadLetterReplay(DeadLetterStore deadLetters, RetryStore retries, Clock clock) {
+    /** @param transform runs a sync's (current) function, for dead letters that failed in it; null: none configured */
+    public DeadLetterReplay(DeadLetterStore deadLetters, RetryStore retries, Clock clock, Transform transform) {
         this.deadLetters = deadLetters;
         this.retries = retries;
         this.clock = clock;
+        this.transform = transform;
     }
 
     /**
@@ -32,21 +47,43 @@ public final class DeadLetterReplay {
         int total = 0;
         if (ids != null && !ids.isEmpty()) {
             for (int i = 0; i < ids.size(); i += CHUNK) {
-                List<DeadLetter> chunk = deadLetters.byIds(ids.subList(i, Math.min(ids.size(), i + CHUNK))).stream()
-                        .filter(d -> d.replayedAt() == null).toList();
-                retries.replay(chunk, clock.instant());
-                total += chunk.size();
+                total += replayChunk(deadLetters.byIds(ids.subList(i, Math.min(ids.size(), i + CHUNK))).stream()
+                        .filter(d -> d.replayedAt() == null).toList());
                 progress.accept(total);
             }
             return total;
         }
+        Set<Long> seen = new HashSet<>(); // a letter that fails in its function again comes back unreplayed
         while (true) {
-            List<DeadLetter> chunk = deadLetters.list(syncId, since, false, CHUNK);
+            List<DeadLetter> chunk = deadLetters.list(syncId, since, false, CHUNK).stream().filter(d -> seen.add(d.id())).toList();
             if (chunk.isEmpty()) return total;
-            retries.replay(chunk, clock.instant());
-            total += chunk.size();
+            total += replayChunk(chunk);
             progress.accept(total);
         }
+    }
+
+    /** Returns how many were handed back to delivery (a letter failing in its function again stays a dead letter). */
+    private int replayChunk(List<DeadLetter> chunk) throws Exception {
+        List<DeadLetter> plain = new ArrayList<>();
+        int replayed = 0;
+        for (DeadLetter letter : chunk) {
+            if (transform == null || !letter.error().startsWith(FUNCTION_ERROR)) {
+                plain.add(letter);
+                continue;
+            }
+            List<ObjectNode> outputs;
+            try {
+                outputs = transform.apply(letter.syncId(), letter.event());
+            } catch (Exception e) {
+                deadLetters.add(List.of(DeadLetter.of(letter.syncId(), letter.event(), FUNCTION_ERROR + e.getMessage(), null, 1,
+                        letter.batchId())), clock.instant());
+                continue;
+            }
+            retries.replayTransformed(letter, outputs, clock.instant());
+            replayed++;
+        }
+        retries.replay(plain, clock.instant());
+        return replayed + plain.size();
     }
 
     /** "2026-05-01T10:00:00Z" or a look-back such as "2h" or "30m". */

@@ -175,6 +175,19 @@ public final class RetryStore {
         });
     }
 
+    /** Replays one dead letter as the events its sync's function now makes of it (none: dropped), in one transaction. */
+    public void replayTransformed(DeadLetter letter, List<ObjectNode> outputs, Instant now) throws SQLException {
+        gate.checkWritable();
+        Transactions.run(dataSource, c -> {
+            insert(c, outputs.stream().map(e -> RetryEvent.of(letter.syncId(), e, 0, now, now, "replayed from dead letters", null)).toList(), now);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ?")) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setLong(2, letter.id());
+                ps.executeUpdate();
+            }
+        });
+    }
+
     /** Events waiting per sync and the age of the oldest, for the pending-age gauge. */
     public Instant oldestWaiting() throws SQLException {
         try (Connection c = dataSource.getConnection();

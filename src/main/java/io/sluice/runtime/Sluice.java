@@ -17,6 +17,8 @@ import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationRegistry;
 import io.sluice.queue.Planner;
 import io.sluice.admin.DlqAdminRoutes;
+import io.sluice.admin.FunctionAdminRoutes;
+import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
@@ -73,6 +75,7 @@ public final class Sluice implements Service {
     private ControlTopic controlTopic;
     private final String processId = WorkerIdentity.create();
     private Worker worker;
+    private Functions functions;
     private boolean started;
     private boolean closed;
 
@@ -112,10 +115,12 @@ public final class Sluice implements Service {
             }
             if (roles.contains(Role.WORKER)) startWorker();
             admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
+            admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             if (database != null) {
                 DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
                 admin.add(new DlqAdminRoutes(deadLetters,
-                        new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock), clock));
+                        new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
+                                functions == null ? null : functions.replayTransform()), clock));
             }
             run("admin", admin);
         } catch (RuntimeException e) {
@@ -177,8 +182,13 @@ public final class Sluice implements Service {
             destination.open();
             destinations.put(settings.id(), destination);
         }
+        if (config.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)) {
+            functions = new Functions(config, registry);
+            run("functions", functions);
+        }
         worker = new Worker(queueStore, new RetryStore(database.dataSource(), guard.gate()),
-                new DeadLetterStore(database.dataSource(), guard.gate()), config, destinations, bootstrapServers, clock, registry, processId);
+                new DeadLetterStore(database.dataSource(), guard.gate()), config, destinations, functions, bootstrapServers, clock,
+                registry, processId);
         worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }

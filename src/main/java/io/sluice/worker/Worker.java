@@ -8,6 +8,10 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.function.FunctionFailure;
+import io.sluice.function.FunctionResult;
+import io.sluice.function.Functions;
+import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
@@ -51,6 +55,7 @@ public final class Worker implements Service {
     private final Map<String, RetryPolicy> policies;
     private final RetryStore retries;
     private final DeadLetterStore deadLetters;
+    private final Functions functions;
     private final Duration deadLetterRetention;
     private final BatchReader reader;
     private final Clock clock;
@@ -66,10 +71,13 @@ public final class Worker implements Service {
      * @param retries the per-sync retry queue, or null when no destination reports single events as failed
      * @param deadLetters where undeliverable events go (pruned here after {@code deadLetters.retention})
      * @param destinations open destinations by destination id
+     * @param functions the syncs' customer functions (started), or null when no sync has one
      */
     public Worker(QueueStore store, RetryStore retries, DeadLetterStore deadLetters, SluiceConfig config,
-                  Map<String, Destination> destinations, String bootstrapServers, Clock clock, MeterRegistry registry, String owner) {
+                  Map<String, Destination> destinations, Functions functions, String bootstrapServers, Clock clock,
+                  MeterRegistry registry, String owner) {
         this.store = store;
+        this.functions = functions;
         this.retries = retries;
         this.deadLetters = deadLetters;
         this.deadLetterRetention = config.deadLetterRetention();
@@ -149,6 +157,13 @@ public final class Worker implements Service {
             Destination destination = destinations.get(sync.destination());
             List<RetryEvent> toRetry = new ArrayList<>();
             List<DeadLetter> dead = new ArrayList<>();
+            if (functions != null && sync.hasFunction()) {
+                FunctionResult transformed = functions.apply(sync.id(), events);
+                for (FunctionFailure failure : transformed.failures()) {
+                    dead.add(DeadLetter.of(sync.id(), failure.event(), DeadLetterReplay.FUNCTION_ERROR + failure.error(), null, 1, batch.id()));
+                }
+                events = transformed.output();
+            }
             List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, events, toRetry);
             DeliveryReport report = destination.deliver(new DeliveryBatch(sync.id(), sync.source(), batch.id(), batch.partition(),
                     batch.firstOffset(), batch.lastOffset(), now));

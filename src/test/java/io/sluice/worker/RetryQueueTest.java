@@ -150,7 +150,7 @@ class RetryQueueTest {
                 destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: 3}}]
                 syncs: [{id: s, source: web, destination: rec}]
                 """);
-        return new Worker(store, retries, deadLetters, config, Map.of("rec", destination), TestKafka.bootstrapServers(), clock,
+        return new Worker(store, retries, deadLetters, config, Map.of("rec", destination), null, TestKafka.bootstrapServers(), clock,
                 new SimpleMeterRegistry(), "test-worker");
     }
 }

@@ -121,7 +121,7 @@ class WorkerTest {
 
     private Worker worker(String yaml, int maxAttempts) {
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml + "worker: {maxAttempts: " + maxAttempts + "}\n");
-        return new Worker(store, null, null, config, Map.of("rec", destination), TestKafka.bootstrapServers(),
+        return new Worker(store, null, null, config, Map.of("rec", destination), null, TestKafka.bootstrapServers(),
                 clock, new SimpleMeterRegistry(), "test-worker");
     }
 
