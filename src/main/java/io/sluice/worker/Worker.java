@@ -340,6 +340,7 @@ public final class Worker implements Service {
             // keep deleting in small chunks
         }
         if (deadLetters != null) deadLetters.prune(now.minus(deadLetterRetention));
+        if (retries != null) metrics.oldestRetry(retries.oldestWaiting(), now);
         metrics.oldestUnfinished(store.oldestUnfinished(), now, topicRetention);
     }
 

@@ -19,6 +19,7 @@ final class WorkerMetrics {
     private final MeterRegistry registry;
     private final Timer endToEnd;
     private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
+    private final AtomicLong oldestRetrySeconds = new AtomicLong();
 
     WorkerMetrics(MeterRegistry registry, Map<Long, ClaimedBatch> inFlight) {
         this.registry = registry;
@@ -27,6 +28,7 @@ final class WorkerMetrics {
                 .publishPercentileHistogram().maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
         registry.gauge("sluice.worker.batches.in.flight", inFlight, Map::size);
         registry.gauge("sluice.queue.oldest.unfinished.seconds", oldestUnfinishedSeconds, AtomicLong::get);
+        registry.gauge("sluice.retry.oldest.pending.seconds", oldestRetrySeconds, AtomicLong::get);
     }
 
     void delivered(String syncId, List<ObjectNode> events, long nanos, Instant now) {
@@ -53,6 +55,11 @@ final class WorkerMetrics {
     void eventsDeadLettered(String syncId, int count) {
         Counter.builder("sluice.delivery.events.dead").description("Events moved to the dead letters").tag("sync", syncId)
                 .register(registry).increment(count);
+    }
+
+    /** Age of the oldest event waiting in the retry queue (0 when empty). */
+    void oldestRetry(Instant oldest, Instant now) {
+        oldestRetrySeconds.set(oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
     }
 
     void retried(String syncId) {
