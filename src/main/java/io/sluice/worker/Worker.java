@@ -65,6 +65,7 @@ public final class Worker implements Service {
     private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
     private final WorkerLoops loops;
+    private final RetryChains chains;
     private volatile Duration topicRetention;
 
     /**
@@ -94,6 +95,8 @@ public final class Worker implements Service {
         this.backoff = new Backoff(settings.retryBase(), settings.retryCap(), ThreadLocalRandom.current());
         this.metrics = new WorkerMetrics(registry, inFlight);
         this.loops = new WorkerLoops(this, settings);
+        this.chains = retries == null ? null
+                : new RetryChains(retries, this.syncs, destinations, policies, metrics, clock, owner, settings.leaseDuration());
     }
 
     /** The events topic's retention, for the queue-age warning (null: unknown or unlimited). */
@@ -216,67 +219,7 @@ public final class Worker implements Service {
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
     int retryDue() throws Exception {
-        if (retries == null) return 0;
-        List<RetryStore.Chain> chains = retries.claim(owner, Math.max(1, freeSlots()), settings.leaseDuration(), clock.instant());
-        for (RetryStore.Chain chain : chains) {
-            try {
-                retryChain(chain);
-            } catch (FencedException e) {
-                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
-            } catch (Exception e) {
-                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
-            }
-        }
-        return chains.size();
-    }
-
-    private void retryChain(RetryStore.Chain chain) throws Exception {
-        List<RetryEvent> waiting = retries.events(chain, 100);
-        SyncSettings sync = syncs.get(chain.syncId());
-        Instant now = clock.instant();
-        if (waiting.isEmpty()) {
-            retries.settle(chain, List.of(), List.of(), null, now);
-            return;
-        }
-        List<Long> remove = new ArrayList<>();
-        List<DeadLetter> dead = new ArrayList<>();
-        if (sync == null) {
-            for (RetryEvent e : waiting) {
-                dead.add(DeadLetter.of(chain.syncId(), e.event(), "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
-                remove.add(e.id());
-            }
-            retries.settle(chain, remove, dead, null, now);
-            return;
-        }
-        DeliveryReport report;
-        try {
-            // A retry delivery's identity follows its content (the retry rows it carries), so batch-mode idempotency
-            // keys never repeat for different events.
-            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1,
-                    waiting.get(0).id(), waiting.get(waiting.size() - 1).id(), waiting.stream().map(RetryEvent::event).toList()));
-        } catch (Exception e) {
-            DeliveryException failure = Failures.classify(e);
-            report = new DeliveryReport(waiting.stream().map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null)).toList());
-        }
-        Map<String, DeliveryReport.EventFailure> failed = new HashMap<>();
-        report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
-        RetryPolicy policy = policies.get(sync.destination());
-        RetryEvent rescheduled = null;
-        for (RetryEvent event : waiting) {
-            DeliveryReport.EventFailure failure = failed.get(event.messageId());
-            if (failure == null) {
-                remove.add(event.id()); // delivered
-            } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(sync.id(), event.event(), describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
-                remove.add(event.id());
-            } else if (rescheduled == null) {
-                int attempts = event.attempts() + 1;
-                rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
-                        policy.nextAttempt(attempts, failure.retryAfter(), now), event.firstFailedAt(), describe(failure.error()), failure.statusCode());
-            } // else: held behind the rescheduled event, untouched
-        }
-        retries.settle(chain, remove, dead, rescheduled, now);
-        if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
+        return chains == null ? 0 : chains.deliverDue(Math.max(1, freeSlots()));
     }
 
     private void failed(ClaimedBatch batch, DeliveryException failure) {

@@ -1,0 +1,116 @@
+package io.sluice.worker;
+
+import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.Failures;
+import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.DeliveryReport;
+import io.sluice.destination.Destination;
+import io.sluice.queue.DeadLetter;
+import io.sluice.queue.FencedException;
+import io.sluice.queue.RetryEvent;
+import io.sluice.queue.RetryStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers the per-sync retry queue: leases due chains (one user's waiting events of one sync), delivers each chain
+ * in order, and settles it in one fenced transaction: delivered and dead-lettered events leave the queue, the first
+ * event that fails again is rescheduled, the events behind it keep waiting.
+ */
+final class RetryChains {
+    private static final Logger log = LoggerFactory.getLogger(RetryChains.class);
+    private static final int CHAIN_LIMIT = 100;
+
+    private final RetryStore retries;
+    private final Map<String, SyncSettings> syncs;
+    private final Map<String, Destination> destinations;
+    private final Map<String, RetryPolicy> policies;
+    private final WorkerMetrics metrics;
+    private final Clock clock;
+    private final String owner;
+    private final Duration lease;
+
+    RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
+                Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
+        this.retries = retries;
+        this.syncs = syncs;
+        this.destinations = destinations;
+        this.policies = policies;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.owner = owner;
+        this.lease = lease;
+    }
+
+    /** Leases and delivers up to {@code limit} due chains; returns how many were handled. */
+    int deliverDue(int limit) throws Exception {
+        List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
+        for (RetryStore.Chain chain : chains) {
+            try {
+                deliver(chain);
+            } catch (FencedException e) {
+                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
+            } catch (Exception e) {
+                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+            }
+        }
+        return chains.size();
+    }
+
+    private void deliver(RetryStore.Chain chain) throws Exception {
+        List<RetryEvent> waiting = retries.events(chain, CHAIN_LIMIT);
+        SyncSettings sync = syncs.get(chain.syncId());
+        Instant now = clock.instant();
+        if (waiting.isEmpty()) {
+            retries.settle(chain, List.of(), List.of(), null, now);
+            return;
+        }
+        List<Long> remove = new ArrayList<>();
+        List<DeadLetter> dead = new ArrayList<>();
+        if (sync == null) {
+            for (RetryEvent e : waiting) {
+                dead.add(DeadLetter.of(chain.syncId(), e.event(), "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
+                remove.add(e.id());
+            }
+            retries.settle(chain, remove, dead, null, now);
+            return;
+        }
+        DeliveryReport report;
+        try {
+            // A retry delivery's identity follows its content (the retry rows it carries), so batch-mode idempotency
+            // keys never repeat for different events.
+            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1,
+                    waiting.get(0).id(), waiting.get(waiting.size() - 1).id(), waiting.stream().map(RetryEvent::event).toList()));
+        } catch (Exception e) {
+            DeliveryException failure = Failures.classify(e);
+            report = new DeliveryReport(waiting.stream().map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null)).toList());
+        }
+        Map<String, DeliveryReport.EventFailure> failed = new HashMap<>();
+        report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
+        RetryPolicy policy = policies.get(sync.destination());
+        RetryEvent rescheduled = null;
+        for (RetryEvent event : waiting) {
+            DeliveryReport.EventFailure failure = failed.get(event.messageId());
+            if (failure == null) {
+                remove.add(event.id()); // delivered
+            } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
+                dead.add(DeadLetter.of(sync.id(), event.event(), Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
+                remove.add(event.id());
+            } else if (rescheduled == null) {
+                int attempts = event.attempts() + 1;
+                rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
+                        policy.nextAttempt(attempts, failure.retryAfter(), now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
+            } // else: held behind the rescheduled event, untouched
+        }
+        retries.settle(chain, remove, dead, rescheduled, now);
+        if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
+    }
+}
