@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Self-hostable customer event pipeline: Segment-compatible collector -> Kafka -> PostgreSQL virtual queue -> destinations.",
         subcommands = {StartCommand.class, CollectorCommand.class, PlannerCommand.class, WorkerCommand.class, DbCommand.class, DlqCommand.class, ConfigCommand.class,
-                BenchCommand.class, FunctionCommand.class, CommandLine.HelpCommand.class})
+                BenchCommand.class, FunctionCommand.class, ContractCommand.class, CommandLine.HelpCommand.class})
 public final class SluiceCli {
 
     public static void main(String[] args) {

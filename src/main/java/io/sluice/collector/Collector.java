@@ -6,6 +6,8 @@ import io.javalin.http.Context;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
+import io.sluice.contract.Contracts;
+import io.sluice.contract.ViolationPublisher;
 import io.sluice.runtime.Service;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The collector stage: Segment's tracking API over HTTP (Javalin on Jetty 12, one virtual thread per request),
- * writing accepted events to Kafka. {@link #close()} stops accepting, lets in-flight requests finish, then
- * flushes and closes the producer.
+ * checking each source's contract (tracking plan) and writing accepted events to Kafka. {@link #close()} stops
+ * accepting, lets in-flight requests finish, then flushes and closes the producers.
  */
 public final class Collector implements Service {
     private static final Logger log = LoggerFactory.getLogger(Collector.class);
@@ -24,21 +26,30 @@ public final class Collector implements Service {
 
     private final CollectorSettings settings;
     private final EventPublisher publisher;
+    private final ViolationPublisher violations; // null when no source has a contract
     private final IngestHandler handler;
     private Javalin server;
     private boolean closed;
 
     public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
                      MeterRegistry registry, Clock clock) {
+        this(settings, sources, bootstrapServers, topic, Contracts.none(), registry, clock);
+    }
+
+    /** @param contracts the sources' tracking plans, checked before Kafka; violations go to their topic */
+    public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
+                     Contracts contracts, MeterRegistry registry, Clock clock) {
         this.settings = settings;
         CollectorMetrics metrics = new CollectorMetrics(registry);
         this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
-        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), settings, publisher, metrics, clock);
+        this.violations = contracts.isEmpty() ? null : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
+        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, metrics, clock);
     }
 
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
+        if (violations != null) violations.ensureTopic();
         server = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
@@ -88,6 +99,7 @@ public final class Collector implements Service {
             server.stop(); // stops accepting, waits up to DRAIN_TIMEOUT for in-flight requests
         }
         publisher.close(Duration.ofSeconds(3));
+        if (violations != null) violations.close(Duration.ofSeconds(1));
         log.info("Collector stopped");
     }
 }

@@ -8,6 +8,10 @@ import io.sluice.collector.EventEnricher.RequestFacts;
 import io.sluice.collector.EventPublisher.OutgoingEvent;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
+import io.sluice.contract.Contract;
+import io.sluice.contract.Contracts;
+import io.sluice.contract.Violation;
+import io.sluice.contract.ViolationPublisher;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -21,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One tracking request, start to finish: reserve memory, read and parse the body, authenticate, validate every
- * event (all-or-nothing), enrich, publish, and answer 200 only once Kafka has acknowledged all of it.
+ * event (all-or-nothing), enrich, check the source's contract, publish, and answer 200 only once Kafka has
+ * acknowledged all of it.
  */
 final class IngestHandler {
     private static final Logger log = LoggerFactory.getLogger(IngestHandler.class);
@@ -29,6 +34,8 @@ final class IngestHandler {
 
     private final ObjectMapper mapper;
     private final Sources sources;
+    private final Contracts contracts;
+    private final ViolationPublisher violationPublisher;
     private final CollectorSettings settings;
     private final EventPublisher publisher;
     private final CollectorMetrics metrics;
@@ -40,10 +47,12 @@ final class IngestHandler {
     private final EventEnricher enricher = new EventEnricher();
     private final ClientAddress clientAddress;
 
-    IngestHandler(ObjectMapper mapper, Sources sources, CollectorSettings settings, EventPublisher publisher,
-                  CollectorMetrics metrics, Clock clock) {
+    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
+                  ViolationPublisher violationPublisher, CollectorMetrics metrics, Clock clock) {
         this.mapper = mapper;
         this.sources = sources;
+        this.contracts = contracts;
+        this.violationPublisher = violationPublisher;
         this.settings = settings;
         this.publisher = publisher;
         this.metrics = metrics;
@@ -77,8 +86,13 @@ final class IngestHandler {
             sourceId = source.id();
             eventCount = request.events().size();
 
-            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, ctx);
-            awaitAcknowledgement(publisher.publish(outgoing));
+            Contract contract = contracts.forSource(sourceId);
+            List<Violation> violations = contract == null ? null : new ArrayList<>();
+            String clientIp = clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For"));
+            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, clientIp, contract, violations);
+            // Events a contract blocked are answered 200 like the rest (as Segment does), so SDKs do not retry them.
+            if (!outgoing.isEmpty()) awaitAcknowledgement(publisher.publish(outgoing));
+            if (contract != null) violationPublisher.publish(sourceId, violations, eventCount - outgoing.size());
             metrics.request(sourceId, "accepted", eventCount, System.nanoTime() - started, bytes);
             ctx.status(200).contentType("application/json").result(OK);
         } catch (Rejection rejection) {
@@ -88,9 +102,13 @@ final class IngestHandler {
         }
     }
 
-    private List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, Context ctx) {
-        RequestFacts facts = new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(),
-                clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")));
+    /**
+     * Validates, enriches and serialises a request's events; with a contract, also checks each event against it,
+     * collecting {@code violations} and leaving out the events it blocks.
+     */
+    List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, String clientIp,
+                                Contract contract, List<Violation> violations) {
+        RequestFacts facts = new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(), clientIp);
         List<ObjectNode> events = request.events();
         // Validate everything before enriching anything: a batch is accepted or refused as a whole.
         EventType[] types = new EventType[events.size()];
@@ -101,6 +119,7 @@ final class IngestHandler {
         for (int i = 0; i < events.size(); i++) {
             ObjectNode event = events.get(i);
             enricher.enrich(event, types[i], facts);
+            if (contract != null && !contract.admit(event, facts.receivedAt(), violations)) continue;
             try {
                 outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), mapper.writeValueAsBytes(event)));
             } catch (JsonProcessingException e) {

@@ -39,8 +39,13 @@ public final class EventsTopic {
     private static void awaitLeaders(Admin admin, String topic) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            var description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-            if (description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) return;
+            try {
+                var description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+                if (description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) return;
+            } catch (ExecutionException e) {
+                // a topic this new may not be known to the broker answering yet
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) throw e;
+            }
             Thread.sleep(100);
         }
         log.warn("Not every partition of {} has a leader yet; producing may be retried", topic);

@@ -12,6 +12,8 @@ import io.sluice.collector.Collector;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.contract.Contracts;
+import io.sluice.contract.ViolationWriter;
 import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationRegistry;
@@ -76,6 +78,7 @@ public final class Sluice implements Service {
     private final String processId = WorkerIdentity.create();
     private Worker worker;
     private Functions functions;
+    private ViolationWriter violationWriter;
     private boolean started;
     private boolean closed;
 
@@ -107,11 +110,15 @@ public final class Sluice implements Service {
             new JvmThreadMetrics().bindTo(registry);
             new ProcessorMetrics().bindTo(registry);
             if (roles.contains(Role.COLLECTOR)) {
-                collector = new Collector(config.collector(), config.sources(), bootstrapServers, config.kafka().eventsTopic(), registry, clock);
+                collector = new Collector(config.collector(), config.sources(), bootstrapServers, config.kafka().eventsTopic(),
+                        Contracts.from(config), registry, clock);
                 run("collector", collector);
             }
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
+                violationWriter = new ViolationWriter(database.dataSource(), guard.gate(), bootstrapServers,
+                        config.kafka().violationsTopic(), registry);
+                run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
             admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
@@ -233,7 +240,8 @@ public final class Sluice implements Service {
      */
     public String quiesceState() {
         if (!guard.gate().paused()) return "running";
-        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle()));
+        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle())
+                && (violationWriter == null || !violationWriter.writing()));
         return idle ? "quiesced" : "quiescing";
     }
 
