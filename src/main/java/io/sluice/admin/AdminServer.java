@@ -1,6 +1,7 @@
 package io.sluice.admin;
 
 import io.javalin.Javalin;
+import io.sluice.runtime.HttpServers;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
 import io.sluice.failover.ControlTopic;
@@ -38,12 +39,7 @@ public final class AdminServer implements Service {
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
-        server = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            config.concurrency.useVirtualThreads = true;
-            config.router.ignoreTrailingSlashes = true;
-            config.jetty.host = settings.host();
-            config.jetty.port = settings.port();
+        server = HttpServers.create(settings.host(), settings.port(), config -> {
             config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
             config.routes.get("/ready", ctx -> {
                 KafkaHealth.Status status = kafkaHealth.check();

@@ -2,6 +2,7 @@ package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
+import io.sluice.runtime.HttpServers;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
@@ -50,12 +51,7 @@ public final class Collector implements Service {
     public synchronized void start() {
         if (server != null || closed) return;
         if (violations != null) violations.ensureTopic();
-        server = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            config.concurrency.useVirtualThreads = true;
-            config.router.ignoreTrailingSlashes = true;
-            config.jetty.host = settings.host();
-            config.jetty.port = settings.port();
+        server = HttpServers.create(settings.host(), settings.port(), config -> {
             config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             config.routes.before(Collector::allowCrossOrigin);
             config.routes.options("/v1/*", Collector::preflight);
