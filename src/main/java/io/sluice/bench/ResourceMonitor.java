@@ -30,6 +30,8 @@ final class ResourceMonitor implements AutoCloseable {
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private final AtomicLong heapPeak = new AtomicLong();
     private final Thread sampler;
+    private final List<String> groups;
+    private final java.util.function.Function<String, String> grouper;
     private volatile boolean running = true;
     private Map<Long, Long> cpuAtStart;
     private long processCpuAtStart;
@@ -39,6 +41,13 @@ final class ResourceMonitor implements AutoCloseable {
     private long gcMillisAtStart;
 
     ResourceMonitor() {
+        this(GROUPS, ResourceMonitor::group);
+    }
+
+    /** With other thread groups: {@code grouper} maps a thread name to one of {@code groups} (the last is "jvm (gc, jit)"). */
+    ResourceMonitor(List<String> groups, java.util.function.Function<String, String> grouper) {
+        this.groups = groups;
+        this.grouper = grouper;
         sampler = Thread.ofPlatform().daemon().name("bench-monitor").start(() -> {
             while (running) {
                 heapPeak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
@@ -69,7 +78,7 @@ final class ResourceMonitor implements AutoCloseable {
         long machineBusy = machineBusyNanos() - machineBusyAtStart;
         Map<Long, Long> cpuAtEnd = threadCpu();
         Map<String, Double> byGroup = new LinkedHashMap<>();
-        GROUPS.forEach(g -> byGroup.put(g, 0.0));
+        groups.forEach(g -> byGroup.put(g, 0.0));
         Map<String, Double> byThread = new HashMap<>();
         long javaThreads = 0;
         for (var e : cpuAtEnd.entrySet()) {
@@ -77,7 +86,7 @@ final class ResourceMonitor implements AutoCloseable {
             var info = threads.getThreadInfo(e.getKey());
             if (used <= 0 || info == null) continue;
             javaThreads += used;
-            byGroup.merge(group(info.getThreadName()), used / 1e9 / wall, Double::sum);
+            byGroup.merge(grouper.apply(info.getThreadName()), used / 1e9 / wall, Double::sum);
             byThread.merge(info.getThreadName().replaceAll("\\d+", "#"), used / 1e9 / wall, Double::sum);
         }
         byGroup.put("jvm (gc, jit)", Math.max(0, processCpu - javaThreads) / 1e9 / wall);
@@ -102,7 +111,7 @@ final class ResourceMonitor implements AutoCloseable {
      * CPU time the whole machine spent busy (user, nice, system, irq, softirq, steal), from /proc/stat; -1 where
      * there is none. What exceeds this process's CPU time was used by other processes and disturbs the figures.
      */
-    private static long machineBusyNanos() {
+    static long machineBusyNanos() {
         try {
             String[] f = Files.readAllLines(PROC_STAT).get(0).trim().split("\\s+");
             long busy = 0;

@@ -11,10 +11,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchPipelineCommand.class,
         description = {"Measures, in one run on this machine: a raw Kafka producer with the collector's settings (events/s), "
                 + "then the collector's POST /v1/batch (events/s) and POST /v1/track (requests/s), with latency, heap and CPU split.",
-                "Starts its own embedded Kafka (temp dir) and in-process collector; stops by itself. See bench/README.md."})
+                "Starts its own embedded Kafka (temp dir) and in-process collector; stops by itself. See bench/README.md.",
+                "'bench pipeline' measures the whole pipeline end to end instead (see its --help)."})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--duration", defaultValue = "20s", converter = DurationConverter.class,
             description = "Measured time per phase (e.g. 20s, 1m). Default: ${DEFAULT-VALUE}.")

@@ -130,8 +130,8 @@ public final class ConfigSchema {
             "planner", section(
                     "groupId", key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners.")),
             "worker", section(
-                    "concurrency", key(Kind.POSITIVE_INT, "4", "Batches one worker process delivers at the same time."),
-                    "pollInterval", key(Kind.DURATION, "100ms", "How often an idle worker looks for due batches."),
+                    "concurrency", key(Kind.POSITIVE_INT, "8", "Batches one worker process delivers at the same time."),
+                    "pollInterval", key(Kind.DURATION, "50ms", "How often an idle worker looks for due batches."),
                     "leaseDuration", key(Kind.DURATION, "30s", "How long a claim lasts without a heartbeat; then other workers may take the batch."),
                     "heartbeatInterval", key(Kind.DURATION, "10s", "How often a worker extends the leases it holds."),
                     "retryBase", key(Kind.DURATION, "1s", "First retry delay; doubles per attempt, with jitter."),
