@@ -12,6 +12,7 @@ final class PipelineReport {
 
     /** Everything one run measured; filled in by {@link PipelineRun}. */
     static final class Figures {
+        io.sluice.config.SluiceConfig config;
         double seconds;
         ResourceMonitor.Usage usage;
         Map<String, Double> pgCores;
@@ -63,11 +64,12 @@ final class PipelineReport {
         StringBuilder out = new StringBuilder();
         out.append("Command: `").append(o.command()).append("`\n\n");
         out.append("Machine: ").append(BenchReport.machine()).append("\n\n");
-        out.append(String.format(Locale.ROOT, "Settings: %d partitions; sync batch maxEvents %d, maxBytes %s, maxAge %s; worker concurrency %d, "
-                        + "pollInterval %s; planner poll 50 ms and warehouse pool 4 (fixed in code); load %,d events/s as POST /v1/batch x%d, "
+        var sync = f.config.syncs().get(0);
+        out.append(String.format(Locale.ROOT, "Settings: %d partitions; sync batch maxEvents %d, maxBytes %d, maxAge %d ms; worker concurrency %d, "
+                        + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %,d events/s as POST /v1/batch x%d, "
                         + "warm-up %ds, measured %.0fs; PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
-                o.partitions(), o.maxEvents(), o.maxBytes(), o.maxAge(), o.workerConcurrency(), o.pollInterval(), o.rate(),
-                o.requestEvents(), o.warmup().toSeconds(), f.seconds));
+                f.config.kafka().partitions(), sync.maxEvents(), sync.maxBytes(), sync.maxAge().toMillis(), f.config.worker().concurrency(),
+                f.config.worker().pollInterval().toMillis(), o.rate(), o.requestEvents(), o.warmup().toSeconds(), f.seconds));
         double accepted = delta("accepted") / f.seconds;
         long backlog = f.edges.get("accepted")[1] - f.edges.get("delivered")[1];
         LatencyHistogram e2e = f.latency.toCommitMicros();

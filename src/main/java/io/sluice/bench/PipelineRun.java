@@ -32,9 +32,12 @@ public final class PipelineRun {
     private static final int MAX_CONNECTIONS = 256;
     private static final long PRIMER_IDS = 0x7000_0000_0000_0000L;
 
-    /** What to run. Batch and worker settings are passed to the configuration as written (e.g. 500ms, 1MB). */
-    public record Options(int rate, Duration duration, Duration warmup, int requestEvents, int partitions, int maxEvents,
-                          String maxBytes, String maxAge, int workerConcurrency, String pollInterval, Duration drainTimeout,
+    /**
+     * What to run. Batch and worker settings are passed to the configuration as written (e.g. 500ms, 1MB); null
+     * leaves Sluice's default.
+     */
+    public record Options(int rate, Duration duration, Duration warmup, int requestEvents, int partitions, Integer maxEvents,
+                          String maxBytes, String maxAge, Integer workerConcurrency, String pollInterval, Duration drainTimeout,
                           Path report, boolean threads, Path jfr, String command) {}
 
     private final Options o;
@@ -149,6 +152,7 @@ public final class PipelineRun {
         Instant from = toInstant(window.start(), epochOffsetNanos);
         Instant to = toInstant(window.end(), epochOffsetNanos);
         System.out.println("Reading latency, loads and batches from the databases...");
+        w.config = sluice.config();
         w.seconds = window.seconds();
         w.edges = edges;
         w.timeline = timeline;
@@ -236,15 +240,20 @@ public final class PipelineRun {
                   - id: web-to-warehouse
                     source: %s
                     destination: warehouse
-                    batch:
-                      maxEvents: %d
-                      maxBytes: %s
-                      maxAge: %s
-                worker:
-                  concurrency: %d
-                  pollInterval: %s
+                    batch: {%s}
+                worker: {%s}
                 """.formatted(dataDir, o.partitions(), USER, BenchEvents.SOURCE_ID, BenchEvents.WRITE_KEY, BenchEvents.SOURCE_ID,
-                o.maxEvents(), o.maxBytes(), o.maxAge(), o.workerConcurrency(), o.pollInterval());
+                entries("maxEvents", o.maxEvents(), "maxBytes", o.maxBytes(), "maxAge", o.maxAge()),
+                entries("concurrency", o.workerConcurrency(), "pollInterval", o.pollInterval()));
+    }
+
+    /** A YAML flow mapping's entries for the values given (null: not set, Sluice's default applies). */
+    private static String entries(Object... keysAndValues) {
+        List<String> entries = new ArrayList<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            if (keysAndValues[i + 1] != null) entries.add(keysAndValues[i] + ": " + keysAndValues[i + 1]);
+        }
+        return String.join(", ", entries);
     }
 
     /** Platform threads by name; the carriers of virtual threads are split later with the JFR samples. */

@@ -34,19 +34,19 @@ final class BenchPipelineCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "8", description = "Partitions of the events topic. Default: ${DEFAULT-VALUE}.")
     int partitions;
 
-    @Option(names = "--max-events", defaultValue = "1000", description = "The sync's batch.maxEvents. Default: ${DEFAULT-VALUE}.")
-    int maxEvents;
+    @Option(names = "--max-events", description = "The sync's batch.maxEvents. Default: Sluice's default.")
+    Integer maxEvents;
 
-    @Option(names = "--max-bytes", defaultValue = "1MB", description = "The sync's batch.maxBytes. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-bytes", description = "The sync's batch.maxBytes (e.g. 1MB). Default: Sluice's default.")
     String maxBytes;
 
-    @Option(names = "--max-age", defaultValue = "500ms", description = "The sync's batch.maxAge. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-age", description = "The sync's batch.maxAge (e.g. 500ms). Default: Sluice's default.")
     String maxAge;
 
-    @Option(names = "--worker-concurrency", defaultValue = "4", description = "worker.concurrency. Default: ${DEFAULT-VALUE}.")
-    int workerConcurrency;
+    @Option(names = "--worker-concurrency", description = "worker.concurrency. Default: Sluice's default.")
+    Integer workerConcurrency;
 
-    @Option(names = "--poll-interval", defaultValue = "100ms", description = "worker.pollInterval. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--poll-interval", description = "worker.pollInterval (e.g. 50ms). Default: Sluice's default.")
     String pollInterval;
 
     @Option(names = "--drain-timeout", defaultValue = "120s", converter = BenchCommand.DurationConverter.class,
@@ -66,7 +66,8 @@ final class BenchPipelineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (rate < 1 || batchSize < 1 || partitions < 1 || maxEvents < 1 || workerConcurrency < 1 || duration.isZero() || duration.isNegative()) {
+        if (rate < 1 || batchSize < 1 || partitions < 1 || (maxEvents != null && maxEvents < 1)
+                || (workerConcurrency != null && workerConcurrency < 1) || duration.isZero() || duration.isNegative()) {
             throw new ParameterException(spec.commandLine(), "--rate, --batch-size, --partitions, --max-events, --worker-concurrency and --duration must be positive");
         }
         if (batchSize > 2_500) throw new ParameterException(spec.commandLine(), "--batch-size is at most 2500");
