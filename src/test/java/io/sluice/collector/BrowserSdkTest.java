@@ -86,7 +86,7 @@ class BrowserSdkTest {
                 List<JsonNode> events = TopicReader.read(collector.bootstrapServers(), collector.topic(), 3, Duration.ofSeconds(10))
                         .stream().map(record -> TopicReader.json(record.value())).toList();
                 assertEvents(events, runId, pageUrl, result);
-                assertOnlyLocalTraffic(result, collectorUri);
+                assertOnlyLocalTraffic(result);
             } finally {
                 if (browser != null) stop(browser);
                 pages.stop(0);
@@ -144,13 +144,14 @@ class BrowserSdkTest {
         assertThat(events.stream().map(e -> e.path("messageId").asText()).distinct()).hasSize(3);
     }
 
-    /** Every URL the page fetched (resource timing) and the collector's own origin are on loopback. */
-    private void assertOnlyLocalTraffic(JsonNode report, URI collectorUri) {
+    /** Every URL the page fetched (resource timing) is on loopback. */
+    private void assertOnlyLocalTraffic(JsonNode report) {
         assertThat(pageRequests).as("requests to the page server").contains("GET /", "GET /analytics-next/index.js");
         List<String> resources = new ArrayList<>();
         report.path("resources").forEach(r -> resources.add(r.asText()));
+        // The collector was reached (its events are in Kafka, asserted above); its requests are not always in the
+        // page's resource timing yet when the page reports, so only "everything is on loopback" is checked here.
         assertThat(resources).as("the page's resources").isNotEmpty()
-                .anyMatch(url -> url.startsWith("http://" + collectorUri.getHost() + ":" + collectorUri.getPort() + "/v1/"))
                 .allMatch(url -> url.startsWith("http://127.0.0.1:"), "is on 127.0.0.1");
     }
 
