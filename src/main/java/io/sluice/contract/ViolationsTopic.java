@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
  * about events, not events: a process does not refuse to start because this topic could not be set up (the
  * producer and the consumer wait for it), it says so in the log.
  */
-final class ViolationsTopic {
+public final class ViolationsTopic {
     private static final Logger log = LoggerFactory.getLogger(ViolationsTopic.class);
     /** Partitions when Sluice creates the topic. */
     static final int PARTITIONS = 3;
@@ -17,7 +17,7 @@ final class ViolationsTopic {
     private ViolationsTopic() {}
 
     /** True when the topic exists with leaders; a few tries, since a topic another process just created may not be visible yet. */
-    static boolean ensure(String bootstrapServers, String topic) {
+    public static boolean ensure(String bootstrapServers, String topic) {
         for (int attempt = 1; ; attempt++) {
             try {
                 EventsTopic.ensure(bootstrapServers, topic, PARTITIONS);

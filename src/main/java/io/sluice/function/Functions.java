@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

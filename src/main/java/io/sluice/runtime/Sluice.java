@@ -1,5 +1,8 @@
 package io.sluice.runtime;
 
+import io.sluice.lifecycle.Service;
+import io.sluice.lifecycle.Shutdown;
+
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -13,11 +16,11 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.contract.Contracts;
-import io.sluice.contract.ViolationWriter;
+import io.sluice.planner.ViolationWriter;
 import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
-import io.sluice.destination.DestinationRegistry;
-import io.sluice.queue.Planner;
+import io.sluice.runtime.DestinationRegistry;
+import io.sluice.planner.Planner;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.function.Functions;

@@ -23,7 +23,7 @@ import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
 import io.sluice.queue.SyncFilter;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

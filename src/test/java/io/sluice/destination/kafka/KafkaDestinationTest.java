@@ -13,7 +13,7 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
-import io.sluice.destination.DestinationRegistry;
+import io.sluice.runtime.DestinationRegistry;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TopicReader;

@@ -1,10 +1,13 @@
-package io.sluice.contract;
+package io.sluice.planner;
+
+import io.sluice.contract.Violation;
+import io.sluice.contract.ViolationsTopic;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import io.sluice.db.Transactions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

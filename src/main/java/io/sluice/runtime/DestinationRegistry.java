@@ -1,4 +1,7 @@
-package io.sluice.destination;
+package io.sluice.runtime;
+
+import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationFactory;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig.DestinationSettings;

@@ -1,9 +1,15 @@
-package io.sluice.queue;
+package io.sluice.planner;
+
+import io.sluice.queue.FencedException;
+import io.sluice.queue.PlannedBatch;
+import io.sluice.queue.ProgressUpdate;
+import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncFilter;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
