@@ -53,7 +53,8 @@ final class DlqCommand {
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
                     String error = d.error().replaceAll("\\s+", " ");
-                    System.out.printf("%-8d %s  %-20s %-40s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(), d.attempts(),
+                    System.out.printf("%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(),
+                            d.kind().column(), d.attempts(),
                             error.length() > 100 ? error.substring(0, 100) + "…" : error, d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
                 }
                 return 0;
@@ -82,6 +83,7 @@ final class DlqCommand {
                 System.out.println("status code: " + (d.statusCode() == null ? "-" : d.statusCode()));
                 System.out.println("first failed " + d.firstFailedAt() + ", last failed " + d.failedAt()
                         + (d.replayedAt() == null ? "" : ", replayed " + d.replayedAt()));
+                System.out.println("kind:        " + d.kind().column());
                 System.out.println("error:       " + d.error());
                 System.out.println("event:");
                 System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));

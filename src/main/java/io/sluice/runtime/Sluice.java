@@ -28,7 +28,9 @@ import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
 import io.sluice.queue.RetryStore;
+import io.sluice.worker.BatchReader;
 import io.sluice.worker.Worker;
+import io.sluice.worker.WorkerStores;
 import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
@@ -120,7 +122,7 @@ public final class Sluice implements Service {
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
                 violationWriter = new ViolationWriter(database.dataSource(), guard.gate(), bootstrapServers,
-                        config.kafka().violationsTopic(), registry);
+                        config.kafka().violationsTopic(), registry, clock);
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
@@ -196,9 +198,10 @@ public final class Sluice implements Service {
             functions = new Functions(config, registry);
             run("functions", functions);
         }
-        worker = new Worker(queueStore, new RetryStore(database.dataSource(), guard.gate()),
-                new DeadLetterStore(database.dataSource(), guard.gate()), config, destinations, functions, bootstrapServers, clock,
-                registry, processId);
+        var stores = new WorkerStores(queueStore, new RetryStore(database.dataSource(), guard.gate()),
+                new DeadLetterStore(database.dataSource(), guard.gate()));
+        worker = new Worker(config, stores, destinations, functions, new BatchReader(bootstrapServers, config.worker().concurrency()),
+                clock, registry, processId);
         worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }

@@ -1,6 +1,9 @@
 package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.retry.Recovery;
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,6 +24,7 @@ final class WorkerLoops implements AutoCloseable {
 
     private final Worker worker;
     private final WorkerSettings settings;
+    private final Recovery claimRecovery;
     private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sluice-delivery-", 0).factory());
     private volatile boolean running;
     private Thread claimer;
@@ -28,9 +32,16 @@ final class WorkerLoops implements AutoCloseable {
     private Thread maintenance;
     private Thread retries;
 
-    WorkerLoops(Worker worker, WorkerSettings settings) {
+    WorkerLoops(Worker worker, WorkerSettings settings, Clock clock) {
         this.worker = worker;
         this.settings = settings;
+        // Claiming against a database that is down: poll interval doubling to 5 s, never giving up.
+        this.claimRecovery = new RetryPolicy(settings.pollInterval(), max(settings.pollInterval(), Duration.ofSeconds(5)),
+                Integer.MAX_VALUE, null).recovery(clock);
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     synchronized void start() {
@@ -47,16 +58,15 @@ final class WorkerLoops implements AutoCloseable {
     }
 
     private void claimLoop() {
-        Duration backoff = settings.pollInterval();
         while (running) {
             try {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
-                backoff = settings.pollInterval();
+                if (claimRecovery.succeeded()) log.info("Claiming works again");
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
             } catch (Exception e) {
-                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), backoff.toMillis());
-                sleep(backoff);
-                backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : backoff.multipliedBy(2);
+                Duration delay = claimRecovery.failed();
+                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
+                sleep(delay);
             }
         }
     }

@@ -121,8 +121,8 @@ class WorkerTest {
 
     private Worker worker(String yaml, int maxAttempts) {
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml + "worker: {maxAttempts: " + maxAttempts + "}\n");
-        return new Worker(store, null, null, config, Map.of("rec", destination), null, TestKafka.bootstrapServers(),
-                clock, new SimpleMeterRegistry(), "test-worker");
+        return new Worker(config, new WorkerStores(store, null, null), Map.of("rec", destination), null,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, new SimpleMeterRegistry(), "test-worker");
     }
 
     private void plan(PlannedBatch... batches) throws Exception {
