@@ -10,6 +10,7 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.RetryStore;
+import io.sluice.runtime.FunctionReplay;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -110,7 +111,7 @@ final class DlqCommand {
             try (QueueDatabase db = database(loaded)) {
                 WriteGate gate = openGate();
                 var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate),
-                        Clock.systemUTC(), functions == null ? null : functions.replayTransform());
+                        Clock.systemUTC(), FunctionReplay.of(functions));
                 int replayed = replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids,
                         total -> System.out.println("replayed " + total + "..."));
                 System.out.println("Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");

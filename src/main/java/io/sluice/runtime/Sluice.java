@@ -19,6 +19,7 @@ import io.sluice.contract.Contracts;
 import io.sluice.planner.ViolationWriter;
 import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
+import io.sluice.destination.OwnInfrastructure;
 import io.sluice.runtime.DestinationRegistry;
 import io.sluice.planner.Planner;
 import io.sluice.admin.DlqAdminRoutes;
@@ -132,7 +133,7 @@ public final class Sluice implements Service {
                 DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
                 admin.add(new DlqAdminRoutes(deadLetters,
                         new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
-                                functions == null ? null : functions.replayTransform()), clock));
+                                FunctionReplay.of(functions)), clock));
             }
             run("admin", admin);
         } catch (RuntimeException e) {
@@ -188,8 +189,9 @@ public final class Sluice implements Service {
 
     private void startWorker() {
         Map<String, Destination> destinations = new LinkedHashMap<>();
+        OwnInfrastructure own = ownInfrastructure();
         for (DestinationSettings settings : config.destinations()) {
-            Destination destination = DestinationRegistry.create(resolveEmbedded(settings));
+            Destination destination = DestinationRegistry.create(settings, own);
             running.add(new Shutdown.Named("destination " + settings.id(), destination::close));
             destination.open();
             destinations.put(settings.id(), destination);
@@ -208,21 +210,14 @@ public final class Sluice implements Service {
 
     /**
      * 'embedded' in a destination means this deployment's own infrastructure: for a warehouse the database
-     * 'warehouse' on the embedded PostgreSQL, for a Kafka destination this process's Kafka cluster.
+     * 'warehouse' on the embedded PostgreSQL (created on first use), for a Kafka destination this process's cluster.
      */
-    private DestinationSettings resolveEmbedded(DestinationSettings settings) {
-        if (SluiceConfig.EMBEDDED.equals(settings.settings().get("bootstrapServers"))) {
-            Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
-            resolved.put("bootstrapServers", bootstrapServers);
-            return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
-        }
-        if (!SluiceConfig.EMBEDDED.equals(settings.settings().get("url"))) return settings;
-        EmbeddedPostgres postgres = embeddedPostgres();
-        postgres.createDatabase(WAREHOUSE_DATABASE);
-        Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
-        resolved.put("url", postgres.jdbcUrl(WAREHOUSE_DATABASE));
-        resolved.put("user", postgres.user());
-        return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
+    private OwnInfrastructure ownInfrastructure() {
+        return new OwnInfrastructure(bootstrapServers, () -> {
+            EmbeddedPostgres postgres = embeddedPostgres();
+            postgres.createDatabase(WAREHOUSE_DATABASE);
+            return new OwnInfrastructure.Warehouse(postgres.jdbcUrl(WAREHOUSE_DATABASE), postgres.user());
+        });
     }
 
     /** JDBC URL of the standalone warehouse (the embedded 'warehouse' database), or null without one. */
