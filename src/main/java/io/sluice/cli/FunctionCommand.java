@@ -63,7 +63,7 @@ final class FunctionCommand {
                 }
                 syncId = chosen.id();
                 destinationId = chosen.destination();
-                settings = chosen.settings();
+                settings = chosen.settings() == null ? null : chosen.settings().tree();
             }
             TestRun run = FunctionTrial.test(source, sample, syncId, destinationId, settings, loaded.functions().timeout());
             if (json) {

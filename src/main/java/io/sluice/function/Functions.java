@@ -73,7 +73,7 @@ public final class Functions implements Service {
                     engine = Sandbox.engine();
                     watchdog = new Watchdog(timeout);
                 }
-                SyncFunction function = new SyncFunction(sync, key, contextJson(sync.id(), sync.destination(), sync.settings()),
+                SyncFunction function = new SyncFunction(sync, key, contextJson(sync.id(), sync.destination(), sync.settings() == null ? null : sync.settings().tree()),
                         FunctionMetrics.register(registry, sync.id()));
                 try {
                     function.watch(code);

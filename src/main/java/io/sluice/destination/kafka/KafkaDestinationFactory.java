@@ -65,7 +65,7 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     static Map<String, Object> producerConfig(DestinationSettings settings, String bootstrapServers) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-destination-" + settings.id());
-        Object extra = settings.get("producer");
+        Object extra = settings.opaque("producer");
         if (extra != null) {
             if (!(extra instanceof JsonNode node) || !(node.isObject() || node.isNull())) {
                 throw invalid(settings, "producer", "must be a mapping of producer setting names to values");
