@@ -7,11 +7,37 @@ package io.sluice.delivery;
 public final class DeliveryException extends Exception {
     private final boolean retriable;
     private final String messageId;
+    private final FailureClass failureClass;
 
-    private DeliveryException(String message, Throwable cause, boolean retriable, String messageId) {
+    private DeliveryException(String message, Throwable cause, boolean retriable, String messageId, FailureClass failureClass) {
         super(message, cause);
         this.retriable = retriable;
         this.messageId = messageId;
+        this.failureClass = failureClass;
+    }
+
+    private DeliveryException(String message, Throwable cause, boolean retriable, String messageId) {
+        this(message, cause, retriable, messageId, null);
+    }
+
+    /** A failure of a known class (see {@link Failures}); whether it is retried follows from the class. */
+    public static DeliveryException of(FailureClass failureClass, String message, Throwable cause) {
+        return new DeliveryException(message, cause, failureClass.retriable(), null, failureClass);
+    }
+
+    /** The same failure, blamed on one event. */
+    public DeliveryException forEvent(String messageId) {
+        return new DeliveryException(getMessage(), getCause(), retriable, messageId, failureClass);
+    }
+
+    /** The failure class, or null where a destination does not distinguish them (then every attempt counts). */
+    public FailureClass failureClass() {
+        return failureClass;
+    }
+
+    /** Whether this failure uses up one of the event's or batch's attempts. */
+    public boolean usesAttempt() {
+        return failureClass == null || failureClass.usesAttempt();
     }
 
     public static DeliveryException retriable(String message, Throwable cause) {

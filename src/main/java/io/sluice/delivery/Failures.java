@@ -62,17 +62,40 @@ public final class Failures {
     }
 
     /**
-     * HTTP statuses (webhooks): 408 (request timeout), 429 (too many requests) and every 5xx are worth retrying;
-     * every other status that is not a success (other 4xx, and 3xx: redirects are not followed) means the same request
-     * would be refused again. Connection errors and timeouts never reach a status and are retried by {@link #classify}.
+     * HTTP statuses (webhooks): 2xx is no failure; 429 and 503 are {@link FailureClass#BACKPRESSURE}; 408 and every
+     * other 5xx are {@link FailureClass#RESPONSIVE_ERROR}; every other status (other 4xx, and 3xx: redirects are not
+     * followed) is {@link FailureClass#PERMANENT}: the same request would be refused again.
      */
-    public static boolean isRetriableStatus(int status) {
-        return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    public static FailureClass ofStatus(int status) {
+        if (status == 429 || status == 503) return FailureClass.BACKPRESSURE;
+        if (status == 408 || (status >= 500 && status <= 599)) return FailureClass.RESPONSIVE_ERROR;
+        return FailureClass.PERMANENT;
     }
 
-    /** A failed HTTP exchange as a {@link DeliveryException}, with the retry decision of {@link #isRetriableStatus}. */
+    public static boolean isRetriableStatus(int status) {
+        return ofStatus(status).retriable();
+    }
+
+    /** A failed HTTP exchange as a {@link DeliveryException} of its {@link #ofStatus class}. */
     public static DeliveryException classifyStatus(int status, String message) {
-        return isRetriableStatus(status) ? DeliveryException.retriable(message, null) : DeliveryException.permanent(message, null);
+        return DeliveryException.of(ofStatus(status), message, null);
+    }
+
+    /**
+     * An HTTP exchange that ended without a status: a connect timeout, refused connection, unknown host or TLS
+     * failure never reached the destination ({@link FailureClass#UNREACHABLE}); a request timeout or a connection
+     * lost mid-exchange reached it and got no answer ({@link FailureClass#UNRESPONSIVE}).
+     */
+    public static FailureClass ofExchange(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof java.net.http.HttpConnectTimeoutException || t instanceof java.net.ConnectException
+                    || t instanceof javax.net.ssl.SSLException || t instanceof java.net.UnknownHostException
+                    || t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.NoRouteToHostException) {
+                return FailureClass.UNREACHABLE;
+            }
+            if (t instanceof java.net.http.HttpTimeoutException) return FailureClass.UNRESPONSIVE;
+        }
+        return FailureClass.UNRESPONSIVE;
     }
 
     /**

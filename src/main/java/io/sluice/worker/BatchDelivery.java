@@ -80,7 +80,9 @@ final class BatchDelivery {
         RetryPolicy policy = policies.get(sync.destination());
         for (DeliveryReport.EventFailure failure : report.failures()) {
             if (failure.error().isRetriable()) {
-                toRetry.add(RetryEvent.of(sync.id(), failure.event(), 1, policy.nextAttempt(1, failure.retryAfter(), at), at,
+                // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
+                int attempts = failure.error().usesAttempt() ? 1 : 0;
+                toRetry.add(RetryEvent.of(sync.id(), failure.event(), attempts, policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), at), at,
                         Worker.describe(failure.error()), failure.statusCode()));
             } else {
                 dead.add(DeadLetter.of(sync.id(), failure.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()),

@@ -39,6 +39,8 @@ final class RetryChains {
     private final Clock clock;
     private final String owner;
     private final Duration lease;
+    private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.ThreadFactory chainThreads = Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
 
     RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
                 Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
@@ -52,19 +54,55 @@ final class RetryChains {
         this.lease = lease;
     }
 
-    /** Leases and delivers up to {@code limit} due chains; returns how many were handled. */
+    /** Leases and delivers up to {@code limit} due chains on the calling thread; returns how many were handled. */
     int deliverDue(int limit) throws Exception {
         List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
+        for (RetryStore.Chain chain : chains) deliverLogged(chain);
+        return chains.size();
+    }
+
+    /**
+     * Leases due chains into the free ones of {@code maxInProgress} chain slots and delivers each on a virtual thread
+     * of its own, so that a slow or hanging destination's chains never hold up another destination's (each destination
+     * bounds its own requests, and parks what does not fit). Returns how many were dispatched.
+     */
+    int dispatchDue(int maxInProgress) throws Exception {
+        int free = maxInProgress - inProgress.get();
+        if (free <= 0) return 0;
+        List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant());
         for (RetryStore.Chain chain : chains) {
+            inProgress.incrementAndGet();
             try {
-                deliver(chain);
-            } catch (FencedException e) {
-                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
-            } catch (Exception e) {
-                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+                chainThreads.newThread(() -> {
+                    try {
+                        deliverLogged(chain);
+                    } finally {
+                        inProgress.decrementAndGet();
+                    }
+                }).start();
+            } catch (RuntimeException e) {
+                inProgress.decrementAndGet();
+                throw e;
             }
         }
         return chains.size();
+    }
+
+    /** Chains being delivered by {@link #dispatchDue}. */
+    int inProgress() {
+        return inProgress.get();
+    }
+
+    private void deliverLogged(RetryStore.Chain chain) {
+        try {
+            deliver(chain);
+        } catch (FencedException e) {
+            log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+        }
     }
 
     private void deliver(RetryStore.Chain chain) throws Exception {
@@ -103,13 +141,17 @@ final class RetryChains {
             DeliveryReport.EventFailure failure = failed.get(event.messageId());
             if (failure == null) {
                 remove.add(event.id()); // delivered
-            } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(sync.id(), event.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
+                continue;
+            }
+            // Backpressure and requests never sent (open circuit, paused destination) do not use up attempts:
+            // only retry.maxAge bounds them.
+            int attempts = event.attempts() + (failure.error().usesAttempt() ? 1 : 0);
+            if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(attempts, event.firstFailedAt(), now))) {
+                dead.add(DeadLetter.of(sync.id(), event.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()), failure.statusCode(), Math.max(1, attempts), null));
                 remove.add(event.id());
             } else if (rescheduled == null) {
-                int attempts = event.attempts() + 1;
                 rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
-                        policy.nextAttempt(attempts, failure.retryAfter(), now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
+                        policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
             } // else: held behind the rescheduled event, untouched
         }
         retries.settle(chain, remove, dead, rescheduled, now);

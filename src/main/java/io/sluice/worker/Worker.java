@@ -50,6 +50,8 @@ public final class Worker implements Service {
     private final WorkerLoops loops;
     private final RetryChains chains;
     private volatile Duration topicRetention;
+    /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
+    static final int RETRY_CHAINS_PER_SLOT = 8;
 
     /**
      * @param destinations open destinations by destination id
@@ -155,6 +157,14 @@ public final class Worker implements Service {
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
     int retryDue() throws Exception {
         return chains == null ? 0 : chains.deliverDue(Math.max(1, freeSlots()));
+    }
+
+    /**
+     * Dispatches due retry chains to their own virtual threads (the worker's retry loop), at most
+     * {@link #RETRY_CHAINS_PER_SLOT} per worker slot in progress at once. Returns how many were dispatched.
+     */
+    int dispatchRetries() throws Exception {
+        return chains == null ? 0 : chains.dispatchDue(RETRY_CHAINS_PER_SLOT * settings.concurrency());
     }
 
     /** Extends the leases of in-flight batches; those this worker lost are marked fenced. */

@@ -51,7 +51,7 @@ final class WorkerLoops implements AutoCloseable {
         heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
         maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
         retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
-            while (running && worker.retryDue() > 0) {
+            while (running && worker.dispatchRetries() > 0) {
                 // keep going while chains are due
             }
         }, "retry queue"));

@@ -1,5 +1,8 @@
 package io.sluice.destination.webhook;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
+import io.sluice.delivery.FailureClass;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -7,11 +10,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stops calling a destination that keeps failing. Closed: every request goes out; {@code threshold} consecutive
- * retriable failures open it. Open: requests fail fast without a call until {@code coolDown} has passed; then the
- * next request is the one probe (half-open) while the others still fail fast. The probe's success closes the
- * circuit, its failure opens it for another cool-down. Any answer that is not a retriable failure (a 2xx, or a 4xx
- * that says the request itself is wrong) shows the destination is up and counts as a success.
+ * Stops calling a destination that is down, built from two resilience4j breakers over count-based sliding windows
+ * (docs/decisions.md). The "down" breaker records unreachable and unresponsive requests as failures and every answer
+ * as a success, and opens at {@code failureRate}. The "error" breaker records responsive errors (5xx with a response)
+ * as failures and 2xx/4xx as successes and opens only at the much higher {@code errorRate}: a destination that answers
+ * is not dead. Backpressure (429/503) is recorded by neither. Neither judges before {@code minimumCalls}. An open
+ * breaker fails requests fast for {@code coolDown}; then {@code probes} requests go through (half-open) and their
+ * rate decides. One log line per state change.
  */
 final class CircuitBreaker {
     private static final Logger log = LoggerFactory.getLogger(CircuitBreaker.class);
@@ -27,69 +32,112 @@ final class CircuitBreaker {
         }
     }
 
+    /** One admitted request: report its outcome exactly once through {@link #record} or {@link #abandon}. */
+    final class Permit {
+        private final long started = System.nanoTime();
+        private boolean done;
+
+        void record(FailureClass failure) {
+            if (done) return;
+            done = true;
+            long nanos = System.nanoTime() - started;
+            if (failure == null || failure == FailureClass.PERMANENT) {
+                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                errors.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            } else if (failure.destinationDown()) {
+                down.onError(nanos, java.util.concurrent.TimeUnit.NANOSECONDS, new Exception(failure.name()));
+                errors.releasePermission();
+            } else if (failure == FailureClass.RESPONSIVE_ERROR) {
+                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                errors.onError(nanos, java.util.concurrent.TimeUnit.NANOSECONDS, new Exception(failure.name()));
+            } else { // backpressure: the destination is up; the request is neither a success nor an error
+                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                errors.releasePermission();
+            }
+        }
+
+        void abandon() {
+            if (done) return;
+            done = true;
+            down.releasePermission();
+            errors.releasePermission();
+        }
+    }
+
     private final String name;
-    private final int threshold;
     private final Duration coolDown;
     private final Clock clock;
-    private State state = State.CLOSED;
-    private int consecutiveFailures;
-    private Instant openedAt;
+    private final io.github.resilience4j.circuitbreaker.CircuitBreaker down;
+    private final io.github.resilience4j.circuitbreaker.CircuitBreaker errors;
+    private volatile Instant openedAt = Instant.MIN;
 
-    CircuitBreaker(String name, int threshold, Duration coolDown, Clock clock) {
+    CircuitBreaker(String name, WebhookSettings.Breaker settings, Clock clock) {
         this.name = name;
-        this.threshold = threshold;
-        this.coolDown = coolDown;
+        this.coolDown = settings.coolDown();
         this.clock = clock;
+        this.down = breaker(name + " (down)", settings, settings.failureRate(), clock);
+        this.errors = breaker(name + " (errors)", settings, settings.errorRate(), clock);
     }
 
-    /**
-     * Whether a request may go out now. When this returns true for an open circuit whose cool-down has passed, the
-     * caller's request is the probe and must report its outcome ({@link #succeeded}, {@link #failed} or
-     * {@link #abandoned}).
-     */
-    synchronized boolean tryPass() {
-        return switch (state) {
-            case CLOSED -> true;
-            case HALF_OPEN -> false; // the probe is out
-            case OPEN -> {
-                if (clock.instant().isBefore(openedAt.plus(coolDown))) yield false;
-                state = State.HALF_OPEN;
-                log.info("Circuit of {} is half-open: sending one probe request", name);
-                yield true;
-            }
-        };
+    private io.github.resilience4j.circuitbreaker.CircuitBreaker breaker(String id, WebhookSettings.Breaker settings, int rate, Clock clock) {
+        CircuitBreakerConfig config = CircuitBreakerConfig.custom()
+                .slidingWindow(settings.window(), Math.min(settings.minimumCalls(), settings.window()), SlidingWindowType.COUNT_BASED)
+                .failureRateThreshold(rate)
+                .permittedNumberOfCallsInHalfOpenState(settings.probes())
+                .waitDurationInOpenState(settings.coolDown().isZero() ? Duration.ofMillis(1) : settings.coolDown())
+                .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                .writableStackTraceEnabled(false)
+                .clock(clock)
+                .currentTimestampFunction(Clock::millis, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .build();
+        io.github.resilience4j.circuitbreaker.CircuitBreaker breaker = io.github.resilience4j.circuitbreaker.CircuitBreaker.of(id, config);
+        breaker.getEventPublisher().onStateTransition(event -> {
+            var transition = event.getStateTransition();
+            if (transition.getToState() == io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN) openedAt = clock.instant();
+            float failureRate = breaker.getMetrics().getFailureRate();
+            log.warn("Circuit of {}: {} -> {} (failure rate {}% of the last {} requests){}", id, transition.getFromState(),
+                    transition.getToState(), failureRate < 0 ? "n/a " : failureRate, breaker.getMetrics().getNumberOfBufferedCalls(),
+                    transition.getToState() == io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN
+                            ? "; requests fail fast for " + coolDown + ", then " + settings.probes() + " probes" : "");
+        });
+        return breaker;
     }
 
-    /** How long until an open circuit lets a probe through (zero when closed or probing). */
-    synchronized Duration untilProbe() {
-        if (state != State.OPEN) return Duration.ZERO;
+    /** A permit for one request, or null when the circuit is open (fail fast: the request is not sent). */
+    Permit tryPass() {
+        if (!down.tryAcquirePermission()) return null;
+        if (!errors.tryAcquirePermission()) {
+            down.releasePermission();
+            return null;
+        }
+        return new Permit();
+    }
+
+    /** How long until an open circuit lets probes through (zero when closed or probing). */
+    Duration untilProbe() {
+        if (state() != State.OPEN) return Duration.ZERO;
         Duration left = Duration.between(clock.instant(), openedAt.plus(coolDown));
         return left.isNegative() ? Duration.ZERO : left;
     }
 
-    synchronized void succeeded() {
-        consecutiveFailures = 0;
-        if (state != State.CLOSED) log.info("Circuit of {} closed: the destination answers again", name);
-        state = State.CLOSED;
+    /** Open if either breaker is open, half-open if either probes, else closed. */
+    State state() {
+        State a = map(down.getState());
+        State b = map(errors.getState());
+        if (a == State.OPEN || b == State.OPEN) return State.OPEN;
+        if (a == State.HALF_OPEN || b == State.HALF_OPEN) return State.HALF_OPEN;
+        return State.CLOSED;
     }
 
-    /** A retriable failure (connection error, timeout, 408, 429, 5xx). */
-    synchronized void failed() {
-        consecutiveFailures++;
-        if (state == State.HALF_OPEN || (state == State.CLOSED && consecutiveFailures >= threshold)) {
-            log.warn("Circuit of {} opened after {} consecutive failures; requests fail fast for {}, then one probe",
-                    name, consecutiveFailures, coolDown);
-            state = State.OPEN;
-            openedAt = clock.instant();
-        }
+    String name() {
+        return name;
     }
 
-    /** The request was not completed (interrupted): a probe gives its turn to the next request. */
-    synchronized void abandoned() {
-        if (state == State.HALF_OPEN) state = State.OPEN;
-    }
-
-    synchronized State state() {
-        return state;
+    private static State map(io.github.resilience4j.circuitbreaker.CircuitBreaker.State state) {
+        return switch (state) {
+            case OPEN, FORCED_OPEN -> State.OPEN;
+            case HALF_OPEN -> State.HALF_OPEN;
+            default -> State.CLOSED;
+        };
     }
 }

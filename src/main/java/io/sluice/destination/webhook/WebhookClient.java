@@ -2,6 +2,7 @@ package io.sluice.destination.webhook;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -22,16 +24,19 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Sends one request to a webhook destination, within its limits: a concurrency slot (semaphore), a rate-limit token
- * and the circuit breaker, each waited for at most {@link WebhookSettings#maxWait()}. Never throws for a failed
- * exchange: the {@link Outcome} says what happened and whether a retry can help ({@link Failures}).
+ * Sends one request to a webhook destination, within its limits: a Retry-After pause for the whole destination, the
+ * circuit breaker, one of the destination's own slots (an AIMD {@link ConcurrencyLimit}) and a rate-limit token. A
+ * request the limits refuse is not sent and fails fast as {@link FailureClass#NOT_SENT} (its event is parked in the
+ * retry queue without using up an attempt); slots and tokens are waited for at most {@link WebhookSettings#maxWait()}.
+ * Never throws for a failed exchange: the {@link Outcome} says what happened, its class decided by {@link Failures}.
  */
 final class WebhookClient implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WebhookClient.class);
     /** Longest response-body snippet kept for an error message. */
     static final int SNIPPET_CHARS = 500;
     private static final int SNIPPET_BYTES = 4 * SNIPPET_CHARS;
@@ -39,11 +44,13 @@ final class WebhookClient implements AutoCloseable {
     private final WebhookSettings settings;
     private final Clock clock;
     private final HttpClient http;
-    private final Semaphore slots;
+    private final ConcurrencyLimit slots;
     private final RateLimiter rateLimiter;
     private final CircuitBreaker breaker;
     private final WebhookSignature signature;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Until when the destination asked (Retry-After) not to be called; Instant.MIN: not paused. */
+    private final AtomicReference<Instant> pausedUntil = new AtomicReference<>(Instant.MIN);
     private final WebhookMetrics metrics;
     /** Ends response bodies that outlast their request's timeout (one daemon thread; its tasks only cancel). */
     private final ScheduledExecutorService timer;
@@ -56,8 +63,12 @@ final class WebhookClient implements AutoCloseable {
             return error == null;
         }
 
-        static Outcome retriable(String message, Duration retryAfter) {
-            return new Outcome(DeliveryException.retriable(message, null), null, retryAfter);
+        FailureClass failureClass() {
+            return error == null ? null : error.failureClass();
+        }
+
+        static Outcome notSent(String message, Duration retryAfter) {
+            return new Outcome(DeliveryException.of(FailureClass.NOT_SENT, message, null), null, retryAfter);
         }
     }
 
@@ -69,11 +80,11 @@ final class WebhookClient implements AutoCloseable {
                 .connectTimeout(settings.timeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
-        this.slots = new Semaphore(settings.maxConcurrency(), true);
+        this.slots = new ConcurrencyLimit(settings.id(), settings.maxConcurrency(), settings.timeout(), clock);
         this.rateLimiter = settings.rateLimit() == null ? null : new RateLimiter(settings.rateLimit().perSecond(), clock);
-        this.breaker = new CircuitBreaker("webhook destination " + settings.id(), settings.breakerFailures(), settings.breakerCoolDown(), clock);
+        this.breaker = new CircuitBreaker("webhook destination " + settings.id(), settings.breaker(), clock);
         this.signature = settings.signed() ? new WebhookSignature(settings.secret()) : null;
-        this.metrics = new WebhookMetrics(registry, settings.id(), inFlight, breaker);
+        this.metrics = new WebhookMetrics(registry, settings.id(), inFlight, breaker, slots);
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().name("sluice-webhook-" + settings.id() + "-timer").daemon().factory());
         timer.setRemoveOnCancelPolicy(true);
@@ -85,41 +96,59 @@ final class WebhookClient implements AutoCloseable {
      * events/s rate limit). Throws only when interrupted.
      */
     Outcome send(byte[] body, String idempotencyKey, int events) throws InterruptedException {
-        if (!slots.tryAcquire(settings.maxWait().toNanos(), TimeUnit.NANOSECONDS)) {
+        Outcome paused = paused();
+        if (paused != null) return paused;
+        CircuitBreaker.Permit permit = breaker.tryPass();
+        if (permit == null) return rejectedByBreaker();
+        if (!slots.tryAcquire(settings.maxWait())) {
+            permit.abandon();
             metrics.rejected("busy");
-            return Outcome.retriable("not sent: all " + settings.maxConcurrency() + " request slots stayed busy for " + settings.maxWait(), null);
+            return Outcome.notSent("not sent: all " + slots.current() + " request slots stayed busy for " + settings.maxWait(), null);
         }
+        Outcome outcome = null;
         try {
-            Outcome open = circuitOpen();
-            if (open != null) return open; // fail fast before spending rate-limit tokens
             if (rateLimiter != null) {
                 Duration wait = rateLimiter.reserve(settings.rateLimit().events() ? events : 1, settings.maxWait());
                 if (wait == null) {
                     metrics.rejected("rate_limited");
-                    return Outcome.retriable("not sent: the rate limit of " + settings.rateLimit() + " would have delayed it more than "
+                    return Outcome.notSent("not sent: the rate limit of " + settings.rateLimit() + " would have delayed it more than "
                             + settings.maxWait(), rateLimiter.untilFree());
                 }
                 if (wait.isPositive()) TimeUnit.NANOSECONDS.sleep(wait.toNanos());
             }
-            if (!breaker.tryPass()) {
-                Outcome stillOpen = circuitOpen();
-                return stillOpen != null ? stillOpen : rejectedByBreaker(Duration.ZERO);
-            }
-            return exchange(body, idempotencyKey);
+            outcome = exchange(body, idempotencyKey);
+            permit.record(outcome.failureClass());
+            if (outcome.failureClass() == FailureClass.BACKPRESSURE) backpressure(outcome.retryAfter());
+            return outcome;
         } finally {
-            slots.release();
+            permit.abandon(); // no-op once recorded
+            slots.release(outcome != null && outcome.delivered(), outcome != null && outcome.failureClass() == FailureClass.BACKPRESSURE);
         }
     }
 
-    private Outcome circuitOpen() {
-        Duration untilProbe = breaker.untilProbe();
-        return untilProbe.isPositive() ? rejectedByBreaker(untilProbe) : null;
+    /** A 429/503: honoured for the whole destination when it says how long (Retry-After). */
+    private void backpressure(Duration retryAfter) {
+        if (retryAfter == null || !retryAfter.isPositive()) return;
+        Instant until = clock.instant().plus(retryAfter);
+        Instant before = pausedUntil.getAndAccumulate(until, (a, b) -> a.isAfter(b) ? a : b);
+        metrics.backpressureWait(retryAfter);
+        if (!before.isAfter(clock.instant())) {
+            log.info("Webhook destination {} asked to wait {} ms (Retry-After); pausing all its requests", settings.id(), retryAfter.toMillis());
+        }
     }
 
-    private Outcome rejectedByBreaker(Duration untilProbe) {
+    private Outcome paused() {
+        Duration left = Duration.between(clock.instant(), pausedUntil.get());
+        if (!left.isPositive()) return null;
+        metrics.rejected("paused");
+        return Outcome.notSent("not sent: the destination asked to wait (Retry-After) " + left.toMillis() + " ms more", left);
+    }
+
+    private Outcome rejectedByBreaker() {
+        Duration untilProbe = breaker.untilProbe();
         metrics.rejected("circuit_open");
-        return Outcome.retriable("not sent: the circuit is open after " + settings.breakerFailures()
-                + " consecutive failures (next probe in " + untilProbe.toMillis() + " ms)", untilProbe);
+        return Outcome.notSent("not sent: the circuit is " + breaker.state().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                + " (next probe in " + untilProbe.toMillis() + " ms)", untilProbe.isPositive() ? untilProbe : null);
     }
 
     private Outcome exchange(byte[] body, String idempotencyKey) throws InterruptedException {
@@ -141,17 +170,12 @@ final class WebhookClient implements AutoCloseable {
             // send(), not sendAsync(): the future sendAsync returns is completed on the common ForkJoinPool, so any
             // blocking task there (anywhere in the process) would stall every webhook. send() runs on this thread.
             return answered(http.send(request.build(), info -> new Snippet(deadline, timer)), started);
-        } catch (HttpTimeoutException e) {
-            return timedOut(started);
         } catch (IOException | RuntimeException e) {
-            metrics.request("error", System.nanoTime() - started);
-            breaker.failed();
-            DeliveryException error = Failures.classify(e);
-            String message = "request failed: " + e;
-            return new Outcome(error.isRetriable() ? DeliveryException.retriable(message, e) : DeliveryException.permanent(message, e), null, null);
-        } catch (InterruptedException e) {
-            breaker.abandoned(); // send() has cancelled the exchange
-            throw e;
+            FailureClass failure = Failures.ofExchange(e);
+            boolean timeout = e instanceof HttpTimeoutException && failure == FailureClass.UNRESPONSIVE;
+            metrics.request(timeout ? "timeout" : "error", System.nanoTime() - started);
+            String message = timeout ? "timed out after " + settings.timeout() : (failure == FailureClass.UNREACHABLE ? "unreachable: " : "request failed: ") + e;
+            return new Outcome(DeliveryException.of(failure, message, e), null, null);
         } finally {
             inFlight.decrementAndGet();
         }
@@ -160,24 +184,12 @@ final class WebhookClient implements AutoCloseable {
     private Outcome answered(HttpResponse<String> response, long started) {
         int status = response.statusCode();
         metrics.request(WebhookMetrics.outcome(status), System.nanoTime() - started);
-        if (status / 100 == 2) {
-            breaker.succeeded();
-            return Outcome.DELIVERED;
-        }
-        boolean retriable = Failures.isRetriableStatus(status);
-        if (retriable) breaker.failed();
-        else breaker.succeeded(); // the destination is up; this request is what it refuses
+        if (status / 100 == 2) return Outcome.DELIVERED;
         Duration retryAfter = status == 429 || status == 503
                 ? RetryAfter.parse(response.headers().firstValue("Retry-After").orElse(null), clock.instant())
                 : null;
         String snippet = snippet(response.body());
         return new Outcome(Failures.classifyStatus(status, "HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet)), status, retryAfter);
-    }
-
-    private Outcome timedOut(long started) {
-        metrics.request("timeout", System.nanoTime() - started);
-        breaker.failed();
-        return Outcome.retriable("timed out after " + settings.timeout(), null);
     }
 
     static String snippet(String body) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
@@ -103,7 +104,7 @@ final class WebhookDestination implements Destination {
         for (int index : lane) {
             ObjectNode event = batch.events().get(index);
             if (blocking != null) {
-                failures[index] = new EventFailure(event, DeliveryException.retriable("held behind " + blockingId + " ("
+                failures[index] = new EventFailure(event, DeliveryException.of(FailureClass.NOT_SENT, "held behind " + blockingId + " ("
                         + blocking.error().getMessage() + ")", null), null, blocking.retryAfter());
                 continue;
             }
@@ -117,7 +118,7 @@ final class WebhookDestination implements Destination {
             }
             if (outcome.delivered()) continue;
             DeliveryException error = outcome.error();
-            if (!error.isRetriable()) error = DeliveryException.permanentForEvent(messageId, error.getMessage(), error.getCause());
+            if (!error.isRetriable()) error = error.forEvent(messageId);
             failures[index] = new EventFailure(event, error, outcome.statusCode(), outcome.retryAfter());
             if (error.isRetriable() && settings.orderPerUser()) {
                 blocking = failures[index];
@@ -155,7 +156,7 @@ final class WebhookDestination implements Destination {
             List<ObjectNode> part = events.subList(from, Math.min(events.size(), from + settings.maxBatchEvents()));
             WebhookClient.Outcome outcome;
             if (blocking != null) {
-                outcome = new WebhookClient.Outcome(DeliveryException.retriable("held behind chunk " + blockingChunk + " ("
+                outcome = new WebhookClient.Outcome(DeliveryException.of(FailureClass.NOT_SENT, "held behind chunk " + blockingChunk + " ("
                         + blocking.error().getMessage() + ")", null), null, blocking.retryAfter());
             } else {
                 ArrayNode array = MAPPER.createArrayNode();

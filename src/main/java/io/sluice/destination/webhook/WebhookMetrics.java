@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code sluice.webhook.requests} by {@code outcome} (2xx, 3xx, 4xx, 5xx, timeout, error), the
  * {@code sluice.webhook.latency} timer, {@code sluice.webhook.in.flight}, {@code sluice.webhook.circuit.state}
  * (0 closed, 1 open, 2 half-open) and {@code sluice.webhook.rejected} by {@code reason} (requests never sent:
- * circuit_open, busy, rate_limited).
+ * circuit_open, paused, busy, rate_limited), {@code sluice.webhook.concurrency.limit} (the current AIMD limit) and
+ * {@code sluice.webhook.backpressure.waits} (Retry-After pauses asked for, a timer of their lengths).
  */
 final class WebhookMetrics {
     private final MeterRegistry registry;
@@ -25,8 +26,9 @@ final class WebhookMetrics {
     private final Timer latency;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final List<Meter> gauges;
+    private final Timer backpressure;
 
-    WebhookMetrics(MeterRegistry registry, String destination, AtomicInteger inFlight, CircuitBreaker breaker) {
+    WebhookMetrics(MeterRegistry registry, String destination, AtomicInteger inFlight, CircuitBreaker breaker, ConcurrencyLimit limit) {
         this.registry = registry;
         this.destination = destination;
         this.latency = Timer.builder("sluice.webhook.latency").tag("destination", destination)
@@ -36,12 +38,21 @@ final class WebhookMetrics {
                 Gauge.builder("sluice.webhook.in.flight", inFlight, AtomicInteger::get).tag("destination", destination)
                         .description("Webhook requests currently in flight").strongReference(true).register(registry),
                 Gauge.builder("sluice.webhook.circuit.state", breaker, b -> b.state().gauge).tag("destination", destination)
-                        .description("Circuit breaker: 0 closed, 1 open, 2 half-open").strongReference(true).register(registry));
+                        .description("Circuit breaker: 0 closed, 1 open, 2 half-open").strongReference(true).register(registry),
+                Gauge.builder("sluice.webhook.concurrency.limit", limit, ConcurrencyLimit::current).tag("destination", destination)
+                        .description("Requests the destination may have in flight now (AIMD: +1 per round of successes, halved on 429/503)")
+                        .strongReference(true).register(registry));
+        this.backpressure = Timer.builder("sluice.webhook.backpressure.waits").tag("destination", destination)
+                .description("Pauses of the whole destination asked for by Retry-After").register(registry);
     }
 
     void request(String outcome, long nanos) {
         latency.record(nanos, TimeUnit.NANOSECONDS);
         counter("sluice.webhook.requests", "outcome", outcome).increment();
+    }
+
+    void backpressureWait(Duration wait) {
+        backpressure.record(wait);
     }
 
     void rejected(String reason) {
@@ -55,6 +66,7 @@ final class WebhookMetrics {
     /** Removes this destination's meters (a destination re-created under the same id starts afresh). */
     void close() {
         registry.remove(latency);
+        registry.remove(backpressure);
         gauges.forEach(registry::remove);
         counters.values().forEach(registry::remove);
     }

@@ -21,10 +21,20 @@ import java.util.regex.Pattern;
  *                  reported as a retriable failure instead of waiting on (backpressure is a bound)
  */
 record WebhookSettings(String id, URI url, boolean batchMode, int maxBatchEvents, Map<String, String> headers, Duration timeout,
-                       String secret, Rate rateLimit, int maxConcurrency, boolean orderPerUser, int breakerFailures,
-                       Duration breakerCoolDown, Duration maxWait) {
+                       String secret, Rate rateLimit, int maxConcurrency, boolean orderPerUser, Breaker breaker,
+                       Duration maxWait) {
 
-    static final Duration MAX_WAIT = Duration.ofSeconds(60);
+    /**
+     * The circuit breaker (see {@link CircuitBreaker}): rates in percent over a count-based window of {@code window}
+     * requests, judged from {@code minimumCalls}; {@code probes} requests when half-open.
+     */
+    record Breaker(int window, int minimumCalls, int failureRate, int errorRate, int probes, Duration coolDown) {
+        @Override
+        public String toString() {
+            return "unreachable " + failureRate + "% / errors " + errorRate + "% of " + window + " (from " + minimumCalls
+                    + "), cool-down " + coolDown + ", " + probes + " probes";
+        }
+    }
 
     /** Headers Sluice sets itself, plus those java.net.http refuses; a custom header may not use these names. */
     private static final Set<String> RESERVED_HEADERS = Set.of("content-type", "idempotency-key", "x-sluice-signature",
@@ -53,15 +63,20 @@ record WebhookSettings(String id, URI url, boolean batchMode, int maxBatchEvents
         if (timeout.isZero() || timeout.isNegative()) throw invalid(settings, "timeout", "must be positive");
         Duration coolDown = require(settings, "circuitBreaker.coolDown", Duration.class);
         if (coolDown.isNegative()) throw invalid(settings, "circuitBreaker.coolDown", "must not be negative");
+        Breaker breaker = new Breaker(positive(settings, "circuitBreaker.window"), positive(settings, "circuitBreaker.minimumCalls"),
+                percent(settings, "circuitBreaker.failureRate"), percent(settings, "circuitBreaker.errorRate"),
+                positive(settings, "circuitBreaker.probes"), coolDown);
+        Duration maxWait = require(settings, "maxWait", Duration.class);
+        if (maxWait.isNegative()) throw invalid(settings, "maxWait", "must not be negative");
         String secret = settings.string("secret");
         return new WebhookSettings(settings.id(), url, mode.equals("batch"), positive(settings, "maxBatchEvents"),
                 headers(settings), timeout, secret == null ? "" : secret, rate(settings), positive(settings, "maxConcurrency"),
-                require(settings, "orderPerUser", Boolean.class), positive(settings, "circuitBreaker.failures"), coolDown, MAX_WAIT);
+                require(settings, "orderPerUser", Boolean.class), breaker, maxWait);
     }
 
     WebhookSettings withMaxWait(Duration wait) {
         return new WebhookSettings(id, url, batchMode, maxBatchEvents, headers, timeout, secret, rateLimit, maxConcurrency,
-                orderPerUser, breakerFailures, breakerCoolDown, wait);
+                orderPerUser, breaker, wait);
     }
 
     /** One line for the startup log; the secret and header values are not in it. */
@@ -69,7 +84,7 @@ record WebhookSettings(String id, URI url, boolean batchMode, int maxBatchEvents
         return url + " (" + (batchMode ? "batch of up to " + maxBatchEvents : "event") + " mode, timeout " + timeout
                 + ", concurrency " + maxConcurrency + ", rate " + (rateLimit == null ? "unlimited" : rateLimit)
                 + ", " + (signed() ? "signed" : "unsigned") + ", headers " + headers.keySet() + ", order per user " + orderPerUser
-                + ", breaker " + breakerFailures + " failures / " + breakerCoolDown + ")";
+                + ", breaker " + breaker + ", max wait " + maxWait + ")";
     }
 
     private static URI url(DestinationSettings settings) {
@@ -115,6 +130,12 @@ record WebhookSettings(String id, URI url, boolean batchMode, int maxBatchEvents
         double perSecond = Double.parseDouble(m.group(1));
         if (perSecond <= 0) throw invalid(settings, "rateLimit", "must be above 0");
         return new Rate(perSecond, m.group(2) != null);
+    }
+
+    private static int percent(DestinationSettings settings, String key) {
+        int value = positive(settings, key);
+        if (value > 100) throw invalid(settings, key, "must be a percentage from 1 to 100");
+        return value;
     }
 
     private static int positive(DestinationSettings settings, String key) {

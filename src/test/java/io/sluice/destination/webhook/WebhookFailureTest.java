@@ -96,7 +96,8 @@ class WebhookFailureTest {
         EventFailure failure = destination.deliver(batch(List.of(event("m1", "u1")))).failures().getFirst();
 
         assertThat(failure.error().isRetriable()).isTrue();
-        assertThat(failure.error().getMessage()).startsWith("request failed");
+        assertThat(failure.error().getMessage()).startsWith("unreachable");
+        assertThat(failure.error().failureClass()).isEqualTo(io.sluice.delivery.FailureClass.UNREACHABLE);
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.destination.DeliveryReport;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.support.MutableClock;
 import java.time.Clock;
@@ -43,18 +44,21 @@ class WebhookIsolationTest {
     }
 
     @Test
-    void theCircuitOpensAfterConsecutiveFailuresFailsFastAndProbesAfterTheCoolDown() throws Exception {
+    void theCircuitOpensAtAHighErrorRateFailsFastWithoutUsingAttemptsAndProbesAfterTheCoolDown() throws Exception {
         MutableClock clock = new MutableClock(Instant.parse("2026-05-01T10:00:00Z"));
-        WebhookDestination destination = destination(receiver, clock, "circuitBreaker: {failures: 3, coolDown: 30s}");
+        WebhookDestination destination = destination(receiver, clock,
+                "circuitBreaker: {window: 4, minimumCalls: 3, errorRate: 90, probes: 2, coolDown: 30s}");
         receiver.answer(r -> TestReceiver.Reply.status(500));
         for (int i = 0; i < 3; i++) {
             assertThat(destination.deliver(batch(List.of(event("f" + i, "u" + i)))).failures().getFirst().statusCode()).isEqualTo(500);
         }
-        assertThat(circuitGauge()).isEqualTo(1.0);
+        assertThat(circuitGauge()).as("3 of 3 answers were errors").isEqualTo(1.0);
 
         EventFailure fast = destination.deliver(batch(List.of(event("x1", "u")))).failures().getFirst();
         assertThat(receiver.requests()).as("fails fast without calling the receiver").hasSize(3);
         assertThat(fast.error().isRetriable()).isTrue();
+        assertThat(fast.error().failureClass()).isEqualTo(FailureClass.NOT_SENT);
+        assertThat(fast.error().usesAttempt()).as("a request never sent uses no attempt").isFalse();
         assertThat(fast.error().getMessage()).contains("circuit is open");
         assertThat(fast.statusCode()).isNull();
         assertThat(fast.retryAfter()).isEqualTo(Duration.ofSeconds(30));
@@ -64,19 +68,19 @@ class WebhookIsolationTest {
         assertThat(registry.get("sluice.webhook.rejected").tag("reason", "circuit_open").counter().count()).isEqualTo(2);
 
         clock.tick(Duration.ofSeconds(2));
-        assertThat(destination.deliver(batch(List.of(event("p1", "u")))).failures().getFirst().statusCode())
-                .as("the probe fails: open again").isEqualTo(500);
-        assertThat(receiver.requests()).hasSize(4);
+        assertThat(destination.deliver(batch(List.of(event("p1", "u1"), event("p2", "u2")))).failures())
+                .as("two probes go out; both fail: open again").hasSize(2);
+        assertThat(receiver.requests()).hasSize(5);
         assertThat(circuitGauge()).isEqualTo(1.0);
         assertThat(destination.deliver(batch(List.of(event("x3", "u")))).allDelivered()).isFalse();
-        assertThat(receiver.requests()).hasSize(4);
+        assertThat(receiver.requests()).hasSize(5);
 
         receiver.answer(r -> TestReceiver.Reply.ok());
-        clock.tick(Duration.ofSeconds(30));
-        assertThat(destination.deliver(batch(List.of(event("p2", "u")))).allDelivered()).as("the probe succeeds").isTrue();
+        clock.tick(Duration.ofSeconds(31));
+        assertThat(destination.deliver(batch(List.of(event("p3", "u1"), event("p4", "u2")))).allDelivered()).as("the probes succeed").isTrue();
         assertThat(circuitGauge()).isEqualTo(0.0);
         assertThat(destination.deliver(batch(IntStream.range(0, 4).mapToObj(i -> event("ok" + i, "v" + i)).toList())).allDelivered()).isTrue();
-        assertThat(receiver.requests()).hasSize(9);
+        assertThat(receiver.requests()).hasSize(11);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.sluice.destination.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.support.MutableClock;
 import java.time.Duration;
@@ -30,27 +31,90 @@ class WebhookLimitsTest {
         assertThat(limiter.reserve(1, Duration.ofSeconds(1))).as("the next one pays for it").isEqualTo(Duration.ofMillis(600));
     }
 
+    private static final WebhookSettings.Breaker SMALL = new WebhookSettings.Breaker(10, 4, 50, 90, 3, Duration.ofSeconds(30));
+
     @Test
-    void theBreakerOpensProbesOnceAndClosesOnSuccess() {
-        CircuitBreaker breaker = new CircuitBreaker("test", 2, Duration.ofSeconds(30), clock);
-        breaker.failed();
-        breaker.succeeded(); // not consecutive
-        breaker.failed();
-        assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.CLOSED);
-        breaker.failed();
+    void unreachableAndUnresponsiveRequestsOpenTheCircuitAtTheFailureRate() {
+        CircuitBreaker breaker = new CircuitBreaker("test", SMALL, clock);
+        breaker.tryPass().record(FailureClass.UNREACHABLE);
+        breaker.tryPass().record(FailureClass.UNRESPONSIVE);
+        breaker.tryPass().record(null);
+        assertThat(breaker.state()).as("fewer than the minimum calls").isEqualTo(CircuitBreaker.State.CLOSED);
+        breaker.tryPass().record(FailureClass.UNREACHABLE); // 3 of 4
         assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
-        assertThat(breaker.tryPass()).isFalse();
+        assertThat(breaker.tryPass()).as("fails fast").isNull();
         assertThat(breaker.untilProbe()).isEqualTo(Duration.ofSeconds(30));
 
-        clock.tick(Duration.ofSeconds(30));
-        assertThat(breaker.tryPass()).as("the probe").isTrue();
+        clock.tick(Duration.ofMillis(30_001)); // resilience4j: strictly after the cool-down
+        CircuitBreaker.Permit[] probes = {breaker.tryPass(), breaker.tryPass(), breaker.tryPass()};
+        assertThat(probes).as("several probes").doesNotContainNull();
         assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
-        assertThat(breaker.tryPass()).as("only one probe").isFalse();
-        breaker.abandoned();
-        assertThat(breaker.tryPass()).as("an abandoned probe gives its turn away").isTrue();
-        breaker.succeeded();
+        assertThat(breaker.tryPass()).as("no more than the probes").isNull();
+        probes[0].abandon();
+        CircuitBreaker.Permit again = breaker.tryPass();
+        assertThat(again).as("an abandoned probe gives its turn away").isNotNull();
+        again.record(null);
+        probes[1].record(null);
+        probes[2].record(FailureClass.RESPONSIVE_ERROR); // an answer: the destination is up
         assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.CLOSED);
-        assertThat(breaker.tryPass()).isTrue();
+    }
+
+    @Test
+    void responsiveErrorsOpenOnlyAtAHighErrorRateAndBackpressureNeverCounts() {
+        CircuitBreaker breaker = new CircuitBreaker("test", SMALL, clock);
+        for (int i = 0; i < 40; i++) {
+            CircuitBreaker.Permit permit = breaker.tryPass();
+            assertThat(permit).as("request " + i).isNotNull();
+            // the flaky receiver: 500, then 429, then 200, over and over
+            permit.record(i % 3 == 0 ? FailureClass.RESPONSIVE_ERROR : i % 3 == 1 ? FailureClass.BACKPRESSURE : null);
+        }
+        for (int i = 0; i < 20; i++) breaker.tryPass().record(FailureClass.BACKPRESSURE);
+        assertThat(breaker.state()).as("50% errors, and any number of 429s").isEqualTo(CircuitBreaker.State.CLOSED);
+        for (int i = 0; i < 10 && breaker.state() == CircuitBreaker.State.CLOSED; i++) breaker.tryPass().record(FailureClass.RESPONSIVE_ERROR);
+        assertThat(breaker.state()).as("100% 500s").isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    @Test
+    void theConcurrencyLimitHalvesOnThrottlesOncePerIntervalAndGrowsBackOnSuccess() throws Exception {
+        ConcurrencyLimit limit = new ConcurrencyLimit("test", 8, Duration.ofSeconds(1), clock);
+        assertThat(limit.current()).isEqualTo(8);
+        for (int i = 0; i < 8; i++) assertThat(limit.tryAcquire(Duration.ZERO)).isTrue();
+        assertThat(limit.tryAcquire(Duration.ZERO)).as("its own slots are bounded").isFalse();
+        limit.release(false, true);
+        limit.release(false, true); // the same round of requests: one decrease
+        assertThat(limit.current()).isEqualTo(4);
+        clock.tick(Duration.ofSeconds(1));
+        limit.release(false, true);
+        assertThat(limit.current()).isEqualTo(2);
+        assertThat(limit.tryAcquire(Duration.ZERO)).as("5 in flight, limit 2").isFalse();
+        for (int i = 0; i < 5; i++) limit.release(true, false);
+        assertThat(limit.inFlight()).isZero();
+        assertThat(limit.current()).as("additive increase: 1/limit per success").isEqualTo(3);
+        for (int i = 0; i < 100; i++) {
+            limit.tryAcquire(Duration.ZERO);
+            limit.release(true, false);
+        }
+        assertThat(limit.current()).as("never above the maximum").isEqualTo(8);
+    }
+
+    @Test
+    void failureClassesAreDecidedInOnePlace() {
+        assertThat(Failures.ofStatus(500)).isEqualTo(FailureClass.RESPONSIVE_ERROR);
+        assertThat(Failures.ofStatus(502)).isEqualTo(FailureClass.RESPONSIVE_ERROR);
+        assertThat(Failures.ofStatus(408)).isEqualTo(FailureClass.RESPONSIVE_ERROR);
+        assertThat(Failures.ofStatus(429)).isEqualTo(FailureClass.BACKPRESSURE);
+        assertThat(Failures.ofStatus(503)).isEqualTo(FailureClass.BACKPRESSURE);
+        assertThat(Failures.ofStatus(400)).isEqualTo(FailureClass.PERMANENT);
+        assertThat(Failures.ofExchange(new java.net.ConnectException("refused"))).isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new java.net.http.HttpConnectTimeoutException("connect"))).isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new java.io.IOException("x", new javax.net.ssl.SSLHandshakeException("tls")))).isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new java.net.http.HttpTimeoutException("request timed out"))).isEqualTo(FailureClass.UNRESPONSIVE);
+        assertThat(Failures.ofExchange(new java.io.IOException("connection reset"))).isEqualTo(FailureClass.UNRESPONSIVE);
+        assertThat(FailureClass.BACKPRESSURE.usesAttempt()).isFalse();
+        assertThat(FailureClass.NOT_SENT.usesAttempt()).isFalse();
+        assertThat(FailureClass.RESPONSIVE_ERROR.usesAttempt()).isTrue();
+        assertThat(FailureClass.RESPONSIVE_ERROR.destinationDown()).isFalse();
+        assertThat(FailureClass.UNREACHABLE.destinationDown()).isTrue();
     }
 
     @Test

@@ -67,7 +67,7 @@ class WebhookPipelineTest {
                     sources: [{id: web, writeKey: wk_hooks}]
                     destinations:
                       - {id: flaky, type: webhook, url: "%s", timeout: 2s, retry: {base: 200ms, cap: 1s, maxAttempts: 6},
-                         circuitBreaker: {failures: 100, coolDown: 1s}}
+                         circuitBreaker: {minimumCalls: 100, coolDown: 1s}}
                       - {id: healthy, type: webhook, url: "%s", timeout: 2s}
                       - {id: mirror, type: kafka, bootstrapServers: "%s", topic: %s}
                     syncs:

@@ -25,8 +25,8 @@ class WebhookSettingsTest {
         assertThat(settings.rateLimit()).isNull();
         assertThat(settings.signed()).isFalse();
         assertThat(settings.headers()).isEmpty();
-        assertThat(settings.breakerFailures()).isEqualTo(5);
-        assertThat(settings.breakerCoolDown()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(settings.breaker()).isEqualTo(new WebhookSettings.Breaker(20, 10, 50, 90, 5, Duration.ofSeconds(10)));
+        assertThat(settings.maxWait()).isEqualTo(Duration.ofSeconds(2));
         assertThat(DestinationRegistry.factory("webhook")).isInstanceOf(WebhookDestinationFactory.class);
     }
 
