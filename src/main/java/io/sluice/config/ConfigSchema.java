@@ -100,8 +100,8 @@ public final class ConfigSchema {
                                     "orderPerUser", key(Kind.BOOLEAN, "true", "Later events of a user wait behind a failing one (event mode)."),
                                     "retry", retrySection(),
                                     "circuitBreaker", section(
-                                            "window", key(Kind.POSITIVE_INT, "20", "Sliding window: the outcomes of this many recent requests are judged."),
-                                            "minimumCalls", key(Kind.POSITIVE_INT, "10", "No rate is judged before the window holds this many requests."),
+                                            "window", key(Kind.POSITIVE_INT, "100", "Sliding window: the outcomes of this many recent requests are judged."),
+                                            "minimumCalls", key(Kind.POSITIVE_INT, "20", "No rate is judged before the window holds this many requests."),
                                             "failureRate", key(Kind.POSITIVE_INT, "50", "Percent of unreachable/unresponsive requests (connect refused or timed out, TLS, request timeout) in the window that opens the circuit."),
                                             "errorRate", key(Kind.POSITIVE_INT, "90", "Percent of responsive errors (5xx with a response) in the window that opens the circuit; 429/503 never count."),
                                             "probes", key(Kind.POSITIVE_INT, "5", "Requests a half-open circuit lets through to decide whether to close."),

@@ -82,7 +82,7 @@ final class BatchDelivery {
             if (failure.error().isRetriable()) {
                 // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
                 int attempts = failure.error().usesAttempt() ? 1 : 0;
-                toRetry.add(RetryEvent.of(sync.id(), failure.event(), attempts, policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), at), at,
+                toRetry.add(RetryEvent.of(sync.id(), failure.event(), attempts, RetryChains.nextAttempt(policy, failure, attempts, at), at,
                         Worker.describe(failure.error()), failure.statusCode()));
             } else {
                 dead.add(DeadLetter.of(sync.id(), failure.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()),

@@ -93,6 +93,19 @@ final class RetryChains {
         return inProgress.get();
     }
 
+    /**
+     * When to try a failed event again: a request never sent (open circuit, destination paused by Retry-After) comes
+     * back exactly when the destination may be called again, so parked events go out together when it reopens; any
+     * other failure follows the backoff, and a destination's Retry-After wins if later.
+     */
+    static Instant nextAttempt(RetryPolicy policy, DeliveryReport.EventFailure failure, int attempts, Instant now) {
+        if (!failure.error().usesAttempt() && failure.retryAfter() != null && failure.retryAfter().isPositive()
+                && failure.error().failureClass() == io.sluice.delivery.FailureClass.NOT_SENT) {
+            return now.plus(failure.retryAfter());
+        }
+        return policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now);
+    }
+
     private void deliverLogged(RetryStore.Chain chain) {
         try {
             deliver(chain);
@@ -151,7 +164,7 @@ final class RetryChains {
                 remove.add(event.id());
             } else if (rescheduled == null) {
                 rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
-                        policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
+                        nextAttempt(policy, failure, attempts, now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
             } // else: held behind the rescheduled event, untouched
         }
         retries.settle(chain, remove, dead, rescheduled, now);

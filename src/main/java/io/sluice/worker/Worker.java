@@ -97,7 +97,13 @@ public final class Worker implements Service {
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) return 0;
-        List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant(), busySyncs());
+        Map<String, Integer> held = heldPerDestination();
+        // At most what the least-free destination still taking batches has left, so no destination exceeds its own slots.
+        int limit = delivery.syncs().values().stream().map(SyncSettings::destination).distinct()
+                .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0)).filter(n -> n > 0).min().orElse(0);
+        limit = Math.min(free, limit);
+        if (limit <= 0) return 0;
+        List<ClaimedBatch> claimed = store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
         for (ClaimedBatch batch : claimed) {
             inFlight.put(batch.id(), batch);
             dispatch.accept(batch);
@@ -106,21 +112,23 @@ public final class Worker implements Service {
     }
 
     /**
-     * Syncs whose destination already holds its share of this worker's slots (with several destinations, half of
-     * them, at least one): a slow or hanging destination can never occupy every slot and starve the others.
+     * Syncs whose destination already holds all of its own slots: every destination has {@code worker.concurrency}
+     * batch slots of its own (not a share of one pool), so a slow or hanging destination can only ever fill its own.
      */
-    private List<String> busySyncs() {
+    private List<String> busySyncs(Map<String, Integer> perDestination) {
         Map<String, SyncSettings> syncs = delivery.syncs();
-        long destinations = syncs.values().stream().map(SyncSettings::destination).distinct().count();
-        if (destinations < 2) return List.of();
-        int share = Math.max(1, settings.concurrency() / 2);
-        Map<String, Integer> perDestination = new HashMap<>();
-        for (ClaimedBatch held : inFlight.values()) {
-            SyncSettings sync = syncs.get(held.syncId());
-            if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
-        }
+        int share = settings.concurrency();
         if (perDestination.values().stream().noneMatch(n -> n >= share)) return List.of();
         return syncs.values().stream().filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share).map(SyncSettings::id).toList();
+    }
+
+    private Map<String, Integer> heldPerDestination() {
+        Map<String, Integer> perDestination = new HashMap<>();
+        for (ClaimedBatch held : inFlight.values()) {
+            SyncSettings sync = delivery.syncs().get(held.syncId());
+            if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
+        }
+        return perDestination;
     }
 
     /** Claims and delivers due batches on the calling thread (tests drive the worker with this and a test clock). */
@@ -128,8 +136,13 @@ public final class Worker implements Service {
         return claim(settings.concurrency(), this::process);
     }
 
+    /** Free slots over all destinations (each has {@code worker.concurrency} of its own). */
     int freeSlots() {
-        return settings.concurrency() - inFlight.size();
+        return settings.concurrency() * destinationCount() - inFlight.size();
+    }
+
+    private int destinationCount() {
+        return (int) Math.max(1, delivery.syncs().values().stream().map(SyncSettings::destination).distinct().count());
     }
 
     /** Delivers one claimed batch and records the outcome. Never throws. */

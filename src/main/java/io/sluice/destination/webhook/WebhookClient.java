@@ -107,6 +107,8 @@ final class WebhookClient implements AutoCloseable {
         }
         Outcome outcome = null;
         try {
+            Outcome pausedMeanwhile = paused(); // a 429 may have arrived while this request waited for its slot
+            if (pausedMeanwhile != null) return pausedMeanwhile;
             if (rateLimiter != null) {
                 Duration wait = rateLimiter.reserve(settings.rateLimit().events() ? events : 1, settings.maxWait());
                 if (wait == null) {
@@ -122,7 +124,10 @@ final class WebhookClient implements AutoCloseable {
             return outcome;
         } finally {
             permit.abandon(); // no-op once recorded
-            slots.release(outcome != null && outcome.delivered(), outcome != null && outcome.failureClass() == FailureClass.BACKPRESSURE);
+            // A throttle with Retry-After already pauses the whole destination for as long as it asked; halving the
+            // limit on top would serialise the requests after the pause. Throttles without it lower the limit.
+            slots.release(outcome != null && outcome.delivered(),
+                    outcome != null && outcome.failureClass() == FailureClass.BACKPRESSURE && outcome.retryAfter() == null);
         }
     }
 
@@ -137,9 +142,19 @@ final class WebhookClient implements AutoCloseable {
         }
     }
 
-    private Outcome paused() {
+    /**
+     * Null when the destination may be called now. A pause no longer than {@code maxWait} is waited out here, so the
+     * requests it held go out together when it ends (parking each would let the first 429 of the next round park
+     * the rest again, one event a round); a longer pause parks the request (not sent, no attempt used).
+     */
+    private Outcome paused() throws InterruptedException {
         Duration left = Duration.between(clock.instant(), pausedUntil.get());
         if (!left.isPositive()) return null;
+        if (left.compareTo(settings.maxWait()) <= 0) {
+            metrics.rejected("paused_waited");
+            TimeUnit.NANOSECONDS.sleep(left.toNanos());
+            return null;
+        }
         metrics.rejected("paused");
         return Outcome.notSent("not sent: the destination asked to wait (Retry-After) " + left.toMillis() + " ms more", left);
     }

@@ -25,7 +25,7 @@ class WebhookSettingsTest {
         assertThat(settings.rateLimit()).isNull();
         assertThat(settings.signed()).isFalse();
         assertThat(settings.headers()).isEmpty();
-        assertThat(settings.breaker()).isEqualTo(new WebhookSettings.Breaker(20, 10, 50, 90, 5, Duration.ofSeconds(10)));
+        assertThat(settings.breaker()).isEqualTo(new WebhookSettings.Breaker(100, 20, 50, 90, 5, Duration.ofSeconds(10)));
         assertThat(settings.maxWait()).isEqualTo(Duration.ofSeconds(2));
         assertThat(DestinationRegistry.factory("webhook")).isInstanceOf(WebhookDestinationFactory.class);
     }
