@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 final class ViolationsTopic {
     private static final Logger log = LoggerFactory.getLogger(ViolationsTopic.class);
     /** Partitions when Sluice creates the topic. */
-    static final int PARTITIONS = 3;
+    static final int PARTITIONS = io.sluice.kafka.TopicSetup.VIOLATIONS_PARTITIONS;
 
     private ViolationsTopic() {}
 
@@ -20,7 +20,7 @@ final class ViolationsTopic {
     static boolean ensure(String bootstrapServers, String topic) {
         for (int attempt = 1; ; attempt++) {
             try {
-                EventsTopic.ensure(bootstrapServers, topic, PARTITIONS);
+                EventsTopic.ensure(bootstrapServers, topic, PARTITIONS, null); // any partition count serves violations
                 return true;
             } catch (RuntimeException e) {
                 if (attempt == 3) {
