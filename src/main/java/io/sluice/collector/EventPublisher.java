@@ -78,6 +78,10 @@ public final class EventPublisher implements AutoCloseable {
                 done.completeExceptionally(e);
                 break;
             }
+            // send() reports a metadata timeout through the callback, not by throwing: without this check every
+            // further record of the request waited max.block.ms again (50 events: minutes, while the topic's
+            // metadata was gone after a broker restart; found by KafkaDiskFullChaosIT).
+            if (done.isCompletedExceptionally()) break;
         }
         return done;
     }

@@ -64,23 +64,15 @@ class KafkaDiskFullChaosIT {
                 await().atMost(Duration.ofSeconds(30)).until(() -> load.acknowledged().size() >= 1000);
                 long filledAt = System.nanoTime();
                 long filler = disk.fill();
+                long leftAfterFill = disk.usableBytes();
                 await().atMost(Duration.ofSeconds(60)).until(() -> load.attempts().stream().anyMatch(a -> a.startNanos() > filledAt && a.status() != 200));
                 long firstRefusal = load.attempts().stream().filter(a -> a.startNanos() > filledAt && a.status() != 200)
                         .mapToLong(ChaosLoad.Attempt::endNanos).min().orElseThrow();
                 Thread.sleep(10_000);
                 long freedAt = System.nanoTime();
-                var whileFull = load.within(firstRefusal, freedAt);
-                report.line("disk filled (%d MB filler, %d bytes left): first refusal after %d ms; while full %d attempts, %d answered 200, "
-                        + "%d 503 (all with Retry-After: %s), broker restarts by the supervisor %d; /ready 503 answers %d of %d",
-                        filler >> 20, disk.usableBytes(), (firstRefusal - filledAt) / 1_000_000, whileFull.size(),
-                        whileFull.stream().filter(a -> a.status() == 200).count(), whileFull.stream().filter(a -> a.status() == 503).count(),
-                        whileFull.stream().filter(a -> a.status() == 503).allMatch(a -> a.retryAfter() != null), restarts.get(),
-                        ready.between(firstRefusal, freedAt).stream().filter(a -> a.status() == 503).count(), ready.between(firstRefusal, freedAt).size());
-                assertThat(whileFull.stream().filter(a -> a.status() == 503)).as("503s while the disk is full").isNotEmpty()
-                        .allMatch(a -> a.retryAfter() != null);
-                assertThat(ready.between(firstRefusal + Duration.ofSeconds(3).toNanos(), freedAt)).as("/ready while the disk is full")
-                        .isNotEmpty().allMatch(a -> a.status() != 200);
-
+                long readyAnswersWhileFull = ready.between(firstRefusal, freedAt).size();
+                long ready503WhileFull = ready.between(firstRefusal, freedAt).stream().filter(a -> a.status() == 503).count();
+                var readyLateWhileFull = ready.between(firstRefusal + Duration.ofSeconds(3).toNanos(), freedAt);
                 disk.free();
                 await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                         .until(() -> load.attempts().stream().anyMatch(a -> a.startNanos() > freedAt && a.status() == 200));
@@ -88,6 +80,24 @@ class KafkaDiskFullChaosIT {
                         .mapToLong(ChaosLoad.Attempt::endNanos).min().orElseThrow() - freedAt) / 1_000_000;
                 report.line("space freed: first 200 after %d ms (supervisor's restart and broker start included), broker restarts in total %d",
                         recoveredMs, restarts.get());
+                // by start time: an attempt that started while the disk was full counts, however long it took
+                var whileFull = load.attempts().stream().filter(a -> a.startNanos() >= firstRefusal && a.startNanos() < freedAt).toList();
+                report.line("statuses while full: %s; longest attempt %d ms", whileFull.stream().collect(java.util.stream.Collectors.groupingBy(
+                        ChaosLoad.Attempt::status, java.util.stream.Collectors.counting())),
+                        whileFull.stream().mapToLong(a -> (a.endNanos() - a.startNanos()) / 1_000_000).max().orElse(0));
+                report.line("disk filled (%d MB filler, %d bytes left): first refusal after %d ms; while full %d attempts, %d answered 200, "
+                        + "%d 503 (all with Retry-After: %s), broker restarts by the supervisor %d; /ready 503 answers %d of %d",
+                        filler >> 20, leftAfterFill, (firstRefusal - filledAt) / 1_000_000, whileFull.size(),
+                        whileFull.stream().filter(a -> a.status() == 200).count(), whileFull.stream().filter(a -> a.status() == 503).count(),
+                        whileFull.stream().filter(a -> a.status() == 503).allMatch(a -> a.retryAfter() != null), restarts.get(),
+                        ready503WhileFull, readyAnswersWhileFull);
+                assertThat(whileFull.stream().filter(a -> a.status() == 503)).as("503s while the disk is full").isNotEmpty()
+                        .allMatch(a -> a.retryAfter() != null);
+                assertThat(whileFull.stream().filter(a -> a.status() == 200)).as("a 200 only once the disk had space again")
+                        .allMatch(a -> a.endNanos() > freedAt);
+                assertThat(readyLateWhileFull).as("/ready while the disk is full")
+                        .isNotEmpty().allMatch(a -> a.status() != 200);
+
                 Thread.sleep(3000);
                 load.stop();
                 supervise.set(false);
