@@ -41,7 +41,7 @@ public record SluiceConfig(
     }
 
     public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize,
-                                   List<String> instances, Duration writeHold, Duration probeInterval) {
+                                   List<String> instances, Duration writeHold, Duration probeInterval, Duration socketTimeout) {
         public boolean embedded() {
             return EMBEDDED.equals(url);
         }
@@ -185,7 +185,7 @@ public record SluiceConfig(
                         v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic")),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
-                        v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
+                        v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
                         v.get("collector.ackTimeout")),

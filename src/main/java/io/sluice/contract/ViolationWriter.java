@@ -6,6 +6,7 @@ import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.runtime.Service;
 import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -67,7 +68,6 @@ public final class ViolationWriter implements Service {
     private KafkaConsumer<byte[], byte[]> consumer;
     private Thread thread;
     private volatile boolean running;
-    private volatile boolean writing;
     private long firstPendingNanos;
     private long retryAtNanos;
     private Duration backoff = Duration.ZERO;
@@ -188,9 +188,8 @@ public final class ViolationWriter implements Service {
 
     /** One transaction; one multi-row INSERT per {@link #BATCH_SIZE} rows. */
     private void insert(List<Violation> violations) throws SQLException {
-        writing = true; // before the gate: "paused and not writing" means no insert runs or will start
-        try {
-            gate.checkWritable();
+        // The gate counts this insert while it runs: a paused process is quiesced only once it is over.
+        try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement(INSERT)) {
                     for (int from = 0; from < violations.size(); from += BATCH_SIZE) {
@@ -198,14 +197,7 @@ public final class ViolationWriter implements Service {
                     }
                 }
             });
-        } finally {
-            writing = false;
         }
-    }
-
-    /** Whether an insert is running now (for quiescing before a planned failover). */
-    public boolean writing() {
-        return writing;
     }
 
     private void insert(Connection c, PreparedStatement ps, List<Violation> violations) throws SQLException {

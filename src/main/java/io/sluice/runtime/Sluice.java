@@ -159,11 +159,15 @@ public final class Sluice implements Service {
         // Joined before anything writes, so that a process started while paused stays paused.
         run("control channel", new ControlChannel(controlTopic, processId, roleNames(), guard.gate(), this::quiesceState,
                 writerMonitor::lastChange, clock));
-        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride());
+        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride(), guard.gate(),
+                pg.socketTimeout());
         run("queue database", database);
         guard.guard(database);
-        if (guard.gate().paused()) log.warn("Not storing the configuration in the control tables: queue writes are paused");
-        else ControlTables.upsert(database.dataSource(), config);
+        try (var permit = guard.gate().enter(false)) {
+            ControlTables.upsert(database.dataSource(), config);
+        } catch (io.sluice.failover.WriteHeldException e) {
+            log.warn("Not storing the configuration in the control tables now: {}", e.getMessage());
+        }
         run("writer monitor", writerMonitor);
         queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry, guard.gate());
     }
@@ -240,9 +244,9 @@ public final class Sluice implements Service {
      */
     public String quiesceState() {
         if (!guard.gate().paused()) return "running";
-        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle())
-                && (violationWriter == null || !violationWriter.writing()));
-        return idle ? "quiesced" : "quiescing";
+        // Every writer of this process (planner, worker, retry chains, violation writer, pruning, dead-letter replay,
+        // configuration upserts) passes this one gate, which counts their running writes.
+        return guard.gate().quiesce(() -> worker == null || worker.idle()) ? "quiesced" : "quiescing";
     }
 
     private String roleNames() {

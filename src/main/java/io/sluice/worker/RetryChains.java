@@ -37,6 +37,7 @@ final class RetryChains {
     private final Clock clock;
     private final String owner;
     private final Duration lease;
+    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
 
     RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
                 Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
@@ -52,17 +53,29 @@ final class RetryChains {
 
     /** Leases and delivers up to {@code limit} due chains; returns how many were handled. */
     int deliverDue(int limit) throws Exception {
-        List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
-        for (RetryStore.Chain chain : chains) {
-            try {
-                deliver(chain);
-            } catch (FencedException e) {
-                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
-            } catch (Exception e) {
-                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+        // Announced before the lease is asked for, and over only once every leased chain is settled: a process is
+        // quiesced only when no chain is held, so a chain's settle never writes after "safe to fail over".
+        busy.incrementAndGet();
+        try {
+            List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
+            for (RetryStore.Chain chain : chains) {
+                try {
+                    deliver(chain);
+                } catch (FencedException e) {
+                    log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
+                } catch (Exception e) {
+                    log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+                }
             }
+            return chains.size();
+        } finally {
+            busy.decrementAndGet();
         }
-        return chains.size();
+    }
+
+    /** Whether no chain is being leased, delivered or settled. */
+    boolean idle() {
+        return busy.get() == 0;
     }
 
     private void deliver(RetryStore.Chain chain) throws Exception {

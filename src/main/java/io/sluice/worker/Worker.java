@@ -64,6 +64,8 @@ public final class Worker implements Service {
     private final WorkerMetrics metrics;
     private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
+    /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
+    private final java.util.concurrent.atomic.AtomicInteger claiming = new java.util.concurrent.atomic.AtomicInteger();
     private final WorkerLoops loops;
     private final RetryChains chains;
     private volatile Duration topicRetention;
@@ -117,12 +119,17 @@ public final class Worker implements Service {
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
     int claim(int free, java.util.function.Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) return 0;
-        List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant(), busySyncs());
-        for (ClaimedBatch batch : claimed) {
-            inFlight.put(batch.id(), batch);
-            dispatch.accept(batch);
+        claiming.incrementAndGet();
+        try {
+            List<ClaimedBatch> claimed = store.claim(owner, free, settings.leaseDuration(), clock.instant(), busySyncs());
+            for (ClaimedBatch batch : claimed) {
+                inFlight.put(batch.id(), batch);
+                dispatch.accept(batch);
+            }
+            return claimed.size();
+        } finally {
+            claiming.decrementAndGet();
         }
-        return claimed.size();
     }
 
     /**
@@ -299,8 +306,12 @@ public final class Worker implements Service {
         }
     }
 
+    /**
+     * Whether this worker holds nothing it would still have to write about: no batch claimed or being claimed, no
+     * retry chain leased or being leased.
+     */
     public boolean idle() {
-        return inFlight.isEmpty();
+        return inFlight.isEmpty() && claiming.get() == 0 && (chains == null || chains.idle());
     }
 
     static String describe(DeliveryException failure) {

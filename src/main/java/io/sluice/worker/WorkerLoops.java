@@ -67,6 +67,8 @@ final class WorkerLoops implements AutoCloseable {
             if (!running) return;
             try {
                 task.run();
+            } catch (io.sluice.failover.WriteHeldException e) {
+                log.debug("Worker {} waits: {}", name, e.getMessage()); // paused or failing over: expected, not a fault
             } catch (Exception e) {
                 log.warn("Worker {} failed ({}); will try again", name, e.toString());
             }
