@@ -139,7 +139,8 @@ public final class ConfigSchema {
                     "retryCap", key(Kind.DURATION, "5m", "Longest retry delay."),
                     "maxAttempts", key(Kind.POSITIVE_INT, "20", "After this many failed attempts a batch becomes a dead letter."),
                     "maxRetryAge", key(Kind.DURATION, "24h", "... or once its first attempt is this old."),
-                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long.")));
+                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long."),
+                    "pruneInterval", key(Kind.DURATION, "30s", "How often a worker prunes delivered batch rows and expired dead letters.")));
 
     private ConfigSchema() {}
 

@@ -123,7 +123,7 @@ public record SluiceConfig(
 
     public record WorkerSettings(int concurrency, Duration pollInterval, Duration leaseDuration, Duration heartbeatInterval,
                                  Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
-                                 Duration doneRetention) {}
+                                 Duration doneRetention, Duration pruneInterval) {}
 
     /** A path from the config (a function or contract file), resolved against the config file's directory. */
     public Path resolve(String path) {
@@ -196,7 +196,8 @@ public record SluiceConfig(
                 new PlannerSettings(v.get("planner.groupId")),
                 new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
                         v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
-                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention")),
+                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention"),
+                        v.get("worker.pruneInterval")),
                 new FunctionSettings(v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
                 v.get("deadLetters.retention"),
                 baseDir,

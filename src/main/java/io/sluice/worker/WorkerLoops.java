@@ -15,7 +15,6 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
-    private static final Duration MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
 
@@ -38,7 +37,7 @@ final class WorkerLoops implements AutoCloseable {
         running = true;
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
         heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
-        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
+        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
         retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
             while (running && worker.retryDue() > 0) {
                 // keep going while chains are due
