@@ -157,7 +157,8 @@ public final class ViolationWriter implements Service {
         } catch (SQLException | RuntimeException e) {
             failures.increment();
             boolean first = backoff.isZero();
-            backoff = first ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), MAX_BACKOFF);
+            // Held by the gate (no statement sent): retry soon; a failing database gets an exponential backoff.
+            backoff = first ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), e instanceof WriteHeldException ? Duration.ofMillis(200) : MAX_BACKOFF);
             retryAtNanos = System.nanoTime() + backoff.toNanos();
             if (e instanceof WriteHeldException) {
                 if (first) log.info("Holding {} violation(s) until queue-database writes resume: {}", pending.size(), e.getMessage());

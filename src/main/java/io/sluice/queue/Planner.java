@@ -35,6 +35,7 @@ public final class Planner implements Service {
     private static final Logger log = LoggerFactory.getLogger(Planner.class);
     private static final Duration POLL = Duration.ofMillis(50);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    private static final Duration HELD_RETRY = Duration.ofMillis(200);
 
     private final QueueStore store;
     private final List<SyncSettings> syncs;
@@ -168,7 +169,10 @@ public final class Planner implements Service {
     }
 
     private void databaseUnavailable(Exception e) {
-        backoff = backoff.isZero() ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), MAX_BACKOFF);
+        // Held by this process's gate (pause, writer change): no statement was sent, so try again soon and plan
+        // within moments of the hold lifting; a database that failed gets an exponential backoff.
+        Duration cap = e instanceof io.sluice.failover.WriteHeldException ? HELD_RETRY : MAX_BACKOFF;
+        backoff = backoff.isZero() ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), cap);
         retryAtNanos = System.nanoTime() + backoff.toNanos();
         if (consumer.paused().size() < consumer.assignment().size()) {
             log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());

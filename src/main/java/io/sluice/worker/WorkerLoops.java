@@ -52,6 +52,11 @@ final class WorkerLoops implements AutoCloseable {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
                 backoff = settings.pollInterval();
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
+            } catch (io.sluice.failover.WriteHeldException e) {
+                // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
+                // means claiming starts within a poll interval of the resume rather than a grown backoff later.
+                log.debug("Claiming waits: {}", e.getMessage());
+                sleep(settings.pollInterval().multipliedBy(4));
             } catch (Exception e) {
                 log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), backoff.toMillis());
                 sleep(backoff);

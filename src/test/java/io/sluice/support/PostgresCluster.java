@@ -158,14 +158,19 @@ public final class PostgresCluster implements AutoCloseable {
      * promotion first replays every WAL record already received. Returns once the primary has no WAL sender.
      */
     public void detachStandby() {
+        // Cut first: a startup process paused in replay does not act on the changed primary_conninfo.
         try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
-            s.execute("SELECT pg_wal_replay_pause()");
             s.execute("ALTER SYSTEM SET primary_conninfo = ''");
             s.execute("SELECT pg_reload_conf()");
         } catch (SQLException e) {
             throw new IllegalStateException("Could not detach the standby", e);
         }
         await("the primary's WAL sender gone", () -> query(primary.port(), "SELECT count(*) = 0 FROM pg_stat_replication"));
+        try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
+            s.execute("SELECT pg_wal_replay_pause()");
+        } catch (SQLException e) {
+            throw new IllegalStateException("Could not pause the standby's replay", e);
+        }
     }
 
     /** SIGKILL to the instance's postmaster and every backend at once: a machine that vanished, no shutdown at all. */

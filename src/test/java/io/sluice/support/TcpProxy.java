@@ -33,6 +33,7 @@ public final class TcpProxy implements AutoCloseable {
     private volatile int target;
     private volatile boolean closed;
     private volatile boolean blackHoled;
+    private final Set<Link> heldWhenHoled = ConcurrentHashMap.newKeySet();
 
     public TcpProxy(int targetPort) {
         this.target = targetPort;
@@ -77,7 +78,16 @@ public final class TcpProxy implements AutoCloseable {
      */
     public void blackHole() {
         blackHoled = true;
-        for (Link link : links) link.holed = true;
+        heldWhenHoled.clear();
+        for (Link link : links) {
+            link.holed = true;
+            heldWhenHoled.add(link);
+        }
+    }
+
+    /** Connections that were open when {@link #blackHole()} began and that their clients have not given up yet. */
+    public int openSinceBlackHole() {
+        return (int) heldWhenHoled.stream().filter(links::contains).count();
     }
 
     /** Ends {@link #blackHole()} for connections accepted from now on. */
