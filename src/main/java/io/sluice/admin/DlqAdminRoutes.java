@@ -82,7 +82,7 @@ public final class DlqAdminRoutes implements AdminRoutes {
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {
         ObjectNode node = JSON.createObjectNode().put("id", d.id()).put("sync", d.syncId()).put("messageId", d.messageId())
-                .put("attempts", d.attempts()).put("error", d.error()).put("failedAt", d.failedAt().toString())
+                .put("attempts", d.attempts()).put("kind", d.kind().column()).put("error", d.error()).put("failedAt", d.failedAt().toString())
                 .put("firstFailedAt", d.firstFailedAt().toString());
         if (d.statusCode() != null) node.put("statusCode", d.statusCode());
         if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());

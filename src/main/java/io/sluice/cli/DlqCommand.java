@@ -14,6 +14,7 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.RetryStore;
+import io.sluice.runtime.FunctionReplay;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -57,7 +58,8 @@ final class DlqCommand {
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
                     String error = d.error().replaceAll("\\s+", " ");
-                    System.out.printf("%-8d %s  %-20s %-40s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(), d.attempts(),
+                    System.out.printf("%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(),
+                            d.kind().column(), d.attempts(),
                             error.length() > 100 ? error.substring(0, 100) + "…" : error, d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
                 }
                 return 0;
@@ -86,6 +88,7 @@ final class DlqCommand {
                 System.out.println("status code: " + (d.statusCode() == null ? "-" : d.statusCode()));
                 System.out.println("first failed " + d.firstFailedAt() + ", last failed " + d.failedAt()
                         + (d.replayedAt() == null ? "" : ", replayed " + d.replayedAt()));
+                System.out.println("kind:        " + d.kind().column());
                 System.out.println("error:       " + d.error());
                 System.out.println("event:");
                 System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
@@ -127,7 +130,7 @@ final class DlqCommand {
             if (functions != null) functions.start();
             try (QueueDatabase db = database(loaded, gate)) {
                 var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate),
-                        Clock.systemUTC(), functions == null ? null : functions.replayTransform());
+                        Clock.systemUTC(), FunctionReplay.of(functions));
                 int replayed = 0;
                 while (true) {
                     AtomicInteger run = new AtomicInteger();

@@ -58,7 +58,7 @@ public record SluiceConfig(
     }
 
     /** @param contract the source's tracking plan (a mapping, or a text node naming a file), or null */
-    public record SourceSettings(String id, String writeKey, JsonNode contract) {
+    public record SourceSettings(String id, String writeKey, Json contract) {
         public SourceSettings(String id, String writeKey) {
             this(id, writeKey, null);
         }
@@ -94,6 +94,12 @@ public record SluiceConfig(
             return (String) settings.get(key);
         }
 
+        /** A free-form value ({@link Json}) as a fresh tree the caller may change; other values as they are. */
+        public Object opaque(String key) {
+            Object value = settings.get(key);
+            return value instanceof Json json ? json.tree() : value;
+        }
+
         @Override
         public String toString() {
             return "DestinationSettings[id=" + id + ", type=" + type + "]";
@@ -106,7 +112,7 @@ public record SluiceConfig(
      */
     public record SyncSettings(String id, String source, String destination, List<String> filterTypes,
                                List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge,
-                               String function, JsonNode settings) {
+                               String function, Json settings) {
         public SyncSettings(String id, String source, String destination, List<String> filterTypes,
                             List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {
             this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);

@@ -1,6 +1,6 @@
 package io.sluice.failover;
 
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;

@@ -10,6 +10,8 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.RetryEvent;
 import io.sluice.queue.RetryStore;
+import io.sluice.retry.RetryPolicy;
+import io.sluice.queue.DeadLetterKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -90,7 +92,7 @@ final class RetryChains {
         List<DeadLetter> dead = new ArrayList<>();
         if (sync == null) {
             for (RetryEvent e : waiting) {
-                dead.add(DeadLetter.of(chain.syncId(), e.event(), "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
+                dead.add(DeadLetter.of(chain.syncId(), e.event(), DeadLetterKind.DELIVERY, "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
                 remove.add(e.id());
             }
             retries.settle(chain, remove, dead, null, now);
@@ -115,7 +117,7 @@ final class RetryChains {
             if (failure == null) {
                 remove.add(event.id()); // delivered
             } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(sync.id(), event.event(), Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
+                dead.add(DeadLetter.of(sync.id(), event.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
                 remove.add(event.id());
             } else if (rescheduled == null) {
                 int attempts = event.attempts() + 1;

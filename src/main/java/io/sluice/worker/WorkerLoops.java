@@ -1,6 +1,9 @@
 package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.retry.Recovery;
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,6 +23,7 @@ final class WorkerLoops implements AutoCloseable {
 
     private final Worker worker;
     private final WorkerSettings settings;
+    private final Recovery claimRecovery;
     private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sluice-delivery-", 0).factory());
     private volatile boolean running;
     private Thread claimer;
@@ -27,9 +31,16 @@ final class WorkerLoops implements AutoCloseable {
     private Thread maintenance;
     private Thread retries;
 
-    WorkerLoops(Worker worker, WorkerSettings settings) {
+    WorkerLoops(Worker worker, WorkerSettings settings, Clock clock) {
         this.worker = worker;
         this.settings = settings;
+        // Claiming against a database that is down: poll interval doubling to 5 s, never giving up.
+        this.claimRecovery = new RetryPolicy(settings.pollInterval(), max(settings.pollInterval(), Duration.ofSeconds(5)),
+                Integer.MAX_VALUE, null).recovery(clock);
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     synchronized void start() {
@@ -46,11 +57,10 @@ final class WorkerLoops implements AutoCloseable {
     }
 
     private void claimLoop() {
-        Duration backoff = settings.pollInterval();
         while (running) {
             try {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
-                backoff = settings.pollInterval();
+                if (claimRecovery.succeeded()) log.info("Claiming works again");
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
             } catch (io.sluice.failover.WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
@@ -58,9 +68,9 @@ final class WorkerLoops implements AutoCloseable {
                 log.debug("Claiming waits: {}", e.getMessage());
                 sleep(settings.pollInterval().multipliedBy(4));
             } catch (Exception e) {
-                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), backoff.toMillis());
-                sleep(backoff);
-                backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : backoff.multipliedBy(2);
+                Duration delay = claimRecovery.failed();
+                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
+                sleep(delay);
             }
         }
     }
