@@ -49,7 +49,9 @@ public final class ConfigSchema {
                     "partitions", key(Kind.POSITIVE_INT, "8", "Partition count used when Sluice creates the events topic."),
                     "controlTopic", key(Kind.STRING, "sluice.control", "Compacted topic for operator commands (db pause/resume) and process reports."),
                     "violationsTopic", key(Kind.STRING, "sluice.violations", "Topic the collector publishes contract violations to; persisted into the violations table."),
-                    "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port).")),
+                    "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port)."),
+                    "replicationFactor", key(Kind.REPLICAS, "auto", "Replication factor of the topics Sluice creates (events, control, violations). 'auto': 3, or the broker count of a smaller cluster (with a warning)."),
+                    "minInsyncReplicas", key(Kind.REPLICAS, "auto", "min.insync.replicas of the topics Sluice creates: a 200 needs this many replicas to hold the events. 'auto': replication factor - 1 (at least 1). Start-up refuses an existing events topic with fewer replicas or a lower min.insync.replicas than set here.")),
             "postgres", section(
                     "url", key(Kind.JDBC_URL, "embedded", "'embedded' runs PostgreSQL 17 from Maven-shipped binaries; otherwise a jdbc:postgresql:// URL (multi-host allowed)."),
                     "user", key(Kind.STRING, "sluice", "Database user of the queue database."),
@@ -58,7 +60,8 @@ public final class ConfigSchema {
                     "maxPoolSize", key(Kind.POSITIVE_INT, "10", "Maximum connections in the queue-database pool."),
                     "instances", key(Kind.STRING_LIST, "", "Optional per-instance JDBC URLs (like Aurora's instance endpoints), polled for their role to detect writer changes and split brain."),
                     "writeHold", key(Kind.DURATION, "5s", "After a writer change or a read-only answer, queue writes hold until the same writer was seen this long."),
-                    "probeInterval", key(Kind.DURATION, "1s", "How often the endpoint and instances are asked who the writer is.")),
+                    "probeInterval", key(Kind.DURATION, "1s", "How often the endpoint and instances are asked who the writer is."),
+                    "socketTimeout", key(Kind.DURATION, "10s", "Longest wait for the queue database to answer a statement: a black-holed server (packets dropped, sockets left open) is noticed within this, its connections evicted and writes held.")),
             "collector", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the collector HTTP server binds to."),
                     "port", key(Kind.PORT, "8080", "Port of the Segment-compatible tracking API."),
@@ -143,7 +146,8 @@ public final class ConfigSchema {
                     "retryCap", key(Kind.DURATION, "5m", "Longest retry delay."),
                     "maxAttempts", key(Kind.POSITIVE_INT, "20", "After this many failed attempts a batch becomes a dead letter."),
                     "maxRetryAge", key(Kind.DURATION, "24h", "... or once its first attempt is this old."),
-                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long.")));
+                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long."),
+                    "pruneInterval", key(Kind.DURATION, "30s", "How often a worker prunes delivered batch rows and expired dead letters.")));
 
     private ConfigSchema() {}
 

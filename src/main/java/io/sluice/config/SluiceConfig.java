@@ -33,15 +33,21 @@ public record SluiceConfig(
 
     public static final String EMBEDDED = "embedded";
 
+    /** @param replicationFactor 0 for 'auto'; @param minInsyncReplicas 0 for 'auto' */
     public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
-                                String violationsTopic) {
+                                String violationsTopic, int replicationFactor, int minInsyncReplicas) {
+        public KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
+                             String violationsTopic) {
+            this(bootstrapServers, eventsTopic, partitions, embeddedPort, controlTopic, violationsTopic, 0, 0);
+        }
+
         public boolean embedded() {
             return EMBEDDED.equals(bootstrapServers);
         }
     }
 
     public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize,
-                                   List<String> instances, Duration writeHold, Duration probeInterval) {
+                                   List<String> instances, Duration writeHold, Duration probeInterval, Duration socketTimeout) {
         public boolean embedded() {
             return EMBEDDED.equals(url);
         }
@@ -72,6 +78,15 @@ public record SluiceConfig(
         public String toString() {
             return "SourceSettings[id=" + id + ", writeKey=******]";
         }
+    }
+
+    /** min.insync.replicas above the replication factor could never acknowledge anything: refused here, not at the first request. */
+    private static int replicationChecked(int replicationFactor, int minInsyncReplicas) {
+        if (replicationFactor > 0 && minInsyncReplicas > replicationFactor) {
+            throw new ConfigException("kafka.minInsyncReplicas", "is " + minInsyncReplicas + ", above kafka.replicationFactor="
+                    + replicationFactor + ": no write could ever be acknowledged");
+        }
+        return minInsyncReplicas;
     }
 
     public static String sha256Hex(String text) {
@@ -129,7 +144,7 @@ public record SluiceConfig(
 
     public record WorkerSettings(int concurrency, Duration pollInterval, Duration leaseDuration, Duration heartbeatInterval,
                                  Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
-                                 Duration doneRetention) {}
+                                 Duration doneRetention, Duration pruneInterval) {}
 
     /** A path from the config (a function or contract file), resolved against the config file's directory. */
     public Path resolve(String path) {
@@ -188,10 +203,11 @@ public record SluiceConfig(
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic")),
+                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic"),
+                        v.get("kafka.replicationFactor"), replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas"))),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
-                        v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
+                        v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
                         v.get("collector.ackTimeout")),
@@ -202,7 +218,8 @@ public record SluiceConfig(
                 new PlannerSettings(v.get("planner.groupId")),
                 new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
                         v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
-                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention")),
+                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention"),
+                        v.get("worker.pruneInterval")),
                 new FunctionSettings(v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
                 v.get("deadLetters.retention"),
                 baseDir,

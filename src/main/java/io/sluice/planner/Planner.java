@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class Planner implements Service {
     private static final Logger log = LoggerFactory.getLogger(Planner.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    /** Retry delay while this process's gate holds writes (nothing was sent, so retrying costs nothing). */
+    private static final Duration HELD_RETRY = Duration.ofMillis(200);
 
     private final QueueStore store;
     private final List<SyncSettings> syncs;
@@ -158,7 +160,10 @@ public final class Planner implements Service {
     }
 
     private void databaseUnavailable(Exception e) {
-        database.failed();
+        // Held by this process's gate (pause, writer change): no statement was sent, so try again soon and plan
+        // within moments of the hold lifting; a database that failed gets the recovery policy's backoff.
+        if (e instanceof io.sluice.failover.WriteHeldException) database.failed(HELD_RETRY);
+        else database.failed();
         if (consumer.paused().size() < consumer.assignment().size()) {
             log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());
             consumer.pause(consumer.assignment());

@@ -12,6 +12,7 @@ import io.sluice.lifecycle.Service;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -73,7 +74,6 @@ public final class ViolationWriter implements Service {
     private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     private KafkaConsumer<byte[], byte[]> consumer;
     private ConsumerLoop loop;
-    private volatile boolean writing;
     private Instant firstPendingAt;
 
     private record Pending(TopicPartition partition, Violation violation) {}
@@ -159,7 +159,8 @@ public final class ViolationWriter implements Service {
         } catch (SQLException | RuntimeException e) {
             failures.increment();
             boolean first = database.failures() == 0;
-            Duration delay = database.failed();
+            // Held by the gate (no statement sent): retry soon; a failing database gets the recovery backoff.
+            Duration delay = e instanceof WriteHeldException ? database.failed(Duration.ofMillis(200)) : database.failed();
             if (e instanceof WriteHeldException) {
                 if (first) log.info("Holding {} violation(s) until queue-database writes resume: {}", pending.size(), e.getMessage());
             } else if (first || database.atCap()) {
@@ -188,9 +189,8 @@ public final class ViolationWriter implements Service {
 
     /** One transaction; one multi-row INSERT per {@link #BATCH_SIZE} rows. */
     private void insert(List<Violation> violations) throws SQLException {
-        writing = true; // before the gate: "paused and not writing" means no insert runs or will start
-        try {
-            gate.checkWritable();
+        // The gate counts this insert while it runs: a paused process is quiesced only once it is over.
+        try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement(INSERT)) {
                     for (int from = 0; from < violations.size(); from += BATCH_SIZE) {
@@ -198,14 +198,7 @@ public final class ViolationWriter implements Service {
                     }
                 }
             });
-        } finally {
-            writing = false;
         }
-    }
-
-    /** Whether an insert is running now (for quiescing before a planned failover). */
-    public boolean writing() {
-        return writing;
     }
 
     private void insert(Connection c, PreparedStatement ps, List<Violation> violations) throws SQLException {

@@ -62,6 +62,14 @@ public final class DeadLetterReplay {
 
     /** Returns how many were handed back to delivery (a letter failing in its function again stays a dead letter). */
     private int replayChunk(List<DeadLetter> chunk) throws Exception {
+        // One permit for the whole chunk: the process counts as writing until the chunk is over, and a paused gate
+        // refuses the chunk before anything of it is written (WriteHeldException: nothing replayed, run again later).
+        try (var permit = retries.gate().enter(false)) {
+            return replayChunkAdmitted(chunk);
+        }
+    }
+
+    private int replayChunkAdmitted(List<DeadLetter> chunk) throws Exception {
         List<DeadLetter> plain = new ArrayList<>();
         int replayed = 0;
         for (DeadLetter letter : chunk) {

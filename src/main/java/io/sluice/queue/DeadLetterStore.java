@@ -2,6 +2,7 @@ package io.sluice.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -30,8 +31,7 @@ public final class DeadLetterStore {
 
     public void add(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        gate.checkWritable(true); // finishing a held batch: allowed while an operator pause drains
-        try (Connection c = dataSource.getConnection()) {
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection()) {
             insert(c, letters, now);
         }
     }
@@ -96,8 +96,7 @@ public final class DeadLetterStore {
     /** Marks dead letters as handed back to delivery. */
     public void markReplayed(List<Long> ids, Instant now) throws SQLException {
         if (ids.isEmpty()) return;
-        gate.checkWritable();
-        try (Connection c = dataSource.getConnection();
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
@@ -107,8 +106,7 @@ public final class DeadLetterStore {
 
     /** Deletes dead letters older than the retention: the only way they ever go away. */
     public int prune(Instant cutoff) throws SQLException {
-        gate.checkWritable();
-        try (Connection c = dataSource.getConnection();
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
             ps.setTimestamp(1, Timestamp.from(cutoff));
             return ps.executeUpdate();

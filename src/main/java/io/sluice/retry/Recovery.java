@@ -28,6 +28,18 @@ public final class Recovery {
         return delay;
     }
 
+    /**
+     * Records a failure that cost nothing (refused in this process, e.g. queue writes held by its gate): the next
+     * try comes after at most {@code atMost}, so the loop goes on within moments of the refusal ending.
+     */
+    public Duration failed(Duration atMost) {
+        failures = failures == Integer.MAX_VALUE ? failures : failures + 1;
+        Duration delay = policy.delay(failures);
+        if (delay.compareTo(atMost) > 0) delay = atMost;
+        retryAt = clock.instant().plus(delay);
+        return delay;
+    }
+
     /** Records a success; true when it ends a run of failures (worth one log line). */
     public boolean succeeded() {
         boolean recovered = failures > 0;

@@ -41,6 +41,7 @@ import io.sluice.failover.ControlTopic;
 import io.sluice.failover.FailoverGuard;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.TopicSetup;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,7 +128,7 @@ public final class Sluice implements Service {
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
-            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
+            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()), controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             if (database != null) {
                 DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
@@ -153,23 +154,32 @@ public final class Sluice implements Service {
         } else {
             bootstrapServers = config.kafka().bootstrapServers();
         }
-        EventsTopic.ensure(bootstrapServers, config.kafka().eventsTopic(), config.kafka().partitions());
+        TopicSetup.events(bootstrapServers, config.kafka());
+        // Before the components that would otherwise create them with the cluster's default replication.
+        if (roles.contains(Role.PLANNER) || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
+            TopicSetup.violations(bootstrapServers, config.kafka());
+        }
     }
 
     private void startDatabase() {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
+        TopicSetup.control(bootstrapServers, config.kafka());
         controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
         writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
         // Joined before anything writes, so that a process started while paused stays paused.
         run("control channel", new ControlChannel(controlTopic, processId, roleNames(), guard.gate(), this::quiesceState,
                 writerMonitor::lastChange, clock));
-        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride());
+        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride(), guard.gate(),
+                pg.socketTimeout());
         run("queue database", database);
         guard.guard(database);
-        if (guard.gate().paused()) log.warn("Not storing the configuration in the control tables: queue writes are paused");
-        else ControlTables.upsert(database.dataSource(), config);
+        try (var permit = guard.gate().enter(false)) {
+            ControlTables.upsert(database.dataSource(), config);
+        } catch (io.sluice.failover.WriteHeldException e) {
+            log.warn("Not storing the configuration in the control tables now: {}", e.getMessage());
+        }
         run("writer monitor", writerMonitor);
         queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry, guard.gate());
     }
@@ -241,9 +251,9 @@ public final class Sluice implements Service {
      */
     public String quiesceState() {
         if (!guard.gate().paused()) return "running";
-        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle())
-                && (violationWriter == null || !violationWriter.writing()));
-        return idle ? "quiesced" : "quiescing";
+        // Every writer of this process (planner, worker, retry chains, violation writer, pruning, dead-letter replay,
+        // configuration upserts) passes this one gate, which counts their running writes.
+        return guard.gate().quiesce(() -> worker == null || worker.idle()) ? "quiesced" : "quiescing";
     }
 
     private String roleNames() {

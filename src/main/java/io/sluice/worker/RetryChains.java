@@ -41,6 +41,7 @@ final class RetryChains {
     private final Duration lease;
     private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.ThreadFactory chainThreads = Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
+    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
 
     RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
                 Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
@@ -56,36 +57,57 @@ final class RetryChains {
 
     /** Leases and delivers up to {@code limit} due chains on the calling thread; returns how many were handled. */
     int deliverDue(int limit) throws Exception {
-        List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
-        for (RetryStore.Chain chain : chains) deliverLogged(chain);
-        return chains.size();
+        // Announced before the lease is asked for, and over only once every leased chain is settled: a process is
+        // quiesced only when no chain is held, so a chain's settle never writes after "safe to fail over".
+        busy.incrementAndGet();
+        try {
+            List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
+            for (RetryStore.Chain chain : chains) deliverLogged(chain);
+            return chains.size();
+        } finally {
+            busy.decrementAndGet();
+        }
     }
 
     /**
      * Leases due chains into the free ones of {@code maxInProgress} chain slots and delivers each on a virtual thread
      * of its own, so that a slow or hanging destination's chains never hold up another destination's (each destination
-     * bounds its own requests, and parks what does not fit). Returns how many were dispatched.
+     * bounds its own requests, and parks what does not fit). Returns how many were dispatched. Each dispatched chain
+     * keeps this busy (see {@link #idle}) until it is settled.
      */
     int dispatchDue(int maxInProgress) throws Exception {
         int free = maxInProgress - inProgress.get();
         if (free <= 0) return 0;
-        List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant());
-        for (RetryStore.Chain chain : chains) {
-            inProgress.incrementAndGet();
-            try {
-                chainThreads.newThread(() -> {
-                    try {
-                        deliverLogged(chain);
-                    } finally {
-                        inProgress.decrementAndGet();
-                    }
-                }).start();
-            } catch (RuntimeException e) {
-                inProgress.decrementAndGet();
-                throw e;
+        busy.incrementAndGet();
+        try {
+            List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant());
+            for (RetryStore.Chain chain : chains) {
+                inProgress.incrementAndGet();
+                busy.incrementAndGet();
+                try {
+                    chainThreads.newThread(() -> {
+                        try {
+                            deliverLogged(chain);
+                        } finally {
+                            inProgress.decrementAndGet();
+                            busy.decrementAndGet();
+                        }
+                    }).start();
+                } catch (RuntimeException e) {
+                    inProgress.decrementAndGet();
+                    busy.decrementAndGet();
+                    throw e;
+                }
             }
+            return chains.size();
+        } finally {
+            busy.decrementAndGet();
         }
-        return chains.size();
+    }
+
+    /** Whether no chain is being leased, delivered or settled. */
+    boolean idle() {
+        return busy.get() == 0;
     }
 
     /** Chains being delivered by {@link #dispatchDue}. */

@@ -45,6 +45,8 @@ public final class Worker implements Service {
     private final WorkerMetrics metrics;
     private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
+    /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
+    private final java.util.concurrent.atomic.AtomicInteger claiming = new java.util.concurrent.atomic.AtomicInteger();
     private final BatchDelivery delivery;
     private final BatchOutcomes outcomes;
     private final WorkerLoops loops;
@@ -97,18 +99,23 @@ public final class Worker implements Service {
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) return 0;
-        Map<String, Integer> held = heldPerDestination();
-        // At most what the least-free destination still taking batches has left, so no destination exceeds its own slots.
-        int limit = delivery.syncs().values().stream().map(SyncSettings::destination).distinct()
-                .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0)).filter(n -> n > 0).min().orElse(0);
-        limit = Math.min(free, limit);
-        if (limit <= 0) return 0;
-        List<ClaimedBatch> claimed = store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
-        for (ClaimedBatch batch : claimed) {
-            inFlight.put(batch.id(), batch);
-            dispatch.accept(batch);
+        claiming.incrementAndGet();
+        try {
+            Map<String, Integer> held = heldPerDestination();
+            // At most what the least-free destination still taking batches has left, so none exceeds its own slots.
+            int limit = delivery.syncs().values().stream().map(SyncSettings::destination).distinct()
+                    .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0)).filter(n -> n > 0).min().orElse(0);
+            limit = Math.min(free, limit);
+            if (limit <= 0) return 0;
+            List<ClaimedBatch> claimed = store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
+            for (ClaimedBatch batch : claimed) {
+                inFlight.put(batch.id(), batch);
+                dispatch.accept(batch);
+            }
+            return claimed.size();
+        } finally {
+            claiming.decrementAndGet();
         }
-        return claimed.size();
     }
 
     /**
@@ -215,8 +222,12 @@ public final class Worker implements Service {
         }
     }
 
+    /**
+     * Whether this worker holds nothing it would still have to write about: no batch claimed or being claimed, no
+     * retry chain leased or being leased.
+     */
     public boolean idle() {
-        return inFlight.isEmpty();
+        return inFlight.isEmpty() && claiming.get() == 0 && (chains == null || chains.idle());
     }
 
     static String describe(DeliveryException failure) {

@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
-    private static final Duration MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
 
@@ -49,7 +48,7 @@ final class WorkerLoops implements AutoCloseable {
         running = true;
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
         heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
-        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
+        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
         retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
             while (running && worker.dispatchRetries() > 0) {
                 // keep going while chains are due
@@ -63,6 +62,11 @@ final class WorkerLoops implements AutoCloseable {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
+            } catch (io.sluice.failover.WriteHeldException e) {
+                // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
+                // means claiming starts within a poll interval of the resume rather than a grown backoff later.
+                log.debug("Claiming waits: {}", e.getMessage());
+                sleep(settings.pollInterval().multipliedBy(4));
             } catch (Exception e) {
                 Duration delay = claimRecovery.failed();
                 log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
@@ -77,6 +81,8 @@ final class WorkerLoops implements AutoCloseable {
             if (!running) return;
             try {
                 task.run();
+            } catch (io.sluice.failover.WriteHeldException e) {
+                log.debug("Worker {} waits: {}", name, e.getMessage()); // paused or failing over: expected, not a fault
             } catch (Exception e) {
                 log.warn("Worker {} failed ({}); will try again", name, e.toString());
             }
