@@ -138,7 +138,7 @@ public final class ConfigSchema {
             "planner", section(
                     "groupId", key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners.")),
             "worker", section(
-                    "concurrency", key(Kind.POSITIVE_INT, "8", "Batches one worker process delivers at the same time."),
+                    "concurrency", key(Kind.POSITIVE_INT, "8", "Batches one worker process delivers at the same time to each destination: every destination has this many slots of its own."),
                     "pollInterval", key(Kind.DURATION, "50ms", "How often an idle worker looks for due batches."),
                     "leaseDuration", key(Kind.DURATION, "30s", "How long a claim lasts without a heartbeat; then other workers may take the batch."),
                     "heartbeatInterval", key(Kind.DURATION, "10s", "How often a worker extends the leases it holds."),

@@ -210,6 +210,20 @@ public final class RetryStore {
     }
 
     /** Events waiting per sync and the age of the oldest, for the pending-age gauge. */
+    /** One sync's part of the retry queue: how many events wait and since when the oldest has been failing. */
+    public record Depth(long events, Instant oldestFailure) {}
+
+    /** The retry queue per sync (syncs with nothing waiting are absent). */
+    public java.util.Map<String, Depth> depthBySync() throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT sync_id, count(*), min(first_failed_at) FROM retry_events GROUP BY sync_id");
+             ResultSet rs = ps.executeQuery()) {
+            java.util.Map<String, Depth> depths = new java.util.HashMap<>();
+            while (rs.next()) depths.put(rs.getString(1), new Depth(rs.getLong(2), rs.getTimestamp(3).toInstant()));
+            return depths;
+        }
+    }
+
     public Instant oldestWaiting() throws SQLException {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT min(first_failed_at) FROM retry_events");

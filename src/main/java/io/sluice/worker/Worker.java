@@ -52,6 +52,7 @@ public final class Worker implements Service {
     private final WorkerLoops loops;
     private final RetryChains chains;
     private volatile Duration topicRetention;
+    private final Map<String, String> destinationOfSync;
     /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
@@ -73,7 +74,7 @@ public final class Worker implements Service {
                 .collect(Collectors.toUnmodifiableMap(DestinationSettings::id, d -> RetryPolicies.of(d, settings)));
         this.metrics = new WorkerMetrics(registry, inFlight);
         this.delivery = new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
-        Map<String, String> destinationOfSync = config.syncs().stream()
+        this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
@@ -206,7 +207,10 @@ public final class Worker implements Service {
             // keep deleting in small chunks
         }
         if (stores.deadLetters() != null) stores.deadLetters().prune(now.minus(deadLetterRetention));
-        if (stores.retries() != null) metrics.oldestRetry(stores.retries().oldestWaiting(), now);
+        if (stores.retries() != null) {
+            metrics.oldestRetry(stores.retries().oldestWaiting(), now);
+            metrics.retryQueue(destinationOfSync, stores.retries().depthBySync(), now);
+        }
         metrics.oldestUnfinished(store.oldestUnfinished(), now, topicRetention);
     }
 

@@ -20,6 +20,7 @@ final class WorkerMetrics {
     private final Timer endToEnd;
     private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
     private final AtomicLong oldestRetrySeconds = new AtomicLong();
+    private final Map<String, AtomicLong> retryGauges = new java.util.concurrent.ConcurrentHashMap<>();
 
     WorkerMetrics(MeterRegistry registry, Map<Long, ClaimedBatch> inFlight) {
         this.registry = registry;
@@ -58,6 +59,28 @@ final class WorkerMetrics {
     }
 
     /** Age of the oldest event waiting in the retry queue (0 when empty). */
+    /**
+     * Per sync (tagged with its destination): {@code sluice.retry.queue.depth} events waiting in the retry queue and
+     * {@code sluice.retry.queue.oldest.seconds} since the oldest of them first failed. Syncs not in {@code depths} read 0.
+     */
+    void retryQueue(Map<String, String> destinationOfSync, Map<String, io.sluice.queue.RetryStore.Depth> depths, Instant now) {
+        destinationOfSync.forEach((sync, destination) -> {
+            io.sluice.queue.RetryStore.Depth depth = depths.get(sync);
+            retryGauge("sluice.retry.queue.depth", sync, destination).set(depth == null ? 0 : depth.events());
+            retryGauge("sluice.retry.queue.oldest.seconds", sync, destination)
+                    .set(depth == null ? 0 : Math.max(0, Duration.between(depth.oldestFailure(), now).toSeconds()));
+        });
+    }
+
+    private AtomicLong retryGauge(String name, String sync, String destination) {
+        return retryGauges.computeIfAbsent(name + "|" + sync, k -> {
+            AtomicLong value = new AtomicLong();
+            io.micrometer.core.instrument.Gauge.builder(name, value, AtomicLong::get).tag("sync", sync).tag("destination", destination)
+                    .strongReference(true).register(registry);
+            return value;
+        });
+    }
+
     void oldestRetry(Instant oldest, Instant now) {
         oldestRetrySeconds.set(oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
     }

@@ -80,7 +80,7 @@ final class FailoverRig implements AutoCloseable {
                 destinations:
                   - {id: warehouse, type: postgres, url: "%s", user: sluice}
                   - {id: hooks, type: webhook, url: "%s", timeout: 10s, retry: {base: 200ms, cap: 1s, maxAttempts: 50},
-                     circuitBreaker: {failures: 100000, coolDown: 1s}}
+                     circuitBreaker: {window: 100000, minimumCalls: 100000, coolDown: 1s}}
                   - {id: mirror, type: kafka, bootstrapServers: "%s", topic: %s}
                 syncs:
                   - {id: %s, source: web, destination: warehouse, batch: {maxEvents: 50, maxAge: 200ms}}

@@ -59,6 +59,12 @@ class RetryQueueTest {
         });
     }
 
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    private double retryGauge(String name) {
+        return registry.get(name).tag("sync", "s").tag("destination", "rec").gauge().value();
+    }
+
     @AfterEach
     void tearDown() {
         database.close();
@@ -79,12 +85,17 @@ class RetryQueueTest {
             assertThat(delivered()).as("u2 flows; u1's e4 waits behind e1").containsExactly("e3", "e5");
 
             assertThat(worker.retryDue()).as("not due yet").isZero();
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth")).as("e1 failed, e2 and e4 wait behind it").isEqualTo(3);
             failing.clear();
             clock.tick(Duration.ofSeconds(2));
             assertThat(worker.retryDue()).isEqualTo(1);
             assertThat(delivered()).containsExactly("e3", "e5", "e1", "e2", "e4");
             clock.tick(Duration.ofSeconds(10));
             assertThat(worker.retryDue()).as("the queue is empty").isZero();
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth")).isZero();
+            assertThat(retryGauge("sluice.retry.queue.oldest.seconds")).isZero();
         }
     }
 
@@ -151,6 +162,6 @@ class RetryQueueTest {
                 syncs: [{id: s, source: web, destination: rec}]
                 """);
         return new Worker(config, new WorkerStores(store, retries, deadLetters), Map.of("rec", destination), null,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, new SimpleMeterRegistry(), "test-worker");
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, registry, "test-worker");
     }
 }

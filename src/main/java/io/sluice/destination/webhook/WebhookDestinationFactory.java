@@ -10,7 +10,7 @@ import java.time.Clock;
 /**
  * Type {@code webhook}: HTTP POST of JSON (docs/webhooks.md). Keys: {@code url}, {@code mode} (event | batch),
  * {@code maxBatchEvents}, {@code headers}, {@code timeout}, {@code secret}, {@code rateLimit}, {@code maxConcurrency},
- * {@code orderPerUser}, {@code circuitBreaker.failures}, {@code circuitBreaker.coolDown}; {@code retry.*} is the
+ * {@code orderPerUser}, {@code maxWait}, {@code circuitBreaker.*}; {@code retry.*} is the
  * worker's. Meters go to Micrometer's global registry unless one is passed to {@link #create(DestinationSettings,
  * MeterRegistry, Clock)}.
  */
