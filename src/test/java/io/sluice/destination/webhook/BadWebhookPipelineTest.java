@@ -112,6 +112,7 @@ class BadWebhookPipelineTest {
             modes.put("refused", refused);
             modes.put("black hole", hole.url());
             modes.put("500", bad.url());
+            modes.put("30% 500", bad.url());
             modes.put("429 Retry-After: 2", bad.url());
             int round = 0;
             for (Map.Entry<String, String> mode : modes.entrySet()) {
@@ -119,8 +120,14 @@ class BadWebhookPipelineTest {
                 Accepted healthyNow = new Accepted();
                 healthy.answer(healthyNow.record(request -> TestReceiver.Reply.ok()));
                 Accepted badAccepted = new Accepted();
-                bad.answer(mode.getKey().equals("500") ? request -> TestReceiver.Reply.status(500).body("broken")
-                        : request -> TestReceiver.Reply.status(429).header("Retry-After", "2"));
+                Map<String, AtomicInteger> tries = new ConcurrentHashMap<>();
+                bad.answer(switch (mode.getKey()) {
+                    case "500" -> request -> TestReceiver.Reply.status(500).body("broken");
+                    // 3 of every 10 requests fail (by arrival), the rest are accepted: it never recovers fully
+                    case "30% 500" -> badAccepted.record(request -> tries.computeIfAbsent("all", k -> new AtomicInteger()).incrementAndGet() % 10 < 3
+                            ? TestReceiver.Reply.status(500).body("sometimes") : TestReceiver.Reply.ok());
+                    default -> request -> TestReceiver.Reply.status(429).header("Retry-After", "2");
+                });
                 try (Sluice sluice = start(config(healthy.url(), mode.getValue()))) {
                     List<String> sent = send(sluice, prefix, 40);
                     await().atMost(Duration.ofSeconds(30)).until(() -> healthyNow.counts().keySet().containsAll(sent));
@@ -130,7 +137,7 @@ class BadWebhookPipelineTest {
                     assertThat(count(sluice, "retry_events")).as(mode.getKey() + ": retry rows bounded by the events").isLessThanOrEqualTo(sent.size());
                     assertThat(count(sluice, "dead_letters")).as(mode.getKey() + ": nothing dead before retry.maxAge").isZero();
                     if (mode.getValue().equals(bad.url())) {
-                        bad.answer(badAccepted.record(request -> TestReceiver.Reply.ok()));
+                        if (!mode.getKey().equals("30% 500")) bad.answer(badAccepted.record(request -> TestReceiver.Reply.ok()));
                         await().atMost(Duration.ofSeconds(60)).until(() -> badAccepted.counts().keySet().containsAll(sent));
                         assertThat(badAccepted.counts()).as(mode.getKey() + ": each event once").containsOnlyKeys(sent)
                                 .allSatisfy((key, n) -> assertThat(n).isEqualTo(1));
