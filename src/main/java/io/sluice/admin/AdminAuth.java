@@ -17,13 +17,13 @@ final class AdminAuth {
 
     void authorize(Context ctx) {
         if (token.length == 0) {
-            ctx.skipRemainingHandlers().status(403).contentType("application/json").result("{\"error\":\"the admin API is disabled: set admin.token\"}");
+            ctx.skipRemainingHandlers().status(403).contentType("application/json").result("{\"success\":false,\"error\":\"the admin API is disabled: set admin.token\",\"rule\":\"admin_disabled\"}");
             return;
         }
         String header = ctx.header("Authorization");
         byte[] given = header != null && header.startsWith("Bearer ") ? header.substring(7).getBytes(StandardCharsets.UTF_8) : new byte[0];
         if (!MessageDigest.isEqual(given, token)) {
-            ctx.skipRemainingHandlers().status(401).contentType("application/json").result("{\"error\":\"missing or wrong admin token\"}");
+            ctx.skipRemainingHandlers().status(401).contentType("application/json").result("{\"success\":false,\"error\":\"missing or wrong admin token\",\"rule\":\"invalid_admin_token\"}");
         }
     }
 }

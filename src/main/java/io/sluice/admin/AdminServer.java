@@ -39,7 +39,7 @@ public final class AdminServer implements Service {
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
-        server = HttpServers.create(settings.host(), settings.port(), config -> {
+        server = HttpServers.create("admin", settings.host(), settings.port(), registry, HttpServers.DEFAULT_MIN_BODY_RATE, config -> {
             config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
             config.routes.get("/ready", ctx -> {
                 KafkaHealth.Status status = kafkaHealth.check();

@@ -10,7 +10,6 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -38,8 +37,8 @@ public final class DlqAdminRoutes implements AdminRoutes {
     }
 
     private void list(Context ctx) throws Exception {
-        int limit = ctx.queryParam("limit") == null ? 100 : Integer.parseInt(ctx.queryParam("limit"));
-        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), DeadLetterReplay.parseSince(ctx.queryParam("since"), clock),
+        int limit = AdminParams.limit(ctx.queryParam("limit"), 100);
+        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), AdminParams.since(ctx.queryParam("since"), clock),
                 "true".equals(ctx.queryParam("all")), limit);
         ArrayNode out = JSON.createArrayNode();
         letters.forEach(d -> out.add(describe(d, false)));
@@ -47,25 +46,21 @@ public final class DlqAdminRoutes implements AdminRoutes {
     }
 
     private void show(Context ctx) throws Exception {
-        List<DeadLetter> letters = deadLetters.byIds(List.of(Long.parseLong(ctx.pathParam("id"))));
+        List<DeadLetter> letters = deadLetters.byIds(List.of(AdminParams.id(ctx.pathParam("id"))));
         if (letters.isEmpty()) {
-            ctx.status(404).contentType("application/json").result("{\"error\":\"no such dead letter\"}");
+            ctx.status(404).contentType("application/json").result("{\"success\":false,\"error\":\"no such dead letter\",\"rule\":\"not_found\"}");
             return;
         }
         ctx.contentType("application/json").result(describe(letters.get(0), true).toString());
     }
 
     private void replay(Context ctx) throws Exception {
-        JsonNode body = ctx.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(ctx.body());
-        List<Long> ids = new ArrayList<>();
-        body.path("ids").forEach(id -> ids.add(id.asLong()));
-        int replayed = replay.replay(text(body, "sync"), DeadLetterReplay.parseSince(text(body, "since"), clock), ids, total -> { });
+        JsonNode body = AdminParams.object(ctx.body());
+        List<Long> ids = AdminParams.ids(body);
+        String sync = AdminParams.text(body, "sync");
+        java.time.Instant since = AdminParams.since(AdminParams.text(body, "since"), clock);
+        int replayed = replay.replay(sync, since, ids, total -> { });
         ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
-    }
-
-    private static String text(JsonNode body, String field) {
-        JsonNode value = body.get(field);
-        return value == null || value.isNull() ? null : value.asText();
     }
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {

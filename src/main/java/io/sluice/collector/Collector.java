@@ -29,6 +29,7 @@ public final class Collector implements Service {
     private final EventPublisher publisher;
     private final ViolationPublisher violations; // null when no source has a contract
     private final IngestHandler handler;
+    private final MeterRegistry registry;
     private Javalin server;
     private boolean closed;
 
@@ -41,6 +42,7 @@ public final class Collector implements Service {
     public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
                      Contracts contracts, MeterRegistry registry, Clock clock) {
         this.settings = settings;
+        this.registry = registry;
         CollectorMetrics metrics = new CollectorMetrics(registry);
         this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
         this.violations = contracts.isEmpty() ? null : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
@@ -51,7 +53,7 @@ public final class Collector implements Service {
     public synchronized void start() {
         if (server != null || closed) return;
         if (violations != null) violations.ensureTopic();
-        server = HttpServers.create(settings.host(), settings.port(), config -> {
+        server = HttpServers.create("collector", settings.host(), settings.port(), registry, settings.minBodyRate(), config -> {
             config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             config.routes.before(Collector::allowCrossOrigin);
             config.routes.options("/v1/*", Collector::preflight);

@@ -67,7 +67,8 @@ public final class ConfigSchema {
                     "maxEventSize", key(Kind.SIZE, "32KB", "Largest single event; larger events get 413."),
                     "maxBatchEvents", key(Kind.POSITIVE_INT, "2500", "Most events accepted in one batch request."),
                     "maxInFlightBytes", key(Kind.SIZE, "64MB", "Request bytes held in memory at once (reading, validating, awaiting Kafka); beyond it requests get 429."),
-                    "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503.")),
+                    "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503."),
+                    "minBodyRate", key(Kind.SIZE, "1KB", "Slowest accepted upload, in bytes per second from a body's first byte; a slower body gets 408 and its connection is closed.")),
             "admin", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the admin server (health, readiness, metrics) binds to."),
                     "port", key(Kind.PORT, "8081", "Port of the admin server."),
