@@ -75,11 +75,16 @@ final class BodyInput {
             }
         }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            // Jetty reports a connection that ends mid-body, and also a broken chunk (after which it closes the
+            // connection), as "400 Early EOF": the two cannot be told apart here.
+            if (t instanceof EOFException || (t instanceof HttpException http && String.valueOf(http.getReason()).contains("EOF"))) {
+                return Rejection.badRequest("truncated_body", "the body ended before its declared Content-Length or chunked end, "
+                        + "or its chunked framing is broken");
+            }
+        }
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof HttpException http) {
                 return Rejection.badRequest("invalid_framing", "the body's HTTP framing is broken (" + http.getCode() + " " + http.getReason() + ")");
-            }
-            if (t instanceof EOFException) {
-                return Rejection.badRequest("truncated_body", "the body ended before its declared Content-Length or chunked end");
             }
         }
         return Rejection.badRequest("unreadable_body", "the body could not be read: " + failure.getClass().getSimpleName());
