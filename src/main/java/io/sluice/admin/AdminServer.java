@@ -1,6 +1,7 @@
 package io.sluice.admin;
 
 import io.javalin.Javalin;
+import io.sluice.http.JsonErrors;
 import io.sluice.lifecycle.HttpServers;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
@@ -39,7 +40,8 @@ public final class AdminServer implements Service {
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
-        server = HttpServers.create("admin", settings.host(), settings.port(), registry, HttpServers.DEFAULT_MIN_BODY_RATE, config -> {
+        server = HttpServers.create(settings.host(), settings.port(), config -> {
+            new JsonErrors("admin", registry).install(config);
             config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
             config.routes.get("/ready", ctx -> {
                 KafkaHealth.Status status = kafkaHealth.check();

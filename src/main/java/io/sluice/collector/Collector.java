@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.sluice.lifecycle.HttpServers;
 import io.javalin.http.Context;
+import io.sluice.http.JsonErrors;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
@@ -53,7 +54,8 @@ public final class Collector implements Service {
     public synchronized void start() {
         if (server != null || closed) return;
         if (violations != null) violations.ensureTopic();
-        server = HttpServers.create("collector", settings.host(), settings.port(), registry, settings.minBodyRate(), config -> {
+        server = HttpServers.create(settings.host(), settings.port(), settings.minBodyRate(), config -> {
+            new JsonErrors("collector", registry).install(config);
             config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             config.routes.before(Collector::allowCrossOrigin);
             config.routes.options("/v1/*", Collector::preflight);

@@ -2,15 +2,12 @@ package io.sluice.lifecycle;
 
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.http.JsonErrors;
 import java.util.function.Consumer;
 
 /**
- * How Sluice's HTTP servers are set up: Javalin on Jetty 12, a virtual thread per request, no banner; every error
- * answered as JSON with a rule name and counted ({@link JsonErrors}); request bodies must keep arriving at a
- * minimum rate (Jetty's minimum request data rate), or the request fails and the connection is closed.
+ * How Sluice's HTTP servers are set up: Javalin on Jetty 12, a virtual thread per request, no banner; request
+ * bodies must keep arriving at a minimum rate (Jetty's minimum request data rate), or the request fails and the
+ * connection is closed. (Each server installs io.sluice.http.JsonErrors in its routes, so every error is JSON.)
  */
 public final class HttpServers {
     /** Bytes per second, measured from a body's first byte; far below any real client's uplink. */
@@ -20,15 +17,11 @@ public final class HttpServers {
 
     /** A server on {@code host:port} (port 0: any free port) with the given routes; not started. */
     public static Javalin create(String host, int port, Consumer<JavalinConfig> routes) {
-        return create("http", host, port, new SimpleMeterRegistry(), DEFAULT_MIN_BODY_RATE, routes);
+        return create(host, port, DEFAULT_MIN_BODY_RATE, routes);
     }
 
-    /**
-     * @param name the server's name in the error metrics ("collector", "admin")
-     * @param minBodyRate bytes per second a request body must at least arrive at (0: no minimum)
-     */
-    public static Javalin create(String name, String host, int port, MeterRegistry registry, long minBodyRate,
-                                 Consumer<JavalinConfig> routes) {
+    /** @param minBodyRate bytes per second a request body must at least arrive at (0: no minimum) */
+    public static Javalin create(String host, int port, long minBodyRate, Consumer<JavalinConfig> routes) {
         return Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
@@ -36,7 +29,6 @@ public final class HttpServers {
             config.jetty.host = host;
             config.jetty.port = port;
             config.jetty.modifyHttpConfiguration(http -> http.setMinRequestDataRate(minBodyRate));
-            new JsonErrors(name, registry).install(config);
             routes.accept(config);
         });
     }
