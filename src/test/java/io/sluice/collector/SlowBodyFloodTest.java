@@ -21,6 +21,10 @@ import org.junit.jupiter.api.Test;
  */
 class SlowBodyFloodTest {
 
+    /** What the sockets trickle: the start of a plain JSON body, and of a well-formed gzip stream. */
+    static final byte[] PLAIN = "{\"batch\":[{\"type\":\"track\"".getBytes();
+    static final byte[] GZIP = io.sluice.support.Gzip.member(PLAIN);
+
     @Test
     void aSlowBodyFloodDoesNotStarveANormalClient() throws Exception {
         try (TestCollector collector = TestCollector.start()) {
@@ -36,14 +40,14 @@ class SlowBodyFloodTest {
                     socket.getOutputStream().write(i % 2 == 0
                             ? RawHttp.head("POST", url, "Content-Length", "512000")
                             : RawHttp.head("POST", url, "Content-Length", "512000", "Content-Encoding", "gzip"));
-                    socket.getOutputStream().write(i % 2 == 0 ? '{' : 0x1f);
+                    socket.getOutputStream().write((i % 2 == 0 ? PLAIN : GZIP)[0]);
                     flood.add(socket);
                 }
                 Thread.sleep(500); // the server has accepted all 200 and blocks reading their bodies
                 for (int round = 0; round < 6; round++) {
-                    for (Socket socket : flood) {
+                    for (int i = 0; i < flood.size(); i++) {
                         try {
-                            socket.getOutputStream().write(' ');
+                            flood.get(i).getOutputStream().write((i % 2 == 0 ? PLAIN : GZIP)[round + 1]);
                         } catch (java.io.IOException closedByServer) {
                             // expected once the minimum rate is enforced
                         }
