@@ -20,6 +20,7 @@ public final class AdminServer implements Service {
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
     private final java.util.List<AdminRoutes> routes = new java.util.ArrayList<>();
+    private final ConsoleSessions sessions;
     private Javalin server;
     private boolean closed;
 
@@ -28,6 +29,7 @@ public final class AdminServer implements Service {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
+        this.sessions = new ConsoleSessions(settings.token(), java.time.Clock.systemUTC());
         if (control != null) routes.add(new DbAdminRoutes(control));
     }
 
@@ -47,12 +49,22 @@ public final class AdminServer implements Service {
                         .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
-            AdminAuth auth = new AdminAuth(settings.token());
+            AdminAuth auth = new AdminAuth(settings.token(), sessions);
             config.routes.before("/admin/*", auth::authorize);
             routes.forEach(group -> group.register(config));
         });
         server.start();
         log.info("Admin server listening on http://{}:{}", settings.host(), port());
+    }
+
+    /** The console's browser sessions, which also authorize /admin actions (with their CSRF token). */
+    public ConsoleSessions sessions() {
+        return sessions;
+    }
+
+    /** Whether Kafka answers (cached briefly), for the console. */
+    public KafkaHealth.Status kafka() {
+        return kafkaHealth.check();
     }
 
     public int port() {

@@ -46,9 +46,16 @@ final class IngestHandler {
     private final EventValidator validator;
     private final EventEnricher enricher = new EventEnricher();
     private final ClientAddress clientAddress;
+    private final RejectionPublisher rejections; // null: refused requests are only counted
 
     IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
                   ViolationPublisher violationPublisher, CollectorMetrics metrics, Clock clock) {
+        this(mapper, sources, contracts, settings, publisher, violationPublisher, null, metrics, clock);
+    }
+
+    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
+                  ViolationPublisher violationPublisher, RejectionPublisher rejections, CollectorMetrics metrics, Clock clock) {
+        this.rejections = rejections;
         this.mapper = mapper;
         this.sources = sources;
         this.contracts = contracts;
@@ -70,6 +77,7 @@ final class IngestHandler {
         int eventCount = 0;
         long bytes = 0;
         int permits = 0;
+        byte[] body = null;
         try {
             SourceSettings source = authenticateHeader(ctx.header("Authorization"));
             String encoding = ctx.header("Content-Encoding");
@@ -79,7 +87,7 @@ final class IngestHandler {
                 throw Rejection.tooLarge("request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
             }
             permits = limiter.acquire(compressed || declared < 0 ? settings.maxRequestSize() : Math.max(declared, 1));
-            byte[] body = bodyReader.read(ctx.bodyInputStream(), encoding);
+            body = bodyReader.read(ctx.bodyInputStream(), encoding);
             bytes = body.length;
             ParsedRequest request = endpoint.isBatch() ? parser.parseBatch(body) : parser.parseSingle(body);
             if (source == null) source = authenticateBody(request.writeKey());
@@ -97,6 +105,10 @@ final class IngestHandler {
             ctx.status(200).contentType("application/json").result(OK);
         } catch (Rejection rejection) {
             reject(ctx, rejection, sourceId, eventCount, started, bytes);
+            if (rejections != null) {
+                rejections.publish(sourceId, rejection, body, clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")),
+                        clock.instant());
+            }
         } finally {
             if (permits > 0) limiter.release(permits);
         }
