@@ -117,6 +117,11 @@ function chartCard(label, series, unit) {
   return card(label, fmt(last) + (unit || ''), spark(series, label + ' (last hour)'));
 }
 
+// Replaces the page's content; null children (optional parts) are left out.
+function show(...nodes) {
+  view.replaceChildren(...nodes.flat().filter(n => n !== null && n !== undefined && n !== false));
+}
+
 // ---- session ------------------------------------------------------------------------------------------------
 
 async function loadSession() {
@@ -137,7 +142,7 @@ async function loadSession() {
 
 function loginView() {
   const failed = new URLSearchParams(location.search).has('failed');
-  view.replaceChildren(h('h1', {}, 'Log in'),
+  show(h('h1', {}, 'Log in'),
     session.tokenConfigured ? h('form', { class: 'login', method: 'post', action: '/console/login' },
       h('label', { for: 'token' }, 'Admin token (admin.token)'),
       h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true }),
@@ -190,7 +195,7 @@ async function overviewView() {
     };
     const backlog = (o.syncs || []).reduce((a, s) => a + (s.backlogEvents || 0), 0);
     const dead = (o.syncs || []).reduce((a, s) => a + (s.deadLetters || 0), 0);
-    view.replaceChildren(h('h1', {}, 'Overview'),
+    show(h('h1', {}, 'Overview'),
       h('div', { class: 'grid' },
         chartCard('Accepted events/s', sum('.accepted')),
         chartCard('Rejected events/s', sum('.rejected')),
@@ -316,7 +321,7 @@ async function sourceView(id) {
   stream.onerror = () => { status.textContent = 'reconnecting…'; };
 
   const hist = s.history || {};
-  view.replaceChildren(h('h1', {}, 'Source ', h('span', { id: 'source-id' }, s.id)),
+  show(h('h1', {}, 'Source ', h('span', { id: 'source-id' }, s.id)),
     h('div', { class: 'grid' },
       card('Accepted', fmt(s.acceptedTotal, 0)), card('Rejected', fmt(s.rejectedTotal, 0)),
       chartCard('Accepted events/s', hist['source.' + s.id + '.accepted']), chartCard('Rejected events/s', hist['source.' + s.id + '.rejected'])),
@@ -340,7 +345,7 @@ async function syncView(id) {
     if (!changed(state, s)) return;
     const hist = s.history || {};
     const health = s.destinationHealth || {};
-    view.replaceChildren(h('h1', {}, 'Sync ', h('span', {}, s.id), ' ', h('span', { id: 'sync-state' }, stateBadge(s.state))),
+    show(h('h1', {}, 'Sync ', h('span', {}, s.id), ' ', h('span', { id: 'sync-state' }, stateBadge(s.state))),
       h('p', { class: 'muted' }, h('a', { href: '/sources/' + encodeURIComponent(s.source) }, s.source), ' → ', s.destination,
         ' (' + (s.destinationType || '?') + ')', s.function ? ' · with a function' : '',
         s.paused ? ' · paused by ' + s.pausedBy + ' ' + ago(s.pausedAt) : ''),
@@ -411,7 +416,7 @@ async function deadLettersView() {
 
   [sync, kind].forEach(f => f.addEventListener('change', load));
   since.addEventListener('change', load);
-  view.replaceChildren(h('h1', {}, 'Dead letters'),
+  show(h('h1', {}, 'Dead letters'),
     h('div', { class: 'filters' }, sync, since, kind, count),
     h('div', { class: 'filters' },
       actionButton('Replay selected', { id: 'replay-selected', class: 'secondary' }, async () => replay({ ids: [...selected] })),
@@ -432,7 +437,7 @@ async function databaseView() {
     const d = await api('/database');
     if (!changed(state, [d, confirming]) && !force) return;
     if (!d.present) {
-      view.replaceChildren(h('h1', {}, 'Database'), h('p', { class: 'muted' }, 'This process does not use the queue database; open the console of a planner or worker.'));
+      show(h('h1', {}, 'Database'), h('p', { class: 'muted' }, 'This process does not use the queue database; open the console of a planner or worker.'));
       return;
     }
     const roleClass = r => r === 'writer' ? 'ok' : r === 'reader' ? 'muted' : 'bad';
@@ -444,9 +449,9 @@ async function databaseView() {
         confirming = null;
         await render();
       }), ' ', h('button', { class: 'secondary', onclick: () => { confirming = null; render(); } }, 'Cancel')) : null;
-    view.replaceChildren(h('h1', {}, 'Database'),
+    show(h('h1', {}, 'Database'),
       h('div', { class: 'grid' },
-        card('Writer', h('span', { id: 'writer' }, d.writer || '–'), h('div', { class: 'muted' }, 'endpoint ' + d.endpoint.label + ': ', h('span', { class: roleClass(d.endpoint.role), id: 'endpoint-role' }, d.endpoint.role))),
+        card('Writer', h('span', { id: 'writer' }, d.writer || (d.gate.writer || '–')), h('div', { class: 'muted' }, 'endpoint ' + d.endpoint.label + ': ', h('span', { class: roleClass(d.endpoint.role), id: 'endpoint-role' }, d.endpoint.role))),
         card('Write gate', h('span', { id: 'gate-state', class: d.gate.writable ? 'ok' : 'warn' }, d.gate.writable ? 'open' : 'held'),
           h('div', { class: 'muted' }, d.gate.heldBecause || 'writes go ahead', ' · this process: ' + d.gate.thisProcess)),
         card('Alarms', alarmList(d.alarms)),
@@ -492,7 +497,7 @@ async function functionsView() {
       settings.value = JSON.stringify(chosen.settings || {}, null, 2);
     }
   });
-  view.replaceChildren(h('h1', {}, 'Functions'),
+  show(h('h1', {}, 'Functions'),
     h('p', { class: 'muted' }, sample ? 'Using the event picked in the debugger.' : 'Paste an event, or pick one in a source\'s live debugger.'),
     h('div', { class: 'filters' }, pick),
     h('h2', {}, 'Code'), code, h('h2', {}, 'Event'), event, h('h2', {}, 'Settings'), settings,
@@ -520,10 +525,10 @@ async function route() {
     else if (path === '/dead-letters') await deadLettersView();
     else if (path === '/database') await databaseView();
     else if (path === '/functions') await functionsView();
-    else view.replaceChildren(h('h1', {}, 'Not found'));
+    else show(h('h1', {}, 'Not found'));
   } catch (e) {
-    view.replaceChildren(h('h1', {}, 'Error'), h('p', { class: 'bad' }, e.message));
+    show(h('h1', {}, 'Error'), h('p', { class: 'bad' }, e.message));
   }
 }
 
-loadSession().then(route, e => { view.replaceChildren(h('p', { class: 'bad' }, 'Cannot reach the console API: ' + e.message)); });
+loadSession().then(route, e => { show(h('p', { class: 'bad' }, 'Cannot reach the console API: ' + e.message)); });

@@ -63,7 +63,7 @@ final class QueueView {
                     SELECT DISTINCT ON (sync_id) sync_id, error, at FROM (
                         SELECT sync_id, last_error AS error, updated_at AS at FROM batches WHERE status IN ('pending', 'running', 'dead') AND last_error IS NOT NULL
                         UNION ALL SELECT sync_id, last_error, created_at FROM retry_events WHERE last_error IS NOT NULL
-                        UNION ALL SELECT DISTINCT ON (sync_id) sync_id, error, failed_at FROM dead_letters ORDER BY sync_id, failed_at DESC) e
+                        UNION ALL (SELECT DISTINCT ON (sync_id) sync_id, error, failed_at FROM dead_letters ORDER BY sync_id, failed_at DESC)) e
                     ORDER BY sync_id, at DESC""", rs -> {
                 Builder b = out.computeIfAbsent(rs.getString(1), k -> new Builder());
                 b.lastError = rs.getString(2);
