@@ -15,7 +15,7 @@ function h(tag, attrs, ...children) {
     else if (k === 'text') el.textContent = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -226,6 +226,7 @@ async function overviewView() {
 async function sourceView(id) {
   const s = await api('/sources/' + encodeURIComponent(id));
   const seen = new Set();
+  const expanded = new Set();
   const items = [];
   let paused = false;
   const held = [];
@@ -271,9 +272,10 @@ async function sourceView(id) {
     }
     const el = h('div', { class: 'item', 'data-kind': it.kind, 'data-message-id': r.messageId || '', 'data-rule': r.rule || null },
       h('strong', {}, title), h('span', { class: 'meta' }, meta + ' · ' + ago(it.receivedAt)));
-    el.addEventListener('click', () => {
-      if (el.querySelector('pre')) { el.querySelector('.detail').remove(); return; }
-      const detail = h('div', { class: 'detail' });
+    const toggle = () => {
+      if (el.querySelector('.detail')) { el.querySelector('.detail').remove(); expanded.delete(keyOf(it)); return; }
+      expanded.add(keyOf(it));
+      const detail = h('div', { class: 'detail', onclick: ev => ev.stopPropagation() });
       if (it.kind === 'event') {
         const v = violationsOf(r.messageId);
         detail.append(h('div', { class: 'muted' }, s.contract ? (v.length ? 'Contract: ' + v.length + ' violation(s): ' + v.map(x => x.record.rule + ' ' + x.record.path).join(', ') : 'Contract: passed') : 'No contract on this source',
@@ -288,12 +290,18 @@ async function sourceView(id) {
         } }, 'Try a function on this event'));
       }
       el.append(detail);
-    });
+    };
+    el.addEventListener('click', toggle);
+    if (expanded.has(keyOf(it))) toggle(); // stays open when new items re-render the list
     return el;
   }
 
+  function keyOf(it) {
+    return it.kind + ':' + it.partition + ':' + it.offset + ':' + (it.record.messageId || '') + ':' + (it.record.rule || '') + (it.record.path || '');
+  }
+
   function add(it) {
-    const key = it.kind + ':' + it.partition + ':' + it.offset + ':' + (it.record.messageId || '') + ':' + (it.record.rule || '') + (it.record.path || '');
+    const key = keyOf(it);
     if (seen.has(key)) return;
     seen.add(key);
     items.push(it);

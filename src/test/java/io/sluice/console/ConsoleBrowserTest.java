@@ -120,13 +120,13 @@ class ConsoleBrowserTest {
         assertThat(Http.post(admin + "/admin/syncs/web-to-hook/pause", "").statusCode()).as("actions need the token or a session").isEqualTo(401);
 
         open("/login");
-        driver().findElement(By.id("token")).sendKeys("not-the-token");
-        driver().findElement(By.id("login-button")).click();
+        find(By.id("token")).sendKeys("not-the-token");
+        find(By.id("login-button")).click();
         await().atMost(UI).until(() -> !driver().findElements(By.id("login-failed")).isEmpty());
 
-        driver().findElement(By.id("token")).sendKeys(TOKEN);
+        find(By.id("token")).sendKeys(TOKEN);
         browser.screenshot("login");
-        driver().findElement(By.id("login-button")).click();
+        find(By.id("login-button")).click();
         await().atMost(UI).until(() -> !driver().findElements(By.id("who")).isEmpty());
         Cookie cookie = driver().manage().getCookieNamed("sluice_console");
         assertThat(cookie).isNotNull();
@@ -149,9 +149,9 @@ class ConsoleBrowserTest {
         WebElement first = items(ids.get(0)).get(0);
         assertThat(first.getText()).contains("track", "Console Checked", "sdk-user");
         first.click();
-        await().atMost(UI).until(() -> !first.findElements(By.tagName("pre")).isEmpty());
+        String json = await().atMost(UI).ignoreExceptions().until(() -> items(ids.get(0)).get(0).findElement(By.tagName("pre")).getText(), t -> !t.isEmpty());
         // the stored JSON, enriched by the collector, is shown to the logged-in operator
-        assertThat(first.findElement(By.tagName("pre")).getText()).contains("\"receivedAt\"", "\"sourceId\": \"web\"", "analytics-java", "\"answer\": 42");
+        assertThat(json).contains("\"receivedAt\"", "\"sourceId\": \"web\"", "analytics-java", "\"answer\": 42");
         browser.screenshot("source-debugger");
         await().atMost(UI).until(() -> ids.stream().allMatch(id -> received.get("/hook").containsKey(id) && received.get("/archive").containsKey(id)));
     }
@@ -167,10 +167,10 @@ class ConsoleBrowserTest {
                 """.formatted(good), "Authorization", Http.basic(WRITE_KEY), "Content-Type", "application/json");
         assertThat(response.statusCode()).isEqualTo(400);
         await().atMost(UI).until(() -> driver().findElements(By.cssSelector(".item[data-kind=rejection][data-rule=missing_event]")).size() == 1);
-        WebElement rejection = driver().findElement(By.cssSelector(".item[data-kind=rejection][data-rule=missing_event]"));
+        WebElement rejection = find(By.cssSelector(".item[data-kind=rejection][data-rule=missing_event]"));
         assertThat(rejection.getText()).contains("Rejected 400: missing_event", "event 1", "'event' is required");
         rejection.click();
-        await().atMost(UI).until(() -> rejection.getText().contains("\"body\""));
+        await().atMost(UI).ignoreExceptions().until(() -> text(By.cssSelector(".item[data-kind=rejection][data-rule=missing_event]")).contains("\"body\""));
         assertThat(items(good)).as("a refused batch stores nothing").isEmpty();
         browser.screenshot("source-rejection");
     }
@@ -181,24 +181,25 @@ class ConsoleBrowserTest {
         hookFails = true;
         List<String> ids = sendWithSdk("Will Fail", 4);
         open("/dead-letters?sync=web-to-hook");
-        await().atMost(UI).until(() -> {
+        await().atMost(UI).pollInterval(Duration.ofSeconds(1)).conditionEvaluationListener(c -> { if (c.getRemainingTimeInMS() < 1100) diagnose(); }).until(() -> {
             driver().navigate().refresh();
+            await().atMost(UI).until(() -> text(By.id("dl-count")).contains("dead letter"));
             return ids.stream().allMatch(id -> !driver().findElements(By.cssSelector("tr.dl[data-message-id='" + id + "']")).isEmpty());
         });
-        WebElement row = driver().findElement(By.cssSelector("tr.dl[data-message-id='" + ids.get(0) + "']"));
+        WebElement row = find(By.cssSelector("tr.dl[data-message-id='" + ids.get(0) + "']"));
         assertThat(row.getText()).contains("web-to-hook", "HTTP 400", "400", "http_4xx");
         row.findElement(By.tagName("a")).click();
         browser.screenshot("dead-letters");
         assertThat(ids).noneMatch(id -> received.get("/hook").containsKey(id));
 
         hookFails = false;
-        driver().findElement(By.id("replay-all")).click();
+        find(By.id("replay-all")).click();
         await().atMost(UI).until(() -> ids.stream().allMatch(id -> received.get("/hook").containsKey(id)));
         assertThat(ids).allMatch(id -> received.get("/hook").get(id).get() == 1);
         await().atMost(UI).until(() -> driver().findElements(By.cssSelector("tr.dl")).isEmpty());
 
         open("/syncs/web-to-hook");
-        await().atMost(UI).until(() -> Long.parseLong(text(By.id("delivered-total")).replace(",", "")) >= 3 + 4);
+        await().atMost(UI).ignoreExceptions().until(() -> Long.parseLong(text(By.id("delivered-total")).replace(",", "")) >= 3 + 4);
         browser.screenshot("sync");
     }
 
@@ -235,7 +236,7 @@ class ConsoleBrowserTest {
         click(By.id("db-confirm"));
         await().atMost(UI).until(() -> text(By.id("safe-to-fail-over")).equals("safe to fail over"));
         assertThat(sluice.guard().gate().paused()).isTrue();
-        assertThat(driver().findElement(By.id("processes")).getText()).contains("quiesced");
+        assertThat(find(By.id("processes")).getText()).contains("quiesced");
         browser.screenshot("database-paused");
 
         click(By.id("db-resume"));
@@ -256,7 +257,7 @@ class ConsoleBrowserTest {
         browser.screenshot("overview");
 
         open("/functions");
-        driver().findElement(By.id("fn-run")).click();
+        find(By.id("fn-run")).click();
         await().atMost(UI).until(() -> text(By.id("fn-output")).contains("\"checked\" : true") || text(By.id("fn-output")).contains("\"checked\": true"));
         browser.screenshot("functions");
     }
@@ -269,6 +270,11 @@ class ConsoleBrowserTest {
 
     static void open(String path) {
         driver().get(admin + path);
+    }
+
+    /** The element once the page has rendered it (pages render from JSON after loading). */
+    static WebElement find(By by) {
+        return await().atMost(UI).ignoreExceptions().until(() -> driver().findElement(by), java.util.Objects::nonNull);
     }
 
     static String text(By by) {
@@ -292,6 +298,22 @@ class ConsoleBrowserTest {
 
     static List<WebElement> items(String messageId) {
         return driver().findElements(By.cssSelector(".item[data-kind=event][data-message-id='" + messageId + "']"));
+    }
+
+    static void diagnose() {
+        try (var c = java.sql.DriverManager.getConnection(sluice.jdbcUrl(), "sluice", "");
+             var st = c.createStatement()) {
+            for (String q : List.of("SELECT sync_id, status, attempts, last_error FROM batches WHERE status <> 'done'",
+                    "SELECT sync_id, message_id, attempts, last_error FROM retry_events", "SELECT sync_id, message_id, error, replayed_at::text FROM dead_letters")) {
+                try (var rs = st.executeQuery(q)) {
+                    while (rs.next()) System.out.println("DIAG " + rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3) + " " + rs.getString(4));
+                }
+            }
+            System.out.println("DIAG api " + Http.get(admin + "/console/api/dead-letters?sync=web-to-hook").body());
+            System.out.println("DIAG page " + driver().findElement(By.tagName("main")).getText());
+        } catch (Exception e) {
+            System.out.println("DIAG failed " + e);
+        }
     }
 
     static long pendingEvents(String sync) throws Exception {
