@@ -1,11 +1,11 @@
 package io.sluice.admin;
 
 import io.javalin.Javalin;
-import io.sluice.runtime.HttpServers;
+import io.sluice.lifecycle.HttpServers;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
 import io.sluice.failover.ControlTopic;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.sluice.failover.WriteHeldException;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
@@ -59,7 +60,18 @@ public final class DlqAdminRoutes implements AdminRoutes {
         JsonNode body = ctx.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(ctx.body());
         List<Long> ids = new ArrayList<>();
         body.path("ids").forEach(id -> ids.add(id.asLong()));
-        int replayed = replay.replay(text(body, "sync"), DeadLetterReplay.parseSince(text(body, "since"), clock), ids, total -> { });
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        int replayed;
+        try {
+            replayed = replay.replay(text(body, "sync"), DeadLetterReplay.parseSince(text(body, "since"), clock), ids, done::set);
+        } catch (WriteHeldException e) {
+            // Paused for a planned failover (or the writer is changing): a conflict with the current state, not a fault.
+            ctx.status(409).contentType("application/json").result(JSON.createObjectNode()
+                    .put("error", "dead letters cannot be replayed now: " + e.getMessage())
+                    .put("paused", e.getMessage().contains("paused")).put("replayed", done.get())
+                    .put("hint", "run again after 'sluice db resume' (or POST /admin/db/resume); replay is safe to repeat").toString());
+            return;
+        }
         ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
     }
 
@@ -70,7 +82,7 @@ public final class DlqAdminRoutes implements AdminRoutes {
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {
         ObjectNode node = JSON.createObjectNode().put("id", d.id()).put("sync", d.syncId()).put("messageId", d.messageId())
-                .put("attempts", d.attempts()).put("error", d.error()).put("failedAt", d.failedAt().toString())
+                .put("attempts", d.attempts()).put("kind", d.kind().column()).put("error", d.error()).put("failedAt", d.failedAt().toString())
                 .put("firstFailedAt", d.firstFailedAt().toString());
         if (d.statusCode() != null) node.put("statusCode", d.statusCode());
         if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.JavalinConfig;
+import io.sluice.function.FunctionTrial;
 import io.sluice.function.Functions;
 import io.sluice.function.TestRun;
 import java.time.Duration;
@@ -49,7 +50,7 @@ public final class FunctionAdminRoutes implements AdminRoutes {
                 return;
             }
             try {
-                TestRun run = Functions.test(source.asText(), sample, "test", "test", settings, timeout);
+                TestRun run = FunctionTrial.test(source.asText(), sample, "test", "test", settings, timeout);
                 ctx.contentType("application/json").result(JSON.writeValueAsString(run.toJson()));
             } finally {
                 running.release();

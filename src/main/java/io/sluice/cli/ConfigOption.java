@@ -1,6 +1,6 @@
 package io.sluice.cli;
 
-import io.sluice.config.ConfigLoader;
+import io.sluice.runtime.Configuration;
 import io.sluice.config.SluiceConfig;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -11,7 +11,8 @@ final class ConfigOption {
             description = "YAML configuration file (default: ./sluice.yaml if present, else built-in standalone defaults).")
     Path file;
 
+    /** The one configuration step, the same for every command: see {@link Configuration}. */
     SluiceConfig load() {
-        return ConfigLoader.fromEnvironment().load(file);
+        return Configuration.load(file);
     }
 }

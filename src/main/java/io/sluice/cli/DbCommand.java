@@ -49,17 +49,23 @@ final class DbCommand {
         public Integer call() throws Exception {
             Duration limit = Duration.parse("PT" + timeout.toUpperCase());
             try (ControlTopic topic = open(config.load())) {
-                Instant requested = Instant.now();
-                topic.setPaused(true, operator());
+                long request = topic.setPaused(true, operator());
                 System.out.println("Pause requested; waiting for every Sluice process to quiesce...");
                 long deadline = System.nanoTime() + limit.toNanos();
                 while (true) {
                     topic.poll(Duration.ofMillis(300));
                     Instant now = Instant.now();
+                    // Judge only once everything before our request is read (every process that could have missed it
+                    // has reported by then), and count a "quiesced" only from a process that applied our request.
+                    boolean caughtUp = topic.readPast(request);
+                    if (caughtUp && !topic.paused()) {
+                        System.out.println("NOT safe to fail over: writes were resumed meanwhile (sluice db resume).");
+                        return 1;
+                    }
                     List<ProcessReport> live = topic.reports().values().stream().filter(r -> r.live(now)).toList();
                     List<ProcessReport> waiting = live.stream()
-                            .filter(r -> !r.state().equals("quiesced") || r.at().isBefore(requested)).toList();
-                    if (waiting.isEmpty()) {
+                            .filter(r -> !r.state().equals("quiesced") || r.pauseSeen() < request).toList();
+                    if (caughtUp && waiting.isEmpty()) {
                         System.out.println("safe to fail over: " + (live.isEmpty() ? "no live Sluice process writes to the database"
                                 : live.size() + " process(es) quiesced"));
                         live.forEach(r -> System.out.println("  " + r));

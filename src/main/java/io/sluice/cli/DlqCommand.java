@@ -4,12 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
+import io.sluice.failover.ControlChannel;
 import io.sluice.failover.WriteGate;
+import io.sluice.failover.WriteHeldException;
+import io.sluice.worker.WorkerIdentity;
+import java.util.concurrent.atomic.AtomicInteger;
 import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.RetryStore;
+import io.sluice.runtime.FunctionReplay;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -53,7 +58,8 @@ final class DlqCommand {
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
                     String error = d.error().replaceAll("\\s+", " ");
-                    System.out.printf("%-8d %s  %-20s %-40s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(), d.attempts(),
+                    System.out.printf("%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(),
+                            d.kind().column(), d.attempts(),
                             error.length() > 100 ? error.substring(0, 100) + "…" : error, d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
                 }
                 return 0;
@@ -82,6 +88,7 @@ final class DlqCommand {
                 System.out.println("status code: " + (d.statusCode() == null ? "-" : d.statusCode()));
                 System.out.println("first failed " + d.firstFailedAt() + ", last failed " + d.failedAt()
                         + (d.replayedAt() == null ? "" : ", replayed " + d.replayedAt()));
+                System.out.println("kind:        " + d.kind().column());
                 System.out.println("error:       " + d.error());
                 System.out.println("event:");
                 System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
@@ -91,32 +98,85 @@ final class DlqCommand {
     }
 
     @Command(name = "replay", mixinStandardHelpOptions = true,
-            description = "Put dead letters back into normal delivery (idempotency keys make replays safe at receivers that honour them).")
+            description = "Put dead letters back into normal delivery (idempotency keys make replays safe at receivers that honour them)."
+                    + " Refused (exit code " + PAUSED_EXIT + ") while queue-database writes are paused for a planned failover, unless --wait.")
     static final class Replay implements Callable<Integer> {
         @Mixin ConfigOption config;
         @Option(names = "--sync", description = "Only this sync.") String sync;
         @Option(names = "--since", description = "Only failures since an instant or a look-back (2h).") String since;
         @Option(names = "--ids", split = ",", description = "Only these dead letter ids.") java.util.List<Long> ids;
+        @Option(names = "--wait", description = "While writes are paused (sluice db pause), wait for 'sluice db resume' instead of refusing.")
+        boolean waitForResume;
 
         @Override
         public Integer call() throws Exception {
             SluiceConfig loaded = config.load();
+            // This command writes the queue database, so it is a writer like any Sluice process: it joins the control
+            // topic (reporting itself, so 'db pause' waits for it) and every write passes its gate.
+            WriteGate gate = openGate();
+            try (ControlChannel control = new ControlChannel(DbCommand.open(loaded), "cli-dlq-replay-" + WorkerIdentity.create(),
+                    "dlq-replay", gate, () -> !gate.paused() ? "running" : gate.quiesce(() -> true) ? "quiesced" : "quiescing",
+                    () -> null, Clock.systemUTC())) {
+                control.start();
+                if (gate.paused() && !waitUntilResumed(gate, 0)) return PAUSED_EXIT;
+                return replay(loaded, gate);
+            }
+        }
+
+        private int replay(SluiceConfig loaded, WriteGate gate) throws Exception {
             // Dead letters that failed in a function are replayed through the function as it is now configured.
             Functions functions = loaded.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)
                     ? new Functions(loaded, new SimpleMeterRegistry()) : null;
             if (functions != null) functions.start();
-            try (QueueDatabase db = database(loaded)) {
-                WriteGate gate = openGate();
+            try (QueueDatabase db = database(loaded, gate)) {
                 var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate),
-                        Clock.systemUTC(), functions == null ? null : functions.replayTransform());
-                int replayed = replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids,
-                        total -> System.out.println("replayed " + total + "..."));
+                        Clock.systemUTC(), FunctionReplay.of(functions));
+                int replayed = 0;
+                while (true) {
+                    AtomicInteger run = new AtomicInteger();
+                    try {
+                        replayed += replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids, total -> {
+                            run.set(total);
+                            System.out.println("replayed " + total + "...");
+                        });
+                        break;
+                    } catch (WriteHeldException e) { // paused (or the writer changed) between chunks
+                        replayed += run.get();
+                        if (!gate.paused()) throw e;
+                        if (!waitUntilResumed(gate, replayed)) return PAUSED_EXIT;
+                    }
+                }
                 System.out.println("Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");
                 return 0;
             } finally {
                 if (functions != null) functions.close();
             }
         }
+
+        /** Refuses (false) or, with --wait, blocks until writes are resumed (true). */
+        private boolean waitUntilResumed(WriteGate gate, int replayedSoFar) throws InterruptedException {
+            String done = replayedSoFar == 0 ? "nothing replayed" : replayedSoFar + " dead letter(s) replayed so far";
+            if (!waitForResume) {
+                System.err.println("Queue-database writes are paused (sluice db pause) for a planned failover: " + done + ". Run this "
+                        + "again after 'sluice db resume' (replay is safe to repeat), or add --wait to wait for the resume.");
+                return false;
+            }
+            System.out.println("Queue-database writes are paused (sluice db pause): " + done + "; waiting for 'sluice db resume'...");
+            while (gate.paused()) Thread.sleep(250);
+            System.out.println("Writes resumed; replaying.");
+            return true;
+        }
+    }
+
+    /** Exit code of a write command refused because queue-database writes are paused. */
+    static final int PAUSED_EXIT = 3;
+
+    static QueueDatabase database(SluiceConfig config, WriteGate gate) {
+        var pg = config.postgres();
+        String url = pg.embedded() ? "jdbc:postgresql://127.0.0.1:" + pg.embeddedPort() + "/sluice" : pg.url();
+        QueueDatabase database = new QueueDatabase(url, pg.user(), pg.password(), 2, null, gate, pg.socketTimeout());
+        database.start();
+        return database;
     }
 
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.function.FunctionTrial;
 import io.sluice.function.Functions;
 import io.sluice.function.TestRun;
 import java.io.IOException;
@@ -62,9 +63,9 @@ final class FunctionCommand {
                 }
                 syncId = chosen.id();
                 destinationId = chosen.destination();
-                settings = chosen.settings();
+                settings = chosen.settings() == null ? null : chosen.settings().tree();
             }
-            TestRun run = Functions.test(source, sample, syncId, destinationId, settings, loaded.functions().timeout());
+            TestRun run = FunctionTrial.test(source, sample, syncId, destinationId, settings, loaded.functions().timeout());
             if (json) {
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toJson()));
             } else {

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import io.sluice.config.ConfigException;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Self-hostable customer event pipeline: Segment-compatible collector -> Kafka -> PostgreSQL virtual queue -> destinations.",
         subcommands = {StartCommand.class, CollectorCommand.class, PlannerCommand.class, WorkerCommand.class, DbCommand.class, DlqCommand.class, ConfigCommand.class,
-                BenchCommand.class, FunctionCommand.class, ContractCommand.class, CommandLine.HelpCommand.class})
+                FunctionCommand.class, ContractCommand.class, CommandLine.HelpCommand.class})
 public final class SluiceCli {
 
     public static void main(String[] args) {
@@ -17,6 +18,9 @@ public final class SluiceCli {
 
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new SluiceCli());
+        for (CommandExtension extension : ServiceLoader.load(CommandExtension.class)) {
+            cli.addSubcommand(extension);
+        }
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof ConfigException) {
                 commandLine.getErr().println(e.getMessage());

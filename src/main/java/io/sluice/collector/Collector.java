@@ -2,14 +2,14 @@ package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
-import io.sluice.runtime.HttpServers;
+import io.sluice.lifecycle.HttpServers;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.contract.Contracts;
 import io.sluice.contract.ViolationPublisher;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

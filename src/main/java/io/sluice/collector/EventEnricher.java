@@ -1,5 +1,6 @@
 package io.sluice.collector;
 
+import io.sluice.event.UserKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
@@ -89,7 +90,6 @@ final class EventEnricher {
 
     /** Kafka key: source + user, so one user's events stay ordered within one partition. */
     static String partitionKey(ObjectNode event, String sourceId) {
-        String userId = text(event.get("userId"));
-        return sourceId + ":" + (userId != null && !userId.isEmpty() ? userId : text(event.get("anonymousId")));
+        return sourceId + ":" + UserKey.of(event);
     }
 }

@@ -209,7 +209,7 @@ public final class ConfigLoader {
                 case Key key -> values.put(path, convert(key, child, path), key.secret());
                 case Section inner -> walk(inner, child, path + ".", values);
                 case ListOf list -> walkList(list, child, path, values);
-                case ConfigSchema.Opaque opaque -> values.put(path, child == null || child.isNull() ? null : child.deepCopy(), true);
+                case ConfigSchema.Opaque opaque -> values.put(path, Json.of(child), true);
             }
         });
     }
@@ -312,8 +312,9 @@ public final class ConfigLoader {
             byPath.forEach((path, value) -> {
                 if (value == null) return; // an optional mapping that is not set
                 if (!out.isEmpty()) out.append(", ");
-                String text = value instanceof JsonNode tree ? (tree.isTextual() ? tree.asText() : "{...}") : String.valueOf(value);
-                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() && !(value instanceof JsonNode) ? "******" : text);
+                JsonNode tree = value instanceof Json json ? json.tree() : null;
+                String text = tree != null ? (tree.isTextual() ? tree.asText() : "{...}") : String.valueOf(value);
+                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() && tree == null ? "******" : text);
             });
             return out.toString();
         }

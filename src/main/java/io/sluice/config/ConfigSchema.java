@@ -58,7 +58,8 @@ public final class ConfigSchema {
                     "maxPoolSize", key(Kind.POSITIVE_INT, "10", "Maximum connections in the queue-database pool."),
                     "instances", key(Kind.STRING_LIST, "", "Optional per-instance JDBC URLs (like Aurora's instance endpoints), polled for their role to detect writer changes and split brain."),
                     "writeHold", key(Kind.DURATION, "5s", "After a writer change or a read-only answer, queue writes hold until the same writer was seen this long."),
-                    "probeInterval", key(Kind.DURATION, "1s", "How often the endpoint and instances are asked who the writer is.")),
+                    "probeInterval", key(Kind.DURATION, "1s", "How often the endpoint and instances are asked who the writer is."),
+                    "socketTimeout", key(Kind.DURATION, "10s", "Longest wait for the queue database to answer a statement: a black-holed server (packets dropped, sockets left open) is noticed within this, its connections evicted and writes held.")),
             "collector", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the collector HTTP server binds to."),
                     "port", key(Kind.PORT, "8080", "Port of the Segment-compatible tracking API."),
@@ -138,7 +139,8 @@ public final class ConfigSchema {
                     "retryCap", key(Kind.DURATION, "5m", "Longest retry delay."),
                     "maxAttempts", key(Kind.POSITIVE_INT, "20", "After this many failed attempts a batch becomes a dead letter."),
                     "maxRetryAge", key(Kind.DURATION, "24h", "... or once its first attempt is this old."),
-                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long.")));
+                    "doneRetention", key(Kind.DURATION, "1h", "Delivered batch rows are pruned after this long."),
+                    "pruneInterval", key(Kind.DURATION, "30s", "How often a worker prunes delivered batch rows and expired dead letters.")));
 
     private ConfigSchema() {}
 

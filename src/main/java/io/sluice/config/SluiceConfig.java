@@ -41,7 +41,7 @@ public record SluiceConfig(
     }
 
     public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize,
-                                   List<String> instances, Duration writeHold, Duration probeInterval) {
+                                   List<String> instances, Duration writeHold, Duration probeInterval, Duration socketTimeout) {
         public boolean embedded() {
             return EMBEDDED.equals(url);
         }
@@ -58,7 +58,7 @@ public record SluiceConfig(
     }
 
     /** @param contract the source's tracking plan (a mapping, or a text node naming a file), or null */
-    public record SourceSettings(String id, String writeKey, JsonNode contract) {
+    public record SourceSettings(String id, String writeKey, Json contract) {
         public SourceSettings(String id, String writeKey) {
             this(id, writeKey, null);
         }
@@ -94,6 +94,12 @@ public record SluiceConfig(
             return (String) settings.get(key);
         }
 
+        /** A free-form value ({@link Json}) as a fresh tree the caller may change; other values as they are. */
+        public Object opaque(String key) {
+            Object value = settings.get(key);
+            return value instanceof Json json ? json.tree() : value;
+        }
+
         @Override
         public String toString() {
             return "DestinationSettings[id=" + id + ", type=" + type + "]";
@@ -106,7 +112,7 @@ public record SluiceConfig(
      */
     public record SyncSettings(String id, String source, String destination, List<String> filterTypes,
                                List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge,
-                               String function, JsonNode settings) {
+                               String function, Json settings) {
         public SyncSettings(String id, String source, String destination, List<String> filterTypes,
                             List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {
             this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);
@@ -123,7 +129,7 @@ public record SluiceConfig(
 
     public record WorkerSettings(int concurrency, Duration pollInterval, Duration leaseDuration, Duration heartbeatInterval,
                                  Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
-                                 Duration doneRetention) {}
+                                 Duration doneRetention, Duration pruneInterval) {}
 
     /** A path from the config (a function or contract file), resolved against the config file's directory. */
     public Path resolve(String path) {
@@ -185,7 +191,7 @@ public record SluiceConfig(
                         v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic")),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
-                        v.get("postgres.writeHold"), v.get("postgres.probeInterval")),
+                        v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
                         v.get("collector.ackTimeout")),
@@ -196,7 +202,8 @@ public record SluiceConfig(
                 new PlannerSettings(v.get("planner.groupId")),
                 new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
                         v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
-                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention")),
+                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention"),
+                        v.get("worker.pruneInterval")),
                 new FunctionSettings(v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
                 v.get("deadLetters.retention"),
                 baseDir,

@@ -13,7 +13,7 @@ import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.RejectionsTopic;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.SyncPauseStore;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -22,7 +22,7 @@ final class FunctionsView {
             ObjectNode node = functions.addObject().put("sync", sync.id());
             if (payloads) {
                 node.put("code", code(config, sync));
-                if (sync.settings() != null) node.set("settings", sync.settings());
+                if (sync.settings() != null) node.set("settings", sync.settings().tree());
             }
         }
         return out;

@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;

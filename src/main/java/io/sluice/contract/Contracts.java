@@ -42,7 +42,7 @@ public final class Contracts {
         List<SourceSettings> sources = config.sources();
         for (int i = 0; i < sources.size(); i++) {
             SourceSettings source = sources.get(i);
-            JsonNode value = source.contract();
+            JsonNode value = source.contract() == null ? null : source.contract().tree();
             if (value == null || value.isNull()) continue;
             String key = "sources[" + i + "].contract";
             Contract contract;

@@ -1,6 +1,9 @@
 package io.sluice.contract;
 
 import io.sluice.kafka.EventsTopic;
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,31 +12,28 @@ import org.slf4j.LoggerFactory;
  * about events, not events: a process does not refuse to start because this topic could not be set up (the
  * producer and the consumer wait for it), it says so in the log.
  */
-final class ViolationsTopic {
+public final class ViolationsTopic {
     private static final Logger log = LoggerFactory.getLogger(ViolationsTopic.class);
     /** Partitions when Sluice creates the topic. */
     static final int PARTITIONS = 3;
+    private static final RetryPolicy SETUP_RETRIES = RetryPolicy.attempts(3, Duration.ofMillis(300), Duration.ofSeconds(1));
 
     private ViolationsTopic() {}
 
     /** True when the topic exists with leaders; a few tries, since a topic another process just created may not be visible yet. */
-    static boolean ensure(String bootstrapServers, String topic) {
-        for (int attempt = 1; ; attempt++) {
-            try {
+    public static boolean ensure(String bootstrapServers, String topic) {
+        try {
+            SETUP_RETRIES.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof RuntimeException, attempt -> {
                 EventsTopic.ensure(bootstrapServers, topic, PARTITIONS);
-                return true;
-            } catch (RuntimeException e) {
-                if (attempt == 3) {
-                    log.warn("Could not set up the violations topic {} ({}); violations wait until it exists", topic, e.getMessage());
-                    return false;
-                }
-                try {
-                    Thread.sleep(300L * attempt);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
+                return null;
+            });
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (Exception e) {
+            log.warn("Could not set up the violations topic {} ({}); violations wait until it exists", topic, e.getMessage());
+            return false;
         }
     }
 }

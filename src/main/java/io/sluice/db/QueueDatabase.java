@@ -3,7 +3,7 @@ package io.sluice.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.SQLExceptionOverride;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -30,6 +30,8 @@ public final class QueueDatabase implements Service {
     private final String password;
     private final int maxPoolSize;
     private final SQLExceptionOverride override;
+    private final WritePermits permits;
+    private final java.time.Duration socketTimeout;
     private HikariDataSource dataSource;
 
     public QueueDatabase(String url, String user, String password, int maxPoolSize) {
@@ -37,12 +39,27 @@ public final class QueueDatabase implements Service {
     }
 
     public QueueDatabase(String url, String user, String password, int maxPoolSize, SQLExceptionOverride override) {
+        this(url, user, password, maxPoolSize, override, WritePermits.OPEN, DEFAULT_SOCKET_TIMEOUT);
+    }
+
+    /**
+     * @param permits the process's write gate: pending schema migrations run only through it (they wait while an
+     *                operator paused queue writes)
+     * @param socketTimeout longest wait for any answer from the server: the bound within which a black-holed
+     *                      server is noticed (the statement fails with 08006, the pool evicts, writes hold)
+     */
+    public QueueDatabase(String url, String user, String password, int maxPoolSize, SQLExceptionOverride override,
+                         WritePermits permits, java.time.Duration socketTimeout) {
         this.url = url;
         this.user = user;
         this.password = password;
         this.maxPoolSize = maxPoolSize;
         this.override = override;
+        this.permits = permits;
+        this.socketTimeout = socketTimeout;
     }
+
+    static final java.time.Duration DEFAULT_SOCKET_TIMEOUT = java.time.Duration.ofSeconds(10);
 
     @Override
     public synchronized void start() {
@@ -54,19 +71,43 @@ public final class QueueDatabase implements Service {
         config.setPassword(password);
         config.setMaximumPoolSize(maxPoolSize);
         config.setMinimumIdle(1);
-        config.setConnectionTimeout(10_000);
+        // Borrowing waits at most this long (a pool of hung connections must not hang callers for longer), and a
+        // connection's liveness check at most half of the socket timeout.
+        long socketMillis = Math.max(1000, socketTimeout.toMillis());
+        config.setConnectionTimeout(Math.max(1000, Math.min(10_000, socketMillis)));
+        config.setValidationTimeout(Math.max(250, Math.min(5_000, socketMillis / 2)));
         config.setInitializationFailTimeout(30_000);
         config.setConnectionInitSql(VERIFY_WRITER);
         if (override != null) config.setExceptionOverride(override);
         // Never hang on a server that vanished: bounded connect and socket waits, TCP keepalive.
         config.addDataSourceProperty("connectTimeout", "5");
-        config.addDataSourceProperty("socketTimeout", "30");
+        config.addDataSourceProperty("socketTimeout", String.valueOf(Math.max(1, socketMillis / 1000)));
+        config.addDataSourceProperty("loginTimeout", String.valueOf(Math.max(1, socketMillis / 1000)));
         config.addDataSourceProperty("tcpKeepAlive", "true");
         dataSource = new HikariDataSource(config);
         Flyway flyway = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load();
-        var result = flyway.migrate();
+        int executed = flyway.info().pending().length == 0 ? 0 : migrate(flyway);
         log.info("Queue database ready at {} (schema version {}, {} migration(s) applied now)", url,
-                flyway.info().current() == null ? "none" : flyway.info().current().getVersion(), result.migrationsExecuted);
+                flyway.info().current() == null ? "none" : flyway.info().current().getVersion(), executed);
+    }
+
+    /** Pending migrations are writes like any other: they pass the gate, and wait while it is held (db pause). */
+    private int migrate(Flyway flyway) {
+        boolean told = false;
+        while (true) {
+            try (WritePermits.Permit permit = permits.enter(false)) {
+                return flyway.migrate().migrationsExecuted;
+            } catch (java.sql.SQLException held) {
+                if (!told) log.warn("Schema migrations wait until queue-database writes may go ahead: {}", held.getMessage());
+                told = true;
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("Interrupted while waiting to migrate the queue database", e);
+                }
+            }
+        }
     }
 
     public DataSource dataSource() {

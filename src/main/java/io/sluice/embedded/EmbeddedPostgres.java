@@ -1,6 +1,6 @@
 package io.sluice.embedded;
 
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

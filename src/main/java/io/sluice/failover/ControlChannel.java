@@ -1,6 +1,6 @@
 package io.sluice.failover;
 
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -24,6 +24,7 @@ public final class ControlChannel implements Service {
     private final Supplier<String> lastWriterChange;
     private final Clock clock;
     private volatile boolean running;
+    private volatile long appliedPause = -1;
     private Thread thread;
 
     public ControlChannel(ControlTopic topic, String processId, String roles, WriteGate gate, Supplier<String> state,
@@ -40,8 +41,15 @@ public final class ControlChannel implements Service {
     @Override
     public synchronized void start() {
         if (running) return;
+        // Report first, then read to the end: a pause requested before this report was stored is read by the
+        // catch-up; one requested after it finds this process in the reports and waits for it to quiesce.
+        try {
+            topic.report(report());
+        } catch (Exception e) {
+            log.warn("Could not report on the control topic ({}); continuing", e.toString());
+        }
         topic.catchUp(Duration.ofSeconds(30));
-        gate.pause(topic.paused());
+        apply();
         if (topic.paused()) log.warn("Queue-database writes are paused (sluice db pause); this process starts paused");
         running = true;
         thread = Thread.ofPlatform().name("sluice-control").daemon().start(this::loop);
@@ -52,7 +60,7 @@ public final class ControlChannel implements Service {
         while (running) {
             try {
                 topic.poll(Duration.ofMillis(200));
-                gate.pause(topic.paused());
+                apply();
                 if (System.nanoTime() >= nextReport) {
                     topic.report(report());
                     nextReport = System.nanoTime() + REPORT_EVERY.toNanos();
@@ -64,10 +72,17 @@ public final class ControlChannel implements Service {
         }
     }
 
+    private void apply() {
+        long offset = topic.pauseOffset();
+        gate.pause(topic.paused());
+        appliedPause = offset;
+    }
+
     ProcessReport report() {
         WriterIdentity writer = gate.writer();
+        long applied = appliedPause; // read before the state: a "quiesced" is never credited to a later request
         return new ProcessReport(processId, roles, state.get(), writer == null ? null : writer.toString(), gate.heldBecause(),
-                lastWriterChange.get(), clock.instant());
+                lastWriterChange.get(), clock.instant(), applied);
     }
 
     private static void sleep() {

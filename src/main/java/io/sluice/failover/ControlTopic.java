@@ -38,6 +38,7 @@ public final class ControlTopic implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<String, ProcessReport> reports = new ConcurrentHashMap<>();
     private volatile boolean paused;
+    private volatile long pauseOffset = -1;
 
     public ControlTopic(String bootstrapServers, String topic) {
         this.topic = topic;
@@ -81,6 +82,7 @@ public final class ControlTopic implements AutoCloseable {
             String key = new String(record.key(), StandardCharsets.UTF_8);
             if (key.equals(PAUSE_KEY)) {
                 paused = record.value() != null && new String(record.value(), StandardCharsets.UTF_8).contains("\"paused\":true");
+                pauseOffset = record.offset();
             } else if (key.startsWith(PROCESS_PREFIX)) {
                 String id = key.substring(PROCESS_PREFIX.length());
                 ProcessReport report = record.value() == null ? null : ProcessReport.fromJson(record.value());
@@ -98,9 +100,20 @@ public final class ControlTopic implements AutoCloseable {
         return Map.copyOf(reports);
     }
 
-    public void setPaused(boolean pause, String by) throws Exception {
+    /** Offset of the latest pause/resume record read so far (-1: none): which request the reader acts on. */
+    public long pauseOffset() {
+        return pauseOffset;
+    }
+
+    /** Whether everything up to and including {@code offset} has been read (called by the polling thread). */
+    public boolean readPast(long offset) {
+        return consumer.position(partition) > offset;
+    }
+
+    /** Publishes a pause (or resume) request; returns its offset, which processes echo once they apply it. */
+    public long setPaused(boolean pause, String by) throws Exception {
         String value = "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + Instant.now() + "\"}";
-        send(PAUSE_KEY, value.getBytes(StandardCharsets.UTF_8));
+        return send(PAUSE_KEY, value.getBytes(StandardCharsets.UTF_8));
     }
 
     public void report(ProcessReport report) throws Exception {
@@ -112,8 +125,8 @@ public final class ControlTopic implements AutoCloseable {
         send(PROCESS_PREFIX + processId, null);
     }
 
-    private void send(String key, byte[] value) throws Exception {
-        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(10, TimeUnit.SECONDS);
+    private long send(String key, byte[] value) throws Exception {
+        return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(10, TimeUnit.SECONDS).offset();
     }
 
     @Override

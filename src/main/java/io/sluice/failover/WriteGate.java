@@ -3,6 +3,8 @@ package io.sluice.failover;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.BooleanSupplier;
+import io.sluice.db.WritePermits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,8 +12,13 @@ import org.slf4j.LoggerFactory;
  * Whether queue-database writes may go ahead in this process. Writes hold when the writer changes, when a write
  * meets a read-only server (25006) or a dropped connection, or while an operator paused them; after a writer
  * problem they resume once the same writable server has been seen continuously for the hold period.
+ *
+ * <p>It is the process's one door for queue-database writes ({@link WritePermits}): every write enters before it
+ * touches a connection and leaves when it is over, so the gate counts the writes running. While paused, only
+ * draining writes (finishing work already held) get in, and only until {@link #quiesce} found nothing running and
+ * nothing held: from then on the gate is sealed and admits no write at all until the pause is lifted.
  */
-public final class WriteGate {
+public final class WriteGate implements WritePermits {
     private static final Logger log = LoggerFactory.getLogger(WriteGate.class);
 
     private final Clock clock;
@@ -20,6 +27,9 @@ public final class WriteGate {
     private Instant stableSince;
     private String heldBecause;
     private boolean paused;
+    private boolean sealed;
+    private int active;
+    private long admitted;
 
     public WriteGate(Clock clock, Duration holdPeriod) {
         this.clock = clock;
@@ -36,7 +46,7 @@ public final class WriteGate {
      * operator pause, but never a writer-problem hold.
      */
     public synchronized void checkWritable(boolean draining) throws WriteHeldException {
-        if (paused && !draining) throw new WriteHeldException("paused by an operator (sluice db pause)");
+        if (paused && (!draining || sealed)) throw new WriteHeldException("paused by an operator (sluice db pause)");
         if (heldBecause == null) return;
         if (writer != null && stableSince != null && !clock.instant().isBefore(stableSince.plus(holdPeriod))) {
             log.info("Writer {} stable for {} s; queue writes resume", writer, holdPeriod.toSeconds());
@@ -44,6 +54,52 @@ public final class WriteGate {
             return;
         }
         throw new WriteHeldException(heldBecause);
+    }
+
+    /** Admits one write (counted until its permit is closed), or throws {@link WriteHeldException}. */
+    @Override
+    public Permit enter(boolean draining) throws WriteHeldException {
+        synchronized (this) {
+            checkWritable(draining);
+            active++;
+            admitted++;
+        }
+        return new Permit() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                synchronized (WriteGate.this) {
+                    if (closed) return;
+                    closed = true;
+                    active--;
+                }
+            }
+        };
+    }
+
+    /**
+     * While paused: whether this process is quiesced, i.e. no write is running and {@code nothingHeld} (no claimed
+     * batch or retry chain waits to be finished). The first time it is, the gate seals: no write, draining or not,
+     * gets in until {@code pause(false)}. Atomic with {@link #enter}, so "quiesced" means none can start.
+     */
+    public synchronized boolean quiesce(BooleanSupplier nothingHeld) {
+        if (!paused) return false;
+        if (!sealed && active == 0 && nothingHeld.getAsBoolean()) {
+            sealed = true;
+            log.info("Quiesced: no queue-database write runs and none can start until 'sluice db resume'");
+        }
+        return sealed;
+    }
+
+    /** Writes running right now. */
+    public synchronized int activeWrites() {
+        return active;
+    }
+
+    /** Writes admitted since start (a test's witness that nothing got through). */
+    public synchronized long admittedWrites() {
+        return admitted;
     }
 
     public synchronized boolean isWritable() {
@@ -89,6 +145,7 @@ public final class WriteGate {
     public synchronized void pause(boolean pause) {
         if (pause != paused) log.warn(pause ? "Queue writes paused by operator" : "Queue writes resumed by operator");
         paused = pause;
+        if (!pause) sealed = false;
     }
 
     public synchronized boolean paused() {

@@ -2,7 +2,7 @@ package io.sluice.failover;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;

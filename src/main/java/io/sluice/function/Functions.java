@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.runtime.Service;
+import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -27,14 +27,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Customer functions: each sync may transform its events with a JavaScript {@code transform(event, context)}
- * before delivery (see docs/functions.md). {@link #start()} compiles every function (a broken one stops startup),
- * then watches function files and swaps in changed versions that compile. {@link #apply} runs a sync's function over
- * a batch in a pooled, sandboxed context; every call is bounded by {@code functions.timeout}.
+ * before delivery (see docs/functions.md). This class is their lifecycle: {@link #start()} compiles every function
+ * (a broken one stops startup), then watches function files and swaps in changed versions that compile
+ * ({@link SyncFunction} keeps a sync's current version). {@link #apply} runs a sync's function over a batch
+ * ({@link BatchApplication}); {@link FunctionTrial} runs a function once for {@code sluice function test}.
  */
 public final class Functions implements Service {
     private static final Logger log = LoggerFactory.getLogger(Functions.class);
     private static final Logger console = LoggerFactory.getLogger("io.sluice.function.console");
-    private static final int MAX_TEST_LOG_LINES = 1000;
 
     private final SluiceConfig config;
     private final MeterRegistry registry;
@@ -51,30 +51,6 @@ public final class Functions implements Service {
         this.config = config;
         this.registry = registry;
         this.timeout = config.functions().timeout();
-    }
-
-    /** A sync's function and the version that currently runs. Only the reload thread swaps {@code pool}. */
-    private static final class SyncFunction {
-        final SyncSettings sync;
-        final String key;
-        final String contextJson;
-        final FunctionMetrics metrics;
-        volatile ContextPool pool;
-        FileStamp seen;
-        FileStamp rejected;
-
-        SyncFunction(SyncSettings sync, String key, String contextJson, FunctionMetrics metrics) {
-            this.sync = sync;
-            this.key = key;
-            this.contextJson = contextJson;
-            this.metrics = metrics;
-        }
-    }
-
-    private record FileStamp(FileTime modified, long size) {
-        static FileStamp of(Path file) throws IOException {
-            return new FileStamp(Files.getLastModifiedTime(file), Files.size(file));
-        }
     }
 
     /**
@@ -97,10 +73,10 @@ public final class Functions implements Service {
                     engine = Sandbox.engine();
                     watchdog = new Watchdog(timeout);
                 }
-                SyncFunction function = new SyncFunction(sync, key, contextJson(sync.id(), sync.destination(), sync.settings()),
+                SyncFunction function = new SyncFunction(sync, key, contextJson(sync.id(), sync.destination(), sync.settings() == null ? null : sync.settings().tree()),
                         FunctionMetrics.register(registry, sync.id()));
                 try {
-                    if (code.file() != null) function.seen = FileStamp.of(code.file());
+                    function.watch(code);
                     function.pool = newPool(function, code);
                 } catch (ScriptFailure e) {
                     throw new ConfigException(key, code.name() + " does not compile: " + e.getMessage());
@@ -140,83 +116,22 @@ public final class Functions implements Service {
             if (!started) throw new IllegalStateException("Functions.apply before start()");
             return new FunctionResult(events, List.of());
         }
-        FunctionMetrics metrics = function.metrics;
-        List<ObjectNode> output = new ArrayList<>(events.size());
-        List<FunctionFailure> failures = new ArrayList<>();
-        ContextPool pool = function.pool;
-        JsContext js = pool.borrow();
-        try {
-            for (ObjectNode event : events) {
-                if (js == null) {
-                    pool = function.pool;
-                    js = pool.borrow();
-                }
-                long begun = System.nanoTime();
-                try {
-                    String result = js.call(Outputs.json(event), timeout);
-                    if (result == null) {
-                        metrics.drops().increment();
-                    } else {
-                        Outputs.add(result, event, output);
-                    }
-                } catch (ScriptFailure e) {
-                    (e.isTimeout() ? metrics.timeouts() : metrics.errors()).increment();
-                    failures.add(new FunctionFailure(event, e.getMessage()));
-                    if (js.broken()) {
-                        pool.release(js);
-                        js = null;
-                    }
-                } finally {
-                    metrics.time().record(System.nanoTime() - begun, TimeUnit.NANOSECONDS);
-                }
-            }
-        } finally {
-            if (js != null) pool.release(js);
-            metrics.invocations().increment(events.size());
-        }
-        if (!failures.isEmpty()) {
-            log.warn("Function {} of sync {} failed on {} of {} event(s); first: {}", function.pool.code().name(), syncId,
-                    failures.size(), events.size(), failures.getFirst().error());
-        }
-        return new FunctionResult(output, failures);
+        return BatchApplication.apply(function, events, timeout);
     }
 
     /** Checks function files now (the reload thread does this every {@code functions.reloadInterval}). */
     public synchronized void reload() {
         if (!started || closed) return;
         for (SyncFunction function : functions.values()) {
-            Path file = function.pool.code().file();
-            if (file == null) continue;
+            FunctionCode fresh = function.changedCode();
+            if (fresh == null) continue;
             try {
-                FileStamp stamp = FileStamp.of(file);
-                if (stamp.equals(function.seen) || stamp.equals(function.rejected)) continue;
-                String text = Files.readString(file);
-                if (text.equals(function.pool.code().text())) {
-                    function.seen = stamp;
-                    continue;
-                }
-                FunctionCode code = FunctionCode.of(file.getFileName().toString(), text, file);
-                try {
-                    ContextPool fresh = newPool(function, code);
-                    ContextPool old = function.pool;
-                    function.pool = fresh;
-                    function.seen = stamp;
-                    function.rejected = null;
-                    old.retire();
-                    function.metrics.reloads().increment();
-                    log.info("Function {} of sync {} reloaded from {}", code.name(), function.sync.id(), file);
-                } catch (ScriptFailure e) {
-                    function.rejected = stamp;
-                    function.metrics.rejectedReloads().increment();
-                    log.error("Function file {} ({}) changed but does not compile; the previous version keeps running: {}",
-                            file, function.key, e.getMessage());
-                }
-            } catch (IOException e) {
-                FileStamp missing = new FileStamp(FileTime.fromMillis(0), -1);
-                if (!missing.equals(function.rejected)) {
-                    function.rejected = missing;
-                    log.error("Function file {} ({}) cannot be read; the previous version keeps running: {}", file, function.key, e.toString());
-                }
+                function.swap(newPool(function, fresh));
+                log.info("Function {} of sync {} reloaded from {}", fresh.name(), function.sync.id(), fresh.file());
+            } catch (ScriptFailure e) {
+                function.rejectChange();
+                log.error("Function file {} ({}) changed but does not compile; the previous version keeps running: {}",
+                        fresh.file(), function.key, e.getMessage());
             }
         }
     }
@@ -242,7 +157,7 @@ public final class Functions implements Service {
     }
 
     /** Evaluating a source includes parsing it and its top-level code: allow at least 5 s. */
-    private static Duration evaluationTimeout(Duration timeout) {
+    static Duration evaluationTimeout(Duration timeout) {
         return timeout.compareTo(Duration.ofSeconds(5)) > 0 ? timeout : Duration.ofSeconds(5);
     }
 
@@ -252,46 +167,6 @@ public final class Functions implements Service {
         context.put("destinationId", destinationId);
         context.set("settings", settings == null || settings.isNull() ? Outputs.MAPPER.createObjectNode() : settings.deepCopy());
         return context.toString();
-    }
-
-    /** Runs {@code source} once on {@code event}, as sync "test" to destination "test" without settings. */
-    public static TestRun test(String source, ObjectNode event, Duration timeout) {
-        return test(source, event, "test", "test", null, timeout);
-    }
-
-    /**
-     * Runs {@code source} once on {@code event} in a fresh sandboxed context, capturing its console output — for
-     * trying a function before deploying it. Never throws for problems of the script.
-     */
-    public static TestRun test(String source, ObjectNode event, String syncId, String destinationId, JsonNode settings,
-                               Duration timeout) {
-        List<String> logs = Collections.synchronizedList(new ArrayList<>());
-        ConsoleSink sink = new ConsoleSink(line -> {
-            if (logs.size() < MAX_TEST_LOG_LINES) logs.add(line);
-            else if (logs.size() == MAX_TEST_LOG_LINES) logs.add("… (further output dropped)");
-        });
-        FunctionCode code = FunctionCode.of("function.js", source, null);
-        try (Watchdog watchdog = new Watchdog(timeout)) {
-            JsContext js;
-            try {
-                js = JsContext.open(null, code, contextJson(syncId, destinationId, settings), sink, watchdog, evaluationTimeout(timeout));
-            } catch (ScriptFailure e) {
-                sink.close();
-                return new TestRun(null, List.copyOf(logs), e.getMessage());
-            }
-            try {
-                List<ObjectNode> output = new ArrayList<>();
-                String result = js.call(Outputs.json(event), timeout);
-                if (result != null) Outputs.add(result, event, output);
-                sink.close();
-                return new TestRun(output, List.copyOf(logs), null);
-            } catch (ScriptFailure e) {
-                sink.close();
-                return new TestRun(null, List.copyOf(logs), e.getMessage());
-            } finally {
-                js.close();
-            }
-        }
     }
 
     /** Stops the reload thread and closes every context; call it after the workers that use {@link #apply} stopped. */
@@ -319,14 +194,5 @@ public final class Functions implements Service {
             }
         }
         if (!functions.isEmpty()) log.info("Functions stopped");
-    }
-
-    /** This instance as the transform a dead-letter replay needs (one event in, its outputs out, or the error). */
-    public io.sluice.queue.DeadLetterReplay.Transform replayTransform() {
-        return (syncId, event) -> {
-            FunctionResult result = apply(syncId, java.util.List.of(event));
-            if (!result.failures().isEmpty()) throw new IllegalStateException(result.failures().get(0).error());
-            return result.output();
-        };
     }
 }

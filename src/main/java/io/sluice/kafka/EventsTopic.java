@@ -1,5 +1,8 @@
 package io.sluice.kafka;
 
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -9,6 +12,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,19 +40,28 @@ public final class EventsTopic {
      * Waits until every partition of a new topic has a leader: producing before that made an idempotent producer
      * loop on OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout (seen in the benchmark), i.e. 503s.
      */
-    private static void awaitLeaders(Admin admin, String topic) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try {
-                var description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-                if (description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) return;
-            } catch (ExecutionException e) {
-                // a topic this new may not be known to the broker answering yet
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) throw e;
-            }
-            Thread.sleep(100);
+    /** Waiting for the leaders of a new topic: 100 ms apart (doubling to 1 s), for up to 30 s. */
+    private static final RetryPolicy LEADER_WAIT = new RetryPolicy(Duration.ofMillis(100), Duration.ofSeconds(1), Integer.MAX_VALUE,
+            Duration.ofSeconds(30));
+
+    private static final class NoLeaderYet extends Exception {
+        NoLeaderYet() {
+            super(null, null, false, false);
         }
-        log.warn("Not every partition of {} has a leader yet; producing may be retried", topic);
+    }
+
+    private static void awaitLeaders(Admin admin, String topic) throws Exception {
+        try {
+            LEADER_WAIT.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof NoLeaderYet
+                    // a topic this new may not be known to the broker answering yet
+                    || (e instanceof ExecutionException x && x.getCause() instanceof UnknownTopicOrPartitionException), attempt -> {
+                var description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+                if (description.partitions().stream().anyMatch(p -> p.leader() == null || p.leader().isEmpty())) throw new NoLeaderYet();
+                return null;
+            });
+        } catch (NoLeaderYet | ExecutionException e) {
+            log.warn("Not every partition of {} has a leader yet; producing may be retried", topic);
+        }
     }
 
     public static void ensure(String bootstrapServers, String topic, int partitions) {

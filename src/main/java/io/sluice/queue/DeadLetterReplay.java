@@ -17,8 +17,6 @@ import java.util.function.IntConsumer;
  */
 public final class DeadLetterReplay {
     private static final int CHUNK = 500;
-    /** Dead letters whose error starts with this failed in the sync's function; replay runs the function again. */
-    public static final String FUNCTION_ERROR = "function: ";
 
     /** A sync's function applied to one event: its outputs (none: dropped), or an exception saying why it failed. */
     @FunctionalInterface
@@ -64,10 +62,18 @@ public final class DeadLetterReplay {
 
     /** Returns how many were handed back to delivery (a letter failing in its function again stays a dead letter). */
     private int replayChunk(List<DeadLetter> chunk) throws Exception {
+        // One permit for the whole chunk: the process counts as writing until the chunk is over, and a paused gate
+        // refuses the chunk before anything of it is written (WriteHeldException: nothing replayed, run again later).
+        try (var permit = retries.gate().enter(false)) {
+            return replayChunkAdmitted(chunk);
+        }
+    }
+
+    private int replayChunkAdmitted(List<DeadLetter> chunk) throws Exception {
         List<DeadLetter> plain = new ArrayList<>();
         int replayed = 0;
         for (DeadLetter letter : chunk) {
-            if (transform == null || !letter.error().startsWith(FUNCTION_ERROR)) {
+            if (transform == null || letter.kind() != DeadLetterKind.FUNCTION) {
                 plain.add(letter);
                 continue;
             }
@@ -75,7 +81,7 @@ public final class DeadLetterReplay {
             try {
                 outputs = transform.apply(letter.syncId(), letter.event());
             } catch (Exception e) {
-                deadLetters.add(List.of(DeadLetter.of(letter.syncId(), letter.event(), FUNCTION_ERROR + e.getMessage(), null, 1,
+                deadLetters.add(List.of(DeadLetter.of(letter.syncId(), letter.event(), DeadLetterKind.FUNCTION, e.getMessage(), null, 1,
                         letter.batchId())), clock.instant());
                 continue;
             }

@@ -2,6 +2,7 @@ package io.sluice.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -30,8 +31,7 @@ public final class DeadLetterStore {
 
     public void add(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        gate.checkWritable(true); // finishing a held batch: allowed while an operator pause drains
-        try (Connection c = dataSource.getConnection()) {
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection()) {
             insert(c, letters, now);
         }
     }
@@ -40,9 +40,9 @@ public final class DeadLetterStore {
     static void insert(Connection c, List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
         String sql = """
-                INSERT INTO dead_letters (sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at)
-                VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT ON CONSTRAINT dead_letters_once DO UPDATE SET event = EXCLUDED.event, error = EXCLUDED.error,
+                INSERT INTO dead_letters (sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, kind)
+                VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT ON CONSTRAINT dead_letters_once DO UPDATE SET event = EXCLUDED.event, kind = EXCLUDED.kind, error = EXCLUDED.error,
                     status_code = EXCLUDED.status_code, attempts = dead_letters.attempts + EXCLUDED.attempts,
                     batch_id = EXCLUDED.batch_id, failed_at = EXCLUDED.failed_at, replayed_at = NULL""";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -56,6 +56,7 @@ public final class DeadLetterStore {
                 ps.setObject(7, letter.batchId());
                 ps.setTimestamp(8, Timestamp.from(now));
                 ps.setTimestamp(9, Timestamp.from(now));
+                ps.setString(10, letter.kind().column());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -65,7 +66,7 @@ public final class DeadLetterStore {
     /** Dead letters, newest first; {@code syncId} and {@code since} optional; replayed ones only if asked. */
     public List<DeadLetter> list(String syncId, Instant since, boolean includeReplayed, int limit) throws SQLException {
         String sql = """
-                SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at
+                SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at, kind
                 FROM dead_letters
                 WHERE (?::text IS NULL OR sync_id = ?) AND (?::timestamptz IS NULL OR failed_at >= ?)
                   AND (? OR replayed_at IS NULL)
@@ -85,7 +86,7 @@ public final class DeadLetterStore {
     public List<DeadLetter> byIds(List<Long> ids) throws SQLException {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("""
-                     SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at
+                     SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at, kind
                      FROM dead_letters WHERE id = ANY(?) ORDER BY id""")) {
             ps.setArray(1, c.createArrayOf("int8", ids.toArray()));
             return read(ps);
@@ -95,8 +96,7 @@ public final class DeadLetterStore {
     /** Marks dead letters as handed back to delivery. */
     public void markReplayed(List<Long> ids, Instant now) throws SQLException {
         if (ids.isEmpty()) return;
-        gate.checkWritable();
-        try (Connection c = dataSource.getConnection();
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
@@ -106,8 +106,7 @@ public final class DeadLetterStore {
 
     /** Deletes dead letters older than the retention: the only way they ever go away. */
     public int prune(Instant cutoff) throws SQLException {
-        gate.checkWritable();
-        try (Connection c = dataSource.getConnection();
+        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
             ps.setTimestamp(1, Timestamp.from(cutoff));
             return ps.executeUpdate();
@@ -125,7 +124,8 @@ public final class DeadLetterStore {
                     throw new SQLException("dead letter " + rs.getLong(1) + " holds unreadable JSON", e);
                 }
                 Timestamp replayed = rs.getTimestamp(11);
-                letters.add(new DeadLetter(rs.getLong(1), rs.getString(2), rs.getString(3), event, rs.getString(5),
+                letters.add(new DeadLetter(rs.getLong(1), rs.getString(2), rs.getString(3), event, DeadLetterKind.fromColumn(rs.getString(12)),
+                        rs.getString(5),
                         (Integer) rs.getObject(6), rs.getInt(7), (Long) rs.getObject(8), rs.getTimestamp(9).toInstant(),
                         rs.getTimestamp(10).toInstant(), replayed == null ? null : replayed.toInstant()));
             }

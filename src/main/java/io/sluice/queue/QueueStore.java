@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
-import io.sluice.failover.WriteHeldException;
 import javax.sql.DataSource;
 
 /**
@@ -30,7 +30,6 @@ public final class QueueStore {
     private final Counter statementsCounter;
     private final AtomicLong statements = new AtomicLong();
     private final WriteGate gate;
-    private final java.util.concurrent.atomic.AtomicInteger activeWrites = new java.util.concurrent.atomic.AtomicInteger();
 
     /** A store whose writes are never held (tests of the queue logic itself). */
     public QueueStore(DataSource dataSource, String topic, MeterRegistry registry) {
@@ -92,14 +91,11 @@ public final class QueueStore {
      * changes nothing) when a position was not where this planner expected it.
      */
     public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
-        enterWrite(false);
-        try {
+        try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 if (!progress.isEmpty()) advance(c, progress, now);
                 if (!batches.isEmpty()) insert(c, batches, now);
             });
-        } finally {
-            exitWrite();
         }
     }
 
@@ -166,8 +162,7 @@ public final class QueueStore {
 
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded) throws SQLException {
-        enterWrite(false);
-        try {
+        try (WritePermits.Permit permit = gate.enter(false)) {
             String sql = """
                     WITH due AS (
                         SELECT b.id FROM batches b
@@ -202,16 +197,13 @@ public final class QueueStore {
                 }
                 return claimed;
             }
-        } finally {
-            exitWrite();
         }
     }
 
     /** Extends the leases of held batches; returns the ids still held (the others were fenced). */
     public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now) throws SQLException {
         if (held.isEmpty()) return List.of();
-        enterWrite(true);
-        try {
+        try (WritePermits.Permit permit = gate.enter(true)) {
             String sql = """
                     UPDATE batches b SET lease_expires_at = ?, updated_at = ?
                     FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
@@ -229,8 +221,6 @@ public final class QueueStore {
                 }
                 return still;
             }
-        } finally {
-            exitWrite();
         }
     }
 
@@ -244,8 +234,7 @@ public final class QueueStore {
      * or the dead letters. Fenced: if the batch was taken over, nothing is written.
      */
     public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead) throws SQLException {
-        enterWrite(true);
-        try {
+        try (WritePermits.Permit permit = gate.enter(true)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement("""
                         UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
@@ -261,8 +250,6 @@ public final class QueueStore {
                 RetryStore.insert(c, retries, now);
                 DeadLetterStore.insert(c, dead, now);
             });
-        } finally {
-            exitWrite();
         }
     }
 
@@ -291,8 +278,7 @@ public final class QueueStore {
     }
 
     private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
-        enterWrite(true);
-        try {
+        try (WritePermits.Permit permit = gate.enter(true)) {
             try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
                 int i = 1;
                 for (Object value : leading) {
@@ -306,8 +292,6 @@ public final class QueueStore {
                     throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
                 }
             }
-        } finally {
-            exitWrite();
         }
     }
 
@@ -317,16 +301,13 @@ public final class QueueStore {
 
     /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */
     public int pruneDone(Instant cutoff, int limit) throws SQLException {
-        enterWrite(false);
-        try {
+        try (WritePermits.Permit permit = gate.enter(false)) {
             String sql = "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
             try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(cutoff));
                 ps.setInt(2, limit);
                 return counted(ps).executeUpdate();
             }
-        } finally {
-            exitWrite();
         }
     }
 
@@ -342,28 +323,14 @@ public final class QueueStore {
         }
     }
 
-    /**
-     * Every write announces itself before asking the gate, so that "paused and no write active" means no write is
-     * running and none will start. Completions and heartbeats of batches already held ({@code drainable}) may still
-     * go ahead while paused: workers drain what they hold before reporting quiesced.
-     */
-    private void enterWrite(boolean drainable) throws WriteHeldException {
-        activeWrites.incrementAndGet();
-        try {
-            gate.checkWritable(drainable);
-        } catch (WriteHeldException e) {
-            activeWrites.decrementAndGet();
-            throw e;
-        }
-    }
-
-    private void exitWrite() {
-        activeWrites.decrementAndGet();
-    }
-
     /** Writes running right now (for quiescing). */
     public int activeWrites() {
-        return activeWrites.get();
+        return gate.activeWrites();
+    }
+
+    /** The gate every write of this store passes (shared by every writer of the process). */
+    public WriteGate gate() {
+        return gate;
     }
 
     private PreparedStatement counted(PreparedStatement ps) {

@@ -1,10 +1,11 @@
 package io.sluice.queue;
 
+import io.sluice.event.UserKey;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 
 /**
- * An event waiting in the per-sync retry queue. {@code userKey} (userId, else anonymousId) orders a user's events:
+ * An event waiting in the per-sync retry queue. {@code userKey} ({@link UserKey}) orders a user's events:
  * a chain is delivered head first, and nothing behind a failing head is sent.
  */
 public record RetryEvent(long id, String syncId, String userKey, String messageId, ObjectNode event, int attempts,
@@ -17,10 +18,8 @@ public record RetryEvent(long id, String syncId, String userKey, String messageI
                 firstFailedAt, lastError, statusCode);
     }
 
-    /** The user an event belongs to, for ordering: userId, else anonymousId, else its messageId (its own chain). */
+    /** The user an event belongs to, for ordering: {@link UserKey}. */
     public static String userKey(ObjectNode event) {
-        String user = event.path("userId").asText("");
-        if (user.isEmpty()) user = event.path("anonymousId").asText("");
-        return user.isEmpty() ? "message:" + event.path("messageId").asText("") : user;
+        return UserKey.of(event);
     }
 }

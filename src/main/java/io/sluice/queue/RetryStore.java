@@ -3,6 +3,7 @@ package io.sluice.queue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,6 +35,11 @@ public final class RetryStore {
     public RetryStore(DataSource dataSource, WriteGate gate) {
         this.dataSource = dataSource;
         this.gate = gate;
+    }
+
+    /** The gate every write of this store passes. */
+    public WriteGate gate() {
+        return gate;
     }
 
     /** Appends events to their chains, within the caller's transaction. */
@@ -77,7 +83,6 @@ public final class RetryStore {
 
     /** Leases up to {@code limit} chains whose head is due and not leased (or whose lease expired), of syncs not paused. */
     public List<Chain> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
-        gate.checkWritable();
         String sql = """
                 WITH heads AS (SELECT DISTINCT ON (sync_id, user_key) id FROM retry_events ORDER BY sync_id, user_key, id),
                 due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
@@ -87,7 +92,8 @@ public final class RetryStore {
                 UPDATE retry_events r SET lease_owner = ?, lease_expires_at = ?, epoch = r.epoch + 1
                 FROM due WHERE r.id = due.id
                 RETURNING r.id, r.sync_id, r.user_key, r.epoch""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (WritePermits.Permit permit = gate.enter(false);
+             Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setTimestamp(2, Timestamp.from(now));
             ps.setInt(3, limit);
@@ -132,7 +138,12 @@ public final class RetryStore {
      * events, stores the dead letters, reschedules the event that failed, and releases the chain.
      */
     public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
-        gate.checkWritable(true);
+        try (WritePermits.Permit permit = gate.enter(true)) { // finishing a chain this worker holds
+            settleIn(chain, remove, dead, rescheduled, now);
+        }
+    }
+
+    private void settleIn(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
         Transactions.run(dataSource, c -> {
             try (PreparedStatement release = c.prepareStatement(
                     "UPDATE retry_events SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND epoch = ?")) {
@@ -165,7 +176,12 @@ public final class RetryStore {
     /** Puts dead letters back into delivery (their chains) and marks them replayed, in one transaction. */
     public void replay(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        gate.checkWritable();
+        try (WritePermits.Permit permit = gate.enter(false)) {
+            replayIn(letters, now);
+        }
+    }
+
+    private void replayIn(List<DeadLetter> letters, Instant now) throws SQLException {
         Transactions.run(dataSource, c -> {
             insert(c, letters.stream().map(d -> RetryEvent.of(d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null)).toList(), now);
             try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
@@ -178,7 +194,12 @@ public final class RetryStore {
 
     /** Replays one dead letter as the events its sync's function now makes of it (none: dropped), in one transaction. */
     public void replayTransformed(DeadLetter letter, List<ObjectNode> outputs, Instant now) throws SQLException {
-        gate.checkWritable();
+        try (WritePermits.Permit permit = gate.enter(false)) {
+            replayTransformedIn(letter, outputs, now);
+        }
+    }
+
+    private void replayTransformedIn(DeadLetter letter, List<ObjectNode> outputs, Instant now) throws SQLException {
         Transactions.run(dataSource, c -> {
             insert(c, outputs.stream().map(e -> RetryEvent.of(letter.syncId(), e, 0, now, now, "replayed from dead letters", null)).toList(), now);
             try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ?")) {

@@ -1,5 +1,8 @@
 package io.sluice.runtime;
 
+import io.sluice.lifecycle.Service;
+import io.sluice.lifecycle.Shutdown;
+
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -13,11 +16,12 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.contract.Contracts;
-import io.sluice.contract.ViolationWriter;
+import io.sluice.planner.ViolationWriter;
 import io.sluice.db.ControlTables;
 import io.sluice.destination.Destination;
-import io.sluice.destination.DestinationRegistry;
-import io.sluice.queue.Planner;
+import io.sluice.destination.OwnInfrastructure;
+import io.sluice.runtime.DestinationRegistry;
+import io.sluice.planner.Planner;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.admin.SyncAdminRoutes;
@@ -28,7 +32,9 @@ import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
 import io.sluice.queue.RetryStore;
+import io.sluice.worker.BatchReader;
 import io.sluice.worker.Worker;
+import io.sluice.worker.WorkerStores;
 import io.sluice.worker.WorkerIdentity;
 import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
@@ -120,7 +126,7 @@ public final class Sluice implements Service {
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
                 violationWriter = new ViolationWriter(database.dataSource(), guard.gate(), bootstrapServers,
-                        config.kafka().violationsTopic(), registry);
+                        config.kafka().violationsTopic(), registry, clock);
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
@@ -132,7 +138,7 @@ public final class Sluice implements Service {
                 deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
                 admin.add(new DlqAdminRoutes(deadLetters,
                         new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
-                                functions == null ? null : functions.replayTransform()), clock));
+                                FunctionReplay.of(functions)), clock));
                 pauses = new SyncPauseStore(database.dataSource(), guard.gate());
                 admin.add(new SyncAdminRoutes(pauses, config.syncs().stream().map(SluiceConfig.SyncSettings::id).collect(java.util.stream.Collectors.toSet()), clock));
             }
@@ -171,11 +177,15 @@ public final class Sluice implements Service {
         // Joined before anything writes, so that a process started while paused stays paused.
         run("control channel", new ControlChannel(controlTopic, processId, roleNames(), guard.gate(), this::quiesceState,
                 writerMonitor::lastChange, clock));
-        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride());
+        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride(), guard.gate(),
+                pg.socketTimeout());
         run("queue database", database);
         guard.guard(database);
-        if (guard.gate().paused()) log.warn("Not storing the configuration in the control tables: queue writes are paused");
-        else ControlTables.upsert(database.dataSource(), config);
+        try (var permit = guard.gate().enter(false)) {
+            ControlTables.upsert(database.dataSource(), config);
+        } catch (io.sluice.failover.WriteHeldException e) {
+            log.warn("Not storing the configuration in the control tables now: {}", e.getMessage());
+        }
         run("writer monitor", writerMonitor);
         queueStore = new QueueStore(database.dataSource(), config.kafka().eventsTopic(), registry, guard.gate());
     }
@@ -195,8 +205,9 @@ public final class Sluice implements Service {
 
     private void startWorker() {
         Map<String, Destination> destinations = new LinkedHashMap<>();
+        OwnInfrastructure own = ownInfrastructure();
         for (DestinationSettings settings : config.destinations()) {
-            Destination destination = DestinationRegistry.create(resolveEmbedded(settings));
+            Destination destination = DestinationRegistry.create(settings, own);
             running.add(new Shutdown.Named("destination " + settings.id(), destination::close));
             destination.open();
             destinations.put(settings.id(), destination);
@@ -205,30 +216,24 @@ public final class Sluice implements Service {
             functions = new Functions(config, registry);
             run("functions", functions);
         }
-        worker = new Worker(queueStore, new RetryStore(database.dataSource(), guard.gate()),
-                new DeadLetterStore(database.dataSource(), guard.gate()), config, destinations, functions, bootstrapServers, clock,
-                registry, processId);
+        var stores = new WorkerStores(queueStore, new RetryStore(database.dataSource(), guard.gate()),
+                new DeadLetterStore(database.dataSource(), guard.gate()));
+        worker = new Worker(config, stores, destinations, functions, new BatchReader(bootstrapServers, config.worker().concurrency()),
+                clock, registry, processId);
         worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }
 
     /**
      * 'embedded' in a destination means this deployment's own infrastructure: for a warehouse the database
-     * 'warehouse' on the embedded PostgreSQL, for a Kafka destination this process's Kafka cluster.
+     * 'warehouse' on the embedded PostgreSQL (created on first use), for a Kafka destination this process's cluster.
      */
-    private DestinationSettings resolveEmbedded(DestinationSettings settings) {
-        if (SluiceConfig.EMBEDDED.equals(settings.settings().get("bootstrapServers"))) {
-            Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
-            resolved.put("bootstrapServers", bootstrapServers);
-            return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
-        }
-        if (!SluiceConfig.EMBEDDED.equals(settings.settings().get("url"))) return settings;
-        EmbeddedPostgres postgres = embeddedPostgres();
-        postgres.createDatabase(WAREHOUSE_DATABASE);
-        Map<String, Object> resolved = new LinkedHashMap<>(settings.settings());
-        resolved.put("url", postgres.jdbcUrl(WAREHOUSE_DATABASE));
-        resolved.put("user", postgres.user());
-        return new DestinationSettings(settings.id(), settings.type(), Map.copyOf(resolved));
+    private OwnInfrastructure ownInfrastructure() {
+        return new OwnInfrastructure(bootstrapServers, () -> {
+            EmbeddedPostgres postgres = embeddedPostgres();
+            postgres.createDatabase(WAREHOUSE_DATABASE);
+            return new OwnInfrastructure.Warehouse(postgres.jdbcUrl(WAREHOUSE_DATABASE), postgres.user());
+        });
     }
 
     /** JDBC URL of the standalone warehouse (the embedded 'warehouse' database), or null without one. */
@@ -252,9 +257,9 @@ public final class Sluice implements Service {
      */
     public String quiesceState() {
         if (!guard.gate().paused()) return "running";
-        boolean idle = queueStore == null || (queueStore.activeWrites() == 0 && (worker == null || worker.idle())
-                && (violationWriter == null || !violationWriter.writing()));
-        return idle ? "quiesced" : "quiescing";
+        // Every writer of this process (planner, worker, retry chains, violation writer, pruning, dead-letter replay,
+        // configuration upserts) passes this one gate, which counts their running writes.
+        return guard.gate().quiesce(() -> worker == null || worker.idle()) ? "quiesced" : "quiescing";
     }
 
     private String roleNames() {

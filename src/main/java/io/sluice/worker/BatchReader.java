@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * Reads a batch's events back from Kafka by offset range, with a small pool of group-less consumers (assign +
  * seek, no group membership), and re-applies the sync's filter.
  */
-final class BatchReader implements AutoCloseable {
+public final class BatchReader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchReader.class);
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
@@ -33,7 +33,7 @@ final class BatchReader implements AutoCloseable {
     private final List<KafkaConsumer<byte[], byte[]>> all = new ArrayList<>();
     private final ObjectMapper mapper = new ObjectMapper();
 
-    BatchReader(String bootstrapServers, int size) {
+    public BatchReader(String bootstrapServers, int size) {
         pool = new ArrayBlockingQueue<>(size);
         for (int i = 0; i < size; i++) {
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(

@@ -10,6 +10,8 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.RetryEvent;
 import io.sluice.queue.RetryStore;
+import io.sluice.retry.RetryPolicy;
+import io.sluice.queue.DeadLetterKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,6 +39,7 @@ final class RetryChains {
     private final Clock clock;
     private final String owner;
     private final Duration lease;
+    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
 
     RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
                 Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
@@ -52,17 +55,29 @@ final class RetryChains {
 
     /** Leases and delivers up to {@code limit} due chains; returns how many were handled. */
     int deliverDue(int limit) throws Exception {
-        List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
-        for (RetryStore.Chain chain : chains) {
-            try {
-                deliver(chain);
-            } catch (FencedException e) {
-                log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
-            } catch (Exception e) {
-                log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+        // Announced before the lease is asked for, and over only once every leased chain is settled: a process is
+        // quiesced only when no chain is held, so a chain's settle never writes after "safe to fail over".
+        busy.incrementAndGet();
+        try {
+            List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
+            for (RetryStore.Chain chain : chains) {
+                try {
+                    deliver(chain);
+                } catch (FencedException e) {
+                    log.warn("Abandoning retry chain {}: {}", chain, e.getMessage());
+                } catch (Exception e) {
+                    log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+                }
             }
+            return chains.size();
+        } finally {
+            busy.decrementAndGet();
         }
-        return chains.size();
+    }
+
+    /** Whether no chain is being leased, delivered or settled. */
+    boolean idle() {
+        return busy.get() == 0;
     }
 
     private void deliver(RetryStore.Chain chain) throws Exception {
@@ -77,7 +92,7 @@ final class RetryChains {
         List<DeadLetter> dead = new ArrayList<>();
         if (sync == null) {
             for (RetryEvent e : waiting) {
-                dead.add(DeadLetter.of(chain.syncId(), e.event(), "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
+                dead.add(DeadLetter.of(chain.syncId(), e.event(), DeadLetterKind.DELIVERY, "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
                 remove.add(e.id());
             }
             retries.settle(chain, remove, dead, null, now);
@@ -102,7 +117,7 @@ final class RetryChains {
             if (failure == null) {
                 remove.add(event.id()); // delivered
             } else if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(event.attempts() + 1, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(sync.id(), event.event(), Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
+                dead.add(DeadLetter.of(sync.id(), event.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()), failure.statusCode(), event.attempts() + 1, null));
                 remove.add(event.id());
             } else if (rescheduled == null) {
                 int attempts = event.attempts() + 1;

@@ -1,6 +1,9 @@
 package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.retry.Recovery;
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,12 +18,12 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
-    private static final Duration MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
 
     private final Worker worker;
     private final WorkerSettings settings;
+    private final Recovery claimRecovery;
     private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sluice-delivery-", 0).factory());
     private volatile boolean running;
     private Thread claimer;
@@ -28,9 +31,16 @@ final class WorkerLoops implements AutoCloseable {
     private Thread maintenance;
     private Thread retries;
 
-    WorkerLoops(Worker worker, WorkerSettings settings) {
+    WorkerLoops(Worker worker, WorkerSettings settings, Clock clock) {
         this.worker = worker;
         this.settings = settings;
+        // Claiming against a database that is down: poll interval doubling to 5 s, never giving up.
+        this.claimRecovery = new RetryPolicy(settings.pollInterval(), max(settings.pollInterval(), Duration.ofSeconds(5)),
+                Integer.MAX_VALUE, null).recovery(clock);
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     synchronized void start() {
@@ -38,7 +48,7 @@ final class WorkerLoops implements AutoCloseable {
         running = true;
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
         heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
-        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(MAINTENANCE_INTERVAL, worker::maintain, "maintenance"));
+        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
         retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
             while (running && worker.retryDue() > 0) {
                 // keep going while chains are due
@@ -47,16 +57,20 @@ final class WorkerLoops implements AutoCloseable {
     }
 
     private void claimLoop() {
-        Duration backoff = settings.pollInterval();
         while (running) {
             try {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
-                backoff = settings.pollInterval();
+                if (claimRecovery.succeeded()) log.info("Claiming works again");
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
+            } catch (io.sluice.failover.WriteHeldException e) {
+                // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
+                // means claiming starts within a poll interval of the resume rather than a grown backoff later.
+                log.debug("Claiming waits: {}", e.getMessage());
+                sleep(settings.pollInterval().multipliedBy(4));
             } catch (Exception e) {
-                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), backoff.toMillis());
-                sleep(backoff);
-                backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : backoff.multipliedBy(2);
+                Duration delay = claimRecovery.failed();
+                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
+                sleep(delay);
             }
         }
     }
@@ -67,6 +81,8 @@ final class WorkerLoops implements AutoCloseable {
             if (!running) return;
             try {
                 task.run();
+            } catch (io.sluice.failover.WriteHeldException e) {
+                log.debug("Worker {} waits: {}", name, e.getMessage()); // paused or failing over: expected, not a fault
             } catch (Exception e) {
                 log.warn("Worker {} failed ({}); will try again", name, e.toString());
             }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.ConfigLoader;
 import io.sluice.queue.DeadLetter;
+import io.sluice.queue.DeadLetterKind;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.runtime.Sluice;
 import io.sluice.support.Cli;
@@ -47,7 +48,7 @@ class DeadLetterOpsTest {
             ObjectMapper json = new ObjectMapper();
             for (int i = 0; i < 3; i++) {
                 ObjectNode event = (ObjectNode) json.readTree("{\"type\":\"track\",\"userId\":\"u" + i + "\",\"messageId\":\"m" + i + "\",\"event\":\"E\"}");
-                store.add(List.of(DeadLetter.of("web-to-hooks", event, "HTTP 400: {\"error\":\"bad field\"}", 400, 1, 7L)), Instant.now());
+                store.add(List.of(DeadLetter.of("web-to-hooks", event, DeadLetterKind.DELIVERY, "HTTP 400: {\"error\":\"bad field\"}", 400, 1, 7L)), Instant.now());
             }
 
             String list = Cli.run("dlq", "list", "--config", config.toString(), "--sync", "web-to-hooks");

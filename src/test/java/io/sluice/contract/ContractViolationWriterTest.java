@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.planner.ViolationWriter;
 import io.sluice.db.QueueDatabase;
 import io.sluice.failover.WriteGate;
 import io.sluice.support.TestKafka;

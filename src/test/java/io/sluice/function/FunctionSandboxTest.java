@@ -114,7 +114,7 @@ class FunctionSandboxTest {
 
     @Test
     void hostGlobalsAreGoneAndOnlyPlainJavaScriptRemains() {
-        TestRun run = Functions.test("""
+        TestRun run = FunctionTrial.test("""
                 function transform(event) {
                   const names = ['Java', 'Packages', 'java', 'javax', 'Polyglot', 'load', 'loadWithNewGlobal', 'require',
                                  'process', 'fetch', 'Graal', 'quit', 'exit', 'read', 'readFully', 'XMLHttpRequest'];

@@ -26,4 +26,25 @@ public final class Cli {
         assertThat(code).as(output).isZero();
         return output;
     }
+
+    /** What a command printed and how it exited. */
+    public record Result(int code, String out, String err) {}
+
+    /** Runs the command and returns its exit code and output, whatever the code. */
+    public static Result exec(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream capturedOut = new ByteArrayOutputStream();
+        ByteArrayOutputStream capturedErr = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(capturedOut, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(capturedErr, true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = SluiceCli.run(args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new Result(code, capturedOut.toString(StandardCharsets.UTF_8), capturedErr.toString(StandardCharsets.UTF_8));
+    }
 }

@@ -69,7 +69,12 @@ public final class PostgresCluster implements AutoCloseable {
                     "wal_retrieve_retry_interval = '500ms'", // reconnect fast after the primary restarts
                     "fsync = off", // throwaway data; crashes here are process kills, not power loss
                     "shared_buffers = '32MB'",
-                    "max_connections = 50", ""), APPEND);
+                    "max_connections = 50",
+                    // The server's own record of what it executed: the witness of "no writes" in failover tests.
+                    // 'all', not 'mod': 'mod' classifies a statement by its top level, so a SELECT whose WITH clause
+                    // updates rows (the planner's position update) is not logged. StatementLog classifies instead.
+                    "log_statement = 'all'",
+                    "log_line_prefix = '%m [%p] db=%d app=%a: '", ""), APPEND);
             Files.writeString(primary.data().resolve("pg_hba.conf"),
                     "\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n", APPEND);
             startNode(primary, false);
@@ -140,6 +145,56 @@ public final class PostgresCluster implements AutoCloseable {
         String lsn = queryString(primary.port(), "SELECT pg_current_wal_lsn()::text");
         await("standby replay of " + lsn, () -> query(standby.port(),
                 "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"));
+    }
+
+    /** The server log of the instance on {@code port} (statements, since start: see {@link StatementLog}). */
+    public StatementLog statementLog(int port) {
+        return new StatementLog(root.resolve(node(port).name() + ".log"));
+    }
+
+    /**
+     * Detaches the standby from the primary: WAL replay paused and the replication stream cut (primary_conninfo
+     * emptied), so from now on commits on the primary are on the primary only. Pausing replay alone would not do:
+     * promotion first replays every WAL record already received. Returns once the primary has no WAL sender.
+     */
+    public void detachStandby() {
+        // Cut first: a startup process paused in replay does not act on the changed primary_conninfo.
+        try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
+            s.execute("ALTER SYSTEM SET primary_conninfo = ''");
+            s.execute("SELECT pg_reload_conf()");
+        } catch (SQLException e) {
+            throw new IllegalStateException("Could not detach the standby", e);
+        }
+        await("the primary's WAL sender gone", () -> query(primary.port(), "SELECT count(*) = 0 FROM pg_stat_replication"));
+        try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
+            s.execute("SELECT pg_wal_replay_pause()");
+        } catch (SQLException e) {
+            throw new IllegalStateException("Could not pause the standby's replay", e);
+        }
+    }
+
+    /** SIGKILL to the instance's postmaster and every backend at once: a machine that vanished, no shutdown at all. */
+    public synchronized void sigkill(int port) {
+        Node node = node(port);
+        List<ProcessHandle> all = processes().stream().filter(p -> belongsTo(p, node)).toList();
+        all.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (all.stream().anyMatch(PostgresCluster::isLive) && System.nanoTime() < deadline) sleep(20);
+        try {
+            Files.deleteIfExists(node.data().resolve("postmaster.pid")); // so close() does not try to stop it
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    private boolean belongsTo(ProcessHandle process, Node node) {
+        try {
+            String pid = Files.readAllLines(node.data().resolve("postmaster.pid")).getFirst().strip();
+            long postmaster = Long.parseLong(pid);
+            return process.pid() == postmaster || process.parent().map(p -> p.pid() == postmaster).orElse(false);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Crashes the primary: immediate shutdown, no checkpoint, clients see their connections drop. */

@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * A switchable TCP proxy on 127.0.0.1:&lt;ephemeral&gt; that plays a database cluster's stable endpoint (like a
  * virtual IP or PgBouncer in front of a primary): clients keep one URL while {@link #switchTo} moves new
  * connections to another instance, and optionally drops the open ones so clients see the failover as connection
- * errors. Blocking sockets with one virtual thread per direction: no selectors, no busy loops.
+ * errors, or {@link #blackHole()}s it (bytes swallowed, sockets left open). Blocking sockets with one virtual thread
+ * per direction: no selectors, no busy loops.
  */
 public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
@@ -31,6 +32,8 @@ public final class TcpProxy implements AutoCloseable {
     private final AtomicInteger drops = new AtomicInteger();
     private volatile int target;
     private volatile boolean closed;
+    private volatile boolean blackHoled;
+    private final Set<Link> heldWhenHoled = ConcurrentHashMap.newKeySet();
 
     public TcpProxy(int targetPort) {
         this.target = targetPort;
@@ -65,6 +68,36 @@ public final class TcpProxy implements AutoCloseable {
     public void dropAll() {
         drops.incrementAndGet(); // connections still being set up see this and close themselves
         for (Link link : links) link.close();
+    }
+
+    /**
+     * Black-holes the endpoint, as a dead route or a frozen host does: every byte of every open connection and of
+     * every connection accepted from now on is swallowed, and no socket is closed, so clients see neither an answer
+     * nor an error, only silence. {@link #restore()} forwards new connections again; the swallowed ones stay dead
+     * (their streams lost bytes) until their clients give up on them.
+     */
+    public void blackHole() {
+        blackHoled = true;
+        heldWhenHoled.clear();
+        for (Link link : links) {
+            link.holed = true;
+            heldWhenHoled.add(link);
+        }
+    }
+
+    /** Connections that were open when {@link #blackHole()} began and that their clients have not given up yet. */
+    public int openSinceBlackHole() {
+        return (int) heldWhenHoled.stream().filter(links::contains).count();
+    }
+
+    /** Ends {@link #blackHole()} for connections accepted from now on. */
+    public void restore() {
+        blackHoled = false;
+    }
+
+    /** Connections swallowing their bytes right now (open, black-holed). */
+    public int blackHoledConnections() {
+        return (int) links.stream().filter(l -> l.holed).count();
     }
 
     /** Connections successfully relayed to {@code targetPort} so far (open or finished). */
@@ -135,6 +168,7 @@ public final class TcpProxy implements AutoCloseable {
             return;
         }
         Link link = new Link(client, upstream);
+        link.holed = blackHoled;
         links.add(link);
         connections.computeIfAbsent(port, p -> new AtomicInteger()).incrementAndGet();
         if (closed || drops.get() != dropsAtAccept) {
@@ -153,6 +187,7 @@ public final class TcpProxy implements AutoCloseable {
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                if (link.holed) continue; // swallowed: the socket stays open, nothing arrives
                 out.write(buffer, 0, n);
                 bytes.addAndGet(n);
             }
@@ -167,6 +202,7 @@ public final class TcpProxy implements AutoCloseable {
         private final Socket client;
         private final Socket upstream;
         private final AtomicBoolean closed = new AtomicBoolean();
+        volatile boolean holed;
 
         Link(Socket client, Socket upstream) {
             this.client = client;

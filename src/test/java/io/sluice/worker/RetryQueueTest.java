@@ -150,7 +150,7 @@ class RetryQueueTest {
                 destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: 3}}]
                 syncs: [{id: s, source: web, destination: rec}]
                 """);
-        return new Worker(store, retries, deadLetters, config, Map.of("rec", destination), null, TestKafka.bootstrapServers(), clock,
-                new SimpleMeterRegistry(), "test-worker");
+        return new Worker(config, new WorkerStores(store, retries, deadLetters), Map.of("rec", destination), null,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, new SimpleMeterRegistry(), "test-worker");
     }
 }

@@ -107,6 +107,28 @@ class WorkerTest {
         assertThat(attempts()).containsExactly(2);
     }
 
+    @Test
+    void aKafkaDestinationsRetrySettingsGovernItsBatchRetries() throws Exception {
+        TestEvents.send(topic, 0, List.<String[]>of(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m0")}));
+        plan(new PlannedBatch("s", 0, 0, 0, 1, 100));
+        destination.failWith(batch -> RecordingDestination.retriable("broker unavailable"));
+        String yaml = """
+                sources: [{id: web, writeKey: k1}]
+                destinations: [{id: rec, type: kafka, bootstrapServers: "127.0.0.1:1", topic: out,
+                                retry: {base: 10s, cap: 10s, maxAttempts: 2}}]
+                syncs: [{id: s, source: web, destination: rec}]
+                """;
+        try (Worker worker = worker(yaml, 20)) { // worker.maxAttempts 20 and retryBase 1s are overridden by retry.*
+            assertThat(worker.runOnce()).isEqualTo(1);
+            clock.tick(Duration.ofSeconds(4));
+            assertThat(worker.runOnce()).as("retry.base 10s: at least 5 s of backoff").isZero();
+            clock.tick(Duration.ofSeconds(6));
+            assertThat(worker.runOnce()).isEqualTo(1);
+        }
+        assertThat(statuses()).containsExactly("dead");
+        assertThat(attempts()).containsExactly(2);
+    }
+
     private String syncYaml(String syncId, String extra) {
         return """
                 sources: [{id: web, writeKey: k1}, {id: app, writeKey: k2}]
@@ -121,8 +143,8 @@ class WorkerTest {
 
     private Worker worker(String yaml, int maxAttempts) {
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml + "worker: {maxAttempts: " + maxAttempts + "}\n");
-        return new Worker(store, null, null, config, Map.of("rec", destination), null, TestKafka.bootstrapServers(),
-                clock, new SimpleMeterRegistry(), "test-worker");
+        return new Worker(config, new WorkerStores(store, null, null), Map.of("rec", destination), null,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, new SimpleMeterRegistry(), "test-worker");
     }
 
     private void plan(PlannedBatch... batches) throws Exception {

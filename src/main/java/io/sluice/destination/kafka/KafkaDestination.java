@@ -1,5 +1,6 @@
 package io.sluice.destination.kafka;
 
+import io.sluice.event.UserKey;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,7 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Forwards each event to a topic with the idempotent producer ({@code acks=all}): key = userId, else anonymousId
+ * Forwards each event to a topic with the idempotent producer ({@code acks=all}): key = the event's user ({@link UserKey})
  * (so one user's events share a partition and keep their order), value = the event's JSON. A delivery returns once
  * every record is acknowledged by all in-sync replicas; the producer bounds that wait by {@code delivery.timeout.ms}.
  *
@@ -72,9 +73,7 @@ final class KafkaDestination implements Destination {
         }
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         for (ObjectNode event : batch.events()) {
-            String user = userKey(event);
-            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic,
-                    user == null ? null : user.getBytes(StandardCharsets.UTF_8), json(event));
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event));
             Future<RecordMetadata> future;
             try {
                 future = producer.send(record);
@@ -134,15 +133,6 @@ final class KafkaDestination implements Destination {
     public synchronized void close() {
         if (producer != null) producer.close(CLOSE_TIMEOUT);
         producer = null;
-    }
-
-    /** userId, else anonymousId; null (no key: any partition) when the event has neither. */
-    static String userKey(ObjectNode event) {
-        for (String field : List.of("userId", "anonymousId")) {
-            JsonNode value = event.get(field);
-            if (value != null && value.isValueNode() && !value.isNull() && !value.asText().isEmpty()) return value.asText();
-        }
-        return null;
     }
 
     private static byte[] json(ObjectNode event) {

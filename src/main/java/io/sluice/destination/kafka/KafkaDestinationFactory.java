@@ -6,6 +6,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationFactory;
+import io.sluice.destination.OwnInfrastructure;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,8 +16,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Type {@code kafka}: forwards events to a topic of the same or another Kafka cluster (docs/webhooks.md, "Kafka
- * destination"). Keys: {@code bootstrapServers} ('embedded' is resolved to Sluice's own cluster by the runtime before
- * {@link #create}), {@code topic} (must exist, or the cluster must create topics automatically) and {@code producer},
+ * destination"). Keys: {@code bootstrapServers} ('embedded' or 'same': Sluice's own
+ * cluster), {@code topic} (must exist, or the cluster must create topics automatically) and {@code producer},
  * extra producer settings merged over Sluice's. The producer is always idempotent with {@code acks=all}.
  */
 public final class KafkaDestinationFactory implements DestinationFactory {
@@ -41,10 +42,17 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     }
 
     @Override
+    public Destination create(DestinationSettings settings, OwnInfrastructure own) {
+        String servers = settings.string("bootstrapServers");
+        if (isResolved(servers) || own.kafkaBootstrapServers() == null) return create(settings);
+        return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, own.kafkaBootstrapServers()));
+    }
+
+    @Override
     public Destination create(DestinationSettings settings) {
         String servers = settings.string("bootstrapServers");
         if (!isResolved(servers)) {
-            throw invalid(settings, "bootstrapServers", "'" + servers + "' must be resolved to host:port before the destination is created");
+            throw invalid(settings, "bootstrapServers", "'" + servers + "' needs to know this deployment's own Kafka cluster");
         }
         return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, servers));
     }
@@ -57,7 +65,7 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     static Map<String, Object> producerConfig(DestinationSettings settings, String bootstrapServers) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-destination-" + settings.id());
-        Object extra = settings.get("producer");
+        Object extra = settings.opaque("producer");
         if (extra != null) {
             if (!(extra instanceof JsonNode node) || !(node.isObject() || node.isNull())) {
                 throw invalid(settings, "producer", "must be a mapping of producer setting names to values");

@@ -5,10 +5,11 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationFactory;
+import io.sluice.destination.OwnInfrastructure;
 
 /**
  * Type {@code postgres}: a PostgreSQL warehouse in Segment's schema. Keys: {@code url} (a jdbc:postgresql:// URL;
- * 'embedded' is resolved to one by the runtime before {@link #create}), {@code user}, {@code password}.
+ * 'embedded' means the database 'warehouse' on the embedded PostgreSQL), {@code user}, {@code password}.
  */
 public final class WarehouseDestinationFactory implements DestinationFactory {
     /** Connections per warehouse destination: one per concurrently delivered batch is plenty. */
@@ -28,10 +29,17 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
     }
 
     @Override
+    public Destination create(DestinationSettings settings, OwnInfrastructure own) {
+        if (!SluiceConfig.EMBEDDED.equals(settings.string("url"))) return create(settings);
+        OwnInfrastructure.Warehouse warehouse = own.warehouse().get();
+        return new WarehouseDestination(settings.id(), warehouse.jdbcUrl(), warehouse.user(), "", POOL_SIZE, CONNECTION_TIMEOUT_MS);
+    }
+
+    @Override
     public Destination create(DestinationSettings settings) {
         String url = settings.string("url");
         if (!url.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException(key(settings, "url"), "'" + url + "' must be resolved to a jdbc:postgresql:// URL before the destination is created");
+            throw new ConfigException(key(settings, "url"), "'" + url + "' needs a deployment with an embedded PostgreSQL");
         }
         String password = settings.string("password");
         return new WarehouseDestination(settings.id(), url, settings.string("user"), password == null ? "" : password, POOL_SIZE,

@@ -2,6 +2,7 @@ package io.sluice.destination.postgres;
 
 import static io.sluice.destination.postgres.Identifiers.quote;
 
+import io.sluice.retry.RetryPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -11,13 +12,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +33,8 @@ final class WarehouseSchema {
     private static final Logger log = LoggerFactory.getLogger(WarehouseSchema.class);
     /** Races that a fresh look at the catalog resolves: duplicate column/table/schema, catalog unique index, deadlock. */
     private static final Set<String> RACES = Set.of("42701", "42P07", "42P06", "23505", "40P01", "40001");
-    private static final int ATTEMPTS = 5;
+    /** Five tries, 10 ms doubling (with jitter) between them: a race is over by the time the winner committed. */
+    private static final RetryPolicy RACE_RETRIES = RetryPolicy.attempts(5, Duration.ofMillis(10), Duration.ofMillis(160));
 
     private final Map<String, Map<String, ColumnType>> tables = new ConcurrentHashMap<>();
     private final Set<String> schemas = ConcurrentHashMap.newKeySet();
@@ -44,17 +47,26 @@ final class WarehouseSchema {
     Map<String, ColumnType> ensure(Connection c, String schema, TableRows rows) throws SQLException {
         Map<String, ColumnType> cached = tables.get(key(schema, rows.table));
         if (cached != null && holds(cached, rows)) return cached;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return evolve(c, schema, rows);
-            } catch (SQLException e) {
-                rollbackQuietly(c);
-                if (attempt >= ATTEMPTS || !RACES.contains(e.getSQLState())) throw e;
-                log.debug("Schema change of {}.{} raced with another worker ({}), retrying", schema, rows.table, e.getSQLState());
-                pause(attempt);
-            } finally {
-                c.setAutoCommit(true);
-            }
+        try {
+            return RACE_RETRIES.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD,
+                    e -> e instanceof SQLException sql && RACES.contains(sql.getSQLState()), attempt -> {
+                        try {
+                            return evolve(c, schema, rows);
+                        } catch (SQLException e) {
+                            rollbackQuietly(c);
+                            log.debug("Schema change of {}.{} failed ({}, attempt {})", schema, rows.table, e.getSQLState(), attempt);
+                            throw e;
+                        } finally {
+                            c.setAutoCommit(true);
+                        }
+                    });
+        } catch (SQLException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while retrying a schema change", e);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -180,14 +192,6 @@ final class WarehouseSchema {
             if (!c.getAutoCommit()) c.rollback();
         } catch (SQLException ignored) {
             // the connection is broken; the caller sees the original failure
-        }
-    }
-
-    private static void pause(int attempt) {
-        try {
-            Thread.sleep(10L * attempt + ThreadLocalRandom.current().nextLong(20));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.sluice.destination.webhook;
 
+import io.sluice.event.UserKey;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Type {@code webhook}: POSTs events as JSON (docs/webhooks.md).
  *
  * <p>{@code event} mode sends one request per event with {@code Idempotency-Key: <messageId>}. A batch's events are
- * split into lanes, one per user (userId, else anonymousId); lanes run concurrently on virtual threads, each lane in
+ * split into lanes, one per user ({@link UserKey}); lanes run concurrently on virtual threads, each lane in
  * order. With {@code orderPerUser}, once an event fails retriably the later events of its lane are not sent and are
  * reported as retriable failures held behind it, so a retry keeps the user's order. The report lists every failed
  * event; the others were delivered and are never sent again by this call.
@@ -133,7 +134,7 @@ final class WebhookDestination implements Destination {
         Map<String, List<Integer>> byUser = new LinkedHashMap<>();
         List<List<Integer>> lanes = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
-            String user = settings.orderPerUser() ? userKey(events.get(i)) : null;
+            String user = settings.orderPerUser() ? UserKey.of(events.get(i)) : null;
             if (user == null) lanes.add(List.of(i));
             else byUser.computeIfAbsent(user, u -> {
                 List<Integer> lane = new ArrayList<>();
@@ -182,12 +183,6 @@ final class WebhookDestination implements Destination {
     @Override
     public void close() {
         client.close();
-    }
-
-    /** The user an event belongs to for ordering: userId, else anonymousId; null when it has neither. */
-    static String userKey(ObjectNode event) {
-        String user = text(event, "userId");
-        return user != null ? user : text(event, "anonymousId");
     }
 
     private static String text(ObjectNode event, String field) {

@@ -84,7 +84,7 @@ record WebhookSettings(String id, URI url, boolean batchMode, int maxBatchEvents
     }
 
     private static Map<String, String> headers(DestinationSettings settings) {
-        Object value = settings.get("headers");
+        Object value = settings.opaque("headers");
         Map<String, String> headers = new LinkedHashMap<>();
         if (value == null) return Map.of();
         if (!(value instanceof JsonNode node) || !(node.isObject() || node.isNull())) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.UserKey;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig.DestinationSettings;
@@ -13,7 +14,7 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
-import io.sluice.destination.DestinationRegistry;
+import io.sluice.runtime.DestinationRegistry;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TopicReader;
@@ -71,10 +72,10 @@ class KafkaDestinationTest {
             JsonNode value = TopicReader.json(record.value());
             ObjectNode sent = events.stream().filter(e -> e.get("messageId").equals(value.get("messageId"))).findFirst().orElseThrow();
             assertThat(value).isEqualTo(sent);
-            assertThat(record.key()).isEqualTo(KafkaDestination.userKey(sent));
+            assertThat(record.key()).isEqualTo(UserKey.of(sent));
         }
         assertThat(records.stream().filter(r -> "visitor-1".equals(r.key())).count()).isEqualTo(1);
-        assertThat(records.stream().filter(r -> r.key() == null).count()).isEqualTo(1);
+        assertThat(records.stream().filter(r -> "message:no-user".equals(r.key())).count()).isEqualTo(1); // UserKey's one fallback
         for (String user : List.of("alice", "bob", "carol")) {
             List<String> sentOrder = events.stream().filter(e -> user.equals(e.path("userId").asText())).map(e -> e.get("messageId").asText()).toList();
             List<String> topicOrder = records.stream().filter(r -> user.equals(r.key()))
@@ -127,7 +128,7 @@ class KafkaDestinationTest {
         assertThatThrownBy(() -> factory.validate(settings("127.0.0.1:9092", "t", "{linger.ms: soon}")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("linger.ms");
         assertThatThrownBy(() -> factory.create(settings("embedded", "t", "{}")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("resolved");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("own Kafka cluster");
         factory.validate(settings("embedded", "t", "{compression.type: zstd}"));
         assertThat(KafkaDestinationFactory.producerConfig(settings("127.0.0.1:9092", "t", "{linger.ms: 50}"), "127.0.0.1:9092"))
                 .containsEntry("acks", "all").containsEntry("enable.idempotence", "true").containsEntry("linger.ms", "50");

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.config.ConfigException;
-import io.sluice.destination.DestinationRegistry;
+import io.sluice.runtime.DestinationRegistry;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

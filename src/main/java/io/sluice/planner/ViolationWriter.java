@@ -1,17 +1,25 @@
-package io.sluice.contract;
+package io.sluice.planner;
+
+import io.sluice.contract.Violation;
+import io.sluice.contract.ViolationsTopic;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
-import io.sluice.runtime.Service;
+import io.sluice.kafka.ConsumerLoop;
+import io.sluice.lifecycle.Service;
+import io.sluice.retry.Recovery;
+import io.sluice.retry.RetryPolicy;
 import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -45,7 +53,6 @@ public final class ViolationWriter implements Service {
     static final int BATCH_SIZE = 500;
     static final Duration MAX_WAIT = Duration.ofMillis(500);
     private static final Duration POLL = Duration.ofMillis(100);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
     private static final int MAX_TEXT = 2_000;
     private static final String INSERT = """
             INSERT INTO violations (source_id, message_id, event_type, event_name, rule, path, message, action, occurred_at, recorded_at)
@@ -57,7 +64,8 @@ public final class ViolationWriter implements Service {
     private final WriteGate gate;
     private final String bootstrapServers;
     private final String topic;
-    private final Clock clock = Clock.systemUTC();
+    private final Clock clock;
+    private final Recovery database;
     private final Counter written;
     private final Counter failures;
     private final Counter unreadable;
@@ -65,16 +73,19 @@ public final class ViolationWriter implements Service {
     private final List<Pending> pending = new ArrayList<>();
     private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     private KafkaConsumer<byte[], byte[]> consumer;
-    private Thread thread;
-    private volatile boolean running;
-    private volatile boolean writing;
-    private long firstPendingNanos;
-    private long retryAtNanos;
-    private Duration backoff = Duration.ZERO;
+    private ConsumerLoop loop;
+    private Instant firstPendingAt;
 
     private record Pending(TopicPartition partition, Violation violation) {}
 
     public ViolationWriter(DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry) {
+        this(dataSource, gate, bootstrapServers, topic, registry, Clock.systemUTC());
+    }
+
+    public ViolationWriter(DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry,
+                           Clock clock) {
+        this.clock = clock;
+        this.database = RetryPolicy.RECOVERY.recovery(clock);
         this.dataSource = dataSource;
         this.gate = gate;
         this.bootstrapServers = bootstrapServers;
@@ -90,7 +101,7 @@ public final class ViolationWriter implements Service {
 
     @Override
     public synchronized void start() {
-        if (thread != null) return;
+        if (loop != null) return;
         ViolationsTopic.ensure(bootstrapServers, topic);
         consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
@@ -102,29 +113,20 @@ public final class ViolationWriter implements Service {
                 ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
                 ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        running = true;
         consumer.subscribe(List.of(topic), new Rebalance());
-        thread = Thread.ofPlatform().name("sluice-violation-writer").start(this::loop);
-        log.info("Violation writer started on topic {}", topic);
-    }
-
-    private void loop() {
-        while (running) {
-            try {
-                pollOnce();
-            } catch (WakeupException e) {
-                if (running) log.warn("Violation writer woken unexpectedly");
-            } catch (Exception e) {
-                log.error("Violation writer loop failed; continuing", e);
-                sleepQuietly(Duration.ofMillis(500));
+        loop = new ConsumerLoop("sluice-violation-writer", consumer, new ConsumerLoop.Body() {
+            @Override
+            public void pollOnce() {
+                ViolationWriter.this.pollOnce();
             }
-        }
-        try {
-            if (!pending.isEmpty()) flush(); // one last try; what stays unwritten is read again by the next owner
-            consumer.close(Duration.ofSeconds(3));
-        } catch (RuntimeException e) {
-            log.warn("Violation writer consumer did not close cleanly", e);
-        }
+
+            @Override
+            public void beforeClose() {
+                if (!pending.isEmpty()) flush(); // one last try; what stays unwritten is read again by the next owner
+            }
+        }, clock);
+        loop.start();
+        log.info("Violation writer started on topic {}", topic);
     }
 
     private void pollOnce() {
@@ -136,7 +138,7 @@ public final class ViolationWriter implements Service {
             nextOffsets.put(partition, record.offset() + 1);
             try {
                 List<Violation> violations = Violation.fromJson(record.value());
-                if (pending.isEmpty()) firstPendingNanos = System.nanoTime();
+                if (pending.isEmpty()) firstPendingAt = clock.instant();
                 for (Violation violation : violations) pending.add(new Pending(partition, violation));
             } catch (IllegalArgumentException e) {
                 unreadable.increment();
@@ -144,10 +146,10 @@ public final class ViolationWriter implements Service {
             }
         }
         pendingCount.set(pending.size());
-        long now = System.nanoTime();
-        boolean due = pending.size() >= BATCH_SIZE || (!pending.isEmpty() && now - firstPendingNanos >= MAX_WAIT.toNanos())
+        boolean due = pending.size() >= BATCH_SIZE
+                || (!pending.isEmpty() && !clock.instant().isBefore(firstPendingAt.plus(MAX_WAIT)))
                 || (pending.isEmpty() && !nextOffsets.isEmpty());
-        if (due && now - retryAtNanos >= 0) flush();
+        if (due && database.due()) flush();
     }
 
     /** Stores the pending violations in one transaction, then commits the offsets read so far. */
@@ -156,18 +158,17 @@ public final class ViolationWriter implements Service {
             if (!pending.isEmpty()) insert(pending.stream().map(Pending::violation).toList());
         } catch (SQLException | RuntimeException e) {
             failures.increment();
-            boolean first = backoff.isZero();
-            backoff = first ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), MAX_BACKOFF);
-            retryAtNanos = System.nanoTime() + backoff.toNanos();
+            boolean first = database.failures() == 0;
+            // Held by the gate (no statement sent): retry soon; a failing database gets the recovery backoff.
+            Duration delay = e instanceof WriteHeldException ? database.failed(Duration.ofMillis(200)) : database.failed();
             if (e instanceof WriteHeldException) {
                 if (first) log.info("Holding {} violation(s) until queue-database writes resume: {}", pending.size(), e.getMessage());
-            } else if (first || backoff.equals(MAX_BACKOFF)) {
-                log.warn("Could not store {} violation(s); retrying in {} ms: {}", pending.size(), backoff.toMillis(), e.toString());
+            } else if (first || database.atCap()) {
+                log.warn("Could not store {} violation(s); retrying in {} ms: {}", pending.size(), delay.toMillis(), e.toString());
             }
             return false;
         }
-        if (!backoff.isZero()) log.info("Violations stored again after a database problem");
-        backoff = Duration.ZERO;
+        if (database.succeeded()) log.info("Violations stored again after a database problem");
         written.increment(pending.size());
         pending.clear();
         pendingCount.set(0);
@@ -188,9 +189,8 @@ public final class ViolationWriter implements Service {
 
     /** One transaction; one multi-row INSERT per {@link #BATCH_SIZE} rows. */
     private void insert(List<Violation> violations) throws SQLException {
-        writing = true; // before the gate: "paused and not writing" means no insert runs or will start
-        try {
-            gate.checkWritable();
+        // The gate counts this insert while it runs: a paused process is quiesced only once it is over.
+        try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement(INSERT)) {
                     for (int from = 0; from < violations.size(); from += BATCH_SIZE) {
@@ -198,14 +198,7 @@ public final class ViolationWriter implements Service {
                     }
                 }
             });
-        } finally {
-            writing = false;
         }
-    }
-
-    /** Whether an insert is running now (for quiescing before a planned failover). */
-    public boolean writing() {
-        return writing;
     }
 
     private void insert(Connection c, PreparedStatement ps, List<Violation> violations) throws SQLException {
@@ -231,18 +224,6 @@ public final class ViolationWriter implements Service {
         return cleaned.length() > MAX_TEXT ? cleaned.substring(0, MAX_TEXT) : cleaned;
     }
 
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    private static void sleepQuietly(Duration duration) {
-        try {
-            Thread.sleep(duration);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -259,19 +240,12 @@ public final class ViolationWriter implements Service {
 
     @Override
     public void close() {
-        Thread t;
+        ConsumerLoop l;
         synchronized (this) {
-            if (thread == null || !running) return;
-            running = false;
-            consumer.wakeup();
-            t = thread;
+            l = loop;
+            if (l == null || !l.running()) return;
         }
-        try {
-            t.join(Duration.ofSeconds(6));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (t.isAlive()) log.warn("Violation writer did not stop within 6 s");
-        else log.info("Violation writer stopped");
+        l.close();
+        log.info("Violation writer stopped");
     }
 }

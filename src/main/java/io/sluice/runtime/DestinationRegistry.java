@@ -1,4 +1,9 @@
-package io.sluice.destination;
+package io.sluice.runtime;
+
+import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationFactory;
+import io.sluice.destination.OwnInfrastructure;
+import io.sluice.config.SluiceConfig;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig.DestinationSettings;
@@ -19,10 +24,20 @@ public final class DestinationRegistry {
         return factory;
     }
 
-    /** Validates and creates a destination (not yet opened). */
+    /** Checks every destination's settings: part of the one configuration step of every command. */
+    public static void validate(SluiceConfig config) {
+        for (DestinationSettings settings : config.destinations()) factory(settings.type()).validate(settings);
+    }
+
+    /** Creates a destination (not yet opened) from validated settings; 'embedded' in them means {@code own}. */
+    public static Destination create(DestinationSettings settings, OwnInfrastructure own) {
+        return factory(settings.type()).create(settings, own);
+    }
+
+    /** Validates and creates a destination without embedded infrastructure (tests of one destination). */
     public static Destination create(DestinationSettings settings) {
         DestinationFactory factory = factory(settings.type());
         factory.validate(settings);
-        return factory.create(settings);
+        return factory.create(settings, OwnInfrastructure.NONE);
     }
 }

@@ -1,6 +1,5 @@
-package io.sluice.cli;
+package io.sluice.bench;
 
-import io.sluice.bench.PipelineRun;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;

@@ -1,9 +1,18 @@
-package io.sluice.queue;
+package io.sluice.planner;
+
+import io.sluice.queue.FencedException;
+import io.sluice.queue.PlannedBatch;
+import io.sluice.queue.ProgressUpdate;
+import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncFilter;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.runtime.Service;
+import io.sluice.kafka.ConsumerLoop;
+import io.sluice.lifecycle.Service;
+import io.sluice.retry.Recovery;
+import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +28,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class Planner implements Service {
     private static final Logger log = LoggerFactory.getLogger(Planner.class);
     private static final Duration POLL = Duration.ofMillis(50);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    /** Retry delay while this process's gate holds writes (nothing was sent, so retrying costs nothing). */
+    private static final Duration HELD_RETRY = Duration.ofMillis(200);
 
     private final QueueStore store;
     private final List<SyncSettings> syncs;
@@ -43,10 +52,9 @@ public final class Planner implements Service {
     private final String topic;
     private final Map<Integer, PartitionPlan> plans = new HashMap<>();
     private final Set<Integer> unloaded = new HashSet<>();
-    private Thread thread;
-    private volatile boolean running;
-    private Duration backoff = Duration.ZERO;
-    private long retryAtNanos;
+    private final ConsumerLoop loop;
+    private final Recovery database;
+    private boolean started;
 
     public Planner(SluiceConfig config, String bootstrapServers, QueueStore store, Clock clock, MeterRegistry registry) {
         this.store = store;
@@ -65,38 +73,22 @@ public final class Planner implements Service {
                 ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
+        this.loop = new ConsumerLoop("sluice-planner", consumer, this::pollOnce, clock);
+        this.database = RetryPolicy.RECOVERY.recovery(clock);
     }
 
     @Override
     public synchronized void start() {
-        if (thread != null) return;
-        running = true;
+        if (started) return;
+        started = true;
         consumer.subscribe(List.of(topic), new Rebalance());
-        thread = Thread.ofPlatform().name("sluice-planner").start(this::loop);
+        loop.start();
         log.info("Planner started for {} sync(s) on topic {}", syncs.size(), topic);
-    }
-
-    private void loop() {
-        while (running) {
-            try {
-                pollOnce();
-            } catch (WakeupException e) {
-                if (running) log.warn("Planner woken unexpectedly");
-            } catch (Exception e) {
-                log.error("Planner loop failed; continuing", e);
-                sleepQuietly(Duration.ofMillis(500));
-            }
-        }
-        try {
-            consumer.close(Duration.ofSeconds(3));
-        } catch (RuntimeException e) {
-            log.warn("Planner consumer did not close cleanly", e);
-        }
     }
 
     /** One iteration: load positions if needed, poll, plan, record, commit. */
     void pollOnce() {
-        if (!unloaded.isEmpty() && System.nanoTime() >= retryAtNanos) loadPositions(new ArrayList<>(unloaded));
+        if (!unloaded.isEmpty() && database.due()) loadPositions(new ArrayList<>(unloaded));
         var records = consumer.poll(POLL);
         var now = clock.instant();
         for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -104,7 +96,7 @@ public final class Planner implements Service {
             if (plan != null) plan.add(record.offset(), record.key(), record.value(), now);
         }
         plans.values().forEach(plan -> plan.cutAged(now));
-        if (System.nanoTime() >= retryAtNanos) record();
+        if (database.due()) record();
     }
 
     /** Writes every partition's cuts and positions in one transaction, then commits the Kafka offsets. */
@@ -168,8 +160,10 @@ public final class Planner implements Service {
     }
 
     private void databaseUnavailable(Exception e) {
-        backoff = backoff.isZero() ? Duration.ofMillis(200) : min(backoff.multipliedBy(2), MAX_BACKOFF);
-        retryAtNanos = System.nanoTime() + backoff.toNanos();
+        // Held by this process's gate (pause, writer change): no statement was sent, so try again soon and plan
+        // within moments of the hold lifting; a database that failed gets the recovery policy's backoff.
+        if (e instanceof io.sluice.failover.WriteHeldException) database.failed(HELD_RETRY);
+        else database.failed();
         if (consumer.paused().size() < consumer.assignment().size()) {
             log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());
             consumer.pause(consumer.assignment());
@@ -177,16 +171,11 @@ public final class Planner implements Service {
     }
 
     private void databaseAvailable() {
-        if (backoff.isZero()) return;
-        backoff = Duration.ZERO;
+        if (!database.succeeded()) return;
         Set<TopicPartition> loaded = new HashSet<>();
         for (TopicPartition tp : consumer.assignment()) if (!unloaded.contains(tp.partition())) loaded.add(tp);
         consumer.resume(loaded);
         log.info("Queue database reachable again; planning resumed");
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -205,28 +194,12 @@ public final class Planner implements Service {
         }
     }
 
-    private static void sleepQuietly(Duration duration) {
-        try {
-            Thread.sleep(duration);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() {
-        Thread t;
         synchronized (this) {
-            t = thread;
-            if (t == null || !running) return;
-            running = false;
+            if (!started || !loop.running()) return;
         }
-        consumer.wakeup();
-        try {
-            t.join(Duration.ofSeconds(5));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
         log.info("Planner stopped");
     }
 }

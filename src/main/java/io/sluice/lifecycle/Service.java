@@ -1,4 +1,4 @@
-package io.sluice.runtime;
+package io.sluice.lifecycle;
 
 /**
  * A stage or infrastructure piece with an explicit lifecycle. Both methods are idempotent; {@code close()} after a

@@ -1,4 +1,4 @@
-package io.sluice.queue;
+package io.sluice.planner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
+import io.sluice.queue.QueueStore;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;

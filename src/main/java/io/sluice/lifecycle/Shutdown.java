@@ -1,4 +1,4 @@
-package io.sluice.runtime;
+package io.sluice.lifecycle;
 
 import java.time.Duration;
 import java.util.List;
@@ -6,12 +6,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Closes services one after another, each within what is left of a total budget, logging any that overrun. */
-final class Shutdown {
+public final class Shutdown {
     private static final Logger log = LoggerFactory.getLogger(Shutdown.class);
 
     private Shutdown() {}
 
-    static void closeInOrder(List<Named> services, Duration budget) {
+    public static void closeInOrder(List<Named> services, Duration budget) {
         long deadline = System.nanoTime() + budget.toNanos();
         for (Named named : services) {
             long left = Math.max(deadline - System.nanoTime(), Duration.ofMillis(200).toNanos());
@@ -33,5 +33,5 @@ final class Shutdown {
         }
     }
 
-    record Named(String name, AutoCloseable service) {}
+    public record Named(String name, AutoCloseable service) {}
 }

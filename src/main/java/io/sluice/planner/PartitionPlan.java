@@ -1,4 +1,10 @@
-package io.sluice.queue;
+package io.sluice.planner;
+
+import io.sluice.queue.EventHeader;
+import io.sluice.queue.PlannedBatch;
+import io.sluice.queue.ProgressUpdate;
+import io.sluice.queue.SyncFilter;
+import io.sluice.queue.QueueStore;
 
 import io.sluice.config.SluiceConfig.SyncSettings;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.sluice.runtime;
+package io.sluice.lifecycle;
 
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;

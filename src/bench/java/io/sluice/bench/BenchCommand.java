@@ -1,6 +1,6 @@
-package io.sluice.cli;
+package io.sluice.bench;
 
-import io.sluice.bench.BenchRun;
+import io.sluice.cli.CommandExtension;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
                 + "then the collector's POST /v1/batch (events/s) and POST /v1/track (requests/s), with latency, heap and CPU split.",
                 "Starts its own embedded Kafka (temp dir) and in-process collector; stops by itself. See bench/README.md.",
                 "'bench pipeline' measures the whole pipeline end to end instead (see its --help)."})
-final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, CommandExtension {
     @Option(names = "--duration", defaultValue = "20s", converter = DurationConverter.class,
             description = "Measured time per phase (e.g. 20s, 1m). Default: ${DEFAULT-VALUE}.")
     Duration duration;

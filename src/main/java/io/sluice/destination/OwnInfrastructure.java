@@ -1,0 +1,21 @@
+package io.sluice.destination;
+
+import java.util.function.Supplier;
+
+/**
+ * What {@code embedded} means in a destination's settings for this deployment: Sluice's own Kafka cluster, and the
+ * database {@code warehouse} on its embedded PostgreSQL. Handed to {@link DestinationFactory#create} so that the
+ * validated settings are used as they are, never rewritten.
+ *
+ * @param kafkaBootstrapServers this process's Kafka cluster
+ * @param warehouse creates (once) and returns the embedded warehouse database; throws when there is none
+ */
+public record OwnInfrastructure(String kafkaBootstrapServers, Supplier<Warehouse> warehouse) {
+    /** A JDBC endpoint with its user (trust authentication: no password). */
+    public record Warehouse(String jdbcUrl, String user) {}
+
+    /** For callers without embedded infrastructure (tests of a single destination). */
+    public static final OwnInfrastructure NONE = new OwnInfrastructure(null, () -> {
+        throw new IllegalStateException("this process has no embedded PostgreSQL for a warehouse url of 'embedded'");
+    });
+}

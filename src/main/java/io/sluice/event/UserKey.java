@@ -1,0 +1,30 @@
+package io.sluice.event;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * "The user of an event", the one definition that per-user ordering rests on: the collector's Kafka partition key,
+ * the webhook destination's per-user lanes, the Kafka destination's record key and the retry queue's chains all
+ * use it, so one user's events are ordered the same way everywhere.
+ *
+ * <p>The user is the {@code userId}, else the {@code anonymousId} (a non-empty string or number), else — for an
+ * event with neither, which the collector refuses but a function may produce — {@code message:<messageId>}: such an
+ * event is a user of its own and is ordered with nothing else.
+ */
+public final class UserKey {
+    public static final String MESSAGE_PREFIX = "message:";
+
+    private UserKey() {}
+
+    public static String of(JsonNode event) {
+        String user = identity(event.get("userId"));
+        if (user == null) user = identity(event.get("anonymousId"));
+        return user != null ? user : MESSAGE_PREFIX + event.path("messageId").asText("");
+    }
+
+    private static String identity(JsonNode value) {
+        if (value == null || !value.isValueNode() || value.isNull()) return null;
+        String text = value.asText();
+        return text.isEmpty() ? null : text;
+    }
+}

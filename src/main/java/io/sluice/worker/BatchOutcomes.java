@@ -1,0 +1,95 @@
+package io.sluice.worker;
+
+import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.Failures;
+import io.sluice.queue.ClaimedBatch;
+import io.sluice.queue.FencedException;
+import io.sluice.queue.QueueStore;
+import io.sluice.retry.RetryPolicy;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records how a claimed batch ended — done, retried later, or dead — every update fenced by owner and epoch. A
+ * failed batch follows its destination's {@link RetryPolicy}; a database hiccup while recording is retried within
+ * half a lease (so nobody else can hold the batch meanwhile), by the same policy type.
+ */
+final class BatchOutcomes {
+    private static final Logger log = LoggerFactory.getLogger(BatchOutcomes.class);
+
+    private final QueueStore store;
+    private final Map<String, String> destinationOfSync;
+    private final Map<String, RetryPolicy> policies;
+    private final RetryPolicy recording;
+    private final RetryPolicy workerDefaults;
+    private final Set<Long> fenced;
+    private final WorkerMetrics metrics;
+    private final Clock clock;
+
+    BatchOutcomes(QueueStore store, Map<String, String> destinationOfSync, Map<String, RetryPolicy> policies,
+                  WorkerSettings settings, Set<Long> fenced, WorkerMetrics metrics, Clock clock) {
+        this.store = store;
+        this.destinationOfSync = destinationOfSync;
+        this.policies = policies;
+        this.workerDefaults = new RetryPolicy(settings.retryBase(), settings.retryCap(), settings.maxAttempts(), settings.maxRetryAge());
+        Duration halfLease = settings.leaseDuration().dividedBy(2);
+        this.recording = new RetryPolicy(Duration.ofMillis(100), maxOf(Duration.ofMillis(100), halfLease.dividedBy(4)), 8, halfLease);
+        this.fenced = fenced;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** The batch failed as a whole: retry it later or move it to the dead batches. Never throws. */
+    void failed(ClaimedBatch batch, DeliveryException failure) {
+        Instant now = clock.instant();
+        String error = Worker.describe(failure);
+        RetryPolicy policy = policyOf(batch);
+        boolean exhausted = policy.exhausted(batch.attempts(), batch.createdAt(), now);
+        try {
+            if (failure.isRetriable() && !exhausted) {
+                Instant next = policy.nextAttempt(batch.attempts(), null, now);
+                log.warn("{} failed (retriable), retrying in {} ms: {}", batch, Duration.between(now, next).toMillis(), error);
+                record(batch, () -> store.retryLater(batch, next, error, now));
+                metrics.retried(batch.syncId());
+            } else {
+                log.error("{} failed {}; moved to dead letters: {}", batch, failure.isRetriable() ? "too often" : "permanently", error);
+                record(batch, () -> store.deadLetter(batch, error, now));
+                metrics.deadLettered(batch.syncId());
+            }
+        } catch (FencedException e) {
+            log.warn("Abandoning {}: {}", batch, e.getMessage());
+        } catch (Exception e) {
+            log.warn("Could not record the failure of {} ({}); its lease will expire and it will be retried", batch, e.toString());
+        }
+    }
+
+    /** Runs a state change of a held batch, retrying database hiccups; a fenced batch is refused at once. */
+    void record(ClaimedBatch batch, SqlAction action) throws Exception {
+        recording.call(clock, RetryPolicy.Sleeper.THREAD, e -> !(e instanceof FencedException) && Failures.isRetriable(e), attempt -> {
+            if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
+            action.run();
+            return null;
+        });
+    }
+
+    private RetryPolicy policyOf(ClaimedBatch batch) {
+        String destination = destinationOfSync.get(batch.syncId());
+        RetryPolicy policy = destination == null ? null : policies.get(destination);
+        return policy != null ? policy : workerDefaults; // a sync no longer configured: its failure is permanent anyway
+    }
+
+    private static Duration maxOf(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    @FunctionalInterface
+    interface SqlAction {
+        void run() throws Exception;
+    }
+}
