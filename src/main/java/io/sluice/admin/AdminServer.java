@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Operational endpoints on their own port: {@code /health} (the process is alive), {@code /ready} (Kafka is
- * reachable, so requests can be acknowledged) and {@code /metrics} (Prometheus text format).
+ * Operational endpoints on their own port: {@code /health} (the process is alive), {@code /ready} (every partition
+ * of the events topic can take an acknowledged write now, see {@link KafkaHealth}) and {@code /metrics}
+ * (Prometheus text format).
  */
 public final class AdminServer implements Service {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);

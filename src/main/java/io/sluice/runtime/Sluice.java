@@ -44,6 +44,7 @@ import io.sluice.failover.ControlTopic;
 import io.sluice.failover.FailoverGuard;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.TopicSetup;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -130,7 +131,7 @@ public final class Sluice implements Service {
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
-            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
+            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()), controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             DeadLetterStore deadLetters = null;
             SyncPauseStore pauses = null;
@@ -165,13 +166,18 @@ public final class Sluice implements Service {
         } else {
             bootstrapServers = config.kafka().bootstrapServers();
         }
-        EventsTopic.ensure(bootstrapServers, config.kafka().eventsTopic(), config.kafka().partitions());
+        TopicSetup.events(bootstrapServers, config.kafka());
+        // Before the components that would otherwise create them with the cluster's default replication.
+        if (roles.contains(Role.PLANNER) || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
+            TopicSetup.violations(bootstrapServers, config.kafka());
+        }
     }
 
     private void startDatabase() {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
+        TopicSetup.control(bootstrapServers, config.kafka());
         controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
         writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
         // Joined before anything writes, so that a process started while paused stays paused.
