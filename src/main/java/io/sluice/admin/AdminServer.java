@@ -11,8 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Operational endpoints on their own port: {@code /health} (the process is alive), {@code /ready} (Kafka is
- * reachable, so requests can be acknowledged) and {@code /metrics} (Prometheus text format).
+ * Operational endpoints on their own port: {@code /health} (the process is alive), {@code /ready} (every partition
+ * of the events topic can take an acknowledged write now, see {@link KafkaHealth}) and {@code /metrics}
+ * (Prometheus text format).
  */
 public final class AdminServer implements Service {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -21,6 +22,7 @@ public final class AdminServer implements Service {
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
     private final java.util.List<AdminRoutes> routes = new java.util.ArrayList<>();
+    private final ConsoleSessions sessions;
     private Javalin server;
     private boolean closed;
 
@@ -29,6 +31,7 @@ public final class AdminServer implements Service {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
+        this.sessions = new ConsoleSessions(settings.token(), java.time.Clock.systemUTC());
         if (control != null) routes.add(new DbAdminRoutes(control));
     }
 
@@ -49,12 +52,22 @@ public final class AdminServer implements Service {
                         .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
-            AdminAuth auth = new AdminAuth(settings.token());
+            AdminAuth auth = new AdminAuth(settings.token(), sessions);
             config.routes.before("/admin/*", auth::authorize);
             routes.forEach(group -> group.register(config));
         });
         server.start();
         log.info("Admin server listening on http://{}:{}", settings.host(), port());
+    }
+
+    /** The console's browser sessions, which also authorize /admin actions (with their CSRF token). */
+    public ConsoleSessions sessions() {
+        return sessions;
+    }
+
+    /** Whether Kafka answers (cached briefly), for the console. */
+    public KafkaHealth.Status kafka() {
+        return kafkaHealth.check();
     }
 
     public int port() {

@@ -24,6 +24,7 @@ final class DbCommand {
     static ControlTopic open(SluiceConfig config) {
         var kafka = config.kafka();
         String bootstrap = kafka.embedded() ? "127.0.0.1:" + kafka.embeddedPort() : kafka.bootstrapServers();
+        io.sluice.kafka.TopicSetup.control(bootstrap, kafka);
         ControlTopic topic = new ControlTopic(bootstrap, kafka.controlTopic());
         topic.catchUp(Duration.ofSeconds(15));
         return topic;

@@ -29,6 +29,7 @@ public final class Collector implements Service {
     private final CollectorSettings settings;
     private final EventPublisher publisher;
     private final ViolationPublisher violations; // null when no source has a contract
+    private final RejectionPublisher rejections;
     private final IngestHandler handler;
     private final MeterRegistry registry;
     private Javalin server;
@@ -47,13 +48,16 @@ public final class Collector implements Service {
         CollectorMetrics metrics = new CollectorMetrics(registry);
         this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
         this.violations = contracts.isEmpty() ? null : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
-        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, metrics, clock);
+        this.rejections = new RejectionPublisher(bootstrapServers, topic);
+        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, rejections,
+                metrics, clock);
     }
 
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
         if (violations != null) violations.ensureTopic();
+        rejections.ensureTopic();
         server = HttpServers.create(settings.host(), settings.port(), settings.minBodyRate(), config -> {
             new JsonErrors("collector", registry).install(config);
             config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
@@ -100,6 +104,7 @@ public final class Collector implements Service {
         }
         publisher.close(Duration.ofSeconds(3));
         if (violations != null) violations.close(Duration.ofSeconds(1));
+        rejections.close();
         log.info("Collector stopped");
     }
 }

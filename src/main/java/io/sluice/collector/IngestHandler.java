@@ -51,9 +51,16 @@ final class IngestHandler {
     static final int STORED_REQUEST_FACTOR = 4;
     private final long maxStoredRequestBytes;
     private final ThrottledLog unexpected = new ThrottledLog(log, "Unexpected failure handling a tracking request");
+    private final RejectionPublisher rejections; // null: refused requests are only counted
 
     IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
                   ViolationPublisher violationPublisher, CollectorMetrics metrics, Clock clock) {
+        this(mapper, sources, contracts, settings, publisher, violationPublisher, null, metrics, clock);
+    }
+
+    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
+                  ViolationPublisher violationPublisher, RejectionPublisher rejections, CollectorMetrics metrics, Clock clock) {
+        this.rejections = rejections;
         this.mapper = mapper;
         this.sources = sources;
         this.contracts = contracts;
@@ -75,6 +82,7 @@ final class IngestHandler {
         String sourceId = "unknown";
         int eventCount = 0;
         long bytes = 0;
+        byte[] body = null;
         try (InFlightLimiter.Reservation reservation = limiter.reserve()) {
             SourceSettings source = authenticateHeader(ctx.header("Authorization"));
             String encoding = ctx.header("Content-Encoding");
@@ -84,7 +92,7 @@ final class IngestHandler {
                 throw Rejection.tooLarge("request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
             }
             // The budget grows with the bytes that actually arrive, never with what a client declares.
-            byte[] body = bodyReader.read(ctx.bodyInputStream(), encoding, reservation);
+            body = bodyReader.read(ctx.bodyInputStream(), encoding, reservation);
             bytes = body.length;
             ParsedRequest request = endpoint.isBatch() ? parser.parseBatch(body) : parser.parseSingle(body);
             if (source == null) source = authenticateBody(request.writeKey());
@@ -102,6 +110,10 @@ final class IngestHandler {
             ctx.status(200).contentType("application/json").result(OK);
         } catch (Rejection rejection) {
             reject(ctx, rejection, sourceId, eventCount, started, bytes);
+            if (rejections != null) {
+                rejections.publish(sourceId, rejection, body, clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")),
+                        clock.instant());
+            }
         } catch (RuntimeException | StackOverflowError bug) {
             // No input may cause a 500; if a bug does, the client still gets JSON and the log gets one line per minute.
             unexpected.log(bug);

@@ -49,7 +49,9 @@ public final class ConfigSchema {
                     "partitions", key(Kind.POSITIVE_INT, "8", "Partition count used when Sluice creates the events topic."),
                     "controlTopic", key(Kind.STRING, "sluice.control", "Compacted topic for operator commands (db pause/resume) and process reports."),
                     "violationsTopic", key(Kind.STRING, "sluice.violations", "Topic the collector publishes contract violations to; persisted into the violations table."),
-                    "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port).")),
+                    "embeddedPort", key(Kind.PORT, "9092", "Client port of the embedded broker (its controller uses an ephemeral port)."),
+                    "replicationFactor", key(Kind.REPLICAS, "auto", "Replication factor of the topics Sluice creates (events, control, violations). 'auto': 3, or the broker count of a smaller cluster (with a warning)."),
+                    "minInsyncReplicas", key(Kind.REPLICAS, "auto", "min.insync.replicas of the topics Sluice creates: a 200 needs this many replicas to hold the events. 'auto': replication factor - 1 (at least 1). Start-up refuses an existing events topic with fewer replicas or a lower min.insync.replicas than set here.")),
             "postgres", section(
                     "url", key(Kind.JDBC_URL, "embedded", "'embedded' runs PostgreSQL 17 from Maven-shipped binaries; otherwise a jdbc:postgresql:// URL (multi-host allowed)."),
                     "user", key(Kind.STRING, "sluice", "Database user of the queue database."),

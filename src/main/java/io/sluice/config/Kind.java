@@ -38,6 +38,15 @@ public enum Kind {
             return value;
         }
     },
+    /** An integer >= 1, or "auto" (converted to 0): how many replicas a topic Sluice creates gets. */
+    REPLICAS("an integer >= 1 or 'auto'") {
+        @Override Object convert(String raw) {
+            if (raw.trim().equalsIgnoreCase("auto")) return 0;
+            int value = parseInt(raw);
+            if (value < 1) throw new IllegalArgumentException("must be " + description);
+            return value;
+        }
+    },
     DURATION("a duration such as 500ms, 5s, 2m or 1h") {
         @Override Object convert(String raw) { return parseDuration(raw); }
     },

@@ -33,8 +33,14 @@ public record SluiceConfig(
 
     public static final String EMBEDDED = "embedded";
 
+    /** @param replicationFactor 0 for 'auto'; @param minInsyncReplicas 0 for 'auto' */
     public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
-                                String violationsTopic) {
+                                String violationsTopic, int replicationFactor, int minInsyncReplicas) {
+        public KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
+                             String violationsTopic) {
+            this(bootstrapServers, eventsTopic, partitions, embeddedPort, controlTopic, violationsTopic, 0, 0);
+        }
+
         public boolean embedded() {
             return EMBEDDED.equals(bootstrapServers);
         }
@@ -73,6 +79,15 @@ public record SluiceConfig(
         public String toString() {
             return "SourceSettings[id=" + id + ", writeKey=******]";
         }
+    }
+
+    /** min.insync.replicas above the replication factor could never acknowledge anything: refused here, not at the first request. */
+    private static int replicationChecked(int replicationFactor, int minInsyncReplicas) {
+        if (replicationFactor > 0 && minInsyncReplicas > replicationFactor) {
+            throw new ConfigException("kafka.minInsyncReplicas", "is " + minInsyncReplicas + ", above kafka.replicationFactor="
+                    + replicationFactor + ": no write could ever be acknowledged");
+        }
+        return minInsyncReplicas;
     }
 
     public static String sha256Hex(String text) {
@@ -189,7 +204,8 @@ public record SluiceConfig(
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
                 new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic")),
+                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic"),
+                        v.get("kafka.replicationFactor"), replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas"))),
                 new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
                         v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
                         v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 public final class ViolationsTopic {
     private static final Logger log = LoggerFactory.getLogger(ViolationsTopic.class);
     /** Partitions when Sluice creates the topic. */
-    static final int PARTITIONS = 3;
+    static final int PARTITIONS = io.sluice.kafka.TopicSetup.VIOLATIONS_PARTITIONS;
     private static final RetryPolicy SETUP_RETRIES = RetryPolicy.attempts(3, Duration.ofMillis(300), Duration.ofSeconds(1));
 
     private ViolationsTopic() {}
@@ -24,7 +24,7 @@ public final class ViolationsTopic {
     public static boolean ensure(String bootstrapServers, String topic) {
         try {
             SETUP_RETRIES.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof RuntimeException, attempt -> {
-                EventsTopic.ensure(bootstrapServers, topic, PARTITIONS);
+                EventsTopic.ensure(bootstrapServers, topic, PARTITIONS, null); // any partition count serves violations
                 return null;
             });
             return true;

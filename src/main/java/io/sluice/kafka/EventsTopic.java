@@ -16,7 +16,10 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Creates the events topic at start when it does not exist (with the cluster's default replication). */
+/**
+ * Creates a topic when it does not exist, with the cluster's default replication; Sluice's own topics are set up
+ * with the configured replication by {@link TopicSetup} first.
+ */
 public final class EventsTopic {
     private static final Logger log = LoggerFactory.getLogger(EventsTopic.class);
 
@@ -50,7 +53,7 @@ public final class EventsTopic {
         }
     }
 
-    private static void awaitLeaders(Admin admin, String topic) throws Exception {
+    static void awaitLeaders(Admin admin, String topic) throws Exception {
         try {
             LEADER_WAIT.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof NoLeaderYet
                     // a topic this new may not be known to the broker answering yet
@@ -65,13 +68,21 @@ public final class EventsTopic {
     }
 
     public static void ensure(String bootstrapServers, String topic, int partitions) {
+        ensure(bootstrapServers, topic, partitions, "kafka.partitions");
+    }
+
+    /**
+     * @param partitionsKey the setting {@code partitions} comes from, named in the warning when an existing topic
+     *                      has another count; null for a fixed count that any existing count may replace
+     */
+    public static void ensure(String bootstrapServers, String topic, int partitions, String partitionsKey) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup",
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             if (existing.contains(topic)) {
                 int actual = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions().size();
-                if (actual != partitions) {
+                if (actual != partitions && partitionsKey != null) {
                     log.warn("Topic {} exists with {} partitions; kafka.partitions={} only applies when Sluice creates it", topic, actual, partitions);
                 }
                 return;

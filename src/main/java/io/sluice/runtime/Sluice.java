@@ -24,6 +24,9 @@ import io.sluice.runtime.DestinationRegistry;
 import io.sluice.planner.Planner;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
+import io.sluice.admin.SyncAdminRoutes;
+import io.sluice.console.Console;
+import io.sluice.queue.SyncPauseStore;
 import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
@@ -41,6 +44,7 @@ import io.sluice.failover.ControlTopic;
 import io.sluice.failover.FailoverGuard;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.TopicSetup;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,14 +131,23 @@ public final class Sluice implements Service {
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
-            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers), controlTopic);
+            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()), controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
+            DeadLetterStore deadLetters = null;
+            SyncPauseStore pauses = null;
             if (database != null) {
-                DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
+                deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
                 admin.add(new DlqAdminRoutes(deadLetters,
                         new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
                                 FunctionReplay.of(functions)), clock));
+                pauses = new SyncPauseStore(database.dataSource(), guard.gate());
+                admin.add(new SyncAdminRoutes(pauses, config.syncs().stream().map(SluiceConfig.SyncSettings::id).collect(java.util.stream.Collectors.toSet()), clock));
             }
+            Console console = new Console(new Console.Parts(config, registry, admin.sessions(), admin::kafka, bootstrapServers,
+                    database == null ? null : database.dataSource(), guard == null ? null : guard.gate(), writerMonitor, controlTopic,
+                    pauses, deadLetters, this::quiesceState, clock));
+            admin.add(console);
+            run("console", console);
             run("admin", admin);
         } catch (RuntimeException e) {
             close();
@@ -153,13 +166,18 @@ public final class Sluice implements Service {
         } else {
             bootstrapServers = config.kafka().bootstrapServers();
         }
-        EventsTopic.ensure(bootstrapServers, config.kafka().eventsTopic(), config.kafka().partitions());
+        TopicSetup.events(bootstrapServers, config.kafka());
+        // Before the components that would otherwise create them with the cluster's default replication.
+        if (roles.contains(Role.PLANNER) || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
+            TopicSetup.violations(bootstrapServers, config.kafka());
+        }
     }
 
     private void startDatabase() {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
+        TopicSetup.control(bootstrapServers, config.kafka());
         controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
         writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
         // Joined before anything writes, so that a process started while paused stays paused.

@@ -1,0 +1,40 @@
+package io.sluice.it.chaos;
+
+import io.sluice.support.TopicReader;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** Where acknowledged events are looked for: the events topic, the warehouse, counting sinks. */
+final class ChaosChecks {
+    private ChaosChecks() {}
+
+    /** Every messageId on the topic (read from the beginning with a fresh consumer). */
+    static Set<String> messageIds(String bootstrapServers, String topic, int atLeast) {
+        return new HashSet<>(messageIdCounts(bootstrapServers, topic, atLeast).keySet());
+    }
+
+    /** messageId -> how many records carry it (more than 1: a duplicate downstream would see). */
+    static Map<String, Integer> messageIdCounts(String bootstrapServers, String topic, int atLeast) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (var record : TopicReader.read(bootstrapServers, topic, atLeast, Duration.ofSeconds(60))) {
+            counts.merge(TopicReader.json(record.value()).path("messageId").asText(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    static Set<String> warehouseIds(String warehouseUrl) {
+        Set<String> ids = new HashSet<>();
+        try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
+             var rs = c.createStatement().executeQuery("SELECT id FROM web.tracks")) {
+            while (rs.next()) ids.add(rs.getString(1));
+        } catch (Exception e) {
+            // the table appears with the first delivered batch
+        }
+        return ids;
+    }
+}
