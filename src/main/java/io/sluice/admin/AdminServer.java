@@ -1,6 +1,7 @@
 package io.sluice.admin;
 
 import io.javalin.Javalin;
+import io.sluice.http.JsonErrors;
 import io.sluice.lifecycle.HttpServers;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
@@ -21,6 +22,7 @@ public final class AdminServer implements Service {
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
     private final java.util.List<AdminRoutes> routes = new java.util.ArrayList<>();
+    private final ConsoleSessions sessions;
     private Javalin server;
     private boolean closed;
 
@@ -29,6 +31,7 @@ public final class AdminServer implements Service {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
+        this.sessions = new ConsoleSessions(settings.token(), java.time.Clock.systemUTC());
         if (control != null) routes.add(new DbAdminRoutes(control));
     }
 
@@ -41,6 +44,7 @@ public final class AdminServer implements Service {
     public synchronized void start() {
         if (server != null || closed) return;
         server = HttpServers.create(settings.host(), settings.port(), config -> {
+            new JsonErrors("admin", registry).install(config);
             config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
             config.routes.get("/ready", ctx -> {
                 KafkaHealth.Status status = kafkaHealth.check();
@@ -48,12 +52,22 @@ public final class AdminServer implements Service {
                         .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
-            AdminAuth auth = new AdminAuth(settings.token());
+            AdminAuth auth = new AdminAuth(settings.token(), sessions);
             config.routes.before("/admin/*", auth::authorize);
             routes.forEach(group -> group.register(config));
         });
         server.start();
         log.info("Admin server listening on http://{}:{}", settings.host(), port());
+    }
+
+    /** The console's browser sessions, which also authorize /admin actions (with their CSRF token). */
+    public ConsoleSessions sessions() {
+        return sessions;
+    }
+
+    /** Whether Kafka answers (cached briefly), for the console. */
+    public KafkaHealth.Status kafka() {
+        return kafkaHealth.check();
     }
 
     public int port() {

@@ -11,7 +11,6 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -39,8 +38,8 @@ public final class DlqAdminRoutes implements AdminRoutes {
     }
 
     private void list(Context ctx) throws Exception {
-        int limit = ctx.queryParam("limit") == null ? 100 : Integer.parseInt(ctx.queryParam("limit"));
-        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), DeadLetterReplay.parseSince(ctx.queryParam("since"), clock),
+        int limit = AdminParams.limit(ctx.queryParam("limit"), 100);
+        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), AdminParams.since(ctx.queryParam("since"), clock),
                 "true".equals(ctx.queryParam("all")), limit);
         ArrayNode out = JSON.createArrayNode();
         letters.forEach(d -> out.add(describe(d, false)));
@@ -48,36 +47,33 @@ public final class DlqAdminRoutes implements AdminRoutes {
     }
 
     private void show(Context ctx) throws Exception {
-        List<DeadLetter> letters = deadLetters.byIds(List.of(Long.parseLong(ctx.pathParam("id"))));
+        List<DeadLetter> letters = deadLetters.byIds(List.of(AdminParams.id(ctx.pathParam("id"))));
         if (letters.isEmpty()) {
-            ctx.status(404).contentType("application/json").result("{\"error\":\"no such dead letter\"}");
+            ctx.status(404).contentType("application/json").result("{\"success\":false,\"error\":\"no such dead letter\",\"rule\":\"not_found\"}");
             return;
         }
         ctx.contentType("application/json").result(describe(letters.get(0), true).toString());
     }
 
     private void replay(Context ctx) throws Exception {
-        JsonNode body = ctx.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(ctx.body());
-        List<Long> ids = new ArrayList<>();
-        body.path("ids").forEach(id -> ids.add(id.asLong()));
+        JsonNode body = AdminParams.object(ctx.body());
+        List<Long> ids = AdminParams.ids(body);
+        String sync = AdminParams.text(body, "sync");
+        java.time.Instant since = AdminParams.since(AdminParams.text(body, "since"), clock);
         java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
         int replayed;
         try {
-            replayed = replay.replay(text(body, "sync"), DeadLetterReplay.parseSince(text(body, "since"), clock), ids, done::set);
+            replayed = replay.replay(sync, since, ids, done::set);
         } catch (WriteHeldException e) {
             // Paused for a planned failover (or the writer is changing): a conflict with the current state, not a fault.
             ctx.status(409).contentType("application/json").result(JSON.createObjectNode()
+                    .put("success", false).put("rule", "writes_held")
                     .put("error", "dead letters cannot be replayed now: " + e.getMessage())
                     .put("paused", e.getMessage().contains("paused")).put("replayed", done.get())
                     .put("hint", "run again after 'sluice db resume' (or POST /admin/db/resume); replay is safe to repeat").toString());
             return;
         }
         ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
-    }
-
-    private static String text(JsonNode body, String field) {
-        JsonNode value = body.get(field);
-        return value == null || value.isNull() ? null : value.asText();
     }
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {

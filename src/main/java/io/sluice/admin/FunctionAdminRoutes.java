@@ -34,7 +34,7 @@ public final class FunctionAdminRoutes implements AdminRoutes {
             try {
                 body = JSON.readTree(ctx.body());
             } catch (Exception e) {
-                ctx.status(400).contentType("application/json").result(error("the body is not JSON"));
+                ctx.status(400).contentType("application/json").result(error("invalid_json", "the body is not JSON"));
                 return;
             }
             JsonNode source = body == null ? null : body.get("source");
@@ -42,11 +42,11 @@ public final class FunctionAdminRoutes implements AdminRoutes {
             JsonNode settings = body == null ? null : body.get("settings");
             if (source == null || !source.isTextual() || !(event instanceof ObjectNode sample) || (settings != null && !settings.isObject())) {
                 ctx.status(400).contentType("application/json")
-                        .result(error("expected {\"source\": \"function transform(event, context) {...}\", \"event\": {...}, \"settings\": {...} (optional)}"));
+                        .result(error("invalid_parameter", "expected {\"source\": \"function transform(event, context) {...}\", \"event\": {...}, \"settings\": {...} (optional)}"));
                 return;
             }
             if (!running.tryAcquire()) {
-                ctx.status(429).contentType("application/json").result(error("other function tests are running; try again"));
+                ctx.status(429).contentType("application/json").result(error("overloaded", "other function tests are running; try again"));
                 return;
             }
             try {
@@ -58,7 +58,7 @@ public final class FunctionAdminRoutes implements AdminRoutes {
         });
     }
 
-    private static String error(String message) {
-        return JSON.createObjectNode().put("error", message).toString();
+    private static String error(String rule, String message) {
+        return JSON.createObjectNode().put("success", false).put("error", message).put("rule", rule).toString();
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.sluice.lifecycle.HttpServers;
 import io.javalin.http.Context;
+import io.sluice.http.JsonErrors;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
@@ -28,7 +29,9 @@ public final class Collector implements Service {
     private final CollectorSettings settings;
     private final EventPublisher publisher;
     private final ViolationPublisher violations; // null when no source has a contract
+    private final RejectionPublisher rejections;
     private final IngestHandler handler;
+    private final MeterRegistry registry;
     private Javalin server;
     private boolean closed;
 
@@ -41,17 +44,22 @@ public final class Collector implements Service {
     public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
                      Contracts contracts, MeterRegistry registry, Clock clock) {
         this.settings = settings;
+        this.registry = registry;
         CollectorMetrics metrics = new CollectorMetrics(registry);
         this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
         this.violations = contracts.isEmpty() ? null : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
-        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, metrics, clock);
+        this.rejections = new RejectionPublisher(bootstrapServers, topic);
+        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, rejections,
+                metrics, clock);
     }
 
     @Override
     public synchronized void start() {
         if (server != null || closed) return;
         if (violations != null) violations.ensureTopic();
-        server = HttpServers.create(settings.host(), settings.port(), config -> {
+        rejections.ensureTopic();
+        server = HttpServers.create(settings.host(), settings.port(), settings.minBodyRate(), config -> {
+            new JsonErrors("collector", registry).install(config);
             config.jetty.modifyServer(jetty -> jetty.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             config.routes.before(Collector::allowCrossOrigin);
             config.routes.options("/v1/*", Collector::preflight);
@@ -96,6 +104,7 @@ public final class Collector implements Service {
         }
         publisher.close(Duration.ofSeconds(3));
         if (violations != null) violations.close(Duration.ofSeconds(1));
+        rejections.close();
         log.info("Collector stopped");
     }
 }

@@ -24,7 +24,8 @@ final class EventEnricher {
         }
     }
 
-    void enrich(ObjectNode event, EventType type, RequestFacts facts) {
+    /** @param index the event's place in the request, named when its corrected timestamp cannot be stored */
+    void enrich(ObjectNode event, EventType type, RequestFacts facts, int index) {
         event.put("type", type.wireName());
         event.remove("writeKey"); // a credential, not event data
         JsonNode messageId = event.get("messageId");
@@ -47,7 +48,11 @@ final class EventEnricher {
             Instant timestamp = Timestamps.parse(clientTimestamp);
             event.put("originalTimestamp", clientTimestamp);
             // Correct for the client's clock: the delay between the event and sending it is what we trust.
-            Instant corrected = sentAt == null ? timestamp : facts.receivedAt().minus(Duration.between(timestamp, sentAt));
+            Instant corrected = sentAt == null ? timestamp : corrected(timestamp, sentAt, facts.receivedAt());
+            if (corrected == null) {
+                throw Rejection.badEvent(index, "invalid_timestamp", "'timestamp' corrected for the client's clock "
+                        + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
+            }
             event.put("timestamp", Timestamps.format(corrected));
         } else {
             event.put("timestamp", receivedAt);
@@ -56,6 +61,16 @@ final class EventEnricher {
         ObjectNode context = mergedContext(event, facts.batchContext());
         if (facts.clientIp() != null && !context.hasNonNull("ip")) context.put("ip", facts.clientIp());
         event.put("sourceId", facts.sourceId());
+    }
+
+    /** receivedAt - (sentAt - timestamp), or null when that is outside the years 0001-9999. */
+    private static Instant corrected(Instant timestamp, Instant sentAt, Instant receivedAt) {
+        try {
+            Instant corrected = receivedAt.minus(Duration.between(timestamp, sentAt));
+            return Timestamps.inRange(corrected) ? corrected : null;
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return null;
+        }
     }
 
     /** The event's own context wins over the batch-level one, key by key (deeply). */

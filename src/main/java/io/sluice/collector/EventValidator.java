@@ -16,12 +16,11 @@ final class EventValidator {
 
     /**
      * Validates one event. {@code pathType} is the type implied by a single-event endpoint (null for batches, where
-     * each event names its own type). Returns the event's type.
+     * each event names its own type). Returns the event's type. The size limit is checked on the event as stored,
+     * by {@link #checkStoredSize}, since the batch-level context merged into each event can make it far larger than
+     * it was on the wire.
      */
     EventType validate(ObjectNode event, EventType pathType, int index, int wireSize) {
-        if (wireSize > maxEventSize) {
-            throw Rejection.tooLarge("event_too_large", "event is " + wireSize + " bytes; the limit is " + maxEventSize, index);
-        }
         EventType type = pathType;
         if (type == null) {
             JsonNode typeNode = event.get("type");
@@ -53,10 +52,18 @@ final class EventValidator {
         for (String field : new String[] {"timestamp", "sentAt", "originalTimestamp"}) {
             JsonNode value = event.get(field);
             if (value != null && !value.isNull() && (!value.isTextual() || Timestamps.parse(value.asText()) == null)) {
-                throw Rejection.badEvent(index, "invalid_timestamp", "'" + field + "' must be an ISO-8601 date-time string");
+                throw Rejection.badEvent(index, "invalid_timestamp", "'" + field + "' must be an ISO-8601 date-time string in the years 0001-9999");
             }
         }
         return type;
+    }
+
+    /** The event as it would be written to Kafka (enriched, batch context merged) must fit {@code maxEventSize}. */
+    void checkStoredSize(int storedSize, int index) {
+        if (storedSize > maxEventSize) {
+            throw Rejection.tooLarge("event_too_large", "event is " + storedSize + " bytes as stored (with the batch context merged); the limit is "
+                    + maxEventSize, index);
+        }
     }
 
     private static boolean isIdentity(JsonNode node) {

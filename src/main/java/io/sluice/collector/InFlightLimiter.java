@@ -33,6 +33,35 @@ final class InFlightLimiter {
         bytes.release(permits);
     }
 
+    /** A request's share, grown as its bytes actually arrive (not as declared); {@link #close} returns it all. */
+    Reservation reserve() {
+        return new Reservation();
+    }
+
+    /**
+     * Counting what a request really holds, rather than its declared Content-Length, means a client that declares
+     * 500 KB and trickles one byte costs one byte: slow clients cannot starve the others by reserving.
+     */
+    final class Reservation implements AutoCloseable {
+        private long held;
+
+        /** Adds {@code amount} bytes to this request's share or throws a 429 {@link Rejection}. */
+        void grow(long amount) {
+            if (amount <= 0) return;
+            held += acquire(Math.min(amount, Math.min(capacity, Integer.MAX_VALUE) - held));
+        }
+
+        long held() {
+            return held;
+        }
+
+        @Override
+        public void close() {
+            if (held > 0) bytes.release((int) held);
+            held = 0;
+        }
+    }
+
     long available() {
         return bytes.availablePermits();
     }

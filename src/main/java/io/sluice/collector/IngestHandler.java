@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import io.sluice.http.ThrottledLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +47,20 @@ final class IngestHandler {
     private final EventValidator validator;
     private final EventEnricher enricher = new EventEnricher();
     private final ClientAddress clientAddress;
+    /** Enrichment and the merged batch context make a request larger as stored; this bounds the amplification. */
+    static final int STORED_REQUEST_FACTOR = 4;
+    private final long maxStoredRequestBytes;
+    private final ThrottledLog unexpected = new ThrottledLog(log, "Unexpected failure handling a tracking request");
+    private final RejectionPublisher rejections; // null: refused requests are only counted
 
     IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
                   ViolationPublisher violationPublisher, CollectorMetrics metrics, Clock clock) {
+        this(mapper, sources, contracts, settings, publisher, violationPublisher, null, metrics, clock);
+    }
+
+    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
+                  ViolationPublisher violationPublisher, RejectionPublisher rejections, CollectorMetrics metrics, Clock clock) {
+        this.rejections = rejections;
         this.mapper = mapper;
         this.sources = sources;
         this.contracts = contracts;
@@ -62,6 +74,7 @@ final class IngestHandler {
         this.parser = new RequestParser(mapper, settings.maxBatchEvents());
         this.validator = new EventValidator(settings.maxEventSize());
         this.clientAddress = new ClientAddress(settings.trustedProxies());
+        this.maxStoredRequestBytes = STORED_REQUEST_FACTOR * settings.maxRequestSize();
     }
 
     void handle(Context ctx, Endpoint endpoint) {
@@ -69,8 +82,8 @@ final class IngestHandler {
         String sourceId = "unknown";
         int eventCount = 0;
         long bytes = 0;
-        int permits = 0;
-        try {
+        byte[] body = null;
+        try (InFlightLimiter.Reservation reservation = limiter.reserve()) {
             SourceSettings source = authenticateHeader(ctx.header("Authorization"));
             String encoding = ctx.header("Content-Encoding");
             long declared = ctx.req().getContentLengthLong();
@@ -78,8 +91,8 @@ final class IngestHandler {
             if (!compressed && declared > settings.maxRequestSize()) {
                 throw Rejection.tooLarge("request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
             }
-            permits = limiter.acquire(compressed || declared < 0 ? settings.maxRequestSize() : Math.max(declared, 1));
-            byte[] body = bodyReader.read(ctx.bodyInputStream(), encoding);
+            // The budget grows with the bytes that actually arrive, never with what a client declares.
+            body = bodyReader.read(ctx.bodyInputStream(), encoding, reservation);
             bytes = body.length;
             ParsedRequest request = endpoint.isBatch() ? parser.parseBatch(body) : parser.parseSingle(body);
             if (source == null) source = authenticateBody(request.writeKey());
@@ -89,7 +102,7 @@ final class IngestHandler {
             Contract contract = contracts.forSource(sourceId);
             List<Violation> violations = contract == null ? null : new ArrayList<>();
             String clientIp = clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For"));
-            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, clientIp, contract, violations);
+            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, clientIp, contract, violations, reservation);
             // Events a contract blocked are answered 200 like the rest (as Segment does), so SDKs do not retry them.
             if (!outgoing.isEmpty()) awaitAcknowledgement(publisher.publish(outgoing));
             if (contract != null) violationPublisher.publish(sourceId, violations, eventCount - outgoing.size());
@@ -97,8 +110,14 @@ final class IngestHandler {
             ctx.status(200).contentType("application/json").result(OK);
         } catch (Rejection rejection) {
             reject(ctx, rejection, sourceId, eventCount, started, bytes);
-        } finally {
-            if (permits > 0) limiter.release(permits);
+            if (rejections != null) {
+                rejections.publish(sourceId, rejection, body, clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")),
+                        clock.instant());
+            }
+        } catch (RuntimeException | StackOverflowError bug) {
+            // No input may cause a 500; if a bug does, the client still gets JSON and the log gets one line per minute.
+            unexpected.log(bug);
+            reject(ctx, Rejection.internal(), sourceId, eventCount, started, bytes);
         }
     }
 
@@ -108,6 +127,12 @@ final class IngestHandler {
      */
     List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, String clientIp,
                                 Contract contract, List<Violation> violations) {
+        return prepare(request, endpoint, source, clientIp, contract, violations, null);
+    }
+
+    /** As above; the serialised events are added to {@code reservation} (when given) as they are produced. */
+    List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, String clientIp,
+                                Contract contract, List<Violation> violations, InFlightLimiter.Reservation reservation) {
         RequestFacts facts = new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(), clientIp);
         List<ObjectNode> events = request.events();
         // Validate everything before enriching anything: a batch is accepted or refused as a whole.
@@ -116,15 +141,26 @@ final class IngestHandler {
             types[i] = validator.validate(events.get(i), endpoint.type(), i, request.eventSizes()[i]);
         }
         List<OutgoingEvent> outgoing = new ArrayList<>(events.size());
+        long stored = 0;
         for (int i = 0; i < events.size(); i++) {
             ObjectNode event = events.get(i);
-            enricher.enrich(event, types[i], facts);
+            enricher.enrich(event, types[i], facts, i);
             if (contract != null && !contract.admit(event, facts.receivedAt(), violations)) continue;
+            byte[] value;
             try {
-                outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), mapper.writeValueAsBytes(event)));
+                value = mapper.writeValueAsBytes(event);
             } catch (JsonProcessingException e) {
                 throw Rejection.badEvent(i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
             }
+            // Checked as stored: a batch-level context is copied into every event and must not bypass the limit.
+            validator.checkStoredSize(value.length, i);
+            stored += value.length;
+            if (stored > maxStoredRequestBytes) {
+                throw Rejection.tooLarge("request_too_large", "the request's events as stored (with the batch context merged) exceed "
+                        + maxStoredRequestBytes + " bytes", -1);
+            }
+            if (reservation != null) reservation.grow(value.length);
+            outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), value));
         }
         return outgoing;
     }
@@ -170,7 +206,9 @@ final class IngestHandler {
     private void reject(Context ctx, Rejection r, String sourceId, int eventCount, long started, long bytes) {
         String outcome = switch (r.status()) {
             case 401 -> "unauthorized";
+            case 408 -> "timed_out";
             case 429 -> "overloaded";
+            case 500 -> "failed";
             case 503 -> "unavailable";
             default -> "rejected";
         };
@@ -179,6 +217,7 @@ final class IngestHandler {
         ObjectNode body = mapper.createObjectNode().put("success", false).put("error", r.getMessage()).put("rule", r.rule());
         if (r.index() >= 0) body.put("index", r.index());
         if (r.retryAfterSeconds() > 0) ctx.header("Retry-After", Integer.toString(r.retryAfterSeconds()));
+        if (r.status() == 408) ctx.header("Connection", "close"); // the rest of a slow body is not waited for
         ctx.status(r.status()).contentType("application/json").result(body.toString());
     }
 }

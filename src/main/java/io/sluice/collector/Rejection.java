@@ -42,6 +42,16 @@ public final class Rejection extends RuntimeException {
         return new Rejection(429, "overloaded", message, -1, 1);
     }
 
+    /** The body did not arrive in time (minimum data rate, idle timeout); the connection is closed after it. */
+    public static Rejection timeout(String rule, String message) {
+        return new Rejection(408, rule, message, -1);
+    }
+
+    /** A bug of the collector's, not of the request: answered as JSON like the rest, and logged (throttled). */
+    public static Rejection internal() {
+        return new Rejection(500, "internal_error", "the collector failed to process the request; it has been logged", -1);
+    }
+
     public static Rejection unavailable(String message) {
         return new Rejection(503, "kafka_unavailable", message, -1, 5);
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,7 +17,9 @@ import java.util.List;
 /**
  * Streams through a request body once with Jackson's parser: the envelope fields are read as they come and each
  * event of a batch is materialised on its own, so its wire size is known and a batch over the event limit stops
- * parsing at the first event too many.
+ * parsing at the first event too many. Parsing is strict, because whatever a lenient parser drops or alters is lost
+ * silently: a duplicate key (a second "batch" would hide the first from validation), invalid UTF-8 and lone
+ * surrogates ({@link StrictText}), and decimals a double cannot hold ({@link StrictNumbers}) are refused.
  */
 final class RequestParser {
     private final ObjectMapper mapper;
@@ -26,13 +29,15 @@ final class RequestParser {
     RequestParser(ObjectMapper mapper, int maxBatchEvents) {
         this.mapper = mapper;
         this.factory = mapper.getFactory().copy()
-                .setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+                .setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
         this.maxBatchEvents = maxBatchEvents;
     }
 
     /** A single-event endpoint: the whole body is the event. */
     ParsedRequest parseSingle(byte[] body) {
-        try (JsonParser parser = factory.createParser(body)) {
+        StrictText.check(body);
+        try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
             JsonNode node = mapper.readTree(parser);
             if (node == null || !node.isObject()) throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
             if (parser.nextToken() != null) throw Rejection.badRequest("invalid_json", "unexpected content after the JSON object");
@@ -47,7 +52,8 @@ final class RequestParser {
 
     /** {@code {"batch": [...], "writeKey"?, "sentAt"?, "context"?}} as sent by /v1/batch, /v1/import and /v1/b. */
     ParsedRequest parseBatch(byte[] body) {
-        try (JsonParser parser = factory.createParser(body)) {
+        StrictText.check(body);
+        try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
             if (parser.nextToken() != JsonToken.START_OBJECT) throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
             List<ObjectNode> events = null;
             int[] sizes = new int[16];
@@ -81,6 +87,9 @@ final class RequestParser {
                             throw Rejection.badRequest("invalid_field_type", "'sentAt' must be an ISO-8601 string");
                         }
                         sentAt = value == JsonToken.VALUE_NULL ? null : parser.getText();
+                        if (sentAt != null && Timestamps.parse(sentAt) == null) {
+                            throw Rejection.badRequest("invalid_timestamp", "'sentAt' must be an ISO-8601 date-time string in the years 0001-9999");
+                        }
                     }
                     case "context" -> {
                         if (value == JsonToken.START_OBJECT) context = mapper.readTree(parser);
@@ -113,6 +122,10 @@ final class RequestParser {
     private static Rejection invalidJson(JsonProcessingException e) {
         var location = e.getLocation();
         String where = location == null ? "" : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
-        return Rejection.badRequest("invalid_json", "the body is not valid JSON" + where + ": " + e.getOriginalMessage());
+        String message = e.getOriginalMessage();
+        if (message != null && message.startsWith("Duplicate field")) {
+            return Rejection.badRequest("duplicate_key", "the body repeats a key" + where + ": " + message);
+        }
+        return Rejection.badRequest("invalid_json", "the body is not valid JSON" + where + ": " + message);
     }
 }

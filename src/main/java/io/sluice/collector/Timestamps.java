@@ -4,25 +4,40 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.TemporalAccessor;
 
-/** ISO-8601 parsing as clients send it, and the one output format Sluice writes (UTC, milliseconds). */
+/**
+ * ISO-8601 parsing as clients send it, and the one output format Sluice writes (UTC, milliseconds). Only instants
+ * in the years 0001-9999 (UTC) exist here: they are what the output format, PostgreSQL and every SDK can represent,
+ * so anything else is invalid rather than stored in a shape nobody can read back.
+ */
 final class Timestamps {
-    private static final DateTimeFormatter OUTPUT = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+    /** 0001-01-01T00:00:00Z and the last nanosecond of 9999: the range {@link #format} writes in its one shape. */
+    static final Instant MIN = Instant.parse("0001-01-01T00:00:00Z");
+    static final Instant MAX = Instant.parse("9999-12-31T23:59:59.999999999Z");
+    private static final DateTimeFormatter OUTPUT = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     private Timestamps() {}
 
-    /** Parses {@code 2024-05-01T12:00:00.123Z}, with an offset, or without a zone (taken as UTC); null if invalid. */
+    /**
+     * Parses {@code 2024-05-01T12:00:00.123Z}, with an offset, or without a zone (taken as UTC); null if invalid or
+     * outside the years 0001-9999 in UTC.
+     */
     static Instant parse(String text) {
         Instant fast = parseCommon(text);
-        if (fast != null) return fast;
+        if (fast != null) return inRange(fast) ? fast : null;
         try {
             TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parseBest(text, java.time.OffsetDateTime::from, LocalDateTime::from);
-            return parsed instanceof LocalDateTime local ? local.toInstant(ZoneOffset.UTC) : ((java.time.OffsetDateTime) parsed).toInstant();
-        } catch (DateTimeParseException e) {
+            Instant instant = parsed instanceof LocalDateTime local ? local.toInstant(ZoneOffset.UTC) : ((java.time.OffsetDateTime) parsed).toInstant();
+            return inRange(instant) ? instant : null;
+        } catch (java.time.DateTimeException e) { // DateTimeParseException, or a value java.time cannot represent
             return null;
         }
+    }
+
+    /** Whether the instant lies in the years 0001-9999 (UTC). */
+    static boolean inRange(Instant instant) {
+        return !instant.isBefore(MIN) && !instant.isAfter(MAX);
     }
 
     /**
@@ -61,7 +76,10 @@ final class Timestamps {
         return value;
     }
 
-    /** UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z; by hand for years 0-9999 (DateTimeFormatter was hot). */
+    /**
+     * UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z; by hand for years 0-9999 (DateTimeFormatter was hot).
+     * Callers only pass instants {@link #inRange}; the fallback is proleptic ({@code uuuu}), never year-of-era.
+     */
     static String format(Instant instant) {
         LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), instant.getNano(), ZoneOffset.UTC);
         if (t.getYear() < 0 || t.getYear() > 9999) return OUTPUT.format(instant);

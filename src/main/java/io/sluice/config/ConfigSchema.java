@@ -67,10 +67,11 @@ public final class ConfigSchema {
                     "port", key(Kind.PORT, "8080", "Port of the Segment-compatible tracking API."),
                     "trustedProxies", key(Kind.CIDR_LIST, "", "CIDRs of load balancers whose X-Forwarded-For header is believed for context.ip."),
                     "maxRequestSize", key(Kind.SIZE, "500KB", "Largest request body after decompression; larger requests get 413."),
-                    "maxEventSize", key(Kind.SIZE, "32KB", "Largest single event; larger events get 413."),
+                    "maxEventSize", key(Kind.SIZE, "32KB", "Largest single event as stored (enriched, batch context merged); larger events get 413."),
                     "maxBatchEvents", key(Kind.POSITIVE_INT, "2500", "Most events accepted in one batch request."),
                     "maxInFlightBytes", key(Kind.SIZE, "64MB", "Request bytes held in memory at once (reading, validating, awaiting Kafka); beyond it requests get 429."),
-                    "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503.")),
+                    "ackTimeout", key(Kind.DURATION, "5s", "How long a request waits for Kafka to acknowledge all its events before answering 503."),
+                    "minBodyRate", key(Kind.SIZE, "1KB", "Slowest accepted upload, in bytes per second from a body's first byte; a slower body gets 408 and its connection is closed.")),
             "admin", section(
                     "host", key(Kind.STRING, "0.0.0.0", "Interface the admin server (health, readiness, metrics) binds to."),
                     "port", key(Kind.PORT, "8081", "Port of the admin server."),

@@ -54,7 +54,8 @@ public record SluiceConfig(
     }
 
     public record CollectorSettings(String host, int port, List<Cidr> trustedProxies, long maxRequestSize,
-                                    long maxEventSize, int maxBatchEvents, long maxInFlightBytes, Duration ackTimeout) {}
+                                    long maxEventSize, int maxBatchEvents, long maxInFlightBytes, Duration ackTimeout,
+                                    long minBodyRate) {}
 
     public record AdminSettings(String host, int port, String token) {
         @Override
@@ -210,7 +211,7 @@ public record SluiceConfig(
                         v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),
                 new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
                         maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
-                        v.get("collector.ackTimeout")),
+                        v.get("collector.ackTimeout"), v.get("collector.minBodyRate")),
                 new AdminSettings(v.get("admin.host"), v.get("admin.port"), v.get("admin.token")),
                 List.copyOf(sources),
                 List.copyOf(destinations),

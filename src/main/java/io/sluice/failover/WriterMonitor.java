@@ -22,6 +22,7 @@ public final class WriterMonitor implements Service {
     private static final Logger log = LoggerFactory.getLogger(WriterMonitor.class);
 
     private final ServerProbe endpoint;
+    private final String endpointLabel;
     private final Map<String, ServerProbe> instances = new LinkedHashMap<>();
     private final Map<String, AtomicInteger> instanceWriter = new LinkedHashMap<>();
     private final WriteGate gate;
@@ -32,12 +33,21 @@ public final class WriterMonitor implements Service {
     private final Counter writerChanges;
     private String lastWriter;
     private volatile String lastChange;
+    /** Each instance's role at the last round: writer, reader or unreachable (for the console). */
+    private final Map<String, String> roles = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The writer changes seen by this process, oldest first, bounded. */
+    private final java.util.Deque<WriterChange> history = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private static final int HISTORY = 50;
+
+    /** A writer change: from (null for the first writer seen) to, at. */
+    public record WriterChange(String from, String to, java.time.Instant at) {}
     private volatile boolean running;
     private Thread thread;
 
     public WriterMonitor(String endpointUrl, List<String> instanceUrls, String user, String password, WriteGate gate,
                          Duration interval, MeterRegistry registry) {
         this.endpoint = new ServerProbe(endpointUrl, user, password);
+        this.endpointLabel = ServerProbe.label(endpointUrl);
         for (String url : instanceUrls) {
             String label = ServerProbe.label(url);
             instances.put(label, new ServerProbe(url, user, password));
@@ -77,11 +87,13 @@ public final class WriterMonitor implements Service {
         try {
             ServerProbe.Answer answer = endpoint.ask();
             endpointWriter.set(answer.writable() ? 1 : 0);
+            roles.put("endpoint", answer.writable() ? "writer" : "reader");
             gate.observe(answer.identity(), answer.writable());
             alarms.set(Alarms.ENDPOINT_NOT_WRITER, !answer.writable(),
                     "the cluster endpoint answers as a non-writer (" + answer.identity() + "): writes through it fail with 25006");
         } catch (SQLException e) {
             endpointWriter.set(0);
+            roles.put("endpoint", "unreachable");
             gate.observe(null, false);
         }
         if (instances.isEmpty()) return;
@@ -91,14 +103,18 @@ public final class WriterMonitor implements Service {
             try {
                 writer = probe.ask().writable();
                 count(label, "ok");
+                roles.put(label, writer ? "writer" : "reader");
             } catch (SQLException e) {
                 count(label, e.getSQLState() == null ? "none" : e.getSQLState());
+                roles.put(label, "unreachable");
             }
             instanceWriter.get(label).set(writer ? 1 : 0);
             if (writer) writers.add(label);
         });
         alarms.set(Alarms.SPLIT_WRITER, writers.size() > 1, "instances " + writers + " all accept writes at once (split brain)");
         if (writers.size() == 1 && !writers.get(0).equals(lastWriter)) {
+            history.addLast(new WriterChange(lastWriter, writers.get(0), java.time.Instant.now()));
+            while (history.size() > HISTORY) history.pollFirst();
             if (lastWriter != null) {
                 writerChanges.increment();
                 lastChange = lastWriter + " -> " + writers.get(0) + " at " + java.time.Instant.now();
@@ -122,6 +138,27 @@ public final class WriterMonitor implements Service {
     /** The most recent writer change seen, e.g. "a:5432 -> b:5432 at 2026-…", or null. */
     public String lastChange() {
         return lastChange;
+    }
+
+    /** The configured instances (label → writer / reader / unreachable; "unknown" before the first round). */
+    public Map<String, String> instanceRoles() {
+        Map<String, String> out = new LinkedHashMap<>();
+        instances.keySet().forEach(label -> out.put(label, roles.getOrDefault(label, "unknown")));
+        return out;
+    }
+
+    /** The cluster endpoint (host:port) and what it answered at the last round: writer, reader, unreachable. */
+    public String endpointLabel() {
+        return endpointLabel;
+    }
+
+    public String endpointRole() {
+        return roles.getOrDefault("endpoint", "unknown");
+    }
+
+    /** The writer changes this process saw (the first writer seen included), oldest first, at most 50. */
+    public List<WriterChange> history() {
+        return List.copyOf(history);
     }
 
     public Alarms alarms() {

@@ -153,7 +153,8 @@ public final class QueueStore {
 
     /**
      * Claims up to {@code limit} due batches in one statement: pending ones whose time has come and running ones whose
-     * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order).
+     * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order),
+     * never one of a paused sync ({@link SyncPauseStore}).
      */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
         return claim(owner, limit, lease, now, List.of());
@@ -167,6 +168,7 @@ public final class QueueStore {
                         SELECT b.id FROM batches b
                         WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
                           AND b.sync_id <> ALL(?)
+                          AND """ + SyncPauseStore.notPaused("b") + """
                           AND NOT EXISTS (SELECT 1 FROM batches e
                                           WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
                                             AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))

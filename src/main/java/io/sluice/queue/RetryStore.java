@@ -81,12 +81,13 @@ public final class RetryStore {
         }
     }
 
-    /** Leases up to {@code limit} chains whose head is due and not leased (or whose lease expired). */
+    /** Leases up to {@code limit} chains whose head is due and not leased (or whose lease expired), of syncs not paused. */
     public List<Chain> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
         String sql = """
                 WITH heads AS (SELECT DISTINCT ON (sync_id, user_key) id FROM retry_events ORDER BY sync_id, user_key, id),
                 due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
                         WHERE r.next_attempt_at <= ? AND (r.lease_owner IS NULL OR r.lease_expires_at <= ?)
+                          AND """ + SyncPauseStore.notPaused("r") + """
                         ORDER BY r.next_attempt_at LIMIT ? FOR UPDATE OF r SKIP LOCKED)
                 UPDATE retry_events r SET lease_owner = ?, lease_expires_at = ?, epoch = r.epoch + 1
                 FROM due WHERE r.id = due.id

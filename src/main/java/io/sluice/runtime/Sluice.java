@@ -24,6 +24,9 @@ import io.sluice.runtime.DestinationRegistry;
 import io.sluice.planner.Planner;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
+import io.sluice.admin.SyncAdminRoutes;
+import io.sluice.console.Console;
+import io.sluice.queue.SyncPauseStore;
 import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
@@ -130,12 +133,21 @@ public final class Sluice implements Service {
             if (roles.contains(Role.WORKER)) startWorker();
             admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()), controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
+            DeadLetterStore deadLetters = null;
+            SyncPauseStore pauses = null;
             if (database != null) {
-                DeadLetterStore deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
+                deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
                 admin.add(new DlqAdminRoutes(deadLetters,
                         new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
                                 FunctionReplay.of(functions)), clock));
+                pauses = new SyncPauseStore(database.dataSource(), guard.gate());
+                admin.add(new SyncAdminRoutes(pauses, config.syncs().stream().map(SluiceConfig.SyncSettings::id).collect(java.util.stream.Collectors.toSet()), clock));
             }
+            Console console = new Console(new Console.Parts(config, registry, admin.sessions(), admin::kafka, bootstrapServers,
+                    database == null ? null : database.dataSource(), guard == null ? null : guard.gate(), writerMonitor, controlTopic,
+                    pauses, deadLetters, this::quiesceState, clock));
+            admin.add(console);
+            run("console", console);
             run("admin", admin);
         } catch (RuntimeException e) {
             close();

@@ -15,8 +15,9 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
- * Memory held by requests is bounded: when slow uploads hold the whole in-flight budget, further requests are
- * refused at once with 429 and Retry-After rather than queued; once the budget frees up they succeed.
+ * Memory held by requests is bounded: when uploads hold the whole in-flight budget with bytes they really sent,
+ * further requests are refused at once with 429 and Retry-After rather than queued; once the budget frees up they
+ * succeed. (Declaring a large Content-Length and sending nothing holds nothing: see SlowBodyFloodTest.)
  */
 class OverloadTest {
 
@@ -25,11 +26,12 @@ class OverloadTest {
         try (TestCollector collector = TestCollector.start(TestKafka.bootstrapServers(),
                 "maxRequestSize: 64KB\nmaxInFlightBytes: 128KB", Clock.systemUTC())) {
             URI uri = URI.create(collector.url("/v1/batch"));
-            // Two gzip uploads that never finish: each reserves maxRequestSize, together the whole budget.
+            // Two uploads that stop just short of their end: each holds the 60,000 bytes it sent, together most of the budget.
             try (Socket slow1 = startSlowUpload(uri); Socket slow2 = startSlowUpload(uri)) {
-                Thread.sleep(300); // let the server accept both and reserve their budget
+                Thread.sleep(500); // let the server read what they sent
                 long started = System.nanoTime();
-                var refused = post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"E\"}", "Authorization", basic(TestCollector.WRITE_KEY));
+                String padded = "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"p\":\"" + "x".repeat(20_000) + "\"}}";
+                var refused = post(collector.url("/v1/track"), padded, "Authorization", basic(TestCollector.WRITE_KEY));
                 assertThat(refused.statusCode()).isEqualTo(429);
                 assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
                 assertThat(refused.body()).contains("\"rule\":\"overloaded\"");
@@ -45,8 +47,8 @@ class OverloadTest {
         Socket socket = new Socket(uri.getHost(), uri.getPort());
         OutputStream out = socket.getOutputStream();
         out.write(("POST " + uri.getPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + "\r\nAuthorization: " + basic(TestCollector.WRITE_KEY)
-                + "\r\nContent-Encoding: gzip\r\nContent-Length: 60000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.write(new byte[] {0x1f, (byte) 0x8b}); // the start of a gzip stream, and then nothing
+                + "\r\nContent-Length: 64000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(("{\"userId\":\"u\",\"event\":\"" + " ".repeat(60_000)).getBytes(StandardCharsets.US_ASCII)); // and then nothing
         out.flush();
         return socket;
     }
