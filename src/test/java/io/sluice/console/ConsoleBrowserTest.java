@@ -91,7 +91,7 @@ class ConsoleBrowserTest {
                 sources: [{id: web, writeKey: %s}]
                 destinations:
                   - {id: hook, type: webhook, url: "%s/hook", timeout: 2s, retry: {base: 100ms, cap: 200ms, maxAttempts: 2},
-                     circuitBreaker: {failures: 1000, coolDown: 1s}}
+                     circuitBreaker: {window: 1000, minimumCalls: 1000, coolDown: 1s}}
                   - {id: archive, type: webhook, url: "%s/archive", timeout: 2s}
                 syncs:
                   - {id: web-to-hook, source: web, destination: hook, batch: {maxEvents: 20, maxAge: 100ms}}
