@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
@@ -20,13 +21,22 @@ final class BenchEvents {
     static final String WRITE_KEY = "wk_bench_web";
     static final String SOURCE_ID = "web";
 
-    private static final String[] NAMES = {"Product Viewed", "Product Added", "Checkout Started", "Order Completed",
-            "Products Searched", "Cart Viewed", "Coupon Applied", "Signed Up"};
+    private static final String[] NAMES = {
+        "Product Viewed",
+        "Product Added",
+        "Checkout Started",
+        "Order Completed",
+        "Products Searched",
+        "Cart Viewed",
+        "Coupon Applied",
+        "Signed Up"
+    };
     private static final String[] CATEGORIES = {"Shoes", "Outerwear", "Accessories", "Kitchen", "Books", "Garden"};
     private static final String[] AGENTS = {
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"};
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+    };
 
     private final ObjectMapper mapper = new ObjectMapper();
     private final Random random = new Random(42);
@@ -80,14 +90,16 @@ final class BenchEvents {
 
     /** The Kafka key the collector gives this event: source id + userId (or anonymousId). */
     static byte[] partitionKey(ObjectNode event) {
-        String id = event.hasNonNull("userId") ? event.get("userId").asText() : event.get("anonymousId").asText();
+        String id = event.hasNonNull("userId")
+                ? event.get("userId").asText()
+                : event.get("anonymousId").asText();
         return (SOURCE_ID + ":" + id).getBytes(StandardCharsets.UTF_8);
     }
 
     byte[] bytes(ObjectNode node) {
         try {
             return mapper.writeValueAsBytes(node);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -96,7 +108,7 @@ final class BenchEvents {
     static byte[] httpRequest(String path, String hostPort, byte[] body) {
         String auth = Base64.getEncoder().encodeToString((WRITE_KEY + ":").getBytes(StandardCharsets.UTF_8));
         byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: " + hostPort + "\r\nAuthorization: Basic " + auth
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         byte[] request = new byte[head.length + body.length];
         System.arraycopy(head, 0, request, 0, head.length);

@@ -32,8 +32,17 @@ public final class BenchRun {
     private static final Duration DRAIN = Duration.ofSeconds(10);
 
     /** What to run; {@code phases} is any of raw, batch, track. */
-    public record Options(Duration duration, Duration warmup, int concurrency, int trackConcurrency, int batchSize,
-                          int partitions, List<String> phases, Path report, boolean threads, String command) {}
+    public record Options(
+            Duration duration,
+            Duration warmup,
+            int concurrency,
+            int trackConcurrency,
+            int batchSize,
+            int partitions,
+            List<String> phases,
+            Path report,
+            boolean threads,
+            String command) {}
 
     private final Options options;
     private final ResourceMonitor monitor = new ResourceMonitor();
@@ -45,9 +54,11 @@ public final class BenchRun {
     /** Runs every phase and prints the summary; returns it (Markdown). */
     public String run() throws Exception {
         for (String phase : options.phases()) {
-            if (!List.of("raw", "batch", "track").contains(phase)) throw new IllegalArgumentException("unknown phase '" + phase + "'; use raw, batch, track");
+            if (!List.of("raw", "batch", "track").contains(phase))
+                throw new IllegalArgumentException("unknown phase '" + phase + "'; use raw, batch, track");
         }
-        if (options.batchSize() > 2_500) throw new IllegalArgumentException("--batch-size is at most 2500 (the collector's maxBatchEvents)");
+        if (options.batchSize() > 2_500)
+            throw new IllegalArgumentException("--batch-size is at most 2500 (the collector's maxBatchEvents)");
         Path dir = Files.createTempDirectory("sluice-bench");
         EmbeddedKafka kafka = new EmbeddedKafka(dir.resolve("kafka"), 0);
         Sluice sluice = null;
@@ -58,22 +69,34 @@ public final class BenchRun {
             BenchEvents generator = new BenchEvents();
             List<ObjectNode> events = generator.events(4_000);
             List<byte[]> eventBodies = generator.eventBodies(events);
-            System.out.printf("Events: %d distinct, %d-%d bytes (mean %.0f); phases %s; warm-up %ds, measured %ds each%n",
-                    events.size(), eventBodies.stream().mapToInt(b -> b.length).min().orElse(0),
+            System.out.printf(
+                    "Events: %d distinct, %d-%d bytes (mean %.0f); phases %s; warm-up %ds, measured %ds each%n",
+                    events.size(),
+                    eventBodies.stream().mapToInt(b -> b.length).min().orElse(0),
                     eventBodies.stream().mapToInt(b -> b.length).max().orElse(0),
-                    eventBodies.stream().mapToInt(b -> b.length).average().orElse(0), options.phases(),
-                    options.warmup().toSeconds(), options.duration().toSeconds());
+                    eventBodies.stream().mapToInt(b -> b.length).average().orElse(0),
+                    options.phases(),
+                    options.warmup().toSeconds(),
+                    options.duration().toSeconds());
             for (String phase : options.phases()) {
                 PhaseResult result = switch (phase) {
                     case "raw" -> raw(sluice, kafka.bootstrapServers(), events, eventBodies);
-                    case "batch" -> http(sluice, "POST /v1/batch x" + options.batchSize(), "/v1/batch",
-                            generator.batchBodies(events, options.batchSize()), options.batchSize(), options.concurrency());
-                    case "track" -> http(sluice, "POST /v1/track", "/v1/track", eventBodies, 1, options.trackConcurrency());
+                    case "batch" ->
+                        http(
+                                sluice,
+                                "POST /v1/batch x" + options.batchSize(),
+                                "/v1/batch",
+                                generator.batchBodies(events, options.batchSize()),
+                                options.batchSize(),
+                                options.concurrency());
+                    case "track" ->
+                        http(sluice, "POST /v1/track", "/v1/track", eventBodies, 1, options.trackConcurrency());
                     default -> throw new IllegalStateException(phase);
                 };
                 results.add(result);
-                System.out.printf("  %-22s %s events/s, p99 %.1f ms%n", result.name(),
-                        BenchReport.num(result.eventsPerSecond()), result.latencyMillis(99));
+                System.out.printf(
+                        "  %-22s %s events/s, p99 %.1f ms%n",
+                        result.name(), BenchReport.num(result.eventsPerSecond()), result.latencyMillis(99));
                 System.gc(); // start the next phase from a collected heap
             }
         } finally {
@@ -87,7 +110,8 @@ public final class BenchRun {
         System.out.println("\n" + summary);
         if (options.threads()) System.out.println(report.topThreads());
         if (options.report() != null) {
-            Files.writeString(options.report(), summary + (options.threads() ? "\n```\n" + report.topThreads() + "```\n" : ""));
+            Files.writeString(
+                    options.report(), summary + (options.threads() ? "\n```\n" + report.topThreads() + "```\n" : ""));
             System.out.println("Summary written to " + options.report());
         }
         return summary;
@@ -109,36 +133,62 @@ public final class BenchRun {
                 sources:
                   - id: %s
                     writeKey: %s
-                """.formatted(dir.resolve("data"), bootstrapServers, options.partitions(), BenchEvents.SOURCE_ID, WRITE_KEY);
+                """.formatted(
+                        dir.resolve("data"), bootstrapServers, options.partitions(), BenchEvents.SOURCE_ID, WRITE_KEY);
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml);
         Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
         sluice.start();
         return sluice;
     }
 
-    private PhaseResult raw(Sluice sluice, String bootstrapServers, List<ObjectNode> events, List<byte[]> values) throws Exception {
+    private PhaseResult raw(Sluice sluice, String bootstrapServers, List<ObjectNode> events, List<byte[]> values)
+            throws Exception {
         String topic = "bench.raw";
         EventsTopic.ensure(bootstrapServers, topic, options.partitions());
         var collector = sluice.config().collector();
-        Map<String, Object> props = EventPublisher.producerProperties(bootstrapServers, collector.ackTimeout(), collector.maxInFlightBytes());
+        Map<String, Object> props = EventPublisher.producerProperties(
+                bootstrapServers, collector.ackTimeout(), collector.maxInFlightBytes());
         List<byte[]> keys = events.stream().map(BenchEvents::partitionKey).toList();
         System.out.println("Phase raw: one thread, kafka-clients producer with the collector's settings -> " + topic);
         Measured<RawProducerLoad.Result> m = measure(window -> RawProducerLoad.run(props, topic, values, keys, window));
-        return new PhaseResult("raw producer", 1, 1, m.seconds, m.result.acked(), Map.of(),
-                m.result.failed(), 0, m.result.ackLatencyMicros(), m.usage);
+        return new PhaseResult(
+                "raw producer",
+                1,
+                1,
+                m.seconds,
+                m.result.acked(),
+                Map.of(),
+                m.result.failed(),
+                0,
+                m.result.ackLatencyMicros(),
+                m.usage);
     }
 
-    private PhaseResult http(Sluice sluice, String name, String path, List<byte[]> bodies, int eventsPerRequest, int clients)
+    private PhaseResult http(
+            Sluice sluice, String name, String path, List<byte[]> bodies, int eventsPerRequest, int clients)
             throws Exception {
         URI url = URI.create(sluice.collectorUrl());
         String hostPort = url.getHost() + ":" + url.getPort();
-        List<byte[]> requests = bodies.stream().map(b -> BenchEvents.httpRequest(path, hostPort, b)).toList();
-        System.out.printf("Phase %s: %d keep-alive connections, %d distinct bodies (%d bytes mean)%n", name, clients,
-                bodies.size(), (long) bodies.stream().mapToInt(b -> b.length).average().orElse(0));
+        List<byte[]> requests = bodies.stream()
+                .map(b -> BenchEvents.httpRequest(path, hostPort, b))
+                .toList();
+        System.out.printf(
+                "Phase %s: %d keep-alive connections, %d distinct bodies (%d bytes mean)%n",
+                name, clients, bodies.size(), (long)
+                        bodies.stream().mapToInt(b -> b.length).average().orElse(0));
         HttpLoad load = new HttpLoad(new InetSocketAddress(url.getHost(), url.getPort()), requests, clients);
         Measured<HttpLoad.Result> m = measure(window -> load.run(window, DRAIN.toNanos()));
-        return new PhaseResult(name, clients, eventsPerRequest, m.seconds, m.result.ok(),
-                m.result.non200(), m.result.errors(), m.result.unfinished(), m.result.latencyMicros(), m.usage);
+        return new PhaseResult(
+                name,
+                clients,
+                eventsPerRequest,
+                m.seconds,
+                m.result.ok(),
+                m.result.non200(),
+                m.result.errors(),
+                m.result.unfinished(),
+                m.result.latencyMicros(),
+                m.usage);
     }
 
     private record Measured<T>(T result, ResourceMonitor.Usage usage, double seconds) {}
@@ -160,7 +210,8 @@ public final class BenchRun {
                 failure.set(e);
             }
         });
-        thread.join(Duration.ofNanos(Math.max(1, window.start() - System.nanoTime()))); // returns early only if the load failed
+        thread.join(Duration.ofNanos(
+                Math.max(1, window.start() - System.nanoTime()))); // returns early only if the load failed
         monitor.begin();
         thread.join(Duration.ofNanos(Math.max(1, window.end() - System.nanoTime())));
         ResourceMonitor.Usage usage = monitor.end();

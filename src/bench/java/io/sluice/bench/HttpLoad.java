@@ -88,7 +88,8 @@ final class HttpLoad {
             }
             if (!key.isValid() || !key.isReadable()) return true;
             if (c.in.remaining() == 0) {
-                if (c.in.capacity() >= MAX_RESPONSE) throw new IOException("response larger than " + MAX_RESPONSE + " bytes");
+                if (c.in.capacity() >= MAX_RESPONSE)
+                    throw new IOException("response larger than " + MAX_RESPONSE + " bytes");
                 c.in = ByteBuffer.allocate(c.in.capacity() * 2).put(c.in.flip());
             }
             if (c.channel.read(c.in) < 0) throw new IOException("connection closed by the server");
@@ -108,7 +109,8 @@ final class HttpLoad {
                 if (done < window.end()) connect(c);
             }
         } catch (IOException e) {
-            if (++errors > MAX_ERRORS) throw new IOException("more than " + MAX_ERRORS + " connection errors; last: " + e.getMessage(), e);
+            if (++errors > MAX_ERRORS)
+                throw new IOException("more than " + MAX_ERRORS + " connection errors; last: " + e.getMessage(), e);
             close(c);
             if (System.nanoTime() >= window.end()) return false;
             connect(c);

@@ -30,8 +30,15 @@ final class PacedLoad {
     private static final int MAX_ERRORS = 1_000;
 
     /** What one run saw; {@code acceptedEvents} counts 200s over the whole run, the rest only inside the window. */
-    record Result(long acceptedEvents, long sentEvents, long okInWindow, Map<Integer, Long> non200, long errors,
-                  long unfinished, int connectionsUsed, LatencyHistogram latencyMicros) {}
+    record Result(
+            long acceptedEvents,
+            long sentEvents,
+            long okInWindow,
+            Map<Integer, Long> non200,
+            long errors,
+            long unfinished,
+            int connectionsUsed,
+            LatencyHistogram latencyMicros) {}
 
     private final InetSocketAddress target;
     private final byte[][] templates;
@@ -53,8 +60,13 @@ final class PacedLoad {
     private long sentEvents;
 
     /** @param firstEventId the first messageId's number; loads sharing a warehouse need disjoint ranges */
-    PacedLoad(InetSocketAddress target, BenchEvents generator, int eventsPerRequest, double eventsPerSecond, int maxConnections,
-              long firstEventId) {
+    PacedLoad(
+            InetSocketAddress target,
+            BenchEvents generator,
+            int eventsPerRequest,
+            double eventsPerSecond,
+            int maxConnections,
+            long firstEventId) {
         this.target = target;
         this.nextEventId = firstEventId;
         this.eventsPerRequest = eventsPerRequest;
@@ -69,7 +81,8 @@ final class PacedLoad {
         for (int i = 0; i < bodies.size(); i++) {
             templates[i] = BenchEvents.httpRequest("/v1/batch", hostPort, bodies.get(i));
             idOffsets[i] = offsetsOf(templates[i]);
-            if (idOffsets[i].length != eventsPerRequest) throw new IllegalStateException("messageId placeholders not found");
+            if (idOffsets[i].length != eventsPerRequest)
+                throw new IllegalStateException("messageId placeholders not found");
         }
     }
 
@@ -112,7 +125,8 @@ final class PacedLoad {
                 selector.selectedKeys().clear();
             }
             window.awaitSnapshot();
-            return new Result(accepted.get(), sentEvents, okInWindow, Map.copyOf(non200), errors, busy, all.size(), latency);
+            return new Result(
+                    accepted.get(), sentEvents, okInWindow, Map.copyOf(non200), errors, busy, all.size(), latency);
         } finally {
             for (HttpLoad.Conn c : all) close(c);
         }
@@ -126,7 +140,8 @@ final class PacedLoad {
                 if (!c.out.hasRemaining()) key.interestOps(SelectionKey.OP_READ);
             }
             if (!key.isValid() || !key.isReadable()) return false;
-            if (c.in.remaining() == 0) c.in = ByteBuffer.allocate(c.in.capacity() * 2).put(c.in.flip());
+            if (c.in.remaining() == 0)
+                c.in = ByteBuffer.allocate(c.in.capacity() * 2).put(c.in.flip());
             if (c.channel.read(c.in) < 0) throw new IOException("connection closed by the server");
             int status = Responses.consume(c);
             if (status < 0) return false;
@@ -147,7 +162,8 @@ final class PacedLoad {
                 idle.add(c);
             }
         } catch (IOException e) {
-            if (++errors > MAX_ERRORS) throw new IOException("more than " + MAX_ERRORS + " connection errors; last: " + e.getMessage(), e);
+            if (++errors > MAX_ERRORS)
+                throw new IOException("more than " + MAX_ERRORS + " connection errors; last: " + e.getMessage(), e);
             close(c);
             all.remove(c);
         }

@@ -11,8 +11,17 @@ import java.util.Map;
  * @param errors   connection errors, or records Kafka failed
  * @param unfinished requests still unanswered when the bounded drain after the window ran out
  */
-record PhaseResult(String name, int clients, int eventsPerRequest, double seconds, long ok, Map<Integer, Long> non200,
-                   long errors, long unfinished, LatencyHistogram latencyMicros, ResourceMonitor.Usage usage) {
+record PhaseResult(
+        String name,
+        int clients,
+        int eventsPerRequest,
+        double seconds,
+        long ok,
+        Map<Integer, Long> non200,
+        long errors,
+        long unfinished,
+        LatencyHistogram latencyMicros,
+        ResourceMonitor.Usage usage) {
 
     double requestsPerSecond() {
         return ok / seconds;

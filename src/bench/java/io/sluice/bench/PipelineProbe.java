@@ -1,5 +1,7 @@
 package io.sluice.bench;
 
+import io.sluice.embedded.EmbeddedPostgres;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -30,7 +32,11 @@ final class PipelineProbe {
     record ServerCounts(Map<String, Long> calls, long xactCommit) {}
 
     /** @param slices end-to-end latency of the events received in each {@link #SLICE_SECONDS} of the window */
-    record Latency(long rows, LatencyHistogram toCommitMicros, LatencyHistogram toLoadStartMicros, List<LatencyHistogram> slices) {}
+    record Latency(
+            long rows,
+            LatencyHistogram toCommitMicros,
+            LatencyHistogram toLoadStartMicros,
+            List<LatencyHistogram> slices) {}
 
     static final int SLICE_SECONDS = 10;
 
@@ -38,8 +44,14 @@ final class PipelineProbe {
     record Loads(long transactions, double meanEvents, LatencyHistogram loadMicros) {}
 
     /** The planner's batches created in the window: sizes and created-to-finished time (queue + read + load). */
-    record Batches(long count, double meanEvents, long p50Events, long maxEvents, long unfinished, long retried,
-                   LatencyHistogram createdToFinishedMicros) {}
+    record Batches(
+            long count,
+            double meanEvents,
+            long p50Events,
+            long maxEvents,
+            long unfinished,
+            long retried,
+            LatencyHistogram createdToFinishedMicros) {}
 
     PipelineProbe(String user, String queueUrl, String warehouseUrl, String schema) {
         this.user = user;
@@ -52,7 +64,8 @@ final class PipelineProbe {
 
     /** In the maintenance database, so the bench's own queries never count against the queue database. */
     void enableStatementStatistics() throws SQLException {
-        try (Connection c = DriverManager.getConnection(adminUrl, user, ""); var st = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(adminUrl, user, "");
+                var st = c.createStatement()) {
             st.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
         }
     }
@@ -65,10 +78,12 @@ final class PipelineProbe {
                     + "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ? GROUP BY s.query")) {
                 ps.setString(1, queueDatabase);
                 try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) calls.put(rs.getString(1).replaceAll("\\s+", " ").trim(), rs.getLong(2));
+                    while (rs.next())
+                        calls.put(rs.getString(1).replaceAll("\\s+", " ").trim(), rs.getLong(2));
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("SELECT xact_commit FROM pg_stat_database WHERE datname = ?")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT xact_commit FROM pg_stat_database WHERE datname = ?")) {
                 ps.setString(1, queueDatabase);
                 try (ResultSet rs = ps.executeQuery()) {
                     commits = rs.next() ? rs.getLong(1) : -1;
@@ -81,7 +96,8 @@ final class PipelineProbe {
     /** Events in the warehouse so far (0 before the first load created the table). */
     long warehouseEvents() throws SQLException {
         try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + table); ResultSet rs = ps.executeQuery()) {
+                PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + table);
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {
@@ -93,7 +109,8 @@ final class PipelineProbe {
     /** Seconds from {@code t} to the last commit of a warehouse row (how long the tail took after the load stopped). */
     double lastCommitAfter(Instant t) throws SQLException {
         try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
-             PreparedStatement ps = c.prepareStatement("SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - ?) FROM " + table)) {
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - ?) FROM " + table)) {
             ps.setObject(1, OffsetDateTime.ofInstant(t, ZoneOffset.UTC));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -110,14 +127,17 @@ final class PipelineProbe {
         long rows = 0;
         try (Connection c = DriverManager.getConnection(warehouseUrl, user, "")) {
             c.setAutoCommit(false); // a cursor: the rows stream instead of being held in memory at once
-            try (PreparedStatement ps = c.prepareStatement("SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - received_at), "
-                    + "extract(epoch FROM uuid_ts - received_at), extract(epoch FROM received_at) FROM " + table + " WHERE received_at >= ? AND received_at < ?")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - received_at), "
+                            + "extract(epoch FROM uuid_ts - received_at), extract(epoch FROM received_at) FROM " + table
+                            + " WHERE received_at >= ? AND received_at < ?")) {
                 window(ps, from, to);
                 ps.setFetchSize(50_000);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         long micros = Math.round(rs.getDouble(1) * 1e6);
-                        int slice = (int) Math.max(0, (rs.getDouble(3) - from.getEpochSecond() - from.getNano() / 1e9) / SLICE_SECONDS);
+                        int slice = (int) Math.max(
+                                0, (rs.getDouble(3) - from.getEpochSecond() - from.getNano() / 1e9) / SLICE_SECONDS);
                         while (slices.size() <= slice) slices.add(new LatencyHistogram());
                         slices.get(slice).record(micros);
                         commit.record(micros);
@@ -135,9 +155,12 @@ final class PipelineProbe {
         LatencyHistogram load = new LatencyHistogram();
         long transactions = 0;
         long events = 0;
-        String sql = "SELECT n, extract(epoch FROM pg_xact_commit_timestamp(x::xid) - t0) FROM (SELECT xmin::text AS x, count(*) AS n, "
-                + "min(uuid_ts) AS t0 FROM " + table + " WHERE received_at >= ? AND received_at < ? GROUP BY 1) s";
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, ""); PreparedStatement ps = c.prepareStatement(sql)) {
+        String sql =
+                "SELECT n, extract(epoch FROM pg_xact_commit_timestamp(x::xid) - t0) FROM (SELECT xmin::text AS x, count(*) AS n, "
+                        + "min(uuid_ts) AS t0 FROM " + table
+                        + " WHERE received_at >= ? AND received_at < ? GROUP BY 1) s";
+        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
+                PreparedStatement ps = c.prepareStatement(sql)) {
             window(ps, from, to);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -156,15 +179,16 @@ final class PipelineProbe {
         long all = 0;
         try (Connection c = DriverManager.getConnection(warehouseUrl, user, "")) {
             List<String> tables = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")) {
                 ps.setString(1, schema);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) tables.add(rs.getString(1));
                 }
             }
             for (String t : tables) {
-                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM \"" + schema + "\".\"" + t + "\" WHERE "
-                        + "pg_xact_commit_timestamp(xmin) >= ? AND pg_xact_commit_timestamp(xmin) < ?")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM \"" + schema + "\".\"" + t
+                        + "\" WHERE " + "pg_xact_commit_timestamp(xmin) >= ? AND pg_xact_commit_timestamp(xmin) < ?")) {
                     window(ps, from, to);
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
@@ -183,8 +207,9 @@ final class PipelineProbe {
         long unfinished = 0;
         long retried = 0;
         try (Connection c = DriverManager.getConnection(queueUrl, user, "");
-             PreparedStatement ps = c.prepareStatement("SELECT event_count, extract(epoch FROM finished_at - created_at), attempts "
-                     + "FROM batches WHERE created_at >= ? AND created_at < ?")) {
+                PreparedStatement ps =
+                        c.prepareStatement("SELECT event_count, extract(epoch FROM finished_at - created_at), attempts "
+                                + "FROM batches WHERE created_at >= ? AND created_at < ?")) {
             window(ps, from, to);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -198,8 +223,14 @@ final class PipelineProbe {
         }
         sizes.sort(null);
         double mean = sizes.stream().mapToLong(Long::longValue).average().orElse(0);
-        return new Batches(sizes.size(), mean, sizes.isEmpty() ? 0 : sizes.get(sizes.size() / 2),
-                sizes.isEmpty() ? 0 : sizes.get(sizes.size() - 1), unfinished, retried, queued);
+        return new Batches(
+                sizes.size(),
+                mean,
+                sizes.isEmpty() ? 0 : sizes.get(sizes.size() / 2),
+                sizes.isEmpty() ? 0 : sizes.get(sizes.size() - 1),
+                unfinished,
+                retried,
+                queued);
     }
 
     private static void window(PreparedStatement ps, Instant from, Instant to) throws SQLException {
@@ -211,10 +242,11 @@ final class PipelineProbe {
      * Configures a data directory before Sluice starts its server on it: commit timestamps (for the latency) and
      * pg_stat_statements (for the server-side statement count). Both need a restart, hence this separate start.
      */
-    static void prepare(java.nio.file.Path postgresDir, String user) throws SQLException {
-        var server = new io.sluice.embedded.EmbeddedPostgres(postgresDir, 0, user);
+    static void prepare(Path postgresDir, String user) throws SQLException {
+        var server = new EmbeddedPostgres(postgresDir, 0, user);
         server.start();
-        try (Connection c = DriverManager.getConnection(server.jdbcUrl("postgres"), user, ""); var st = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(server.jdbcUrl("postgres"), user, "");
+                var st = c.createStatement()) {
             st.execute("ALTER SYSTEM SET track_commit_timestamp = on");
             st.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
         } finally {

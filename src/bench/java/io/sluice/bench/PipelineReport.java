@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import io.sluice.config.SluiceConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -12,7 +13,7 @@ final class PipelineReport {
 
     /** Everything one run measured; filled in by {@link PipelineRun}. */
     static final class Figures {
-        io.sluice.config.SluiceConfig config;
+        SluiceConfig config;
         double seconds;
         ResourceMonitor.Usage usage;
         Map<String, Double> pgCores;
@@ -45,7 +46,8 @@ final class PipelineReport {
             top.add(Map.entry(e.getKey(), n));
         }
         top.sort(Map.Entry.<String, Long>comparingByValue().reversed());
-        return new ServerDelta(calls, control, after.xactCommit() - before.xactCommit(), top.subList(0, Math.min(12, top.size())));
+        return new ServerDelta(
+                calls, control, after.xactCommit() - before.xactCommit(), top.subList(0, Math.min(12, top.size())));
     }
 
     private final PipelineRun.Options o;
@@ -65,55 +67,113 @@ final class PipelineReport {
         out.append("Command: `").append(o.command()).append("`\n\n");
         out.append("Machine: ").append(BenchReport.machine()).append("\n\n");
         var sync = f.config.syncs().get(0);
-        out.append(String.format(Locale.ROOT, "Settings: %d partitions; sync batch maxEvents %d, maxBytes %d, maxAge %d ms; worker concurrency %d, "
+        out.append(String.format(
+                Locale.ROOT,
+                "Settings: %d partitions; sync batch maxEvents %d, maxBytes %d, maxAge %d ms; worker concurrency %d, "
                         + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %,d events/s as POST /v1/batch x%d, "
                         + "warm-up %ds, measured %.0fs; PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
-                f.config.kafka().partitions(), sync.maxEvents(), sync.maxBytes(), sync.maxAge().toMillis(), f.config.worker().concurrency(),
-                f.config.worker().pollInterval().toMillis(), o.rate(), o.requestEvents(), o.warmup().toSeconds(), f.seconds));
+                f.config.kafka().partitions(),
+                sync.maxEvents(),
+                sync.maxBytes(),
+                sync.maxAge().toMillis(),
+                f.config.worker().concurrency(),
+                f.config.worker().pollInterval().toMillis(),
+                o.rate(),
+                o.requestEvents(),
+                o.warmup().toSeconds(),
+                f.seconds));
         double accepted = delta("accepted") / f.seconds;
         long backlog = f.edges.get("accepted")[1] - f.edges.get("delivered")[1];
         LatencyHistogram e2e = f.latency.toCommitMicros();
         double perTenK = delta("statements") * 10_000.0 / Math.max(1, delta("accepted"));
-        out.append("| offered events/s | accepted events/s | warehouse events/s (rows/s, all tables) | backlog at window end | tail drained after | e2e p50 | p95 | p99 | max | queue statements / 10k events |\n");
+        out.append(
+                "| offered events/s | accepted events/s | warehouse events/s (rows/s, all tables) | backlog at window end | tail drained after | e2e p50 | p95 | p99 | max | queue statements / 10k events |\n");
         out.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-        out.append(String.format(Locale.ROOT, "| %s | %s | %s (%s) | %s events | %s | %s | %s | %s | %s | %.1f |%n%n",
-                num(o.rate()), num(accepted), num(f.committed[0] / f.seconds), num(f.committed[1] / f.seconds), num(backlog),
-                Double.isNaN(f.drainedAfterSeconds) ? "NOT drained in " + o.drainTimeout().toSeconds() + " s"
+        out.append(String.format(
+                Locale.ROOT,
+                "| %s | %s | %s (%s) | %s events | %s | %s | %s | %s | %s | %.1f |%n%n",
+                num(o.rate()),
+                num(accepted),
+                num(f.committed[0] / f.seconds),
+                num(f.committed[1] / f.seconds),
+                num(backlog),
+                Double.isNaN(f.drainedAfterSeconds)
+                        ? "NOT drained in " + o.drainTimeout().toSeconds() + " s"
                         : String.format(Locale.ROOT, "%.1f s", f.drainedAfterSeconds),
-                ms(e2e, 50), ms(e2e, 95), ms(e2e, 99), msMax(e2e), perTenK));
-        out.append("Latency, in ms (events received in the window; e2e = commit of the warehouse transaction minus received_at):\n\n");
+                ms(e2e, 50),
+                ms(e2e, 95),
+                ms(e2e, 99),
+                msMax(e2e),
+                perTenK));
+        out.append(
+                "Latency, in ms (events received in the window; e2e = commit of the warehouse transaction minus received_at):\n\n");
         out.append("| measure | count | p50 | p95 | p99 | max |\n|---|--:|--:|--:|--:|--:|\n");
         row(out, "received_at -> warehouse commit (end to end)", e2e);
         row(out, "received_at -> uuid_ts (start of the load transaction)", f.latency.toLoadStartMicros());
         row(out, "HTTP /v1/batch answer, from when the request was due", f.load.latencyMicros());
         row(out, "warehouse load transaction (uuid_ts -> commit), per transaction", f.loads.loadMicros());
-        row(out, "queue batch created -> finished (wait, read back, load, complete)", f.batches.createdToFinishedMicros());
-        out.append("\nEnd-to-end p99 (max) in ms of the events received in each ").append(PipelineProbe.SLICE_SECONDS)
+        row(
+                out,
+                "queue batch created -> finished (wait, read back, load, complete)",
+                f.batches.createdToFinishedMicros());
+        out.append("\nEnd-to-end p99 (max) in ms of the events received in each ")
+                .append(PipelineProbe.SLICE_SECONDS)
                 .append(" s of the window:");
-        for (LatencyHistogram slice : f.latency.slices()) out.append(' ').append(ms(slice, 99)).append(" (").append(msMax(slice)).append(')');
+        for (LatencyHistogram slice : f.latency.slices())
+            out.append(' ')
+                    .append(ms(slice, 99))
+                    .append(" (")
+                    .append(msMax(slice))
+                    .append(')');
         out.append('\n');
         long timed = f.edges.get("batchTimer")[0];
-        out.append(String.format(Locale.ROOT, "%nPlanner batches created in the window: %,d, events per batch mean %.0f, median %d, max %d; "
+        out.append(String.format(
+                Locale.ROOT,
+                "%nPlanner batches created in the window: %,d, events per batch mean %.0f, median %d, max %d; "
                         + "unfinished at the end %d, retried %d. Warehouse transactions: %,d, mean %.0f events. Worker read-back + "
                         + "delivery per batch (sluice.delivery.batch): mean %.0f ms over %,d batches.%n",
-                f.batches.count(), f.batches.meanEvents(), f.batches.p50Events(), f.batches.maxEvents(), f.batches.unfinished(),
-                f.batches.retried(), f.loads.transactions(), f.loads.meanEvents(),
-                timed == 0 ? Double.NaN : f.edges.get("batchTimer")[1] / 1e6 / timed, timed));
-        out.append(String.format(Locale.ROOT, "%nQueue database statements in the window: %,d counted by QueueStore (%.1f per 10,000 accepted events, "
+                f.batches.count(),
+                f.batches.meanEvents(),
+                f.batches.p50Events(),
+                f.batches.maxEvents(),
+                f.batches.unfinished(),
+                f.batches.retried(),
+                f.loads.transactions(),
+                f.loads.meanEvents(),
+                timed == 0 ? Double.NaN : f.edges.get("batchTimer")[1] / 1e6 / timed,
+                timed));
+        out.append(String.format(
+                Locale.ROOT,
+                "%nQueue database statements in the window: %,d counted by QueueStore (%.1f per 10,000 accepted events, "
                         + "%.1f per 10,000 delivered); server side (pg_stat_statements, database sluice): %,d calls, of which %,d "
                         + "BEGIN/COMMIT/SET, i.e. %.1f per 10,000 accepted events without them; pg_stat_database xact_commit: %,d.%n",
-                delta("statements"), perTenK, delta("statements") * 10_000.0 / Math.max(1, delta("delivered")), f.server.calls(),
-                f.server.transactionControl(), (f.server.calls() - f.server.transactionControl()) * 10_000.0 / Math.max(1, delta("accepted")),
+                delta("statements"),
+                perTenK,
+                delta("statements") * 10_000.0 / Math.max(1, delta("delivered")),
+                f.server.calls(),
+                f.server.transactionControl(),
+                (f.server.calls() - f.server.transactionControl()) * 10_000.0 / Math.max(1, delta("accepted")),
                 f.server.commits()));
         out.append("\n").append(cpu());
-        out.append(String.format(Locale.ROOT, "%nHeap: peak %d MB used; %d GCs, %d ms in total. Load generator: %d connections, "
+        out.append(String.format(
+                Locale.ROOT,
+                "%nHeap: peak %d MB used; %d GCs, %d ms in total. Load generator: %d connections, "
                         + "%,d events sent, %,d accepted (200), non-200 %s, errors %d, unanswered %d.%n",
-                f.usage.heapPeakBytes() >> 20, f.usage.gcCount(), f.usage.gcMillis(), f.load.connectionsUsed(), f.load.sentEvents(),
-                f.load.acceptedEvents(), f.load.non200(), f.load.errors(), f.load.unfinished()));
-        out.append("\nProgress (seconds since the load started; events accepted by the collector and delivered to the warehouse):\n\n");
+                f.usage.heapPeakBytes() >> 20,
+                f.usage.gcCount(),
+                f.usage.gcMillis(),
+                f.load.connectionsUsed(),
+                f.load.sentEvents(),
+                f.load.acceptedEvents(),
+                f.load.non200(),
+                f.load.errors(),
+                f.load.unfinished()));
+        out.append(
+                "\nProgress (seconds since the load started; events accepted by the collector and delivered to the warehouse):\n\n");
         out.append("| s | accepted | delivered | backlog |\n|--:|--:|--:|--:|\n");
         for (long[] p : f.timeline) {
-            if (p[0] % 10 == 0) out.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %,d |%n", p[0], p[1], p[2], p[1] - p[2]));
+            if (p[0] % 10 == 0)
+                out.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %,d |%n", p[0], p[1], p[2], p[1] - p[2]));
         }
         out.append("\n").append(targets(e2e, perTenK, backlog));
         return out.toString();
@@ -122,26 +182,58 @@ final class PipelineReport {
     private String cpu() {
         Map<String, Double> c = f.usage.cores();
         double virtual = c.get("virtual threads");
-        boolean split = f.profile.virtualByGroup().values().stream().mapToLong(Long::longValue).sum() > 0;
+        boolean split = f.profile.virtualByGroup().values().stream()
+                        .mapToLong(Long::longValue)
+                        .sum()
+                > 0;
         double collector = c.get("collector") + (split ? virtual * f.profile.virtualShare("collector") : 0);
         double worker = c.get("worker") + (split ? virtual * f.profile.virtualShare("worker") : 0);
         double pg = f.pgCores.values().stream().mapToDouble(Double::doubleValue).sum();
         double others = Math.max(0, f.usage.otherProcessCores() - pg);
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "CPU in cores (of %d) over the window%s:%n%n",
-                Runtime.getRuntime().availableProcessors(), split ? String.format(Locale.ROOT,
-                        "; the virtual-thread carriers' %.2f cores split by JFR samples (%.0f %% worker)", virtual,
-                        100 * f.profile.virtualShare("worker")) : "; virtual threads NOT split (no JFR samples of them)"));
-        out.append("| load generator | collector | planner | worker | Kafka broker | other Sluice | JVM GC+JIT | JVM total "
-                + "| PG queue db | PG warehouse | PG other | other processes |\n|").append("--:|".repeat(12)).append('\n');
-        out.append(String.format(Locale.ROOT, "| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-                c.get("load generator"), collector, c.get("planner"), worker + (split ? 0 : virtual), c.get("kafka broker"),
-                c.get("other sluice") + (split ? virtual * (1 - f.profile.virtualShare("collector") - f.profile.virtualShare("worker")) : 0),
-                c.get("jvm (gc, jit)"), f.usage.processCores(), f.pgCores.get("pg queue db"), f.pgCores.get("pg warehouse"),
-                f.pgCores.get("pg other"), others));
+        StringBuilder out = new StringBuilder(String.format(
+                Locale.ROOT,
+                "CPU in cores (of %d) over the window%s:%n%n",
+                Runtime.getRuntime().availableProcessors(),
+                split
+                        ? String.format(
+                                Locale.ROOT,
+                                "; the virtual-thread carriers' %.2f cores split by JFR samples (%.0f %% worker)",
+                                virtual,
+                                100 * f.profile.virtualShare("worker"))
+                        : "; virtual threads NOT split (no JFR samples of them)"));
+        out.append(
+                        "| load generator | collector | planner | worker | Kafka broker | other Sluice | JVM GC+JIT | JVM total "
+                                + "| PG queue db | PG warehouse | PG other | other processes |\n|")
+                .append("--:|".repeat(12))
+                .append('\n');
+        out.append(String.format(
+                Locale.ROOT,
+                "| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                c.get("load generator"),
+                collector,
+                c.get("planner"),
+                worker + (split ? 0 : virtual),
+                c.get("kafka broker"),
+                c.get("other sluice")
+                        + (split
+                                ? virtual * (1 - f.profile.virtualShare("collector") - f.profile.virtualShare("worker"))
+                                : 0),
+                c.get("jvm (gc, jit)"),
+                f.usage.processCores(),
+                f.pgCores.get("pg queue db"),
+                f.pgCores.get("pg warehouse"),
+                f.pgCores.get("pg other"),
+                others));
         if (others > 0.1) {
-            out.append(String.format(Locale.ROOT, "%n- WARNING: other processes used %.2f cores during the window; the figures are disturbed.%n", others));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "%n- WARNING: other processes used %.2f cores during the window; the figures are disturbed.%n",
+                    others));
         }
-        out.append(String.format(Locale.ROOT, "%sOther processes during the warm-up: %.2f cores.%n", others > 0.1 ? "- " : "\n",
+        out.append(String.format(
+                Locale.ROOT,
+                "%sOther processes during the warm-up: %.2f cores.%n",
+                others > 0.1 ? "- " : "\n",
                 f.otherCoresInWarmup));
         return out.toString();
     }
@@ -149,38 +241,79 @@ final class PipelineReport {
     private String targets(LatencyHistogram e2e, double perTenK, long backlog) {
         double p99 = e2e.count() == 0 ? Double.NaN : e2e.percentile(99) / 1000.0;
         boolean keptUp = backlog <= o.rate() * 2L && !Double.isNaN(f.drainedAfterSeconds) && f.drainedAfterSeconds <= 5;
-        return String.format(Locale.ROOT, "- End-to-end p99 **%.0f ms** at %,d events/s offered (target <= %.0f ms): %s%n", p99, o.rate(),
-                TARGET_P99_MILLIS, p99 <= TARGET_P99_MILLIS ? "met" : "MISSED")
-                + String.format(Locale.ROOT, "- Queue statements per 10,000 events: **%.1f** (target <= %.0f): %s%n", perTenK,
-                TARGET_STATEMENTS, perTenK <= TARGET_STATEMENTS ? "met" : "MISSED")
-                + String.format(Locale.ROOT, "- Kept up (backlog at the end <= 2 s of load and drained within 5 s): %s%n", keptUp ? "yes" : "NO")
-                + (f.warehouseEvents < f.load.acceptedEvents() ? String.format(Locale.ROOT, "- %,d accepted events were not in the warehouse "
-                + "by the end of the drain: they are missing from the latency figures.%n", f.load.acceptedEvents() - f.warehouseEvents) : "");
+        return String.format(
+                        Locale.ROOT,
+                        "- End-to-end p99 **%.0f ms** at %,d events/s offered (target <= %.0f ms): %s%n",
+                        p99,
+                        o.rate(),
+                        TARGET_P99_MILLIS,
+                        p99 <= TARGET_P99_MILLIS ? "met" : "MISSED")
+                + String.format(
+                        Locale.ROOT,
+                        "- Queue statements per 10,000 events: **%.1f** (target <= %.0f): %s%n",
+                        perTenK,
+                        TARGET_STATEMENTS,
+                        perTenK <= TARGET_STATEMENTS ? "met" : "MISSED")
+                + String.format(
+                        Locale.ROOT,
+                        "- Kept up (backlog at the end <= 2 s of load and drained within 5 s): %s%n",
+                        keptUp ? "yes" : "NO")
+                + (f.warehouseEvents < f.load.acceptedEvents()
+                        ? String.format(
+                                Locale.ROOT,
+                                "- %,d accepted events were not in the warehouse "
+                                        + "by the end of the drain: they are missing from the latency figures.%n",
+                                f.load.acceptedEvents() - f.warehouseEvents)
+                        : "");
     }
 
     /** Busiest threads, samples per group and hottest methods (top frame) per group. */
     String details() {
         StringBuilder out = new StringBuilder("Busiest threads (cores):\n");
-        f.usage.topThreads().forEach((name, cores) -> out.append(String.format(Locale.ROOT, "  %5.2f  %s%n", cores, name)));
-        out.append(String.format(Locale.ROOT, "JFR execution samples: %,d; by group %s; virtual threads %s%n", f.profile.samples(),
-                f.profile.byGroup(), f.profile.virtualByGroup()));
+        f.usage
+                .topThreads()
+                .forEach((name, cores) -> out.append(String.format(Locale.ROOT, "  %5.2f  %s%n", cores, name)));
+        out.append(String.format(
+                Locale.ROOT,
+                "JFR execution samples: %,d; by group %s; virtual threads %s%n",
+                f.profile.samples(),
+                f.profile.byGroup(),
+                f.profile.virtualByGroup()));
         f.profile.hot().forEach((group, methods) -> top(out, "Hottest methods (top frame), " + group, methods));
-        f.profile.sluice().forEach((group, methods) -> top(out, "Innermost Sluice method on the stack, " + group, methods));
+        f.profile
+                .sluice()
+                .forEach((group, methods) -> top(out, "Innermost Sluice method on the stack, " + group, methods));
         out.append("Queue-database statements in the window (server side, calls):\n");
-        f.server.top().forEach(e -> out.append(String.format(Locale.ROOT, "  %,7d  %s%n", e.getValue(),
-                e.getKey().length() > 110 ? e.getKey().substring(0, 110) + "..." : e.getKey())));
+        f.server
+                .top()
+                .forEach(e -> out.append(String.format(
+                        Locale.ROOT,
+                        "  %,7d  %s%n",
+                        e.getValue(),
+                        e.getKey().length() > 110 ? e.getKey().substring(0, 110) + "..." : e.getKey())));
         return out.toString();
     }
 
     private static void top(StringBuilder out, String title, Map<String, Long> methods) {
         long total = methods.values().stream().mapToLong(Long::longValue).sum();
         out.append(title).append(" (").append(total).append(" samples):\n");
-        methods.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(10).forEach(e ->
-                out.append(String.format(Locale.ROOT, "  %5.1f %%  %s%n", 100.0 * e.getValue() / total, e.getKey())));
+        methods.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(10)
+                .forEach(e -> out.append(
+                        String.format(Locale.ROOT, "  %5.1f %%  %s%n", 100.0 * e.getValue() / total, e.getKey())));
     }
 
     private static void row(StringBuilder out, String name, LatencyHistogram h) {
-        out.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s | %s | %s |%n", name, h.count(), ms(h, 50), ms(h, 95), ms(h, 99), msMax(h)));
+        out.append(String.format(
+                Locale.ROOT,
+                "| %s | %,d | %s | %s | %s | %s |%n",
+                name,
+                h.count(),
+                ms(h, 50),
+                ms(h, 95),
+                ms(h, 99),
+                msMax(h)));
     }
 
     private static String ms(LatencyHistogram h, double percentile) {

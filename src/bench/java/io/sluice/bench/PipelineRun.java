@@ -1,9 +1,11 @@
 package io.sluice.bench;
 
+import com.sun.management.OperatingSystemMXBean;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.Sluice;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
@@ -26,8 +28,15 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class PipelineRun {
     static final String USER = "sluice";
     static final String SCHEMA = "web";
-    static final List<String> GROUPS = List.of("load generator", "collector", "planner", "worker", "virtual threads",
-            "kafka broker", "other sluice", "jvm (gc, jit)");
+    static final List<String> GROUPS = List.of(
+            "load generator",
+            "collector",
+            "planner",
+            "worker",
+            "virtual threads",
+            "kafka broker",
+            "other sluice",
+            "jvm (gc, jit)");
     private static final Duration ANSWER_DRAIN = Duration.ofSeconds(10);
     private static final int MAX_CONNECTIONS = 256;
     private static final long PRIMER_IDS = 0x7000_0000_0000_0000L;
@@ -36,9 +45,22 @@ public final class PipelineRun {
      * What to run. Batch and worker settings are passed to the configuration as written (e.g. 500ms, 1MB); null
      * leaves Sluice's default.
      */
-    public record Options(int rate, Duration duration, Duration warmup, int requestEvents, int partitions, Integer maxEvents,
-                          String maxBytes, String maxAge, Integer workerConcurrency, String pollInterval, Duration drainTimeout,
-                          Path report, boolean threads, Path jfr, String command) {}
+    public record Options(
+            int rate,
+            Duration duration,
+            Duration warmup,
+            int requestEvents,
+            int partitions,
+            Integer maxEvents,
+            String maxBytes,
+            String maxAge,
+            Integer workerConcurrency,
+            String pollInterval,
+            Duration drainTimeout,
+            Path report,
+            boolean threads,
+            Path jfr,
+            String command) {}
 
     private final Options o;
 
@@ -50,21 +72,29 @@ public final class PipelineRun {
         Path dir = Files.createTempDirectory("sluice-bench-pipeline");
         Sluice sluice = null;
         try (ResourceMonitor monitor = new ResourceMonitor(GROUPS, PipelineRun::group);
-             SampleProfile profile = new SampleProfile(PipelineRun::group)) {
-            System.out.println("Preparing the embedded PostgreSQL (track_commit_timestamp, pg_stat_statements) in " + dir);
+                SampleProfile profile = new SampleProfile(PipelineRun::group)) {
+            System.out.println(
+                    "Preparing the embedded PostgreSQL (track_commit_timestamp, pg_stat_statements) in " + dir);
             PipelineProbe.prepare(dir.resolve("data").resolve("postgres"), USER);
             sluice = Sluice.standalone(new ConfigLoader(Map.of()).loadYaml(yaml(dir.resolve("data"))));
             sluice.start();
             PipelineProbe probe = new PipelineProbe(USER, sluice.jdbcUrl(), sluice.warehouseUrl(), SCHEMA);
             probe.enableStatementStatistics();
-            PostgresCpu pgCpu = new PostgresCpu(dir.resolve("data").resolve("postgres").resolve("pgdata"), "sluice", Sluice.WAREHOUSE_DATABASE);
+            PostgresCpu pgCpu = new PostgresCpu(
+                    dir.resolve("data").resolve("postgres").resolve("pgdata"), "sluice", Sluice.WAREHOUSE_DATABASE);
             URI url = URI.create(sluice.collectorUrl());
             InetSocketAddress collector = new InetSocketAddress(url.getHost(), url.getPort());
             long primed = prime(collector, probe);
-            PacedLoad load = new PacedLoad(collector, new BenchEvents(), o.requestEvents(), o.rate(), MAX_CONNECTIONS, 0);
-            System.out.printf("Load: %,d events/s as POST /v1/batch x%d (%.0f requests/s, %,.0f bytes each), warm-up %ds, measured %ds%n",
-                    o.rate(), o.requestEvents(), o.rate() / (double) o.requestEvents(), load.averageBodyBytes(),
-                    o.warmup().toSeconds(), o.duration().toSeconds());
+            PacedLoad load =
+                    new PacedLoad(collector, new BenchEvents(), o.requestEvents(), o.rate(), MAX_CONNECTIONS, 0);
+            System.out.printf(
+                    "Load: %,d events/s as POST /v1/batch x%d (%.0f requests/s, %,.0f bytes each), warm-up %ds, measured %ds%n",
+                    o.rate(),
+                    o.requestEvents(),
+                    o.rate() / (double) o.requestEvents(),
+                    load.averageBodyBytes(),
+                    o.warmup().toSeconds(),
+                    o.duration().toSeconds());
             return measure(sluice, probe, pgCpu, load, monitor, profile, primed);
         } finally {
             if (sluice != null) sluice.close();
@@ -72,8 +102,15 @@ public final class PipelineRun {
         }
     }
 
-    private String measure(Sluice sluice, PipelineProbe probe, PostgresCpu pgCpu, PacedLoad load, ResourceMonitor monitor,
-                           SampleProfile profile, long primed) throws Exception {
+    private String measure(
+            Sluice sluice,
+            PipelineProbe probe,
+            PostgresCpu pgCpu,
+            PacedLoad load,
+            ResourceMonitor monitor,
+            SampleProfile profile,
+            long primed)
+            throws Exception {
         long epochOffsetNanos = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
         Window window = Window.after(o.warmup(), o.duration());
         long started = System.nanoTime();
@@ -105,8 +142,15 @@ public final class PipelineRun {
             if (!begun && now >= window.start()) {
                 begun = true;
                 double warm = (now - started) / 1e9;
-                double pgWarm = PostgresCpu.cores(pgAtLoadStart, pgCpu.snapshot(), warm).values().stream().mapToDouble(Double::doubleValue).sum();
-                w.otherCoresInWarmup = Math.max(0, (ResourceMonitor.machineBusyNanos() - warmupCpu[0] - (processCpuNanos() - warmupCpu[1])) / 1e9 / warm - pgWarm);
+                double pgWarm = PostgresCpu.cores(pgAtLoadStart, pgCpu.snapshot(), warm).values().stream()
+                        .mapToDouble(Double::doubleValue)
+                        .sum();
+                w.otherCoresInWarmup = Math.max(
+                        0,
+                        (ResourceMonitor.machineBusyNanos() - warmupCpu[0] - (processCpuNanos() - warmupCpu[1]))
+                                        / 1e9
+                                        / warm
+                                - pgWarm);
                 monitor.begin();
                 profile.start();
                 pg0 = pgCpu.snapshot();
@@ -123,8 +167,10 @@ public final class PipelineRun {
                 edges.get("statements")[1] = sluice.queueStore().statementCount();
                 edges.get("accepted")[1] = load.accepted();
                 edges.get("delivered")[1] = delivered(sluice) - primed;
-                edges.put("batchTimer", new long[] {batchCount(sluice) - edges.get("batchTimer")[0],
-                        (long) batchNanos(sluice) - edges.get("batchTimer")[1]});
+                edges.put("batchTimer", new long[] {
+                    batchCount(sluice) - edges.get("batchTimer")[0],
+                    (long) batchNanos(sluice) - edges.get("batchTimer")[1]
+                });
                 window.snapshotTaken();
                 w.server = PipelineReport.serverDelta(server0, probe.serverCounts());
                 break;
@@ -133,22 +179,32 @@ public final class PipelineRun {
                 long[] point = {Math.round((now - started) / 1e9), load.accepted(), delivered(sluice) - primed};
                 timeline.add(point);
                 if (point[0] % 5 == 0) {
-                    System.out.printf("  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d%n", point[0],
-                            now < window.start() ? " (warm-up)" : "          ", point[1], point[2], point[1] - point[2]);
+                    System.out.printf(
+                            "  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d%n",
+                            point[0],
+                            now < window.start() ? " (warm-up)" : "          ",
+                            point[1],
+                            point[2],
+                            point[1] - point[2]);
                 }
                 nextSample += TimeUnit.SECONDS.toNanos(1);
             }
         }
-        if (!thread.join(ANSWER_DRAIN.plusSeconds(30))) throw new IllegalStateException("the load thread did not finish in time");
+        if (!thread.join(ANSWER_DRAIN.plusSeconds(30)))
+            throw new IllegalStateException("the load thread did not finish in time");
         if (failure.get() != null) throw failure.get();
         w.load = result.get();
-        System.out.printf("Window over: %,d events accepted in total; waiting up to %ds for the warehouse to hold them all%n",
+        System.out.printf(
+                "Window over: %,d events accepted in total; waiting up to %ds for the warehouse to hold them all%n",
                 w.load.acceptedEvents(), o.drainTimeout().toSeconds());
         long drainDeadline = window.end() + o.drainTimeout().toNanos();
-        while (System.nanoTime() < drainDeadline && (w.warehouseEvents = probe.warehouseEvents() - primed) < w.load.acceptedEvents()) {
+        while (System.nanoTime() < drainDeadline
+                && (w.warehouseEvents = probe.warehouseEvents() - primed) < w.load.acceptedEvents()) {
             Thread.sleep(500);
         }
-        w.drainedAfterSeconds = w.warehouseEvents >= w.load.acceptedEvents() ? probe.lastCommitAfter(toInstant(window.end(), epochOffsetNanos)) : Double.NaN;
+        w.drainedAfterSeconds = w.warehouseEvents >= w.load.acceptedEvents()
+                ? probe.lastCommitAfter(toInstant(window.end(), epochOffsetNanos))
+                : Double.NaN;
         Instant from = toInstant(window.start(), epochOffsetNanos);
         Instant to = toInstant(window.end(), epochOffsetNanos);
         System.out.println("Reading latency, loads and batches from the databases...");
@@ -178,38 +234,50 @@ public final class PipelineRun {
      */
     private long prime(InetSocketAddress collector, PipelineProbe probe) throws Exception {
         long started = System.nanoTime();
-        PacedLoad primer = new PacedLoad(collector, new BenchEvents(), o.requestEvents(), Math.max(1_000, o.rate() / 10), 32, PRIMER_IDS);
+        PacedLoad primer = new PacedLoad(
+                collector, new BenchEvents(), o.requestEvents(), Math.max(1_000, o.rate() / 10), 32, PRIMER_IDS);
         Window window = Window.after(Duration.ZERO, Duration.ofSeconds(3));
         window.snapshotTaken(); // no resources are sampled for the priming load: it need not wait for that
         long accepted = primer.run(window, ANSWER_DRAIN.toNanos()).acceptedEvents();
         long deadline = System.nanoTime() + o.drainTimeout().toNanos();
         while (probe.warehouseEvents() < accepted) {
-            if (System.nanoTime() > deadline) throw new IllegalStateException("the priming events did not reach the warehouse within --drain-timeout");
+            if (System.nanoTime() > deadline)
+                throw new IllegalStateException(
+                        "the priming events did not reach the warehouse within --drain-timeout");
             Thread.sleep(200);
         }
-        System.out.printf("Primed: %,d events in the warehouse %.1f s after the first was sent%n", accepted, (System.nanoTime() - started) / 1e9);
+        System.out.printf(
+                "Primed: %,d events in the warehouse %.1f s after the first was sent%n",
+                accepted, (System.nanoTime() - started) / 1e9);
         return accepted;
     }
 
     private static Instant toInstant(long nanoTime, long epochOffsetNanos) {
         long epochNanos = nanoTime + epochOffsetNanos;
-        return Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L), Math.floorMod(epochNanos, 1_000_000_000L));
+        return Instant.ofEpochSecond(
+                Math.floorDiv(epochNanos, 1_000_000_000L), Math.floorMod(epochNanos, 1_000_000_000L));
     }
 
     private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+        return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static long delivered(Sluice sluice) {
-        return (long) sluice.registry().find("sluice.delivery.events").counters().stream().mapToDouble(Counter::count).sum();
+        return (long) sluice.registry().find("sluice.delivery.events").counters().stream()
+                .mapToDouble(Counter::count)
+                .sum();
     }
 
     private static long batchCount(Sluice sluice) {
-        return sluice.registry().find("sluice.delivery.batch").timers().stream().mapToLong(Timer::count).sum();
+        return sluice.registry().find("sluice.delivery.batch").timers().stream()
+                .mapToLong(Timer::count)
+                .sum();
     }
 
     private static double batchNanos(Sluice sluice) {
-        return sluice.registry().find("sluice.delivery.batch").timers().stream().mapToDouble(t -> t.totalTime(TimeUnit.NANOSECONDS)).sum();
+        return sluice.registry().find("sluice.delivery.batch").timers().stream()
+                .mapToDouble(t -> t.totalTime(TimeUnit.NANOSECONDS))
+                .sum();
     }
 
     private String yaml(Path dataDir) {
@@ -242,9 +310,15 @@ public final class PipelineRun {
                     destination: warehouse
                     batch: {%s}
                 worker: {%s}
-                """.formatted(dataDir, o.partitions(), USER, BenchEvents.SOURCE_ID, BenchEvents.WRITE_KEY, BenchEvents.SOURCE_ID,
-                entries("maxEvents", o.maxEvents(), "maxBytes", o.maxBytes(), "maxAge", o.maxAge()),
-                entries("concurrency", o.workerConcurrency(), "pollInterval", o.pollInterval()));
+                """.formatted(
+                        dataDir,
+                        o.partitions(),
+                        USER,
+                        BenchEvents.SOURCE_ID,
+                        BenchEvents.WRITE_KEY,
+                        BenchEvents.SOURCE_ID,
+                        entries("maxEvents", o.maxEvents(), "maxBytes", o.maxBytes(), "maxAge", o.maxAge()),
+                        entries("concurrency", o.workerConcurrency(), "pollInterval", o.pollInterval()));
     }
 
     /** A YAML flow mapping's entries for the values given (null: not set, Sluice's default applies). */
@@ -259,11 +333,17 @@ public final class PipelineRun {
     /** Platform threads by name; the carriers of virtual threads are split later with the JFR samples. */
     static String group(String name) {
         if (name.startsWith("bench-")) return "load generator";
-        if (name.contains("sluice-collector") || name.startsWith("qtp") || name.startsWith("Javalin") || name.contains("jetty")) return "collector";
+        if (name.contains("sluice-collector")
+                || name.startsWith("qtp")
+                || name.startsWith("Javalin")
+                || name.contains("jetty")) return "collector";
         if (name.contains("sluice-planner")) return "planner";
-        if (name.contains("sluice-worker") || name.contains("sluice-warehouse") || name.contains("sluice-delivery")) return "worker";
-        if (name.matches("ForkJoinPool-\\d+-worker-\\d+") || name.startsWith("ForkJoinPool-delayScheduler")) return "virtual threads";
-        if (name.contains("sluice") || name.startsWith("HikariPool") || name.startsWith("ForkJoinPool.commonPool")) return "other sluice";
+        if (name.contains("sluice-worker") || name.contains("sluice-warehouse") || name.contains("sluice-delivery"))
+            return "worker";
+        if (name.matches("ForkJoinPool-\\d+-worker-\\d+") || name.startsWith("ForkJoinPool-delayScheduler"))
+            return "virtual threads";
+        if (name.contains("sluice") || name.startsWith("HikariPool") || name.startsWith("ForkJoinPool.commonPool"))
+            return "other sluice";
         return "kafka broker";
     }
 }

@@ -77,7 +77,9 @@ final class PostgresCpu {
 
     private String group(Path proc) {
         try {
-            String title = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ').trim();
+            String title = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ')
+                    .trim();
             String[] words = title.split("\\s+");
             // "postgres: <user> <database> <host(port)> <state>" for backends; "postgres: checkpointer" etc. otherwise
             if (words.length >= 4 && words[3].contains("(")) {

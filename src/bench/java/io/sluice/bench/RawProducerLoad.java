@@ -1,8 +1,10 @@
 package io.sluice.bench;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -28,18 +30,24 @@ final class RawProducerLoad {
      * @param collectorProducerProperties the collector's producer configuration (client.id is replaced so the
      *                                    bench's producer thread can be told apart from the collector's)
      */
-    static Result run(Map<String, Object> collectorProducerProperties, String topic, List<byte[]> values, List<byte[]> keys,
-                      Window measured) throws InterruptedException {
+    static Result run(
+            Map<String, Object> collectorProducerProperties,
+            String topic,
+            List<byte[]> values,
+            List<byte[]> keys,
+            Window measured)
+            throws InterruptedException {
         Map<String, Object> props = new HashMap<>(collectorProducerProperties);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-bench-raw");
-        List<ProducerRecord<byte[], byte[]>> records = new java.util.ArrayList<>(values.size());
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(values.size());
         for (int i = 0; i < values.size(); i++) records.add(new ProducerRecord<>(topic, keys.get(i), values.get(i)));
 
         Semaphore window = new Semaphore(MAX_OUTSTANDING);
         LongAdder acked = new LongAdder();
         LongAdder failed = new LongAdder();
         LatencyHistogram latency = new LatencyHistogram(); // written only by the producer's I/O thread
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             probeEveryPartition(producer, topic, records.get(0));
             int i = 0;
             long now;
@@ -69,8 +77,9 @@ final class RawProducerLoad {
      * retry of sequence 0 then fails with OUT_OF_ORDER_SEQUENCE_NUMBER until delivery.timeout.ms (seen here with
      * Kafka 4.1). With a single record in flight per partition that cannot happen.
      */
-    private static void probeEveryPartition(KafkaProducer<byte[], byte[]> producer, String topic, ProducerRecord<byte[], byte[]> sample) {
-        List<java.util.concurrent.Future<?>> acks = new java.util.ArrayList<>();
+    private static void probeEveryPartition(
+            KafkaProducer<byte[], byte[]> producer, String topic, ProducerRecord<byte[], byte[]> sample) {
+        List<Future<?>> acks = new ArrayList<>();
         for (var partition : producer.partitionsFor(topic)) {
             acks.add(producer.send(new ProducerRecord<>(topic, partition.partition(), sample.key(), sample.value())));
         }

@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * Where one phase's CPU and memory went. CPU is per-thread CPU time (ThreadMXBean) grouped by thread name into
@@ -18,20 +20,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * the carriers. Heap: the peak of used heap sampled every 100 ms, plus GC count and time.
  */
 final class ResourceMonitor implements AutoCloseable {
-    static final List<String> GROUPS = List.of("load generator", "http server", "collector producer", "broker", "jvm (gc, jit)");
+    static final List<String> GROUPS =
+            List.of("load generator", "http server", "collector producer", "broker", "jvm (gc, jit)");
     private static final Path PROC_STAT = Path.of("/proc/stat");
 
     /** What the monitor saw over one window. */
-    record Usage(double wallSeconds, Map<String, Double> cores, double processCores, double otherProcessCores,
-                 long heapPeakBytes, long gcCount, long gcMillis, Map<String, Double> topThreads) {}
+    record Usage(
+            double wallSeconds,
+            Map<String, Double> cores,
+            double processCores,
+            double otherProcessCores,
+            long heapPeakBytes,
+            long gcCount,
+            long gcMillis,
+            Map<String, Double> topThreads) {}
 
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    private final com.sun.management.OperatingSystemMXBean os =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private final OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private final AtomicLong heapPeak = new AtomicLong();
     private final Thread sampler;
     private final List<String> groups;
-    private final java.util.function.Function<String, String> grouper;
+    private final Function<String, String> grouper;
     private volatile boolean running = true;
     private Map<Long, Long> cpuAtStart;
     private long processCpuAtStart;
@@ -45,12 +54,13 @@ final class ResourceMonitor implements AutoCloseable {
     }
 
     /** With other thread groups: {@code grouper} maps a thread name to one of {@code groups} (the last is "jvm (gc, jit)"). */
-    ResourceMonitor(List<String> groups, java.util.function.Function<String, String> grouper) {
+    ResourceMonitor(List<String> groups, Function<String, String> grouper) {
         this.groups = groups;
         this.grouper = grouper;
         sampler = Thread.ofPlatform().daemon().name("bench-monitor").start(() -> {
             while (running) {
-                heapPeak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
+                heapPeak.accumulateAndGet(
+                        ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
@@ -91,19 +101,31 @@ final class ResourceMonitor implements AutoCloseable {
         }
         byGroup.put("jvm (gc, jit)", Math.max(0, processCpu - javaThreads) / 1e9 / wall);
         Map<String, Double> top = new LinkedHashMap<>();
-        byThread.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(12)
+        byThread.entrySet().stream()
+                .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                .limit(12)
                 .forEach(e -> top.put(e.getKey(), e.getValue()));
         double others = machineBusy < 0 ? Double.NaN : Math.max(0, machineBusy - processCpu) / 1e9 / wall;
-        return new Usage(wall, byGroup, processCpu / 1e9 / wall, others, heapPeak.get(), gcCount() - gcCountAtStart,
-                gcMillis() - gcMillisAtStart, top);
+        return new Usage(
+                wall,
+                byGroup,
+                processCpu / 1e9 / wall,
+                others,
+                heapPeak.get(),
+                gcCount() - gcCountAtStart,
+                gcMillis() - gcMillisAtStart,
+                top);
     }
 
     /** The thread-name conventions of the bench, Jetty/Javalin, kafka-clients and the Kafka broker. */
     static String group(String name) {
         if (name.startsWith("bench-") || name.contains("sluice-bench-raw")) return "load generator";
         if (name.contains("| sluice-collector")) return "collector producer";
-        if (name.startsWith("qtp") || name.startsWith("ForkJoinPool") || name.startsWith("Javalin")
-                || name.startsWith("VirtualThread") || name.contains("jetty")) return "http server";
+        if (name.startsWith("qtp")
+                || name.startsWith("ForkJoinPool")
+                || name.startsWith("Javalin")
+                || name.startsWith("VirtualThread")
+                || name.contains("jetty")) return "http server";
         return "broker"; // the in-process broker and controller, plus the few idle JDK housekeeping threads
     }
 
@@ -132,11 +154,15 @@ final class ResourceMonitor implements AutoCloseable {
     }
 
     private static long gcCount() {
-        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionCount)
+                .sum();
     }
 
     private static long gcMillis() {
-        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionTime)
+                .sum();
     }
 
     @Override

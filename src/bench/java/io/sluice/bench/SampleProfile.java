@@ -2,6 +2,7 @@ package io.sluice.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -28,12 +29,17 @@ final class SampleProfile implements AutoCloseable {
      * Samples per group; the virtual-thread samples per group; the hottest top frames per group; and per group the
      * innermost Sluice method on the stack (what Sluice code was running, including the library code it called).
      */
-    record Result(long samples, Map<String, Long> byGroup, Map<String, Long> virtualByGroup, Map<String, Map<String, Long>> hot,
-                  Map<String, Map<String, Long>> sluice) {
+    record Result(
+            long samples,
+            Map<String, Long> byGroup,
+            Map<String, Long> virtualByGroup,
+            Map<String, Map<String, Long>> hot,
+            Map<String, Map<String, Long>> sluice) {
 
         /** The share of virtual-thread samples that belong to {@code group} (0 without samples). */
         double virtualShare(String group) {
-            long total = virtualByGroup.values().stream().mapToLong(Long::longValue).sum();
+            long total =
+                    virtualByGroup.values().stream().mapToLong(Long::longValue).sum();
             return total == 0 ? 0 : virtualByGroup.getOrDefault(group, 0L) / (double) total;
         }
     }
@@ -62,7 +68,7 @@ final class SampleProfile implements AutoCloseable {
         Path file = Files.createTempFile("sluice-bench", ".jfr");
         try {
             recording.dump(file);
-            if (keep != null) Files.copy(file, keep, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            if (keep != null) Files.copy(file, keep, StandardCopyOption.REPLACE_EXISTING);
             return summarise(RecordingFile.readAllEvents(file));
         } finally {
             Files.deleteIfExists(file);
@@ -86,13 +92,15 @@ final class SampleProfile implements AutoCloseable {
             byGroup.merge(group, 1L, Long::sum);
             if (!frames.isEmpty()) {
                 var m = frames.get(0).getMethod();
-                hot.computeIfAbsent(group, g -> new HashMap<>()).merge(m.getType().getName() + "." + m.getName(), 1L, Long::sum);
+                hot.computeIfAbsent(group, g -> new HashMap<>())
+                        .merge(m.getType().getName() + "." + m.getName(), 1L, Long::sum);
             }
             String inner = "(no Sluice frame)";
             for (RecordedFrame frame : frames) {
                 String type = frame.getMethod().getType().getName();
                 if (type.startsWith("io.sluice.")) {
-                    inner = type.substring(type.lastIndexOf('.') + 1) + "." + frame.getMethod().getName();
+                    inner = type.substring(type.lastIndexOf('.') + 1) + "."
+                            + frame.getMethod().getName();
                     break;
                 }
             }

@@ -20,14 +20,24 @@ final class AdminAuth {
 
     void authorize(Context ctx) {
         if (token.length == 0) {
-            ctx.skipRemainingHandlers().status(403).contentType("application/json").result("{\"success\":false,\"error\":\"the admin API is disabled: set admin.token\",\"rule\":\"admin_disabled\"}");
+            ctx.skipRemainingHandlers()
+                    .status(403)
+                    .contentType("application/json")
+                    .result(
+                            "{\"success\":false,\"error\":\"the admin API is disabled: set admin.token\",\"rule\":\"admin_disabled\"}");
             return;
         }
         if (ctx.header("Authorization") == null && sessions.authorizesAction(ctx)) return;
         String header = ctx.header("Authorization");
-        byte[] given = header != null && header.startsWith("Bearer ") ? header.substring(7).getBytes(StandardCharsets.UTF_8) : new byte[0];
+        byte[] given = header != null && header.startsWith("Bearer ")
+                ? header.substring(7).getBytes(StandardCharsets.UTF_8)
+                : new byte[0];
         if (!MessageDigest.isEqual(given, token)) {
-            ctx.skipRemainingHandlers().status(401).contentType("application/json").result("{\"success\":false,\"error\":\"missing or wrong admin token\",\"rule\":\"invalid_admin_token\"}");
+            ctx.skipRemainingHandlers()
+                    .status(401)
+                    .contentType("application/json")
+                    .result(
+                            "{\"success\":false,\"error\":\"missing or wrong admin token\",\"rule\":\"invalid_admin_token\"}");
         }
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.http.JsonErrors;
 import io.sluice.queue.DeadLetterReplay;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,10 +49,12 @@ final class AdminParams {
         Instant since;
         try {
             since = DeadLetterReplay.parseSince(text, clock);
-        } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
-            throw invalid("'since' must be an ISO instant (2026-05-01T10:00:00Z) or a look-back such as 2h, got '" + text + "'");
+        } catch (IllegalArgumentException | ArithmeticException | DateTimeException e) {
+            throw invalid("'since' must be an ISO instant (2026-05-01T10:00:00Z) or a look-back such as 2h, got '"
+                    + text + "'");
         }
-        if (since != null && (since.isBefore(EARLIEST) || since.isAfter(clock.instant().plusSeconds(86_400)))) {
+        if (since != null
+                && (since.isBefore(EARLIEST) || since.isAfter(clock.instant().plusSeconds(86_400)))) {
             throw invalid("'since' must lie between the year 0001 and now, got '" + text + "'");
         }
         return since;
@@ -66,7 +69,8 @@ final class AdminParams {
         } catch (Exception e) {
             throw JsonErrors.badRequest("invalid_json", "the body is not valid JSON");
         }
-        if (node == null || !node.isObject()) throw JsonErrors.badRequest("invalid_json", "the body must be a JSON object");
+        if (node == null || !node.isObject())
+            throw JsonErrors.badRequest("invalid_json", "the body must be a JSON object");
         return node;
     }
 

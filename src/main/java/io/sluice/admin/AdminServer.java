@@ -1,12 +1,15 @@
 package io.sluice.admin;
 
 import io.javalin.Javalin;
-import io.sluice.http.JsonErrors;
-import io.sluice.lifecycle.HttpServers;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.config.SluiceConfig.AdminSettings;
 import io.sluice.failover.ControlTopic;
+import io.sluice.http.JsonErrors;
+import io.sluice.lifecycle.HttpServers;
 import io.sluice.lifecycle.Service;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,17 +24,18 @@ public final class AdminServer implements Service {
     private final AdminSettings settings;
     private final PrometheusMeterRegistry registry;
     private final KafkaHealth kafkaHealth;
-    private final java.util.List<AdminRoutes> routes = new java.util.ArrayList<>();
+    private final List<AdminRoutes> routes = new ArrayList<>();
     private final ConsoleSessions sessions;
     private Javalin server;
     private boolean closed;
 
     /** @param control the control topic for the db operations, or null in processes without a database */
-    public AdminServer(AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth, ControlTopic control) {
+    public AdminServer(
+            AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth, ControlTopic control) {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
-        this.sessions = new ConsoleSessions(settings.token(), java.time.Clock.systemUTC());
+        this.sessions = new ConsoleSessions(settings.token(), Clock.systemUTC());
         if (control != null) routes.add(new DbAdminRoutes(control));
     }
 
@@ -45,13 +49,19 @@ public final class AdminServer implements Service {
         if (server != null || closed) return;
         server = HttpServers.create(settings.host(), settings.port(), config -> {
             new JsonErrors("admin", registry).install(config);
-            config.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
+            config.routes.get(
+                    "/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
             config.routes.get("/ready", ctx -> {
                 KafkaHealth.Status status = kafkaHealth.check();
-                ctx.status(status.reachable() ? 200 : 503).contentType("application/json")
-                        .result("{\"ready\":" + status.reachable() + ",\"kafka\":\"" + status.detail().replace("\"", "'") + "\"}");
+                ctx.status(status.reachable() ? 200 : 503)
+                        .contentType("application/json")
+                        .result("{\"ready\":" + status.reachable() + ",\"kafka\":\""
+                                + status.detail().replace("\"", "'") + "\"}");
             });
-            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+            config.routes.get(
+                    "/metrics",
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                            .result(registry.scrape()));
             AdminAuth auth = new AdminAuth(settings.token(), sessions);
             config.routes.before("/admin/*", auth::authorize);
             routes.forEach(group -> group.register(config));

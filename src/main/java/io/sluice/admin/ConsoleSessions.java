@@ -42,7 +42,9 @@ public final class ConsoleSessions {
 
     /** Compares in constant time; false when no token is configured. */
     public boolean tokenMatches(String given) {
-        return token.length > 0 && given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token);
+        return token.length > 0
+                && given != null
+                && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token);
     }
 
     /** Logs in when {@code given} is the admin token: sets the session cookie and returns true. */
@@ -80,11 +82,14 @@ public final class ConsoleSessions {
     public boolean authorizesAction(Context ctx) {
         String csrf = csrf(ctx);
         String given = ctx.header(CSRF_HEADER);
-        return csrf != null && given != null && MessageDigest.isEqual(csrf.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8));
+        return csrf != null
+                && given != null
+                && MessageDigest.isEqual(csrf.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8));
     }
 
     private void evictOldest() {
-        sessions.entrySet().stream().min(Map.Entry.comparingByValue((a, b) -> a.lastUsed().compareTo(b.lastUsed())))
+        sessions.entrySet().stream()
+                .min(Map.Entry.comparingByValue((a, b) -> a.lastUsed().compareTo(b.lastUsed())))
                 .ifPresent(oldest -> sessions.remove(oldest.getKey()));
     }
 

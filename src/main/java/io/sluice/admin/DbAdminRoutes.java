@@ -29,15 +29,16 @@ final class DbAdminRoutes implements AdminRoutes {
         config.routes.get("/admin/db/status", ctx -> {
             Instant now = Instant.now();
             String processes = control.reports().values().stream()
-                    .map(r -> "{\"id\":\"" + r.id() + "\",\"roles\":\"" + r.roles() + "\",\"state\":\"" + r.state() + "\",\"live\":" + r.live(now)
-                            + ",\"writer\":" + quote(r.writer()) + ",\"heldBecause\":" + quote(r.heldBecause()) + "}")
+                    .map(r -> "{\"id\":\"" + r.id() + "\",\"roles\":\"" + r.roles() + "\",\"state\":\"" + r.state()
+                            + "\",\"live\":" + r.live(now) + ",\"writer\":" + quote(r.writer()) + ",\"heldBecause\":"
+                            + quote(r.heldBecause()) + "}")
                     .collect(Collectors.joining(","));
-            ctx.contentType("application/json").result("{\"paused\":" + control.paused() + ",\"processes\":[" + processes + "]}");
+            ctx.contentType("application/json")
+                    .result("{\"paused\":" + control.paused() + ",\"processes\":[" + processes + "]}");
         });
     }
 
     private static String quote(String value) {
         return value == null ? "null" : "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
-
 }

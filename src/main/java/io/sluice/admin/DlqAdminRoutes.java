@@ -11,7 +11,9 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Dead letters over the admin API, the same as {@code sluice dlq}: {@code GET /admin/dlq?sync=&since=&limit=},
@@ -39,8 +41,11 @@ public final class DlqAdminRoutes implements AdminRoutes {
 
     private void list(Context ctx) throws Exception {
         int limit = AdminParams.limit(ctx.queryParam("limit"), 100);
-        List<DeadLetter> letters = deadLetters.list(ctx.queryParam("sync"), AdminParams.since(ctx.queryParam("since"), clock),
-                "true".equals(ctx.queryParam("all")), limit);
+        List<DeadLetter> letters = deadLetters.list(
+                ctx.queryParam("sync"),
+                AdminParams.since(ctx.queryParam("since"), clock),
+                "true".equals(ctx.queryParam("all")),
+                limit);
         ArrayNode out = JSON.createArrayNode();
         letters.forEach(d -> out.add(describe(d, false)));
         ctx.contentType("application/json").result(out.toString());
@@ -49,36 +54,53 @@ public final class DlqAdminRoutes implements AdminRoutes {
     private void show(Context ctx) throws Exception {
         List<DeadLetter> letters = deadLetters.byIds(List.of(AdminParams.id(ctx.pathParam("id"))));
         if (letters.isEmpty()) {
-            ctx.status(404).contentType("application/json").result("{\"success\":false,\"error\":\"no such dead letter\",\"rule\":\"not_found\"}");
+            ctx.status(404)
+                    .contentType("application/json")
+                    .result("{\"success\":false,\"error\":\"no such dead letter\",\"rule\":\"not_found\"}");
             return;
         }
-        ctx.contentType("application/json").result(describe(letters.get(0), true).toString());
+        ctx.contentType("application/json")
+                .result(describe(letters.get(0), true).toString());
     }
 
     private void replay(Context ctx) throws Exception {
         JsonNode body = AdminParams.object(ctx.body());
         List<Long> ids = AdminParams.ids(body);
         String sync = AdminParams.text(body, "sync");
-        java.time.Instant since = AdminParams.since(AdminParams.text(body, "since"), clock);
-        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        Instant since = AdminParams.since(AdminParams.text(body, "since"), clock);
+        AtomicInteger done = new AtomicInteger();
         int replayed;
         try {
             replayed = replay.replay(sync, since, ids, done::set);
         } catch (WriteHeldException e) {
-            // Paused for a planned failover (or the writer is changing): a conflict with the current state, not a fault.
-            ctx.status(409).contentType("application/json").result(JSON.createObjectNode()
-                    .put("success", false).put("rule", "writes_held")
-                    .put("error", "dead letters cannot be replayed now: " + e.getMessage())
-                    .put("paused", e.getMessage().contains("paused")).put("replayed", done.get())
-                    .put("hint", "run again after 'sluice db resume' (or POST /admin/db/resume); replay is safe to repeat").toString());
+            // Paused for a planned failover (or the writer is changing): a conflict with the current state, not a
+            // fault.
+            ctx.status(409)
+                    .contentType("application/json")
+                    .result(JSON.createObjectNode()
+                            .put("success", false)
+                            .put("rule", "writes_held")
+                            .put("error", "dead letters cannot be replayed now: " + e.getMessage())
+                            .put("paused", e.getMessage().contains("paused"))
+                            .put("replayed", done.get())
+                            .put(
+                                    "hint",
+                                    "run again after 'sluice db resume' (or POST /admin/db/resume); replay is safe to repeat")
+                            .toString());
             return;
         }
         ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
     }
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {
-        ObjectNode node = JSON.createObjectNode().put("id", d.id()).put("sync", d.syncId()).put("messageId", d.messageId())
-                .put("attempts", d.attempts()).put("kind", d.kind().column()).put("error", d.error()).put("failedAt", d.failedAt().toString())
+        ObjectNode node = JSON.createObjectNode()
+                .put("id", d.id())
+                .put("sync", d.syncId())
+                .put("messageId", d.messageId())
+                .put("attempts", d.attempts())
+                .put("kind", d.kind().column())
+                .put("error", d.error())
+                .put("failedAt", d.failedAt().toString())
                 .put("firstFailedAt", d.firstFailedAt().toString());
         if (d.statusCode() != null) node.put("statusCode", d.statusCode());
         if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());

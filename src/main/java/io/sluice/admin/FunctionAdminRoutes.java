@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.JavalinConfig;
 import io.sluice.function.FunctionTrial;
-import io.sluice.function.Functions;
 import io.sluice.function.TestRun;
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
@@ -40,13 +39,22 @@ public final class FunctionAdminRoutes implements AdminRoutes {
             JsonNode source = body == null ? null : body.get("source");
             JsonNode event = body == null ? null : body.get("event");
             JsonNode settings = body == null ? null : body.get("settings");
-            if (source == null || !source.isTextual() || !(event instanceof ObjectNode sample) || (settings != null && !settings.isObject())) {
-                ctx.status(400).contentType("application/json")
-                        .result(error("invalid_parameter", "expected {\"source\": \"function transform(event, context) {...}\", \"event\": {...}, \"settings\": {...} (optional)}"));
+            if (source == null
+                    || !source.isTextual()
+                    || !(event instanceof ObjectNode sample)
+                    || (settings != null && !settings.isObject())) {
+                ctx.status(400)
+                        .contentType("application/json")
+                        .result(
+                                error(
+                                        "invalid_parameter",
+                                        "expected {\"source\": \"function transform(event, context) {...}\", \"event\": {...}, \"settings\": {...} (optional)}"));
                 return;
             }
             if (!running.tryAcquire()) {
-                ctx.status(429).contentType("application/json").result(error("overloaded", "other function tests are running; try again"));
+                ctx.status(429)
+                        .contentType("application/json")
+                        .result(error("overloaded", "other function tests are running; try again"));
                 return;
             }
             try {
@@ -59,6 +67,10 @@ public final class FunctionAdminRoutes implements AdminRoutes {
     }
 
     private static String error(String rule, String message) {
-        return JSON.createObjectNode().put("success", false).put("error", message).put("rule", rule).toString();
+        return JSON.createObjectNode()
+                .put("success", false)
+                .put("error", message)
+                .put("rule", rule)
+                .toString();
     }
 }

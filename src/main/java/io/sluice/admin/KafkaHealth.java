@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 
@@ -45,8 +46,11 @@ public final class KafkaHealth implements AutoCloseable {
             if (writability != null) {
                 status = writability.check();
             } else {
-                int brokers = admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).size();
-                status = brokers > 0 ? new Status(true, brokers + " broker(s) reachable") : new Status(false, "no brokers");
+                int brokers =
+                        admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).size();
+                status = brokers > 0
+                        ? new Status(true, brokers + " broker(s) reachable")
+                        : new Status(false, "no brokers");
             }
         } catch (Exception e) {
             status = new Status(false, "unreachable: " + e.getClass().getSimpleName());
@@ -58,7 +62,7 @@ public final class KafkaHealth implements AutoCloseable {
 
     /** Broker ids, for messages. */
     static String ids(List<Integer> ids) {
-        return ids.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+        return ids.stream().sorted().map(String::valueOf).collect(Collectors.joining(","));
     }
 
     @Override

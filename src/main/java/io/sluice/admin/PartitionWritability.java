@@ -36,11 +36,15 @@ final class PartitionWritability {
     }
 
     KafkaHealth.Status check() throws Exception {
-        TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames().get(2, TimeUnit.SECONDS).get(topic);
+        TopicDescription description = admin.describeTopics(List.of(topic))
+                .allTopicNames()
+                .get(2, TimeUnit.SECONDS)
+                .get(topic);
         int minIsr = minInsyncReplicas();
         Set<Integer> named = new HashSet<>();
         for (TopicPartitionInfo p : description.partitions()) {
-            if (p.leader() != null && !p.leader().isEmpty()) named.add(p.leader().id());
+            if (p.leader() != null && !p.leader().isEmpty())
+                named.add(p.leader().id());
             p.isr().forEach(n -> named.add(n.id()));
         }
         Set<Integer> answering = answering(named);
@@ -59,18 +63,25 @@ final class PartitionWritability {
         silent.removeAll(answering);
         String brokers = silent.isEmpty() ? "" : "; broker(s) " + KafkaHealth.ids(silent) + " not answering";
         if (leaderless == 0 && underMinIsr == 0) {
-            return new KafkaHealth.Status(true, partitions + "/" + partitions + " partitions of " + topic
-                    + " writable (leader and >= " + minIsr + " in-sync replicas answering)" + brokers);
+            return new KafkaHealth.Status(
+                    true,
+                    partitions + "/" + partitions + " partitions of " + topic + " writable (leader and >= " + minIsr
+                            + " in-sync replicas answering)" + brokers);
         }
-        return new KafkaHealth.Status(false, leaderless + " of " + partitions + " partitions of " + topic + " without a reachable leader, "
-                + underMinIsr + " with fewer than min.insync.replicas=" + minIsr + " reachable in-sync replicas" + brokers);
+        return new KafkaHealth.Status(
+                false,
+                leaderless + " of " + partitions + " partitions of " + topic + " without a reachable leader, "
+                        + underMinIsr + " with fewer than min.insync.replicas=" + minIsr + " reachable in-sync replicas"
+                        + brokers);
     }
 
     /** The brokers among {@code ids} that answered a request sent to them within the probe time. */
     private Set<Integer> answering(Set<Integer> ids) {
         Map<Integer, ConfigResource> resources = new HashMap<>();
         for (int id : ids) resources.put(id, new ConfigResource(ConfigResource.Type.BROKER, String.valueOf(id)));
-        var result = admin.describeConfigs(resources.values(), new DescribeConfigsOptions().timeoutMs((int) PROBE_MILLIS)).values();
+        var result = admin.describeConfigs(
+                        resources.values(), new DescribeConfigsOptions().timeoutMs((int) PROBE_MILLIS))
+                .values();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS + 200);
         Set<Integer> answering = new HashSet<>();
         for (var entry : resources.entrySet()) {
@@ -88,7 +99,11 @@ final class PartitionWritability {
         if (minIsrReadAt != 0 && System.nanoTime() - minIsrReadAt < MIN_ISR_REFRESH_NANOS) return minInsyncReplicas;
         try {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-            var entry = admin.describeConfigs(List.of(resource)).all().get(2, TimeUnit.SECONDS).get(resource).get("min.insync.replicas");
+            var entry = admin.describeConfigs(List.of(resource))
+                    .all()
+                    .get(2, TimeUnit.SECONDS)
+                    .get(resource)
+                    .get("min.insync.replicas");
             minInsyncReplicas = entry == null ? 1 : Integer.parseInt(entry.value());
             minIsrReadAt = System.nanoTime();
         } catch (Exception e) {

@@ -26,7 +26,10 @@ public final class SyncAdminRoutes implements AdminRoutes {
     public void register(JavalinConfig config) {
         config.routes.post("/admin/syncs/{id}/pause", ctx -> {
             if (!known(ctx)) return;
-            pauses.pause(ctx.pathParam("id"), ctx.header("Authorization") == null ? "console" : "admin API", clock.instant());
+            pauses.pause(
+                    ctx.pathParam("id"),
+                    ctx.header("Authorization") == null ? "console" : "admin API",
+                    clock.instant());
             ctx.contentType("application/json").result("{\"paused\":true}");
         });
         config.routes.post("/admin/syncs/{id}/resume", ctx -> {

@@ -7,10 +7,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "config", mixinStandardHelpOptions = true,
-        description = "Validates the configuration and prints its effective values (secrets redacted), or every key with --keys.")
+@Command(
+        name = "config",
+        mixinStandardHelpOptions = true,
+        description =
+                "Validates the configuration and prints its effective values (secrets redacted), or every key with --keys.")
 final class ConfigCommand implements Callable<Integer> {
-    @Mixin ConfigOption config;
+    @Mixin
+    ConfigOption config;
 
     @Option(names = "--keys", description = "List every configuration key with its type, default and meaning.")
     boolean keys;

@@ -13,14 +13,21 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** Tracking-plan tools: {@code contract check FILE} validates a contract file the way the collector will. */
-@Command(name = "contract", mixinStandardHelpOptions = true, description = "Work with tracking-plan contracts (see docs/contracts.md).",
+@Command(
+        name = "contract",
+        mixinStandardHelpOptions = true,
+        description = "Work with tracking-plan contracts (see docs/contracts.md).",
         subcommands = {ContractCommand.Check.class})
 final class ContractCommand {
 
-    @Command(name = "check", mixinStandardHelpOptions = true,
-            description = "Validates a contract file (shape and JSON Schemas); prints each problem with its line. Exit 0 when valid, 1 when not.")
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Validates a contract file (shape and JSON Schemas); prints each problem with its line. Exit 0 when valid, 1 when not.")
     static final class Check implements Callable<Integer> {
-        @Spec CommandSpec spec;
+        @Spec
+        CommandSpec spec;
 
         @Parameters(paramLabel = "FILE", description = "Contract file (YAML or JSON).")
         Path file;
@@ -31,9 +38,14 @@ final class ContractCommand {
             PrintWriter err = spec.commandLine().getErr();
             try {
                 Contract contract = new ContractReader().readFile("check", file);
-                out.printf("%s: valid contract (unplannedEvents: %s, violations: %s, formats: %s, %d planned event(s)%s%s)%n", file,
-                        lower(contract.unplanned()), lower(contract.onViolation()), contract.assertFormats() ? "assert" : "annotate",
-                        contract.plannedEvents().size(), contract.checksIdentify() ? ", identify traits" : "",
+                out.printf(
+                        "%s: valid contract (unplannedEvents: %s, violations: %s, formats: %s, %d planned event(s)%s%s)%n",
+                        file,
+                        lower(contract.unplanned()),
+                        lower(contract.onViolation()),
+                        contract.assertFormats() ? "assert" : "annotate",
+                        contract.plannedEvents().size(),
+                        contract.checksIdentify() ? ", identify traits" : "",
                         contract.checksGroup() ? ", group traits" : "");
                 out.flush();
                 return 0;
@@ -42,7 +54,9 @@ final class ContractCommand {
                     err.println(file + (problem.line() > 0 ? ":" + problem.line() : "") + ": "
                             + (problem.where().isEmpty() ? "" : problem.where() + ": ") + problem.message());
                 }
-                err.printf("%s: %d problem(s); the contract is not valid%n", file, e.problems().size());
+                err.printf(
+                        "%s: %d problem(s); the contract is not valid%n",
+                        file, e.problems().size());
                 err.flush();
                 return 1;
             }

@@ -7,25 +7,27 @@ import io.sluice.db.QueueDatabase;
 import io.sluice.failover.ControlChannel;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
-import io.sluice.worker.WorkerIdentity;
-import java.util.concurrent.atomic.AtomicInteger;
 import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.RetryStore;
 import io.sluice.runtime.FunctionReplay;
+import io.sluice.worker.WorkerIdentity;
 import java.time.Clock;
 import java.time.Duration;
-
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** Inspect and replay dead letters: {@code sluice dlq list|show|replay}. */
-@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Inspect and replay dead letters.",
+@Command(
+        name = "dlq",
+        mixinStandardHelpOptions = true,
+        description = "Inspect and replay dead letters.",
         subcommands = {DlqCommand.List.class, DlqCommand.Show.class, DlqCommand.Replay.class})
 final class DlqCommand {
 
@@ -42,13 +44,27 @@ final class DlqCommand {
         return new WriteGate(Clock.systemUTC(), Duration.ZERO);
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "One line per dead letter: id, time, sync, messageId, attempts, last error.")
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            description = "One line per dead letter: id, time, sync, messageId, attempts, last error.")
     static final class List implements Callable<Integer> {
-        @Mixin ConfigOption config;
-        @Option(names = "--sync", description = "Only this sync.") String sync;
-        @Option(names = "--since", description = "Only failures since an instant (2026-05-01T10:00:00Z) or a look-back (2h).") String since;
-        @Option(names = "--limit", defaultValue = "100", description = "At most this many (default: ${DEFAULT-VALUE}).") int limit;
-        @Option(names = "--all", description = "Include dead letters already replayed.") boolean all;
+        @Mixin
+        ConfigOption config;
+
+        @Option(names = "--sync", description = "Only this sync.")
+        String sync;
+
+        @Option(
+                names = "--since",
+                description = "Only failures since an instant (2026-05-01T10:00:00Z) or a look-back (2h).")
+        String since;
+
+        @Option(names = "--limit", defaultValue = "100", description = "At most this many (default: ${DEFAULT-VALUE}).")
+        int limit;
+
+        @Option(names = "--all", description = "Include dead letters already replayed.")
+        boolean all;
 
         @Override
         public Integer call() throws Exception {
@@ -58,19 +74,32 @@ final class DlqCommand {
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
                     String error = d.error().replaceAll("\\s+", " ");
-                    System.out.printf("%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n", d.id(), d.failedAt(), d.syncId(), d.messageId(),
-                            d.kind().column(), d.attempts(),
-                            error.length() > 100 ? error.substring(0, 100) + "…" : error, d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
+                    System.out.printf(
+                            "%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n",
+                            d.id(),
+                            d.failedAt(),
+                            d.syncId(),
+                            d.messageId(),
+                            d.kind().column(),
+                            d.attempts(),
+                            error.length() > 100 ? error.substring(0, 100) + "…" : error,
+                            d.replayedAt() == null ? "" : "  (replayed " + d.replayedAt() + ")");
                 }
                 return 0;
             }
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "One dead letter in full: the event, the error, attempts and times.")
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
+            description = "One dead letter in full: the event, the error, attempts and times.")
     static final class Show implements Callable<Integer> {
-        @Mixin ConfigOption config;
-        @Parameters(paramLabel = "ID") long id;
+        @Mixin
+        ConfigOption config;
+
+        @Parameters(paramLabel = "ID")
+        long id;
 
         @Override
         public Integer call() throws Exception {
@@ -91,21 +120,37 @@ final class DlqCommand {
                 System.out.println("kind:        " + d.kind().column());
                 System.out.println("error:       " + d.error());
                 System.out.println("event:");
-                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
+                System.out.println(
+                        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
                 return 0;
             }
         }
     }
 
-    @Command(name = "replay", mixinStandardHelpOptions = true,
-            description = "Put dead letters back into normal delivery (idempotency keys make replays safe at receivers that honour them)."
-                    + " Refused (exit code " + PAUSED_EXIT + ") while queue-database writes are paused for a planned failover, unless --wait.")
+    @Command(
+            name = "replay",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Put dead letters back into normal delivery (idempotency keys make replays safe at receivers that honour them)."
+                            + " Refused (exit code " + PAUSED_EXIT
+                            + ") while queue-database writes are paused for a planned failover, unless --wait.")
     static final class Replay implements Callable<Integer> {
-        @Mixin ConfigOption config;
-        @Option(names = "--sync", description = "Only this sync.") String sync;
-        @Option(names = "--since", description = "Only failures since an instant or a look-back (2h).") String since;
-        @Option(names = "--ids", split = ",", description = "Only these dead letter ids.") java.util.List<Long> ids;
-        @Option(names = "--wait", description = "While writes are paused (sluice db pause), wait for 'sluice db resume' instead of refusing.")
+        @Mixin
+        ConfigOption config;
+
+        @Option(names = "--sync", description = "Only this sync.")
+        String sync;
+
+        @Option(names = "--since", description = "Only failures since an instant or a look-back (2h).")
+        String since;
+
+        @Option(names = "--ids", split = ",", description = "Only these dead letter ids.")
+        java.util.List<Long> ids;
+
+        @Option(
+                names = "--wait",
+                description =
+                        "While writes are paused (sluice db pause), wait for 'sluice db resume' instead of refusing.")
         boolean waitForResume;
 
         @Override
@@ -114,9 +159,14 @@ final class DlqCommand {
             // This command writes the queue database, so it is a writer like any Sluice process: it joins the control
             // topic (reporting itself, so 'db pause' waits for it) and every write passes its gate.
             WriteGate gate = openGate();
-            try (ControlChannel control = new ControlChannel(DbCommand.open(loaded), "cli-dlq-replay-" + WorkerIdentity.create(),
-                    "dlq-replay", gate, () -> !gate.paused() ? "running" : gate.quiesce(() -> true) ? "quiesced" : "quiescing",
-                    () -> null, Clock.systemUTC())) {
+            try (ControlChannel control = new ControlChannel(
+                    DbCommand.open(loaded),
+                    "cli-dlq-replay-" + WorkerIdentity.create(),
+                    "dlq-replay",
+                    gate,
+                    () -> !gate.paused() ? "running" : gate.quiesce(() -> true) ? "quiesced" : "quiescing",
+                    () -> null,
+                    Clock.systemUTC())) {
                 control.start();
                 if (gate.paused() && !waitUntilResumed(gate, 0)) return PAUSED_EXIT;
                 return replay(loaded, gate);
@@ -126,19 +176,24 @@ final class DlqCommand {
         private int replay(SluiceConfig loaded, WriteGate gate) throws Exception {
             // Dead letters that failed in a function are replayed through the function as it is now configured.
             Functions functions = loaded.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)
-                    ? new Functions(loaded, new SimpleMeterRegistry()) : null;
+                    ? new Functions(loaded, new SimpleMeterRegistry())
+                    : null;
             if (functions != null) functions.start();
             try (QueueDatabase db = database(loaded, gate)) {
-                var replay = new DeadLetterReplay(new DeadLetterStore(db.dataSource(), gate), new RetryStore(db.dataSource(), gate),
-                        Clock.systemUTC(), FunctionReplay.of(functions));
+                var replay = new DeadLetterReplay(
+                        new DeadLetterStore(db.dataSource(), gate),
+                        new RetryStore(db.dataSource(), gate),
+                        Clock.systemUTC(),
+                        FunctionReplay.of(functions));
                 int replayed = 0;
                 while (true) {
                     AtomicInteger run = new AtomicInteger();
                     try {
-                        replayed += replay.replay(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids, total -> {
-                            run.set(total);
-                            System.out.println("replayed " + total + "...");
-                        });
+                        replayed += replay.replay(
+                                sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids, total -> {
+                                    run.set(total);
+                                    System.out.println("replayed " + total + "...");
+                                });
                         break;
                     } catch (WriteHeldException e) { // paused (or the writer changed) between chunks
                         replayed += run.get();
@@ -146,7 +201,8 @@ final class DlqCommand {
                         if (!waitUntilResumed(gate, replayed)) return PAUSED_EXIT;
                     }
                 }
-                System.out.println("Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");
+                System.out.println(
+                        "Replayed " + replayed + " dead letter(s); workers deliver them through the retry queue.");
                 return 0;
             } finally {
                 if (functions != null) functions.close();
@@ -157,11 +213,14 @@ final class DlqCommand {
         private boolean waitUntilResumed(WriteGate gate, int replayedSoFar) throws InterruptedException {
             String done = replayedSoFar == 0 ? "nothing replayed" : replayedSoFar + " dead letter(s) replayed so far";
             if (!waitForResume) {
-                System.err.println("Queue-database writes are paused (sluice db pause) for a planned failover: " + done + ". Run this "
-                        + "again after 'sluice db resume' (replay is safe to repeat), or add --wait to wait for the resume.");
+                System.err.println(
+                        "Queue-database writes are paused (sluice db pause) for a planned failover: " + done
+                                + ". Run this "
+                                + "again after 'sluice db resume' (replay is safe to repeat), or add --wait to wait for the resume.");
                 return false;
             }
-            System.out.println("Queue-database writes are paused (sluice db pause): " + done + "; waiting for 'sluice db resume'...");
+            System.out.println("Queue-database writes are paused (sluice db pause): " + done
+                    + "; waiting for 'sluice db resume'...");
             while (gate.paused()) Thread.sleep(250);
             System.out.println("Writes resumed; replaying.");
             return true;
@@ -178,5 +237,4 @@ final class DlqCommand {
         database.start();
         return database;
     }
-
 }

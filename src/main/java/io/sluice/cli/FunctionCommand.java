@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.function.FunctionTrial;
-import io.sluice.function.Functions;
 import io.sluice.function.TestRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,17 +17,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code sluice function test FILE EVENT.json}: tries a function on a sample event before it is deployed. */
-@Command(name = "function", mixinStandardHelpOptions = true, description = "Work with sync functions (JavaScript transformations).",
+@Command(
+        name = "function",
+        mixinStandardHelpOptions = true,
+        description = "Work with sync functions (JavaScript transformations).",
         subcommands = {FunctionCommand.Test.class})
 final class FunctionCommand {
 
-    @Command(name = "test", mixinStandardHelpOptions = true,
-            description = "Runs FILE's transform(event, context) on the event in EVENT.json, sandboxed and time-bounded as in delivery, "
-                    + "and prints what it logged and returned, or its error with the line number. Exit code 1 when the function fails.")
+    @Command(
+            name = "test",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Runs FILE's transform(event, context) on the event in EVENT.json, sandboxed and time-bounded as in delivery, "
+                            + "and prints what it logged and returned, or its error with the line number. Exit code 1 when the function fails.")
     static final class Test implements Callable<Integer> {
         private static final ObjectMapper JSON = new ObjectMapper();
 
-        @Mixin ConfigOption config;
+        @Mixin
+        ConfigOption config;
 
         @Parameters(index = "0", paramLabel = "FILE", description = "The function's .js file.")
         Path file;
@@ -36,11 +42,16 @@ final class FunctionCommand {
         @Parameters(index = "1", paramLabel = "EVENT.json", description = "A sample event (one JSON object).")
         Path eventFile;
 
-        @Option(names = "--sync", paramLabel = "ID",
-                description = "Run as this sync of the configuration: its id, destination and settings become the context.")
+        @Option(
+                names = "--sync",
+                paramLabel = "ID",
+                description =
+                        "Run as this sync of the configuration: its id, destination and settings become the context.")
         String sync;
 
-        @Option(names = "--json", description = "Print the result as the admin API returns it: {\"output\", \"logs\", \"error\"}.")
+        @Option(
+                names = "--json",
+                description = "Print the result as the admin API returns it: {\"output\", \"logs\", \"error\"}.")
         boolean json;
 
         @Override
@@ -56,7 +67,10 @@ final class FunctionCommand {
             String destinationId = "test";
             JsonNode settings = null;
             if (sync != null) {
-                SyncSettings chosen = loaded.syncs().stream().filter(s -> s.id().equals(sync)).findFirst().orElse(null);
+                SyncSettings chosen = loaded.syncs().stream()
+                        .filter(s -> s.id().equals(sync))
+                        .findFirst()
+                        .orElse(null);
                 if (chosen == null) {
                     System.err.println("The configuration (" + loaded.origin() + ") has no sync '" + sync + "'");
                     return 2;
@@ -65,7 +79,13 @@ final class FunctionCommand {
                 destinationId = chosen.destination();
                 settings = chosen.settings() == null ? null : chosen.settings().tree();
             }
-            TestRun run = FunctionTrial.test(source, sample, syncId, destinationId, settings, loaded.functions().timeout());
+            TestRun run = FunctionTrial.test(
+                    source,
+                    sample,
+                    syncId,
+                    destinationId,
+                    settings,
+                    loaded.functions().timeout());
             if (json) {
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toJson()));
             } else {
@@ -75,7 +95,10 @@ final class FunctionCommand {
                 } else if (run.output().isEmpty()) {
                     System.out.println("dropped: transform returned null or undefined");
                 } else {
-                    System.out.println(run.output().size() == 1 ? "output (1 event):" : "output (" + run.output().size() + " events):");
+                    System.out.println(
+                            run.output().size() == 1
+                                    ? "output (1 event):"
+                                    : "output (" + run.output().size() + " events):");
                     System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.output()));
                 }
             }

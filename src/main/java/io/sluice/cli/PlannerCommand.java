@@ -5,10 +5,14 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-@Command(name = "planner", mixinStandardHelpOptions = true,
-        description = "Runs only the planner: consumes the events topic and records batches in the queue database. Run several for fail-over and scale.")
+@Command(
+        name = "planner",
+        mixinStandardHelpOptions = true,
+        description =
+                "Runs only the planner: consumes the events topic and records batches in the queue database. Run several for fail-over and scale.")
 final class PlannerCommand implements Callable<Integer> {
-    @Mixin ConfigOption config;
+    @Mixin
+    ConfigOption config;
 
     @Override
     public Integer call() throws Exception {

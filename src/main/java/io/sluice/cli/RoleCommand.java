@@ -4,6 +4,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.runtime.Sluice;
 import java.time.Clock;
 import java.util.EnumSet;
+import java.util.Locale;
 
 /** Runs some roles in this process against the external Kafka and PostgreSQL of the config, until stopped. */
 final class RoleCommand {
@@ -13,9 +14,10 @@ final class RoleCommand {
         SluiceConfig loaded = config.load();
         Sluice sluice = new Sluice(loaded, EnumSet.of(role), false, Clock.systemUTC());
         sluice.start();
-        String name = role.name().toLowerCase(java.util.Locale.ROOT);
-        System.out.println("Sluice " + name + " is running" + (sluice.collectorUrl() != null ? ": " + sluice.collectorUrl() : "")
-                + " (admin " + sluice.adminUrl() + ")");
+        String name = role.name().toLowerCase(Locale.ROOT);
+        System.out.println(
+                "Sluice " + name + " is running" + (sluice.collectorUrl() != null ? ": " + sluice.collectorUrl() : "")
+                        + " (admin " + sluice.adminUrl() + ")");
         return RunUntilStopped.run(sluice);
     }
 }

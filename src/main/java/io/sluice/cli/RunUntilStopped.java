@@ -9,12 +9,15 @@ final class RunUntilStopped {
 
     static int run(Sluice sluice) throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("Sluice is shutting down...");
-            sluice.close();
-            System.out.println("Sluice stopped.");
-            stopped.countDown();
-        }, "sluice-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            System.out.println("Sluice is shutting down...");
+                            sluice.close();
+                            System.out.println("Sluice stopped.");
+                            stopped.countDown();
+                        },
+                        "sluice-shutdown"));
         stopped.await();
         return 0;
     }

@@ -6,10 +6,24 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Entry point of the {@code sluice} command. Every subcommand takes {@code --config FILE}. */
-@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
-        description = "Self-hostable customer event pipeline: Segment-compatible collector -> Kafka -> PostgreSQL virtual queue -> destinations.",
-        subcommands = {StartCommand.class, CollectorCommand.class, PlannerCommand.class, WorkerCommand.class, DbCommand.class, DlqCommand.class, ConfigCommand.class,
-                FunctionCommand.class, ContractCommand.class, CommandLine.HelpCommand.class})
+@Command(
+        name = "sluice",
+        mixinStandardHelpOptions = true,
+        version = "sluice 0.1.0",
+        description =
+                "Self-hostable customer event pipeline: Segment-compatible collector -> Kafka -> PostgreSQL virtual queue -> destinations.",
+        subcommands = {
+            StartCommand.class,
+            CollectorCommand.class,
+            PlannerCommand.class,
+            WorkerCommand.class,
+            DbCommand.class,
+            DlqCommand.class,
+            ConfigCommand.class,
+            FunctionCommand.class,
+            ContractCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class SluiceCli {
 
     public static void main(String[] args) {

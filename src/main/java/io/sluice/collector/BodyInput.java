@@ -68,25 +68,37 @@ final class BodyInput {
     static Rejection translate(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof HttpException http && http.getCode() == 408) {
-                return Rejection.timeout("body_too_slow", "the body arrived slower than the minimum data rate; the connection is closed");
+                return Rejection.timeout(
+                        "body_too_slow",
+                        "the body arrived slower than the minimum data rate; the connection is closed");
             }
             if (t instanceof TimeoutException) {
-                return Rejection.timeout("body_too_slow", "the rest of the body did not arrive within the idle timeout; the connection is closed");
+                return Rejection.timeout(
+                        "body_too_slow",
+                        "the rest of the body did not arrive within the idle timeout; the connection is closed");
             }
         }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             // Jetty reports a connection that ends mid-body, and also a broken chunk (after which it closes the
             // connection), as "400 Early EOF": the two cannot be told apart here.
-            if (t instanceof EOFException || (t instanceof HttpException http && String.valueOf(http.getReason()).contains("EOF"))) {
-                return Rejection.badRequest("truncated_body", "the body ended before its declared Content-Length or chunked end, "
-                        + "or its chunked framing is broken");
+            if (t instanceof EOFException
+                    || (t instanceof HttpException http
+                            && String.valueOf(http.getReason()).contains("EOF"))) {
+                return Rejection.badRequest(
+                        "truncated_body",
+                        "the body ended before its declared Content-Length or chunked end, "
+                                + "or its chunked framing is broken");
             }
         }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof HttpException http) {
-                return Rejection.badRequest("invalid_framing", "the body's HTTP framing is broken (" + http.getCode() + " " + http.getReason() + ")");
+                return Rejection.badRequest(
+                        "invalid_framing",
+                        "the body's HTTP framing is broken (" + http.getCode() + " " + http.getReason() + ")");
             }
         }
-        return Rejection.badRequest("unreadable_body", "the body could not be read: " + failure.getClass().getSimpleName());
+        return Rejection.badRequest(
+                "unreadable_body",
+                "the body could not be read: " + failure.getClass().getSimpleName());
     }
 }

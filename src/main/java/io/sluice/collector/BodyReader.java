@@ -29,7 +29,10 @@ final class BodyReader {
                 new GzipInflater(in, out).inflateAll();
                 yield out.toArray();
             }
-            default -> throw Rejection.badRequest("unsupported_encoding", "Content-Encoding '" + contentEncoding + "' is not supported; use gzip");
+            default ->
+                throw Rejection.badRequest(
+                        "unsupported_encoding",
+                        "Content-Encoding '" + contentEncoding + "' is not supported; use gzip");
         };
     }
 
@@ -75,6 +78,7 @@ final class BodyReader {
     }
 
     private Rejection tooLarge() {
-        return Rejection.tooLarge("request_too_large", "the request body exceeds " + limit + " bytes (after decompression)", -1);
+        return Rejection.tooLarge(
+                "request_too_large", "the request body exceeds " + limit + " bytes (after decompression)", -1);
     }
 }

@@ -2,14 +2,14 @@ package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
-import io.sluice.lifecycle.HttpServers;
 import io.javalin.http.Context;
-import io.sluice.http.JsonErrors;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.CollectorSettings;
 import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.contract.Contracts;
 import io.sluice.contract.ViolationPublisher;
+import io.sluice.http.JsonErrors;
+import io.sluice.lifecycle.HttpServers;
 import io.sluice.lifecycle.Service;
 import java.time.Clock;
 import java.time.Duration;
@@ -35,22 +35,43 @@ public final class Collector implements Service {
     private Javalin server;
     private boolean closed;
 
-    public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
-                     MeterRegistry registry, Clock clock) {
+    public Collector(
+            CollectorSettings settings,
+            List<SourceSettings> sources,
+            String bootstrapServers,
+            String topic,
+            MeterRegistry registry,
+            Clock clock) {
         this(settings, sources, bootstrapServers, topic, Contracts.none(), registry, clock);
     }
 
     /** @param contracts the sources' tracking plans, checked before Kafka; violations go to their topic */
-    public Collector(CollectorSettings settings, List<SourceSettings> sources, String bootstrapServers, String topic,
-                     Contracts contracts, MeterRegistry registry, Clock clock) {
+    public Collector(
+            CollectorSettings settings,
+            List<SourceSettings> sources,
+            String bootstrapServers,
+            String topic,
+            Contracts contracts,
+            MeterRegistry registry,
+            Clock clock) {
         this.settings = settings;
         this.registry = registry;
         CollectorMetrics metrics = new CollectorMetrics(registry);
         this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
-        this.violations = contracts.isEmpty() ? null : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
+        this.violations = contracts.isEmpty()
+                ? null
+                : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
         this.rejections = new RejectionPublisher(bootstrapServers, topic);
-        this.handler = new IngestHandler(new ObjectMapper(), new Sources(sources), contracts, settings, publisher, violations, rejections,
-                metrics, clock);
+        this.handler = new IngestHandler(
+                new ObjectMapper(),
+                new Sources(sources),
+                contracts,
+                settings,
+                publisher,
+                violations,
+                rejections,
+                metrics,
+                clock);
     }
 
     @Override
@@ -89,7 +110,8 @@ public final class Collector implements Service {
     private static void preflight(Context ctx) {
         String requested = ctx.header("Access-Control-Request-Headers");
         ctx.header("Access-Control-Allow-Methods", "POST, OPTIONS");
-        ctx.header("Access-Control-Allow-Headers",
+        ctx.header(
+                "Access-Control-Allow-Headers",
                 requested != null ? requested : "Content-Type, Authorization, Content-Encoding");
         ctx.header("Access-Control-Max-Age", "86400");
         ctx.status(204);

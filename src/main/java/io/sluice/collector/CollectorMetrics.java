@@ -32,16 +32,30 @@ final class CollectorMetrics {
     }
 
     void request(String source, String outcome, int events, long nanos, long bytes) {
-        RequestMeters meters = bySourceAndOutcome.computeIfAbsent(source + ':' + outcome, key -> new RequestMeters(
-                Counter.builder("sluice.collector.requests").description("HTTP requests by source and outcome")
-                        .tag("source", source).tag("outcome", outcome).register(registry),
-                Counter.builder("sluice.collector.events").description("Events by source and outcome")
-                        .tag("source", source).tag("outcome", outcome).register(registry),
-                Timer.builder("sluice.collector.request").description("Request latency from arrival to response")
-                        .tag("outcome", outcome).publishPercentileHistogram().maximumExpectedValue(Duration.ofSeconds(10))
-                        .register(registry),
-                DistributionSummary.builder("sluice.collector.payload").baseUnit("bytes")
-                        .description("Request payload size after decompression").tag("source", source).register(registry)));
+        RequestMeters meters = bySourceAndOutcome.computeIfAbsent(
+                source + ':' + outcome,
+                key -> new RequestMeters(
+                        Counter.builder("sluice.collector.requests")
+                                .description("HTTP requests by source and outcome")
+                                .tag("source", source)
+                                .tag("outcome", outcome)
+                                .register(registry),
+                        Counter.builder("sluice.collector.events")
+                                .description("Events by source and outcome")
+                                .tag("source", source)
+                                .tag("outcome", outcome)
+                                .register(registry),
+                        Timer.builder("sluice.collector.request")
+                                .description("Request latency from arrival to response")
+                                .tag("outcome", outcome)
+                                .publishPercentileHistogram()
+                                .maximumExpectedValue(Duration.ofSeconds(10))
+                                .register(registry),
+                        DistributionSummary.builder("sluice.collector.payload")
+                                .baseUnit("bytes")
+                                .description("Request payload size after decompression")
+                                .tag("source", source)
+                                .register(registry)));
         meters.requests().increment();
         if (events > 0) meters.events().increment(events);
         meters.latency().record(nanos, TimeUnit.NANOSECONDS);
@@ -49,7 +63,13 @@ final class CollectorMetrics {
     }
 
     void rejected(String reason, int events) {
-        rejectedByReason.computeIfAbsent(reason, r -> Counter.builder("sluice.collector.rejected.events")
-                .description("Events rejected, by reason").tag("reason", r).register(registry)).increment(Math.max(1, events));
+        rejectedByReason
+                .computeIfAbsent(
+                        reason,
+                        r -> Counter.builder("sluice.collector.rejected.events")
+                                .description("Events rejected, by reason")
+                                .tag("reason", r)
+                                .register(registry))
+                .increment(Math.max(1, events));
     }
 }

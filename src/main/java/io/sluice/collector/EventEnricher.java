@@ -1,8 +1,9 @@
 package io.sluice.collector;
 
-import io.sluice.event.UserKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.UserKey;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
@@ -16,11 +17,22 @@ import java.util.UUID;
 final class EventEnricher {
 
     /** What one request contributes to each of its events; times parsed and formatted once per request. */
-    record RequestFacts(String sourceId, Instant receivedAt, String receivedAtText, Instant batchSentAt, ObjectNode batchContext,
-                        String clientIp) {
-        RequestFacts(String sourceId, Instant receivedAt, String batchSentAt, ObjectNode batchContext, String clientIp) {
-            this(sourceId, receivedAt, Timestamps.format(receivedAt), batchSentAt == null ? null : Timestamps.parse(batchSentAt),
-                    batchContext, clientIp);
+    record RequestFacts(
+            String sourceId,
+            Instant receivedAt,
+            String receivedAtText,
+            Instant batchSentAt,
+            ObjectNode batchContext,
+            String clientIp) {
+        RequestFacts(
+                String sourceId, Instant receivedAt, String batchSentAt, ObjectNode batchContext, String clientIp) {
+            this(
+                    sourceId,
+                    receivedAt,
+                    Timestamps.format(receivedAt),
+                    batchSentAt == null ? null : Timestamps.parse(batchSentAt),
+                    batchContext,
+                    clientIp);
         }
     }
 
@@ -50,8 +62,11 @@ final class EventEnricher {
             // Correct for the client's clock: the delay between the event and sending it is what we trust.
             Instant corrected = sentAt == null ? timestamp : corrected(timestamp, sentAt, facts.receivedAt());
             if (corrected == null) {
-                throw Rejection.badEvent(index, "invalid_timestamp", "'timestamp' corrected for the client's clock "
-                        + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
+                throw Rejection.badEvent(
+                        index,
+                        "invalid_timestamp",
+                        "'timestamp' corrected for the client's clock "
+                                + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
             }
             event.put("timestamp", Timestamps.format(corrected));
         } else {
@@ -68,7 +83,7 @@ final class EventEnricher {
         try {
             Instant corrected = receivedAt.minus(Duration.between(timestamp, sentAt));
             return Timestamps.inRange(corrected) ? corrected : null;
-        } catch (java.time.DateTimeException | ArithmeticException e) {
+        } catch (DateTimeException | ArithmeticException e) {
             return null;
         }
     }

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -30,11 +31,14 @@ public final class EventPublisher implements AutoCloseable {
     public EventPublisher(String bootstrapServers, String topic, CollectorSettings settings, Timer produceLatency) {
         this.topic = topic;
         this.produceLatency = produceLatency;
-        this.producer = new KafkaProducer<>(producerProperties(bootstrapServers, settings.ackTimeout(), settings.maxInFlightBytes()),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(
+                producerProperties(bootstrapServers, settings.ackTimeout(), settings.maxInFlightBytes()),
+                new ByteArraySerializer(),
+                new ByteArraySerializer());
     }
 
-    public static Map<String, Object> producerProperties(String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
+    public static Map<String, Object> producerProperties(
+            String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
         int lingerMs = 5;
         int deliveryTimeout = (int) Math.max(ackTimeout.toMillis(), 2_000);
         return Map.ofEntries(
@@ -65,12 +69,13 @@ public final class EventPublisher implements AutoCloseable {
         long started = System.nanoTime();
         for (OutgoingEvent event : events) {
             try {
-                producer.send(new ProducerRecord<>(topic, event.key().getBytes(StandardCharsets.UTF_8), event.value()),
+                producer.send(
+                        new ProducerRecord<>(topic, event.key().getBytes(StandardCharsets.UTF_8), event.value()),
                         (metadata, error) -> {
                             if (error != null) {
                                 done.completeExceptionally(error);
                             } else if (pending.decrementAndGet() == 0) {
-                                produceLatency.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+                                produceLatency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                                 done.complete(null);
                             }
                         });

@@ -4,7 +4,12 @@ import java.util.Locale;
 
 /** The six Segment event types. */
 public enum EventType {
-    TRACK, IDENTIFY, PAGE, SCREEN, GROUP, ALIAS;
+    TRACK,
+    IDENTIFY,
+    PAGE,
+    SCREEN,
+    GROUP,
+    ALIAS;
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

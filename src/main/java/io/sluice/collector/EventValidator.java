@@ -2,6 +2,7 @@ package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Locale;
 
 /**
  * The Segment spec's rules for one event. Each failure names its rule and the event's index in the request, so a
@@ -24,10 +25,12 @@ final class EventValidator {
         EventType type = pathType;
         if (type == null) {
             JsonNode typeNode = event.get("type");
-            if (typeNode == null || typeNode.isNull()) throw Rejection.badEvent(index, "missing_type", "'type' is required in a batch");
+            if (typeNode == null || typeNode.isNull())
+                throw Rejection.badEvent(index, "missing_type", "'type' is required in a batch");
             type = EventType.fromWire(typeNode.isTextual() ? typeNode.asText() : null);
             if (type == null) {
-                throw Rejection.badEvent(index, "invalid_type", "'type' must be one of track, identify, page, screen, group, alias");
+                throw Rejection.badEvent(
+                        index, "invalid_type", "'type' must be one of track, identify, page, screen, group, alias");
             }
         }
         requireIdentityOrAbsent(event, "userId", index);
@@ -40,7 +43,7 @@ final class EventValidator {
             case GROUP -> requireIdentity(event, "groupId", index);
             case ALIAS -> requireIdentity(event, "previousId", index);
             case PAGE, SCREEN -> optionalText(event, "name", index);
-            case IDENTIFY -> { }
+            case IDENTIFY -> {}
         }
         for (String field : new String[] {"properties", "traits", "context", "integrations"}) {
             JsonNode value = event.get(field);
@@ -52,7 +55,10 @@ final class EventValidator {
         for (String field : new String[] {"timestamp", "sentAt", "originalTimestamp"}) {
             JsonNode value = event.get(field);
             if (value != null && !value.isNull() && (!value.isTextual() || Timestamps.parse(value.asText()) == null)) {
-                throw Rejection.badEvent(index, "invalid_timestamp", "'" + field + "' must be an ISO-8601 date-time string in the years 0001-9999");
+                throw Rejection.badEvent(
+                        index,
+                        "invalid_timestamp",
+                        "'" + field + "' must be an ISO-8601 date-time string in the years 0001-9999");
             }
         }
         return type;
@@ -61,8 +67,11 @@ final class EventValidator {
     /** The event as it would be written to Kafka (enriched, batch context merged) must fit {@code maxEventSize}. */
     void checkStoredSize(int storedSize, int index) {
         if (storedSize > maxEventSize) {
-            throw Rejection.tooLarge("event_too_large", "event is " + storedSize + " bytes as stored (with the batch context merged); the limit is "
-                    + maxEventSize, index);
+            throw Rejection.tooLarge(
+                    "event_too_large",
+                    "event is " + storedSize + " bytes as stored (with the batch context merged); the limit is "
+                            + maxEventSize,
+                    index);
         }
     }
 
@@ -79,14 +88,16 @@ final class EventValidator {
 
     private static void requireIdentity(ObjectNode event, String field, int index) {
         if (!isIdentity(event.get(field))) {
-            throw Rejection.badEvent(index, "missing_" + snake(field), "'" + field + "' is required for this event type");
+            throw Rejection.badEvent(
+                    index, "missing_" + snake(field), "'" + field + "' is required for this event type");
         }
     }
 
     private static void requireText(ObjectNode event, String field, int index) {
         JsonNode node = event.get(field);
         if (node == null || !node.isTextual() || node.asText().isBlank()) {
-            throw Rejection.badEvent(index, "missing_" + field, "'" + field + "' is required and must be a non-empty string for track");
+            throw Rejection.badEvent(
+                    index, "missing_" + field, "'" + field + "' is required and must be a non-empty string for track");
         }
     }
 
@@ -98,6 +109,6 @@ final class EventValidator {
     }
 
     private static String snake(String camel) {
-        return camel.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+        return camel.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
     }
 }

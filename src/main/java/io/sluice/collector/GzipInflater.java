@@ -80,7 +80,8 @@ final class GzipInflater {
         for (int i = 0; i < 6; i++) headerByte(); // MTIME, XFL, OS
         if ((flags & FEXTRA) != 0) {
             int length = headerByte() | headerByte() << 8;
-            if (length > MAX_HEADER_FIELD) throw invalid("the header's extra field is over " + MAX_HEADER_FIELD + " bytes");
+            if (length > MAX_HEADER_FIELD)
+                throw invalid("the header's extra field is over " + MAX_HEADER_FIELD + " bytes");
             for (int i = 0; i < length; i++) headerByte();
         }
         if ((flags & FNAME) != 0) skipZeroTerminated("file name");
@@ -93,7 +94,8 @@ final class GzipInflater {
 
     private void skipZeroTerminated(String field) {
         for (int i = 0; headerByte() != 0; i++) {
-            if (i >= MAX_HEADER_FIELD) throw invalid("the header's " + field + " is over " + MAX_HEADER_FIELD + " bytes");
+            if (i >= MAX_HEADER_FIELD)
+                throw invalid("the header's " + field + " is over " + MAX_HEADER_FIELD + " bytes");
         }
     }
 

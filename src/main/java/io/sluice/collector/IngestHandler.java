@@ -12,15 +12,16 @@ import io.sluice.contract.Contract;
 import io.sluice.contract.Contracts;
 import io.sluice.contract.Violation;
 import io.sluice.contract.ViolationPublisher;
+import io.sluice.http.ThrottledLog;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import io.sluice.http.ThrottledLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,17 +50,33 @@ final class IngestHandler {
     private final ClientAddress clientAddress;
     /** Enrichment and the merged batch context make a request larger as stored; this bounds the amplification. */
     static final int STORED_REQUEST_FACTOR = 4;
+
     private final long maxStoredRequestBytes;
     private final ThrottledLog unexpected = new ThrottledLog(log, "Unexpected failure handling a tracking request");
     private final RejectionPublisher rejections; // null: refused requests are only counted
 
-    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
-                  ViolationPublisher violationPublisher, CollectorMetrics metrics, Clock clock) {
+    IngestHandler(
+            ObjectMapper mapper,
+            Sources sources,
+            Contracts contracts,
+            CollectorSettings settings,
+            EventPublisher publisher,
+            ViolationPublisher violationPublisher,
+            CollectorMetrics metrics,
+            Clock clock) {
         this(mapper, sources, contracts, settings, publisher, violationPublisher, null, metrics, clock);
     }
 
-    IngestHandler(ObjectMapper mapper, Sources sources, Contracts contracts, CollectorSettings settings, EventPublisher publisher,
-                  ViolationPublisher violationPublisher, RejectionPublisher rejections, CollectorMetrics metrics, Clock clock) {
+    IngestHandler(
+            ObjectMapper mapper,
+            Sources sources,
+            Contracts contracts,
+            CollectorSettings settings,
+            EventPublisher publisher,
+            ViolationPublisher violationPublisher,
+            RejectionPublisher rejections,
+            CollectorMetrics metrics,
+            Clock clock) {
         this.rejections = rejections;
         this.mapper = mapper;
         this.sources = sources;
@@ -89,7 +106,8 @@ final class IngestHandler {
             long declared = ctx.req().getContentLengthLong();
             boolean compressed = encoding != null && !encoding.isBlank() && !encoding.equalsIgnoreCase("identity");
             if (!compressed && declared > settings.maxRequestSize()) {
-                throw Rejection.tooLarge("request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
+                throw Rejection.tooLarge(
+                        "request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
             }
             // The budget grows with the bytes that actually arrive, never with what a client declares.
             body = bodyReader.read(ctx.bodyInputStream(), encoding, reservation);
@@ -102,7 +120,8 @@ final class IngestHandler {
             Contract contract = contracts.forSource(sourceId);
             List<Violation> violations = contract == null ? null : new ArrayList<>();
             String clientIp = clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For"));
-            List<OutgoingEvent> outgoing = prepare(request, endpoint, source, clientIp, contract, violations, reservation);
+            List<OutgoingEvent> outgoing =
+                    prepare(request, endpoint, source, clientIp, contract, violations, reservation);
             // Events a contract blocked are answered 200 like the rest (as Segment does), so SDKs do not retry them.
             if (!outgoing.isEmpty()) awaitAcknowledgement(publisher.publish(outgoing));
             if (contract != null) violationPublisher.publish(sourceId, violations, eventCount - outgoing.size());
@@ -111,7 +130,11 @@ final class IngestHandler {
         } catch (Rejection rejection) {
             reject(ctx, rejection, sourceId, eventCount, started, bytes);
             if (rejections != null) {
-                rejections.publish(sourceId, rejection, body, clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")),
+                rejections.publish(
+                        sourceId,
+                        rejection,
+                        body,
+                        clientAddress.resolve(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For")),
                         clock.instant());
             }
         } catch (RuntimeException | StackOverflowError bug) {
@@ -125,15 +148,27 @@ final class IngestHandler {
      * Validates, enriches and serialises a request's events; with a contract, also checks each event against it,
      * collecting {@code violations} and leaving out the events it blocks.
      */
-    List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, String clientIp,
-                                Contract contract, List<Violation> violations) {
+    List<OutgoingEvent> prepare(
+            ParsedRequest request,
+            Endpoint endpoint,
+            SourceSettings source,
+            String clientIp,
+            Contract contract,
+            List<Violation> violations) {
         return prepare(request, endpoint, source, clientIp, contract, violations, null);
     }
 
     /** As above; the serialised events are added to {@code reservation} (when given) as they are produced. */
-    List<OutgoingEvent> prepare(ParsedRequest request, Endpoint endpoint, SourceSettings source, String clientIp,
-                                Contract contract, List<Violation> violations, InFlightLimiter.Reservation reservation) {
-        RequestFacts facts = new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(), clientIp);
+    List<OutgoingEvent> prepare(
+            ParsedRequest request,
+            Endpoint endpoint,
+            SourceSettings source,
+            String clientIp,
+            Contract contract,
+            List<Violation> violations,
+            InFlightLimiter.Reservation reservation) {
+        RequestFacts facts =
+                new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(), clientIp);
         List<ObjectNode> events = request.events();
         // Validate everything before enriching anything: a batch is accepted or refused as a whole.
         EventType[] types = new EventType[events.size()];
@@ -150,14 +185,18 @@ final class IngestHandler {
             try {
                 value = mapper.writeValueAsBytes(event);
             } catch (JsonProcessingException e) {
-                throw Rejection.badEvent(i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
+                throw Rejection.badEvent(
+                        i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
             }
             // Checked as stored: a batch-level context is copied into every event and must not bypass the limit.
             validator.checkStoredSize(value.length, i);
             stored += value.length;
             if (stored > maxStoredRequestBytes) {
-                throw Rejection.tooLarge("request_too_large", "the request's events as stored (with the batch context merged) exceed "
-                        + maxStoredRequestBytes + " bytes", -1);
+                throw Rejection.tooLarge(
+                        "request_too_large",
+                        "the request's events as stored (with the batch context merged) exceed " + maxStoredRequestBytes
+                                + " bytes",
+                        -1);
             }
             if (reservation != null) reservation.grow(value.length);
             outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), value));
@@ -165,14 +204,16 @@ final class IngestHandler {
         return outgoing;
     }
 
-    private void awaitAcknowledgement(java.util.concurrent.CompletableFuture<Void> acknowledged) {
+    private void awaitAcknowledgement(CompletableFuture<Void> acknowledged) {
         try {
             acknowledged.get(settings.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw Rejection.unavailable("Kafka did not acknowledge the events within " + settings.ackTimeout().toMillis() + " ms; retry later");
+            throw Rejection.unavailable("Kafka did not acknowledge the events within "
+                    + settings.ackTimeout().toMillis() + " ms; retry later");
         } catch (ExecutionException e) {
             log.warn("Kafka refused events: {}", e.getCause().toString());
-            throw Rejection.unavailable("Kafka did not store the events (" + e.getCause().getClass().getSimpleName() + "); retry later");
+            throw Rejection.unavailable(
+                    "Kafka did not store the events (" + e.getCause().getClass().getSimpleName() + "); retry later");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Rejection.unavailable("the collector is shutting down; retry later");
@@ -184,7 +225,8 @@ final class IngestHandler {
         if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) return null;
         String decoded;
         try {
-            decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+            decoded = new String(
+                    Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
             throw Rejection.unauthorized("invalid_write_key", "the Authorization header is not valid Basic auth");
         }
@@ -196,7 +238,8 @@ final class IngestHandler {
 
     private SourceSettings authenticateBody(String writeKey) {
         if (writeKey == null || writeKey.isEmpty()) {
-            throw Rejection.unauthorized("missing_write_key", "a write key is required: HTTP Basic username or 'writeKey' in the body");
+            throw Rejection.unauthorized(
+                    "missing_write_key", "a write key is required: HTTP Basic username or 'writeKey' in the body");
         }
         SourceSettings source = sources.authenticate(writeKey);
         if (source == null) throw Rejection.unauthorized("invalid_write_key", "unknown write key");
@@ -214,7 +257,10 @@ final class IngestHandler {
         };
         metrics.request(sourceId, outcome, eventCount, System.nanoTime() - started, bytes);
         metrics.rejected(r.rule(), eventCount);
-        ObjectNode body = mapper.createObjectNode().put("success", false).put("error", r.getMessage()).put("rule", r.rule());
+        ObjectNode body = mapper.createObjectNode()
+                .put("success", false)
+                .put("error", r.getMessage())
+                .put("rule", r.rule());
         if (r.index() >= 0) body.put("index", r.index());
         if (r.retryAfterSeconds() > 0) ctx.header("Retry-After", Integer.toString(r.retryAfterSeconds()));
         if (r.status() == 408) ctx.header("Connection", "close"); // the rest of a slow body is not waited for

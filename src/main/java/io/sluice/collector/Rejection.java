@@ -49,18 +49,27 @@ public final class Rejection extends RuntimeException {
 
     /** A bug of the collector's, not of the request: answered as JSON like the rest, and logged (throttled). */
     public static Rejection internal() {
-        return new Rejection(500, "internal_error", "the collector failed to process the request; it has been logged", -1);
+        return new Rejection(
+                500, "internal_error", "the collector failed to process the request; it has been logged", -1);
     }
 
     public static Rejection unavailable(String message) {
         return new Rejection(503, "kafka_unavailable", message, -1, 5);
     }
 
-    public int status() { return status; }
+    public int status() {
+        return status;
+    }
 
-    public String rule() { return rule; }
+    public String rule() {
+        return rule;
+    }
 
-    public int index() { return index; }
+    public int index() {
+        return index;
+    }
 
-    public int retryAfterSeconds() { return retryAfterSeconds; }
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
 }

@@ -23,6 +23,7 @@ final class RejectionPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RejectionPublisher.class);
     /** Enough of a body to see what was wrong, little enough that a flood of bad requests stays cheap. */
     static final int MAX_BODY_CHARS = 8 * 1024;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String bootstrapServers;
@@ -33,17 +34,28 @@ final class RejectionPublisher implements AutoCloseable {
     RejectionPublisher(String bootstrapServers, String eventsTopic) {
         this.bootstrapServers = bootstrapServers;
         this.topic = RejectionsTopic.name(eventsTopic);
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ProducerConfig.CLIENT_ID_CONFIG, "sluice-collector-rejections",
-                ProducerConfig.ACKS_CONFIG, "1",
-                ProducerConfig.LINGER_MS_CONFIG, 5,
-                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, 100,
-                ProducerConfig.BUFFER_MEMORY_CONFIG, 4L << 20,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000,
-                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(
+                Map.of(
+                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ProducerConfig.CLIENT_ID_CONFIG,
+                        "sluice-collector-rejections",
+                        ProducerConfig.ACKS_CONFIG,
+                        "1",
+                        ProducerConfig.LINGER_MS_CONFIG,
+                        5,
+                        ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                        "lz4",
+                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                        100,
+                        ProducerConfig.BUFFER_MEMORY_CONFIG,
+                        4L << 20,
+                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                        10_000,
+                        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                        5_000),
+                new ByteArraySerializer(),
+                new ByteArraySerializer());
     }
 
     void ensureTopic() {
@@ -51,14 +63,21 @@ final class RejectionPublisher implements AutoCloseable {
             RejectionsTopic.ensure(bootstrapServers, topic);
             producer.partitionsFor(topic);
         } catch (Exception e) {
-            log.warn("Could not set up the rejections topic {} ({}); the console will not show refused requests", topic, e.toString());
+            log.warn(
+                    "Could not set up the rejections topic {} ({}); the console will not show refused requests",
+                    topic,
+                    e.toString());
         }
     }
 
     void publish(String sourceId, Rejection rejection, byte[] body, String clientIp, Instant at) {
         if (rejection.status() == 429 || rejection.status() == 503) return;
-        ObjectNode record = JSON.createObjectNode().put("sourceId", sourceId).put("receivedAt", at.toString())
-                .put("status", rejection.status()).put("rule", rejection.rule()).put("message", rejection.getMessage())
+        ObjectNode record = JSON.createObjectNode()
+                .put("sourceId", sourceId)
+                .put("receivedAt", at.toString())
+                .put("status", rejection.status())
+                .put("rule", rejection.rule())
+                .put("message", rejection.getMessage())
                 .put("clientIp", clientIp);
         if (rejection.index() >= 0) record.put("index", rejection.index());
         if (body != null) {
@@ -67,9 +86,11 @@ final class RejectionPublisher implements AutoCloseable {
             record.put("bodyBytes", body.length);
         }
         try {
-            producer.send(new ProducerRecord<>(topic, null, record.toString().getBytes(StandardCharsets.UTF_8)), (metadata, error) -> {
-                if (error != null) failed(error);
-            });
+            producer.send(
+                    new ProducerRecord<>(topic, null, record.toString().getBytes(StandardCharsets.UTF_8)),
+                    (metadata, error) -> {
+                        if (error != null) failed(error);
+                    });
         } catch (RuntimeException e) {
             failed(e);
         }
@@ -78,7 +99,10 @@ final class RejectionPublisher implements AutoCloseable {
     private void failed(Exception error) {
         if (warned) return;
         warned = true;
-        log.warn("Could not publish a refused request to {} ({}); the console's debugger misses it", topic, error.toString());
+        log.warn(
+                "Could not publish a refused request to {} ({}); the console's debugger misses it",
+                topic,
+                error.toString());
     }
 
     @Override

@@ -28,8 +28,10 @@ final class RequestParser {
 
     RequestParser(ObjectMapper mapper, int maxBatchEvents) {
         this.mapper = mapper;
-        this.factory = mapper.getFactory().copy()
-                .setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+        this.factory = mapper.getFactory()
+                .copy()
+                .setStreamReadConstraints(
+                        StreamReadConstraints.builder().maxNestingDepth(64).build())
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
         this.maxBatchEvents = maxBatchEvents;
     }
@@ -39,8 +41,10 @@ final class RequestParser {
         StrictText.check(body);
         try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
             JsonNode node = mapper.readTree(parser);
-            if (node == null || !node.isObject()) throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
-            if (parser.nextToken() != null) throw Rejection.badRequest("invalid_json", "unexpected content after the JSON object");
+            if (node == null || !node.isObject())
+                throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
+            if (parser.nextToken() != null)
+                throw Rejection.badRequest("invalid_json", "unexpected content after the JSON object");
             ObjectNode event = (ObjectNode) node;
             return new ParsedRequest(List.of(event), new int[] {body.length}, text(event.get("writeKey")), null, null);
         } catch (JsonProcessingException e) {
@@ -54,7 +58,8 @@ final class RequestParser {
     ParsedRequest parseBatch(byte[] body) {
         StrictText.check(body);
         try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
+            if (parser.nextToken() != JsonToken.START_OBJECT)
+                throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
             List<ObjectNode> events = null;
             int[] sizes = new int[16];
             String writeKey = null;
@@ -65,15 +70,18 @@ final class RequestParser {
                 JsonToken value = parser.nextToken();
                 switch (field) {
                     case "batch" -> {
-                        if (value != JsonToken.START_ARRAY) throw Rejection.badRequest("invalid_field_type", "'batch' must be an array");
+                        if (value != JsonToken.START_ARRAY)
+                            throw Rejection.badRequest("invalid_field_type", "'batch' must be an array");
                         events = new ArrayList<>();
                         while (parser.nextToken() != JsonToken.END_ARRAY) {
                             int index = events.size();
                             if (index >= maxBatchEvents) {
-                                throw Rejection.badRequest("batch_too_large", "a batch may hold at most " + maxBatchEvents + " events");
+                                throw Rejection.badRequest(
+                                        "batch_too_large", "a batch may hold at most " + maxBatchEvents + " events");
                             }
                             if (parser.currentToken() != JsonToken.START_OBJECT) {
-                                throw Rejection.badEvent(index, "invalid_event", "each event in 'batch' must be a JSON object");
+                                throw Rejection.badEvent(
+                                        index, "invalid_event", "each event in 'batch' must be a JSON object");
                             }
                             long start = parser.currentTokenLocation().getByteOffset();
                             events.add(mapper.readTree(parser));
@@ -88,12 +96,15 @@ final class RequestParser {
                         }
                         sentAt = value == JsonToken.VALUE_NULL ? null : parser.getText();
                         if (sentAt != null && Timestamps.parse(sentAt) == null) {
-                            throw Rejection.badRequest("invalid_timestamp", "'sentAt' must be an ISO-8601 date-time string in the years 0001-9999");
+                            throw Rejection.badRequest(
+                                    "invalid_timestamp",
+                                    "'sentAt' must be an ISO-8601 date-time string in the years 0001-9999");
                         }
                     }
                     case "context" -> {
                         if (value == JsonToken.START_OBJECT) context = mapper.readTree(parser);
-                        else if (value != JsonToken.VALUE_NULL) throw Rejection.badRequest("invalid_field_type", "'context' must be an object");
+                        else if (value != JsonToken.VALUE_NULL)
+                            throw Rejection.badRequest("invalid_field_type", "'context' must be an object");
                     }
                     default -> skip(parser); // e.g. "integrations", "metadata": not per-event data
                 }
@@ -121,7 +132,8 @@ final class RequestParser {
 
     private static Rejection invalidJson(JsonProcessingException e) {
         var location = e.getLocation();
-        String where = location == null ? "" : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+        String where =
+                location == null ? "" : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
         String message = e.getOriginalMessage();
         if (message != null && message.startsWith("Duplicate field")) {
             return Rejection.badRequest("duplicate_key", "the body repeats a key" + where + ": " + message);

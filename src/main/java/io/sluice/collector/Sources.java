@@ -1,5 +1,6 @@
 package io.sluice.collector;
 
+import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SourceSettings;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -15,17 +16,17 @@ public final class Sources {
     private final Map<String, SourceSettings> byKeyDigest;
 
     public Sources(List<SourceSettings> sources) {
-        this.byKeyDigest = sources.stream().collect(Collectors.toUnmodifiableMap(SourceSettings::writeKeyDigest, s -> s));
+        this.byKeyDigest =
+                sources.stream().collect(Collectors.toUnmodifiableMap(SourceSettings::writeKeyDigest, s -> s));
     }
 
     /** The source for this write key, or null. */
     public SourceSettings authenticate(String writeKey) {
         if (writeKey == null || writeKey.isEmpty()) return null;
-        String digest = io.sluice.config.SluiceConfig.sha256Hex(writeKey);
+        String digest = SluiceConfig.sha256Hex(writeKey);
         SourceSettings candidate = byKeyDigest.get(digest);
         byte[] expected = candidate == null ? new byte[0] : candidate.writeKey().getBytes(StandardCharsets.UTF_8);
         boolean equal = MessageDigest.isEqual(expected, writeKey.getBytes(StandardCharsets.UTF_8));
         return candidate != null && equal ? candidate : null;
     }
-
 }

@@ -19,7 +19,8 @@ final class StrictNumbers extends JsonParserDelegate {
     public double getDoubleValue() throws IOException {
         double value = delegate.getDoubleValue();
         if (Double.isInfinite(value) || Double.isNaN(value)) throw notRepresentable();
-        if (value == 0.0 && !zeroText(delegate.getTextCharacters(), delegate.getTextOffset(), delegate.getTextLength())) {
+        if (value == 0.0
+                && !zeroText(delegate.getTextCharacters(), delegate.getTextOffset(), delegate.getTextLength())) {
             throw notRepresentable();
         }
         return value;
@@ -41,8 +42,11 @@ final class StrictNumbers extends JsonParserDelegate {
     }
 
     private Rejection notRepresentable() throws IOException {
-        return Rejection.badRequest("invalid_number", "the number " + delegate.getText() + " at line "
-                + delegate.currentTokenLocation().getLineNr() + ", column " + delegate.currentTokenLocation().getColumnNr()
-                + " is out of range for a 64-bit floating-point value");
+        return Rejection.badRequest(
+                "invalid_number",
+                "the number " + delegate.getText() + " at line "
+                        + delegate.currentTokenLocation().getLineNr() + ", column "
+                        + delegate.currentTokenLocation().getColumnNr()
+                        + " is out of range for a 64-bit floating-point value");
     }
 }

@@ -59,8 +59,10 @@ final class StrictText {
             int low = hex4(b, i + 8);
             if (low >= 0xDC00 && low <= 0xDFFF) return i + 12;
         }
-        throw Rejection.badRequest("lone_surrogate", "the body escapes an unpaired UTF-16 surrogate (\\u"
-                + Integer.toHexString(unit) + ") at byte " + i + "; strings must be valid Unicode");
+        throw Rejection.badRequest(
+                "lone_surrogate",
+                "the body escapes an unpaired UTF-16 surrogate (\\u" + Integer.toHexString(unit) + ") at byte " + i
+                        + "; strings must be valid Unicode");
     }
 
     private static int hex4(byte[] b, int at) {
@@ -101,7 +103,9 @@ final class StrictText {
     }
 
     private static Rejection invalidUtf8(int at) {
-        return Rejection.badRequest("invalid_utf8", "the body is not valid UTF-8 at byte " + at
-                + " (overlong forms, encoded surrogates and other encodings are refused)");
+        return Rejection.badRequest(
+                "invalid_utf8",
+                "the body is not valid UTF-8 at byte " + at
+                        + " (overlong forms, encoded surrogates and other encodings are refused)");
     }
 }

@@ -1,7 +1,9 @@
 package io.sluice.collector;
 
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.TemporalAccessor;
@@ -14,8 +16,10 @@ import java.time.temporal.TemporalAccessor;
 final class Timestamps {
     /** 0001-01-01T00:00:00Z and the last nanosecond of 9999: the range {@link #format} writes in its one shape. */
     static final Instant MIN = Instant.parse("0001-01-01T00:00:00Z");
+
     static final Instant MAX = Instant.parse("9999-12-31T23:59:59.999999999Z");
-    private static final DateTimeFormatter OUTPUT = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter OUTPUT =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     private Timestamps() {}
 
@@ -27,10 +31,13 @@ final class Timestamps {
         Instant fast = parseCommon(text);
         if (fast != null) return inRange(fast) ? fast : null;
         try {
-            TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parseBest(text, java.time.OffsetDateTime::from, LocalDateTime::from);
-            Instant instant = parsed instanceof LocalDateTime local ? local.toInstant(ZoneOffset.UTC) : ((java.time.OffsetDateTime) parsed).toInstant();
+            TemporalAccessor parsed =
+                    DateTimeFormatter.ISO_DATE_TIME.parseBest(text, OffsetDateTime::from, LocalDateTime::from);
+            Instant instant = parsed instanceof LocalDateTime local
+                    ? local.toInstant(ZoneOffset.UTC)
+                    : ((OffsetDateTime) parsed).toInstant();
             return inRange(instant) ? instant : null;
-        } catch (java.time.DateTimeException e) { // DateTimeParseException, or a value java.time cannot represent
+        } catch (DateTimeException e) { // DateTimeParseException, or a value java.time cannot represent
             return null;
         }
     }
@@ -46,8 +53,13 @@ final class Timestamps {
      */
     private static Instant parseCommon(String s) {
         int n = s.length();
-        if (n < 20 || s.charAt(n - 1) != 'Z' || s.charAt(4) != '-' || s.charAt(7) != '-' || s.charAt(10) != 'T'
-                || s.charAt(13) != ':' || s.charAt(16) != ':') return null;
+        if (n < 20
+                || s.charAt(n - 1) != 'Z'
+                || s.charAt(4) != '-'
+                || s.charAt(7) != '-'
+                || s.charAt(10) != 'T'
+                || s.charAt(13) != ':'
+                || s.charAt(16) != ':') return null;
         int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
         int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
         if ((year | month | day | hour | minute | second) < 0) return null;
@@ -60,8 +72,9 @@ final class Timestamps {
             for (int i = fraction; i < 9; i++) nanos *= 10;
         }
         try {
-            return LocalDateTime.of(year, month, day, hour, minute, second, nanos).toInstant(ZoneOffset.UTC);
-        } catch (java.time.DateTimeException e) {
+            return LocalDateTime.of(year, month, day, hour, minute, second, nanos)
+                    .toInstant(ZoneOffset.UTC);
+        } catch (DateTimeException e) {
             return null;
         }
     }

@@ -8,7 +8,8 @@ public record Cidr(byte[] network, int prefixLength, String text) {
 
     public static Cidr parse(String text) {
         String[] parts = text.split("/", 2);
-        if (!looksLikeAddress(parts[0])) throw new IllegalArgumentException("'" + text + "' is not a CIDR such as 10.0.0.0/8");
+        if (!looksLikeAddress(parts[0]))
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR such as 10.0.0.0/8");
         byte[] address;
         try {
             address = InetAddress.getByName(parts[0]).getAddress();
@@ -22,7 +23,8 @@ public record Cidr(byte[] network, int prefixLength, String text) {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' has a bad prefix length");
         }
-        if (prefix < 0 || prefix > maxBits) throw new IllegalArgumentException("'" + text + "' has a bad prefix length");
+        if (prefix < 0 || prefix > maxBits)
+            throw new IllegalArgumentException("'" + text + "' has a bad prefix length");
         return new Cidr(address, prefix, text);
     }
 

@@ -46,14 +46,26 @@ public final class ConfigLoader {
             throw new ConfigException("config file " + explicitFile.toAbsolutePath() + " does not exist");
         }
         ObjectNode tree = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
-        Path baseDir = file == null ? Path.of("").toAbsolutePath() : file.toAbsolutePath().getParent();
-        return fromTree(tree, file == null, file == null ? "built-in standalone defaults" : file.toAbsolutePath().toString(), baseDir);
+        Path baseDir = file == null
+                ? Path.of("").toAbsolutePath()
+                : file.toAbsolutePath().getParent();
+        return fromTree(
+                tree,
+                file == null,
+                file == null
+                        ? "built-in standalone defaults"
+                        : file.toAbsolutePath().toString(),
+                baseDir);
     }
 
     /** Parses YAML text; for tests and for tools that build configs in memory. */
     public SluiceConfig loadYaml(String yaml) {
         try {
-            return fromTree(asObject(new ObjectMapper(new YAMLFactory()).readTree(yaml)), false, "inline YAML", Path.of("").toAbsolutePath());
+            return fromTree(
+                    asObject(new ObjectMapper(new YAMLFactory()).readTree(yaml)),
+                    false,
+                    "inline YAML",
+                    Path.of("").toAbsolutePath());
         } catch (IOException e) {
             throw new ConfigException("the YAML could not be parsed: " + e.getMessage());
         }
@@ -108,7 +120,8 @@ public final class ConfigLoader {
             }
         } else if (node instanceof ArrayNode array) {
             for (int i = 0; i < array.size(); i++) {
-                if (array.get(i).isTextual()) array.set(i, array.textNode(expand(array.get(i).asText(), path + "[" + i + "]")));
+                if (array.get(i).isTextual())
+                    array.set(i, array.textNode(expand(array.get(i).asText(), path + "[" + i + "]")));
                 else expandReferences(array.get(i), path + "[" + i + "]");
             }
         }
@@ -147,7 +160,8 @@ public final class ConfigLoader {
         env.entrySet().stream()
                 .filter(e -> e.getKey().startsWith(ENV_PREFIX))
                 .sorted(Map.Entry.comparingByKey())
-                .forEach(e -> override(tree, e.getKey().substring(ENV_PREFIX.length()).split("_"), e.getValue()));
+                .forEach(e ->
+                        override(tree, e.getKey().substring(ENV_PREFIX.length()).split("_"), e.getValue()));
     }
 
     private static void override(ObjectNode tree, String[] segments, String value) {
@@ -166,7 +180,8 @@ public final class ConfigLoader {
                 }
                 if (child instanceof Key || child instanceof ConfigSchema.Opaque) return;
                 JsonNode next = object.get(name);
-                if (next == null || next.isNull()) next = child instanceof ListOf ? object.putArray(name) : object.putObject(name);
+                if (next == null || next.isNull())
+                    next = child instanceof ListOf ? object.putArray(name) : object.putObject(name);
                 node = child;
                 target = next;
             } else if (node instanceof ListOf list && target instanceof ArrayNode array) {
@@ -192,7 +207,9 @@ public final class ConfigLoader {
 
     private static void walk(Section section, JsonNode given, String prefix, ConfigValues values) {
         if (given != null && !given.isNull() && !given.isObject()) {
-            throw new ConfigException(prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1), "must be a mapping of keys");
+            throw new ConfigException(
+                    prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1),
+                    "must be a mapping of keys");
         }
         if (given != null) {
             for (Iterator<String> names = given.fieldNames(); names.hasNext(); ) {
@@ -228,10 +245,17 @@ public final class ConfigLoader {
             Section section = list.element();
             if (!list.variants().isEmpty()) {
                 JsonNode type = element == null ? null : element.get("type");
-                if (type == null || type.isNull()) throw new ConfigException(prefix + "type", "is required (one of " + String.join(", ", list.variants().keySet()) + ")");
+                if (type == null || type.isNull())
+                    throw new ConfigException(
+                            prefix + "type",
+                            "is required (one of "
+                                    + String.join(", ", list.variants().keySet()) + ")");
                 section = list.elementFor(type.asText());
                 if (section == null) {
-                    throw new ConfigException(prefix + "type", "unknown type '" + type.asText() + "' (known: " + String.join(", ", list.variants().keySet()) + ")");
+                    throw new ConfigException(
+                            prefix + "type",
+                            "unknown type '" + type.asText() + "' (known: "
+                                    + String.join(", ", list.variants().keySet()) + ")");
                 }
             }
             walk(section, element, prefix, values);
@@ -264,7 +288,8 @@ public final class ConfigLoader {
 
     private static String suggestion(Section section, String name) {
         for (String known : section.children().keySet()) {
-            if (known.equalsIgnoreCase(name) || editDistance(known.toLowerCase(Locale.ROOT), name.toLowerCase(Locale.ROOT)) <= 2) {
+            if (known.equalsIgnoreCase(name)
+                    || editDistance(known.toLowerCase(Locale.ROOT), name.toLowerCase(Locale.ROOT)) <= 2) {
                 return " (did you mean '" + known + "'?)";
             }
         }
@@ -314,7 +339,9 @@ public final class ConfigLoader {
                 if (!out.isEmpty()) out.append(", ");
                 JsonNode tree = value instanceof Json json ? json.tree() : null;
                 String text = tree != null ? (tree.isTextual() ? tree.asText() : "{...}") : String.valueOf(value);
-                out.append(path).append('=').append(secret.get(path) && !text.isEmpty() && tree == null ? "******" : text);
+                out.append(path)
+                        .append('=')
+                        .append(secret.get(path) && !text.isEmpty() && tree == null ? "******" : text);
             });
             return out.toString();
         }

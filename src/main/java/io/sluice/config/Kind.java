@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,29 +11,36 @@ import java.util.regex.Pattern;
 /** The value types a configuration key can have; each converts and validates a raw string. */
 public enum Kind {
     STRING("a non-empty string") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             if (raw.isBlank()) throw new IllegalArgumentException("must not be empty");
             return raw;
         }
     },
     OPTIONAL_STRING("a string") {
-        @Override Object convert(String raw) { return raw; }
+        @Override
+        Object convert(String raw) {
+            return raw;
+        }
     },
     IDENTIFIER("an identifier of lower-case letters, digits, '_' or '-' (starting with a letter)") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             if (!raw.matches("[a-z][a-z0-9_-]{0,62}")) throw new IllegalArgumentException("must be " + description);
             return raw;
         }
     },
     PORT("a TCP port 0-65535 (0 picks a free port)") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             int port = parseInt(raw);
             if (port < 0 || port > 65535) throw new IllegalArgumentException("must be " + description);
             return port;
         }
     },
     POSITIVE_INT("an integer >= 1") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             int value = parseInt(raw);
             if (value < 1) throw new IllegalArgumentException("must be " + description);
             return value;
@@ -40,7 +48,8 @@ public enum Kind {
     },
     /** An integer >= 1, or "auto" (converted to 0): how many replicas a topic Sluice creates gets. */
     REPLICAS("an integer >= 1 or 'auto'") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             if (raw.trim().equalsIgnoreCase("auto")) return 0;
             int value = parseInt(raw);
             if (value < 1) throw new IllegalArgumentException("must be " + description);
@@ -48,14 +57,21 @@ public enum Kind {
         }
     },
     DURATION("a duration such as 500ms, 5s, 2m or 1h") {
-        @Override Object convert(String raw) { return parseDuration(raw); }
+        @Override
+        Object convert(String raw) {
+            return parseDuration(raw);
+        }
     },
     SIZE("a size such as 512, 32KB or 64MB") {
-        @Override Object convert(String raw) { return parseSize(raw); }
+        @Override
+        Object convert(String raw) {
+            return parseSize(raw);
+        }
     },
     /** "embedded" or a comma-separated host:port list. */
     KAFKA_SERVERS("'embedded' or a comma-separated list of host:port") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             String value = raw.trim();
             if (value.equals("embedded")) return value;
             for (String hostPort : value.split(",")) {
@@ -68,14 +84,16 @@ public enum Kind {
     },
     /** "embedded" or a PostgreSQL JDBC URL (single host, multi-host, or cluster endpoint). */
     JDBC_URL("'embedded' or a jdbc:postgresql:// URL") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             String value = raw.trim();
             if (value.equals("embedded") || value.startsWith("jdbc:postgresql://")) return value;
             throw new IllegalArgumentException("must be " + description + ", got '" + raw + "'");
         }
     },
     BOOLEAN("true or false") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             return switch (raw.trim().toLowerCase(Locale.ROOT)) {
                 case "true", "yes", "on" -> true;
                 case "false", "no", "off" -> false;
@@ -84,10 +102,12 @@ public enum Kind {
         }
     },
     HTTP_URL("an http:// or https:// URL") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             try {
-                java.net.URI uri = java.net.URI.create(raw.trim());
-                if ((!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) || uri.getHost() == null) throw new IllegalArgumentException();
+                URI uri = URI.create(raw.trim());
+                if ((!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) || uri.getHost() == null)
+                    throw new IllegalArgumentException();
                 return uri.toString();
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("must be an http:// or https:// URL, got '" + raw + "'");
@@ -95,23 +115,28 @@ public enum Kind {
         }
     },
     WEBHOOK_MODE("event or batch") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             String mode = raw.trim();
-            if (!mode.equals("event") && !mode.equals("batch")) throw new IllegalArgumentException("must be 'event' or 'batch', got '" + raw + "'");
+            if (!mode.equals("event") && !mode.equals("batch"))
+                throw new IllegalArgumentException("must be 'event' or 'batch', got '" + raw + "'");
             return mode;
         }
     },
     /** "" (no limit), "200/s" (requests per second) or "5000 events/s". */
     RATE("a rate such as 200/s or 5000 events/s (empty: unlimited)") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             String text = raw.trim();
             if (text.isEmpty()) return "";
-            if (!text.matches("\\d+(\\.\\d+)?\\s*(events)?\\s*/\\s*s")) throw new IllegalArgumentException("must be a rate such as 200/s or 5000 events/s, got '" + raw + "'");
+            if (!text.matches("\\d+(\\.\\d+)?\\s*(events)?\\s*/\\s*s"))
+                throw new IllegalArgumentException("must be a rate such as 200/s or 5000 events/s, got '" + raw + "'");
             return text;
         }
     },
     STRING_LIST("a list of strings") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             List<String> items = new ArrayList<>();
             for (String part : raw.split(",")) {
                 if (!part.isBlank()) items.add(part.trim());
@@ -120,13 +145,16 @@ public enum Kind {
         }
     },
     EVENT_TYPE_LIST("a list of event types (track, identify, page, screen, group, alias)") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             List<String> items = new ArrayList<>();
             for (String part : raw.split(",")) {
                 String type = part.trim();
                 if (type.isEmpty()) continue;
-                if (!List.of("track", "identify", "page", "screen", "group", "alias").contains(type)) {
-                    throw new IllegalArgumentException("'" + type + "' is not an event type (track, identify, page, screen, group, alias)");
+                if (!List.of("track", "identify", "page", "screen", "group", "alias")
+                        .contains(type)) {
+                    throw new IllegalArgumentException(
+                            "'" + type + "' is not an event type (track, identify, page, screen, group, alias)");
                 }
                 items.add(type);
             }
@@ -134,7 +162,8 @@ public enum Kind {
         }
     },
     CIDR_LIST("a list of CIDRs such as 10.0.0.0/8") {
-        @Override Object convert(String raw) {
+        @Override
+        Object convert(String raw) {
             List<Cidr> cidrs = new ArrayList<>();
             for (String part : raw.split(",")) {
                 if (!part.isBlank()) cidrs.add(Cidr.parse(part.trim()));
@@ -169,7 +198,8 @@ public enum Kind {
 
     static Duration parseDuration(String raw) {
         Matcher m = DURATION_PATTERN.matcher(raw.trim().toLowerCase(Locale.ROOT));
-        if (!m.matches()) throw new IllegalArgumentException("must be a duration such as 500ms, 5s, 2m or 1h, got '" + raw + "'");
+        if (!m.matches())
+            throw new IllegalArgumentException("must be a duration such as 500ms, 5s, 2m or 1h, got '" + raw + "'");
         long n = Long.parseLong(m.group(1));
         return switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
@@ -182,7 +212,8 @@ public enum Kind {
 
     static long parseSize(String raw) {
         Matcher m = SIZE_PATTERN.matcher(raw.trim().toLowerCase(Locale.ROOT));
-        if (!m.matches()) throw new IllegalArgumentException("must be a size such as 512, 32KB or 64MB, got '" + raw + "'");
+        if (!m.matches())
+            throw new IllegalArgumentException("must be a size such as 512, 32KB or 64MB, got '" + raw + "'");
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "b" : m.group(2);
         long bytes = switch (unit) {
@@ -194,5 +225,4 @@ public enum Kind {
         if (bytes < 1) throw new IllegalArgumentException("must be at least 1 byte");
         return bytes;
     }
-
 }

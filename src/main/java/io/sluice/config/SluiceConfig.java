@@ -1,10 +1,13 @@
 package io.sluice.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,10 +37,22 @@ public record SluiceConfig(
     public static final String EMBEDDED = "embedded";
 
     /** @param replicationFactor 0 for 'auto'; @param minInsyncReplicas 0 for 'auto' */
-    public record KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
-                                String violationsTopic, int replicationFactor, int minInsyncReplicas) {
-        public KafkaSettings(String bootstrapServers, String eventsTopic, int partitions, int embeddedPort, String controlTopic,
-                             String violationsTopic) {
+    public record KafkaSettings(
+            String bootstrapServers,
+            String eventsTopic,
+            int partitions,
+            int embeddedPort,
+            String controlTopic,
+            String violationsTopic,
+            int replicationFactor,
+            int minInsyncReplicas) {
+        public KafkaSettings(
+                String bootstrapServers,
+                String eventsTopic,
+                int partitions,
+                int embeddedPort,
+                String controlTopic,
+                String violationsTopic) {
             this(bootstrapServers, eventsTopic, partitions, embeddedPort, controlTopic, violationsTopic, 0, 0);
         }
 
@@ -46,21 +61,37 @@ public record SluiceConfig(
         }
     }
 
-    public record PostgresSettings(String url, String user, String password, int embeddedPort, int maxPoolSize,
-                                   List<String> instances, Duration writeHold, Duration probeInterval, Duration socketTimeout) {
+    public record PostgresSettings(
+            String url,
+            String user,
+            String password,
+            int embeddedPort,
+            int maxPoolSize,
+            List<String> instances,
+            Duration writeHold,
+            Duration probeInterval,
+            Duration socketTimeout) {
         public boolean embedded() {
             return EMBEDDED.equals(url);
         }
     }
 
-    public record CollectorSettings(String host, int port, List<Cidr> trustedProxies, long maxRequestSize,
-                                    long maxEventSize, int maxBatchEvents, long maxInFlightBytes, Duration ackTimeout,
-                                    long minBodyRate) {}
+    public record CollectorSettings(
+            String host,
+            int port,
+            List<Cidr> trustedProxies,
+            long maxRequestSize,
+            long maxEventSize,
+            int maxBatchEvents,
+            long maxInFlightBytes,
+            Duration ackTimeout,
+            long minBodyRate) {}
 
     public record AdminSettings(String host, int port, String token) {
         @Override
         public String toString() {
-            return "AdminSettings[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "" : "******") + "]";
+            return "AdminSettings[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "" : "******")
+                    + "]";
         }
     }
 
@@ -84,17 +115,19 @@ public record SluiceConfig(
     /** min.insync.replicas above the replication factor could never acknowledge anything: refused here, not at the first request. */
     private static int replicationChecked(int replicationFactor, int minInsyncReplicas) {
         if (replicationFactor > 0 && minInsyncReplicas > replicationFactor) {
-            throw new ConfigException("kafka.minInsyncReplicas", "is " + minInsyncReplicas + ", above kafka.replicationFactor="
-                    + replicationFactor + ": no write could ever be acknowledged");
+            throw new ConfigException(
+                    "kafka.minInsyncReplicas",
+                    "is " + minInsyncReplicas + ", above kafka.replicationFactor=" + replicationFactor
+                            + ": no write could ever be acknowledged");
         }
         return minInsyncReplicas;
     }
 
     public static String sha256Hex(String text) {
         try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is always available", e);
         }
     }
@@ -126,11 +159,26 @@ public record SluiceConfig(
      * @param function "" for none, else a .js path (relative to {@link SluiceConfig#baseDir}) or inline source
      * @param settings read-only settings for the function's context, or null
      */
-    public record SyncSettings(String id, String source, String destination, List<String> filterTypes,
-                               List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge,
-                               String function, Json settings) {
-        public SyncSettings(String id, String source, String destination, List<String> filterTypes,
-                            List<String> filterEvents, int maxEvents, long maxBytes, Duration maxAge) {
+    public record SyncSettings(
+            String id,
+            String source,
+            String destination,
+            List<String> filterTypes,
+            List<String> filterEvents,
+            int maxEvents,
+            long maxBytes,
+            Duration maxAge,
+            String function,
+            Json settings) {
+        public SyncSettings(
+                String id,
+                String source,
+                String destination,
+                List<String> filterTypes,
+                List<String> filterEvents,
+                int maxEvents,
+                long maxBytes,
+                Duration maxAge) {
             this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);
         }
 
@@ -143,9 +191,17 @@ public record SluiceConfig(
 
     public record PlannerSettings(String groupId) {}
 
-    public record WorkerSettings(int concurrency, Duration pollInterval, Duration leaseDuration, Duration heartbeatInterval,
-                                 Duration retryBase, Duration retryCap, int maxAttempts, Duration maxRetryAge,
-                                 Duration doneRetention, Duration pruneInterval) {}
+    public record WorkerSettings(
+            int concurrency,
+            Duration pollInterval,
+            Duration leaseDuration,
+            Duration heartbeatInterval,
+            Duration retryBase,
+            Duration retryCap,
+            int maxAttempts,
+            Duration maxRetryAge,
+            Duration doneRetention,
+            Duration pruneInterval) {}
 
     /** A path from the config (a function or contract file), resolved against the config file's directory. */
     public Path resolve(String path) {
@@ -164,13 +220,16 @@ public record SluiceConfig(
         for (String p : v.lists.get("sources")) {
             SourceSettings source = new SourceSettings(v.get(p + "id"), v.get(p + "writeKey"), v.get(p + "contract"));
             if (!ids.add(source.id())) throw new ConfigException(p + "id", "duplicate source id '" + source.id() + "'");
-            if (!keys.add(source.writeKey())) throw new ConfigException(p + "writeKey", "the same write key is used by two sources");
+            if (!keys.add(source.writeKey()))
+                throw new ConfigException(p + "writeKey", "the same write key is used by two sources");
             sources.add(source);
         }
         long maxRequest = v.<Long>get("collector.maxRequestSize");
         long maxInFlight = v.<Long>get("collector.maxInFlightBytes");
         if (maxInFlight < maxRequest) {
-            throw new ConfigException("collector.maxInFlightBytes", "must be at least collector.maxRequestSize (" + maxRequest + " bytes)");
+            throw new ConfigException(
+                    "collector.maxInFlightBytes",
+                    "must be at least collector.maxRequestSize (" + maxRequest + " bytes)");
         }
         if (v.<Long>get("collector.maxEventSize") > maxRequest) {
             throw new ConfigException("collector.maxEventSize", "must not exceed collector.maxRequestSize");
@@ -184,18 +243,29 @@ public record SluiceConfig(
                     settings.put(path.substring(p.length()), value);
                 }
             });
-            DestinationSettings destination = new DestinationSettings(v.get(p + "id"), v.get(p + "type"), Map.copyOf(settings));
-            if (!destinationIds.add(destination.id())) throw new ConfigException(p + "id", "duplicate destination id '" + destination.id() + "'");
+            DestinationSettings destination =
+                    new DestinationSettings(v.get(p + "id"), v.get(p + "type"), Map.copyOf(settings));
+            if (!destinationIds.add(destination.id()))
+                throw new ConfigException(p + "id", "duplicate destination id '" + destination.id() + "'");
             destinations.add(destination);
         }
         List<SyncSettings> syncs = new ArrayList<>();
         Set<String> syncIds = new HashSet<>();
         for (String p : v.lists.get("syncs")) {
-            SyncSettings sync = new SyncSettings(v.get(p + "id"), v.get(p + "source"), v.get(p + "destination"),
-                    v.get(p + "filter.types"), v.get(p + "filter.events"), v.get(p + "batch.maxEvents"),
-                    v.get(p + "batch.maxBytes"), v.get(p + "batch.maxAge"), v.get(p + "function"), v.get(p + "settings"));
+            SyncSettings sync = new SyncSettings(
+                    v.get(p + "id"),
+                    v.get(p + "source"),
+                    v.get(p + "destination"),
+                    v.get(p + "filter.types"),
+                    v.get(p + "filter.events"),
+                    v.get(p + "batch.maxEvents"),
+                    v.get(p + "batch.maxBytes"),
+                    v.get(p + "batch.maxAge"),
+                    v.get(p + "function"),
+                    v.get(p + "settings"));
             if (!syncIds.add(sync.id())) throw new ConfigException(p + "id", "duplicate sync id '" + sync.id() + "'");
-            if (!ids.contains(sync.source())) throw new ConfigException(p + "source", "no source has id '" + sync.source() + "'");
+            if (!ids.contains(sync.source()))
+                throw new ConfigException(p + "source", "no source has id '" + sync.source() + "'");
             if (!destinationIds.contains(sync.destination())) {
                 throw new ConfigException(p + "destination", "no destination has id '" + sync.destination() + "'");
             }
@@ -203,25 +273,53 @@ public record SluiceConfig(
         }
         return new SluiceConfig(
                 Path.of(v.<String>get("dataDir")),
-                new KafkaSettings(v.get("kafka.bootstrapServers"), v.get("kafka.eventsTopic"), v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort"), v.get("kafka.controlTopic"), v.get("kafka.violationsTopic"),
-                        v.get("kafka.replicationFactor"), replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas"))),
-                new PostgresSettings(v.get("postgres.url"), v.get("postgres.user"), v.get("postgres.password"),
-                        v.get("postgres.embeddedPort"), v.get("postgres.maxPoolSize"), v.get("postgres.instances"),
-                        v.get("postgres.writeHold"), v.get("postgres.probeInterval"), v.get("postgres.socketTimeout")),
-                new CollectorSettings(v.get("collector.host"), v.get("collector.port"), v.get("collector.trustedProxies"),
-                        maxRequest, v.get("collector.maxEventSize"), v.get("collector.maxBatchEvents"), maxInFlight,
-                        v.get("collector.ackTimeout"), v.get("collector.minBodyRate")),
+                new KafkaSettings(
+                        v.get("kafka.bootstrapServers"),
+                        v.get("kafka.eventsTopic"),
+                        v.get("kafka.partitions"),
+                        v.get("kafka.embeddedPort"),
+                        v.get("kafka.controlTopic"),
+                        v.get("kafka.violationsTopic"),
+                        v.get("kafka.replicationFactor"),
+                        replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas"))),
+                new PostgresSettings(
+                        v.get("postgres.url"),
+                        v.get("postgres.user"),
+                        v.get("postgres.password"),
+                        v.get("postgres.embeddedPort"),
+                        v.get("postgres.maxPoolSize"),
+                        v.get("postgres.instances"),
+                        v.get("postgres.writeHold"),
+                        v.get("postgres.probeInterval"),
+                        v.get("postgres.socketTimeout")),
+                new CollectorSettings(
+                        v.get("collector.host"),
+                        v.get("collector.port"),
+                        v.get("collector.trustedProxies"),
+                        maxRequest,
+                        v.get("collector.maxEventSize"),
+                        v.get("collector.maxBatchEvents"),
+                        maxInFlight,
+                        v.get("collector.ackTimeout"),
+                        v.get("collector.minBodyRate")),
                 new AdminSettings(v.get("admin.host"), v.get("admin.port"), v.get("admin.token")),
                 List.copyOf(sources),
                 List.copyOf(destinations),
                 List.copyOf(syncs),
                 new PlannerSettings(v.get("planner.groupId")),
-                new WorkerSettings(v.get("worker.concurrency"), v.get("worker.pollInterval"), v.get("worker.leaseDuration"),
-                        v.get("worker.heartbeatInterval"), v.get("worker.retryBase"), v.get("worker.retryCap"),
-                        v.get("worker.maxAttempts"), v.get("worker.maxRetryAge"), v.get("worker.doneRetention"),
+                new WorkerSettings(
+                        v.get("worker.concurrency"),
+                        v.get("worker.pollInterval"),
+                        v.get("worker.leaseDuration"),
+                        v.get("worker.heartbeatInterval"),
+                        v.get("worker.retryBase"),
+                        v.get("worker.retryCap"),
+                        v.get("worker.maxAttempts"),
+                        v.get("worker.maxRetryAge"),
+                        v.get("worker.doneRetention"),
                         v.get("worker.pruneInterval")),
-                new FunctionSettings(v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
+                new FunctionSettings(
+                        v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
                 v.get("deadLetters.retention"),
                 baseDir,
                 origin,

@@ -2,6 +2,7 @@ package io.sluice.console;
 
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.javalin.http.HttpStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.ConsoleSessions;
@@ -11,13 +12,15 @@ import io.sluice.failover.ControlTopic;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.kafka.RejectionsTopic;
+import io.sluice.lifecycle.Service;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.SyncPauseStore;
-import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.sql.SQLException;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
@@ -29,20 +32,39 @@ import javax.sql.DataSource;
  */
 public final class Console implements AdminRoutes, Service {
     /** Client-side routes: every one answers the same page, which renders the view for its path. */
-    private static final String[] PAGES = {"/", "/sources/{id}", "/syncs/{id}", "/dead-letters", "/database", "/functions", "/login"};
-    private static final Map<String, String> ASSETS = Map.of("app.js", "text/javascript; charset=utf-8", "app.css", "text/css; charset=utf-8",
-            "favicon.svg", "image/svg+xml");
-    private static final String CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
-            + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    private static final String[] PAGES = {
+        "/", "/sources/{id}", "/syncs/{id}", "/dead-letters", "/database", "/functions", "/login"
+    };
+
+    private static final Map<String, String> ASSETS = Map.of(
+            "app.js",
+            "text/javascript; charset=utf-8",
+            "app.css",
+            "text/css; charset=utf-8",
+            "favicon.svg",
+            "image/svg+xml");
+    private static final String CSP =
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                    + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
     /**
      * What the console reads. Database parts are null in a process without the queue database (a collector-only
      * process): its console shows the collector's view and says the rest is elsewhere.
      */
-    public record Parts(SluiceConfig config, MeterRegistry registry, ConsoleSessions sessions, Supplier<KafkaHealth.Status> kafka,
-                        String bootstrapServers, DataSource queueDatabase, WriteGate gate, WriterMonitor writerMonitor,
-                        ControlTopic control, SyncPauseStore pauses, DeadLetterStore deadLetters, Supplier<String> quiesceState,
-                        Clock clock) {}
+    public record Parts(
+            SluiceConfig config,
+            MeterRegistry registry,
+            ConsoleSessions sessions,
+            Supplier<KafkaHealth.Status> kafka,
+            String bootstrapServers,
+            DataSource queueDatabase,
+            WriteGate gate,
+            WriterMonitor writerMonitor,
+            ControlTopic control,
+            SyncPauseStore pauses,
+            DeadLetterStore deadLetters,
+            Supplier<String> quiesceState,
+            Clock clock) {}
 
     private final Parts parts;
     private final ConsoleAccess access;
@@ -55,20 +77,27 @@ public final class Console implements AdminRoutes, Service {
         this.parts = parts;
         this.access = new ConsoleAccess(parts.sessions());
         var kafka = parts.config().kafka();
-        this.tail = new EventTail(parts.bootstrapServers(), kafka.eventsTopic(), RejectionsTopic.name(kafka.eventsTopic()), kafka.violationsTopic());
-        QueueView queue = parts.queueDatabase() == null ? null : new QueueView(parts.queueDatabase(), kafka.eventsTopic());
+        this.tail = new EventTail(
+                parts.bootstrapServers(),
+                kafka.eventsTopic(),
+                RejectionsTopic.name(kafka.eventsTopic()),
+                kafka.violationsTopic());
+        QueueView queue =
+                parts.queueDatabase() == null ? null : new QueueView(parts.queueDatabase(), kafka.eventsTopic());
         this.history = new MetricHistory(parts.registry(), parts.clock(), queue == null ? null : () -> backlog(queue));
-        this.api = new ConsoleApi(parts, access, queue, history, new KafkaOffsets(parts.bootstrapServers(), kafka.eventsTopic()));
+        this.api = new ConsoleApi(
+                parts, access, queue, history, new KafkaOffsets(parts.bootstrapServers(), kafka.eventsTopic()));
         this.live = new LiveStream(tail, access);
     }
 
     private Map<String, MetricHistory.Backlog> backlog(QueueView queue) {
         try {
-            Map<String, MetricHistory.Backlog> out = new java.util.HashMap<>();
+            Map<String, MetricHistory.Backlog> out = new HashMap<>();
             var now = parts.clock().instant();
-            queue.syncs().forEach((id, q) -> out.put(id, new MetricHistory.Backlog(q.backlogEvents(), q.ageSeconds(now))));
+            queue.syncs()
+                    .forEach((id, q) -> out.put(id, new MetricHistory.Backlog(q.backlogEvents(), q.ageSeconds(now))));
             return out;
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -79,7 +108,9 @@ public final class Console implements AdminRoutes, Service {
         for (String path : PAGES) {
             config.routes.get(path, ctx -> {
                 secure(ctx);
-                ctx.header("Cache-Control", "no-store").contentType("text/html; charset=utf-8").result(page);
+                ctx.header("Cache-Control", "no-store")
+                        .contentType("text/html; charset=utf-8")
+                        .result(page);
             });
         }
         ASSETS.forEach((name, type) -> {
@@ -91,7 +122,7 @@ public final class Console implements AdminRoutes, Service {
         });
         config.routes.post("/console/login", ctx -> {
             boolean ok = parts.sessions().login(ctx, ctx.formParam("token"));
-            ctx.redirect(ok ? "/" : "/login?failed=1", io.javalin.http.HttpStatus.SEE_OTHER);
+            ctx.redirect(ok ? "/" : "/login?failed=1", HttpStatus.SEE_OTHER);
         });
         config.routes.post("/console/logout", ctx -> {
             parts.sessions().logout(ctx);
@@ -106,7 +137,9 @@ public final class Console implements AdminRoutes, Service {
     }
 
     private static void secure(Context ctx) {
-        ctx.header("Content-Security-Policy", CSP).header("X-Content-Type-Options", "nosniff").header("X-Frame-Options", "DENY")
+        ctx.header("Content-Security-Policy", CSP)
+                .header("X-Content-Type-Options", "nosniff")
+                .header("X-Frame-Options", "DENY")
                 .header("Referrer-Policy", "no-referrer");
     }
 

@@ -3,6 +3,7 @@ package io.sluice.console;
 import io.javalin.http.Context;
 import io.sluice.admin.ConsoleSessions;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 
 /**
  * Who may see what in the console. With {@code admin.token} set: anyone may look, only a logged-in operator sees
@@ -21,7 +22,9 @@ final class ConsoleAccess {
     }
 
     boolean payloads(Context ctx) {
-        return sessions.tokenConfigured() ? authenticated(ctx) : loopback(ctx.req().getRemoteAddr());
+        return sessions.tokenConfigured()
+                ? authenticated(ctx)
+                : loopback(ctx.req().getRemoteAddr());
     }
 
     ConsoleSessions sessions() {
@@ -31,8 +34,10 @@ final class ConsoleAccess {
     static boolean loopback(String address) {
         try {
             // the socket's peer address is always a literal, so this never asks DNS
-            return address != null && !address.isBlank() && InetAddress.getByName(address.replaceAll("^\\[|]$", "")).isLoopbackAddress();
-        } catch (java.net.UnknownHostException e) {
+            return address != null
+                    && !address.isBlank()
+                    && InetAddress.getByName(address.replaceAll("^\\[|]$", "")).isLoopbackAddress();
+        } catch (UnknownHostException e) {
             return false;
         }
     }

@@ -31,7 +31,8 @@ final class ConsoleApi implements AutoCloseable {
     private final KafkaOffsets offsets;
     private final DatabaseView database;
 
-    ConsoleApi(Console.Parts parts, ConsoleAccess access, QueueView queue, MetricHistory history, KafkaOffsets offsets) {
+    ConsoleApi(
+            Console.Parts parts, ConsoleAccess access, QueueView queue, MetricHistory history, KafkaOffsets offsets) {
         this.parts = parts;
         this.access = access;
         this.queue = queue;
@@ -47,13 +48,16 @@ final class ConsoleApi implements AutoCloseable {
         config.routes.get("/console/api/syncs/{id}", this::sync);
         config.routes.get("/console/api/dead-letters", this::deadLetters);
         config.routes.get("/console/api/database", ctx -> json(ctx, database.toJson()));
-        config.routes.get("/console/api/functions", ctx -> json(ctx, FunctionsView.toJson(parts.config(), access.payloads(ctx))));
+        config.routes.get(
+                "/console/api/functions", ctx -> json(ctx, FunctionsView.toJson(parts.config(), access.payloads(ctx))));
     }
 
     private void session(Context ctx) {
         String csrf = access.sessions().csrf(ctx);
-        ObjectNode out = JSON.createObjectNode().put("tokenConfigured", access.sessions().tokenConfigured())
-                .put("authenticated", csrf != null).put("payloads", access.payloads(ctx));
+        ObjectNode out = JSON.createObjectNode()
+                .put("tokenConfigured", access.sessions().tokenConfigured())
+                .put("authenticated", csrf != null)
+                .put("payloads", access.payloads(ctx));
         if (csrf != null) out.put("csrf", csrf);
         json(ctx, out);
     }
@@ -68,7 +72,8 @@ final class ConsoleApi implements AutoCloseable {
         ArrayNode syncs = out.putArray("syncs");
         Map<String, QueueView.SyncQueue> queues = queues();
         Map<String, SyncPauseStore.Pause> paused = paused();
-        for (SyncSettings sync : parts.config().syncs()) syncs.add(syncSummary(sync, queues.get(sync.id()), paused.get(sync.id())));
+        for (SyncSettings sync : parts.config().syncs())
+            syncs.add(syncSummary(sync, queues.get(sync.id()), paused.get(sync.id())));
         out.putObject("latency").put("p50", history.latest("latency.p50")).put("p99", history.latest("latency.p99"));
         out.set("alarms", database.alarms());
         out.set("history", history.toJson(""));
@@ -76,7 +81,10 @@ final class ConsoleApi implements AutoCloseable {
     }
 
     private void source(Context ctx) throws Exception {
-        SourceSettings source = parts.config().sources().stream().filter(s -> s.id().equals(ctx.pathParam("id"))).findFirst().orElse(null);
+        SourceSettings source = parts.config().sources().stream()
+                .filter(s -> s.id().equals(ctx.pathParam("id")))
+                .findFirst()
+                .orElse(null);
         if (source == null) {
             ctx.status(404).contentType("application/json").result("{\"error\":\"no such source\"}");
             return;
@@ -86,22 +94,31 @@ final class ConsoleApi implements AutoCloseable {
         ArrayNode syncs = out.putArray("syncs");
         Map<String, QueueView.SyncQueue> queues = queues();
         Map<String, SyncPauseStore.Pause> paused = paused();
-        parts.config().syncs().stream().filter(s -> s.source().equals(source.id()))
+        parts.config().syncs().stream()
+                .filter(s -> s.source().equals(source.id()))
                 .forEach(s -> syncs.add(syncSummary(s, queues.get(s.id()), paused.get(s.id()))));
         out.set("history", history.toJson("source." + source.id() + "."));
         json(ctx, out);
     }
 
     private void sync(Context ctx) throws Exception {
-        SyncSettings sync = parts.config().syncs().stream().filter(s -> s.id().equals(ctx.pathParam("id"))).findFirst().orElse(null);
+        SyncSettings sync = parts.config().syncs().stream()
+                .filter(s -> s.id().equals(ctx.pathParam("id")))
+                .findFirst()
+                .orElse(null);
         if (sync == null) {
             ctx.status(404).contentType("application/json").result("{\"error\":\"no such sync\"}");
             return;
         }
         ObjectNode out = syncSummary(sync, queues().get(sync.id()), paused().get(sync.id()));
-        Timer batch = parts.registry().find("sluice.delivery.batch").tag("sync", sync.id()).timer();
+        Timer batch = parts.registry()
+                .find("sluice.delivery.batch")
+                .tag("sync", sync.id())
+                .timer();
         if (batch != null) {
-            out.putObject("batchDelivery").put("count", batch.count()).put("meanMs", round(batch.mean(TimeUnit.MILLISECONDS)))
+            out.putObject("batchDelivery")
+                    .put("count", batch.count())
+                    .put("meanMs", round(batch.mean(TimeUnit.MILLISECONDS)))
                     .put("maxMs", round(batch.max(TimeUnit.MILLISECONDS)));
         }
         out.put("p99Ms", history.latest("latency.p99"));
@@ -119,18 +136,27 @@ final class ConsoleApi implements AutoCloseable {
         }
         String kind = blankToNull(ctx.queryParam("kind"));
         int limit = ctx.queryParam("limit") == null ? 200 : Math.min(1000, Integer.parseInt(ctx.queryParam("limit")));
-        List<DeadLetter> letters = parts.deadLetters().list(blankToNull(ctx.queryParam("sync")),
-                DeadLetterReplay.parseSince(blankToNull(ctx.queryParam("since")), parts.clock()), "true".equals(ctx.queryParam("all")),
-                kind == null ? limit : 1000);
+        List<DeadLetter> letters = parts.deadLetters()
+                .list(
+                        blankToNull(ctx.queryParam("sync")),
+                        DeadLetterReplay.parseSince(blankToNull(ctx.queryParam("since")), parts.clock()),
+                        "true".equals(ctx.queryParam("all")),
+                        kind == null ? limit : 1000);
         boolean payloads = access.payloads(ctx);
         ObjectNode out = JSON.createObjectNode().put("database", true).put("payloads", payloads);
         ArrayNode list = out.putArray("letters");
         for (DeadLetter d : letters) {
             if (kind != null && !kind.equals(ErrorKind.of(d))) continue;
             if (list.size() >= limit) break;
-            ObjectNode node = list.addObject().put("id", d.id()).put("sync", d.syncId()).put("messageId", d.messageId())
-                    .put("attempts", d.attempts()).put("error", d.error()).put("kind", ErrorKind.of(d))
-                    .put("failedAt", d.failedAt().toString()).put("firstFailedAt", d.firstFailedAt().toString());
+            ObjectNode node = list.addObject()
+                    .put("id", d.id())
+                    .put("sync", d.syncId())
+                    .put("messageId", d.messageId())
+                    .put("attempts", d.attempts())
+                    .put("error", d.error())
+                    .put("kind", ErrorKind.of(d))
+                    .put("failedAt", d.failedAt().toString())
+                    .put("firstFailedAt", d.firstFailedAt().toString());
             if (d.statusCode() != null) node.put("statusCode", d.statusCode());
             if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());
             if (payloads) node.set("event", d.event());
@@ -141,30 +167,55 @@ final class ConsoleApi implements AutoCloseable {
     private ObjectNode sourceSummary(SourceSettings source) {
         double accepted = 0;
         double rejected = 0;
-        for (Counter c : parts.registry().find("sluice.collector.events").tag("source", source.id()).counters()) {
+        for (Counter c : parts.registry()
+                .find("sluice.collector.events")
+                .tag("source", source.id())
+                .counters()) {
             if ("accepted".equals(c.getId().getTag("outcome"))) accepted += c.count();
             else rejected += c.count();
         }
-        return JSON.createObjectNode().put("id", source.id()).put("acceptedTotal", (long) accepted).put("rejectedTotal", (long) rejected)
+        return JSON.createObjectNode()
+                .put("id", source.id())
+                .put("acceptedTotal", (long) accepted)
+                .put("rejectedTotal", (long) rejected)
                 .put("acceptedPerSec", history.latest("source." + source.id() + ".accepted"))
                 .put("rejectedPerSec", history.latest("source." + source.id() + ".rejected"));
     }
 
     private ObjectNode syncSummary(SyncSettings sync, QueueView.SyncQueue q, SyncPauseStore.Pause pause) {
         MeterRegistry registry = parts.registry();
-        Counter delivered = registry.find("sluice.delivery.events").tag("sync", sync.id()).counter();
-        Counter dead = registry.find("sluice.delivery.events.dead").tag("sync", sync.id()).counter();
-        ObjectNode out = JSON.createObjectNode().put("id", sync.id()).put("source", sync.source()).put("destination", sync.destination())
+        Counter delivered =
+                registry.find("sluice.delivery.events").tag("sync", sync.id()).counter();
+        Counter dead = registry.find("sluice.delivery.events.dead")
+                .tag("sync", sync.id())
+                .counter();
+        ObjectNode out = JSON.createObjectNode()
+                .put("id", sync.id())
+                .put("source", sync.source())
+                .put("destination", sync.destination())
                 .put("function", sync.hasFunction())
                 .put("deliveredTotal", delivered == null ? 0 : (long) delivered.count())
                 .put("deadLetteredTotal", dead == null ? 0 : (long) dead.count())
                 .put("deliveredPerSec", history.latest("sync." + sync.id() + ".delivered"));
-        parts.config().destinations().stream().filter(d -> d.id().equals(sync.destination())).findFirst()
+        parts.config().destinations().stream()
+                .filter(d -> d.id().equals(sync.destination()))
+                .findFirst()
                 .ifPresent(d -> out.put("destinationType", d.type()));
         ObjectNode health = out.putObject("destinationHealth");
-        Gauge circuit = registry.find("sluice.webhook.circuit.state").tag("destination", sync.destination()).gauge();
-        if (circuit != null) health.put("circuit", switch ((int) circuit.value()) { case 1 -> "open"; case 2 -> "half-open"; default -> "closed"; });
-        Gauge inFlight = registry.find("sluice.webhook.in.flight").tag("destination", sync.destination()).gauge();
+        Gauge circuit = registry.find("sluice.webhook.circuit.state")
+                .tag("destination", sync.destination())
+                .gauge();
+        if (circuit != null)
+            health.put(
+                    "circuit",
+                    switch ((int) circuit.value()) {
+                        case 1 -> "open";
+                        case 2 -> "half-open";
+                        default -> "closed";
+                    });
+        Gauge inFlight = registry.find("sluice.webhook.in.flight")
+                .tag("destination", sync.destination())
+                .gauge();
         if (inFlight != null) health.put("inFlight", (long) inFlight.value());
         if (queue == null) {
             out.put("state", "unknown (no queue database in this process)");
@@ -172,26 +223,48 @@ final class ConsoleApi implements AutoCloseable {
         }
         Instant now = parts.clock().instant();
         out.put("paused", pause != null);
-        if (pause != null) out.put("pausedBy", pause.by()).put("pausedAt", pause.at().toString());
+        if (pause != null)
+            out.put("pausedBy", pause.by()).put("pausedAt", pause.at().toString());
         if (q == null) {
-            out.put("state", pause != null ? "paused" : "idle").put("backlogEvents", 0).put("ageSeconds", 0).put("lagEvents", unplanned(Map.of()));
+            out.put("state", pause != null ? "paused" : "idle")
+                    .put("backlogEvents", 0)
+                    .put("ageSeconds", 0)
+                    .put("lagEvents", unplanned(Map.of()));
             return out;
         }
         long lag = q.backlogEvents() + unplanned(q.planned());
-        out.put("state", pause != null ? "paused" : q.failing() > 0 || q.retryDepth() > 0 ? "retrying" : q.backlogEvents() > 0 ? "delivering" : "idle")
-                .put("backlogEvents", q.backlogEvents()).put("ageSeconds", q.ageSeconds(now)).put("lagEvents", lag)
-                .put("pending", q.pending()).put("running", q.running()).put("failing", q.failing()).put("deadBatches", q.deadBatches())
+        out.put(
+                        "state",
+                        pause != null
+                                ? "paused"
+                                : q.failing() > 0 || q.retryDepth() > 0
+                                        ? "retrying"
+                                        : q.backlogEvents() > 0 ? "delivering" : "idle")
+                .put("backlogEvents", q.backlogEvents())
+                .put("ageSeconds", q.ageSeconds(now))
+                .put("lagEvents", lag)
+                .put("pending", q.pending())
+                .put("running", q.running())
+                .put("failing", q.failing())
+                .put("deadBatches", q.deadBatches())
                 .put("retryDepth", q.retryDepth())
-                .put("oldestRetrySeconds", q.oldestRetry() == null ? 0 : Duration.between(q.oldestRetry(), now).toSeconds())
+                .put(
+                        "oldestRetrySeconds",
+                        q.oldestRetry() == null
+                                ? 0
+                                : Duration.between(q.oldestRetry(), now).toSeconds())
                 .put("deadLetters", q.deadLetters());
-        if (q.lastError() != null) out.put("lastError", q.lastError()).put("lastErrorAt", q.lastErrorAt().toString());
+        if (q.lastError() != null)
+            out.put("lastError", q.lastError())
+                    .put("lastErrorAt", q.lastErrorAt().toString());
         return out;
     }
 
     /** Offsets of the events topic not yet planned by this sync (every source's events count: the topic is shared). */
     private long unplanned(Map<Integer, Long> planned) {
         long lag = 0;
-        for (var end : offsets.ends().entrySet()) lag += Math.max(0, end.getValue() - planned.getOrDefault(end.getKey(), 0L));
+        for (var end : offsets.ends().entrySet())
+            lag += Math.max(0, end.getValue() - planned.getOrDefault(end.getKey(), 0L));
         return lag;
     }
 

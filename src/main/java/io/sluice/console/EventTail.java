@@ -67,7 +67,10 @@ final class EventTail implements Service {
             Deque<Item> kept = recent.get(kind + ':' + sourceId);
             if (kept != null) items.addAll(kept);
         }
-        items.sort((a, b) -> a.json().path("receivedAt").asText("").compareTo(b.json().path("receivedAt").asText("")));
+        items.sort((a, b) -> a.json()
+                .path("receivedAt")
+                .asText("")
+                .compareTo(b.json().path("receivedAt").asText("")));
         return items;
     }
 
@@ -81,14 +84,22 @@ final class EventTail implements Service {
 
     private void run() {
         while (running) {
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                    ConsumerConfig.CLIENT_ID_CONFIG, "sluice-console-tail",
-                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
-                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100),
-                    new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                    Map.of(
+                            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                            bootstrapServers,
+                            ConsumerConfig.CLIENT_ID_CONFIG,
+                            "sluice-console-tail",
+                            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                            false,
+                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                            "latest",
+                            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                            "read_committed",
+                            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                            100),
+                    new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer())) {
                 List<TopicPartition> partitions = partitions(consumer);
                 consumer.assign(partitions);
                 // Start a little before the end, so the debugger opens with the most recent items.
@@ -97,7 +108,11 @@ final class EventTail implements Service {
                 // Where an earlier round stopped, it goes on from there instead (no item twice).
                 for (TopicPartition tp : partitions) {
                     Long resume = next.get(tp);
-                    consumer.seek(tp, resume != null ? Math.max(resume, begins.get(tp)) : Math.max(begins.get(tp), ends.get(tp) - KEEP));
+                    consumer.seek(
+                            tp,
+                            resume != null
+                                    ? Math.max(resume, begins.get(tp))
+                                    : Math.max(begins.get(tp), ends.get(tp) - KEEP));
                 }
                 long refreshAt = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (running && System.nanoTime() < refreshAt) {
@@ -135,9 +150,13 @@ final class EventTail implements Service {
         }
         List<ObjectNode> objects = new ArrayList<>();
         if (parsed instanceof ObjectNode object) objects.add(object);
-        else if (parsed != null && parsed.isArray()) parsed.forEach(v -> { if (v instanceof ObjectNode o) objects.add(o); });
+        else if (parsed != null && parsed.isArray())
+            parsed.forEach(v -> {
+                if (v instanceof ObjectNode o) objects.add(o);
+            });
         for (ObjectNode json : objects) {
-            if (kind.equals("violation")) json.put("receivedAt", json.path("occurredAt").asText(""));
+            if (kind.equals("violation"))
+                json.put("receivedAt", json.path("occurredAt").asText(""));
             ObjectNode wrapped = JSON.createObjectNode();
             wrapped.put("partition", record.partition()).put("offset", record.offset());
             wrapped.set("record", json);

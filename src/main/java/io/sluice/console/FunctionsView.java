@@ -22,7 +22,8 @@ final class FunctionsView {
             ObjectNode node = functions.addObject().put("sync", sync.id());
             if (payloads) {
                 node.put("code", code(config, sync));
-                if (sync.settings() != null) node.set("settings", sync.settings().tree());
+                if (sync.settings() != null)
+                    node.set("settings", sync.settings().tree());
             }
         }
         return out;
@@ -31,7 +32,9 @@ final class FunctionsView {
     /** A one-line {@code .js} spec is a file relative to the configuration (as the worker reads it), else inline code. */
     private static String code(SluiceConfig config, SyncSettings sync) {
         String spec = sync.function().strip();
-        boolean file = spec.endsWith(".js") && spec.lines().count() == 1 && spec.chars().noneMatch(c -> c == '(' || c == '{' || c == ';');
+        boolean file = spec.endsWith(".js")
+                && spec.lines().count() == 1
+                && spec.chars().noneMatch(c -> c == '(' || c == '{' || c == ';');
         if (!file) return sync.function();
         try {
             Path path = config.resolve(spec);

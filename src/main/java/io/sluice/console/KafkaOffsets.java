@@ -30,15 +30,27 @@ final class KafkaOffsets implements AutoCloseable {
         if (at != 0 && System.nanoTime() - at < CACHE_NANOS) return last;
         try {
             if (admin == null) {
-                admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                        AdminClientConfig.CLIENT_ID_CONFIG, "sluice-console", AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2000,
-                        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000));
+                admin = Admin.create(Map.of(
+                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        AdminClientConfig.CLIENT_ID_CONFIG,
+                        "sluice-console",
+                        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                        2000,
+                        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                        2000));
             }
-            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get(2, TimeUnit.SECONDS).get(topic).partitions().size();
+            int partitions = admin.describeTopics(List.of(topic))
+                    .allTopicNames()
+                    .get(2, TimeUnit.SECONDS)
+                    .get(topic)
+                    .partitions()
+                    .size();
             Map<TopicPartition, OffsetSpec> request = new HashMap<>();
             for (int p = 0; p < partitions; p++) request.put(new TopicPartition(topic, p), OffsetSpec.latest());
             last = admin.listOffsets(request).all().get(2, TimeUnit.SECONDS).entrySet().stream()
-                    .collect(Collectors.toMap(e -> e.getKey().partition(), e -> e.getValue().offset()));
+                    .collect(Collectors.toMap(
+                            e -> e.getKey().partition(), e -> e.getValue().offset()));
         } catch (Exception e) {
             last = Map.of();
         }

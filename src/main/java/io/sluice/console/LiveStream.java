@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.sse.SseClient;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -22,8 +23,20 @@ final class LiveStream implements AutoCloseable {
     private static final int QUEUE = 1000;
     private static final Duration HEARTBEAT = Duration.ofSeconds(15);
     /** What anyone may see of an item; the rest of the record needs payload access. */
-    private static final Set<String> PUBLIC_FIELDS = Set.of("type", "event", "messageId", "receivedAt", "sourceId", "rule", "index",
-            "status", "message", "action", "eventType", "eventName", "path");
+    private static final Set<String> PUBLIC_FIELDS = Set.of(
+            "type",
+            "event",
+            "messageId",
+            "receivedAt",
+            "sourceId",
+            "rule",
+            "index",
+            "status",
+            "message",
+            "action",
+            "eventType",
+            "eventName",
+            "path");
 
     private final EventTail tail;
     private final ConsoleAccess access;
@@ -80,14 +93,18 @@ final class LiveStream implements AutoCloseable {
     }
 
     private static List<EventTail.Item> merge(List<EventTail.Item> a, List<EventTail.Item> b) {
-        List<EventTail.Item> all = new java.util.ArrayList<>(a);
+        List<EventTail.Item> all = new ArrayList<>(a);
         b.stream().filter(i -> i.kind().equals("rejection")).forEach(all::add);
-        all.sort((x, y) -> x.json().path("receivedAt").asText("").compareTo(y.json().path("receivedAt").asText("")));
+        all.sort((x, y) -> x.json()
+                .path("receivedAt")
+                .asText("")
+                .compareTo(y.json().path("receivedAt").asText("")));
         return all;
     }
 
     private static boolean matches(EventTail.Item item, String sourceId) {
-        return item.sourceId().equals(sourceId) || (item.kind().equals("rejection") && item.sourceId().equals("unknown"));
+        return item.sourceId().equals(sourceId)
+                || (item.kind().equals("rejection") && item.sourceId().equals("unknown"));
     }
 
     private static void send(SseClient client, EventTail.Item item, boolean payloads) {
@@ -96,7 +113,10 @@ final class LiveStream implements AutoCloseable {
         if (!payloads) {
             JsonNode record = out.get("record");
             ObjectNode visible = out.putObject("record");
-            if (record != null) record.properties().forEach(e -> { if (PUBLIC_FIELDS.contains(e.getKey())) visible.set(e.getKey(), e.getValue()); });
+            if (record != null)
+                record.properties().forEach(e -> {
+                    if (PUBLIC_FIELDS.contains(e.getKey())) visible.set(e.getKey(), e.getValue());
+                });
             out.put("redacted", true);
         }
         client.sendEvent(item.kind(), out.toString());

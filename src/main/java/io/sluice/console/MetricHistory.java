@@ -15,6 +15,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,11 +77,15 @@ final class MetricHistory implements Service {
         Map<String, Double> totals = new HashMap<>();
         for (Counter c : registry.find("sluice.collector.events").counters()) {
             String source = c.getId().getTag("source");
-            String key = "accepted".equals(c.getId().getTag("outcome")) ? "source." + source + ".accepted" : "source." + source + ".rejected";
+            String key = "accepted".equals(c.getId().getTag("outcome"))
+                    ? "source." + source + ".accepted"
+                    : "source." + source + ".rejected";
             totals.merge(key, c.count(), Double::sum);
         }
-        for (Counter c : registry.find("sluice.delivery.events").counters()) totals.merge("sync." + c.getId().getTag("sync") + ".delivered", c.count(), Double::sum);
-        for (Counter c : registry.find("sluice.delivery.events.dead").counters()) totals.merge("sync." + c.getId().getTag("sync") + ".dead", c.count(), Double::sum);
+        for (Counter c : registry.find("sluice.delivery.events").counters())
+            totals.merge("sync." + c.getId().getTag("sync") + ".delivered", c.count(), Double::sum);
+        for (Counter c : registry.find("sluice.delivery.events.dead").counters())
+            totals.merge("sync." + c.getId().getTag("sync") + ".dead", c.count(), Double::sum);
         totals.forEach((key, total) -> {
             Double last = lastTotals.put(key, total);
             add(key, now, last == null ? 0 : Math.max(0, total - last) / seconds);
@@ -115,11 +120,12 @@ final class MetricHistory implements Service {
     }
 
     /** The upper bound (in ms) of the first bucket holding the q-th event of the window; buckets are cumulative. */
-    private static double percentile(CountAtBucket[] buckets, double[] counts, double[] previous, double total, double q) {
+    private static double percentile(
+            CountAtBucket[] buckets, double[] counts, double[] previous, double total, double q) {
         for (int i = 0; i < buckets.length; i++) {
-            if (counts[i] - previous[i] >= q * total) return buckets[i].bucket(java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (counts[i] - previous[i] >= q * total) return buckets[i].bucket(TimeUnit.MILLISECONDS);
         }
-        return buckets[buckets.length - 1].bucket(java.util.concurrent.TimeUnit.MILLISECONDS);
+        return buckets[buckets.length - 1].bucket(TimeUnit.MILLISECONDS);
     }
 
     private void add(String key, long at, double value) {

@@ -18,11 +18,23 @@ import javax.sql.DataSource;
  */
 final class QueueView {
     /** One sync's queue state; times null when nothing waits. */
-    record SyncQueue(long pending, long running, long failing, long deadBatches, long backlogEvents, Instant oldestUnfinished,
-                     long retryDepth, Instant oldestRetry, long deadLetters, String lastError, Instant lastErrorAt,
-                     Map<Integer, Long> planned) {
+    record SyncQueue(
+            long pending,
+            long running,
+            long failing,
+            long deadBatches,
+            long backlogEvents,
+            Instant oldestUnfinished,
+            long retryDepth,
+            Instant oldestRetry,
+            long deadLetters,
+            String lastError,
+            Instant lastErrorAt,
+            Map<Integer, Long> planned) {
         long ageSeconds(Instant now) {
-            return oldestUnfinished == null ? 0 : Math.max(0, Duration.between(oldestUnfinished, now).toSeconds());
+            return oldestUnfinished == null
+                    ? 0
+                    : Math.max(0, Duration.between(oldestUnfinished, now).toSeconds());
         }
     }
 
@@ -56,7 +68,9 @@ final class QueueView {
                 b.retryDepth = rs.getLong(2);
                 b.oldestRetry = instant(rs.getTimestamp(3));
             });
-            query(c, "SELECT sync_id, count(*) FROM dead_letters WHERE replayed_at IS NULL GROUP BY sync_id",
+            query(
+                    c,
+                    "SELECT sync_id, count(*) FROM dead_letters WHERE replayed_at IS NULL GROUP BY sync_id",
                     rs -> out.computeIfAbsent(rs.getString(1), k -> new Builder()).deadLetters = rs.getLong(2));
             // The newest error of each sync, wherever it was recorded: a retried batch, the retry queue, a dead letter.
             query(c, """
@@ -69,10 +83,14 @@ final class QueueView {
                 b.lastError = rs.getString(2);
                 b.lastErrorAt = instant(rs.getTimestamp(3));
             });
-            try (PreparedStatement ps = c.prepareStatement("SELECT sync_id, kafka_partition, next_offset FROM planner_progress WHERE topic = ?")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT sync_id, kafka_partition, next_offset FROM planner_progress WHERE topic = ?")) {
                 ps.setString(1, topic);
                 try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) out.computeIfAbsent(rs.getString(1), k -> new Builder()).planned.put(rs.getInt(2), rs.getLong(3));
+                    while (rs.next())
+                        out.computeIfAbsent(rs.getString(1), k -> new Builder())
+                                .planned
+                                .put(rs.getInt(2), rs.getLong(3));
                 }
             }
         }
@@ -86,7 +104,8 @@ final class QueueView {
     }
 
     private static void query(Connection c, String sql, Row row) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = c.prepareStatement(sql);
+                ResultSet rs = ps.executeQuery()) {
             while (rs.next()) row.read(rs);
         }
     }
@@ -102,8 +121,19 @@ final class QueueView {
         final Map<Integer, Long> planned = new HashMap<>();
 
         SyncQueue build() {
-            return new SyncQueue(pending, running, failing, deadBatches, backlogEvents, oldestUnfinished, retryDepth, oldestRetry,
-                    deadLetters, lastError, lastErrorAt, Map.copyOf(planned));
+            return new SyncQueue(
+                    pending,
+                    running,
+                    failing,
+                    deadBatches,
+                    backlogEvents,
+                    oldestUnfinished,
+                    retryDepth,
+                    oldestRetry,
+                    deadLetters,
+                    lastError,
+                    lastErrorAt,
+                    Map.copyOf(planned));
         }
     }
 }

@@ -21,14 +21,22 @@ import java.util.regex.Pattern;
  */
 public final class Contract {
     /** What happens to a track event whose name is not in the plan. */
-    public enum Unplanned { ALLOW, BLOCK }
+    public enum Unplanned {
+        ALLOW,
+        BLOCK
+    }
 
     /** What happens to an event that fails its schema. */
-    public enum OnViolation { ALLOW, BLOCK, OMIT }
+    public enum OnViolation {
+        ALLOW,
+        BLOCK,
+        OMIT
+    }
 
     private static final ObjectNode EMPTY = JsonNodeFactory.instance.objectNode();
     /** Violations recorded per event at most (an event with a long array can fail thousands of times). */
     static final int MAX_RECORDED_PER_EVENT = 20;
+
     private static final int MAX_TEXT = 500;
     private static final Pattern SIMPLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -40,8 +48,14 @@ public final class Contract {
     private final JsonSchema identifyTraits;
     private final JsonSchema groupTraits;
 
-    Contract(String sourceId, Unplanned unplanned, OnViolation onViolation, boolean assertFormats,
-             Map<String, JsonSchema> events, JsonSchema identifyTraits, JsonSchema groupTraits) {
+    Contract(
+            String sourceId,
+            Unplanned unplanned,
+            OnViolation onViolation,
+            boolean assertFormats,
+            Map<String, JsonSchema> events,
+            JsonSchema identifyTraits,
+            JsonSchema groupTraits) {
         this.sourceId = sourceId;
         this.unplanned = unplanned;
         this.onViolation = onViolation;
@@ -63,21 +77,36 @@ public final class Contract {
                 String name = event.path("event").asText();
                 if (!events.containsKey(name)) {
                     String action = unplanned == Unplanned.BLOCK ? "block" : "allow";
-                    violations.add(violation(event, type, name, Violation.UNPLANNED_EVENT, "$.event",
-                            "event '" + name + "' is not in the tracking plan", action, occurredAt));
+                    violations.add(violation(
+                            event,
+                            type,
+                            name,
+                            Violation.UNPLANNED_EVENT,
+                            "$.event",
+                            "event '" + name + "' is not in the tracking plan",
+                            action,
+                            occurredAt));
                     yield unplanned == Unplanned.ALLOW;
                 }
                 JsonSchema schema = events.get(name);
                 yield schema == null || conforms(schema, event, "properties", type, name, occurredAt, violations);
             }
-            case "identify" -> identifyTraits == null || conforms(identifyTraits, event, "traits", type, null, occurredAt, violations);
-            case "group" -> groupTraits == null || conforms(groupTraits, event, "traits", type, null, occurredAt, violations);
+            case "identify" ->
+                identifyTraits == null || conforms(identifyTraits, event, "traits", type, null, occurredAt, violations);
+            case "group" ->
+                groupTraits == null || conforms(groupTraits, event, "traits", type, null, occurredAt, violations);
             default -> true;
         };
     }
 
-    private boolean conforms(JsonSchema schema, ObjectNode event, String field, String type, String name, Instant occurredAt,
-                             List<Violation> violations) {
+    private boolean conforms(
+            JsonSchema schema,
+            ObjectNode event,
+            String field,
+            String type,
+            String name,
+            Instant occurredAt,
+            List<Violation> violations) {
         JsonNode value = event.get(field);
         Set<ValidationMessage> errors = schema.validate(value == null || value.isNull() ? EMPTY : value);
         if (errors.isEmpty()) return true;
@@ -93,7 +122,8 @@ public final class Contract {
             };
             if (onViolation == OnViolation.OMIT && offending != null) omitted.add(offending);
             if (recorded++ < MAX_RECORDED_PER_EVENT) {
-                violations.add(violation(event, type, name, error.getType(), path(field, error), error.getError(), action, occurredAt));
+                violations.add(violation(
+                        event, type, name, error.getType(), path(field, error), error.getError(), action, occurredAt));
             }
         }
         if (onViolation == OnViolation.BLOCK) return false;
@@ -106,7 +136,8 @@ public final class Contract {
         JsonNodePath location = error.getInstanceLocation();
         if (location.getNameCount() > 0) return location.getName(0);
         String type = error.getType();
-        boolean namesPresentProperty = "additionalProperties".equals(type) || "unevaluatedProperties".equals(type)
+        boolean namesPresentProperty = "additionalProperties".equals(type)
+                || "unevaluatedProperties".equals(type)
                 || "propertyNames".equals(type);
         return namesPresentProperty ? error.getProperty() : null;
     }
@@ -126,15 +157,33 @@ public final class Contract {
         } else {
             String name = step.toString();
             if (SIMPLE_NAME.matcher(name).matches()) out.append('.').append(name);
-            else out.append("['").append(name.replace("\\", "\\\\").replace("'", "\\'")).append("']");
+            else
+                out.append("['")
+                        .append(name.replace("\\", "\\\\").replace("'", "\\'"))
+                        .append("']");
         }
     }
 
-    private Violation violation(ObjectNode event, String type, String name, String rule, String path, String message,
-                                String action, Instant occurredAt) {
+    private Violation violation(
+            ObjectNode event,
+            String type,
+            String name,
+            String rule,
+            String path,
+            String message,
+            String action,
+            Instant occurredAt) {
         // Names and paths come from the client: capped, so that a record of violations stays well under Kafka's 1 MB.
-        return new Violation(sourceId, cap(event.path("messageId").asText(), MAX_TEXT), type,
-                name == null ? null : cap(name, MAX_TEXT), rule, cap(path, MAX_TEXT), cap(message, MAX_TEXT), action, occurredAt);
+        return new Violation(
+                sourceId,
+                cap(event.path("messageId").asText(), MAX_TEXT),
+                type,
+                name == null ? null : cap(name, MAX_TEXT),
+                rule,
+                cap(path, MAX_TEXT),
+                cap(message, MAX_TEXT),
+                action,
+                occurredAt);
     }
 
     private static String cap(String text, int max) {
@@ -172,8 +221,10 @@ public final class Contract {
 
     @Override
     public String toString() {
-        return "Contract[source=" + sourceId + ", unplannedEvents=" + unplanned.name().toLowerCase(Locale.ROOT)
-                + ", violations=" + onViolation.name().toLowerCase(Locale.ROOT) + ", formats=" + (assertFormats ? "assert" : "annotate")
+        return "Contract[source=" + sourceId + ", unplannedEvents="
+                + unplanned.name().toLowerCase(Locale.ROOT)
+                + ", violations=" + onViolation.name().toLowerCase(Locale.ROOT) + ", formats="
+                + (assertFormats ? "assert" : "annotate")
                 + ", events=" + events.size() + ", identify=" + checksIdentify() + ", group=" + checksGroup() + "]";
     }
 }

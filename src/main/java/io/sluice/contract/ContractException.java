@@ -22,7 +22,8 @@ public final class ContractException extends RuntimeException {
     private final List<Problem> problems;
 
     public ContractException(Path file, List<Problem> problems) {
-        super((file == null ? "" : file + ": ") + problems.stream().map(Problem::toString).collect(Collectors.joining("; ")));
+        super((file == null ? "" : file + ": ")
+                + problems.stream().map(Problem::toString).collect(Collectors.joining("; ")));
         this.file = file;
         this.problems = List.copyOf(problems);
     }

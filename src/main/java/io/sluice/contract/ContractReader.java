@@ -49,7 +49,8 @@ public final class ContractReader {
             Set.of("unplannedEvents", "violations", "formats", "events", "identify", "group", "description");
     private static final Set<String> EVENT_KEYS = Set.of("properties", "description");
     private static final Set<String> TRAITS_KEYS = Set.of("traits", "description");
-    private static final JsonNodeReader FILE_READER = JsonNodeReader.builder().locationAware()
+    private static final JsonNodeReader FILE_READER = JsonNodeReader.builder()
+            .locationAware()
             .yamlMapper(new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY))
             .build();
 
@@ -93,34 +94,44 @@ public final class ContractReader {
     private Contract fromTree(String sourceId, JsonNode tree, Path file) {
         List<Problem> problems = new ArrayList<>();
         if (!tree.isObject()) {
-            throw new ContractException(file, List.of(new Problem(SchemaCompiler.line(tree), "", "a contract must be a mapping of keys ("
-                    + String.join(", ", sorted(TOP_LEVEL)) + ")")));
+            throw new ContractException(
+                    file,
+                    List.of(new Problem(
+                            SchemaCompiler.line(tree),
+                            "",
+                            "a contract must be a mapping of keys (" + String.join(", ", sorted(TOP_LEVEL)) + ")")));
         }
         unknownKeys(tree, "", TOP_LEVEL, problems);
         Unplanned unplanned = choice(tree, "unplannedEvents", Unplanned.class, Unplanned.ALLOW, problems);
         OnViolation onViolation = choice(tree, "violations", OnViolation.class, OnViolation.ALLOW, problems);
-        boolean assertFormats = "assert".equals(text(tree, "formats", List.of("annotate", "assert"), "annotate", problems));
+        boolean assertFormats =
+                "assert".equals(text(tree, "formats", List.of("annotate", "assert"), "annotate", problems));
 
         Map<String, JsonSchema> events = new LinkedHashMap<>();
         JsonNode eventsNode = tree.get("events");
         if (eventsNode != null && !eventsNode.isNull()) {
             if (!eventsNode.isObject()) {
-                problems.add(new Problem(SchemaCompiler.line(eventsNode), "events", "must be a mapping of event name to its plan"));
+                problems.add(new Problem(
+                        SchemaCompiler.line(eventsNode), "events", "must be a mapping of event name to its plan"));
             } else {
                 for (Iterator<Map.Entry<String, JsonNode>> it = eventsNode.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> entry = it.next();
                     String where = KeyPath.child("events", entry.getKey());
                     if (entry.getKey().isBlank()) {
-                        problems.add(new Problem(SchemaCompiler.line(entry.getValue()), where, "an event name must not be blank"));
+                        problems.add(new Problem(
+                                SchemaCompiler.line(entry.getValue()), where, "an event name must not be blank"));
                     }
-                    events.put(entry.getKey(), schemaUnder(entry.getValue(), where, "properties", EVENT_KEYS, assertFormats, problems));
+                    events.put(
+                            entry.getKey(),
+                            schemaUnder(entry.getValue(), where, "properties", EVENT_KEYS, assertFormats, problems));
                 }
             }
         }
         JsonSchema identify = section(tree, "identify", assertFormats, problems);
         JsonSchema group = section(tree, "group", assertFormats, problems);
         if (!problems.isEmpty()) throw new ContractException(file, problems);
-        return new Contract(sourceId, unplanned, onViolation, assertFormats, Collections.unmodifiableMap(events), identify, group);
+        return new Contract(
+                sourceId, unplanned, onViolation, assertFormats, Collections.unmodifiableMap(events), identify, group);
     }
 
     /** {@code identify:} or {@code group:}: a mapping with a {@code traits} schema. */
@@ -131,11 +142,17 @@ public final class ContractReader {
     }
 
     /** The schema at {@code node.schemaKey}, or null when there is none (or it has problems, which are added). */
-    private JsonSchema schemaUnder(JsonNode node, String where, String schemaKey, Set<String> allowed, boolean assertFormats,
-                                   List<Problem> problems) {
+    private JsonSchema schemaUnder(
+            JsonNode node,
+            String where,
+            String schemaKey,
+            Set<String> allowed,
+            boolean assertFormats,
+            List<Problem> problems) {
         if (node == null || node.isNull()) return null;
         if (!node.isObject()) {
-            problems.add(new Problem(SchemaCompiler.line(node), where, "must be a mapping with '" + schemaKey + "' (a JSON Schema)"));
+            problems.add(new Problem(
+                    SchemaCompiler.line(node), where, "must be a mapping with '" + schemaKey + "' (a JSON Schema)"));
             return null;
         }
         unknownKeys(node, where, allowed, problems);
@@ -148,25 +165,30 @@ public final class ContractReader {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             if (!allowed.contains(field.getKey())) {
-                problems.add(new Problem(SchemaCompiler.line(field.getValue()), KeyPath.child(where, field.getKey()),
+                problems.add(new Problem(
+                        SchemaCompiler.line(field.getValue()),
+                        KeyPath.child(where, field.getKey()),
                         "unknown key (known here: " + String.join(", ", sorted(allowed)) + ")"));
             }
         }
     }
 
-    private static <E extends Enum<E>> E choice(JsonNode tree, String key, Class<E> type, E fallback, List<Problem> problems) {
+    private static <E extends Enum<E>> E choice(
+            JsonNode tree, String key, Class<E> type, E fallback, List<Problem> problems) {
         List<String> names = new ArrayList<>();
         for (E constant : type.getEnumConstants()) names.add(constant.name().toLowerCase(Locale.ROOT));
         String value = text(tree, key, names, fallback.name().toLowerCase(Locale.ROOT), problems);
         return Enum.valueOf(type, value.toUpperCase(Locale.ROOT));
     }
 
-    private static String text(JsonNode tree, String key, List<String> allowed, String fallback, List<Problem> problems) {
+    private static String text(
+            JsonNode tree, String key, List<String> allowed, String fallback, List<Problem> problems) {
         JsonNode node = tree.get(key);
         if (node == null || node.isNull()) return fallback;
         if (node.isTextual() && allowed.contains(node.asText())) return node.asText();
         String given = node.isTextual() ? "'" + node.asText() + "'" : node.toString();
-        problems.add(new Problem(SchemaCompiler.line(node), key, "must be one of " + String.join(", ", allowed) + ", not " + given));
+        problems.add(new Problem(
+                SchemaCompiler.line(node), key, "must be one of " + String.join(", ", allowed) + ", not " + given));
         return fallback;
     }
 

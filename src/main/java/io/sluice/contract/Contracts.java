@@ -42,13 +42,15 @@ public final class Contracts {
         List<SourceSettings> sources = config.sources();
         for (int i = 0; i < sources.size(); i++) {
             SourceSettings source = sources.get(i);
-            JsonNode value = source.contract() == null ? null : source.contract().tree();
+            JsonNode value =
+                    source.contract() == null ? null : source.contract().tree();
             if (value == null || value.isNull()) continue;
             String key = "sources[" + i + "].contract";
             Contract contract;
             try {
                 if (value.isTextual()) {
-                    if (value.asText().isBlank()) throw new ConfigException(key, "must be a mapping or the path of a contract file");
+                    if (value.asText().isBlank())
+                        throw new ConfigException(key, "must be a mapping or the path of a contract file");
                     Path file = config.resolve(value.asText());
                     contract = reader.readFile(source.id(), file);
                 } else if (value.isObject()) {
@@ -57,8 +59,14 @@ public final class Contracts {
                     throw new ConfigException(key, "must be a mapping or the path of a contract file");
                 }
             } catch (ContractException e) {
-                throw new ConfigException(key, (e.file() == null ? "" : "in " + e.file() + ": ") + String.join("; ",
-                        e.problems().stream().map(ContractException.Problem::toString).toList()));
+                throw new ConfigException(
+                        key,
+                        (e.file() == null ? "" : "in " + e.file() + ": ")
+                                + String.join(
+                                        "; ",
+                                        e.problems().stream()
+                                                .map(ContractException.Problem::toString)
+                                                .toList()));
             }
             log.info("Source {}: {}", source.id(), contract);
             bySource.put(source.id(), contract);

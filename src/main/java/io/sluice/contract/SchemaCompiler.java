@@ -27,9 +27,12 @@ import java.util.Map;
  * Identical schemas compile once.
  */
 final class SchemaCompiler {
-    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(VersionFlag.V202012,
-            builder -> builder.schemaLoaders(loaders -> loaders.add(new ClasspathSchemaLoader()).add(DisallowSchemaLoader.getInstance())));
-    private static final JsonSchema META_SCHEMA = FACTORY.getSchema(SchemaLocation.of(VersionFlag.V202012.getId()), config(false));
+    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(
+            VersionFlag.V202012,
+            builder -> builder.schemaLoaders(
+                    loaders -> loaders.add(new ClasspathSchemaLoader()).add(DisallowSchemaLoader.getInstance())));
+    private static final JsonSchema META_SCHEMA =
+            FACTORY.getSchema(SchemaLocation.of(VersionFlag.V202012.getId()), config(false));
 
     private final Map<String, JsonSchema> compiled = new HashMap<>();
 
@@ -47,15 +50,20 @@ final class SchemaCompiler {
     /** The compiled schema, or null after adding the reasons it is not a valid 2020-12 schema to {@code problems}. */
     JsonSchema compile(JsonNode schema, boolean assertFormats, String where, List<ContractException.Problem> problems) {
         if (!schema.isObject() && !schema.isBoolean()) {
-            problems.add(new ContractException.Problem(line(schema), where, "must be a JSON Schema (a mapping or true/false)"));
+            problems.add(new ContractException.Problem(
+                    line(schema), where, "must be a JSON Schema (a mapping or true/false)"));
             return null;
         }
         Map<String, ContractException.Problem> byLocation = new LinkedHashMap<>();
         for (ValidationMessage error : META_SCHEMA.validate(schema)) {
             String location = error.getInstanceLocation().toString();
             // one problem per place: an anyOf in the meta-schema reports each alternative, the first says enough
-            byLocation.putIfAbsent(location, new ContractException.Problem(line(at(schema, error.getInstanceLocation())),
-                    where + KeyPath.of(error.getInstanceLocation()), error.getError()));
+            byLocation.putIfAbsent(
+                    location,
+                    new ContractException.Problem(
+                            line(at(schema, error.getInstanceLocation())),
+                            where + KeyPath.of(error.getInstanceLocation()),
+                            error.getError()));
         }
         if (!byLocation.isEmpty()) {
             problems.addAll(byLocation.values());
@@ -70,7 +78,8 @@ final class SchemaCompiler {
             compiled.put(key, result);
             return result;
         } catch (RuntimeException e) { // e.g. an unresolvable $ref, an invalid regular expression
-            problems.add(new ContractException.Problem(line(schema), where, "the schema does not compile: " + e.getMessage()));
+            problems.add(new ContractException.Problem(
+                    line(schema), where, "the schema does not compile: " + e.getMessage()));
             return null;
         }
     }
@@ -107,7 +116,8 @@ final class SchemaCompiler {
             StringBuilder out = new StringBuilder();
             for (int i = 0; i < path.getNameCount(); i++) {
                 Object element = path.getElement(i);
-                if (element instanceof Integer index) out.append('[').append(index).append(']');
+                if (element instanceof Integer index)
+                    out.append('[').append(index).append(']');
                 else out.append('.').append(child("", element.toString()));
             }
             return out.toString();

@@ -19,8 +19,16 @@ import java.util.List;
  * @param action    what happened to the event: {@code allow} (delivered unchanged), {@code block} (dropped) or
  *                  {@code omit} (delivered without the offending property)
  */
-public record Violation(String sourceId, String messageId, String eventType, String eventName, String rule, String path,
-                        String message, String action, Instant occurredAt) {
+public record Violation(
+        String sourceId,
+        String messageId,
+        String eventType,
+        String eventName,
+        String rule,
+        String path,
+        String message,
+        String action,
+        Instant occurredAt) {
 
     public static final String UNPLANNED_EVENT = "unplanned_event";
     /** Most violations in one record of the violations topic (about 300 bytes each). */
@@ -74,7 +82,8 @@ public record Violation(String sourceId, String messageId, String eventType, Str
     public static List<Violation> fromJson(byte[] bytes) {
         try {
             JsonNode node = JSON.readTree(bytes);
-            if (node == null || !(node.isArray() || node.isObject())) throw new IllegalArgumentException("neither an array nor an object");
+            if (node == null || !(node.isArray() || node.isObject()))
+                throw new IllegalArgumentException("neither an array nor an object");
             List<Violation> violations = new ArrayList<>();
             for (JsonNode element : node.isArray() ? node : List.of(node)) violations.add(read(element));
             return violations;
@@ -84,9 +93,15 @@ public record Violation(String sourceId, String messageId, String eventType, Str
     }
 
     private static Violation read(JsonNode node) {
-        return new Violation(required(node, "sourceId"), required(node, "messageId"), required(node, "eventType"),
-                node.path("eventName").isTextual() ? node.get("eventName").asText() : null, required(node, "rule"),
-                required(node, "path"), required(node, "message"), required(node, "action"),
+        return new Violation(
+                required(node, "sourceId"),
+                required(node, "messageId"),
+                required(node, "eventType"),
+                node.path("eventName").isTextual() ? node.get("eventName").asText() : null,
+                required(node, "rule"),
+                required(node, "path"),
+                required(node, "message"),
+                required(node, "action"),
                 Instant.parse(required(node, "occurredAt")));
     }
 

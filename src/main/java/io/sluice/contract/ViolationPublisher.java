@@ -37,20 +37,32 @@ public final class ViolationPublisher implements AutoCloseable {
         this.bootstrapServers = bootstrapServers;
         this.topic = topic;
         this.registry = registry;
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ProducerConfig.CLIENT_ID_CONFIG, "sluice-collector-violations",
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.LINGER_MS_CONFIG, 20,
-                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
-                // A request thread waits at most this long when Kafka is unreachable or the buffer is full.
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, 200,
-                ProducerConfig.BUFFER_MEMORY_CONFIG, 16L << 20,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(
+                Map.of(
+                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ProducerConfig.CLIENT_ID_CONFIG,
+                        "sluice-collector-violations",
+                        ProducerConfig.ACKS_CONFIG,
+                        "all",
+                        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                        true,
+                        ProducerConfig.LINGER_MS_CONFIG,
+                        20,
+                        ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                        "lz4",
+                        // A request thread waits at most this long when Kafka is unreachable or the buffer is full.
+                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                        200,
+                        ProducerConfig.BUFFER_MEMORY_CONFIG,
+                        16L << 20,
+                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                        60_000),
+                new ByteArraySerializer(),
+                new ByteArraySerializer());
         this.unpublished = Counter.builder("sluice.contract.violations.unpublished")
-                .description("Violations that could not be written to the violations topic").register(registry);
+                .description("Violations that could not be written to the violations topic")
+                .register(registry);
     }
 
     /** Creates the violations topic when it does not exist (called once at start). */
@@ -62,9 +74,12 @@ public final class ViolationPublisher implements AutoCloseable {
 
     /** Counts and sends one accepted request's violations; {@code blockedEvents} were deliberately not delivered. */
     public void publish(String sourceId, List<Violation> violations, int blockedEvents) {
-        if (blockedEvents > 0) counter("sluice.contract.events.blocked", sourceId, null, null).increment(blockedEvents);
+        if (blockedEvents > 0)
+            counter("sluice.contract.events.blocked", sourceId, null, null).increment(blockedEvents);
         if (violations.isEmpty()) return;
-        for (Violation violation : violations) counter("sluice.contract.violations", sourceId, violation.rule(), violation.action()).increment();
+        for (Violation violation : violations)
+            counter("sluice.contract.violations", sourceId, violation.rule(), violation.action())
+                    .increment();
         for (int from = 0; from < violations.size(); from += Violation.PER_RECORD) {
             List<Violation> chunk = violations.subList(from, Math.min(violations.size(), from + Violation.PER_RECORD));
             try {
@@ -82,8 +97,10 @@ public final class ViolationPublisher implements AutoCloseable {
         long now = System.nanoTime();
         long last = lastFailureLog.get();
         if (now - last >= LOG_EVERY_NANOS && lastFailureLog.compareAndSet(last, now)) {
-            log.warn("Could not publish contract violations to {} ({}); they are counted in sluice_contract_violations_unpublished_total",
-                    topic, error.toString());
+            log.warn(
+                    "Could not publish contract violations to {} ({}); they are counted in sluice_contract_violations_unpublished_total",
+                    topic,
+                    error.toString());
         }
     }
 
@@ -93,7 +110,9 @@ public final class ViolationPublisher implements AutoCloseable {
         return counters.computeIfAbsent(new MeterKey(name, source, rule, action), k -> {
             Counter.Builder builder = Counter.builder(name).tag("source", source);
             if (rule != null) {
-                builder.description("Contract violations by source, rule and action").tag("rule", rule).tag("action", action);
+                builder.description("Contract violations by source, rule and action")
+                        .tag("rule", rule)
+                        .tag("action", action);
             } else {
                 builder.description("Events dropped by a contract (blocked), by source");
             }

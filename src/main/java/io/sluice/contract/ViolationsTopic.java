@@ -1,6 +1,7 @@
 package io.sluice.contract;
 
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.TopicSetup;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,24 +16,31 @@ import org.slf4j.LoggerFactory;
 public final class ViolationsTopic {
     private static final Logger log = LoggerFactory.getLogger(ViolationsTopic.class);
     /** Partitions when Sluice creates the topic. */
-    static final int PARTITIONS = io.sluice.kafka.TopicSetup.VIOLATIONS_PARTITIONS;
-    private static final RetryPolicy SETUP_RETRIES = RetryPolicy.attempts(3, Duration.ofMillis(300), Duration.ofSeconds(1));
+    static final int PARTITIONS = TopicSetup.VIOLATIONS_PARTITIONS;
+
+    private static final RetryPolicy SETUP_RETRIES =
+            RetryPolicy.attempts(3, Duration.ofMillis(300), Duration.ofSeconds(1));
 
     private ViolationsTopic() {}
 
     /** True when the topic exists with leaders; a few tries, since a topic another process just created may not be visible yet. */
     public static boolean ensure(String bootstrapServers, String topic) {
         try {
-            SETUP_RETRIES.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof RuntimeException, attempt -> {
-                EventsTopic.ensure(bootstrapServers, topic, PARTITIONS, null); // any partition count serves violations
-                return null;
-            });
+            SETUP_RETRIES.call(
+                    Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof RuntimeException, attempt -> {
+                        EventsTopic.ensure(
+                                bootstrapServers, topic, PARTITIONS, null); // any partition count serves violations
+                        return null;
+                    });
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
         } catch (Exception e) {
-            log.warn("Could not set up the violations topic {} ({}); violations wait until it exists", topic, e.getMessage());
+            log.warn(
+                    "Could not set up the violations topic {} ({}); violations wait until it exists",
+                    topic,
+                    e.getMessage());
             return false;
         }
     }

@@ -30,8 +30,8 @@ public final class ControlTables {
                 WHERE (syncs.source_id, syncs.destination_id, syncs.filter_types, syncs.filter_events)
                       IS DISTINCT FROM (EXCLUDED.source_id, EXCLUDED.destination_id, EXCLUDED.filter_types, EXCLUDED.filter_events)""";
         try (Connection c = dataSource.getConnection();
-             PreparedStatement d = c.prepareStatement(destinations);
-             PreparedStatement s = c.prepareStatement(syncs)) {
+                PreparedStatement d = c.prepareStatement(destinations);
+                PreparedStatement s = c.prepareStatement(syncs)) {
             for (DestinationSettings destination : config.destinations()) {
                 d.setString(1, destination.id());
                 d.setString(2, destination.type());
@@ -48,7 +48,8 @@ public final class ControlTables {
             }
             s.executeBatch();
         } catch (SQLException e) {
-            throw new IllegalStateException("Could not store the configuration in the queue database: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "Could not store the configuration in the queue database: " + e.getMessage(), e);
         }
     }
 
@@ -57,7 +58,8 @@ public final class ControlTables {
                 INSERT INTO sources (id, write_key_sha256) VALUES (?, ?)
                 ON CONFLICT (id) DO UPDATE SET write_key_sha256 = EXCLUDED.write_key_sha256, updated_at = now()
                 WHERE sources.write_key_sha256 IS DISTINCT FROM EXCLUDED.write_key_sha256""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement upsert = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement upsert = c.prepareStatement(sql)) {
             for (SourceSettings source : sources) {
                 upsert.setString(1, source.id());
                 upsert.setString(2, source.writeKeyDigest());
@@ -68,5 +70,4 @@ public final class ControlTables {
             throw new IllegalStateException("Could not store sources in the queue database: " + e.getMessage(), e);
         }
     }
-
 }

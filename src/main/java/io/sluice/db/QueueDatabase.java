@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.SQLExceptionOverride;
 import io.sluice.lifecycle.Service;
+import java.sql.SQLException;
+import java.time.Duration;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -31,7 +33,7 @@ public final class QueueDatabase implements Service {
     private final int maxPoolSize;
     private final SQLExceptionOverride override;
     private final WritePermits permits;
-    private final java.time.Duration socketTimeout;
+    private final Duration socketTimeout;
     private HikariDataSource dataSource;
 
     public QueueDatabase(String url, String user, String password, int maxPoolSize) {
@@ -48,8 +50,14 @@ public final class QueueDatabase implements Service {
      * @param socketTimeout longest wait for any answer from the server: the bound within which a black-holed
      *                      server is noticed (the statement fails with 08006, the pool evicts, writes hold)
      */
-    public QueueDatabase(String url, String user, String password, int maxPoolSize, SQLExceptionOverride override,
-                         WritePermits permits, java.time.Duration socketTimeout) {
+    public QueueDatabase(
+            String url,
+            String user,
+            String password,
+            int maxPoolSize,
+            SQLExceptionOverride override,
+            WritePermits permits,
+            Duration socketTimeout) {
         this.url = url;
         this.user = user;
         this.password = password;
@@ -59,7 +67,7 @@ public final class QueueDatabase implements Service {
         this.socketTimeout = socketTimeout;
     }
 
-    static final java.time.Duration DEFAULT_SOCKET_TIMEOUT = java.time.Duration.ofSeconds(10);
+    static final Duration DEFAULT_SOCKET_TIMEOUT = Duration.ofSeconds(10);
 
     @Override
     public synchronized void start() {
@@ -85,10 +93,18 @@ public final class QueueDatabase implements Service {
         config.addDataSourceProperty("loginTimeout", String.valueOf(Math.max(1, socketMillis / 1000)));
         config.addDataSourceProperty("tcpKeepAlive", "true");
         dataSource = new HikariDataSource(config);
-        Flyway flyway = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load();
+        Flyway flyway = Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .load();
         int executed = flyway.info().pending().length == 0 ? 0 : migrate(flyway);
-        log.info("Queue database ready at {} (schema version {}, {} migration(s) applied now)", url,
-                flyway.info().current() == null ? "none" : flyway.info().current().getVersion(), executed);
+        log.info(
+                "Queue database ready at {} (schema version {}, {} migration(s) applied now)",
+                url,
+                flyway.info().current() == null
+                        ? "none"
+                        : flyway.info().current().getVersion(),
+                executed);
     }
 
     /** Pending migrations are writes like any other: they pass the gate, and wait while it is held (db pause). */
@@ -97,8 +113,9 @@ public final class QueueDatabase implements Service {
         while (true) {
             try (WritePermits.Permit permit = permits.enter(false)) {
                 return flyway.migrate().migrationsExecuted;
-            } catch (java.sql.SQLException held) {
-                if (!told) log.warn("Schema migrations wait until queue-database writes may go ahead: {}", held.getMessage());
+            } catch (SQLException held) {
+                if (!told)
+                    log.warn("Schema migrations wait until queue-database writes may go ahead: {}", held.getMessage());
                 told = true;
                 try {
                     Thread.sleep(1000);
@@ -117,7 +134,8 @@ public final class QueueDatabase implements Service {
     /** Retires every pooled connection as soon as it is idle: after a writer change none of them can be trusted. */
     public void evictAll() {
         HikariDataSource ds = dataSource;
-        if (ds != null && ds.getHikariPoolMXBean() != null) ds.getHikariPoolMXBean().softEvictConnections();
+        if (ds != null && ds.getHikariPoolMXBean() != null)
+            ds.getHikariPoolMXBean().softEvictConnections();
     }
 
     @Override

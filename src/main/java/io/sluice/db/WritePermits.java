@@ -22,5 +22,5 @@ public interface WritePermits {
     }
 
     /** Permits that are never refused (tools and tests that own their database outright). */
-    WritePermits OPEN = draining -> () -> { };
+    WritePermits OPEN = draining -> () -> {};
 }

@@ -9,7 +9,8 @@ public final class DeliveryException extends Exception {
     private final String messageId;
     private final FailureClass failureClass;
 
-    private DeliveryException(String message, Throwable cause, boolean retriable, String messageId, FailureClass failureClass) {
+    private DeliveryException(
+            String message, Throwable cause, boolean retriable, String messageId, FailureClass failureClass) {
         super(message, cause);
         this.retriable = retriable;
         this.messageId = messageId;

@@ -1,10 +1,22 @@
 package io.sluice.delivery;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLException;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
 
 /**
  * The one place that decides whether a failure is worth retrying (cf. Kafka's RetriableException and
@@ -26,9 +38,11 @@ public final class Failures {
                         ? DeliveryException.retriable(describe(sql), error)
                         : DeliveryException.permanent(describe(sql), error);
             }
-            if (t instanceof SQLTransientException || t instanceof SQLRecoverableException
-                    || t instanceof IOException || t instanceof TimeoutException
-                    || t instanceof org.apache.kafka.common.errors.RetriableException) {
+            if (t instanceof SQLTransientException
+                    || t instanceof SQLRecoverableException
+                    || t instanceof IOException
+                    || t instanceof TimeoutException
+                    || t instanceof RetriableException) {
                 return DeliveryException.retriable(t.toString(), error);
             }
             if (isPermanentKafkaError(t)) return DeliveryException.permanent(t.toString(), error);
@@ -45,10 +59,17 @@ public final class Failures {
      * 42, ...) are not: the same batch would fail again.
      */
     public static boolean isRetriableSqlState(String sqlState) {
-        return sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("40")
-                || sqlState.equals("25006") || sqlState.equals("57P01") || sqlState.equals("57P02")
-                || sqlState.equals("57P03") || sqlState.equals("55P03") || sqlState.equals("57014")
-                || sqlState.equals("58000") || sqlState.equals("58030");
+        return sqlState.startsWith("08")
+                || sqlState.startsWith("53")
+                || sqlState.startsWith("40")
+                || sqlState.equals("25006")
+                || sqlState.equals("57P01")
+                || sqlState.equals("57P02")
+                || sqlState.equals("57P03")
+                || sqlState.equals("55P03")
+                || sqlState.equals("57014")
+                || sqlState.equals("58000")
+                || sqlState.equals("58030");
     }
 
     /**
@@ -57,8 +78,12 @@ public final class Failures {
      * down (57P01-57P03). Every pooled connection may be in the same state, so the pool is evicted and writes hold.
      */
     public static boolean isWriterLoss(String sqlState) {
-        return sqlState != null && (sqlState.equals("25006") || sqlState.startsWith("08")
-                || sqlState.equals("57P01") || sqlState.equals("57P02") || sqlState.equals("57P03"));
+        return sqlState != null
+                && (sqlState.equals("25006")
+                        || sqlState.startsWith("08")
+                        || sqlState.equals("57P01")
+                        || sqlState.equals("57P02")
+                        || sqlState.equals("57P03"));
     }
 
     /**
@@ -88,12 +113,15 @@ public final class Failures {
      */
     public static FailureClass ofExchange(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof java.net.http.HttpConnectTimeoutException || t instanceof java.net.ConnectException
-                    || t instanceof javax.net.ssl.SSLException || t instanceof java.net.UnknownHostException
-                    || t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.NoRouteToHostException) {
+            if (t instanceof HttpConnectTimeoutException
+                    || t instanceof ConnectException
+                    || t instanceof SSLException
+                    || t instanceof UnknownHostException
+                    || t instanceof UnresolvedAddressException
+                    || t instanceof NoRouteToHostException) {
                 return FailureClass.UNREACHABLE;
             }
-            if (t instanceof java.net.http.HttpTimeoutException) return FailureClass.UNRESPONSIVE;
+            if (t instanceof HttpTimeoutException) return FailureClass.UNRESPONSIVE;
         }
         return FailureClass.UNRESPONSIVE;
     }
@@ -105,10 +133,10 @@ public final class Failures {
      * within the attempt and age limits, since an operator can fix them.
      */
     private static boolean isPermanentKafkaError(Throwable t) {
-        return t instanceof org.apache.kafka.common.errors.RecordTooLargeException
-                || t instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
-                || t instanceof org.apache.kafka.common.errors.InvalidTopicException
-                || t instanceof org.apache.kafka.common.InvalidRecordException;
+        return t instanceof RecordTooLargeException
+                || t instanceof RecordBatchTooLargeException
+                || t instanceof InvalidTopicException
+                || t instanceof InvalidRecordException;
     }
 
     private static String describe(SQLException e) {

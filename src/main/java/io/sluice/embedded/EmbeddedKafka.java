@@ -1,5 +1,6 @@
 package io.sluice.embedded;
 
+import io.sluice.lifecycle.Service;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import io.sluice.lifecycle.Service;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -109,20 +109,30 @@ public final class EmbeddedKafka implements Service {
             props.store(out, "Written by Sluice for the embedded broker; regenerated at every start");
         }
         ByteArrayOutputStream output = new ByteArrayOutputStream();
-        int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", propsFile.toString(), "--ignore-formatted"},
+        int rc = StorageTool.execute(
+                new String[] {"format", "-t", clusterId, "-c", propsFile.toString(), "--ignore-formatted"},
                 new PrintStream(output, true, StandardCharsets.UTF_8));
         if (rc != 0) throw new IOException("kafka-storage format failed: " + output.toString(StandardCharsets.UTF_8));
     }
 
     private void awaitReady() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000))) {
+        try (Admin admin = Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                5000))) {
             while (true) {
                 try {
-                    if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) return;
+                    if (!admin.describeCluster()
+                            .nodes()
+                            .get(5, TimeUnit.SECONDS)
+                            .isEmpty()) return;
                 } catch (Exception e) {
-                    if (System.nanoTime() > deadline) throw new IllegalStateException("Embedded Kafka did not become ready", e);
+                    if (System.nanoTime() > deadline)
+                        throw new IllegalStateException("Embedded Kafka did not become ready", e);
                 }
             }
         }

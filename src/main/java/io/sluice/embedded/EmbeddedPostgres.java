@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -49,18 +50,41 @@ public final class EmbeddedPostgres implements Service {
             Path data = root.resolve("pgdata");
             if (!Files.exists(data.resolve("PG_VERSION"))) {
                 log.info("Initialising embedded PostgreSQL data directory {}", data);
-                run(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", user, "-A", "trust",
-                        "-E", "UTF8", "--no-locale"), "initdb");
+                run(
+                        List.of(
+                                bin.resolve("initdb").toString(),
+                                "-D",
+                                data.toString(),
+                                "-U",
+                                user,
+                                "-A",
+                                "trust",
+                                "-E",
+                                "UTF8",
+                                "--no-locale"),
+                        "initdb");
             }
             stopLeftoverServer(bin, data);
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", root.resolve("postgres.log").toString(),
-                    "-w", "-t", "60", "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-                    "start"), "pg_ctl start");
+            run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-l",
+                            root.resolve("postgres.log").toString(),
+                            "-w",
+                            "-t",
+                            "60",
+                            "-o",
+                            "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+                            "start"),
+                    "pg_ctl start");
             running = true;
             createDatabase("sluice");
             log.info("Embedded PostgreSQL listening on 127.0.0.1:{}", port);
         } catch (IOException e) {
-            throw new UncheckedIOException("Embedded PostgreSQL failed to start (see " + root.resolve("postgres.log") + ")", e);
+            throw new UncheckedIOException(
+                    "Embedded PostgreSQL failed to start (see " + root.resolve("postgres.log") + ")", e);
         }
     }
 
@@ -73,7 +97,9 @@ public final class EmbeddedPostgres implements Service {
             return; // stale pid file only; postgres removes it itself on start
         }
         log.warn("An embedded PostgreSQL from an earlier run is still running on {}; restarting it", data);
-        run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"), "pg_ctl stop");
+        run(
+                List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"),
+                "pg_ctl stop");
     }
 
     public int port() {
@@ -91,7 +117,7 @@ public final class EmbeddedPostgres implements Service {
     /** Creates a database if it does not exist yet (the warehouse of standalone mode lives beside the queue). */
     public void createDatabase(String name) {
         try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), user, "");
-             var exists = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+                var exists = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
             exists.setString(1, name);
             if (!exists.executeQuery().next()) {
                 try (var create = c.createStatement()) {
@@ -109,8 +135,18 @@ public final class EmbeddedPostgres implements Service {
         running = false;
         try {
             Path bin = root.resolve("bin-" + BINARIES_VERSION).resolve("bin");
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", root.resolve("pgdata").toString(), "-m", "fast", "-w",
-                    "-t", "30", "stop"), "pg_ctl stop");
+            run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            root.resolve("pgdata").toString(),
+                            "-m",
+                            "fast",
+                            "-w",
+                            "-t",
+                            "30",
+                            "stop"),
+                    "pg_ctl stop");
         } catch (IOException | RuntimeException e) {
             log.warn("Embedded PostgreSQL did not stop cleanly", e);
         }
@@ -140,12 +176,14 @@ public final class EmbeddedPostgres implements Service {
         Path marker = target.resolve(".complete");
         if (Files.exists(marker)) return target;
         try (InputStream raw = EmbeddedPostgres.class.getResourceAsStream(BINARIES_RESOURCE)) {
-            if (raw == null) throw new IOException("PostgreSQL binaries " + BINARIES_RESOURCE + " are not on the classpath");
+            if (raw == null)
+                throw new IOException("PostgreSQL binaries " + BINARIES_RESOURCE + " are not on the classpath");
             try (var tar = new TarArchiveInputStream(new XZCompressorInputStream(raw))) {
                 TarArchiveEntry entry;
                 while ((entry = tar.getNextEntry()) != null) {
                     Path out = target.resolve(entry.getName()).normalize();
-                    if (!out.startsWith(target)) throw new IOException("Bad entry in PostgreSQL archive: " + entry.getName());
+                    if (!out.startsWith(target))
+                        throw new IOException("Bad entry in PostgreSQL archive: " + entry.getName());
                     if (entry.isDirectory()) {
                         Files.createDirectories(out);
                     } else if (entry.isSymbolicLink()) {
@@ -154,8 +192,9 @@ public final class EmbeddedPostgres implements Service {
                         Files.createSymbolicLink(out, Path.of(entry.getLinkName()));
                     } else {
                         Files.createDirectories(out.getParent());
-                        Files.copy(tar, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                        if ((entry.getMode() & 0100) != 0) Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwxr-xr-x"));
+                        Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
+                        if ((entry.getMode() & 0100) != 0)
+                            Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwxr-xr-x"));
                     }
                 }
             }
@@ -167,7 +206,10 @@ public final class EmbeddedPostgres implements Service {
     private void run(List<String> command, String what) throws IOException {
         List<String> full = command(command);
         Path output = root.resolve(what.replace(' ', '-') + ".out");
-        Process process = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        Process process = new ProcessBuilder(full)
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile())
+                .start();
         try {
             if (!process.waitFor(90, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -178,7 +220,8 @@ public final class EmbeddedPostgres implements Service {
             throw new IOException(what + " was interrupted", e);
         }
         if (process.exitValue() != 0) {
-            throw new IOException(what + " failed with exit code " + process.exitValue() + ": " + Files.readString(output).strip());
+            throw new IOException(what + " failed with exit code " + process.exitValue() + ": "
+                    + Files.readString(output).strip());
         }
     }
 

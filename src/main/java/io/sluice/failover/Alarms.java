@@ -49,7 +49,11 @@ public final class Alarms {
     }
 
     private void count(String alarm) {
-        Counter.builder("sluice.db.alarms").description("Failover alarms raised").tag("alarm", alarm).register(registry).increment();
+        Counter.builder("sluice.db.alarms")
+                .description("Failover alarms raised")
+                .tag("alarm", alarm)
+                .register(registry)
+                .increment();
     }
 
     /** How often the alarm was raised in this process. */

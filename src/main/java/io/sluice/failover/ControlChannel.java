@@ -27,8 +27,14 @@ public final class ControlChannel implements Service {
     private volatile long appliedPause = -1;
     private Thread thread;
 
-    public ControlChannel(ControlTopic topic, String processId, String roles, WriteGate gate, Supplier<String> state,
-                          Supplier<String> lastWriterChange, Clock clock) {
+    public ControlChannel(
+            ControlTopic topic,
+            String processId,
+            String roles,
+            WriteGate gate,
+            Supplier<String> state,
+            Supplier<String> lastWriterChange,
+            Clock clock) {
         this.topic = topic;
         this.processId = processId;
         this.roles = roles;
@@ -66,7 +72,8 @@ public final class ControlChannel implements Service {
                     nextReport = System.nanoTime() + REPORT_EVERY.toNanos();
                 }
             } catch (Exception e) {
-                if (running) log.warn("Control topic unavailable ({}); keeping the last known pause state", e.toString());
+                if (running)
+                    log.warn("Control topic unavailable ({}); keeping the last known pause state", e.toString());
                 sleep();
             }
         }
@@ -81,8 +88,15 @@ public final class ControlChannel implements Service {
     ProcessReport report() {
         WriterIdentity writer = gate.writer();
         long applied = appliedPause; // read before the state: a "quiesced" is never credited to a later request
-        return new ProcessReport(processId, roles, state.get(), writer == null ? null : writer.toString(), gate.heldBecause(),
-                lastWriterChange.get(), clock.instant(), applied);
+        return new ProcessReport(
+                processId,
+                roles,
+                state.get(),
+                writer == null ? null : writer.toString(),
+                gate.heldBecause(),
+                lastWriterChange.get(),
+                clock.instant(),
+                applied);
     }
 
     private static void sleep() {

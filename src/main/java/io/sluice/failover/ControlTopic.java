@@ -44,15 +44,34 @@ public final class ControlTopic implements AutoCloseable {
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
         ensure(bootstrapServers, topic);
-        this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ProducerConfig.CLIENT_ID_CONFIG, "sluice-control", ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000, ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000,
-                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000),
-                new ByteArraySerializer(), new ByteArraySerializer());
-        this.consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.CLIENT_ID_CONFIG, "sluice-control", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.producer = new KafkaProducer<>(
+                Map.of(
+                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ProducerConfig.CLIENT_ID_CONFIG,
+                        "sluice-control",
+                        ProducerConfig.ACKS_CONFIG,
+                        "all",
+                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                        10_000,
+                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                        10_000,
+                        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                        5_000),
+                new ByteArraySerializer(),
+                new ByteArraySerializer());
+        this.consumer = new KafkaConsumer<>(
+                Map.of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ConsumerConfig.CLIENT_ID_CONFIG,
+                        "sluice-control",
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                        100),
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         consumer.assign(List.of(partition));
         consumer.seekToBeginning(List.of(partition));
     }
@@ -61,9 +80,12 @@ public final class ControlTopic implements AutoCloseable {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) return;
             admin.createTopics(List.of(new NewTopic(topic, Optional.of(1), Optional.empty())
-                    .configs(Map.of("cleanup.policy", "compact", "segment.ms", "600000")))).all().get(30, TimeUnit.SECONDS);
+                            .configs(Map.of("cleanup.policy", "compact", "segment.ms", "600000"))))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) throw new IllegalStateException("Could not create control topic " + topic, e);
+            if (!(e.getCause() instanceof TopicExistsException))
+                throw new IllegalStateException("Could not create control topic " + topic, e);
         } catch (Exception e) {
             throw new IllegalStateException("Could not create control topic " + topic + ": " + e.getMessage(), e);
         }
@@ -81,7 +103,8 @@ public final class ControlTopic implements AutoCloseable {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(timeout)) {
             String key = new String(record.key(), StandardCharsets.UTF_8);
             if (key.equals(PAUSE_KEY)) {
-                paused = record.value() != null && new String(record.value(), StandardCharsets.UTF_8).contains("\"paused\":true");
+                paused = record.value() != null
+                        && new String(record.value(), StandardCharsets.UTF_8).contains("\"paused\":true");
                 pauseOffset = record.offset();
             } else if (key.startsWith(PROCESS_PREFIX)) {
                 String id = key.substring(PROCESS_PREFIX.length());
@@ -112,7 +135,8 @@ public final class ControlTopic implements AutoCloseable {
 
     /** Publishes a pause (or resume) request; returns its offset, which processes echo once they apply it. */
     public long setPaused(boolean pause, String by) throws Exception {
-        String value = "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + Instant.now() + "\"}";
+        String value =
+                "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + Instant.now() + "\"}";
         return send(PAUSE_KEY, value.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -126,7 +150,9 @@ public final class ControlTopic implements AutoCloseable {
     }
 
     private long send(String key, byte[] value) throws Exception {
-        return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(10, TimeUnit.SECONDS).offset();
+        return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value))
+                .get(10, TimeUnit.SECONDS)
+                .offset();
     }
 
     @Override

@@ -28,8 +28,11 @@ final class EvictOnWriterLoss implements SQLExceptionOverride {
     @java.lang.Override
     public Override adjudicate(SQLException e) {
         String state = e.getSQLState() == null ? "none" : e.getSQLState();
-        Counter.builder("sluice.db.errors").description("Queue-database errors by SQLSTATE").tag("sqlstate", state)
-                .register(registry).increment();
+        Counter.builder("sluice.db.errors")
+                .description("Queue-database errors by SQLSTATE")
+                .tag("sqlstate", state)
+                .register(registry)
+                .increment();
         if (!Failures.isWriterLoss(e.getSQLState())) return Override.CONTINUE_EVICT;
         gate.writerLost("SQLSTATE " + state + " (" + e.getMessage() + ")");
         evictAll.run();

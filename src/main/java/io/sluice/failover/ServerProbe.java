@@ -33,7 +33,9 @@ final class ServerProbe {
     }
 
     Answer ask() throws SQLException {
-        try (Connection c = DriverManager.getConnection(url, properties); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(QUERY)) {
+        try (Connection c = DriverManager.getConnection(url, properties);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(QUERY)) {
             rs.next();
             WriterIdentity identity = new WriterIdentity(rs.getString(1), rs.getInt(2), rs.getString(3));
             boolean writable = !rs.getBoolean(4) && !"on".equals(rs.getString(5));

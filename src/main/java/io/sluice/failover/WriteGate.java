@@ -1,10 +1,10 @@
 package io.sluice.failover;
 
+import io.sluice.db.WritePermits;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.BooleanSupplier;
-import io.sluice.db.WritePermits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,7 +125,10 @@ public final class WriteGate implements WritePermits {
     public synchronized void observe(WriterIdentity identity, boolean writable) {
         Instant now = clock.instant();
         if (identity == null || !writable) {
-            if (heldBecause == null) log.warn("Holding queue writes: the endpoint answers {}", identity == null ? "nothing" : "as a non-writer");
+            if (heldBecause == null)
+                log.warn(
+                        "Holding queue writes: the endpoint answers {}",
+                        identity == null ? "nothing" : "as a non-writer");
             heldBecause = identity == null ? "the database endpoint is unreachable" : "the endpoint is not the writer";
             stableSince = null;
             return;

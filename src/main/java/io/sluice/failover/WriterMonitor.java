@@ -2,13 +2,18 @@ package io.sluice.failover;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.sluice.lifecycle.Service;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,32 +39,44 @@ public final class WriterMonitor implements Service {
     private String lastWriter;
     private volatile String lastChange;
     /** Each instance's role at the last round: writer, reader or unreachable (for the console). */
-    private final Map<String, String> roles = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, String> roles = new ConcurrentHashMap<>();
     /** The writer changes seen by this process, oldest first, bounded. */
-    private final java.util.Deque<WriterChange> history = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final Deque<WriterChange> history = new ConcurrentLinkedDeque<>();
+
     private static final int HISTORY = 50;
 
     /** A writer change: from (null for the first writer seen) to, at. */
-    public record WriterChange(String from, String to, java.time.Instant at) {}
+    public record WriterChange(String from, String to, Instant at) {}
+
     private volatile boolean running;
     private Thread thread;
 
-    public WriterMonitor(String endpointUrl, List<String> instanceUrls, String user, String password, WriteGate gate,
-                         Duration interval, MeterRegistry registry) {
+    public WriterMonitor(
+            String endpointUrl,
+            List<String> instanceUrls,
+            String user,
+            String password,
+            WriteGate gate,
+            Duration interval,
+            MeterRegistry registry) {
         this.endpoint = new ServerProbe(endpointUrl, user, password);
         this.endpointLabel = ServerProbe.label(endpointUrl);
         for (String url : instanceUrls) {
             String label = ServerProbe.label(url);
             instances.put(label, new ServerProbe(url, user, password));
-            instanceWriter.put(label, registry.gauge("sluice.db.instance.writer", List.of(io.micrometer.core.instrument.Tag.of("instance", label)),
-                    new AtomicInteger()));
+            instanceWriter.put(
+                    label,
+                    registry.gauge(
+                            "sluice.db.instance.writer", List.of(Tag.of("instance", label)), new AtomicInteger()));
         }
         this.gate = gate;
         this.interval = interval;
         this.registry = registry;
         this.alarms = new Alarms(registry);
         registry.gauge("sluice.db.endpoint.writer", endpointWriter);
-        this.writerChanges = Counter.builder("sluice.db.writer.changes").description("Times the writer instance changed").register(registry);
+        this.writerChanges = Counter.builder("sluice.db.writer.changes")
+                .description("Times the writer instance changed")
+                .register(registry);
     }
 
     @Override
@@ -89,8 +106,11 @@ public final class WriterMonitor implements Service {
             endpointWriter.set(answer.writable() ? 1 : 0);
             roles.put("endpoint", answer.writable() ? "writer" : "reader");
             gate.observe(answer.identity(), answer.writable());
-            alarms.set(Alarms.ENDPOINT_NOT_WRITER, !answer.writable(),
-                    "the cluster endpoint answers as a non-writer (" + answer.identity() + "): writes through it fail with 25006");
+            alarms.set(
+                    Alarms.ENDPOINT_NOT_WRITER,
+                    !answer.writable(),
+                    "the cluster endpoint answers as a non-writer (" + answer.identity()
+                            + "): writes through it fail with 25006");
         } catch (SQLException e) {
             endpointWriter.set(0);
             roles.put("endpoint", "unreachable");
@@ -111,13 +131,16 @@ public final class WriterMonitor implements Service {
             instanceWriter.get(label).set(writer ? 1 : 0);
             if (writer) writers.add(label);
         });
-        alarms.set(Alarms.SPLIT_WRITER, writers.size() > 1, "instances " + writers + " all accept writes at once (split brain)");
+        alarms.set(
+                Alarms.SPLIT_WRITER,
+                writers.size() > 1,
+                "instances " + writers + " all accept writes at once (split brain)");
         if (writers.size() == 1 && !writers.get(0).equals(lastWriter)) {
-            history.addLast(new WriterChange(lastWriter, writers.get(0), java.time.Instant.now()));
+            history.addLast(new WriterChange(lastWriter, writers.get(0), Instant.now()));
             while (history.size() > HISTORY) history.pollFirst();
             if (lastWriter != null) {
                 writerChanges.increment();
-                lastChange = lastWriter + " -> " + writers.get(0) + " at " + java.time.Instant.now();
+                lastChange = lastWriter + " -> " + writers.get(0) + " at " + Instant.now();
                 alarms.fire(Alarms.WRITER_CHANGED, "the writer changed from " + lastWriter + " to " + writers.get(0));
                 gate.writerLost("the writer changed to " + writers.get(0));
             }
@@ -126,8 +149,12 @@ public final class WriterMonitor implements Service {
     }
 
     private void count(String instance, String outcome) {
-        Counter.builder("sluice.db.instance.queries").description("Monitor queries per instance, by SQLSTATE outcome")
-                .tag("instance", instance).tag("outcome", outcome).register(registry).increment();
+        Counter.builder("sluice.db.instance.queries")
+                .description("Monitor queries per instance, by SQLSTATE outcome")
+                .tag("instance", instance)
+                .tag("outcome", outcome)
+                .register(registry)
+                .increment();
     }
 
     /** The instance that last answered as the only writer, or null. */

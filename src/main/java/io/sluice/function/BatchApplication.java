@@ -53,8 +53,13 @@ final class BatchApplication {
             metrics.invocations().increment(events.size());
         }
         if (!failures.isEmpty()) {
-            log.warn("Function {} of sync {} failed on {} of {} event(s); first: {}", function.pool.code().name(), function.sync.id(),
-                    failures.size(), events.size(), failures.getFirst().error());
+            log.warn(
+                    "Function {} of sync {} failed on {} of {} event(s); first: {}",
+                    function.pool.code().name(),
+                    function.sync.id(),
+                    failures.size(),
+                    events.size(),
+                    failures.getFirst().error());
         }
         return new FunctionResult(output, failures);
     }

@@ -49,7 +49,8 @@ final class ContextPool {
             return opener.open(code);
         } catch (ScriptFailure | RuntimeException e) {
             permits.release();
-            throw new IllegalStateException("could not start a JavaScript context for " + code.name() + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not start a JavaScript context for " + code.name() + ": " + e.getMessage(), e);
         }
     }
 

@@ -15,7 +15,8 @@ import org.graalvm.polyglot.Source;
 record FunctionCode(String name, String text, Path file, Source source) {
 
     static FunctionCode of(String name, String text, Path file) {
-        return new FunctionCode(name, text, file, Source.newBuilder("js", text, name).buildLiteral());
+        return new FunctionCode(
+                name, text, file, Source.newBuilder("js", text, name).buildLiteral());
     }
 
     /**
@@ -35,6 +36,8 @@ record FunctionCode(String name, String text, Path file, Source source) {
     }
 
     static boolean isPath(String spec) {
-        return spec.endsWith(".js") && spec.lines().count() == 1 && spec.chars().noneMatch(c -> c == '(' || c == '{' || c == ';');
+        return spec.endsWith(".js")
+                && spec.lines().count() == 1
+                && spec.chars().noneMatch(c -> c == '(' || c == '{' || c == ';');
     }
 }

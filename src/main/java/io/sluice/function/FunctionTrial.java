@@ -25,8 +25,8 @@ public final class FunctionTrial {
      * Runs {@code source} once on {@code event} in a fresh sandboxed context, capturing its console output — for
      * trying a function before deploying it. Never throws for problems of the script.
      */
-    public static TestRun test(String source, ObjectNode event, String syncId, String destinationId, JsonNode settings,
-                               Duration timeout) {
+    public static TestRun test(
+            String source, ObjectNode event, String syncId, String destinationId, JsonNode settings, Duration timeout) {
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         ConsoleSink sink = new ConsoleSink(line -> {
             if (logs.size() < MAX_TEST_LOG_LINES) logs.add(line);
@@ -36,7 +36,13 @@ public final class FunctionTrial {
         try (Watchdog watchdog = new Watchdog(timeout)) {
             JsContext js;
             try {
-                js = JsContext.open(null, code, Functions.contextJson(syncId, destinationId, settings), sink, watchdog, Functions.evaluationTimeout(timeout));
+                js = JsContext.open(
+                        null,
+                        code,
+                        Functions.contextJson(syncId, destinationId, settings),
+                        sink,
+                        watchdog,
+                        Functions.evaluationTimeout(timeout));
             } catch (ScriptFailure e) {
                 sink.close();
                 return new TestRun(null, List.copyOf(logs), e.getMessage());
@@ -55,5 +61,4 @@ public final class FunctionTrial {
             }
         }
     }
-
 }

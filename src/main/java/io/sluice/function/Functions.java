@@ -9,12 +9,7 @@ import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +36,7 @@ public final class Functions implements Service {
     private final Duration timeout;
     /** By sync id; written once by start(). */
     private volatile Map<String, SyncFunction> functions = Map.of();
+
     private Engine engine;
     private Watchdog watchdog;
     private ScheduledExecutorService reloader;
@@ -73,7 +69,13 @@ public final class Functions implements Service {
                     engine = Sandbox.engine();
                     watchdog = new Watchdog(timeout);
                 }
-                SyncFunction function = new SyncFunction(sync, key, contextJson(sync.id(), sync.destination(), sync.settings() == null ? null : sync.settings().tree()),
+                SyncFunction function = new SyncFunction(
+                        sync,
+                        key,
+                        contextJson(
+                                sync.id(),
+                                sync.destination(),
+                                sync.settings() == null ? null : sync.settings().tree()),
                         FunctionMetrics.register(registry, sync.id()));
                 try {
                     function.watch(code);
@@ -81,7 +83,8 @@ public final class Functions implements Service {
                 } catch (ScriptFailure e) {
                     throw new ConfigException(key, code.name() + " does not compile: " + e.getMessage());
                 } catch (IOException e) {
-                    throw new ConfigException(key, "function file " + code.file() + " could not be read: " + e.getMessage());
+                    throw new ConfigException(
+                            key, "function file " + code.file() + " could not be read: " + e.getMessage());
                 }
                 built.put(sync.id(), function);
             }
@@ -93,14 +96,21 @@ public final class Functions implements Service {
         functions = Map.copyOf(built);
         if (built.values().stream().anyMatch(f -> f.pool.code().file() != null)) {
             long every = config.functions().reloadInterval().toMillis();
-            reloader = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("sluice-function-reload").unstarted(r));
+            reloader = Executors.newSingleThreadScheduledExecutor(r ->
+                    Thread.ofPlatform().daemon().name("sluice-function-reload").unstarted(r));
             reloader.scheduleWithFixedDelay(this::reloadQuietly, every, every, TimeUnit.MILLISECONDS);
         }
         started = true;
         if (!built.isEmpty()) {
-            log.info("Functions started: {} (timeout {} ms, up to {} context(s) per function, reload check every {} ms, JavaScript runtime {})",
-                    built.values().stream().map(f -> f.sync.id() + "=" + f.pool.code().name()).toList(), timeout.toMillis(),
-                    config.functions().poolSize(), config.functions().reloadInterval().toMillis(), engine.getImplementationName());
+            log.info(
+                    "Functions started: {} (timeout {} ms, up to {} context(s) per function, reload check every {} ms, JavaScript runtime {})",
+                    built.values().stream()
+                            .map(f -> f.sync.id() + "=" + f.pool.code().name())
+                            .toList(),
+                    timeout.toMillis(),
+                    config.functions().poolSize(),
+                    config.functions().reloadInterval().toMillis(),
+                    engine.getImplementationName());
         }
     }
 
@@ -130,8 +140,11 @@ public final class Functions implements Service {
                 log.info("Function {} of sync {} reloaded from {}", fresh.name(), function.sync.id(), fresh.file());
             } catch (ScriptFailure e) {
                 function.rejectChange();
-                log.error("Function file {} ({}) changed but does not compile; the previous version keeps running: {}",
-                        fresh.file(), function.key, e.getMessage());
+                log.error(
+                        "Function file {} ({}) changed but does not compile; the previous version keeps running: {}",
+                        fresh.file(),
+                        function.key,
+                        e.getMessage());
             }
         }
     }
@@ -147,7 +160,9 @@ public final class Functions implements Service {
     private ContextPool newPool(SyncFunction function, FunctionCode code) throws ScriptFailure {
         String syncId = function.sync.id();
         Duration evaluation = evaluationTimeout(timeout);
-        return new ContextPool(code, config.functions().poolSize(),
+        return new ContextPool(
+                code,
+                config.functions().poolSize(),
                 c -> JsContext.open(engine, c, function.contextJson, consoleFor(syncId), watchdog, evaluation));
     }
 
@@ -165,7 +180,9 @@ public final class Functions implements Service {
         ObjectNode context = Outputs.MAPPER.createObjectNode();
         context.put("syncId", syncId);
         context.put("destinationId", destinationId);
-        context.set("settings", settings == null || settings.isNull() ? Outputs.MAPPER.createObjectNode() : settings.deepCopy());
+        context.set(
+                "settings",
+                settings == null || settings.isNull() ? Outputs.MAPPER.createObjectNode() : settings.deepCopy());
         return context.toString();
     }
 
@@ -177,7 +194,8 @@ public final class Functions implements Service {
         if (reloader != null) {
             reloader.shutdownNow();
             try {
-                if (!reloader.awaitTermination(5, TimeUnit.SECONDS)) log.warn("The function reload thread did not stop within 5 s");
+                if (!reloader.awaitTermination(5, TimeUnit.SECONDS))
+                    log.warn("The function reload thread did not stop within 5 s");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -22,6 +22,7 @@ final class JsContext implements AutoCloseable {
     private final String sourceName;
     /** IDLE, CANCELLED (by the watchdog), or the nanoTime by which the current call must end. */
     private final AtomicLong deadline = new AtomicLong(IDLE);
+
     private long lastDeadline;
     private Value run;
     private volatile boolean broken;
@@ -39,8 +40,14 @@ final class JsContext implements AutoCloseable {
      * @throws ScriptFailure when the source does not compile, throws at the top level, defines no transform, or
      *                       takes longer than {@code timeout}
      */
-    static JsContext open(Engine engine, FunctionCode code, String contextJson, OutputStream console, Watchdog watchdog,
-                          Duration timeout) throws ScriptFailure {
+    static JsContext open(
+            Engine engine,
+            FunctionCode code,
+            String contextJson,
+            OutputStream console,
+            Watchdog watchdog,
+            Duration timeout)
+            throws ScriptFailure {
         JsContext js = new JsContext(Sandbox.newContext(engine, console), watchdog, code.name());
         watchdog.watch(js);
         try {
@@ -88,7 +95,10 @@ final class JsContext implements AutoCloseable {
             broken = true;
             throw ScriptFailure.timedOut(timeout);
         }
-        if (error instanceof PolyglotException p && p.isGuestException() && !p.isInternalError() && !p.isResourceExhausted()) {
+        if (error instanceof PolyglotException p
+                && p.isGuestException()
+                && !p.isInternalError()
+                && !p.isResourceExhausted()) {
             throw ScriptFailure.of(p, sourceName);
         }
         if (error != null) {

@@ -47,7 +47,8 @@ final class Outputs {
         Set<String> seen = new HashSet<>();
         for (int n = 0; n < result.size(); n++) {
             ObjectNode event = (ObjectNode) result.get(n); // checked in the prelude
-            if (messageId != null && (!hasId(event) || seen.contains(event.get("messageId").asText()))) {
+            if (messageId != null
+                    && (!hasId(event) || seen.contains(event.get("messageId").asText()))) {
                 event.put("messageId", n == 0 ? messageId : messageId + "-" + n);
             }
             if (hasId(event)) seen.add(event.get("messageId").asText());

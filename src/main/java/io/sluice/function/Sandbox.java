@@ -21,7 +21,8 @@ final class Sandbox {
     private Sandbox() {}
 
     /** {@link HostAccess#NONE}, also without mutable target mappings (which the CONSTRAINED policy requires). */
-    private static final HostAccess NO_HOST_ACCESS = HostAccess.newBuilder(HostAccess.NONE).allowMutableTargetMappings().build();
+    private static final HostAccess NO_HOST_ACCESS =
+            HostAccess.newBuilder(HostAccess.NONE).allowMutableTargetMappings().build();
 
     static final String PRELUDE_NAME = "sluice-prelude.js";
 

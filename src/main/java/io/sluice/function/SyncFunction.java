@@ -60,7 +60,11 @@ final class SyncFunction {
         } catch (IOException e) {
             if (!MISSING.equals(rejected)) {
                 rejected = MISSING;
-                log.error("Function file {} ({}) cannot be read; the previous version keeps running: {}", file, key, e.toString());
+                log.error(
+                        "Function file {} ({}) cannot be read; the previous version keeps running: {}",
+                        file,
+                        key,
+                        e.toString());
             }
             return null;
         }

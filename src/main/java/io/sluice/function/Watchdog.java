@@ -17,8 +17,12 @@ final class Watchdog implements AutoCloseable {
     private volatile boolean closed;
 
     Watchdog(Duration timeout) {
-        this.tickNanos = Math.clamp(timeout.toNanos() / 20, Duration.ofMillis(5).toNanos(), Duration.ofMillis(100).toNanos());
-        this.thread = Thread.ofPlatform().daemon().name("sluice-function-watchdog").start(this::run);
+        this.tickNanos = Math.clamp(
+                timeout.toNanos() / 20,
+                Duration.ofMillis(5).toNanos(),
+                Duration.ofMillis(100).toNanos());
+        this.thread =
+                Thread.ofPlatform().daemon().name("sluice-function-watchdog").start(this::run);
     }
 
     void watch(JsContext context) {

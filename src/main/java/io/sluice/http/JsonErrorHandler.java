@@ -27,7 +27,8 @@ final class JsonErrorHandler extends ErrorHandler {
     }
 
     @Override
-    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause, Callback callback) {
+    protected void generateResponse(
+            Request request, Response response, int code, String message, Throwable cause, Callback callback) {
         String rule = JsonErrors.ruleFor(code);
         errors.count(code, rule);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");

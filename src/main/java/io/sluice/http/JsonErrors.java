@@ -36,8 +36,10 @@ public final class JsonErrors {
     /** Installs the handlers on a Javalin config: before the routes are added. */
     public void install(JavalinConfig config) {
         config.http.prefer405over404 = true;
-        config.routes.exception(HttpResponseException.class, (e, ctx) ->
-                respond(ctx, e.getStatus(), e.getDetails().getOrDefault("rule", ruleFor(e.getStatus())), message(e)));
+        config.routes.exception(
+                HttpResponseException.class,
+                (e, ctx) -> respond(
+                        ctx, e.getStatus(), e.getDetails().getOrDefault("rule", ruleFor(e.getStatus())), message(e)));
         config.routes.exception(Exception.class, (e, ctx) -> {
             unexpected.log(e);
             respond(ctx, 500, "internal_error", "the server failed to process the request; it has been logged");
@@ -47,7 +49,8 @@ public final class JsonErrors {
             try {
                 response.setStatus(500);
                 response.setContentType("application/json");
-                response.getOutputStream().write(body("the server failed to process the request; it has been logged", "internal_error"));
+                response.getOutputStream()
+                        .write(body("the server failed to process the request; it has been logged", "internal_error"));
                 count(500, "internal_error");
             } catch (IOException | RuntimeException ignored) {
                 // the client is gone; nothing more to tell it
@@ -68,9 +71,16 @@ public final class JsonErrors {
     }
 
     void count(int status, String rule) {
-        counters.computeIfAbsent(status + ":" + rule, key -> Counter.builder("sluice.http.errors")
-                .description("Error responses given outside the routes' own refusals, by server, status and rule")
-                .tag("server", server).tag("status", Integer.toString(status)).tag("rule", rule).register(registry)).increment();
+        counters.computeIfAbsent(
+                        status + ":" + rule,
+                        key -> Counter.builder("sluice.http.errors")
+                                .description(
+                                        "Error responses given outside the routes' own refusals, by server, status and rule")
+                                .tag("server", server)
+                                .tag("status", Integer.toString(status))
+                                .tag("rule", rule)
+                                .register(registry))
+                .increment();
     }
 
     /** Stable rule names for the statuses Jetty and Javalin produce themselves. */
@@ -97,7 +107,8 @@ public final class JsonErrors {
     }
 
     static byte[] body(String message, String rule) {
-        return ("{\"success\":false,\"error\":" + quote(message) + ",\"rule\":" + quote(rule) + "}").getBytes(StandardCharsets.UTF_8);
+        return ("{\"success\":false,\"error\":" + quote(message) + ",\"rule\":" + quote(rule) + "}")
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     private static String message(HttpResponseException e) {

@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 
@@ -35,7 +36,7 @@ public final class ThrottledLog {
     /** A StackOverflowError's trace is thousands of frames; its first ones say where. */
     private static Throwable trimmed(Throwable failure) {
         StackTraceElement[] trace = failure.getStackTrace();
-        if (trace.length > 50) failure.setStackTrace(java.util.Arrays.copyOf(trace, 50));
+        if (trace.length > 50) failure.setStackTrace(Arrays.copyOf(trace, 50));
         return failure;
     }
 }

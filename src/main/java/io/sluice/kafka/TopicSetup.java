@@ -2,6 +2,7 @@ package io.sluice.kafka;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig.KafkaSettings;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +27,7 @@ public final class TopicSetup {
     private static final Logger log = LoggerFactory.getLogger(TopicSetup.class);
     /** Partitions of the violations topic when Sluice creates it (any existing count serves). */
     public static final int VIOLATIONS_PARTITIONS = 3;
+
     static final int AUTO_REPLICATION = 3;
 
     /** What a topic gets when Sluice creates it. */
@@ -37,7 +39,13 @@ public final class TopicSetup {
     public static void events(String bootstrapServers, KafkaSettings kafka) {
         withAdmin(bootstrapServers, admin -> {
             String topic = kafka.eventsTopic();
-            if (!create(admin, bootstrapServers, kafka, topic, kafka.partitions(), Map.of("unclean.leader.election.enable", "false"))) {
+            if (!create(
+                    admin,
+                    bootstrapServers,
+                    kafka,
+                    topic,
+                    kafka.partitions(),
+                    Map.of("unclean.leader.election.enable", "false"))) {
                 verifyDurability(admin, bootstrapServers, kafka, topic);
             }
         });
@@ -45,50 +53,87 @@ public final class TopicSetup {
 
     /** The compacted single-partition control topic (db pause/resume, process reports). */
     public static void control(String bootstrapServers, KafkaSettings kafka) {
-        withAdmin(bootstrapServers, admin -> create(admin, bootstrapServers, kafka, kafka.controlTopic(), 1,
-                Map.of("cleanup.policy", "compact", "segment.ms", "600000")));
+        withAdmin(
+                bootstrapServers,
+                admin -> create(
+                        admin,
+                        bootstrapServers,
+                        kafka,
+                        kafka.controlTopic(),
+                        1,
+                        Map.of("cleanup.policy", "compact", "segment.ms", "600000")));
     }
 
     /** The violations topic; a failure is logged, not fatal (violations wait for the topic, see ViolationsTopic). */
     public static void violations(String bootstrapServers, KafkaSettings kafka) {
         try {
-            withAdmin(bootstrapServers, admin -> create(admin, bootstrapServers, kafka, kafka.violationsTopic(), VIOLATIONS_PARTITIONS, Map.of()));
+            withAdmin(
+                    bootstrapServers,
+                    admin -> create(
+                            admin, bootstrapServers, kafka, kafka.violationsTopic(), VIOLATIONS_PARTITIONS, Map.of()));
         } catch (RuntimeException e) {
-            log.warn("Could not set up the violations topic {} with the configured replication: {}", kafka.violationsTopic(), e.getMessage());
+            log.warn(
+                    "Could not set up the violations topic {} with the configured replication: {}",
+                    kafka.violationsTopic(),
+                    e.getMessage());
         }
     }
 
     /** The replication a new topic gets: the configured values, with 'auto' resolved against the cluster's size. */
     static Replication resolve(KafkaSettings kafka, int brokers) {
-        int factor = kafka.replicationFactor() > 0 ? kafka.replicationFactor() : Math.max(1, Math.min(AUTO_REPLICATION, brokers));
+        int factor = kafka.replicationFactor() > 0
+                ? kafka.replicationFactor()
+                : Math.max(1, Math.min(AUTO_REPLICATION, brokers));
         int minIsr = kafka.minInsyncReplicas() > 0 ? kafka.minInsyncReplicas() : Math.max(1, factor - 1);
         return new Replication(factor, minIsr);
     }
 
     /** @return true when this call created the topic, false when it existed */
-    private static boolean create(Admin admin, String bootstrapServers, KafkaSettings kafka, String topic, int partitions,
-                                  Map<String, String> extraConfigs) throws Exception {
+    private static boolean create(
+            Admin admin,
+            String bootstrapServers,
+            KafkaSettings kafka,
+            String topic,
+            int partitions,
+            Map<String, String> extraConfigs)
+            throws Exception {
         if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) return false;
         int brokers = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
         Replication replication = resolve(kafka, brokers);
         if (replication.factor() > brokers) {
-            throw new ConfigException("kafka.replicationFactor", "is " + replication.factor() + ", but the Kafka cluster at "
-                    + bootstrapServers + " has " + brokers + " broker(s); topic " + topic + " cannot be created");
+            throw new ConfigException(
+                    "kafka.replicationFactor",
+                    "is " + replication.factor() + ", but the Kafka cluster at " + bootstrapServers + " has " + brokers
+                            + " broker(s); topic " + topic + " cannot be created");
         }
         if (kafka.replicationFactor() == 0 && replication.factor() < AUTO_REPLICATION && !kafka.embedded()) {
-            log.warn("The Kafka cluster has {} broker(s): creating topic {} with replication factor {} (not {}); a lost broker can lose "
-                    + "its events. Set kafka.replicationFactor to silence this.", brokers, topic, replication.factor(), AUTO_REPLICATION);
+            log.warn(
+                    "The Kafka cluster has {} broker(s): creating topic {} with replication factor {} (not {}); a lost broker can lose "
+                            + "its events. Set kafka.replicationFactor to silence this.",
+                    brokers,
+                    topic,
+                    replication.factor(),
+                    AUTO_REPLICATION);
         }
-        Map<String, String> configs = new java.util.HashMap<>(extraConfigs);
+        Map<String, String> configs = new HashMap<>(extraConfigs);
         configs.put("min.insync.replicas", String.valueOf(replication.minInsyncReplicas()));
         try {
-            admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.of((short) replication.factor()))
-                    .configs(configs))).all().get(30, TimeUnit.SECONDS);
-            log.info("Created topic {} with {} partition(s), replication factor {}, min.insync.replicas {}", topic, partitions,
-                    replication.factor(), replication.minInsyncReplicas());
+            admin.createTopics(List.of(
+                            new NewTopic(topic, Optional.of(partitions), Optional.of((short) replication.factor()))
+                                    .configs(configs)))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
+            log.info(
+                    "Created topic {} with {} partition(s), replication factor {}, min.insync.replicas {}",
+                    topic,
+                    partitions,
+                    replication.factor(),
+                    replication.minInsyncReplicas());
         } catch (ExecutionException e) {
             if (e.getCause() instanceof InvalidReplicationFactorException) {
-                throw new ConfigException("kafka.replicationFactor", "is " + replication.factor() + ": " + e.getCause().getMessage());
+                throw new ConfigException(
+                        "kafka.replicationFactor",
+                        "is " + replication.factor() + ": " + e.getCause().getMessage());
             }
             if (!(e.getCause() instanceof TopicExistsException)) throw e;
             return false; // another instance was quicker: check what it made
@@ -97,29 +142,55 @@ public final class TopicSetup {
         return true;
     }
 
-    private static void verifyDurability(Admin admin, String bootstrapServers, KafkaSettings kafka, String topic) throws Exception {
-        TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-        int replicas = description.partitions().stream().mapToInt(p -> p.replicas().size()).min().orElse(0);
+    private static void verifyDurability(Admin admin, String bootstrapServers, KafkaSettings kafka, String topic)
+            throws Exception {
+        TopicDescription description = admin.describeTopics(List.of(topic))
+                .allTopicNames()
+                .get(30, TimeUnit.SECONDS)
+                .get(topic);
+        int replicas = description.partitions().stream()
+                .mapToInt(p -> p.replicas().size())
+                .min()
+                .orElse(0);
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        var entry = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get("min.insync.replicas");
+        var entry = admin.describeConfigs(List.of(resource))
+                .all()
+                .get(30, TimeUnit.SECONDS)
+                .get(resource)
+                .get("min.insync.replicas");
         int minIsr = entry == null ? 1 : Integer.parseInt(entry.value());
         if (kafka.replicationFactor() > 0 && replicas < kafka.replicationFactor()) {
-            throw new ConfigException("kafka.replicationFactor", "is " + kafka.replicationFactor() + ", but the existing events topic "
-                    + topic + " has partitions with only " + replicas + " replica(s). Add replicas (kafka-reassign-partitions.sh) or set "
-                    + "kafka.replicationFactor: " + replicas + " to accept it");
+            throw new ConfigException(
+                    "kafka.replicationFactor",
+                    "is " + kafka.replicationFactor() + ", but the existing events topic "
+                            + topic + " has partitions with only " + replicas
+                            + " replica(s). Add replicas (kafka-reassign-partitions.sh) or set "
+                            + "kafka.replicationFactor: " + replicas + " to accept it");
         }
         if (kafka.minInsyncReplicas() > 0 && minIsr < kafka.minInsyncReplicas()) {
-            throw new ConfigException("kafka.minInsyncReplicas", "is " + kafka.minInsyncReplicas() + ", but the existing events topic "
-                    + topic + " has min.insync.replicas=" + minIsr + ", so a 200 would promise less than configured. Raise it with "
-                    + "kafka-configs.sh --bootstrap-server " + bootstrapServers + " --alter --entity-type topics --entity-name " + topic
-                    + " --add-config min.insync.replicas=" + kafka.minInsyncReplicas() + ", or lower kafka.minInsyncReplicas");
+            throw new ConfigException(
+                    "kafka.minInsyncReplicas",
+                    "is " + kafka.minInsyncReplicas() + ", but the existing events topic "
+                            + topic + " has min.insync.replicas=" + minIsr
+                            + ", so a 200 would promise less than configured. Raise it with "
+                            + "kafka-configs.sh --bootstrap-server " + bootstrapServers
+                            + " --alter --entity-type topics --entity-name " + topic
+                            + " --add-config min.insync.replicas=" + kafka.minInsyncReplicas()
+                            + ", or lower kafka.minInsyncReplicas");
         }
         if (!kafka.embedded() && replicas >= 2 && minIsr < 2) {
-            log.warn("Events topic {} has {} replicas but min.insync.replicas={}: an acknowledged event may be held by one broker only",
-                    topic, replicas, minIsr);
+            log.warn(
+                    "Events topic {} has {} replicas but min.insync.replicas={}: an acknowledged event may be held by one broker only",
+                    topic,
+                    replicas,
+                    minIsr);
         }
-        log.info("Events topic {}: {} partition(s), replication factor {}, min.insync.replicas {}", topic,
-                description.partitions().size(), replicas, minIsr);
+        log.info(
+                "Events topic {}: {} partition(s), replication factor {}, min.insync.replicas {}",
+                topic,
+                description.partitions().size(),
+                replicas,
+                minIsr);
     }
 
     private interface AdminWork {
@@ -127,13 +198,19 @@ public final class TopicSetup {
     }
 
     private static void withAdmin(String bootstrapServers, AdminWork work) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup", AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+        try (Admin admin = Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                AdminClientConfig.CLIENT_ID_CONFIG,
+                "sluice-setup",
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                30_000))) {
             work.run(admin);
         } catch (ConfigException e) {
             throw e;
         } catch (Exception e) {
-            throw new IllegalStateException("Could not set up Kafka topics at " + bootstrapServers + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "Could not set up Kafka topics at " + bootstrapServers + ": " + e.getMessage(), e);
         }
     }
 }

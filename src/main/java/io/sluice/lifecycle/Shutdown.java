@@ -14,7 +14,8 @@ public final class Shutdown {
     public static void closeInOrder(List<Named> services, Duration budget) {
         long deadline = System.nanoTime() + budget.toNanos();
         for (Named named : services) {
-            long left = Math.max(deadline - System.nanoTime(), Duration.ofMillis(200).toNanos());
+            long left = Math.max(
+                    deadline - System.nanoTime(), Duration.ofMillis(200).toNanos());
             Thread closer = Thread.ofVirtual().name("close-" + named.name()).start(() -> {
                 try {
                     named.service().close();

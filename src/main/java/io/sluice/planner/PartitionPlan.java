@@ -1,12 +1,11 @@
 package io.sluice.planner;
 
+import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.queue.EventHeader;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.ProgressUpdate;
-import io.sluice.queue.SyncFilter;
 import io.sluice.queue.QueueStore;
-
-import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.queue.SyncFilter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,14 +45,21 @@ final class PartitionPlan {
         }
     }
 
-    PartitionPlan(int partition, List<SyncSettings> syncs, Map<String, QueueStore.Position> positions, long defaultStart, Instant now) {
+    PartitionPlan(
+            int partition,
+            List<SyncSettings> syncs,
+            Map<String, QueueStore.Position> positions,
+            long defaultStart,
+            Instant now) {
         this.partition = partition;
         this.lastRecorded = now;
         for (SyncSettings sync : syncs) {
             QueueStore.Position position = positions.get(sync.id());
-            cursors.put(sync.id(), position == null
-                    ? new Cursor(sync, null, defaultStart)
-                    : new Cursor(sync, position.stored(), position.next()));
+            cursors.put(
+                    sync.id(),
+                    position == null
+                            ? new Cursor(sync, null, defaultStart)
+                            : new Cursor(sync, position.stored(), position.next()));
         }
     }
 
@@ -88,7 +94,8 @@ final class PartitionPlan {
     }
 
     private void cut(Cursor cursor) {
-        cuts.add(new PlannedBatch(cursor.sync.id(), partition, cursor.next, cursor.lastSeen, cursor.count, cursor.bytes));
+        cuts.add(new PlannedBatch(
+                cursor.sync.id(), partition, cursor.next, cursor.lastSeen, cursor.count, cursor.bytes));
         cursor.next = cursor.lastSeen + 1;
         cursor.count = 0;
         cursor.bytes = 0;

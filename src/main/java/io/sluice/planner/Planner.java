@@ -1,16 +1,15 @@
 package io.sluice.planner;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.failover.WriteHeldException;
+import io.sluice.kafka.ConsumerLoop;
+import io.sluice.lifecycle.Service;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.ProgressUpdate;
 import io.sluice.queue.QueueStore;
-import io.sluice.queue.SyncFilter;
-
-import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.config.SluiceConfig;
-import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.kafka.ConsumerLoop;
-import io.sluice.lifecycle.Service;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
@@ -56,22 +55,33 @@ public final class Planner implements Service {
     private final Recovery database;
     private boolean started;
 
-    public Planner(SluiceConfig config, String bootstrapServers, QueueStore store, Clock clock, MeterRegistry registry) {
+    public Planner(
+            SluiceConfig config, String bootstrapServers, QueueStore store, Clock clock, MeterRegistry registry) {
         this.store = store;
         this.syncs = config.syncs();
         this.clock = clock;
         this.topic = config.kafka().eventsTopic();
-        this.consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.GROUP_ID_CONFIG, config.planner().groupId(),
-                ConsumerConfig.CLIENT_ID_CONFIG, "sluice-planner",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000,
-                // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
-                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
-                ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.consumer = new KafkaConsumer<>(
+                Map.of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ConsumerConfig.GROUP_ID_CONFIG,
+                        config.planner().groupId(),
+                        ConsumerConfig.CLIENT_ID_CONFIG,
+                        "sluice-planner",
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest",
+                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                        5000,
+                        // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
+                        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+                        10_000,
+                        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                        3_000),
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
         this.loop = new ConsumerLoop("sluice-planner", consumer, this::pollOnce, clock);
         this.database = RetryPolicy.RECOVERY.recovery(clock);
@@ -162,7 +172,7 @@ public final class Planner implements Service {
     private void databaseUnavailable(Exception e) {
         // Held by this process's gate (pause, writer change): no statement was sent, so try again soon and plan
         // within moments of the hold lifting; a database that failed gets the recovery policy's backoff.
-        if (e instanceof io.sluice.failover.WriteHeldException) database.failed(HELD_RETRY);
+        if (e instanceof WriteHeldException) database.failed(HELD_RETRY);
         else database.failed();
         if (consumer.paused().size() < consumer.assignment().size()) {
             log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());

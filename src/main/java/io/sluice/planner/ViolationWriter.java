@@ -1,18 +1,17 @@
 package io.sluice.planner;
 
-import io.sluice.contract.Violation;
-import io.sluice.contract.ViolationsTopic;
-
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.contract.Violation;
+import io.sluice.contract.ViolationsTopic;
+import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
 import io.sluice.lifecycle.Service;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
-import io.sluice.db.Transactions;
-import io.sluice.db.WritePermits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -78,20 +77,29 @@ public final class ViolationWriter implements Service {
 
     private record Pending(TopicPartition partition, Violation violation) {}
 
-    public ViolationWriter(DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry) {
+    public ViolationWriter(
+            DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry) {
         this(dataSource, gate, bootstrapServers, topic, registry, Clock.systemUTC());
     }
 
-    public ViolationWriter(DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry,
-                           Clock clock) {
+    public ViolationWriter(
+            DataSource dataSource,
+            WriteGate gate,
+            String bootstrapServers,
+            String topic,
+            MeterRegistry registry,
+            Clock clock) {
         this.clock = clock;
         this.database = RetryPolicy.RECOVERY.recovery(clock);
         this.dataSource = dataSource;
         this.gate = gate;
         this.bootstrapServers = bootstrapServers;
         this.topic = topic;
-        this.written = Counter.builder("sluice.violations.written").description("Violations stored in the violations table").register(registry);
-        this.failures = Counter.builder("sluice.violations.write.failures").description("Failed attempts to store a batch of violations")
+        this.written = Counter.builder("sluice.violations.written")
+                .description("Violations stored in the violations table")
+                .register(registry);
+        this.failures = Counter.builder("sluice.violations.write.failures")
+                .description("Failed attempts to store a batch of violations")
                 .register(registry);
         this.unreadable = Counter.builder("sluice.violations.unreadable")
                 .description("Records on the violations topic that are not violations (skipped)")
@@ -103,28 +111,43 @@ public final class ViolationWriter implements Service {
     public synchronized void start() {
         if (loop != null) return;
         ViolationsTopic.ensure(bootstrapServers, topic);
-        consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.GROUP_ID_CONFIG, GROUP_ID,
-                ConsumerConfig.CLIENT_ID_CONFIG, "sluice-violation-writer",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50, // each record holds up to Violation.PER_RECORD violations
-                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
-                ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer = new KafkaConsumer<>(
+                Map.of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ConsumerConfig.GROUP_ID_CONFIG,
+                        GROUP_ID,
+                        ConsumerConfig.CLIENT_ID_CONFIG,
+                        "sluice-violation-writer",
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest",
+                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                        50, // each record holds up to Violation.PER_RECORD violations
+                        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+                        10_000,
+                        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                        3_000),
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         consumer.subscribe(List.of(topic), new Rebalance());
-        loop = new ConsumerLoop("sluice-violation-writer", consumer, new ConsumerLoop.Body() {
-            @Override
-            public void pollOnce() {
-                ViolationWriter.this.pollOnce();
-            }
+        loop = new ConsumerLoop(
+                "sluice-violation-writer",
+                consumer,
+                new ConsumerLoop.Body() {
+                    @Override
+                    public void pollOnce() {
+                        ViolationWriter.this.pollOnce();
+                    }
 
-            @Override
-            public void beforeClose() {
-                if (!pending.isEmpty()) flush(); // one last try; what stays unwritten is read again by the next owner
-            }
-        }, clock);
+                    @Override
+                    public void beforeClose() {
+                        if (!pending.isEmpty())
+                            flush(); // one last try; what stays unwritten is read again by the next owner
+                    }
+                },
+                clock);
         loop.start();
         log.info("Violation writer started on topic {}", topic);
     }
@@ -142,7 +165,12 @@ public final class ViolationWriter implements Service {
                 for (Violation violation : violations) pending.add(new Pending(partition, violation));
             } catch (IllegalArgumentException e) {
                 unreadable.increment();
-                log.warn("Skipping record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
+                log.warn(
+                        "Skipping record {}-{}@{}: {}",
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        e.getMessage());
             }
         }
         pendingCount.set(pending.size());
@@ -155,16 +183,26 @@ public final class ViolationWriter implements Service {
     /** Stores the pending violations in one transaction, then commits the offsets read so far. */
     private boolean flush() {
         try {
-            if (!pending.isEmpty()) insert(pending.stream().map(Pending::violation).toList());
+            if (!pending.isEmpty())
+                insert(pending.stream().map(Pending::violation).toList());
         } catch (SQLException | RuntimeException e) {
             failures.increment();
             boolean first = database.failures() == 0;
             // Held by the gate (no statement sent): retry soon; a failing database gets the recovery backoff.
-            Duration delay = e instanceof WriteHeldException ? database.failed(Duration.ofMillis(200)) : database.failed();
+            Duration delay =
+                    e instanceof WriteHeldException ? database.failed(Duration.ofMillis(200)) : database.failed();
             if (e instanceof WriteHeldException) {
-                if (first) log.info("Holding {} violation(s) until queue-database writes resume: {}", pending.size(), e.getMessage());
+                if (first)
+                    log.info(
+                            "Holding {} violation(s) until queue-database writes resume: {}",
+                            pending.size(),
+                            e.getMessage());
             } else if (first || database.atCap()) {
-                log.warn("Could not store {} violation(s); retrying in {} ms: {}", pending.size(), delay.toMillis(), e.toString());
+                log.warn(
+                        "Could not store {} violation(s); retrying in {} ms: {}",
+                        pending.size(),
+                        delay.toMillis(),
+                        e.toString());
             }
             return false;
         }
@@ -181,7 +219,9 @@ public final class ViolationWriter implements Service {
                 consumer.commitSync(offsets);
             }
             nextOffsets.clear();
-        } catch (RuntimeException e) { // stored already: tried again at the next flush, else the next owner stores them again
+        } catch (
+                RuntimeException
+                        e) { // stored already: tried again at the next flush, else the next owner stores them again
             log.warn("Could not commit violation offsets: {}", e.toString());
         }
         return true;
@@ -202,7 +242,8 @@ public final class ViolationWriter implements Service {
     }
 
     private void insert(Connection c, PreparedStatement ps, List<Violation> violations) throws SQLException {
-        Function<Function<Violation, String>, Object[]> column = f -> violations.stream().map(v -> clean(f.apply(v))).toArray();
+        Function<Function<Violation, String>, Object[]> column =
+                f -> violations.stream().map(v -> clean(f.apply(v))).toArray();
         ps.setTimestamp(1, Timestamp.from(clock.instant()));
         ps.setArray(2, c.createArrayOf("text", column.apply(Violation::sourceId)));
         ps.setArray(3, c.createArrayOf("text", column.apply(Violation::messageId)));
@@ -214,7 +255,8 @@ public final class ViolationWriter implements Service {
         ps.setArray(9, c.createArrayOf("text", column.apply(Violation::action)));
         ps.setArray(10, c.createArrayOf("text", column.apply(v -> v.occurredAt().toString())));
         int inserted = ps.executeUpdate();
-        if (inserted != violations.size()) throw new SQLException("stored " + inserted + " of " + violations.size() + " violations");
+        if (inserted != violations.size())
+            throw new SQLException("stored " + inserted + " of " + violations.size() + " violations");
     }
 
     /** PostgreSQL text cannot hold NUL; event names and paths come from clients, so they are also capped. */

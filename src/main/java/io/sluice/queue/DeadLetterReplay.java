@@ -8,6 +8,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.function.IntConsumer;
 
@@ -46,14 +47,17 @@ public final class DeadLetterReplay {
         if (ids != null && !ids.isEmpty()) {
             for (int i = 0; i < ids.size(); i += CHUNK) {
                 total += replayChunk(deadLetters.byIds(ids.subList(i, Math.min(ids.size(), i + CHUNK))).stream()
-                        .filter(d -> d.replayedAt() == null).toList());
+                        .filter(d -> d.replayedAt() == null)
+                        .toList());
                 progress.accept(total);
             }
             return total;
         }
         Set<Long> seen = new HashSet<>(); // a letter that fails in its function again comes back unreplayed
         while (true) {
-            List<DeadLetter> chunk = deadLetters.list(syncId, since, false, CHUNK).stream().filter(d -> seen.add(d.id())).toList();
+            List<DeadLetter> chunk = deadLetters.list(syncId, since, false, CHUNK).stream()
+                    .filter(d -> seen.add(d.id()))
+                    .toList();
             if (chunk.isEmpty()) return total;
             total += replayChunk(chunk);
             progress.accept(total);
@@ -81,8 +85,16 @@ public final class DeadLetterReplay {
             try {
                 outputs = transform.apply(letter.syncId(), letter.event());
             } catch (Exception e) {
-                deadLetters.add(List.of(DeadLetter.of(letter.syncId(), letter.event(), DeadLetterKind.FUNCTION, e.getMessage(), null, 1,
-                        letter.batchId())), clock.instant());
+                deadLetters.add(
+                        List.of(DeadLetter.of(
+                                letter.syncId(),
+                                letter.event(),
+                                DeadLetterKind.FUNCTION,
+                                e.getMessage(),
+                                null,
+                                1,
+                                letter.batchId())),
+                        clock.instant());
                 continue;
             }
             retries.replayTransformed(letter, outputs, clock.instant());
@@ -98,12 +110,17 @@ public final class DeadLetterReplay {
         try {
             return Instant.parse(text);
         } catch (DateTimeParseException notAnInstant) {
-            String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+            String t = text.trim().toLowerCase(Locale.ROOT);
             try {
-                return clock.instant().minus(t.endsWith("d") ? Duration.ofDays(Long.parseLong(t.substring(0, t.length() - 1)))
-                        : Duration.parse("PT" + t.toUpperCase(java.util.Locale.ROOT)));
+                return clock.instant()
+                        .minus(
+                                t.endsWith("d")
+                                        ? Duration.ofDays(Long.parseLong(t.substring(0, t.length() - 1)))
+                                        : Duration.parse("PT" + t.toUpperCase(Locale.ROOT)));
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("--since must be an ISO instant (2026-05-01T10:00:00Z) or a look-back such as 2h, got '" + text + "'");
+                throw new IllegalArgumentException(
+                        "--since must be an ISO instant (2026-05-01T10:00:00Z) or a look-back such as 2h, got '" + text
+                                + "'");
             }
         }
     }

@@ -31,7 +31,8 @@ public final class DeadLetterStore {
 
     public void add(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection()) {
+        try (WritePermits.Permit permit = gate.enter(false);
+                Connection c = dataSource.getConnection()) {
             insert(c, letters, now);
         }
     }
@@ -71,7 +72,8 @@ public final class DeadLetterStore {
                 WHERE (?::text IS NULL OR sync_id = ?) AND (?::timestamptz IS NULL OR failed_at >= ?)
                   AND (? OR replayed_at IS NULL)
                 ORDER BY failed_at DESC, id DESC LIMIT ?""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, syncId);
             ps.setString(2, syncId);
             Timestamp from = since == null ? null : Timestamp.from(since);
@@ -85,7 +87,7 @@ public final class DeadLetterStore {
 
     public List<DeadLetter> byIds(List<Long> ids) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("""
+                PreparedStatement ps = c.prepareStatement("""
                      SELECT id, sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, replayed_at, kind
                      FROM dead_letters WHERE id = ANY(?) ORDER BY id""")) {
             ps.setArray(1, c.createArrayOf("int8", ids.toArray()));
@@ -96,8 +98,10 @@ public final class DeadLetterStore {
     /** Marks dead letters as handed back to delivery. */
     public void markReplayed(List<Long> ids, Instant now) throws SQLException {
         if (ids.isEmpty()) return;
-        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
+        try (WritePermits.Permit permit = gate.enter(false);
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
             ps.executeUpdate();
@@ -106,8 +110,9 @@ public final class DeadLetterStore {
 
     /** Deletes dead letters older than the retention: the only way they ever go away. */
     public int prune(Instant cutoff) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false); Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
+        try (WritePermits.Permit permit = gate.enter(false);
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
             ps.setTimestamp(1, Timestamp.from(cutoff));
             return ps.executeUpdate();
         }
@@ -124,10 +129,19 @@ public final class DeadLetterStore {
                     throw new SQLException("dead letter " + rs.getLong(1) + " holds unreadable JSON", e);
                 }
                 Timestamp replayed = rs.getTimestamp(11);
-                letters.add(new DeadLetter(rs.getLong(1), rs.getString(2), rs.getString(3), event, DeadLetterKind.fromColumn(rs.getString(12)),
+                letters.add(new DeadLetter(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        event,
+                        DeadLetterKind.fromColumn(rs.getString(12)),
                         rs.getString(5),
-                        (Integer) rs.getObject(6), rs.getInt(7), (Long) rs.getObject(8), rs.getTimestamp(9).toInstant(),
-                        rs.getTimestamp(10).toInstant(), replayed == null ? null : replayed.toInstant()));
+                        (Integer) rs.getObject(6),
+                        rs.getInt(7),
+                        (Long) rs.getObject(8),
+                        rs.getTimestamp(9).toInstant(),
+                        rs.getTimestamp(10).toInstant(),
+                        replayed == null ? null : replayed.toInstant()));
             }
         }
         return letters;

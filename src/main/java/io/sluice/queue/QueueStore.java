@@ -2,11 +2,15 @@ package io.sluice.queue;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.db.Transactions;
+import io.sluice.db.WritePermits;
+import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -14,9 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import io.sluice.db.Transactions;
-import io.sluice.db.WritePermits;
-import io.sluice.failover.WriteGate;
 import javax.sql.DataSource;
 
 /**
@@ -33,7 +34,7 @@ public final class QueueStore {
 
     /** A store whose writes are never held (tests of the queue logic itself). */
     public QueueStore(DataSource dataSource, String topic, MeterRegistry registry) {
-        this(dataSource, topic, registry, new WriteGate(java.time.Clock.systemUTC(), Duration.ZERO));
+        this(dataSource, topic, registry, new WriteGate(Clock.systemUTC(), Duration.ZERO));
     }
 
     /** Every write first passes {@code gate}: held writes fail fast with a retriable {@link WriteHeldException}. */
@@ -41,7 +42,8 @@ public final class QueueStore {
         this.dataSource = dataSource;
         this.topic = topic;
         this.gate = gate;
-        this.statementsCounter = Counter.builder("sluice.queue.statements").description("SQL statements sent to the queue database")
+        this.statementsCounter = Counter.builder("sluice.queue.statements")
+                .description("SQL statements sent to the queue database")
                 .register(registry);
     }
 
@@ -66,7 +68,8 @@ public final class QueueStore {
                 FROM (SELECT sync_id FROM planner_progress WHERE topic = ? AND kafka_partition = ?
                       UNION SELECT DISTINCT sync_id FROM batches WHERE topic = ? AND kafka_partition = ?) s
                 LEFT JOIN planner_progress p ON p.sync_id = s.sync_id AND p.topic = ? AND p.kafka_partition = ?""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < 4; i++) {
                 ps.setString(i * 2 + 1, topic);
                 ps.setInt(i * 2 + 2, partition);
@@ -110,10 +113,25 @@ public final class QueueStore {
                             ON CONFLICT DO NOTHING RETURNING 1)
                 SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM created)""";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setArray(1, c.createArrayOf("text", progress.stream().map(ProgressUpdate::syncId).toArray()));
-            ps.setArray(2, c.createArrayOf("int4", progress.stream().map(ProgressUpdate::partition).toArray()));
-            ps.setArray(3, c.createArrayOf("int8", progress.stream().map(ProgressUpdate::expected).toArray()));
-            ps.setArray(4, c.createArrayOf("int8", progress.stream().map(ProgressUpdate::next).toArray()));
+            ps.setArray(
+                    1,
+                    c.createArrayOf(
+                            "text",
+                            progress.stream().map(ProgressUpdate::syncId).toArray()));
+            ps.setArray(
+                    2,
+                    c.createArrayOf(
+                            "int4",
+                            progress.stream().map(ProgressUpdate::partition).toArray()));
+            ps.setArray(
+                    3,
+                    c.createArrayOf(
+                            "int8",
+                            progress.stream().map(ProgressUpdate::expected).toArray()));
+            ps.setArray(
+                    4,
+                    c.createArrayOf(
+                            "int8", progress.stream().map(ProgressUpdate::next).toArray()));
             ps.setTimestamp(5, Timestamp.from(now));
             ps.setString(6, topic);
             ps.setString(7, topic);
@@ -121,7 +139,8 @@ public final class QueueStore {
             try (ResultSet rs = counted(ps).executeQuery()) {
                 rs.next();
                 if (rs.getLong(1) != progress.size()) {
-                    throw new FencedException("planning positions moved under this planner (another planner owns the partition now)");
+                    throw new FencedException(
+                            "planning positions moved under this planner (another planner owns the partition now)");
                 }
             }
         }
@@ -139,14 +158,38 @@ public final class QueueStore {
             ps.setTimestamp(2, Timestamp.from(now));
             ps.setTimestamp(3, Timestamp.from(now));
             ps.setTimestamp(4, Timestamp.from(now));
-            ps.setArray(5, c.createArrayOf("text", batches.stream().map(PlannedBatch::syncId).toArray()));
-            ps.setArray(6, c.createArrayOf("int4", batches.stream().map(PlannedBatch::partition).toArray()));
-            ps.setArray(7, c.createArrayOf("int8", batches.stream().map(PlannedBatch::firstOffset).toArray()));
-            ps.setArray(8, c.createArrayOf("int8", batches.stream().map(PlannedBatch::lastOffset).toArray()));
-            ps.setArray(9, c.createArrayOf("int4", batches.stream().map(PlannedBatch::eventCount).toArray()));
-            ps.setArray(10, c.createArrayOf("int8", batches.stream().map(PlannedBatch::byteCount).toArray()));
+            ps.setArray(
+                    5,
+                    c.createArrayOf(
+                            "text", batches.stream().map(PlannedBatch::syncId).toArray()));
+            ps.setArray(
+                    6,
+                    c.createArrayOf(
+                            "int4",
+                            batches.stream().map(PlannedBatch::partition).toArray()));
+            ps.setArray(
+                    7,
+                    c.createArrayOf(
+                            "int8",
+                            batches.stream().map(PlannedBatch::firstOffset).toArray()));
+            ps.setArray(
+                    8,
+                    c.createArrayOf(
+                            "int8",
+                            batches.stream().map(PlannedBatch::lastOffset).toArray()));
+            ps.setArray(
+                    9,
+                    c.createArrayOf(
+                            "int4",
+                            batches.stream().map(PlannedBatch::eventCount).toArray()));
+            ps.setArray(
+                    10,
+                    c.createArrayOf(
+                            "int8",
+                            batches.stream().map(PlannedBatch::byteCount).toArray()));
             if (counted(ps).executeUpdate() != batches.size()) {
-                throw new FencedException("a batch starting at the same offset was already planned (another planner, or lost progress)");
+                throw new FencedException(
+                        "a batch starting at the same offset was already planned (another planner, or lost progress)");
             }
         }
     }
@@ -161,7 +204,8 @@ public final class QueueStore {
     }
 
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
-    public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded) throws SQLException {
+    public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded)
+            throws SQLException {
         try (WritePermits.Permit permit = gate.enter(false)) {
             String sql = """
                     WITH due AS (
@@ -180,7 +224,8 @@ public final class QueueStore {
                     FROM due WHERE b.id = due.id
                     RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
                               b.attempts, b.epoch, b.created_at""";
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            try (Connection c = dataSource.getConnection();
+                    PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(now));
                 ps.setTimestamp(2, Timestamp.from(now));
                 ps.setArray(3, c.createArrayOf("text", excluded.toArray()));
@@ -191,8 +236,18 @@ public final class QueueStore {
                 List<ClaimedBatch> claimed = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
                     while (rs.next()) {
-                        claimed.add(new ClaimedBatch(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getLong(5),
-                                rs.getLong(6), rs.getInt(7), rs.getInt(8), rs.getLong(9), owner, rs.getTimestamp(10).toInstant()));
+                        claimed.add(new ClaimedBatch(
+                                rs.getLong(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                rs.getInt(4),
+                                rs.getLong(5),
+                                rs.getLong(6),
+                                rs.getInt(7),
+                                rs.getInt(8),
+                                rs.getLong(9),
+                                owner,
+                                rs.getTimestamp(10).toInstant()));
                     }
                 }
                 return claimed;
@@ -201,7 +256,8 @@ public final class QueueStore {
     }
 
     /** Extends the leases of held batches; returns the ids still held (the others were fenced). */
-    public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now) throws SQLException {
+    public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now)
+            throws SQLException {
         if (held.isEmpty()) return List.of();
         try (WritePermits.Permit permit = gate.enter(true)) {
             String sql = """
@@ -209,11 +265,18 @@ public final class QueueStore {
                     FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
                     WHERE b.id = h.id AND b.epoch = h.epoch AND b.lease_owner = ? AND b.status = 'running'
                     RETURNING b.id""";
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            try (Connection c = dataSource.getConnection();
+                    PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
                 ps.setTimestamp(2, Timestamp.from(now));
-                ps.setArray(3, c.createArrayOf("int8", held.stream().map(ClaimedBatch::id).toArray()));
-                ps.setArray(4, c.createArrayOf("int8", held.stream().map(ClaimedBatch::epoch).toArray()));
+                ps.setArray(
+                        3,
+                        c.createArrayOf(
+                                "int8", held.stream().map(ClaimedBatch::id).toArray()));
+                ps.setArray(
+                        4,
+                        c.createArrayOf(
+                                "int8", held.stream().map(ClaimedBatch::epoch).toArray()));
                 ps.setString(5, owner);
                 List<Long> still = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
@@ -233,7 +296,8 @@ public final class QueueStore {
      * Marks a held batch delivered and, in the same transaction, hands the events that failed to the retry queue
      * or the dead letters. Fenced: if the batch was taken over, nothing is written.
      */
-    public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead) throws SQLException {
+    public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead)
+            throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement("""
@@ -279,7 +343,8 @@ public final class QueueStore {
 
     private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            try (Connection c = dataSource.getConnection();
+                    PreparedStatement ps = c.prepareStatement(sql)) {
                 int i = 1;
                 for (Object value : leading) {
                     if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
@@ -289,21 +354,25 @@ public final class QueueStore {
                 ps.setString(i++, batch.owner());
                 ps.setLong(i, batch.epoch());
                 if (counted(ps).executeUpdate() != 1) {
-                    throw new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
+                    throw new FencedException(
+                            batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
                 }
             }
         }
     }
 
     private static FencedException fenced(ClaimedBatch batch) {
-        return new FencedException(batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
+        return new FencedException(
+                batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
     }
 
     /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */
     public int pruneDone(Instant cutoff, int limit) throws SQLException {
         try (WritePermits.Permit permit = gate.enter(false)) {
-            String sql = "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            String sql =
+                    "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
+            try (Connection c = dataSource.getConnection();
+                    PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(cutoff));
                 ps.setInt(2, limit);
                 return counted(ps).executeUpdate();
@@ -314,7 +383,8 @@ public final class QueueStore {
     /** When the oldest unfinished batch was planned, or null when nothing waits. */
     public Instant oldestUnfinished() throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT min(created_at) FROM batches WHERE status IN ('pending', 'running')")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT min(created_at) FROM batches WHERE status IN ('pending', 'running')")) {
             try (ResultSet rs = counted(ps).executeQuery()) {
                 rs.next();
                 Timestamp oldest = rs.getTimestamp(1);

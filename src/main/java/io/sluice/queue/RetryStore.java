@@ -14,8 +14,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import javax.sql.DataSource;
 
@@ -70,7 +72,8 @@ public final class RetryStore {
     /** Which of these users of the sync have events waiting (their new events must queue behind them). */
     public Set<String> waitingUsers(String syncId, Collection<String> userKeys) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT DISTINCT user_key FROM retry_events WHERE sync_id = ? AND user_key = ANY(?)")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT DISTINCT user_key FROM retry_events WHERE sync_id = ? AND user_key = ANY(?)")) {
             ps.setString(1, syncId);
             ps.setArray(2, c.createArrayOf("text", userKeys.toArray()));
             Set<String> waiting = new HashSet<>();
@@ -93,7 +96,8 @@ public final class RetryStore {
                 FROM due WHERE r.id = due.id
                 RETURNING r.id, r.sync_id, r.user_key, r.epoch""";
         try (WritePermits.Permit permit = gate.enter(false);
-             Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setTimestamp(2, Timestamp.from(now));
             ps.setInt(3, limit);
@@ -101,7 +105,8 @@ public final class RetryStore {
             ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
             List<Chain> chains = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) chains.add(new Chain(rs.getLong(1), rs.getString(2), rs.getString(3), owner, rs.getLong(4)));
+                while (rs.next())
+                    chains.add(new Chain(rs.getLong(1), rs.getString(2), rs.getString(3), owner, rs.getLong(4)));
             }
             return chains;
         }
@@ -112,7 +117,8 @@ public final class RetryStore {
         String sql = """
                 SELECT id, sync_id, user_key, message_id, event, attempts, next_attempt_at, first_failed_at, last_error, status_code
                 FROM retry_events WHERE sync_id = ? AND user_key = ? ORDER BY id LIMIT ?""";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, chain.syncId());
             ps.setString(2, chain.userKey());
             ps.setInt(3, limit);
@@ -125,8 +131,17 @@ public final class RetryStore {
                     } catch (Exception e) {
                         throw new SQLException("retry event " + rs.getLong(1) + " holds unreadable JSON", e);
                     }
-                    events.add(new RetryEvent(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), event, rs.getInt(6),
-                            rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant(), rs.getString(9), (Integer) rs.getObject(10)));
+                    events.add(new RetryEvent(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            rs.getString(4),
+                            event,
+                            rs.getInt(6),
+                            rs.getTimestamp(7).toInstant(),
+                            rs.getTimestamp(8).toInstant(),
+                            rs.getString(9),
+                            (Integer) rs.getObject(10)));
                 }
             }
             return events;
@@ -137,13 +152,15 @@ public final class RetryStore {
      * Settles a delivered chain in one transaction, fenced by the head's lease: removes delivered and dead-lettered
      * events, stores the dead letters, reschedules the event that failed, and releases the chain.
      */
-    public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
+    public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now)
+            throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) { // finishing a chain this worker holds
             settleIn(chain, remove, dead, rescheduled, now);
         }
     }
 
-    private void settleIn(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now) throws SQLException {
+    private void settleIn(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now)
+            throws SQLException {
         Transactions.run(dataSource, c -> {
             try (PreparedStatement release = c.prepareStatement(
                     "UPDATE retry_events SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND epoch = ?")) {
@@ -183,10 +200,20 @@ public final class RetryStore {
 
     private void replayIn(List<DeadLetter> letters, Instant now) throws SQLException {
         Transactions.run(dataSource, c -> {
-            insert(c, letters.stream().map(d -> RetryEvent.of(d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null)).toList(), now);
-            try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
+            insert(
+                    c,
+                    letters.stream()
+                            .map(d -> RetryEvent.of(
+                                    d.syncId(), d.event(), 0, now, now, "replayed from dead letters", null))
+                            .toList(),
+                    now);
+            try (PreparedStatement ps =
+                    c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
                 ps.setTimestamp(1, Timestamp.from(now));
-                ps.setArray(2, c.createArrayOf("int8", letters.stream().map(DeadLetter::id).toArray()));
+                ps.setArray(
+                        2,
+                        c.createArrayOf(
+                                "int8", letters.stream().map(DeadLetter::id).toArray()));
                 ps.executeUpdate();
             }
         });
@@ -201,7 +228,13 @@ public final class RetryStore {
 
     private void replayTransformedIn(DeadLetter letter, List<ObjectNode> outputs, Instant now) throws SQLException {
         Transactions.run(dataSource, c -> {
-            insert(c, outputs.stream().map(e -> RetryEvent.of(letter.syncId(), e, 0, now, now, "replayed from dead letters", null)).toList(), now);
+            insert(
+                    c,
+                    outputs.stream()
+                            .map(e ->
+                                    RetryEvent.of(letter.syncId(), e, 0, now, now, "replayed from dead letters", null))
+                            .toList(),
+                    now);
             try (PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ?")) {
                 ps.setTimestamp(1, Timestamp.from(now));
                 ps.setLong(2, letter.id());
@@ -215,20 +248,24 @@ public final class RetryStore {
     public record Depth(long events, Instant oldestFailure) {}
 
     /** The retry queue per sync (syncs with nothing waiting are absent). */
-    public java.util.Map<String, Depth> depthBySync() throws SQLException {
+    public Map<String, Depth> depthBySync() throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT sync_id, count(*), min(first_failed_at) FROM retry_events GROUP BY sync_id");
-             ResultSet rs = ps.executeQuery()) {
-            java.util.Map<String, Depth> depths = new java.util.HashMap<>();
-            while (rs.next()) depths.put(rs.getString(1), new Depth(rs.getLong(2), rs.getTimestamp(3).toInstant()));
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT sync_id, count(*), min(first_failed_at) FROM retry_events GROUP BY sync_id");
+                ResultSet rs = ps.executeQuery()) {
+            Map<String, Depth> depths = new HashMap<>();
+            while (rs.next())
+                depths.put(
+                        rs.getString(1),
+                        new Depth(rs.getLong(2), rs.getTimestamp(3).toInstant()));
             return depths;
         }
     }
 
     public Instant oldestWaiting() throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT min(first_failed_at) FROM retry_events");
-             ResultSet rs = ps.executeQuery()) {
+                PreparedStatement ps = c.prepareStatement("SELECT min(first_failed_at) FROM retry_events");
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             Timestamp t = rs.getTimestamp(1);
             return t == null ? null : t.toInstant();

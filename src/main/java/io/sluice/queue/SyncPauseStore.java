@@ -35,8 +35,9 @@ public final class SyncPauseStore {
     /** Pauses a sync's delivery (idempotent: a second pause keeps the first one's time). */
     public void pause(String syncId, String by, Instant now) throws SQLException {
         gate.checkWritable();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO sync_pauses (sync_id, paused_by, paused_at) VALUES (?, ?, ?) ON CONFLICT (sync_id) DO NOTHING")) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO sync_pauses (sync_id, paused_by, paused_at) VALUES (?, ?, ?) ON CONFLICT (sync_id) DO NOTHING")) {
             ps.setString(1, syncId);
             ps.setString(2, by);
             ps.setTimestamp(3, Timestamp.from(now));
@@ -47,7 +48,8 @@ public final class SyncPauseStore {
     /** Resumes a sync's delivery; true when it was paused. */
     public boolean resume(String syncId) throws SQLException {
         gate.checkWritable();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("DELETE FROM sync_pauses WHERE sync_id = ?")) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("DELETE FROM sync_pauses WHERE sync_id = ?")) {
             ps.setString(1, syncId);
             return ps.executeUpdate() == 1;
         }
@@ -56,10 +58,14 @@ public final class SyncPauseStore {
     /** Every paused sync with who paused it and when. */
     public Map<String, Pause> paused() throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT sync_id, paused_by, paused_at FROM sync_pauses ORDER BY sync_id");
-             ResultSet rs = ps.executeQuery()) {
+                PreparedStatement ps =
+                        c.prepareStatement("SELECT sync_id, paused_by, paused_at FROM sync_pauses ORDER BY sync_id");
+                ResultSet rs = ps.executeQuery()) {
             Map<String, Pause> paused = new LinkedHashMap<>();
-            while (rs.next()) paused.put(rs.getString(1), new Pause(rs.getString(2), rs.getTimestamp(3).toInstant()));
+            while (rs.next())
+                paused.put(
+                        rs.getString(1),
+                        new Pause(rs.getString(2), rs.getTimestamp(3).toInstant()));
             return paused;
         }
     }

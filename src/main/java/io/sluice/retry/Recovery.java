@@ -60,6 +60,8 @@ public final class Recovery {
 
     /** True when the delay has reached the policy's cap (for "still failing" log lines). */
     public boolean atCap() {
-        return failures > 0 && (policy.base().toMillis() << Math.min(failures - 1, 30)) >= policy.cap().toMillis();
+        return failures > 0
+                && (policy.base().toMillis() << Math.min(failures - 1, 30))
+                        >= policy.cap().toMillis();
     }
 }

@@ -16,7 +16,8 @@ import java.util.random.RandomGenerator;
  */
 public record RetryPolicy(Duration base, Duration cap, int maxAttempts, Duration maxAge) {
     /** Background loops that must never give up (the database comes back): 200 ms doubling to 5 s. */
-    public static final RetryPolicy RECOVERY = new RetryPolicy(Duration.ofMillis(200), Duration.ofSeconds(5), Integer.MAX_VALUE, null);
+    public static final RetryPolicy RECOVERY =
+            new RetryPolicy(Duration.ofMillis(200), Duration.ofSeconds(5), Integer.MAX_VALUE, null);
 
     public RetryPolicy {
         if (base == null || base.isNegative() || cap == null || cap.compareTo(base) < 0) {
@@ -64,7 +65,8 @@ public record RetryPolicy(Duration base, Duration cap, int maxAttempts, Duration
      * Runs {@code attempt} until it succeeds, fails with an exception {@code retriable} refuses, or the policy is
      * exhausted (then the last failure is thrown). Between attempts it waits through {@code sleeper}.
      */
-    public <T> T call(Clock clock, Sleeper sleeper, Predicate<Exception> retriable, Attempt<T> attempt) throws Exception {
+    public <T> T call(Clock clock, Sleeper sleeper, Predicate<Exception> retriable, Attempt<T> attempt)
+            throws Exception {
         Instant first = null;
         for (int failed = 0; ; ) {
             try {

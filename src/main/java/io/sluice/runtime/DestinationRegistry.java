@@ -1,32 +1,36 @@
 package io.sluice.runtime;
 
+import io.sluice.config.ConfigException;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationFactory;
 import io.sluice.destination.OwnInfrastructure;
-import io.sluice.config.SluiceConfig;
-
-import io.sluice.config.ConfigException;
-import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.destination.kafka.KafkaDestinationFactory;
+import io.sluice.destination.postgres.WarehouseDestinationFactory;
+import io.sluice.destination.webhook.WebhookDestinationFactory;
 import java.util.Map;
 
 /** Every destination type Sluice knows: one explicit map from type name to factory. */
 public final class DestinationRegistry {
     private static final Map<String, DestinationFactory> FACTORIES = Map.of(
-            "postgres", new io.sluice.destination.postgres.WarehouseDestinationFactory(),
-            "webhook", new io.sluice.destination.webhook.WebhookDestinationFactory(),
-            "kafka", new io.sluice.destination.kafka.KafkaDestinationFactory());
+            "postgres", new WarehouseDestinationFactory(),
+            "webhook", new WebhookDestinationFactory(),
+            "kafka", new KafkaDestinationFactory());
 
     private DestinationRegistry() {}
 
     public static DestinationFactory factory(String type) {
         DestinationFactory factory = FACTORIES.get(type);
-        if (factory == null) throw new ConfigException("unknown destination type '" + type + "' (known: " + FACTORIES.keySet() + ")");
+        if (factory == null)
+            throw new ConfigException("unknown destination type '" + type + "' (known: " + FACTORIES.keySet() + ")");
         return factory;
     }
 
     /** Checks every destination's settings: part of the one configuration step of every command. */
     public static void validate(SluiceConfig config) {
-        for (DestinationSettings settings : config.destinations()) factory(settings.type()).validate(settings);
+        for (DestinationSettings settings : config.destinations())
+            factory(settings.type()).validate(settings);
     }
 
     /** Creates a destination (not yet opened) from validated settings; 'embedded' in them means {@code own}. */

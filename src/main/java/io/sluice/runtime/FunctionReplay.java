@@ -14,7 +14,8 @@ public final class FunctionReplay {
         if (functions == null) return null;
         return (syncId, event) -> {
             FunctionResult result = functions.apply(syncId, List.of(event));
-            if (!result.failures().isEmpty()) throw new IllegalStateException(result.failures().getFirst().error());
+            if (!result.failures().isEmpty())
+                throw new IllegalStateException(result.failures().getFirst().error());
             return result.output();
         };
     }

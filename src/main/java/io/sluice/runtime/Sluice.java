@@ -1,8 +1,6 @@
 package io.sluice.runtime;
 
-import io.sluice.lifecycle.Service;
-import io.sluice.lifecycle.Shutdown;
-
+import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -10,49 +8,54 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.admin.AdminServer;
+import io.sluice.admin.DlqAdminRoutes;
+import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.admin.KafkaHealth;
+import io.sluice.admin.SyncAdminRoutes;
 import io.sluice.collector.Collector;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.console.Console;
 import io.sluice.contract.Contracts;
-import io.sluice.planner.ViolationWriter;
 import io.sluice.db.ControlTables;
+import io.sluice.db.QueueDatabase;
 import io.sluice.destination.Destination;
 import io.sluice.destination.OwnInfrastructure;
-import io.sluice.runtime.DestinationRegistry;
-import io.sluice.planner.Planner;
-import io.sluice.admin.DlqAdminRoutes;
-import io.sluice.admin.FunctionAdminRoutes;
-import io.sluice.admin.SyncAdminRoutes;
-import io.sluice.console.Console;
-import io.sluice.queue.SyncPauseStore;
-import io.sluice.function.Functions;
-import io.sluice.queue.DeadLetterReplay;
-import io.sluice.queue.DeadLetterStore;
-import io.sluice.queue.QueueStore;
-import io.sluice.queue.RetryStore;
-import io.sluice.worker.BatchReader;
-import io.sluice.worker.Worker;
-import io.sluice.worker.WorkerStores;
-import io.sluice.worker.WorkerIdentity;
-import io.sluice.db.QueueDatabase;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
 import io.sluice.failover.ControlChannel;
 import io.sluice.failover.ControlTopic;
 import io.sluice.failover.FailoverGuard;
+import io.sluice.failover.WriteHeldException;
 import io.sluice.failover.WriterMonitor;
+import io.sluice.function.Functions;
 import io.sluice.kafka.EventsTopic;
 import io.sluice.kafka.TopicSetup;
+import io.sluice.lifecycle.Service;
+import io.sluice.lifecycle.Shutdown;
+import io.sluice.planner.Planner;
+import io.sluice.planner.ViolationWriter;
+import io.sluice.queue.DeadLetterReplay;
+import io.sluice.queue.DeadLetterStore;
+import io.sluice.queue.QueueStore;
+import io.sluice.queue.RetryStore;
+import io.sluice.queue.SyncPauseStore;
+import io.sluice.worker.BatchReader;
+import io.sluice.worker.Worker;
+import io.sluice.worker.WorkerIdentity;
+import io.sluice.worker.WorkerStores;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,7 +70,11 @@ public final class Sluice implements Service {
     public static final String WAREHOUSE_DATABASE = "warehouse";
 
     /** The roles a process can run; {@code sluice start} runs all of them. */
-    public enum Role { COLLECTOR, PLANNER, WORKER }
+    public enum Role {
+        COLLECTOR,
+        PLANNER,
+        WORKER
+    }
 
     private final SluiceConfig config;
     private final Set<Role> roles;
@@ -110,7 +117,7 @@ public final class Sluice implements Service {
         started = true;
         log.info("Effective configuration (from {}): {}", config.origin(), config.effective());
         // Components that register meters globally (destinations) are exported with ours.
-        io.micrometer.core.instrument.Metrics.addRegistry(registry);
+        Metrics.addRegistry(registry);
         try {
             startKafka();
             // The collector itself never needs the database: it keeps accepting events while the database is down.
@@ -120,32 +127,68 @@ public final class Sluice implements Service {
             new JvmThreadMetrics().bindTo(registry);
             new ProcessorMetrics().bindTo(registry);
             if (roles.contains(Role.COLLECTOR)) {
-                collector = new Collector(config.collector(), config.sources(), bootstrapServers, config.kafka().eventsTopic(),
-                        Contracts.from(config), registry, clock);
+                collector = new Collector(
+                        config.collector(),
+                        config.sources(),
+                        bootstrapServers,
+                        config.kafka().eventsTopic(),
+                        Contracts.from(config),
+                        registry,
+                        clock);
                 run("collector", collector);
             }
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
-                violationWriter = new ViolationWriter(database.dataSource(), guard.gate(), bootstrapServers,
-                        config.kafka().violationsTopic(), registry, clock);
+                violationWriter = new ViolationWriter(
+                        database.dataSource(),
+                        guard.gate(),
+                        bootstrapServers,
+                        config.kafka().violationsTopic(),
+                        registry,
+                        clock);
                 run("violation writer", violationWriter);
             }
             if (roles.contains(Role.WORKER)) startWorker();
-            admin = new AdminServer(config.admin(), registry, new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()), controlTopic);
+            admin = new AdminServer(
+                    config.admin(),
+                    registry,
+                    new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()),
+                    controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             DeadLetterStore deadLetters = null;
             SyncPauseStore pauses = null;
             if (database != null) {
                 deadLetters = new DeadLetterStore(database.dataSource(), guard.gate());
-                admin.add(new DlqAdminRoutes(deadLetters,
-                        new DeadLetterReplay(deadLetters, new RetryStore(database.dataSource(), guard.gate()), clock,
-                                FunctionReplay.of(functions)), clock));
+                admin.add(new DlqAdminRoutes(
+                        deadLetters,
+                        new DeadLetterReplay(
+                                deadLetters,
+                                new RetryStore(database.dataSource(), guard.gate()),
+                                clock,
+                                FunctionReplay.of(functions)),
+                        clock));
                 pauses = new SyncPauseStore(database.dataSource(), guard.gate());
-                admin.add(new SyncAdminRoutes(pauses, config.syncs().stream().map(SluiceConfig.SyncSettings::id).collect(java.util.stream.Collectors.toSet()), clock));
+                admin.add(new SyncAdminRoutes(
+                        pauses,
+                        config.syncs().stream()
+                                .map(SluiceConfig.SyncSettings::id)
+                                .collect(Collectors.toSet()),
+                        clock));
             }
-            Console console = new Console(new Console.Parts(config, registry, admin.sessions(), admin::kafka, bootstrapServers,
-                    database == null ? null : database.dataSource(), guard == null ? null : guard.gate(), writerMonitor, controlTopic,
-                    pauses, deadLetters, this::quiesceState, clock));
+            Console console = new Console(new Console.Parts(
+                    config,
+                    registry,
+                    admin.sessions(),
+                    admin::kafka,
+                    bootstrapServers,
+                    database == null ? null : database.dataSource(),
+                    guard == null ? null : guard.gate(),
+                    writerMonitor,
+                    controlTopic,
+                    pauses,
+                    deadLetters,
+                    this::quiesceState,
+                    clock));
             admin.add(console);
             run("console", console);
             run("admin", admin);
@@ -158,9 +201,12 @@ public final class Sluice implements Service {
     private void startKafka() {
         if (config.kafka().embedded()) {
             if (!standalone) {
-                throw new ConfigException("kafka.bootstrapServers", "is 'embedded', but only 'sluice start' embeds Kafka; name an external cluster (host:port)");
+                throw new ConfigException(
+                        "kafka.bootstrapServers",
+                        "is 'embedded', but only 'sluice start' embeds Kafka; name an external cluster (host:port)");
             }
-            EmbeddedKafka kafka = new EmbeddedKafka(config.dataDir().resolve("kafka"), config.kafka().embeddedPort());
+            EmbeddedKafka kafka = new EmbeddedKafka(
+                    config.dataDir().resolve("kafka"), config.kafka().embeddedPort());
             run("embedded Kafka", kafka);
             bootstrapServers = kafka.bootstrapServers();
         } else {
@@ -168,7 +214,8 @@ public final class Sluice implements Service {
         }
         TopicSetup.events(bootstrapServers, config.kafka());
         // Before the components that would otherwise create them with the cluster's default replication.
-        if (roles.contains(Role.PLANNER) || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
+        if (roles.contains(Role.PLANNER)
+                || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
             TopicSetup.violations(bootstrapServers, config.kafka());
         }
     }
@@ -179,17 +226,32 @@ public final class Sluice implements Service {
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
         TopicSetup.control(bootstrapServers, config.kafka());
         controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
-        writerMonitor = new WriterMonitor(jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
+        writerMonitor = new WriterMonitor(
+                jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
         // Joined before anything writes, so that a process started while paused stays paused.
-        run("control channel", new ControlChannel(controlTopic, processId, roleNames(), guard.gate(), this::quiesceState,
-                writerMonitor::lastChange, clock));
-        database = new QueueDatabase(jdbcUrl, pg.user(), pg.password(), pg.maxPoolSize(), guard.exceptionOverride(), guard.gate(),
+        run(
+                "control channel",
+                new ControlChannel(
+                        controlTopic,
+                        processId,
+                        roleNames(),
+                        guard.gate(),
+                        this::quiesceState,
+                        writerMonitor::lastChange,
+                        clock));
+        database = new QueueDatabase(
+                jdbcUrl,
+                pg.user(),
+                pg.password(),
+                pg.maxPoolSize(),
+                guard.exceptionOverride(),
+                guard.gate(),
                 pg.socketTimeout());
         run("queue database", database);
         guard.guard(database);
         try (var permit = guard.gate().enter(false)) {
             ControlTables.upsert(database.dataSource(), config);
-        } catch (io.sluice.failover.WriteHeldException e) {
+        } catch (WriteHeldException e) {
             log.warn("Not storing the configuration in the control tables now: {}", e.getMessage());
         }
         run("writer monitor", writerMonitor);
@@ -200,7 +262,9 @@ public final class Sluice implements Service {
     private EmbeddedPostgres embeddedPostgres() {
         if (embeddedPostgres == null) {
             if (!standalone) {
-                throw new ConfigException("postgres.url", "is 'embedded', but only 'sluice start' embeds PostgreSQL; name an external database");
+                throw new ConfigException(
+                        "postgres.url",
+                        "is 'embedded', but only 'sluice start' embeds PostgreSQL; name an external database");
             }
             var pg = config.postgres();
             embeddedPostgres = new EmbeddedPostgres(config.dataDir().resolve("postgres"), pg.embeddedPort(), pg.user());
@@ -222,11 +286,21 @@ public final class Sluice implements Service {
             functions = new Functions(config, registry);
             run("functions", functions);
         }
-        var stores = new WorkerStores(queueStore, new RetryStore(database.dataSource(), guard.gate()),
+        var stores = new WorkerStores(
+                queueStore,
+                new RetryStore(database.dataSource(), guard.gate()),
                 new DeadLetterStore(database.dataSource(), guard.gate()));
-        worker = new Worker(config, stores, destinations, functions, new BatchReader(bootstrapServers, config.worker().concurrency()),
-                clock, registry, processId);
-        worker.topicRetention(EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
+        worker = new Worker(
+                config,
+                stores,
+                destinations,
+                functions,
+                new BatchReader(bootstrapServers, config.worker().concurrency()),
+                clock,
+                registry,
+                processId);
+        worker.topicRetention(
+                EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
         run("worker", worker);
     }
 
@@ -247,15 +321,23 @@ public final class Sluice implements Service {
         return embeddedPostgres == null ? null : embeddedPostgres.jdbcUrl(WAREHOUSE_DATABASE);
     }
 
-    public QueueStore queueStore() { return queueStore; }
+    public QueueStore queueStore() {
+        return queueStore;
+    }
 
     /** This process's failover defence, or null when it does not use the queue database. */
-    public FailoverGuard guard() { return guard; }
+    public FailoverGuard guard() {
+        return guard;
+    }
 
-    public WriterMonitor writerMonitor() { return writerMonitor; }
+    public WriterMonitor writerMonitor() {
+        return writerMonitor;
+    }
 
     /** The control topic link (db pause/resume/status), or null when this process does not use the database. */
-    public ControlTopic controlTopic() { return controlTopic; }
+    public ControlTopic controlTopic() {
+        return controlTopic;
+    }
 
     /**
      * {@code running}; or, while paused, {@code quiescing} until no queue write runs and no batch is held, then
@@ -269,7 +351,7 @@ public final class Sluice implements Service {
     }
 
     private String roleNames() {
-        return roles.stream().map(r -> r.name().toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(","));
+        return roles.stream().map(r -> r.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","));
     }
 
     private void run(String name, Service service) {
@@ -277,18 +359,30 @@ public final class Sluice implements Service {
         service.start();
     }
 
-    public SluiceConfig config() { return config; }
+    public SluiceConfig config() {
+        return config;
+    }
 
-    public String bootstrapServers() { return bootstrapServers; }
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
 
     /** JDBC URL of the queue database, or null when this process does not use it. */
-    public String jdbcUrl() { return jdbcUrl; }
+    public String jdbcUrl() {
+        return jdbcUrl;
+    }
 
-    public String collectorUrl() { return collector == null ? null : url(config.collector().host(), collector.port()); }
+    public String collectorUrl() {
+        return collector == null ? null : url(config.collector().host(), collector.port());
+    }
 
-    public String adminUrl() { return url(config.admin().host(), admin.port()); }
+    public String adminUrl() {
+        return url(config.admin().host(), admin.port());
+    }
 
-    public PrometheusMeterRegistry registry() { return registry; }
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
 
     private static String url(String host, int port) {
         return "http://" + (host.equals("0.0.0.0") || host.equals("::") ? "localhost" : host) + ":" + port;
@@ -299,9 +393,9 @@ public final class Sluice implements Service {
         if (closed) return;
         closed = true;
         List<Shutdown.Named> reversed = new ArrayList<>(running);
-        java.util.Collections.reverse(reversed);
+        Collections.reverse(reversed);
         Shutdown.closeInOrder(reversed, SHUTDOWN_BUDGET);
-        io.micrometer.core.instrument.Metrics.removeRegistry(registry);
+        Metrics.removeRegistry(registry);
         registry.close();
     }
 }

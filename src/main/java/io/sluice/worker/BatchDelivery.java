@@ -43,8 +43,14 @@ final class BatchDelivery {
     /** What a delivered batch leaves behind, completed in one transaction. */
     record Outcome(SyncSettings sync, List<ObjectNode> events, List<RetryEvent> toRetry, List<DeadLetter> dead) {}
 
-    BatchDelivery(List<SyncSettings> syncs, Map<String, Destination> destinations, Map<String, RetryPolicy> policies,
-                  Functions functions, RetryStore retries, BatchReader reader, Clock clock) {
+    BatchDelivery(
+            List<SyncSettings> syncs,
+            Map<String, Destination> destinations,
+            Map<String, RetryPolicy> policies,
+            Functions functions,
+            RetryStore retries,
+            BatchReader reader,
+            Clock clock) {
         this.syncs = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, Function.identity()));
         this.filters = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncFilter::new));
         this.destinations = destinations;
@@ -61,7 +67,8 @@ final class BatchDelivery {
 
     Outcome deliver(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
-        if (sync == null) throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
+        if (sync == null)
+            throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
         Destination destination = destinations.get(sync.destination());
         List<RetryEvent> toRetry = new ArrayList<>();
@@ -69,24 +76,37 @@ final class BatchDelivery {
         if (functions != null && sync.hasFunction()) {
             FunctionResult transformed = functions.apply(sync.id(), events);
             for (FunctionFailure failure : transformed.failures()) {
-                dead.add(DeadLetter.of(sync.id(), failure.event(), DeadLetterKind.FUNCTION, failure.error(), null, 1, batch.id()));
+                dead.add(DeadLetter.of(
+                        sync.id(), failure.event(), DeadLetterKind.FUNCTION, failure.error(), null, 1, batch.id()));
             }
             events = transformed.output();
         }
         List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, events, toRetry);
-        DeliveryReport report = destination.deliver(new DeliveryBatch(sync.id(), sync.source(), batch.id(), batch.partition(),
-                batch.firstOffset(), batch.lastOffset(), now));
+        DeliveryReport report = destination.deliver(new DeliveryBatch(
+                sync.id(), sync.source(), batch.id(), batch.partition(), batch.firstOffset(), batch.lastOffset(), now));
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
         for (DeliveryReport.EventFailure failure : report.failures()) {
             if (failure.error().isRetriable()) {
                 // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
                 int attempts = failure.error().usesAttempt() ? 1 : 0;
-                toRetry.add(RetryEvent.of(sync.id(), failure.event(), attempts, RetryChains.nextAttempt(policy, failure, attempts, at), at,
-                        Worker.describe(failure.error()), failure.statusCode()));
+                toRetry.add(RetryEvent.of(
+                        sync.id(),
+                        failure.event(),
+                        attempts,
+                        RetryChains.nextAttempt(policy, failure, attempts, at),
+                        at,
+                        Worker.describe(failure.error()),
+                        failure.statusCode()));
             } else {
-                dead.add(DeadLetter.of(sync.id(), failure.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()),
-                        failure.statusCode(), 1, batch.id()));
+                dead.add(DeadLetter.of(
+                        sync.id(),
+                        failure.event(),
+                        DeadLetterKind.DELIVERY,
+                        Worker.describe(failure.error()),
+                        failure.statusCode(),
+                        1,
+                        batch.id()));
             }
         }
         return new Outcome(sync, events, toRetry, dead);
@@ -96,16 +116,19 @@ final class BatchDelivery {
      * For destinations that fail single events: events of users who still have events in the retry queue are queued
      * behind them (per-user order); the rest are returned for delivery now.
      */
-    private List<ObjectNode> queueBehindWaitingUsers(SyncSettings sync, Destination destination, List<ObjectNode> events,
-                                                     List<RetryEvent> toRetry) throws Exception {
+    private List<ObjectNode> queueBehindWaitingUsers(
+            SyncSettings sync, Destination destination, List<ObjectNode> events, List<RetryEvent> toRetry)
+            throws Exception {
         if (retries == null || !destination.deliversEventByEvent() || events.isEmpty()) return events;
-        Set<String> waiting = retries.waitingUsers(sync.id(), events.stream().map(RetryEvent::userKey).collect(Collectors.toSet()));
+        Set<String> waiting = retries.waitingUsers(
+                sync.id(), events.stream().map(RetryEvent::userKey).collect(Collectors.toSet()));
         if (waiting.isEmpty()) return events;
         Instant now = clock.instant();
         List<ObjectNode> deliverNow = new ArrayList<>();
         for (ObjectNode event : events) {
             if (waiting.contains(RetryEvent.userKey(event))) {
-                toRetry.add(RetryEvent.of(sync.id(), event, 0, now, now, "waiting behind an earlier event of the same user", null));
+                toRetry.add(RetryEvent.of(
+                        sync.id(), event, 0, now, now, "waiting behind an earlier event of the same user", null));
             } else {
                 deliverNow.add(event);
             }

@@ -32,14 +32,22 @@ final class BatchOutcomes {
     private final WorkerMetrics metrics;
     private final Clock clock;
 
-    BatchOutcomes(QueueStore store, Map<String, String> destinationOfSync, Map<String, RetryPolicy> policies,
-                  WorkerSettings settings, Set<Long> fenced, WorkerMetrics metrics, Clock clock) {
+    BatchOutcomes(
+            QueueStore store,
+            Map<String, String> destinationOfSync,
+            Map<String, RetryPolicy> policies,
+            WorkerSettings settings,
+            Set<Long> fenced,
+            WorkerMetrics metrics,
+            Clock clock) {
         this.store = store;
         this.destinationOfSync = destinationOfSync;
         this.policies = policies;
-        this.workerDefaults = new RetryPolicy(settings.retryBase(), settings.retryCap(), settings.maxAttempts(), settings.maxRetryAge());
+        this.workerDefaults = new RetryPolicy(
+                settings.retryBase(), settings.retryCap(), settings.maxAttempts(), settings.maxRetryAge());
         Duration halfLease = settings.leaseDuration().dividedBy(2);
-        this.recording = new RetryPolicy(Duration.ofMillis(100), maxOf(Duration.ofMillis(100), halfLease.dividedBy(4)), 8, halfLease);
+        this.recording = new RetryPolicy(
+                Duration.ofMillis(100), maxOf(Duration.ofMillis(100), halfLease.dividedBy(4)), 8, halfLease);
         this.fenced = fenced;
         this.metrics = metrics;
         this.clock = clock;
@@ -54,28 +62,43 @@ final class BatchOutcomes {
         try {
             if (failure.isRetriable() && !exhausted) {
                 Instant next = policy.nextAttempt(batch.attempts(), null, now);
-                log.warn("{} failed (retriable), retrying in {} ms: {}", batch, Duration.between(now, next).toMillis(), error);
+                log.warn(
+                        "{} failed (retriable), retrying in {} ms: {}",
+                        batch,
+                        Duration.between(now, next).toMillis(),
+                        error);
                 record(batch, () -> store.retryLater(batch, next, error, now));
                 metrics.retried(batch.syncId());
             } else {
-                log.error("{} failed {}; moved to dead letters: {}", batch, failure.isRetriable() ? "too often" : "permanently", error);
+                log.error(
+                        "{} failed {}; moved to dead letters: {}",
+                        batch,
+                        failure.isRetriable() ? "too often" : "permanently",
+                        error);
                 record(batch, () -> store.deadLetter(batch, error, now));
                 metrics.deadLettered(batch.syncId());
             }
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (Exception e) {
-            log.warn("Could not record the failure of {} ({}); its lease will expire and it will be retried", batch, e.toString());
+            log.warn(
+                    "Could not record the failure of {} ({}); its lease will expire and it will be retried",
+                    batch,
+                    e.toString());
         }
     }
 
     /** Runs a state change of a held batch, retrying database hiccups; a fenced batch is refused at once. */
     void record(ClaimedBatch batch, SqlAction action) throws Exception {
-        recording.call(clock, RetryPolicy.Sleeper.THREAD, e -> !(e instanceof FencedException) && Failures.isRetriable(e), attempt -> {
-            if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
-            action.run();
-            return null;
-        });
+        recording.call(
+                clock,
+                RetryPolicy.Sleeper.THREAD,
+                e -> !(e instanceof FencedException) && Failures.isRetriable(e),
+                attempt -> {
+                    if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
+                    action.run();
+                    return null;
+                });
     }
 
     private RetryPolicy policyOf(ClaimedBatch batch) {

@@ -36,14 +36,22 @@ public final class BatchReader implements AutoCloseable {
     public BatchReader(String bootstrapServers, int size) {
         pool = new ArrayBlockingQueue<>(size);
         for (int i = 0; i < size; i++) {
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                    ConsumerConfig.CLIENT_ID_CONFIG, "sluice-worker-reader-" + i,
-                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000,
-                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10),
-                    new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                    Map.of(
+                            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                            bootstrapServers,
+                            ConsumerConfig.CLIENT_ID_CONFIG,
+                            "sluice-worker-reader-" + i,
+                            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                            false,
+                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                            "earliest",
+                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                            2000,
+                            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                            10),
+                    new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer());
             all.add(consumer);
             pool.add(consumer);
         }
@@ -60,9 +68,11 @@ public final class BatchReader implements AutoCloseable {
             long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
             while (consumer.position(tp) <= batch.lastOffset()) {
                 if (System.nanoTime() > deadline) {
-                    throw new IOException("could not read offsets up to " + batch.lastOffset() + " of " + tp + " within " + READ_TIMEOUT);
+                    throw new IOException("could not read offsets up to " + batch.lastOffset() + " of " + tp
+                            + " within " + READ_TIMEOUT);
                 }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100)).records(tp)) {
+                for (ConsumerRecord<byte[], byte[]> record :
+                        consumer.poll(Duration.ofMillis(100)).records(tp)) {
                     if (record.offset() > batch.lastOffset()) break;
                     EventHeader header = EventHeader.read(record.key(), record.value());
                     if (!filter.matches(header.source(), header.type(), header.event())) continue;

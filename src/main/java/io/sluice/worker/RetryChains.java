@@ -2,16 +2,17 @@ package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import io.sluice.queue.DeadLetter;
+import io.sluice.queue.DeadLetterKind;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.RetryEvent;
 import io.sluice.queue.RetryStore;
 import io.sluice.retry.RetryPolicy;
-import io.sluice.queue.DeadLetterKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,12 +42,20 @@ final class RetryChains {
     private final Clock clock;
     private final String owner;
     private final Duration lease;
-    private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.ThreadFactory chainThreads = Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
-    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger inProgress = new AtomicInteger();
+    private final ThreadFactory chainThreads =
+            Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
+    private final AtomicInteger busy = new AtomicInteger();
 
-    RetryChains(RetryStore retries, Map<String, SyncSettings> syncs, Map<String, Destination> destinations,
-                Map<String, RetryPolicy> policies, WorkerMetrics metrics, Clock clock, String owner, Duration lease) {
+    RetryChains(
+            RetryStore retries,
+            Map<String, SyncSettings> syncs,
+            Map<String, Destination> destinations,
+            Map<String, RetryPolicy> policies,
+            WorkerMetrics metrics,
+            Clock clock,
+            String owner,
+            Duration lease) {
         this.retries = retries;
         this.syncs = syncs;
         this.destinations = destinations;
@@ -85,14 +96,16 @@ final class RetryChains {
                 inProgress.incrementAndGet();
                 busy.incrementAndGet();
                 try {
-                    chainThreads.newThread(() -> {
-                        try {
-                            deliverLogged(chain);
-                        } finally {
-                            inProgress.decrementAndGet();
-                            busy.decrementAndGet();
-                        }
-                    }).start();
+                    chainThreads
+                            .newThread(() -> {
+                                try {
+                                    deliverLogged(chain);
+                                } finally {
+                                    inProgress.decrementAndGet();
+                                    busy.decrementAndGet();
+                                }
+                            })
+                            .start();
                 } catch (RuntimeException e) {
                     inProgress.decrementAndGet();
                     busy.decrementAndGet();
@@ -121,8 +134,10 @@ final class RetryChains {
      * other failure follows the backoff, and a destination's Retry-After wins if later.
      */
     static Instant nextAttempt(RetryPolicy policy, DeliveryReport.EventFailure failure, int attempts, Instant now) {
-        if (!failure.error().usesAttempt() && failure.retryAfter() != null && failure.retryAfter().isPositive()
-                && failure.error().failureClass() == io.sluice.delivery.FailureClass.NOT_SENT) {
+        if (!failure.error().usesAttempt()
+                && failure.retryAfter() != null
+                && failure.retryAfter().isPositive()
+                && failure.error().failureClass() == FailureClass.NOT_SENT) {
             return now.plus(failure.retryAfter());
         }
         return policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now);
@@ -152,7 +167,14 @@ final class RetryChains {
         List<DeadLetter> dead = new ArrayList<>();
         if (sync == null) {
             for (RetryEvent e : waiting) {
-                dead.add(DeadLetter.of(chain.syncId(), e.event(), DeadLetterKind.DELIVERY, "sync " + chain.syncId() + " is no longer configured", null, e.attempts(), null));
+                dead.add(DeadLetter.of(
+                        chain.syncId(),
+                        e.event(),
+                        DeadLetterKind.DELIVERY,
+                        "sync " + chain.syncId() + " is no longer configured",
+                        null,
+                        e.attempts(),
+                        null));
                 remove.add(e.id());
             }
             retries.settle(chain, remove, dead, null, now);
@@ -162,11 +184,21 @@ final class RetryChains {
         try {
             // A retry delivery's identity follows its content (the retry rows it carries), so batch-mode idempotency
             // keys never repeat for different events.
-            report = destinations.get(sync.destination()).deliver(new DeliveryBatch(sync.id(), sync.source(), 0, -1,
-                    waiting.get(0).id(), waiting.get(waiting.size() - 1).id(), waiting.stream().map(RetryEvent::event).toList()));
+            report = destinations
+                    .get(sync.destination())
+                    .deliver(new DeliveryBatch(
+                            sync.id(),
+                            sync.source(),
+                            0,
+                            -1,
+                            waiting.get(0).id(),
+                            waiting.get(waiting.size() - 1).id(),
+                            waiting.stream().map(RetryEvent::event).toList()));
         } catch (Exception e) {
             DeliveryException failure = Failures.classify(e);
-            report = new DeliveryReport(waiting.stream().map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null)).toList());
+            report = new DeliveryReport(waiting.stream()
+                    .map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null))
+                    .toList());
         }
         Map<String, DeliveryReport.EventFailure> failed = new HashMap<>();
         report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
@@ -181,12 +213,29 @@ final class RetryChains {
             // Backpressure and requests never sent (open circuit, paused destination) do not use up attempts:
             // only retry.maxAge bounds them.
             int attempts = event.attempts() + (failure.error().usesAttempt() ? 1 : 0);
-            if (!failure.error().isRetriable() || (rescheduled == null && policy.exhausted(attempts, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(sync.id(), event.event(), DeadLetterKind.DELIVERY, Worker.describe(failure.error()), failure.statusCode(), Math.max(1, attempts), null));
+            if (!failure.error().isRetriable()
+                    || (rescheduled == null && policy.exhausted(attempts, event.firstFailedAt(), now))) {
+                dead.add(DeadLetter.of(
+                        sync.id(),
+                        event.event(),
+                        DeadLetterKind.DELIVERY,
+                        Worker.describe(failure.error()),
+                        failure.statusCode(),
+                        Math.max(1, attempts),
+                        null));
                 remove.add(event.id());
             } else if (rescheduled == null) {
-                rescheduled = new RetryEvent(event.id(), event.syncId(), event.userKey(), event.messageId(), event.event(), attempts,
-                        nextAttempt(policy, failure, attempts, now), event.firstFailedAt(), Worker.describe(failure.error()), failure.statusCode());
+                rescheduled = new RetryEvent(
+                        event.id(),
+                        event.syncId(),
+                        event.userKey(),
+                        event.messageId(),
+                        event.event(),
+                        attempts,
+                        nextAttempt(policy, failure, attempts, now),
+                        event.firstFailedAt(),
+                        Worker.describe(failure.error()),
+                        failure.statusCode());
             } // else: held behind the rescheduled event, untouched
         }
         retries.settle(chain, remove, dead, rescheduled, now);

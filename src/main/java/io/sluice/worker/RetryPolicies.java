@@ -16,7 +16,10 @@ final class RetryPolicies {
         if (destination.get("retry.base") == null) {
             return new RetryPolicy(worker.retryBase(), worker.retryCap(), worker.maxAttempts(), worker.maxRetryAge());
         }
-        return new RetryPolicy(destination.get("retry.base"), destination.get("retry.cap"),
-                destination.<Integer>get("retry.maxAttempts"), destination.get("retry.maxAge"));
+        return new RetryPolicy(
+                destination.get("retry.base"),
+                destination.get("retry.cap"),
+                destination.<Integer>get("retry.maxAttempts"),
+                destination.get("retry.maxAge"));
     }
 }

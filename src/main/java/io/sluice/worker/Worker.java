@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -46,7 +47,8 @@ public final class Worker implements Service {
     private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
     /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
-    private final java.util.concurrent.atomic.AtomicInteger claiming = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger claiming = new AtomicInteger();
+
     private final BatchDelivery delivery;
     private final BatchOutcomes outcomes;
     private final WorkerLoops loops;
@@ -61,8 +63,15 @@ public final class Worker implements Service {
      * @param functions the syncs' customer functions (started), or null when no sync has one
      * @param reader reads claimed ranges back from Kafka; closed with the worker
      */
-    public Worker(SluiceConfig config, WorkerStores stores, Map<String, Destination> destinations, Functions functions,
-                  BatchReader reader, Clock clock, MeterRegistry registry, String owner) {
+    public Worker(
+            SluiceConfig config,
+            WorkerStores stores,
+            Map<String, Destination> destinations,
+            Functions functions,
+            BatchReader reader,
+            Clock clock,
+            MeterRegistry registry,
+            String owner) {
         this.store = stores.queue();
         this.stores = stores;
         this.deadLetterRetention = config.deadLetterRetention();
@@ -73,13 +82,23 @@ public final class Worker implements Service {
         Map<String, RetryPolicy> policies = config.destinations().stream()
                 .collect(Collectors.toUnmodifiableMap(DestinationSettings::id, d -> RetryPolicies.of(d, settings)));
         this.metrics = new WorkerMetrics(registry, inFlight);
-        this.delivery = new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
+        this.delivery =
+                new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
-        this.chains = stores.retries() == null ? null
-                : new RetryChains(stores.retries(), delivery.syncs(), destinations, policies, metrics, clock, owner, settings.leaseDuration());
+        this.chains = stores.retries() == null
+                ? null
+                : new RetryChains(
+                        stores.retries(),
+                        delivery.syncs(),
+                        destinations,
+                        policies,
+                        metrics,
+                        clock,
+                        owner,
+                        settings.leaseDuration());
     }
 
     /** The events topic's retention, for the queue-age warning (null: unknown or unlimited). */
@@ -94,7 +113,11 @@ public final class Worker implements Service {
     @Override
     public void start() {
         loops.start();
-        log.info("Worker {} started: {} sync(s), concurrency {}", owner, delivery.syncs().size(), settings.concurrency());
+        log.info(
+                "Worker {} started: {} sync(s), concurrency {}",
+                owner,
+                delivery.syncs().size(),
+                settings.concurrency());
     }
 
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
@@ -104,11 +127,17 @@ public final class Worker implements Service {
         try {
             Map<String, Integer> held = heldPerDestination();
             // At most what the least-free destination still taking batches has left, so none exceeds its own slots.
-            int limit = delivery.syncs().values().stream().map(SyncSettings::destination).distinct()
-                    .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0)).filter(n -> n > 0).min().orElse(0);
+            int limit = delivery.syncs().values().stream()
+                    .map(SyncSettings::destination)
+                    .distinct()
+                    .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0))
+                    .filter(n -> n > 0)
+                    .min()
+                    .orElse(0);
             limit = Math.min(free, limit);
             if (limit <= 0) return 0;
-            List<ClaimedBatch> claimed = store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
+            List<ClaimedBatch> claimed =
+                    store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
             for (ClaimedBatch batch : claimed) {
                 inFlight.put(batch.id(), batch);
                 dispatch.accept(batch);
@@ -127,7 +156,10 @@ public final class Worker implements Service {
         Map<String, SyncSettings> syncs = delivery.syncs();
         int share = settings.concurrency();
         if (perDestination.values().stream().noneMatch(n -> n >= share)) return List.of();
-        return syncs.values().stream().filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share).map(SyncSettings::id).toList();
+        return syncs.values().stream()
+                .filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share)
+                .map(SyncSettings::id)
+                .toList();
     }
 
     private Map<String, Integer> heldPerDestination() {
@@ -150,7 +182,12 @@ public final class Worker implements Service {
     }
 
     private int destinationCount() {
-        return (int) Math.max(1, delivery.syncs().values().stream().map(SyncSettings::destination).distinct().count());
+        return (int) Math.max(
+                1,
+                delivery.syncs().values().stream()
+                        .map(SyncSettings::destination)
+                        .distinct()
+                        .count());
     }
 
     /** Delivers one claimed batch and records the outcome. Never throws. */
@@ -161,8 +198,10 @@ public final class Worker implements Service {
             outcomes.record(batch, () -> store.complete(batch, clock.instant(), outcome.toRetry(), outcome.dead()));
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
-            if (!outcome.dead().isEmpty()) metrics.eventsDeadLettered(syncId, outcome.dead().size());
-            if (!outcome.toRetry().isEmpty()) metrics.eventsRetried(syncId, outcome.toRetry().size());
+            if (!outcome.dead().isEmpty())
+                metrics.eventsDeadLettered(syncId, outcome.dead().size());
+            if (!outcome.toRetry().isEmpty())
+                metrics.eventsRetried(syncId, outcome.toRetry().size());
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (InterruptedException e) {

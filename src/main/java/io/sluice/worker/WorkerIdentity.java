@@ -14,6 +14,7 @@ public final class WorkerIdentity {
         } catch (Exception e) {
             host = "unknown-host";
         }
-        return host + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        return host + "-" + ProcessHandle.current().pid() + "-"
+                + UUID.randomUUID().toString().substring(0, 8);
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.failover.WriteHeldException;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
@@ -24,7 +25,8 @@ final class WorkerLoops implements AutoCloseable {
     private final Worker worker;
     private final WorkerSettings settings;
     private final Recovery claimRecovery;
-    private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sluice-delivery-", 0).factory());
+    private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("sluice-delivery-", 0).factory());
     private volatile boolean running;
     private Thread claimer;
     private Thread heartbeat;
@@ -35,8 +37,12 @@ final class WorkerLoops implements AutoCloseable {
         this.worker = worker;
         this.settings = settings;
         // Claiming against a database that is down: poll interval doubling to 5 s, never giving up.
-        this.claimRecovery = new RetryPolicy(settings.pollInterval(), max(settings.pollInterval(), Duration.ofSeconds(5)),
-                Integer.MAX_VALUE, null).recovery(clock);
+        this.claimRecovery = new RetryPolicy(
+                        settings.pollInterval(),
+                        max(settings.pollInterval(), Duration.ofSeconds(5)),
+                        Integer.MAX_VALUE,
+                        null)
+                .recovery(clock);
     }
 
     private static Duration max(Duration a, Duration b) {
@@ -47,13 +53,22 @@ final class WorkerLoops implements AutoCloseable {
         if (running) return;
         running = true;
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
-        heartbeat = Thread.ofVirtual().name("sluice-worker-heartbeat").start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
-        maintenance = Thread.ofVirtual().name("sluice-worker-maintenance").start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
-        retries = Thread.ofVirtual().name("sluice-worker-retries").start(() -> every(RETRY_INTERVAL, () -> {
-            while (running && worker.dispatchRetries() > 0) {
-                // keep going while chains are due
-            }
-        }, "retry queue"));
+        heartbeat = Thread.ofVirtual()
+                .name("sluice-worker-heartbeat")
+                .start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
+        maintenance = Thread.ofVirtual()
+                .name("sluice-worker-maintenance")
+                .start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
+        retries = Thread.ofVirtual()
+                .name("sluice-worker-retries")
+                .start(() -> every(
+                        RETRY_INTERVAL,
+                        () -> {
+                            while (running && worker.dispatchRetries() > 0) {
+                                // keep going while chains are due
+                            }
+                        },
+                        "retry queue"));
     }
 
     private void claimLoop() {
@@ -62,7 +77,7 @@ final class WorkerLoops implements AutoCloseable {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
                 if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
-            } catch (io.sluice.failover.WriteHeldException e) {
+            } catch (WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
                 // means claiming starts within a poll interval of the resume rather than a grown backoff later.
                 log.debug("Claiming waits: {}", e.getMessage());
@@ -81,7 +96,7 @@ final class WorkerLoops implements AutoCloseable {
             if (!running) return;
             try {
                 task.run();
-            } catch (io.sluice.failover.WriteHeldException e) {
+            } catch (WriteHeldException e) {
                 log.debug("Worker {} waits: {}", name, e.getMessage()); // paused or failing over: expected, not a fault
             } catch (Exception e) {
                 log.warn("Worker {} failed ({}); will try again", name, e.toString());

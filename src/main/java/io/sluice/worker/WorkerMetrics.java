@@ -3,13 +3,16 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.queue.ClaimedBatch;
+import io.sluice.queue.RetryStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.LoggerFactory;
@@ -20,23 +23,35 @@ final class WorkerMetrics {
     private final Timer endToEnd;
     private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
     private final AtomicLong oldestRetrySeconds = new AtomicLong();
-    private final Map<String, AtomicLong> retryGauges = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> retryGauges = new ConcurrentHashMap<>();
 
     WorkerMetrics(MeterRegistry registry, Map<Long, ClaimedBatch> inFlight) {
         this.registry = registry;
         this.endToEnd = Timer.builder("sluice.delivery.end.to.end")
                 .description("From the collector receiving an event to its batch being delivered")
-                .publishPercentileHistogram().maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+                .publishPercentileHistogram()
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry);
         registry.gauge("sluice.worker.batches.in.flight", inFlight, Map::size);
         registry.gauge("sluice.queue.oldest.unfinished.seconds", oldestUnfinishedSeconds, AtomicLong::get);
         registry.gauge("sluice.retry.oldest.pending.seconds", oldestRetrySeconds, AtomicLong::get);
     }
 
     void delivered(String syncId, List<ObjectNode> events, long nanos, Instant now) {
-        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "delivered").register(registry).increment();
-        Counter.builder("sluice.delivery.events").tag("sync", syncId).register(registry).increment(events.size());
-        Timer.builder("sluice.delivery.batch").tag("sync", syncId).description("Reading a batch back and delivering it")
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        Counter.builder("sluice.delivery.batches")
+                .tag("sync", syncId)
+                .tag("outcome", "delivered")
+                .register(registry)
+                .increment();
+        Counter.builder("sluice.delivery.events")
+                .tag("sync", syncId)
+                .register(registry)
+                .increment(events.size());
+        Timer.builder("sluice.delivery.batch")
+                .tag("sync", syncId)
+                .description("Reading a batch back and delivering it")
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
         for (ObjectNode event : events) {
             JsonNode receivedAt = event.get("receivedAt");
             if (receivedAt == null) continue;
@@ -49,13 +64,19 @@ final class WorkerMetrics {
     }
 
     void eventsRetried(String syncId, int count) {
-        Counter.builder("sluice.delivery.events.retried").description("Events handed to the retry queue").tag("sync", syncId)
-                .register(registry).increment(count);
+        Counter.builder("sluice.delivery.events.retried")
+                .description("Events handed to the retry queue")
+                .tag("sync", syncId)
+                .register(registry)
+                .increment(count);
     }
 
     void eventsDeadLettered(String syncId, int count) {
-        Counter.builder("sluice.delivery.events.dead").description("Events moved to the dead letters").tag("sync", syncId)
-                .register(registry).increment(count);
+        Counter.builder("sluice.delivery.events.dead")
+                .description("Events moved to the dead letters")
+                .tag("sync", syncId)
+                .register(registry)
+                .increment(count);
     }
 
     /** Age of the oldest event waiting in the retry queue (0 when empty). */
@@ -63,34 +84,52 @@ final class WorkerMetrics {
      * Per sync (tagged with its destination): {@code sluice.retry.queue.depth} events waiting in the retry queue and
      * {@code sluice.retry.queue.oldest.seconds} since the oldest of them first failed. Syncs not in {@code depths} read 0.
      */
-    void retryQueue(Map<String, String> destinationOfSync, Map<String, io.sluice.queue.RetryStore.Depth> depths, Instant now) {
+    void retryQueue(Map<String, String> destinationOfSync, Map<String, RetryStore.Depth> depths, Instant now) {
         destinationOfSync.forEach((sync, destination) -> {
-            io.sluice.queue.RetryStore.Depth depth = depths.get(sync);
+            RetryStore.Depth depth = depths.get(sync);
             retryGauge("sluice.retry.queue.depth", sync, destination).set(depth == null ? 0 : depth.events());
             retryGauge("sluice.retry.queue.oldest.seconds", sync, destination)
-                    .set(depth == null ? 0 : Math.max(0, Duration.between(depth.oldestFailure(), now).toSeconds()));
+                    .set(
+                            depth == null
+                                    ? 0
+                                    : Math.max(
+                                            0,
+                                            Duration.between(depth.oldestFailure(), now)
+                                                    .toSeconds()));
         });
     }
 
     private AtomicLong retryGauge(String name, String sync, String destination) {
         return retryGauges.computeIfAbsent(name + "|" + sync, k -> {
             AtomicLong value = new AtomicLong();
-            io.micrometer.core.instrument.Gauge.builder(name, value, AtomicLong::get).tag("sync", sync).tag("destination", destination)
-                    .strongReference(true).register(registry);
+            Gauge.builder(name, value, AtomicLong::get)
+                    .tag("sync", sync)
+                    .tag("destination", destination)
+                    .strongReference(true)
+                    .register(registry);
             return value;
         });
     }
 
     void oldestRetry(Instant oldest, Instant now) {
-        oldestRetrySeconds.set(oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
+        oldestRetrySeconds.set(
+                oldest == null ? 0 : Duration.between(oldest, now).toSeconds());
     }
 
     void retried(String syncId) {
-        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "retried").register(registry).increment();
+        Counter.builder("sluice.delivery.batches")
+                .tag("sync", syncId)
+                .tag("outcome", "retried")
+                .register(registry)
+                .increment();
     }
 
     void deadLettered(String syncId) {
-        Counter.builder("sluice.delivery.batches").tag("sync", syncId).tag("outcome", "dead").register(registry).increment();
+        Counter.builder("sluice.delivery.batches")
+                .tag("sync", syncId)
+                .tag("outcome", "dead")
+                .register(registry)
+                .increment();
     }
 
     /**
@@ -101,8 +140,12 @@ final class WorkerMetrics {
         Duration age = oldest == null ? Duration.ZERO : Duration.between(oldest, now);
         oldestUnfinishedSeconds.set(age.toSeconds());
         if (retention != null && age.compareTo(retention.dividedBy(2)) > 0) {
-            LoggerFactory.getLogger(Worker.class).warn("The oldest undelivered batch has waited {} of the events topic's {} retention; "
-                    + "deliver or dead-letter it before Kafka deletes its events", age, retention);
+            LoggerFactory.getLogger(Worker.class)
+                    .warn(
+                            "The oldest undelivered batch has waited {} of the events topic's {} retention; "
+                                    + "deliver or dead-letter it before Kafka deletes its events",
+                            age,
+                            retention);
         }
     }
 }

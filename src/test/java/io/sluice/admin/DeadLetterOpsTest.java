@@ -22,18 +22,21 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Dead letters through `sluice dlq list|show|replay` and the admin API (token-protected). */
 class DeadLetterOpsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void listShowAndReplayFromTheCliAndTheAdminApi() throws Exception {
         String queueUrl = TestPostgres.createDatabase("dlq");
         Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
+        Files.writeString(
+                config, """
                 kafka: {bootstrapServers: "%s", eventsTopic: dlq-%s}
                 postgres: {url: "%s", user: sluice}
                 admin: {host: 127.0.0.1, port: 0, token: s3cret-token}
@@ -42,41 +45,69 @@ class DeadLetterOpsTest {
                 syncs: [{id: web-to-hooks, source: web, destination: hooks}]
                 planner: {groupId: dlq-%s}
                 """.formatted(TestKafka.bootstrapServers(), UUID.randomUUID(), queueUrl, UUID.randomUUID()));
-        try (Sluice sluice = new Sluice(new ConfigLoader(Map.of()).load(config), EnumSet.of(Sluice.Role.PLANNER), false, Clock.systemUTC())) {
+        try (Sluice sluice = new Sluice(
+                new ConfigLoader(Map.of()).load(config), EnumSet.of(Sluice.Role.PLANNER), false, Clock.systemUTC())) {
             sluice.start();
-            DeadLetterStore store = new DeadLetterStore(dataSource(queueUrl), sluice.guard().gate());
+            DeadLetterStore store =
+                    new DeadLetterStore(dataSource(queueUrl), sluice.guard().gate());
             ObjectMapper json = new ObjectMapper();
             for (int i = 0; i < 3; i++) {
-                ObjectNode event = (ObjectNode) json.readTree("{\"type\":\"track\",\"userId\":\"u" + i + "\",\"messageId\":\"m" + i + "\",\"event\":\"E\"}");
-                store.add(List.of(DeadLetter.of("web-to-hooks", event, DeadLetterKind.DELIVERY, "HTTP 400: {\"error\":\"bad field\"}", 400, 1, 7L)), Instant.now());
+                ObjectNode event = (ObjectNode) json.readTree(
+                        "{\"type\":\"track\",\"userId\":\"u" + i + "\",\"messageId\":\"m" + i + "\",\"event\":\"E\"}");
+                store.add(
+                        List.of(DeadLetter.of(
+                                "web-to-hooks",
+                                event,
+                                DeadLetterKind.DELIVERY,
+                                "HTTP 400: {\"error\":\"bad field\"}",
+                                400,
+                                1,
+                                7L)),
+                        Instant.now());
             }
 
             String list = Cli.run("dlq", "list", "--config", config.toString(), "--sync", "web-to-hooks");
-            assertThat(list.lines()).hasSize(3).allSatisfy(line -> assertThat(line).contains("web-to-hooks", "attempts=1", "HTTP 400"));
-            long firstId = Long.parseLong(list.lines().filter(l -> l.contains(" m0 ")).findFirst().orElseThrow().trim().split("\\s+")[0]);
+            assertThat(list.lines())
+                    .hasSize(3)
+                    .allSatisfy(line -> assertThat(line).contains("web-to-hooks", "attempts=1", "HTTP 400"));
+            long firstId = Long.parseLong(list.lines()
+                    .filter(l -> l.contains(" m0 "))
+                    .findFirst()
+                    .orElseThrow()
+                    .trim()
+                    .split("\\s+")[0]);
             assertThat(Cli.run("dlq", "show", "--config", config.toString(), Long.toString(firstId)))
                     .contains("messageId:   m0", "status code: 400", "\"userId\" : \"u0\"");
 
             String admin = sluice.adminUrl();
-            assertThat(Http.get(admin + "/admin/dlq").statusCode()).as("token required").isEqualTo(401);
-            var listed = Http.request("GET", admin + "/admin/dlq?sync=web-to-hooks", "Authorization", "Bearer s3cret-token");
+            assertThat(Http.get(admin + "/admin/dlq").statusCode())
+                    .as("token required")
+                    .isEqualTo(401);
+            var listed =
+                    Http.request("GET", admin + "/admin/dlq?sync=web-to-hooks", "Authorization", "Bearer s3cret-token");
             assertThat(listed.statusCode()).isEqualTo(200);
             assertThat(json.readTree(listed.body())).hasSize(3);
-            var replayedOne = Http.post(admin + "/admin/dlq/replay", "{\"ids\":[" + firstId + "]}", "Authorization", "Bearer s3cret-token");
+            var replayedOne = Http.post(
+                    admin + "/admin/dlq/replay", "{\"ids\":[" + firstId + "]}", "Authorization", "Bearer s3cret-token");
             assertThat(replayedOne.body()).isEqualTo("{\"replayed\":1}");
 
-            assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "web-to-hooks")).contains("Replayed 2 dead letter(s)");
+            assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "web-to-hooks"))
+                    .contains("Replayed 2 dead letter(s)");
             assertThat(Cli.run("dlq", "list", "--config", config.toString())).contains("No dead letters.");
             try (var c = DriverManager.getConnection(queueUrl, "sluice", "");
-                 var rs = c.createStatement().executeQuery("SELECT count(*), count(DISTINCT message_id) FROM retry_events WHERE attempts = 0")) {
+                    var rs = c.createStatement()
+                            .executeQuery(
+                                    "SELECT count(*), count(DISTINCT message_id) FROM retry_events WHERE attempts = 0")) {
                 rs.next();
-                assertThat(rs.getInt(1)).as("all three are back in delivery, once each").isEqualTo(3);
+                assertThat(rs.getInt(1))
+                        .as("all three are back in delivery, once each")
+                        .isEqualTo(3);
                 assertThat(rs.getInt(2)).isEqualTo(3);
             }
         }
     }
 
-    private static javax.sql.DataSource dataSource(String url) {
+    private static DataSource dataSource(String url) {
         return TestPostgres.dataSource(url);
     }
 }

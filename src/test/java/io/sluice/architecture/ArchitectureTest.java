@@ -31,31 +31,59 @@ class ArchitectureTest {
 
     @Test
     void onlyTheCliImportsTheCompositionRoot() {
-        noClasses().that().resideOutsideOfPackages("io.sluice.runtime", "io.sluice.cli", "io.sluice.bench")
-                .should().dependOnClassesThat().resideInAPackage("io.sluice.runtime")
+        noClasses()
+                .that()
+                .resideOutsideOfPackages("io.sluice.runtime", "io.sluice.cli", "io.sluice.bench")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.sluice.runtime")
                 .check(classes);
     }
 
     @Test
     void noProductionPackageDependsOnTheBenchmarks() {
-        noClasses().that().resideOutsideOfPackage("io.sluice.bench")
-                .should().dependOnClassesThat().resideInAPackage("io.sluice.bench")
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("io.sluice.bench")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.sluice.bench")
                 .check(classes);
     }
 
     @Test
     void lifecycleTypesImportNoStage() {
-        noClasses().that().resideInAPackage("io.sluice.lifecycle")
-                .should().dependOnClassesThat().resideInAPackage("io.sluice..")
-                .andShould().dependOnClassesThat().resideOutsideOfPackages("io.sluice.lifecycle..", "java..", "org.slf4j..", "io.javalin..", "org.eclipse.jetty..", "kotlin..")
+        noClasses()
+                .that()
+                .resideInAPackage("io.sluice.lifecycle")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.sluice..")
+                .andShould()
+                .dependOnClassesThat()
+                .resideOutsideOfPackages(
+                        "io.sluice.lifecycle..",
+                        "java..",
+                        "org.slf4j..",
+                        "io.javalin..",
+                        "org.eclipse.jetty..",
+                        "kotlin..")
                 .check(classes);
     }
 
     @Test
     void theCollectorRoleDoesNotPullInTheQueueDatabase() {
-        noClasses().that().resideInAnyPackage("io.sluice.collector..", "io.sluice.contract..")
-                .should().transitivelyDependOnClassesThat()
-                .resideInAnyPackage("io.sluice.db..", "io.sluice.failover..", "io.sluice.queue..", "io.sluice.planner..", "io.sluice.worker..")
+        noClasses()
+                .that()
+                .resideInAnyPackage("io.sluice.collector..", "io.sluice.contract..")
+                .should()
+                .transitivelyDependOnClassesThat()
+                .resideInAnyPackage(
+                        "io.sluice.db..",
+                        "io.sluice.failover..",
+                        "io.sluice.queue..",
+                        "io.sluice.planner..",
+                        "io.sluice.worker..")
                 .check(classes);
     }
 }

@@ -27,12 +27,20 @@ class ConfigStepTest {
                 syncs: [{id: web-to-mirror, source: web, destination: mirror}]
                 """);
         String expected = "destination 'mirror' producer.acks";
-        for (List<String> command : List.of(List.of("config"), List.of("start"), List.of("collector"), List.of("planner"),
-                List.of("worker"), List.of("dlq", "list"), List.of("db", "status"))) {
+        for (List<String> command : List.of(
+                List.of("config"),
+                List.of("start"),
+                List.of("collector"),
+                List.of("planner"),
+                List.of("worker"),
+                List.of("dlq", "list"),
+                List.of("db", "status"))) {
             Result result = run(command, file);
             assertThat(result.code).as("%s: %s", command, result.err).isEqualTo(2);
             assertThat(result.err).as(command.toString()).contains(expected).contains("fixed by Sluice");
-            assertThat(result.err.lines().count()).as(command + " prints one message").isEqualTo(1);
+            assertThat(result.err.lines().count())
+                    .as(command + " prints one message")
+                    .isEqualTo(1);
         }
     }
 

@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -37,8 +38,9 @@ class ContractCommandTest {
                   traits: {type: object, properties: {email: {type: string, format: email}}}
                 """);
         assertThat(run("contract", "check", file.toString())).isZero();
-        assertThat(out.toString()).isEqualTo(file + ": valid contract (unplannedEvents: block, violations: omit, formats: annotate, "
-                + "2 planned event(s), identify traits)" + System.lineSeparator());
+        assertThat(out.toString())
+                .isEqualTo(file + ": valid contract (unplannedEvents: block, violations: omit, formats: annotate, "
+                        + "2 planned event(s), identify traits)" + System.lineSeparator());
         assertThat(err.toString()).isEmpty();
     }
 
@@ -58,10 +60,12 @@ class ContractCommandTest {
                   traits: {required: plan}
                 """);
         assertThat(run("contract", "check", file.toString())).isEqualTo(1);
-        assertThat(err.toString()).contains(
-                file + ":8: events.\"Order Completed\".properties.properties.total.type: does not have a value in the enumeration",
-                file + ":10: group.traits.required: string found, array expected",
-                file + ": 2 problem(s); the contract is not valid");
+        assertThat(err.toString())
+                .contains(
+                        file
+                                + ":8: events.\"Order Completed\".properties.properties.total.type: does not have a value in the enumeration",
+                        file + ":10: group.traits.required: string found, array expected",
+                        file + ": 2 problem(s); the contract is not valid");
         assertThat(out.toString()).isEmpty();
     }
 
@@ -70,8 +74,9 @@ class ContractCommandTest {
         Path file = dir.resolve("web.yaml");
         Files.writeString(file, "violations: block\nevents:\n  E: {properties: {type: object}\n  F: {}\n");
         assertThat(run("contract", "check", file.toString())).isEqualTo(1);
-        assertThat(err.toString()).containsPattern(java.util.regex.Pattern.quote(file.toString()) + ":[345]: not valid YAML: ");
-        assertThat(run("contract", "check", dir.resolve("missing.yaml").toString())).isEqualTo(1);
+        assertThat(err.toString()).containsPattern(Pattern.quote(file.toString()) + ":[345]: not valid YAML: ");
+        assertThat(run("contract", "check", dir.resolve("missing.yaml").toString()))
+                .isEqualTo(1);
         assertThat(err.toString()).contains("missing.yaml: the file does not exist");
     }
 }

@@ -4,11 +4,11 @@ import static io.sluice.support.Http.basic;
 import static io.sluice.support.Http.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.embedded.FreePort;
 import io.sluice.support.Http;
 import io.sluice.support.TopicReader;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SluiceStartIT {
     private static final Path LAUNCHER = Path.of("sluice").toAbsolutePath();
 
-    @TempDir Path workDir;
+    @TempDir
+    Path workDir;
 
     @Test
     void startAcceptsAnEventStopsCleanlyAndKeepsDataAcrossRestart() throws Exception {
@@ -48,17 +49,28 @@ class SluiceStartIT {
 
         Running first = launch(env, "start");
         try {
-            assertThat(first.output()).contains("Collector URL:     " + collector, "Admin URL:         http://localhost:" + adminPort,
-                    "Kafka bootstrap:   127.0.0.1:" + kafkaPort, "jdbc:postgresql://127.0.0.1:" + postgresPort + "/sluice",
-                    "write key: wk_web_example");
-            var response = post(collector + "/v1/track", """
+            assertThat(first.output())
+                    .contains(
+                            "Collector URL:     " + collector,
+                            "Admin URL:         http://localhost:" + adminPort,
+                            "Kafka bootstrap:   127.0.0.1:" + kafkaPort,
+                            "jdbc:postgresql://127.0.0.1:" + postgresPort + "/sluice",
+                            "write key: wk_web_example");
+            var response = post(
+                    collector + "/v1/track",
+                    """
                     {"userId":"readme-user","event":"Signed Up","messageId":"%s","properties":{"plan":"pro"}}""".formatted(id),
-                    "Authorization", basic("wk_web_example"), "Content-Type", "application/json");
+                    "Authorization",
+                    basic("wk_web_example"),
+                    "Content-Type",
+                    "application/json");
             assertThat(response.statusCode()).isEqualTo(200);
-            assertThat(Http.get("http://localhost:" + adminPort + "/ready").statusCode()).isEqualTo(200);
+            assertThat(Http.get("http://localhost:" + adminPort + "/ready").statusCode())
+                    .isEqualTo(200);
             assertThat(eventIds(kafkaPort)).contains(id);
-            try (var db = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgresPort + "/sluice", "sluice", "");
-                 var rs = db.createStatement().executeQuery("SELECT id FROM sources")) {
+            try (var db = DriverManager.getConnection(
+                            "jdbc:postgresql://127.0.0.1:" + postgresPort + "/sluice", "sluice", "");
+                    var rs = db.createStatement().executeQuery("SELECT id FROM sources")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).isEqualTo("web");
             }
@@ -80,7 +92,9 @@ class SluiceStartIT {
         Path config = workDir.resolve("bad.yaml");
         Files.writeString(config, "kafka:\n  partitions: lots\nsources:\n  - {id: web, writeKey: k}\n");
         Process process = new ProcessBuilder(LAUNCHER.toString(), "start", "--config", config.toString())
-                .directory(workDir.toFile()).redirectErrorStream(true).start();
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .start();
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.exitValue()).isEqualTo(2);
@@ -89,20 +103,27 @@ class SluiceStartIT {
 
     private static List<String> eventIds(int kafkaPort) {
         return TopicReader.readEvents("127.0.0.1:" + kafkaPort, "sluice.events", 1).stream()
-                .map(e -> e.get("messageId").asText()).toList();
+                .map(e -> e.get("messageId").asText())
+                .toList();
     }
 
     private Running launch(Map<String, String> env, String... args) throws Exception {
         Path log = Files.createTempFile(workDir, "sluice-", ".log");
-        ProcessBuilder builder = new ProcessBuilder(concat(LAUNCHER.toString(), args)).directory(workDir.toFile())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder = new ProcessBuilder(concat(LAUNCHER.toString(), args))
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         builder.environment().putAll(env);
         Running running = new Running(builder.start(), log);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-        while (!running.output().contains("Press Ctrl-C to stop.") && running.process().isAlive() && System.nanoTime() < deadline) {
+        while (!running.output().contains("Press Ctrl-C to stop.")
+                && running.process().isAlive()
+                && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertThat(running.process().isAlive()).as("sluice start is running:\n" + running.output()).isTrue();
+        assertThat(running.process().isAlive())
+                .as("sluice start is running:\n" + running.output())
+                .isTrue();
         return running;
     }
 
@@ -118,7 +139,7 @@ class SluiceStartIT {
             try {
                 return Files.readString(log);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         }
 

@@ -45,7 +45,8 @@ import org.junit.jupiter.api.Timeout;
  */
 class BrowserSdkTest {
     private static final Path BROWSER_DIR = Path.of("src", "test", "browser");
-    private static final Path UMD_BUNDLE = BROWSER_DIR.resolve("node_modules/@segment/analytics-next/dist/umd/index.js");
+    private static final Path UMD_BUNDLE =
+            BROWSER_DIR.resolve("node_modules/@segment/analytics-next/dist/umd/index.js");
     private static final Path PAGE = BROWSER_DIR.resolve("page.html");
     private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(40);
 
@@ -58,10 +59,12 @@ class BrowserSdkTest {
     @Timeout(value = 90, unit = TimeUnit.SECONDS) // a safety net; the waits below are bounded well within it
     void analyticsNextInHeadlessChromiumDeliversToKafka() throws Exception {
         Optional<Path> chromium = findChromium();
-        Assumptions.assumeTrue(chromium.isPresent(),
+        Assumptions.assumeTrue(
+                chromium.isPresent(),
                 "Chromium is not installed (no /usr/bin/chromium and no 'chromium' on PATH): skipping the browser SDK test;"
                         + " install it with 'apt-get install chromium' (.ci/run does)");
-        Assumptions.assumeTrue(Files.isRegularFile(UMD_BUNDLE),
+        Assumptions.assumeTrue(
+                Files.isRegularFile(UMD_BUNDLE),
                 "The browser SDK is not installed (" + UMD_BUNDLE + " is missing): skipping the browser SDK test;"
                         + " run 'npm ci' in src/test/browser (.ci/run does)");
 
@@ -80,11 +83,15 @@ class BrowserSdkTest {
                 browser = startChromium(chromium.get(), profile, pageUrl);
                 JsonNode result = awaitReport(report, browser);
                 assertThat(result.path("ok").asBoolean())
-                        .as("the page reports delivery problems: %s%n%s", result, diagnostics()).isTrue();
+                        .as("the page reports delivery problems: %s%n%s", result, diagnostics())
+                        .isTrue();
                 // The page reports once the SDK has had all three calls answered: the collector answers 200 only
                 // after Kafka acknowledged, so the events are in the topic now.
-                List<JsonNode> events = TopicReader.read(collector.bootstrapServers(), collector.topic(), 3, Duration.ofSeconds(10))
-                        .stream().map(record -> TopicReader.json(record.value())).toList();
+                List<JsonNode> events =
+                        TopicReader.read(collector.bootstrapServers(), collector.topic(), 3, Duration.ofSeconds(10))
+                                .stream()
+                                .map(record -> TopicReader.json(record.value()))
+                                .toList();
                 assertEvents(events, runId, pageUrl, result);
                 assertOnlyLocalTraffic(result);
             } finally {
@@ -100,8 +107,8 @@ class BrowserSdkTest {
     private void assertEvents(List<JsonNode> events, String runId, String pageUrl, JsonNode report) {
         String context = "events in Kafka: " + events + "\npage report: " + report + "\n" + diagnostics();
         assertThat(events).as(context).hasSize(3);
-        Map<String, JsonNode> byType = events.stream()
-                .collect(Collectors.toMap(e -> e.path("type").asText(), Function.identity()));
+        Map<String, JsonNode> byType =
+                events.stream().collect(Collectors.toMap(e -> e.path("type").asText(), Function.identity()));
         assertThat(byType).as(context).containsOnlyKeys("identify", "track", "page");
         String userId = "browser-user-" + runId;
 
@@ -113,10 +120,13 @@ class BrowserSdkTest {
 
         JsonNode track = byType.get("track");
         assertThat(track.path("event").asText()).isEqualTo("Browser SDK Checked " + runId);
-        assertThat(track.path("userId").asText()).as("track after identify carries the userId").isEqualTo(userId);
+        assertThat(track.path("userId").asText())
+                .as("track after identify carries the userId")
+                .isEqualTo(userId);
         assertThat(track.path("properties").path("runId").asText()).isEqualTo(runId);
         assertThat(track.path("properties").path("answer").asInt()).isEqualTo(42);
-        assertThat(track.path("properties").path("nested").path("ok").asBoolean()).isTrue();
+        assertThat(track.path("properties").path("nested").path("ok").asBoolean())
+                .isTrue();
 
         JsonNode page = byType.get("page");
         assertThat(page.path("name").asText()).isEqualTo("Browser SDK Page " + runId);
@@ -130,18 +140,33 @@ class BrowserSdkTest {
         for (JsonNode event : events) {
             String type = event.path("type").asText();
             assertThat(event.path("sourceId").asText()).as("%s sourceId", type).isEqualTo("web");
-            assertThat(event.path("receivedAt").asText()).as("%s receivedAt", type).isNotEmpty();
-            assertThat(event.path("messageId").asText()).as("%s messageId, the SDK's own", type).startsWith("ajs-next-");
-            assertThat(event.path("anonymousId").asText()).as("%s anonymousId", type).isEqualTo(anonymousId);
-            assertThat(event.path("context").path("ip").asText()).as("%s context.ip", type).isEqualTo("127.0.0.1");
-            assertThat(event.path("context").path("library").path("name").asText()).as("%s library", type)
+            assertThat(event.path("receivedAt").asText())
+                    .as("%s receivedAt", type)
+                    .isNotEmpty();
+            assertThat(event.path("messageId").asText())
+                    .as("%s messageId, the SDK's own", type)
+                    .startsWith("ajs-next-");
+            assertThat(event.path("anonymousId").asText())
+                    .as("%s anonymousId", type)
+                    .isEqualTo(anonymousId);
+            assertThat(event.path("context").path("ip").asText())
+                    .as("%s context.ip", type)
+                    .isEqualTo("127.0.0.1");
+            assertThat(event.path("context").path("library").path("name").asText())
+                    .as("%s library", type)
                     .isEqualTo("analytics.js");
-            assertThat(event.path("context").path("library").path("version").asText()).as("%s library version", type)
+            assertThat(event.path("context").path("library").path("version").asText())
+                    .as("%s library version", type)
                     .startsWith("next-");
-            assertThat(event.path("context").path("userAgent").asText()).as("%s userAgent", type).contains("Chrome");
-            assertThat(event.has("writeKey")).as("%s must not carry the write key", type).isFalse();
+            assertThat(event.path("context").path("userAgent").asText())
+                    .as("%s userAgent", type)
+                    .contains("Chrome");
+            assertThat(event.has("writeKey"))
+                    .as("%s must not carry the write key", type)
+                    .isFalse();
         }
-        assertThat(events.stream().map(e -> e.path("messageId").asText()).distinct()).hasSize(3);
+        assertThat(events.stream().map(e -> e.path("messageId").asText()).distinct())
+                .hasSize(3);
     }
 
     /** Every URL the page fetched (resource timing) is on loopback. */
@@ -151,13 +176,16 @@ class BrowserSdkTest {
         report.path("resources").forEach(r -> resources.add(r.asText()));
         // The collector was reached (its events are in Kafka, asserted above); its requests are not always in the
         // page's resource timing yet when the page reports, so only "everything is on loopback" is checked here.
-        assertThat(resources).as("the page's resources").isNotEmpty()
+        assertThat(resources)
+                .as("the page's resources")
+                .isNotEmpty()
                 .allMatch(url -> url.startsWith("http://127.0.0.1:"), "is on 127.0.0.1");
     }
 
     // ---- the page server: another origin than the collector's ------------------------------------------------
 
-    private HttpServer startPageServer(String apiHost, String runId, CompletableFuture<JsonNode> report) throws IOException {
+    private HttpServer startPageServer(String apiHost, String runId, CompletableFuture<JsonNode> report)
+            throws IOException {
         byte[] page = Files.readString(PAGE)
                 .replace("__API_HOST__", apiHost)
                 .replace("__WRITE_KEY__", TestCollector.WRITE_KEY)
@@ -209,7 +237,8 @@ class BrowserSdkTest {
     }
 
     private Process startChromium(Path chromium, Path profile, String url) throws IOException {
-        List<String> command = List.of(chromium.toString(),
+        List<String> command = List.of(
+                chromium.toString(),
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
@@ -243,7 +272,8 @@ class BrowserSdkTest {
                 return report.get(200, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 if (!browser.isAlive()) {
-                    fail("Chromium exited (status " + browser.exitValue() + ") before the page reported\n" + diagnostics());
+                    fail("Chromium exited (status " + browser.exitValue() + ") before the page reported\n"
+                            + diagnostics());
                 }
             }
         }
@@ -268,7 +298,8 @@ class BrowserSdkTest {
         String requests = "requests to the page server: " + List.copyOf(pageRequests);
         try {
             List<String> lines = chromiumLog != null && Files.exists(chromiumLog)
-                    ? new String(Files.readAllBytes(chromiumLog), StandardCharsets.UTF_8).lines()
+                    ? new String(Files.readAllBytes(chromiumLog), StandardCharsets.UTF_8)
+                            .lines()
                             .filter(line -> !line.contains("dbus") && !line.contains("D-Bus")) // container noise
                             .toList()
                     : List.of();

@@ -49,6 +49,7 @@ class CollectorFuzzTest {
     static final AtomicInteger sequence = new AtomicInteger();
     /** messageId → how many records it must have in Kafka ("" stands for ids the collector generated). */
     static final Map<String, Integer> expected = new HashMap<>();
+
     static TestCollector collector;
     static LogCapture logs;
 
@@ -82,8 +83,9 @@ class CollectorFuzzTest {
             String sentAt = timestamp(r);
             boolean batchLevel = r.nextBoolean();
             String id = nextId();
-            String event = "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id + "\",\"timestamp\":\"" + timestamp + "\""
-                    + (batchLevel ? "" : ",\"sentAt\":\"" + sentAt + "\"") + "}";
+            String event =
+                    "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id + "\",\"timestamp\":\""
+                            + timestamp + "\"" + (batchLevel ? "" : ",\"sentAt\":\"" + sentAt + "\"") + "}";
             String body = "{" + (batchLevel ? "\"sentAt\":\"" + sentAt + "\"," : "") + "\"batch\":[" + event + "]}";
             RawHttp.Response response = send("/v1/batch", body.getBytes(StandardCharsets.UTF_8), false);
             assertThat(response.status()).as(body).isIn(200, 400);
@@ -100,7 +102,9 @@ class CollectorFuzzTest {
         return tries("framing", 60, r -> {
             byte[] request = framing(r);
             RawHttp.Response response = RawHttp.exchange(collector.url("/v1/track"), request, true, 15_000);
-            assertThat(response.status()).as(new String(request, StandardCharsets.ISO_8859_1)).isIn(ALLOWED.toArray(Integer[]::new));
+            assertThat(response.status())
+                    .as(new String(request, StandardCharsets.ISO_8859_1))
+                    .isIn(ALLOWED.toArray(Integer[]::new));
             assertJson(response);
             if (response.status() == 200) expect(bodyOf(request), false, false);
         });
@@ -110,7 +114,8 @@ class CollectorFuzzTest {
     private static Stream<DynamicTest> tries(String property, int count, Consumer<SplittableRandom> body) {
         return IntStream.range(0, count).mapToObj(i -> {
             long seed = SEED * 31 + property.hashCode() * 1_000_003L + i;
-            return DynamicTest.dynamicTest(property + " #" + i + " (seed " + seed + ")", () -> body.accept(new SplittableRandom(seed)));
+            return DynamicTest.dynamicTest(
+                    property + " #" + i + " (seed " + seed + ")", () -> body.accept(new SplittableRandom(seed)));
         });
     }
 
@@ -124,7 +129,9 @@ class CollectorFuzzTest {
             String id = event.get("messageId").asText();
             actual.merge(id.startsWith("sluice-") ? "" : id, 1, Integer::sum);
         }
-        assertThat(actual).as("Kafka holds exactly the accepted requests' events").isEqualTo(expected);
+        assertThat(actual)
+                .as("Kafka holds exactly the accepted requests' events")
+                .isEqualTo(expected);
         assertThat(logs.errors()).as("nothing above WARN").isEmpty();
     }
 
@@ -132,7 +139,16 @@ class CollectorFuzzTest {
 
     private static RawHttp.Response send(String path, byte[] body, boolean gzip) {
         String url = collector.url(path);
-        byte[] head = gzip ? RawHttp.head("POST", url, "Authorization", AUTH, "Content-Encoding", "gzip", "Content-Length", Integer.toString(body.length))
+        byte[] head = gzip
+                ? RawHttp.head(
+                        "POST",
+                        url,
+                        "Authorization",
+                        AUTH,
+                        "Content-Encoding",
+                        "gzip",
+                        "Content-Length",
+                        Integer.toString(body.length))
                 : RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", Integer.toString(body.length));
         RawHttp.Response response = RawHttp.exchange(url, RawHttp.concat(head, body), false, 15_000);
         assertThat(response.status()).as(response.body()).isIn(ALLOWED.toArray(Integer[]::new));
@@ -158,7 +174,8 @@ class CollectorFuzzTest {
             else events.add(root);
             for (JsonNode event : events) {
                 JsonNode id = event.get("messageId");
-                expected.merge(id != null && id.isTextual() && !id.asText().isEmpty() ? id.asText() : "", 1, Integer::sum);
+                expected.merge(
+                        id != null && id.isTextual() && !id.asText().isEmpty() ? id.asText() : "", 1, Integer::sum);
             }
         } catch (Exception e) {
             throw new AssertionError("an accepted body could not be read back", e);
@@ -201,11 +218,29 @@ class CollectorFuzzTest {
         String text = switch (r.nextInt(3)) {
             case 0 -> text(r, 12, '\uffff');
             case 1 -> text(r, 8, '\u00ff');
-            default -> oneOf(r, List.of("😀", "\\ud83d\\ude00", "\\ud800", "\\udc00", "\\\\ud800", "ü", "\\u0000", "\\\""));
+            default ->
+                oneOf(r, List.of("😀", "\\ud83d\\ude00", "\\ud800", "\\udc00", "\\\\ud800", "ü", "\\u0000", "\\\""));
         };
         String number = switch (r.nextInt(3)) {
-            case 0 -> oneOf(r, List.of("1e400", "-1e400", "1e-400", "0e-400", "0.0", "-0", "4.9e-324", "1.7976931348623157e308",
-                    "123456789012345678901234567890", "1E+2", "01", "1.", ".5", "NaN", "Infinity"));
+            case 0 ->
+                oneOf(
+                        r,
+                        List.of(
+                                "1e400",
+                                "-1e400",
+                                "1e-400",
+                                "0e-400",
+                                "0.0",
+                                "-0",
+                                "4.9e-324",
+                                "1.7976931348623157e308",
+                                "123456789012345678901234567890",
+                                "1E+2",
+                                "01",
+                                "1.",
+                                ".5",
+                                "NaN",
+                                "Infinity"));
             case 1 -> Double.toString(Double.longBitsToDouble(r.nextLong()));
             default -> Long.toString(r.nextLong());
         };
@@ -218,11 +253,23 @@ class CollectorFuzzTest {
     static byte[] mutate(byte[] b, int mutation, int position, int value) {
         int at = b.length == 0 ? 0 : position % b.length;
         return switch (mutation) {
-            case 1 -> { byte[] c = b.clone(); c[at] = (byte) value; yield c; } // replace a byte
+            case 1 -> {
+                byte[] c = b.clone();
+                c[at] = (byte) value;
+                yield c;
+            } // replace a byte
             case 2 -> Arrays.copyOf(b, at); // truncate
-            case 3 -> RawHttp.concat(Arrays.copyOf(b, at), new byte[] {(byte) value}, Arrays.copyOfRange(b, at, b.length));
-            case 4 -> new String(b, StandardCharsets.UTF_8).replaceFirst("\\{", "{\"event\":\"dup\",").getBytes(StandardCharsets.UTF_8);
-            case 5 -> RawHttp.concat(Arrays.copyOf(b, at), new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, Arrays.copyOfRange(b, at, b.length));
+            case 3 ->
+                RawHttp.concat(Arrays.copyOf(b, at), new byte[] {(byte) value}, Arrays.copyOfRange(b, at, b.length));
+            case 4 ->
+                new String(b, StandardCharsets.UTF_8)
+                        .replaceFirst("\\{", "{\"event\":\"dup\",")
+                        .getBytes(StandardCharsets.UTF_8);
+            case 5 ->
+                RawHttp.concat(
+                        Arrays.copyOf(b, at),
+                        new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                        Arrays.copyOfRange(b, at, b.length));
             default -> b;
         };
     }
@@ -231,9 +278,11 @@ class CollectorFuzzTest {
         if (r.nextInt(6) == 0) {
             return oneOf(r, List.of("yesterday", "", "2026-03-01", "2026-03-01 12:00:00Z", "2026-03-01T12:00:00.000Z"));
         }
-        String year = r.nextBoolean() ? String.format("%04d", r.nextInt(10_000))
+        String year = r.nextBoolean()
+                ? String.format("%04d", r.nextInt(10_000))
                 : oneOf(r, List.of("-0005", "+10000", "-999999999", "+999999999", "0000", "10000", "99999"));
-        return year + String.format("-%02d-%02dT%02d:%02d:00", r.nextInt(14), r.nextInt(33), r.nextInt(26), r.nextInt(62))
+        return year
+                + String.format("-%02d-%02dT%02d:%02d:00", r.nextInt(14), r.nextInt(33), r.nextInt(26), r.nextInt(62))
                 + oneOf(r, List.of("", ".1", ".123", ".123456789", ".1234567890"))
                 + oneOf(r, List.of("Z", "", "+01:00", "-18:00", "+25:00", "z"));
     }
@@ -245,7 +294,8 @@ class CollectorFuzzTest {
         int fault = r.nextInt(9);
         int position = r.nextInt(100_001);
         int value = r.nextInt(256);
-        byte[] json = ("{\"batch\":[{\"type\":\"identify\",\"userId\":\"g\",\"messageId\":\"" + nextId() + "\"}]}").getBytes();
+        byte[] json = ("{\"batch\":[{\"type\":\"identify\",\"userId\":\"g\",\"messageId\":\"" + nextId() + "\"}]}")
+                .getBytes();
         byte[] field = "f".repeat(fieldLength).getBytes();
         byte[] last = switch (fault) {
             case 1 -> Gzip.member(json, field, null, null, false, false);
@@ -273,15 +323,42 @@ class CollectorFuzzTest {
         String length = Integer.toString(Math.max(0, body.length + delta));
         return switch (kind) {
             case 0 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", length), body);
-            case 1 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
-                    (Integer.toHexString(body.length) + "\r\n").getBytes(), body, ("\r\n" + chunk + "\r\n\r\n").getBytes());
-            case 2 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
-                    (chunk + "\r\n").getBytes(), body, "\r\n0\r\n\r\n".getBytes());
-            case 3 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", length, "Content-Length", "3"), body);
-            case 4 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", length, "Transfer-Encoding", "chunked"), body);
-            case 5 -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "99999999999999999999"), body);
+            case 1 ->
+                RawHttp.concat(
+                        RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
+                        (Integer.toHexString(body.length) + "\r\n").getBytes(),
+                        body,
+                        ("\r\n" + chunk + "\r\n\r\n").getBytes());
+            case 2 ->
+                RawHttp.concat(
+                        RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
+                        (chunk + "\r\n").getBytes(),
+                        body,
+                        "\r\n0\r\n\r\n".getBytes());
+            case 3 ->
+                RawHttp.concat(
+                        RawHttp.head(
+                                "POST", url, "Authorization", AUTH, "Content-Length", length, "Content-Length", "3"),
+                        body);
+            case 4 ->
+                RawHttp.concat(
+                        RawHttp.head(
+                                "POST",
+                                url,
+                                "Authorization",
+                                AUTH,
+                                "Content-Length",
+                                length,
+                                "Transfer-Encoding",
+                                "chunked"),
+                        body);
+            case 5 ->
+                RawHttp.concat(
+                        RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "99999999999999999999"),
+                        body);
             case 6 -> RawHttp.concat(RawHttp.head("GET", url, "Authorization", AUTH, "Content-Length", length), body);
-            default -> RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "-" + length), body);
+            default ->
+                RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "-" + length), body);
         };
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.OperatingSystemMXBean;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
@@ -8,14 +9,23 @@ import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.contract.Contract;
 import io.sluice.contract.Contracts;
 import io.sluice.contract.Violation;
+import io.sluice.runtime.Sluice;
+import io.sluice.support.Http;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,11 +76,19 @@ class ContractBenchmark {
                     writeKey: wk_omit
                     contract:
                 %s
-                """.formatted(("violations: allow\n" + PLAN).indent(6), ("violations: omit\n" + PLAN).indent(6)));
+                """.formatted(
+                        ("violations: allow\n" + PLAN).indent(6), ("violations: omit\n" + PLAN).indent(6)));
         Contracts contracts = Contracts.from(config);
         ObjectMapper mapper = new ObjectMapper();
-        IngestHandler handler = new IngestHandler(mapper, new Sources(config.sources()), contracts, config.collector(), null, null,
-                new CollectorMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
+        IngestHandler handler = new IngestHandler(
+                mapper,
+                new Sources(config.sources()),
+                contracts,
+                config.collector(),
+                null,
+                null,
+                new CollectorMetrics(new SimpleMeterRegistry()),
+                Clock.systemUTC());
         RequestParser parser = new RequestParser(mapper, config.collector().maxBatchEvents());
         byte[] valid = batch(false);
         byte[] invalid = batch(true);
@@ -79,14 +97,23 @@ class ContractBenchmark {
         List<Variant> variants = List.of(
                 new Variant("no contract", valid, config.sources().get(0), null),
                 new Variant("contract, valid events", valid, config.sources().get(1), contracts.forSource("allow")),
-                new Variant("contract, 2 violations/event, allow", invalid, config.sources().get(1), contracts.forSource("allow")),
-                new Variant("contract, 2 violations/event, omit", invalid, config.sources().get(2), contracts.forSource("omit")));
+                new Variant(
+                        "contract, 2 violations/event, allow",
+                        invalid,
+                        config.sources().get(1),
+                        contracts.forSource("allow")),
+                new Variant(
+                        "contract, 2 violations/event, omit",
+                        invalid,
+                        config.sources().get(2),
+                        contracts.forSource("omit")));
         // Interleaved short slices, so that load from other processes hits every variant alike; medians of each.
         int rounds = 30;
         double[][] rates = new double[variants.size()][rounds];
         long[] violations = new long[variants.size()];
         long[] events = new long[variants.size()];
-        for (int warmup = 0; warmup < 3; warmup++) for (Variant v : variants) slice(handler, parser, v.body(), v.source(), v.contract(), 300, null);
+        for (int warmup = 0; warmup < 3; warmup++)
+            for (Variant v : variants) slice(handler, parser, v.body(), v.source(), v.contract(), 300, null);
         for (int round = 0; round < rounds; round++) {
             for (int i = 0; i < variants.size(); i++) {
                 Variant v = variants.get(i);
@@ -107,13 +134,25 @@ class ContractBenchmark {
             double[] sorted = rates[i].clone();
             Arrays.sort(sorted);
             double median = sorted[rounds / 2];
-            lines.add(String.format("  %-38s %,9.0f events/s per core  %5.2f µs CPU/event  %4.1f violations/event%s", variants.get(i).name(), median,
-                    1e6 / median, (double) violations[i] / events[i],
-                    i == 0 ? "" : String.format("  cost %5.1f %% of throughput (median of paired rounds), %+.2f µs/event",
-                            100 * (1 - ratio[rounds / 2]), 1e6 / median - 1e6 / base)));
+            lines.add(String.format(
+                    "  %-38s %,9.0f events/s per core  %5.2f µs CPU/event  %4.1f violations/event%s",
+                    variants.get(i).name(),
+                    median,
+                    1e6 / median,
+                    (double) violations[i] / events[i],
+                    i == 0
+                            ? ""
+                            : String.format(
+                                    "  cost %5.1f %% of throughput (median of paired rounds), %+.2f µs/event",
+                                    100 * (1 - ratio[rounds / 2]), 1e6 / median - 1e6 / base)));
         }
-        log.info("Contract cost on the collector path ({} cores, {}-event batches, {} bytes/event, {} interleaved rounds):\n{}",
-                Runtime.getRuntime().availableProcessors(), BATCH, valid.length / BATCH, rounds, String.join("\n", lines));
+        log.info(
+                "Contract cost on the collector path ({} cores, {}-event batches, {} bytes/event, {} interleaved rounds):\n{}",
+                Runtime.getRuntime().availableProcessors(),
+                BATCH,
+                valid.length / BATCH,
+                rounds,
+                String.join("\n", lines));
     }
 
     /**
@@ -124,7 +163,7 @@ class ContractBenchmark {
      */
     @Test
     void contractCostThroughTheCollectorOverHttp() throws Exception {
-        String suffix = java.util.UUID.randomUUID().toString();
+        String suffix = UUID.randomUUID().toString();
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
                 kafka: {bootstrapServers: "%s", eventsTopic: bench-events-%s, violationsTopic: bench-violations-%s, partitions: 8}
                 collector: {host: 127.0.0.1, port: 0}
@@ -135,15 +174,20 @@ class ContractBenchmark {
                     writeKey: wk_allow
                     contract:
                 %s
-                """.formatted(io.sluice.support.TestKafka.bootstrapServers(), suffix, suffix, ("violations: allow\n" + PLAN).indent(6)));
-        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        try (io.sluice.runtime.Sluice sluice = new io.sluice.runtime.Sluice(config, java.util.EnumSet.of(io.sluice.runtime.Sluice.Role.COLLECTOR),
-                false, Clock.systemUTC())) {
+                """.formatted(
+                        io.sluice.support.TestKafka.bootstrapServers(),
+                        suffix,
+                        suffix,
+                        ("violations: allow\n" + PLAN).indent(6)));
+        var os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        try (Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC())) {
             sluice.start();
-            var client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            var client =
+                    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             String url = sluice.collectorUrl() + "/v1/batch";
             record Variant(String name, String writeKey, byte[] body) {}
-            List<Variant> variants = List.of(new Variant("no contract", "wk_plain", batch(false)),
+            List<Variant> variants = List.of(
+                    new Variant("no contract", "wk_plain", batch(false)),
                     new Variant("contract, valid events", "wk_allow", batch(false)),
                     new Variant("contract, 2 violations/event, allow", "wk_allow", batch(true)));
             for (Variant v : variants) load(client, url, v.writeKey(), v.body(), 3_000, os); // warm-up
@@ -152,7 +196,13 @@ class ContractBenchmark {
             double[][] wall = new double[variants.size()][rounds];
             for (int round = 0; round < rounds; round++) {
                 for (int i = 0; i < variants.size(); i++) {
-                    double[] result = load(client, url, variants.get(i).writeKey(), variants.get(i).body(), 5_000, os);
+                    double[] result = load(
+                            client,
+                            url,
+                            variants.get(i).writeKey(),
+                            variants.get(i).body(),
+                            5_000,
+                            os);
                     wall[i][round] = result[0];
                     perCore[i][round] = result[1];
                 }
@@ -161,12 +211,22 @@ class ContractBenchmark {
             double base = median(perCore[0]);
             for (int i = 0; i < variants.size(); i++) {
                 double core = median(perCore[i]);
-                lines.add(String.format("  %-38s %,9.0f events/s  %,9.0f events/s per core  %5.2f µs CPU/event%s", variants.get(i).name(),
-                        median(wall[i]), core, 1e6 / core,
-                        i == 0 ? "" : String.format("  cost %5.1f %% of throughput per core (medians)", 100 * (1 - core / base))));
+                lines.add(String.format(
+                        "  %-38s %,9.0f events/s  %,9.0f events/s per core  %5.2f µs CPU/event%s",
+                        variants.get(i).name(),
+                        median(wall[i]),
+                        core,
+                        1e6 / core,
+                        i == 0
+                                ? ""
+                                : String.format(
+                                        "  cost %5.1f %% of throughput per core (medians)", 100 * (1 - core / base))));
             }
-            log.info("Contract cost through the whole collector over HTTP (16 connections, {}-event batches, {} interleaved rounds of 5 s):\n{}",
-                    BATCH, rounds, String.join("\n", lines));
+            log.info(
+                    "Contract cost through the whole collector over HTTP (16 connections, {}-event batches, {} interleaved rounds of 5 s):\n{}",
+                    BATCH,
+                    rounds,
+                    String.join("\n", lines));
         }
     }
 
@@ -178,22 +238,27 @@ class ContractBenchmark {
     }
 
     /** Posts batches from 16 threads for {@code millis}: {events/s, events per CPU-core-second of this process}. */
-    private static double[] load(java.net.http.HttpClient client, String url, String writeKey, byte[] body, long millis,
-                                 com.sun.management.OperatingSystemMXBean os) throws Exception {
-        var accepted = new java.util.concurrent.atomic.AtomicLong();
-        var failed = new java.util.concurrent.atomic.AtomicLong();
-        String auth = io.sluice.support.Http.basic(writeKey);
+    private static double[] load(
+            HttpClient client, String url, String writeKey, byte[] body, long millis, OperatingSystemMXBean os)
+            throws Exception {
+        var accepted = new AtomicLong();
+        var failed = new AtomicLong();
+        String auth = Http.basic(writeKey);
         long cpuStarted = os.getProcessCpuTime();
         long started = System.nanoTime();
         long until = started + millis * 1_000_000L;
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 16; t++) {
             threads.add(Thread.ofPlatform().start(() -> {
-                var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).header("Authorization", auth)
-                        .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                var request = HttpRequest.newBuilder(URI.create(url))
+                        .header("Authorization", auth)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                        .build();
                 while (System.nanoTime() < until) {
                     try {
-                        int status = client.send(request, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+                        int status = client.send(request, HttpResponse.BodyHandlers.discarding())
+                                .statusCode();
                         if (status == 200) accepted.addAndGet(BATCH);
                         else failed.incrementAndGet();
                     } catch (Exception e) {
@@ -210,8 +275,14 @@ class ContractBenchmark {
     }
 
     /** Events/s through {@link IngestHandler#prepare} for {@code millis}; counts[0] += events, counts[1] += violations. */
-    private static double slice(IngestHandler handler, RequestParser parser, byte[] body, SourceSettings source, Contract contract,
-                                long millis, long[] counts) {
+    private static double slice(
+            IngestHandler handler,
+            RequestParser parser,
+            byte[] body,
+            SourceSettings source,
+            Contract contract,
+            long millis,
+            long[] counts) {
         Endpoint endpoint = new Endpoint("/v1/batch", null);
         long events = 0;
         long violations = 0;
@@ -221,7 +292,8 @@ class ContractBenchmark {
             List<Violation> found = contract == null ? null : new ArrayList<>();
             var outgoing = handler.prepare(parser.parseBatch(body), endpoint, source, "127.0.0.1", contract, found);
             if (found != null) {
-                if (!found.isEmpty()) Violation.toJson(found); // what publishing violations costs the request thread, minus the send
+                if (!found.isEmpty())
+                    Violation.toJson(found); // what publishing violations costs the request thread, minus the send
                 violations += found.size();
             }
             events += outgoing.size();
@@ -238,8 +310,8 @@ class ContractBenchmark {
         StringBuilder body = new StringBuilder("{\"batch\":[");
         for (int i = 0; i < BATCH; i++) {
             if (i > 0) body.append(',');
-            String total = withViolations ? "\"99.90\"" : "99.90";         // type
-            String currency = withViolations ? "\"eur\"" : "\"EUR\"";      // enum
+            String total = withViolations ? "\"99.90\"" : "99.90"; // type
+            String currency = withViolations ? "\"eur\"" : "\"EUR\""; // enum
             body.append("""
                     {"type":"track","event":"Order Completed","userId":"user-%d","anonymousId":"anon-%d",
                      "timestamp":"2026-03-01T11:00:00.000Z","messageId":"bench-%d",
@@ -247,9 +319,10 @@ class ContractBenchmark {
                        "products":[{"sku":"sku-1","price":49.95,"quantity":1},{"sku":"sku-2","price":49.95,"quantity":1}]},
                      "context":{"library":{"name":"analytics.js","version":"2.11.1"},"locale":"en-GB",
                        "page":{"path":"/checkout","url":"https://shop.example.com/checkout","title":"Checkout"},
-                       "userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}}"""
-                    .formatted(i % 50, i, i, i, total, currency));
+                       "userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}}""".formatted(i % 50, i, i, i, total, currency));
         }
-        return body.append("],\"sentAt\":\"2026-03-01T11:00:01.000Z\"}").toString().getBytes(StandardCharsets.UTF_8);
+        return body.append("],\"sentAt\":\"2026-03-01T11:00:01.000Z\"}")
+                .toString()
+                .getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -14,6 +14,7 @@ import io.sluice.support.TopicReader;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -52,41 +53,70 @@ class HostileInputTest {
 
     @Test
     void d1_correctedTimestampOutsideYears1To9999IsA400NamingTheField() {
-        String event = "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"9999-12-31T23:59:59Z\",\"sentAt\":\"0001-01-01T00:00:00Z\"}";
+        String event =
+                "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"9999-12-31T23:59:59Z\",\"sentAt\":\"0001-01-01T00:00:00Z\"}";
         assertRejected(batch(event), 400, "invalid_timestamp", 0, "'timestamp'");
         StringBuilder hundred = new StringBuilder();
-        for (int i = 0; i < 99; i++) hundred.append(valid(UUID.randomUUID().toString())).append(',');
+        for (int i = 0; i < 99; i++)
+            hundred.append(valid(UUID.randomUUID().toString())).append(',');
         assertRejected(batch(hundred + event), 400, "invalid_timestamp", 99, "'timestamp'");
         // given ones outside the range, the shapes of the report included
-        assertRejected(batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"+999999999-12-31T23:59:59Z\"}"),
-                400, "invalid_timestamp", 0, "'timestamp'");
-        assertRejected(batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"sentAt\":\"0000-12-31T23:59:59Z\"}"),
-                400, "invalid_timestamp", 0, "'sentAt'");
+        assertRejected(
+                batch(
+                        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"+999999999-12-31T23:59:59Z\"}"),
+                400,
+                "invalid_timestamp",
+                0,
+                "'timestamp'");
+        assertRejected(
+                batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"sentAt\":\"0000-12-31T23:59:59Z\"}"),
+                400,
+                "invalid_timestamp",
+                0,
+                "'sentAt'");
         String metrics = Http.get(collector.adminUrl("/metrics")).body();
-        assertThat(metrics).contains("sluice_collector_rejected_events_total{reason=\"invalid_timestamp\"}")
+        assertThat(metrics)
+                .contains("sluice_collector_rejected_events_total{reason=\"invalid_timestamp\"}")
                 .contains("sluice_collector_requests_total{outcome=\"rejected\",source=\"web\"}");
     }
 
     @Test
     void d2_thousandsOfGzipMembersAreRefusedWithoutStackOverflow() {
         byte[] empty = Gzip.member(new byte[0]);
-        byte[] body = RawHttp.concat(Gzip.repeat(empty, 20_000), Gzip.member(("{\"batch\":[" + valid("x") + "]}").getBytes()));
+        byte[] body = RawHttp.concat(
+                Gzip.repeat(empty, 20_000), Gzip.member(("{\"batch\":[" + valid("x") + "]}").getBytes()));
         logs.clear();
-        assertRejected(post(collector.url("/v1/batch"), body, "Authorization", AUTH, "Content-Encoding", "gzip"), 400, "invalid_gzip", -1, "members");
+        assertRejected(
+                post(collector.url("/v1/batch"), body, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                400,
+                "invalid_gzip",
+                -1,
+                "members");
         assertThat(logs.errors()).isEmpty();
         // a few members are fine: their contents are concatenated
         String id = UUID.randomUUID().toString();
         byte[] json = ("{\"batch\":[" + valid(id) + "]}").getBytes();
-        byte[] split = RawHttp.concat(Gzip.member(new byte[0]), Gzip.member(java.util.Arrays.copyOf(json, 10)),
-                Gzip.member(java.util.Arrays.copyOfRange(json, 10, json.length)));
+        byte[] split = RawHttp.concat(
+                Gzip.member(new byte[0]),
+                Gzip.member(Arrays.copyOf(json, 10)),
+                Gzip.member(Arrays.copyOfRange(json, 10, json.length)));
         assertAccepted(post(collector.url("/v1/batch"), split, "Authorization", AUTH, "Content-Encoding", "gzip"), id);
     }
 
     @Test
     void d3_aWrongKeyInTheHeaderIsRefusedBeforeTheBodyIsRead() {
         long started = System.nanoTime();
-        RawHttp.Response response = RawHttp.exchange(collector.url("/v1/batch"),
-                RawHttp.head("POST", collector.url("/v1/batch"), "Authorization", basic("wk_wrong"), "Content-Length", "512000"), false, 5000);
+        RawHttp.Response response = RawHttp.exchange(
+                collector.url("/v1/batch"),
+                RawHttp.head(
+                        "POST",
+                        collector.url("/v1/batch"),
+                        "Authorization",
+                        basic("wk_wrong"),
+                        "Content-Length",
+                        "512000"),
+                false,
+                5000);
         assertThat(response.status()).isEqualTo(401);
         assertThat(TopicReader.json(response.body()).get("rule").asText()).isEqualTo("invalid_write_key");
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
@@ -96,34 +126,83 @@ class HostileInputTest {
     void d4_theEventLimitAppliesToTheEventAsStoredWithTheBatchContextMerged() {
         String context = "{\"big\":\"" + "c".repeat(300 * 1024) + "\"}";
         StringBuilder events = new StringBuilder();
-        for (int i = 0; i < 600; i++) events.append(i == 0 ? "" : ",").append("{\"type\":\"identify\",\"userId\":\"u\"}");
+        for (int i = 0; i < 600; i++)
+            events.append(i == 0 ? "" : ",").append("{\"type\":\"identify\",\"userId\":\"u\"}");
         byte[] body = ("{\"context\":" + context + ",\"batch\":[" + events + "]}").getBytes();
         byte[] gzipped = Http.gzip(body);
         assertThat(gzipped.length).isLessThan(4000);
-        assertRejected(post(collector.url("/v1/batch"), gzipped, "Authorization", AUTH, "Content-Encoding", "gzip"), 413, "event_too_large", 0, "as stored");
+        assertRejected(
+                post(collector.url("/v1/batch"), gzipped, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                413,
+                "event_too_large",
+                0,
+                "as stored");
         // each part under the limit, together over it
         String half = "h".repeat(20 * 1024);
-        assertRejected(post(collector.url("/v1/batch"), "{\"context\":{\"a\":\"" + half + "\"},\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"b\":\"" + half + "\"}}]}",
-                "Authorization", AUTH), 413, "event_too_large", 0, "as stored");
+        assertRejected(
+                post(
+                        collector.url("/v1/batch"),
+                        "{\"context\":{\"a\":\"" + half
+                                + "\"},\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"b\":\""
+                                + half + "\"}}]}",
+                        "Authorization",
+                        AUTH),
+                413,
+                "event_too_large",
+                0,
+                "as stored");
     }
 
     @Test
     void d5_duplicateKeysAreRefusedTheBatchKeyIncluded() {
-        assertRejected(post(collector.url("/v1/batch"), "{\"batch\":[{\"type\":\"track\"}],\"batch\":[" + valid("d5") + "]}", "Authorization", AUTH),
-                400, "duplicate_key", -1, "batch");
-        assertRejected(batch("{\"type\":\"track\",\"userId\":\"a\",\"userId\":\"b\",\"event\":\"E\"}"), 400, "duplicate_key", -1, "userId");
-        assertRejected(post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"p\":1,\"p\":2}}", "Authorization", AUTH),
-                400, "duplicate_key", -1, "p");
+        assertRejected(
+                post(
+                        collector.url("/v1/batch"),
+                        "{\"batch\":[{\"type\":\"track\"}],\"batch\":[" + valid("d5") + "]}",
+                        "Authorization",
+                        AUTH),
+                400,
+                "duplicate_key",
+                -1,
+                "batch");
+        assertRejected(
+                batch("{\"type\":\"track\",\"userId\":\"a\",\"userId\":\"b\",\"event\":\"E\"}"),
+                400,
+                "duplicate_key",
+                -1,
+                "userId");
+        assertRejected(
+                post(
+                        collector.url("/v1/track"),
+                        "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"p\":1,\"p\":2}}",
+                        "Authorization",
+                        AUTH),
+                400,
+                "duplicate_key",
+                -1,
+                "p");
     }
 
     @Test
     void d6_negativeAndFiveDigitYearsAreRefusedNotRewritten() {
-        for (String year : List.of("-0005-06-01T00:00:00Z", "-999999999-01-01T00:00:00Z", "+10000-01-01T00:00:00Z", "0000-06-01T00:00:00Z",
+        for (String year : List.of(
+                "-0005-06-01T00:00:00Z",
+                "-999999999-01-01T00:00:00Z",
+                "+10000-01-01T00:00:00Z",
+                "0000-06-01T00:00:00Z",
                 "0001-01-01T00:30:00+01:00")) {
-            assertRejected(batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"" + year + "\"}"), 400, "invalid_timestamp", 0, "'timestamp'");
+            assertRejected(
+                    batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"timestamp\":\"" + year + "\"}"),
+                    400,
+                    "invalid_timestamp",
+                    0,
+                    "'timestamp'");
         }
         String id = UUID.randomUUID().toString();
-        assertAccepted(batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id + "\",\"timestamp\":\"0001-01-01T00:00:00Z\"}"), id);
+        assertAccepted(
+                batch("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id
+                        + "\",\"timestamp\":\"0001-01-01T00:00:00Z\"}"),
+                id);
     }
 
     @Test
@@ -133,25 +212,52 @@ class HostileInputTest {
             {(byte) 0xE0, (byte) 0x80, (byte) 0xAF}, // overlong, 3 bytes
             {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // an encoded surrogate
             {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // above U+10FFFF
-            {(byte) 0x80}, {(byte) 0xFF}, {(byte) 0xC3}, // stray continuation, invalid byte, truncated sequence
+            {(byte) 0x80},
+            {(byte) 0xFF},
+            {(byte) 0xC3}, // stray continuation, invalid byte, truncated sequence
         };
         for (byte[] b : bad) {
             byte[] body = RawHttp.concat("{\"userId\":\"".getBytes(), b, "\",\"event\":\"E\"}".getBytes());
-            assertRejected(post(collector.url("/v1/track"), body, "Authorization", AUTH), 400, "invalid_utf8", -1, "UTF-8");
+            assertRejected(
+                    post(collector.url("/v1/track"), body, "Authorization", AUTH), 400, "invalid_utf8", -1, "UTF-8");
         }
         for (String escape : List.of("\\ud800", "\\udc00", "\\ud800x", "\\ud800\\u0041", "\\uDBFF\\uDBFF")) {
-            assertRejected(post(collector.url("/v1/track"), "{\"userId\":\"" + escape + "\",\"event\":\"E\"}", "Authorization", AUTH),
-                    400, "lone_surrogate", -1, "surrogate");
+            assertRejected(
+                    post(
+                            collector.url("/v1/track"),
+                            "{\"userId\":\"" + escape + "\",\"event\":\"E\"}",
+                            "Authorization",
+                            AUTH),
+                    400,
+                    "lone_surrogate",
+                    -1,
+                    "surrogate");
         }
         // UTF-16 is not UTF-8 either
-        assertRejected(post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"E\"}".getBytes(StandardCharsets.UTF_16LE), "Authorization", AUTH),
-                400, "invalid_utf8", -1, "UTF-8");
+        assertRejected(
+                post(
+                        collector.url("/v1/track"),
+                        "{\"userId\":\"u\",\"event\":\"E\"}".getBytes(StandardCharsets.UTF_16LE),
+                        "Authorization",
+                        AUTH),
+                400,
+                "invalid_utf8",
+                -1,
+                "UTF-8");
         // what is valid stays exactly as sent, and users keep their own keys
         String id = UUID.randomUUID().toString();
-        assertAccepted(post(collector.url("/v1/track"), "{\"userId\":\"\\ud83d\\ude00 \\\\ud800 ü😀\",\"event\":\"E\",\"messageId\":\"" + id + "\"}",
-                "Authorization", AUTH), id);
-        ConsumerRecord<String, String> record = TopicReader.read(collector.bootstrapServers(), collector.topic(), 1, Duration.ofSeconds(30)).stream()
-                .filter(r -> r.value().contains(id)).findFirst().orElseThrow();
+        assertAccepted(
+                post(
+                        collector.url("/v1/track"),
+                        "{\"userId\":\"\\ud83d\\ude00 \\\\ud800 ü😀\",\"event\":\"E\",\"messageId\":\"" + id + "\"}",
+                        "Authorization",
+                        AUTH),
+                id);
+        ConsumerRecord<String, String> record =
+                TopicReader.read(collector.bootstrapServers(), collector.topic(), 1, Duration.ofSeconds(30)).stream()
+                        .filter(r -> r.value().contains(id))
+                        .findFirst()
+                        .orElseThrow();
         assertThat(record.key()).isEqualTo("web:😀 \\ud800 ü😀");
         assertThat(TopicReader.json(record.value()).get("userId").asText()).isEqualTo("😀 \\ud800 ü😀");
     }
@@ -159,46 +265,100 @@ class HostileInputTest {
     @Test
     void d8_numbersADoubleCannotHoldAreRefused() {
         for (String number : List.of("1e400", "-1e400", "1e-400", "-2.5E-999", "0.0000001e-330")) {
-            assertRejected(post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"n\":" + number + "}}", "Authorization", AUTH),
-                    400, "invalid_number", -1, number);
+            assertRejected(
+                    post(
+                            collector.url("/v1/track"),
+                            "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"n\":" + number + "}}",
+                            "Authorization",
+                            AUTH),
+                    400,
+                    "invalid_number",
+                    -1,
+                    number);
         }
         String id = UUID.randomUUID().toString();
-        assertAccepted(post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id
-                + "\",\"properties\":{\"zero\":0.0,\"zeroExp\":0e-400,\"big\":123456789012345678901234567890,\"small\":4.9e-324}}", "Authorization", AUTH), id);
+        assertAccepted(
+                post(
+                        collector.url("/v1/track"),
+                        "{\"userId\":\"u\",\"event\":\"E\",\"messageId\":\"" + id
+                                + "\",\"properties\":{\"zero\":0.0,\"zeroExp\":0e-400,\"big\":123456789012345678901234567890,\"small\":4.9e-324}}",
+                        "Authorization",
+                        AUTH),
+                id);
     }
 
     @Test
     void d9_truncatedPlainBodiesAndBadChunksAreNotReportedAsGzip() {
         String url = collector.url("/v1/track");
         double gzipBefore = metric("sluice_collector_rejected_events_total{reason=\"invalid_gzip\"}");
-        byte[] truncated = RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "100"), "{\"userId\":\"u\",".getBytes());
+        byte[] truncated = RawHttp.concat(
+                RawHttp.head("POST", url, "Authorization", AUTH, "Content-Length", "100"),
+                "{\"userId\":\"u\",".getBytes());
         assertRawRejected(RawHttp.exchange(url, truncated, true, 5000), 400, "truncated_body");
-        byte[] badChunk = RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
+        byte[] badChunk = RawHttp.concat(
+                RawHttp.head("POST", url, "Authorization", AUTH, "Transfer-Encoding", "chunked"),
                 "5\r\n{\"use\r\nZZ\r\nrId\":\"u\"}\r\n0\r\n\r\n".getBytes());
         RawHttp.Response response = RawHttp.exchange(url, badChunk, false, 5000);
         assertThat(response.status()).isEqualTo(400);
-        assertThat(TopicReader.json(response.body()).get("rule").asText()).as(response.body()).isIn("truncated_body", "invalid_framing", "bad_request");
-        assertThat(metric("sluice_collector_rejected_events_total{reason=\"invalid_gzip\"}")).isEqualTo(gzipBefore);
-        assertThat(metric("sluice_collector_rejected_events_total{reason=\"truncated_body\"}")).isGreaterThanOrEqualTo(1);
+        assertThat(TopicReader.json(response.body()).get("rule").asText())
+                .as(response.body())
+                .isIn("truncated_body", "invalid_framing", "bad_request");
+        assertThat(metric("sluice_collector_rejected_events_total{reason=\"invalid_gzip\"}"))
+                .isEqualTo(gzipBefore);
+        assertThat(metric("sluice_collector_rejected_events_total{reason=\"truncated_body\"}"))
+                .isGreaterThanOrEqualTo(1);
     }
 
     @Test
     void d10_aGzipBodyShorterThanItsContentLengthIsRefused() {
         String url = collector.url("/v1/batch");
         byte[] gzip = Http.gzip(("{\"batch\":[" + valid(UUID.randomUUID().toString()) + "]}").getBytes());
-        byte[] request = RawHttp.concat(RawHttp.head("POST", url, "Authorization", AUTH, "Content-Encoding", "gzip",
-                "Content-Length", Integer.toString(gzip.length * 2)), gzip);
+        byte[] request = RawHttp.concat(
+                RawHttp.head(
+                        "POST",
+                        url,
+                        "Authorization",
+                        AUTH,
+                        "Content-Encoding",
+                        "gzip",
+                        "Content-Length",
+                        Integer.toString(gzip.length * 2)),
+                gzip);
         assertRawRejected(RawHttp.exchange(url, request, true, 5000), 400, "truncated_body");
     }
 
     @Test
     void d11_aBatchLevelSentAtIsValidatedLikeAnEventLevelOne() {
-        assertRejected(post(collector.url("/v1/batch"), "{\"sentAt\":\"yesterday\",\"batch\":[" + valid("s") + "]}", "Authorization", AUTH),
-                400, "invalid_timestamp", -1, "'sentAt'");
-        assertRejected(post(collector.url("/v1/batch"), "{\"sentAt\":\"+20000-01-01T00:00:00Z\",\"batch\":[" + valid("s") + "]}", "Authorization", AUTH),
-                400, "invalid_timestamp", -1, "'sentAt'");
-        assertRejected(post(collector.url("/v1/batch"), "{\"sentAt\":17,\"batch\":[" + valid("s") + "]}", "Authorization", AUTH),
-                400, "invalid_field_type", -1, "'sentAt'");
+        assertRejected(
+                post(
+                        collector.url("/v1/batch"),
+                        "{\"sentAt\":\"yesterday\",\"batch\":[" + valid("s") + "]}",
+                        "Authorization",
+                        AUTH),
+                400,
+                "invalid_timestamp",
+                -1,
+                "'sentAt'");
+        assertRejected(
+                post(
+                        collector.url("/v1/batch"),
+                        "{\"sentAt\":\"+20000-01-01T00:00:00Z\",\"batch\":[" + valid("s") + "]}",
+                        "Authorization",
+                        AUTH),
+                400,
+                "invalid_timestamp",
+                -1,
+                "'sentAt'");
+        assertRejected(
+                post(
+                        collector.url("/v1/batch"),
+                        "{\"sentAt\":17,\"batch\":[" + valid("s") + "]}",
+                        "Authorization",
+                        AUTH),
+                400,
+                "invalid_field_type",
+                -1,
+                "'sentAt'");
     }
 
     @Test
@@ -211,29 +371,71 @@ class HostileInputTest {
         assertJsonRule(missing.headers().firstValue("Content-Type").orElse(""), missing.body(), "not_found");
 
         String url = collector.url("/v1/track");
-        assertRawRejected(RawHttp.exchange(url, ("POST /v1/track?" + "q".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(), false, 5000),
-                414, "uri_too_long");
-        assertRawRejected(RawHttp.exchange(url, ("POST /v1/track HTTP/1.1\r\nHost: x\r\nX-Big: " + "h".repeat(20_000) + "\r\n\r\n").getBytes(), false, 5000),
-                431, "headers_too_large");
-        assertRawRejected(RawHttp.exchange(url, "POST /v1/track HTTP/7.0\r\nHost: x\r\n\r\n".getBytes(), false, 5000), 505, "http_version_not_supported");
-        assertRawRejected(RawHttp.exchange(url, "\u0001\u0002garbage\r\n\r\n".getBytes(), false, 5000), 400, "bad_request");
+        assertRawRejected(
+                RawHttp.exchange(
+                        url,
+                        ("POST /v1/track?" + "q".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(),
+                        false,
+                        5000),
+                414,
+                "uri_too_long");
+        assertRawRejected(
+                RawHttp.exchange(
+                        url,
+                        ("POST /v1/track HTTP/1.1\r\nHost: x\r\nX-Big: " + "h".repeat(20_000) + "\r\n\r\n").getBytes(),
+                        false,
+                        5000),
+                431,
+                "headers_too_large");
+        assertRawRejected(
+                RawHttp.exchange(url, "POST /v1/track HTTP/7.0\r\nHost: x\r\n\r\n".getBytes(), false, 5000),
+                505,
+                "http_version_not_supported");
+        assertRawRejected(
+                RawHttp.exchange(url, "\u0001\u0002garbage\r\n\r\n".getBytes(), false, 5000), 400, "bad_request");
         assertThat(Http.get(collector.adminUrl("/metrics")).body())
                 .contains("sluice_http_errors_total{rule=\"headers_too_large\",server=\"collector\",status=\"431\"}")
                 .contains("sluice_http_errors_total{rule=\"method_not_allowed\",server=\"collector\",status=\"405\"}");
 
         byte[] json = ("{\"batch\":[" + valid("g") + "]}").getBytes();
         byte[] longName = Gzip.member(json, "n".repeat(2000).getBytes(), null, null, false, false);
-        assertRejected(post(collector.url("/v1/batch"), longName, "Authorization", AUTH, "Content-Encoding", "gzip"), 400, "invalid_gzip", -1, "file name");
+        assertRejected(
+                post(collector.url("/v1/batch"), longName, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                400,
+                "invalid_gzip",
+                -1,
+                "file name");
         byte[] longComment = Gzip.member(json, null, "c".repeat(2000).getBytes(), null, false, false);
-        assertRejected(post(collector.url("/v1/batch"), longComment, "Authorization", AUTH, "Content-Encoding", "gzip"), 400, "invalid_gzip", -1, "comment");
+        assertRejected(
+                post(collector.url("/v1/batch"), longComment, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                400,
+                "invalid_gzip",
+                -1,
+                "comment");
         byte[] wrongCrc = Gzip.member(json, null, null, null, false, true);
-        assertRejected(post(collector.url("/v1/batch"), wrongCrc, "Authorization", AUTH, "Content-Encoding", "gzip"), 400, "invalid_gzip", -1, "CRC");
+        assertRejected(
+                post(collector.url("/v1/batch"), wrongCrc, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                400,
+                "invalid_gzip",
+                -1,
+                "CRC");
         byte[] trailing = RawHttp.concat(Gzip.member(json), "junk".getBytes());
-        assertRejected(post(collector.url("/v1/batch"), trailing, "Authorization", AUTH, "Content-Encoding", "gzip"), 400, "invalid_gzip", -1, "gzip");
+        assertRejected(
+                post(collector.url("/v1/batch"), trailing, "Authorization", AUTH, "Content-Encoding", "gzip"),
+                400,
+                "invalid_gzip",
+                -1,
+                "gzip");
         String id = UUID.randomUUID().toString();
-        byte[] allFields = Gzip.member(("{\"batch\":[" + valid(id) + "]}").getBytes(), "events.json".getBytes(), "from a test".getBytes(),
-                new byte[] {'S', 'l', 2, 0, 1, 2}, true, false);
-        assertAccepted(post(collector.url("/v1/batch"), allFields, "Authorization", AUTH, "Content-Encoding", "gzip"), id);
+        byte[] allFields = Gzip.member(
+                ("{\"batch\":[" + valid(id) + "]}").getBytes(),
+                "events.json".getBytes(),
+                "from a test".getBytes(),
+                new byte[] {'S', 'l', 2, 0, 1, 2},
+                true,
+                false);
+        assertAccepted(
+                post(collector.url("/v1/batch"), allFields, "Authorization", AUTH, "Content-Encoding", "gzip"), id);
     }
 
     @Test
@@ -241,7 +443,8 @@ class HostileInputTest {
     void kafkaHoldsExactlyTheAcceptedEvents() {
         String sentinel = UUID.randomUUID().toString();
         assertAccepted(batch(valid(sentinel)), sentinel);
-        List<JsonNode> events = TopicReader.readEvents(collector.bootstrapServers(), collector.topic(), accepted.size());
+        List<JsonNode> events =
+                TopicReader.readEvents(collector.bootstrapServers(), collector.topic(), accepted.size());
         assertThat(events).extracting(e -> e.get("messageId").asText()).containsExactlyInAnyOrderElementsOf(accepted);
         assertThat(logs.errors()).as("nothing above WARN was logged").isEmpty();
         assertThat(Http.get(collector.adminUrl("/ready")).statusCode()).isEqualTo(200);
@@ -249,8 +452,13 @@ class HostileInputTest {
 
     /** A sample's value from /metrics, 0 when absent. */
     static double metric(String series) {
-        return Http.get(collector.adminUrl("/metrics")).body().lines().filter(l -> l.startsWith(series + " "))
-                .mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).sum();
+        return Http.get(collector.adminUrl("/metrics"))
+                .body()
+                .lines()
+                .filter(l -> l.startsWith(series + " "))
+                .mapToDouble(
+                        l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+                .sum();
     }
 
     static String valid(String messageId) {

@@ -4,8 +4,10 @@ import static io.sluice.support.Http.basic;
 import static io.sluice.support.Http.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.support.Gzip;
 import io.sluice.support.RawHttp;
 import io.sluice.support.TestCollector;
+import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -23,7 +25,8 @@ class SlowBodyFloodTest {
 
     /** What the sockets trickle: the start of a plain JSON body, and of a well-formed gzip stream. */
     static final byte[] PLAIN = "{\"batch\":[{\"type\":\"track\"".getBytes();
-    static final byte[] GZIP = io.sluice.support.Gzip.member(PLAIN);
+
+    static final byte[] GZIP = Gzip.member(PLAIN);
 
     @Test
     void aSlowBodyFloodDoesNotStarveANormalClient() throws Exception {
@@ -31,15 +34,28 @@ class SlowBodyFloodTest {
             String url = collector.url("/v1/batch");
             URI uri = URI.create(url);
             // warm up: the first request fetches the topic's metadata, which is not what is measured here
-            assertThat(post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"Warm\"}", "Authorization", basic(TestCollector.WRITE_KEY))
-                    .statusCode()).isEqualTo(200);
+            assertThat(post(
+                                    collector.url("/v1/track"),
+                                    "{\"userId\":\"u\",\"event\":\"Warm\"}",
+                                    "Authorization",
+                                    basic(TestCollector.WRITE_KEY))
+                            .statusCode())
+                    .isEqualTo(200);
             List<Socket> flood = new ArrayList<>();
             try {
                 for (int i = 0; i < 200; i++) {
                     Socket socket = new Socket(uri.getHost(), uri.getPort());
-                    socket.getOutputStream().write(i % 2 == 0
-                            ? RawHttp.head("POST", url, "Content-Length", "512000")
-                            : RawHttp.head("POST", url, "Content-Length", "512000", "Content-Encoding", "gzip"));
+                    socket.getOutputStream()
+                            .write(
+                                    i % 2 == 0
+                                            ? RawHttp.head("POST", url, "Content-Length", "512000")
+                                            : RawHttp.head(
+                                                    "POST",
+                                                    url,
+                                                    "Content-Length",
+                                                    "512000",
+                                                    "Content-Encoding",
+                                                    "gzip"));
                     socket.getOutputStream().write((i % 2 == 0 ? PLAIN : GZIP)[0]);
                     flood.add(socket);
                 }
@@ -48,15 +64,20 @@ class SlowBodyFloodTest {
                     for (int i = 0; i < flood.size(); i++) {
                         try {
                             flood.get(i).getOutputStream().write((i % 2 == 0 ? PLAIN : GZIP)[round + 1]);
-                        } catch (java.io.IOException closedByServer) {
+                        } catch (IOException closedByServer) {
                             // expected once the minimum rate is enforced
                         }
                     }
                     long started = System.nanoTime();
-                    var response = post(collector.url("/v1/track"), "{\"userId\":\"u\",\"event\":\"Flood " + round + "\"}",
-                            "Authorization", basic(TestCollector.WRITE_KEY));
+                    var response = post(
+                            collector.url("/v1/track"),
+                            "{\"userId\":\"u\",\"event\":\"Flood " + round + "\"}",
+                            "Authorization",
+                            basic(TestCollector.WRITE_KEY));
                     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("round " + round).isLessThan(Duration.ofSeconds(1));
+                    assertThat(Duration.ofNanos(System.nanoTime() - started))
+                            .as("round " + round)
+                            .isLessThan(Duration.ofSeconds(1));
                     Thread.sleep(500); // the trickle: one byte per socket every half second
                 }
                 // The trickling connections were answered 408 and closed (or just closed), not left holding resources.
@@ -68,7 +89,7 @@ class SlowBodyFloodTest {
                         if (answer.status() == -1 || answer.status() == 408) closed++;
                     } catch (SocketTimeoutException stillOpen) {
                         // counted as not closed
-                    } catch (java.io.IOException reset) {
+                    } catch (IOException reset) {
                         closed++;
                     }
                 }

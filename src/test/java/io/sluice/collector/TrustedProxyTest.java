@@ -17,18 +17,36 @@ class TrustedProxyTest {
 
     @Test
     void forwardedForIsBelievedFromTrustedProxiesOnly() {
-        try (TestCollector trusting = TestCollector.start(TestKafka.bootstrapServers(),
-                "trustedProxies: [127.0.0.0/8, 10.0.0.0/8]", Clock.systemUTC())) {
-            assertThat(post(trusting.url("/v1/track"), "{\"userId\":\"a\",\"event\":\"E\"}", "Authorization", basic(TestCollector.WRITE_KEY),
-                    "X-Forwarded-For", "198.51.100.7, 203.0.113.5, 10.1.2.3").statusCode()).isEqualTo(200);
+        try (TestCollector trusting = TestCollector.start(
+                TestKafka.bootstrapServers(), "trustedProxies: [127.0.0.0/8, 10.0.0.0/8]", Clock.systemUTC())) {
+            assertThat(post(
+                                    trusting.url("/v1/track"),
+                                    "{\"userId\":\"a\",\"event\":\"E\"}",
+                                    "Authorization",
+                                    basic(TestCollector.WRITE_KEY),
+                                    "X-Forwarded-For",
+                                    "198.51.100.7, 203.0.113.5, 10.1.2.3")
+                            .statusCode())
+                    .isEqualTo(200);
             List<JsonNode> events = TopicReader.readEvents(trusting.bootstrapServers(), trusting.topic(), 1);
-            assertThat(events).singleElement().satisfies(e -> assertThat(e.at("/context/ip").asText()).isEqualTo("203.0.113.5"));
+            assertThat(events)
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.at("/context/ip").asText()).isEqualTo("203.0.113.5"));
         }
         try (TestCollector sceptical = TestCollector.start()) {
-            assertThat(post(sceptical.url("/v1/track"), "{\"userId\":\"a\",\"event\":\"E\"}", "Authorization", basic(TestCollector.WRITE_KEY),
-                    "X-Forwarded-For", "198.51.100.7").statusCode()).isEqualTo(200);
+            assertThat(post(
+                                    sceptical.url("/v1/track"),
+                                    "{\"userId\":\"a\",\"event\":\"E\"}",
+                                    "Authorization",
+                                    basic(TestCollector.WRITE_KEY),
+                                    "X-Forwarded-For",
+                                    "198.51.100.7")
+                            .statusCode())
+                    .isEqualTo(200);
             List<JsonNode> events = TopicReader.readEvents(sceptical.bootstrapServers(), sceptical.topic(), 1);
-            assertThat(events).singleElement().satisfies(e -> assertThat(e.at("/context/ip").asText()).isEqualTo("127.0.0.1"));
+            assertThat(events)
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.at("/context/ip").asText()).isEqualTo("127.0.0.1"));
         }
     }
 }

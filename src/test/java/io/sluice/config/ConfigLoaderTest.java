@@ -29,7 +29,9 @@ class ConfigLoaderTest {
         assertThat(config.collector().maxRequestSize()).isEqualTo(500 * 1024);
         assertThat(config.collector().maxEventSize()).isEqualTo(32 * 1024);
         assertThat(config.collector().maxBatchEvents()).isEqualTo(2500);
-        assertThat(config.sources()).singleElement().satisfies(s -> assertThat(s.id()).isEqualTo("web"));
+        assertThat(config.sources())
+                .singleElement()
+                .satisfies(s -> assertThat(s.id()).isEqualTo("web"));
     }
 
     @Test
@@ -57,17 +59,23 @@ class ConfigLoaderTest {
         SluiceConfig config = new ConfigLoader(Map.of("SLUICE_PG_PASSWORD", "s3cret")).load(file);
         assertThat(config.kafka().bootstrapServers()).isEqualTo("host1:9092,host2:9092");
         assertThat(config.postgres().password()).isEqualTo("s3cret");
-        assertThat(config.collector().trustedProxies()).extracting(Cidr::toString).containsExactly("10.0.0.0/8", "192.168.1.0/24");
-        assertThat(config.effective()).contains("postgres.password=******").doesNotContain("s3cret").doesNotContain("wk_web_example");
+        assertThat(config.collector().trustedProxies())
+                .extracting(Cidr::toString)
+                .containsExactly("10.0.0.0/8", "192.168.1.0/24");
+        assertThat(config.effective())
+                .contains("postgres.password=******")
+                .doesNotContain("s3cret")
+                .doesNotContain("wk_web_example");
     }
 
     @Test
     void environmentOverridesEveryKeyIncludingListElements() {
         SluiceConfig config = new ConfigLoader(Map.of(
-                "SLUICE_KAFKA_BOOTSTRAPSERVERS", "broker:9092",
-                "SLUICE_COLLECTOR_ACKTIMEOUT", "250ms",
-                "SLUICE_SOURCES_0_WRITEKEY", "wk_from_env",
-                "SLUICE_PG_PASSWORD", "not a key, only for ${} references")).loadYaml(MINIMAL);
+                        "SLUICE_KAFKA_BOOTSTRAPSERVERS", "broker:9092",
+                        "SLUICE_COLLECTOR_ACKTIMEOUT", "250ms",
+                        "SLUICE_SOURCES_0_WRITEKEY", "wk_from_env",
+                        "SLUICE_PG_PASSWORD", "not a key, only for ${} references"))
+                .loadYaml(MINIMAL);
         assertThat(config.kafka().bootstrapServers()).isEqualTo("broker:9092");
         assertThat(config.collector().ackTimeout()).isEqualTo(Duration.ofMillis(250));
         assertThat(config.sources().get(0).writeKey()).isEqualTo("wk_from_env");
@@ -75,7 +83,8 @@ class ConfigLoaderTest {
 
     @Test
     void referencesSupportFallbacks() {
-        SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(MINIMAL + "postgres:\n  password: ${MISSING:-fallback}\n");
+        SluiceConfig config =
+                new ConfigLoader(Map.of()).loadYaml(MINIMAL + "postgres:\n  password: ${MISSING:-fallback}\n");
         assertThat(config.postgres().password()).isEqualTo("fallback");
     }
 
@@ -83,7 +92,8 @@ class ConfigLoaderTest {
     void unknownKeyStopsStartupNamingTheKey() {
         assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadYaml(MINIMAL + "kafka:\n  bootstrapServer: x:1\n"))
                 .isInstanceOf(ConfigException.class)
-                .hasMessage("Invalid configuration: kafka.bootstrapServer: unknown key (did you mean 'bootstrapServers'?)");
+                .hasMessage(
+                        "Invalid configuration: kafka.bootstrapServer: unknown key (did you mean 'bootstrapServers'?)");
     }
 
     @Test
@@ -103,8 +113,10 @@ class ConfigLoaderTest {
 
     @Test
     void missingRequiredValuesAndReferencesAreNamed() {
-        assertThatThrownBy(() -> load("sources:\n  - id: web\n")).hasMessage("Invalid configuration: sources[0].writeKey: is required");
-        assertThatThrownBy(() -> load("dataDir: /tmp\n")).hasMessage("Invalid configuration: sources: at least one entry is required");
+        assertThatThrownBy(() -> load("sources:\n  - id: web\n"))
+                .hasMessage("Invalid configuration: sources[0].writeKey: is required");
+        assertThatThrownBy(() -> load("dataDir: /tmp\n"))
+                .hasMessage("Invalid configuration: sources: at least one entry is required");
         assertThatThrownBy(() -> load(MINIMAL + "postgres:\n  password: ${NOT_SET_ANYWHERE}\n"))
                 .hasMessageContaining("postgres.password: references ${NOT_SET_ANYWHERE}, which is not set");
         assertThatThrownBy(() -> load("sources:\n  - {id: web, writeKey: a}\n  - {id: web, writeKey: b}\n"))
@@ -114,7 +126,8 @@ class ConfigLoaderTest {
     @Test
     void explicitFileMustExist(@TempDir Path dir) {
         assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(dir.resolve("nope.yaml")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("does not exist");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("does not exist");
     }
 
     @Test

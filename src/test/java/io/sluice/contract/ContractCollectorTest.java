@@ -54,7 +54,8 @@ class ContractCollectorTest {
     }
 
     static String source(String id, String modes) {
-        return ("- id: " + id + "\n  writeKey: wk_" + id + "\n  contract:\n" + (modes + "\n" + PLAN).indent(4)).indent(2);
+        return ("- id: " + id + "\n  writeKey: wk_" + id + "\n  contract:\n" + (modes + "\n" + PLAN).indent(4))
+                .indent(2);
     }
 
     @AfterAll
@@ -78,20 +79,31 @@ class ContractCollectorTest {
         assertThat(events.get(p + "-bad").get("properties").toString()).isEqualTo("{\"total\":\"12\",\"currency\":3}");
 
         List<Map<String, Object>> rows = rig.violations(p, 4);
-        assertThat(rows).extracting(r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
+        assertThat(rows)
+                .extracting(
+                        r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
                 .containsExactlyInAnyOrder(
                         p + "-bad type $.properties.total allow",
                         p + "-bad type $.properties.currency allow", // each failing keyword is one violation
                         p + "-bad enum $.properties.currency allow",
                         p + "-unplanned unplanned_event $.event allow");
-        Map<String, Object> total = rows.stream().filter(r -> "$.properties.total".equals(r.get("path"))).findFirst().orElseThrow();
-        assertThat(total).containsEntry("source_id", "allow").containsEntry("event_type", "track")
-                .containsEntry("event_name", "Order Completed").containsEntry("message", "string found, number expected");
+        Map<String, Object> total = rows.stream()
+                .filter(r -> "$.properties.total".equals(r.get("path")))
+                .findFirst()
+                .orElseThrow();
+        assertThat(total)
+                .containsEntry("source_id", "allow")
+                .containsEntry("event_type", "track")
+                .containsEntry("event_name", "Order Completed")
+                .containsEntry("message", "string found, number expected");
         Instant occurred = ((Timestamp) total.get("occurred_at")).toInstant();
         assertThat(occurred).isBetween(Instant.now().minusSeconds(60), Instant.now());
         assertThat(((Timestamp) total.get("recorded_at")).toInstant()).isAfterOrEqualTo(occurred);
-        assertThat(rows).filteredOn(r -> r.get("rule").equals("unplanned_event")).singleElement()
-                .satisfies(r -> assertThat(r.get("message")).isEqualTo("event 'Banana Clicked' is not in the tracking plan"));
+        assertThat(rows)
+                .filteredOn(r -> r.get("rule").equals("unplanned_event"))
+                .singleElement()
+                .satisfies(r ->
+                        assertThat(r.get("message")).isEqualTo("event 'Banana Clicked' is not in the tracking plan"));
     }
 
     @Test
@@ -111,12 +123,18 @@ class ContractCollectorTest {
         assertThat(alone.statusCode()).isEqualTo(200);
 
         assertThat(rig.events(p)).containsOnlyKeys(p + "-ok", p + "-unplanned");
-        assertThat(rig.violations(p, 3)).extracting(r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
+        assertThat(rig.violations(p, 3))
+                .extracting(
+                        r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
                 .containsExactlyInAnyOrder(
                         p + "-alone type $.properties.total block",
                         p + "-missing required $.properties.total block",
                         p + "-unplanned unplanned_event $.event allow");
-        Counter blocked = rig.sluice.registry().find("sluice.contract.events.blocked").tag("source", "block").counter();
+        Counter blocked = rig.sluice
+                .registry()
+                .find("sluice.contract.events.blocked")
+                .tag("source", "block")
+                .counter();
         assertThat(blocked).isNotNull();
         assertThat(blocked.count()).isGreaterThanOrEqualTo(2);
     }
@@ -137,7 +155,9 @@ class ContractCollectorTest {
         assertThat(events.get(p + "-mixed").get("properties").toString()).isEqualTo("{\"currency\":\"EUR\"}");
         // a missing required property cannot be omitted: delivered as sent, recorded as allowed
         assertThat(events.get(p + "-required").get("properties").toString()).isEqualTo("{\"currency\":\"USD\"}");
-        assertThat(rig.violations(p, 4)).extracting(r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
+        assertThat(rig.violations(p, 4))
+                .extracting(
+                        r -> r.get("message_id") + " " + r.get("rule") + " " + r.get("path") + " " + r.get("action"))
                 .containsExactlyInAnyOrder(
                         p + "-mixed type $.properties.total omit",
                         p + "-mixed additionalProperties $.properties.coupon omit",
@@ -159,8 +179,12 @@ class ContractCollectorTest {
 
         assertThat(rig.events(p)).containsOnlyKeys(p + "-planned", p + "-page", p + "-alias");
         assertThat(rig.violations(p, 1)).singleElement().satisfies(r -> {
-            assertThat(r).containsEntry("rule", "unplanned_event").containsEntry("action", "block").containsEntry("path", "$.event")
-                    .containsEntry("event_name", "Banana Clicked").containsEntry("source_id", "strict");
+            assertThat(r)
+                    .containsEntry("rule", "unplanned_event")
+                    .containsEntry("action", "block")
+                    .containsEntry("path", "$.event")
+                    .containsEntry("event_name", "Banana Clicked")
+                    .containsEntry("source_id", "strict");
         });
     }
 
@@ -176,7 +200,9 @@ class ContractCollectorTest {
 
         assertThat(rig.events(p)).hasSize(3);
         List<Map<String, Object>> rows = rig.violations(p, 3);
-        assertThat(rows).extracting(r -> r.get("message_id") + " " + r.get("event_type") + " " + r.get("rule") + " " + r.get("path"))
+        assertThat(rows)
+                .extracting(r ->
+                        r.get("message_id") + " " + r.get("event_type") + " " + r.get("rule") + " " + r.get("path"))
                 .containsExactlyInAnyOrder(
                         p + "-identify identify type $.traits.age",
                         p + "-group group enum $.traits.plan",
@@ -195,18 +221,28 @@ class ContractCollectorTest {
         rig.post("wk_strict", "/v1/identify", identify.formatted(p + "-valid", "ada@example.com"));
 
         assertThat(rig.events(p)).containsOnlyKeys(p + "-annotated", p + "-valid");
-        assertThat(rig.violations(p, 1)).singleElement().satisfies(r -> assertThat(r)
-                .containsEntry("message_id", p + "-asserted").containsEntry("rule", "format").containsEntry("path", "$.traits.email")
-                .containsEntry("action", "block"));
+        assertThat(rig.violations(p, 1))
+                .singleElement()
+                .satisfies(r -> assertThat(r)
+                        .containsEntry("message_id", p + "-asserted")
+                        .containsEntry("rule", "format")
+                        .containsEntry("path", "$.traits.email")
+                        .containsEntry("action", "block"));
     }
 
     @Test
     void sourcesWithoutAContractAreNotChecked() {
         String p = prefix();
-        rig.post("wk_plain", "/v1/track", "{\"userId\":\"u1\",\"event\":\"Anything\",\"messageId\":\"%s-plain\"}".formatted(p));
+        rig.post(
+                "wk_plain",
+                "/v1/track",
+                "{\"userId\":\"u1\",\"event\":\"Anything\",\"messageId\":\"%s-plain\"}".formatted(p));
         assertThat(rig.events(p)).containsOnlyKeys(p + "-plain");
         // the marker's violation (another source) shows the writer at work; there is none for the 'plain' event
-        rig.post("wk_allow", "/v1/track", "{\"userId\":\"u1\",\"event\":\"Unknown\",\"messageId\":\"%s-marker\"}".formatted(p));
+        rig.post(
+                "wk_allow",
+                "/v1/track",
+                "{\"userId\":\"u1\",\"event\":\"Unknown\",\"messageId\":\"%s-marker\"}".formatted(p));
         assertThat(rig.violations(p, 1)).extracting(r -> r.get("message_id")).containsExactly(p + "-marker");
     }
 
@@ -216,8 +252,11 @@ class ContractCollectorTest {
         rig.post("wk_omit", "/v1/track", """
                 {"userId":"u1","event":"Order Completed","messageId":"%s","properties":{"total":"x"}}""".formatted(p));
         rig.violations(p, 1);
-        Counter counter = rig.sluice.registry().find("sluice.contract.violations")
-                .tags("source", "omit", "rule", "type", "action", "omit").counter();
+        Counter counter = rig.sluice
+                .registry()
+                .find("sluice.contract.violations")
+                .tags("source", "omit", "rule", "type", "action", "omit")
+                .counter();
         assertThat(counter).isNotNull();
         assertThat(counter.count()).isGreaterThanOrEqualTo(1);
         assertThat(rig.sluice.registry().scrape())

@@ -4,11 +4,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.planner.ViolationWriter;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
 import io.sluice.failover.WriteGate;
+import io.sluice.planner.ViolationWriter;
 import io.sluice.runtime.Sluice;
 import io.sluice.support.Http;
 import io.sluice.support.TestKafka;
@@ -45,7 +45,8 @@ final class ContractRig implements AutoCloseable {
     final String violationsTopic = "contract-violations-" + UUID.randomUUID();
 
     ContractRig(String sourcesYaml) {
-        SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
+        SluiceConfig config = new ConfigLoader(Map.of())
+                .loadYaml("""
                 kafka:
                   bootstrapServers: %s
                   eventsTopic: %s
@@ -59,12 +60,19 @@ final class ContractRig implements AutoCloseable {
         sluice.start();
         database = new QueueDatabase(TestPostgres.createDatabase("contracts"), TestPostgres.USER, "", 4);
         database.start();
-        writer = new ViolationWriter(database.dataSource(), gate, TestKafka.bootstrapServers(), violationsTopic, new SimpleMeterRegistry());
+        writer = new ViolationWriter(
+                database.dataSource(), gate, TestKafka.bootstrapServers(), violationsTopic, new SimpleMeterRegistry());
         writer.start();
     }
 
     HttpResponse<String> post(String writeKey, String path, String body) {
-        return Http.post(sluice.collectorUrl() + path, body, "Authorization", Http.basic(writeKey), "Content-Type", "application/json");
+        return Http.post(
+                sluice.collectorUrl() + path,
+                body,
+                "Authorization",
+                Http.basic(writeKey),
+                "Content-Type",
+                "application/json");
     }
 
     /** Every event in the events topic whose messageId starts with {@code prefix}, by messageId. */
@@ -72,7 +80,8 @@ final class ContractRig implements AutoCloseable {
         Map<String, JsonNode> events = new LinkedHashMap<>();
         for (String value : readToEnd(topic)) {
             JsonNode event = TopicReader.json(value);
-            if (event.path("messageId").asText().startsWith(prefix)) events.put(event.get("messageId").asText(), event);
+            if (event.path("messageId").asText().startsWith(prefix))
+                events.put(event.get("messageId").asText(), event);
         }
         return events;
     }
@@ -83,11 +92,17 @@ final class ContractRig implements AutoCloseable {
      */
     static List<String> readToEnd(String topic) {
         List<String> values = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(
+                Map.of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        TestKafka.bootstrapServers(),
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false),
+                new StringDeserializer(),
+                new StringDeserializer())) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
@@ -102,7 +117,9 @@ final class ContractRig implements AutoCloseable {
 
     /** The stored violations of events whose messageId starts with {@code prefix}, once at least {@code atLeast} are there. */
     List<Map<String, Object>> violations(String prefix, int atLeast) {
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> rows(prefix).size() >= atLeast);
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> rows(prefix).size() >= atLeast);
         try {
             Thread.sleep(300); // a little longer, so that surplus rows would be seen too
             return rows(prefix);
@@ -113,13 +130,15 @@ final class ContractRig implements AutoCloseable {
 
     List<Map<String, Object>> rows(String prefix) throws SQLException {
         try (Connection c = database.dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT * FROM violations WHERE message_id LIKE ? ORDER BY message_id, id")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT * FROM violations WHERE message_id LIKE ? ORDER BY message_id, id")) {
             ps.setString(1, prefix + "%");
             List<Map<String, Object>> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Map<String, Object> row = new LinkedHashMap<>();
-                    for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) row.put(rs.getMetaData().getColumnName(i), rs.getObject(i));
+                    for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++)
+                        row.put(rs.getMetaData().getColumnName(i), rs.getObject(i));
                     rows.add(row);
                 }
             }

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.planner.ViolationWriter;
 import io.sluice.db.QueueDatabase;
 import io.sluice.failover.WriteGate;
+import io.sluice.planner.ViolationWriter;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
 import java.sql.Connection;
@@ -59,7 +59,8 @@ class ContractViolationWriterTest {
     @Test
     void storesEveryViolationOnceInBatchesAndAcrossARestart() throws Exception {
         List<Violation> many = violations("a", 1_200);
-        for (int i = 0; i < many.size(); i += 10) publisher.publish("web", many.subList(i, i + 10), 0); // a record per request
+        for (int i = 0; i < many.size(); i += 10)
+            publisher.publish("web", many.subList(i, i + 10), 0); // a record per request
         awaitRows(1_200);
         writer.close();
 
@@ -68,9 +69,13 @@ class ContractViolationWriterTest {
         writer.start();
         awaitRows(1_207);
         Thread.sleep(1_000);
-        assertThat(count("SELECT count(*) FROM violations")).as("offsets were committed after each stored batch").isEqualTo(1_207);
+        assertThat(count("SELECT count(*) FROM violations"))
+                .as("offsets were committed after each stored batch")
+                .isEqualTo(1_207);
         assertThat(count("SELECT count(DISTINCT message_id) FROM violations")).isEqualTo(1_207);
-        assertThat(count("SELECT count(DISTINCT recorded_at) FROM violations")).as("stored in batches").isBetween(2L, 200L);
+        assertThat(count("SELECT count(DISTINCT recorded_at) FROM violations"))
+                .as("stored in batches")
+                .isBetween(2L, 200L);
     }
 
     @Test
@@ -90,7 +95,9 @@ class ContractViolationWriterTest {
     void retriesFailingInsertsWithoutLosingViolations() throws Exception {
         execute("ALTER TABLE violations RENAME TO violations_away");
         publisher.publish("web", violations("away", 20), 0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> registry.counter("sluice.violations.write.failures").count() >= 2);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        registry.counter("sluice.violations.write.failures").count() >= 2);
 
         execute("ALTER TABLE violations_away RENAME TO violations");
         awaitRows(20);
@@ -101,16 +108,27 @@ class ContractViolationWriterTest {
 
     @Test
     void clientTextIsEscapedOnTheTopicAndCleanedForPostgres() throws Exception {
-        Violation odd = new Violation("web", "odd-1", "track", "Quote \" back\\slash \n tab\t é 🚀 nul\u0000", "unplanned_event", "$.event",
-                "event '...' is not in the tracking plan", "block", Instant.parse("2026-03-01T12:00:00.123456Z"));
+        Violation odd = new Violation(
+                "web",
+                "odd-1",
+                "track",
+                "Quote \" back\\slash \n tab\t é 🚀 nul\u0000",
+                "unplanned_event",
+                "$.event",
+                "event '...' is not in the tracking plan",
+                "block",
+                Instant.parse("2026-03-01T12:00:00.123456Z"));
         assertThat(Violation.fromJson(Violation.toJson(List.of(odd)))).containsExactly(odd);
-        Violation identify = new Violation("web", "odd-2", "identify", null, "type", "$.traits['first name']", "m", "allow", Instant.EPOCH);
+        Violation identify = new Violation(
+                "web", "odd-2", "identify", null, "type", "$.traits['first name']", "m", "allow", Instant.EPOCH);
         assertThat(Violation.fromJson(Violation.toJson(List.of(odd, identify)))).containsExactly(odd, identify);
 
         publisher.publish("web", List.of(odd, identify), 0);
         awaitRows(2);
-        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT event_name, path, occurred_at FROM violations ORDER BY message_id")) {
+        try (Connection c = database.dataSource().getConnection();
+                Statement s = c.createStatement();
+                ResultSet rs =
+                        s.executeQuery("SELECT event_name, path, occurred_at FROM violations ORDER BY message_id")) {
             rs.next();
             assertThat(rs.getString(1)).isEqualTo("Quote \" back\\slash \n tab\t é 🚀 nul");
             assertThat(rs.getTimestamp(3).toInstant()).isEqualTo(Instant.parse("2026-03-01T12:00:00.123456Z"));
@@ -124,26 +142,38 @@ class ContractViolationWriterTest {
         List<Violation> list = new ArrayList<>();
         Instant now = Instant.now();
         for (int i = 0; i < n; i++) {
-            list.add(new Violation("web", prefix + "-" + i, "track", "Order Completed", "type", "$.properties.total",
-                    "string found, number expected", "allow", now));
+            list.add(new Violation(
+                    "web",
+                    prefix + "-" + i,
+                    "track",
+                    "Order Completed",
+                    "type",
+                    "$.properties.total",
+                    "string found, number expected",
+                    "allow",
+                    now));
         }
         return list;
     }
 
     void awaitRows(long n) {
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
                 .until(() -> count("SELECT count(*) FROM violations") >= n);
     }
 
     long count(String sql) throws SQLException {
-        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = database.dataSource().getConnection();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
     }
 
     void execute(String sql) throws SQLException {
-        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = database.dataSource().getConnection();
+                Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }

@@ -18,23 +18,39 @@ import org.openqa.selenium.WebElement;
  */
 class ConsoleFailoverBrowserTest {
     static final Duration UI = Duration.ofSeconds(30);
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
 
     @Test
     void promotingTheStandbyShowsTheWriterChangeOnTheDatabasePage() throws Exception {
-        try (FailoverRig rig = new FailoverRig(dir); Browser browser = new Browser()) {
+        try (FailoverRig rig = new FailoverRig(dir);
+                Browser browser = new Browser()) {
             String primary = "127.0.0.1:" + rig.cluster.primaryPort();
             String standby = "127.0.0.1:" + rig.cluster.standbyPort();
             browser.driver.get(rig.sluice.adminUrl() + "/database");
-            await().atMost(UI).ignoreExceptions().until(() -> role(browser, primary).equals("writer") && role(browser, standby).equals("reader"));
-            assertThat(browser.driver.findElements(By.id("db-pause")).get(0).isEnabled()).as("no admin.token: read-only").isFalse();
+            await().atMost(UI)
+                    .ignoreExceptions()
+                    .until(() -> role(browser, primary).equals("writer")
+                            && role(browser, standby).equals("reader"));
+            assertThat(browser.driver.findElements(By.id("db-pause")).get(0).isEnabled())
+                    .as("no admin.token: read-only")
+                    .isFalse();
 
             rig.cluster.killPrimary();
             rig.cluster.promoteStandby();
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
 
-            await().atMost(UI).ignoreExceptions().until(() -> role(browser, standby).equals("writer") && role(browser, primary).equals("unreachable"));
-            await().atMost(UI).ignoreExceptions().until(() -> browser.driver.findElement(By.id("writer-history")).getText().contains(primary + " " + standby));
+            await().atMost(UI)
+                    .ignoreExceptions()
+                    .until(() -> role(browser, standby).equals("writer")
+                            && role(browser, primary).equals("unreachable"));
+            await().atMost(UI)
+                    .ignoreExceptions()
+                    .until(() -> browser.driver
+                            .findElement(By.id("writer-history"))
+                            .getText()
+                            .contains(primary + " " + standby));
             assertThat(browser.driver.findElement(By.id("writer")).getText()).isEqualTo(standby);
             assertThat(browser.driver.findElement(By.tagName("main")).getText()).contains("writer_changed");
             browser.screenshot("database-failover");

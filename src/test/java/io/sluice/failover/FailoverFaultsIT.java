@@ -24,7 +24,8 @@ class FailoverFaultsIT {
     /** postgres.socketTimeout in the rig: the bound within which a silent server is noticed. */
     private static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(3);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     /**
      * The standby is detached (WAL replay paused, stream cut) while load runs, so batch rows, planning positions,
@@ -40,35 +41,54 @@ class FailoverFaultsIT {
             rig.cluster.awaitStandbyCaughtUp();
             rig.cluster.detachStandby();
             long standbyBatches = rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches");
-            await().atMost(Duration.ofSeconds(20)).until(() -> rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches")
-                    > standbyBatches + 30);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches")
+                            > standbyBatches + 30);
             Thread.sleep(1000);
             long primaryBatches = rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches");
-            long primaryDone = rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches WHERE status = 'done'");
+            long primaryDone =
+                    rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches WHERE status = 'done'");
             rig.cluster.sigkill(rig.cluster.primaryPort());
             Map<Integer, Long> committed = rig.plannerCommittedOffsets();
 
             rig.cluster.promoteStandby();
             Map<Integer, Long> positions = rig.positions(rig.cluster.standbyPort());
-            long lostBatches = primaryBatches - rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches");
-            long lostDone = primaryDone - rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches WHERE status = 'done'");
-            log.info("lost write: committed offsets {} vs new writer's positions {}; lost {} batch rows, {} completions",
-                    committed, positions, lostBatches, lostDone);
-            assertThat(lostBatches).as("batch rows committed on the old primary only").isPositive();
-            assertThat(committed).as("Kafka's committed offsets are ahead of the new writer's positions")
-                    .anySatisfy((partition, offset) -> assertThat(offset).isGreaterThan(positions.getOrDefault(partition, 0L)));
+            long lostBatches =
+                    primaryBatches - rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches");
+            long lostDone = primaryDone
+                    - rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches WHERE status = 'done'");
+            log.info(
+                    "lost write: committed offsets {} vs new writer's positions {}; lost {} batch rows, {} completions",
+                    committed,
+                    positions,
+                    lostBatches,
+                    lostDone);
+            assertThat(lostBatches)
+                    .as("batch rows committed on the old primary only")
+                    .isPositive();
+            assertThat(committed)
+                    .as("Kafka's committed offsets are ahead of the new writer's positions")
+                    .anySatisfy((partition, offset) ->
+                            assertThat(offset).isGreaterThan(positions.getOrDefault(partition, 0L)));
 
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
             Instant back = Instant.now();
-            FailoverRig.Tally tally = assertResumesAndDeliversEverything(rig, back, "lost write (SIGKILL after detaching the standby)");
+            FailoverRig.Tally tally =
+                    assertResumesAndDeliversEverything(rig, back, "lost write (SIGKILL after detaching the standby)");
             // Re-planned from the new writer's positions: a batch of the warehouse sync starts exactly there again.
             for (var entry : positions.entrySet()) {
                 if (committed.getOrDefault(entry.getKey(), 0L) <= entry.getValue()) continue;
-                assertThat(rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM batches WHERE sync_id = '" + FailoverRig.WAREHOUSE_SYNC
-                        + "' AND kafka_partition = " + entry.getKey() + " AND first_offset = " + entry.getValue()))
-                        .as("partition %d re-planned from offset %d", entry.getKey(), entry.getValue()).isEqualTo(1);
+                assertThat(rig.queueScalar(
+                                rig.cluster.standbyPort(),
+                                "SELECT count(*) FROM batches WHERE sync_id = '" + FailoverRig.WAREHOUSE_SYNC
+                                        + "' AND kafka_partition = " + entry.getKey() + " AND first_offset = "
+                                        + entry.getValue()))
+                        .as("partition %d re-planned from offset %d", entry.getKey(), entry.getValue())
+                        .isEqualTo(1);
             }
-            assertThat(tally.webhookTwice() + tally.mirrorTwice()).as("lost completions are delivered again (and counted)").isPositive();
+            assertThat(tally.webhookTwice() + tally.mirrorTwice())
+                    .as("lost completions are delivered again (and counted)")
+                    .isPositive();
         }
     }
 
@@ -84,24 +104,34 @@ class FailoverFaultsIT {
             double errorsBefore = connectionErrors(rig);
             Instant holed = Instant.now();
             rig.proxy.blackHole();
-            await().atMost(SOCKET_TIMEOUT.plusSeconds(2)).pollInterval(Duration.ofMillis(50))
+            await().atMost(SOCKET_TIMEOUT.plusSeconds(2))
+                    .pollInterval(Duration.ofMillis(50))
                     .until(() -> !rig.sluice.guard().gate().isWritable());
             Duration held = Duration.between(holed, Instant.now());
-            await().atMost(SOCKET_TIMEOUT.plusSeconds(3)).pollInterval(Duration.ofMillis(50))
+            await().atMost(SOCKET_TIMEOUT.plusSeconds(3))
+                    .pollInterval(Duration.ofMillis(50))
                     .until(() -> connectionErrors(rig) > errorsBefore);
             Duration noticed = Duration.between(holed, Instant.now());
             // Nothing stays stuck on a dead socket: every connection open when the endpoint went silent is given up
             // (in use: after the socket timeout; idle in the pool: evicted at the first writer-loss error).
-            await().atMost(SOCKET_TIMEOUT.multipliedBy(2).plusSeconds(2)).pollInterval(Duration.ofMillis(100))
+            await().atMost(SOCKET_TIMEOUT.multipliedBy(2).plusSeconds(2))
+                    .pollInterval(Duration.ofMillis(100))
                     .until(() -> rig.proxy.openSinceBlackHole() == 0);
             Duration allEvicted = Duration.between(holed, Instant.now());
-            log.info("black hole: writes held after {} ms, first statement failed after {} ms, every black-holed connection dropped after {} ms",
-                    held.toMillis(), noticed.toMillis(), allEvicted.toMillis());
+            log.info(
+                    "black hole: writes held after {} ms, first statement failed after {} ms, every black-holed connection dropped after {} ms",
+                    held.toMillis(),
+                    noticed.toMillis(),
+                    allEvicted.toMillis());
             Thread.sleep(2000);
             rig.proxy.restore();
             Instant restored = Instant.now();
-            // Events collected while the database was silent wait in Kafka: room for that backlog as in a planned pause.
-            assertResumesAndDeliversEverything(rig, restored, FailoverScenariosTest.RESUME_WITHIN.plus(Duration.between(holed, restored)),
+            // Events collected while the database was silent wait in Kafka: room for that backlog as in a planned
+            // pause.
+            assertResumesAndDeliversEverything(
+                    rig,
+                    restored,
+                    FailoverScenariosTest.RESUME_WITHIN.plus(Duration.between(holed, restored)),
                     "black-holed database (" + allEvicted.toMillis() + " ms until all evicted)");
         }
     }
@@ -109,7 +139,9 @@ class FailoverFaultsIT {
     /** Pooled-connection errors that mean the writer is unreachable (08xxx), as the pool's override counted them. */
     private static double connectionErrors(FailoverRig rig) {
         return rig.sluice.registry().find("sluice.db.errors").counters().stream()
-                .filter(c -> c.getId().getTag("sqlstate") != null && c.getId().getTag("sqlstate").startsWith("08"))
-                .mapToDouble(Counter::count).sum();
+                .filter(c -> c.getId().getTag("sqlstate") != null
+                        && c.getId().getTag("sqlstate").startsWith("08"))
+                .mapToDouble(Counter::count)
+                .sum();
     }
 }

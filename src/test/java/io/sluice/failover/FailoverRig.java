@@ -20,6 +20,7 @@ import java.sql.DriverManager;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
@@ -89,9 +90,23 @@ final class FailoverRig implements AutoCloseable {
                 planner: {groupId: %s}
                 worker: {concurrency: 4, pollInterval: 50ms, leaseDuration: 5s, heartbeatInterval: 1s, retryBase: 200ms, retryCap: 2s,
                          doneRetention: %s, pruneInterval: %s}
-                """.formatted(TestKafka.bootstrapServers(), id, id, id, proxy.port(), cluster.jdbcUrl(cluster.primaryPort()),
-                cluster.jdbcUrl(cluster.standbyPort()), ADMIN_TOKEN, warehouseUrl, receiver.url(), TestKafka.bootstrapServers(), mirrorTopic,
-                WAREHOUSE_SYNC, plannerGroup, pruneFast ? "1s" : "1h", pruneFast ? "1s" : "30s"));
+                """.formatted(
+                        TestKafka.bootstrapServers(),
+                        id,
+                        id,
+                        id,
+                        proxy.port(),
+                        cluster.jdbcUrl(cluster.primaryPort()),
+                        cluster.jdbcUrl(cluster.standbyPort()),
+                        ADMIN_TOKEN,
+                        warehouseUrl,
+                        receiver.url(),
+                        TestKafka.bootstrapServers(),
+                        mirrorTopic,
+                        WAREHOUSE_SYNC,
+                        plannerGroup,
+                        pruneFast ? "1s" : "1h",
+                        pruneFast ? "1s" : "30s"));
         SluiceConfig config = new ConfigLoader(Map.of()).load(configFile);
         sluice = new Sluice(config, EnumSet.allOf(Sluice.Role.class), false, Clock.systemUTC());
         sluice.start();
@@ -107,11 +122,19 @@ final class FailoverRig implements AutoCloseable {
                 String[] ids = new String[20];
                 for (int i = 0; i < 20; i++) {
                     ids[i] = "f-" + batch + "-" + i + "-u" + (i % 7) + "-" + UUID.randomUUID();
-                    body.append(i == 0 ? "" : ",").append("{\"type\":\"track\",\"event\":\"Tick\",\"userId\":\"u").append(i % 7)
-                            .append("\",\"messageId\":\"").append(ids[i]).append("\"}");
+                    body.append(i == 0 ? "" : ",")
+                            .append("{\"type\":\"track\",\"event\":\"Tick\",\"userId\":\"u")
+                            .append(i % 7)
+                            .append("\",\"messageId\":\"")
+                            .append(ids[i])
+                            .append("\"}");
                 }
                 try {
-                    var response = post(sluice.collectorUrl() + "/v1/batch", body.append("]}").toString(), "Authorization", basic("wk_failover"));
+                    var response = post(
+                            sluice.collectorUrl() + "/v1/batch",
+                            body.append("]}").toString(),
+                            "Authorization",
+                            basic("wk_failover"));
                     if (response.statusCode() == 200) acknowledged.addAll(List.of(ids));
                     else httpErrors.incrementAndGet();
                 } catch (RuntimeException e) {
@@ -139,7 +162,7 @@ final class FailoverRig implements AutoCloseable {
 
     long warehouseDistinctAcknowledged() throws Exception {
         try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
-             var ps = c.prepareStatement("SELECT count(*) FROM web.tracks WHERE id = ANY(?)")) {
+                var ps = c.prepareStatement("SELECT count(*) FROM web.tracks WHERE id = ANY(?)")) {
             ps.setArray(1, c.createArrayOf("text", acknowledged.toArray()));
             try (var rs = ps.executeQuery()) {
                 rs.next();
@@ -150,12 +173,14 @@ final class FailoverRig implements AutoCloseable {
 
     /** Latest receivedAt loaded, to see delivery resume. */
     Instant latestDelivered() {
-        long millis = warehouseScalar("SELECT coalesce((extract(epoch FROM max(received_at)) * 1000)::bigint, 0) FROM web.tracks");
+        long millis = warehouseScalar(
+                "SELECT coalesce((extract(epoch FROM max(received_at)) * 1000)::bigint, 0) FROM web.tracks");
         return Instant.ofEpochMilli(millis);
     }
 
     private long warehouseScalar(String sql) {
-        try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", ""); var rs = c.createStatement().executeQuery(sql)) {
+        try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
+                var rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (Exception e) {
@@ -166,7 +191,8 @@ final class FailoverRig implements AutoCloseable {
     /** How many times the mirror topic holds each messageId (a Kafka consumer downstream sees every copy). */
     Map<String, Integer> mirrorCopies(int atLeast) {
         Map<String, Integer> copies = new HashMap<>();
-        for (var record : TopicReader.read(TestKafka.bootstrapServers(), mirrorTopic, atLeast, Duration.ofSeconds(30))) {
+        for (var record :
+                TopicReader.read(TestKafka.bootstrapServers(), mirrorTopic, atLeast, Duration.ofSeconds(30))) {
             copies.merge(TopicReader.json(record.value()).path("messageId").asText(), 1, Integer::sum);
         }
         return copies;
@@ -177,16 +203,26 @@ final class FailoverRig implements AutoCloseable {
      * insert, update or delete that committed there changes it.
      */
     String queueFingerprint(int port) {
-        try (Connection c = cluster.connect(port, "sluice"); var s = c.createStatement();
-             var tables = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")) {
-            List<String> names = new java.util.ArrayList<>();
+        try (Connection c = cluster.connect(port, "sluice");
+                var s = c.createStatement();
+                var tables = s.executeQuery(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")) {
+            List<String> names = new ArrayList<>();
             while (tables.next()) names.add(tables.getString(1));
             StringBuilder fingerprint = new StringBuilder();
             for (String table : names) {
-                try (var rs = c.createStatement().executeQuery("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM "
-                        + table + " t")) {
+                try (var rs = c.createStatement()
+                        .executeQuery(
+                                "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM "
+                                        + table + " t")) {
                     rs.next();
-                    fingerprint.append(table).append('=').append(rs.getLong(1)).append('/').append(rs.getString(2), 0, 8).append(' ');
+                    fingerprint
+                            .append(table)
+                            .append('=')
+                            .append(rs.getLong(1))
+                            .append('/')
+                            .append(rs.getString(2), 0, 8)
+                            .append(' ');
                 }
             }
             return fingerprint.toString().strip();
@@ -199,7 +235,8 @@ final class FailoverRig implements AutoCloseable {
     Map<Integer, Long> positions(int port) throws Exception {
         Map<Integer, Long> positions = new TreeMap<>();
         try (Connection c = cluster.connect(port, "sluice");
-             var ps = c.prepareStatement("SELECT kafka_partition, next_offset FROM planner_progress WHERE sync_id = ?")) {
+                var ps = c.prepareStatement(
+                        "SELECT kafka_partition, next_offset FROM planner_progress WHERE sync_id = ?")) {
             ps.setString(1, WAREHOUSE_SYNC);
             try (var rs = ps.executeQuery()) {
                 while (rs.next()) positions.put(rs.getInt(1), rs.getLong(2));
@@ -210,7 +247,8 @@ final class FailoverRig implements AutoCloseable {
 
     /** One number from the queue database on one instance. */
     long queueScalar(int port, String sql) throws Exception {
-        try (Connection c = cluster.connect(port, "sluice"); var rs = c.createStatement().executeQuery(sql)) {
+        try (Connection c = cluster.connect(port, "sluice");
+                var rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
@@ -218,30 +256,45 @@ final class FailoverRig implements AutoCloseable {
 
     /** The planner group's committed Kafka offsets, by partition (committed only after the database committed). */
     Map<Integer, Long> plannerCommittedOffsets() throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+        try (Admin admin =
+                Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
             Map<Integer, Long> offsets = new TreeMap<>();
-            admin.listConsumerGroupOffsets(plannerGroup).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
-                    .forEach((tp, o) -> { if (o != null) offsets.put(tp.partition(), o.offset()); });
+            admin.listConsumerGroupOffsets(plannerGroup)
+                    .partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS)
+                    .forEach((tp, o) -> {
+                        if (o != null) offsets.put(tp.partition(), o.offset());
+                    });
             return offsets;
         }
     }
 
     /** Acknowledged events not (yet) delivered to each sink, and how many each sink got more than once. */
-    record Tally(long lostWarehouse, long lostWebhook, long lostMirror, long webhookTwice, long mirrorTwice, long warehouseRows) {
+    record Tally(
+            long lostWarehouse,
+            long lostWebhook,
+            long lostMirror,
+            long webhookTwice,
+            long mirrorTwice,
+            long warehouseRows) {
         @Override
         public String toString() {
             return "lost: warehouse " + lostWarehouse + ", webhook " + lostWebhook + ", mirror " + lostMirror
-                    + "; delivered twice: webhook " + webhookTwice + ", mirror " + mirrorTwice + "; warehouse rows " + warehouseRows;
+                    + "; delivered twice: webhook " + webhookTwice + ", mirror " + mirrorTwice + "; warehouse rows "
+                    + warehouseRows;
         }
     }
 
     Tally tally() throws Exception {
         Map<String, Integer> hooks = receiver.accepted();
         Map<String, Integer> mirror = mirrorCopies(acknowledged.size());
-        return new Tally(acknowledged.size() - warehouseDistinctAcknowledged(),
+        return new Tally(
+                acknowledged.size() - warehouseDistinctAcknowledged(),
                 acknowledged.stream().filter(id -> !hooks.containsKey(id)).count(),
                 acknowledged.stream().filter(id -> !mirror.containsKey(id)).count(),
-                hooks.values().stream().filter(n -> n > 1).count(), mirror.values().stream().filter(n -> n > 1).count(), warehouseRows());
+                hooks.values().stream().filter(n -> n > 1).count(),
+                mirror.values().stream().filter(n -> n > 1).count(),
+                warehouseRows());
     }
 
     /** Every acknowledged event at every sink (at least once). */

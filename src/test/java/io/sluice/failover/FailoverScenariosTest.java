@@ -29,7 +29,8 @@ class FailoverScenariosTest {
     private static final Logger log = LoggerFactory.getLogger(FailoverScenariosTest.class);
     static final Duration RESUME_WITHIN = Duration.ofSeconds(15);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void a_unplannedFailoverPrimaryKilledStandbyPromoted() throws Exception {
@@ -53,7 +54,9 @@ class FailoverScenariosTest {
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> rig.sluice.writerMonitor().alarms().raised(Alarms.ENDPOINT_NOT_WRITER) > 0);
             Thread.sleep(3000);
-            assertThat(rig.sluice.guard().gate().isWritable()).as("writes held while the endpoint is read-only").isFalse();
+            assertThat(rig.sluice.guard().gate().isWritable())
+                    .as("writes held while the endpoint is read-only")
+                    .isFalse();
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
             assertResumesAndDeliversEverything(rig, Instant.now(), "b: endpoint on the demoted read-only writer");
         }
@@ -70,7 +73,8 @@ class FailoverScenariosTest {
             rig.proxy.switchTo(rig.cluster.primaryPort(), true);
             Thread.sleep(2000);
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
-            await().atMost(Duration.ofSeconds(10)).until(() -> rig.sluice.writerMonitor().alarms().raised(Alarms.SPLIT_WRITER) > 0);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> rig.sluice.writerMonitor().alarms().raised(Alarms.SPLIT_WRITER) > 0);
             rig.cluster.kill(rig.cluster.primaryPort()); // the losing writer goes, with whatever was written to it
             assertResumesAndDeliversEverything(rig, Instant.now(), "c: flapping endpoint, split brain");
         }
@@ -104,8 +108,9 @@ class FailoverScenariosTest {
             long started = primaryLog.mark();
             rig.startLoad();
             awaitDelivering(rig);
-            await().atMost(Duration.ofSeconds(20)).until(() -> rig.queueScalar(rig.cluster.primaryPort(),
-                    "SELECT count(*) FROM dead_letters") >= 5 && rig.receiver.delaying() > 0);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM dead_letters") >= 5
+                            && rig.receiver.delaying() > 0);
             Thread.sleep(1500); // pruning (every second) and violations at work too
 
             // A retry chain is at the slow receiver right now: "safe" must wait until it is settled.
@@ -115,103 +120,173 @@ class FailoverScenariosTest {
             long safeStandby = standbyLog.mark();
             long admitted = rig.sluice.guard().gate().admittedWrites();
             assertThat(paused).contains("safe to fail over").contains("quiesced");
-            log.info("d: 'safe to fail over' {} ms after the pause was asked", Duration.between(pauseAsked, Instant.now()).toMillis());
+            log.info(
+                    "d: 'safe to fail over' {} ms after the pause was asked",
+                    Duration.between(pauseAsked, Instant.now()).toMillis());
 
-            List<String> kinds = primaryLog.writes(started, safePrimary, "sluice").stream().map(s -> s.sql().replaceAll("\\s+", " ")).toList();
-            assertThat(kinds).as("every kind of writer was busy before the pause")
-                    .anyMatch(s -> s.contains("INSERT INTO batches")).anyMatch(s -> s.contains("UPDATE planner_progress"))
-                    .anyMatch(s -> s.contains("UPDATE batches b SET status = 'running'")).anyMatch(s -> s.contains("UPDATE batches SET status = 'done'"))
-                    .anyMatch(s -> s.contains("INSERT INTO retry_events")).anyMatch(s -> s.contains("UPDATE retry_events r SET lease_owner"))
-                    .anyMatch(s -> s.contains("DELETE FROM retry_events")).anyMatch(s -> s.contains("INSERT INTO dead_letters"))
-                    .anyMatch(s -> s.contains("INSERT INTO violations")).anyMatch(s -> s.contains("DELETE FROM batches"))
+            List<String> kinds = primaryLog.writes(started, safePrimary, "sluice").stream()
+                    .map(s -> s.sql().replaceAll("\\s+", " "))
+                    .toList();
+            assertThat(kinds)
+                    .as("every kind of writer was busy before the pause")
+                    .anyMatch(s -> s.contains("INSERT INTO batches"))
+                    .anyMatch(s -> s.contains("UPDATE planner_progress"))
+                    .anyMatch(s -> s.contains("UPDATE batches b SET status = 'running'"))
+                    .anyMatch(s -> s.contains("UPDATE batches SET status = 'done'"))
+                    .anyMatch(s -> s.contains("INSERT INTO retry_events"))
+                    .anyMatch(s -> s.contains("UPDATE retry_events r SET lease_owner"))
+                    .anyMatch(s -> s.contains("DELETE FROM retry_events"))
+                    .anyMatch(s -> s.contains("INSERT INTO dead_letters"))
+                    .anyMatch(s -> s.contains("INSERT INTO violations"))
+                    .anyMatch(s -> s.contains("DELETE FROM batches"))
                     .anyMatch(s -> s.contains("DELETE FROM dead_letters"));
 
             rig.cluster.awaitStandbyCaughtUp();
             String oldPrimary = rig.queueFingerprint(rig.cluster.primaryPort());
-            assertThat(rig.queueFingerprint(rig.cluster.standbyPort())).as("the standby has everything").isEqualTo(oldPrimary);
+            assertThat(rig.queueFingerprint(rig.cluster.standbyPort()))
+                    .as("the standby has everything")
+                    .isEqualTo(oldPrimary);
 
             // Writers that are not long-running processes: refused while paused, with a reason.
-            Cli.Result refusedReplay = Cli.exec("dlq", "replay", "--config", rig.configFile.toString(), "--sync", "web-to-hooks");
-            assertThat(refusedReplay.code()).as(refusedReplay.out() + refusedReplay.err()).isEqualTo(3);
+            Cli.Result refusedReplay =
+                    Cli.exec("dlq", "replay", "--config", rig.configFile.toString(), "--sync", "web-to-hooks");
+            assertThat(refusedReplay.code())
+                    .as(refusedReplay.out() + refusedReplay.err())
+                    .isEqualTo(3);
             assertThat(refusedReplay.err()).contains("paused", "nothing replayed", "--wait");
-            var admin = Http.post(rig.sluice.adminUrl() + "/admin/dlq/replay", "{\"sync\":\"web-to-hooks\"}", "Authorization",
-                    "Bearer " + FailoverRig.ADMIN_TOKEN, "Content-Type", "application/json");
+            var admin = Http.post(
+                    rig.sluice.adminUrl() + "/admin/dlq/replay",
+                    "{\"sync\":\"web-to-hooks\"}",
+                    "Authorization",
+                    "Bearer " + FailoverRig.ADMIN_TOKEN,
+                    "Content-Type",
+                    "application/json");
             assertThat(admin.statusCode()).as(admin.body()).isEqualTo(409);
-            assertThat(admin.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("application/json"));
+            assertThat(admin.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(t -> assertThat(t).contains("application/json"));
             assertThat(admin.body()).contains("\"paused\":true", "\"replayed\":0", "paused by an operator");
             // ... or waiting for the resume (its output is not captured: other commands run meanwhile).
             AtomicInteger waitedReplay = new AtomicInteger(-1);
-            Thread replayer = Thread.ofVirtual().start(() -> waitedReplay.set(SluiceCli.run("dlq", "replay", "--wait", "--config",
-                    rig.configFile.toString(), "--sync", "web-to-hooks")));
+            Thread replayer = Thread.ofVirtual()
+                    .start(() -> waitedReplay.set(SluiceCli.run(
+                            "dlq",
+                            "replay",
+                            "--wait",
+                            "--config",
+                            rig.configFile.toString(),
+                            "--sync",
+                            "web-to-hooks")));
 
             rig.cluster.promoteStandby();
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
             String newPrimary = rig.queueFingerprint(rig.cluster.standbyPort());
             Thread.sleep(4000);
-            assertThat(Cli.run("db", "status", "--config", rig.configFile.toString())).contains("PAUSED").contains("quiesced")
+            assertThat(Cli.run("db", "status", "--config", rig.configFile.toString()))
+                    .contains("PAUSED")
+                    .contains("quiesced")
                     .contains("dlq-replay");
 
             List<StatementLog.Statement> writesOnOld = primaryLog.writes(safePrimary, -1, "sluice");
             List<StatementLog.Statement> writesOnNew = standbyLog.writes(safeStandby, -1, "sluice");
-            log.info("d: statements between 'safe' and 'resume': old primary {}, new primary {} (writes: {} / {})",
-                    primaryLog.statements(safePrimary, -1, "sluice").size(), standbyLog.statements(safeStandby, -1, "sluice").size(),
-                    writesOnOld.size(), writesOnNew.size());
-            assertThat(writesOnOld).as("the old primary's log: no write after 'safe'").isEmpty();
-            assertThat(writesOnNew).as("the new primary's log: no write after 'safe'").isEmpty();
-            assertThat(rig.queueFingerprint(rig.cluster.primaryPort())).as("every table unchanged on the old primary").isEqualTo(oldPrimary);
-            assertThat(rig.queueFingerprint(rig.cluster.standbyPort())).as("every table unchanged on the new primary").isEqualTo(newPrimary);
-            assertThat(rig.sluice.guard().gate().admittedWrites()).as("the gate admitted no write").isEqualTo(admitted);
+            log.info(
+                    "d: statements between 'safe' and 'resume': old primary {}, new primary {} (writes: {} / {})",
+                    primaryLog.statements(safePrimary, -1, "sluice").size(),
+                    standbyLog.statements(safeStandby, -1, "sluice").size(),
+                    writesOnOld.size(),
+                    writesOnNew.size());
+            assertThat(writesOnOld)
+                    .as("the old primary's log: no write after 'safe'")
+                    .isEmpty();
+            assertThat(writesOnNew)
+                    .as("the new primary's log: no write after 'safe'")
+                    .isEmpty();
+            assertThat(rig.queueFingerprint(rig.cluster.primaryPort()))
+                    .as("every table unchanged on the old primary")
+                    .isEqualTo(oldPrimary);
+            assertThat(rig.queueFingerprint(rig.cluster.standbyPort()))
+                    .as("every table unchanged on the new primary")
+                    .isEqualTo(newPrimary);
+            assertThat(rig.sluice.guard().gate().admittedWrites())
+                    .as("the gate admitted no write")
+                    .isEqualTo(admitted);
             assertThat(waitedReplay.get()).as("dlq replay --wait still waiting").isEqualTo(-1);
 
             long resumed = standbyLog.mark();
-            assertThat(Cli.run("db", "resume", "--config", rig.configFile.toString())).contains("Resumed");
+            assertThat(Cli.run("db", "resume", "--config", rig.configFile.toString()))
+                    .contains("Resumed");
             Instant resumedAt = Instant.now();
             replayer.join(Duration.ofSeconds(30));
-            assertThat(waitedReplay.get()).as("dlq replay --wait replayed after the resume").isZero();
-            assertThat(rig.queueScalar(rig.cluster.standbyPort(), "SELECT count(*) FROM dead_letters WHERE replayed_at IS NOT NULL"))
+            assertThat(waitedReplay.get())
+                    .as("dlq replay --wait replayed after the resume")
+                    .isZero();
+            assertThat(rig.queueScalar(
+                            rig.cluster.standbyPort(),
+                            "SELECT count(*) FROM dead_letters WHERE replayed_at IS NOT NULL"))
                     .isGreaterThanOrEqualTo(5);
             // Events collected while paused wait in Kafka: catching up with them may take longer than the pause.
-            FailoverRig.Tally tally = assertResumesAndDeliversEverything(rig, resumedAt,
-                    RESUME_WITHIN.plus(Duration.between(pauseAsked, resumedAt)), "d: planned failover");
-            assertThat(standbyLog.writes(resumed, -1, "sluice")).as("writes go to the new primary after the resume").isNotEmpty();
-            assertThat(tally.webhookTwice()).as("planned: nothing delivered twice to the webhook").isZero();
-            assertThat(tally.mirrorTwice()).as("planned: nothing delivered twice to the mirror").isZero();
+            FailoverRig.Tally tally = assertResumesAndDeliversEverything(
+                    rig, resumedAt, RESUME_WITHIN.plus(Duration.between(pauseAsked, resumedAt)), "d: planned failover");
+            assertThat(standbyLog.writes(resumed, -1, "sluice"))
+                    .as("writes go to the new primary after the resume")
+                    .isNotEmpty();
+            assertThat(tally.webhookTwice())
+                    .as("planned: nothing delivered twice to the webhook")
+                    .isZero();
+            assertThat(tally.mirrorTwice())
+                    .as("planned: nothing delivered twice to the mirror")
+                    .isZero();
         }
     }
 
     static void awaitDelivering(FailoverRig rig) {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> rig.warehouseRows() > 100);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> rig.warehouseRows() > 100);
     }
 
     /**
      * Delivery resumes within 15 s of {@code writerBack}; after the load stops every acknowledged event is one row in
      * the warehouse and reached the webhook and the mirror. Returns (and logs) what the sinks got twice.
      */
-    static FailoverRig.Tally assertResumesAndDeliversEverything(FailoverRig rig, Instant writerBack, String scenario) throws Exception {
+    static FailoverRig.Tally assertResumesAndDeliversEverything(FailoverRig rig, Instant writerBack, String scenario)
+            throws Exception {
         return assertResumesAndDeliversEverything(rig, writerBack, RESUME_WITHIN, scenario);
     }
 
     /** As above, with room for a backlog: an event received after {@code writerBack} is delivered within {@code within}. */
-    static FailoverRig.Tally assertResumesAndDeliversEverything(FailoverRig rig, Instant writerBack, Duration within, String scenario)
-            throws Exception {
+    static FailoverRig.Tally assertResumesAndDeliversEverything(
+            FailoverRig rig, Instant writerBack, Duration within, String scenario) throws Exception {
         long rowsAtBack = rig.warehouseRows();
         await().atMost(within).pollInterval(Duration.ofMillis(100)).until(() -> rig.warehouseRows() > rowsAtBack);
         Duration firstDelivery = Duration.between(writerBack, Instant.now());
-        await().atMost(within).pollInterval(Duration.ofMillis(200))
+        await().atMost(within)
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> rig.latestDelivered().isAfter(writerBack));
         Duration recovery = Duration.between(writerBack, Instant.now());
         Thread.sleep(2000);
         rig.stopLoad();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(rig::allDelivered);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500))
+                .until(rig::allDelivered);
         Thread.sleep(1500);
         FailoverRig.Tally tally = rig.tally();
-        log.info("{}: first delivery {} ms and caught up (an event received after it delivered) {} ms after the writer was back;"
-                + " {} acknowledged; {}", scenario, firstDelivery.toMillis(), recovery.toMillis(), rig.acknowledged.size(), tally);
-        assertThat(rig.httpErrors.get()).as("the collector never failed a request").isZero();
+        log.info(
+                "{}: first delivery {} ms and caught up (an event received after it delivered) {} ms after the writer was back;"
+                        + " {} acknowledged; {}",
+                scenario,
+                firstDelivery.toMillis(),
+                recovery.toMillis(),
+                rig.acknowledged.size(),
+                tally);
+        assertThat(rig.httpErrors.get())
+                .as("the collector never failed a request")
+                .isZero();
         assertThat(tally.lostWarehouse()).as("nothing lost (warehouse)").isZero();
         assertThat(tally.lostWebhook()).as("nothing lost (webhook)").isZero();
         assertThat(tally.lostMirror()).as("nothing lost (mirror)").isZero();
-        assertThat(tally.warehouseRows()).as("exactly once in the warehouse: no other rows").isEqualTo(rig.acknowledged.size());
+        assertThat(tally.warehouseRows())
+                .as("exactly once in the warehouse: no other rows")
+                .isEqualTo(rig.acknowledged.size());
         return tally;
     }
 }

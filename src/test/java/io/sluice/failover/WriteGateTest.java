@@ -29,7 +29,9 @@ class WriteGateTest {
     @Test
     void aPauseRefusesNewWorkButLetsHeldWorkFinish() throws Exception {
         gate.pause(true);
-        assertThatThrownBy(() -> gate.enter(false)).isInstanceOf(WriteHeldException.class).hasMessageContaining("paused by an operator");
+        assertThatThrownBy(() -> gate.enter(false))
+                .isInstanceOf(WriteHeldException.class)
+                .hasMessageContaining("paused by an operator");
         gate.enter(true).close(); // completing a batch this process holds
         assertThat(gate.activeWrites()).isZero();
     }
@@ -41,7 +43,9 @@ class WriteGateTest {
         assertThat(gate.quiesce(() -> true)).as("a write is running").isFalse();
         running.close();
         AtomicBoolean held = new AtomicBoolean(true);
-        assertThat(gate.quiesce(() -> !held.get())).as("a retry chain is still held").isFalse();
+        assertThat(gate.quiesce(() -> !held.get()))
+                .as("a retry chain is still held")
+                .isFalse();
         gate.enter(true).close(); // its settle may still go ahead
         held.set(false);
         assertThat(gate.quiesce(() -> !held.get())).isTrue();
@@ -52,7 +56,9 @@ class WriteGateTest {
         gate.pause(true);
         assertThat(gate.quiesce(() -> true)).isTrue();
         long admitted = gate.admittedWrites();
-        assertThatThrownBy(() -> gate.enter(true)).as("not even a draining write").isInstanceOf(WriteHeldException.class);
+        assertThatThrownBy(() -> gate.enter(true))
+                .as("not even a draining write")
+                .isInstanceOf(WriteHeldException.class);
         assertThatThrownBy(() -> gate.enter(false)).isInstanceOf(WriteHeldException.class);
         assertThat(gate.admittedWrites()).isEqualTo(admitted);
         assertThat(gate.quiesce(() -> false)).as("stays quiesced").isTrue();
@@ -64,6 +70,8 @@ class WriteGateTest {
     @Test
     void aWriterProblemHoldsDrainingWritesToo() {
         gate.writerLost("SQLSTATE 25006");
-        assertThatThrownBy(() -> gate.enter(true)).isInstanceOf(WriteHeldException.class).hasMessageContaining("25006");
+        assertThatThrownBy(() -> gate.enter(true))
+                .isInstanceOf(WriteHeldException.class)
+                .hasMessageContaining("25006");
     }
 }

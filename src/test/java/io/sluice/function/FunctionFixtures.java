@@ -33,7 +33,8 @@ final class FunctionFixtures {
                     %s
                     functions:
                     %s
-                    """.formatted(syncs.stripTrailing(), functions.isBlank() ? "  timeout: 1s" : functions.stripTrailing()));
+                    """.formatted(
+                            syncs.stripTrailing(), functions.isBlank() ? "  timeout: 1s" : functions.stripTrailing()));
             return new ConfigLoader(Map.of()).load(file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FunctionReloadTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private static String version(String v) {
@@ -25,7 +27,12 @@ class FunctionReloadTest {
     }
 
     private String versionSeen(Functions functions) {
-        return functions.apply("a", List.of(event("m-1"))).output().getFirst().path("version").asText();
+        return functions
+                .apply("a", List.of(event("m-1")))
+                .output()
+                .getFirst()
+                .path("version")
+                .asText();
     }
 
     /** Rewrites the file with a visibly newer mtime, as an editor or a deploy would. */
@@ -38,7 +45,8 @@ class FunctionReloadTest {
     void aChangedFileIsPickedUpAndABrokenOneKeepsThePreviousVersion() throws Exception {
         Path file = dir.resolve("fn.js");
         write(file, version("v1"));
-        try (Functions functions = new Functions(config(dir, """
+        try (Functions functions =
+                new Functions(config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
@@ -48,16 +56,26 @@ class FunctionReloadTest {
             assertThat(versionSeen(functions)).isEqualTo("v1");
 
             rewrite(file, version("v2"), 1);
-            await().atMost(Duration.ofSeconds(5)).until(() -> versionSeen(functions).equals("v2"));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> versionSeen(functions).equals("v2"));
 
             rewrite(file, "function transform(event) {\n  return event.;\n}\n", 2);
-            await().atMost(Duration.ofSeconds(5)).until(() ->
-                    registry.get("sluice.function.reloads").tag("outcome", "rejected").counter().count() == 1);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> registry.get("sluice.function.reloads")
+                                    .tag("outcome", "rejected")
+                                    .counter()
+                                    .count()
+                            == 1);
             assertThat(versionSeen(functions)).isEqualTo("v2");
 
             rewrite(file, version("v3"), 3);
-            await().atMost(Duration.ofSeconds(5)).until(() -> versionSeen(functions).equals("v3"));
-            assertThat(registry.get("sluice.function.reloads").tag("outcome", "applied").counter().count()).isEqualTo(2);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> versionSeen(functions).equals("v3"));
+            assertThat(registry.get("sluice.function.reloads")
+                            .tag("outcome", "applied")
+                            .counter()
+                            .count())
+                    .isEqualTo(2);
 
             Files.delete(file);
             functions.reload();
@@ -80,7 +98,8 @@ class FunctionReloadTest {
             functions.reload(); // explicit check, as `sluice reload` would
             assertThat(versionSeen(functions)).isEqualTo("v2");
             assertThat(functions.apply("a", List.of(event("m-1"), event("m-2"))).output())
-                    .extracting(e -> e.path("version").asText()).containsExactly("v2", "v2");
+                    .extracting(e -> e.path("version").asText())
+                    .containsExactly("v2", "v2");
         }
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
@@ -22,14 +23,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Every way out of the sandbox we know of fails as a FunctionFailure, with no effect on the host. */
 class FunctionSandboxTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void hostAccessAttemptsFailSafely() throws Exception {
         Path marker = dir.resolve("marker");
         Path secret = dir.resolve("secret.js");
         write(secret, "globalThis.stolen = 'contents of a host file'; 'secret'");
-        try (ServerSocket listener = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String url = "http://127.0.0.1:" + listener.getLocalPort() + "/steal";
             Map<String, String> attempts = new LinkedHashMap<>();
             attempts.put("java-type", "Java.type('java.lang.System').exit(3)");
@@ -56,10 +58,17 @@ class FunctionSandboxTest {
             attempts.put("exit", "exit(3)");
             attempts.put("graal", "Graal.versionGraalVM.length");
             attempts.put("eval-java", "eval('Java.type(\"java.io.File\")')");
-            attempts.put("dynamic-import", "import('" + secret + "').then(() => globalThis.imported = 'yes', e => globalThis.importError = String(e));"
-                    + " throw new Error('import started')");
-            attempts.put("after-import", "throw new Error('imported=' + globalThis.imported + ' stolen=' + globalThis.stolen + ' ' + globalThis.importError)");
-            attempts.put("print", "console.log('SANDBOX-PRINT'); console.error('SANDBOX-PRINT'); print('SANDBOX-PRINT'); throw new TypeError('printed')");
+            attempts.put(
+                    "dynamic-import",
+                    "import('" + secret
+                            + "').then(() => globalThis.imported = 'yes', e => globalThis.importError = String(e));"
+                            + " throw new Error('import started')");
+            attempts.put(
+                    "after-import",
+                    "throw new Error('imported=' + globalThis.imported + ' stolen=' + globalThis.stolen + ' ' + globalThis.importError)");
+            attempts.put(
+                    "print",
+                    "console.log('SANDBOX-PRINT'); console.error('SANDBOX-PRINT'); print('SANDBOX-PRINT'); throw new TypeError('printed')");
             attempts.put("atomics-wait", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)");
             String cases = attempts.entrySet().stream()
                     .map(a -> "    case '" + a.getKey() + "': " + a.getValue() + "; break;")
@@ -84,7 +93,8 @@ class FunctionSandboxTest {
                     """, "  timeout: 500ms"), new SimpleMeterRegistry())) {
                 functions.start();
                 System.setOut(new PrintStream(captured, true));
-                List<ObjectNode> events = attempts.keySet().stream().map(FunctionFixtures::event).toList();
+                List<ObjectNode> events =
+                        attempts.keySet().stream().map(FunctionFixtures::event).toList();
                 FunctionResult result = functions.apply("a", events);
                 assertThat(result.output()).as("no attempt may complete").isEmpty();
                 failures = result.failures();
@@ -92,11 +102,18 @@ class FunctionSandboxTest {
                 System.setOut(realOut);
             }
             Map<String, String> errors = failures.stream()
-                    .collect(Collectors.toMap(f -> f.event().path("messageId").asText(), FunctionFailure::error, (a, b) -> a, LinkedHashMap::new));
+                    .collect(Collectors.toMap(
+                            f -> f.event().path("messageId").asText(),
+                            FunctionFailure::error,
+                            (a, b) -> a,
+                            LinkedHashMap::new));
             errors.forEach((attempt, error) -> System.err.println(attempt + " -> " + error));
             assertThat(errors.keySet()).containsExactlyElementsOf(attempts.keySet());
-            errors.forEach((attempt, error) -> assertThat(error).as(attempt)
-                    .matches("(ReferenceError|TypeError|Error: import started|Error: imported=undefined stolen=undefined Error: Operation is not allowed).*"));
+            errors.forEach(
+                    (attempt, error) -> assertThat(error)
+                            .as(attempt)
+                            .matches(
+                                    "(ReferenceError|TypeError|Error: import started|Error: imported=undefined stolen=undefined Error: Operation is not allowed).*"));
 
             // no host effect: no file created, no connection made, nothing printed, the JVM still here
             assertThat(Files.exists(marker)).isFalse();
@@ -127,7 +144,9 @@ class FunctionSandboxTest {
                 """, event("m-1"), java.time.Duration.ofSeconds(1));
         assertThat(run.error()).isNull();
         ObjectNode out = run.output().getFirst();
-        out.path("seen").properties().forEach(e -> assertThat(e.getValue().asText()).as(e.getKey()).isEqualTo("undefined"));
+        out.path("seen")
+                .properties()
+                .forEach(e -> assertThat(e.getValue().asText()).as(e.getKey()).isEqualTo("undefined"));
         assertThat(out.path("seen").size()).isEqualTo(16);
         assertThat(out.path("json").asText()).isEqualTo("function");
         assertThat(run.logs()).containsExactly("console still works", "so does print");

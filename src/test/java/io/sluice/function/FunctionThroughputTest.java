@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +25,8 @@ import org.slf4j.LoggerFactory;
 class FunctionThroughputTest {
     private static final Logger log = LoggerFactory.getLogger(FunctionThroughputTest.class);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void typicalFunctionThroughputSingleThreaded() {
@@ -50,7 +53,7 @@ class FunctionThroughputTest {
             long warmUntil = System.nanoTime() + seconds * 1_000_000_000L;
             while (System.nanoTime() < warmUntil) functions.apply("a", batch);
 
-            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long events = 0;
             long cpuBegun = threads.getCurrentThreadCpuTime();
             long begun = System.nanoTime();
@@ -63,14 +66,28 @@ class FunctionThroughputTest {
             double perSecond = events / ((System.nanoTime() - begun) / 1e9);
             double perCpuSecond = events / ((threads.getCurrentThreadCpuTime() - cpuBegun) / 1e9);
             String runtime;
-            try (Engine engine = Engine.newBuilder("js").option("engine.WarnInterpreterOnly", "false").build()) {
+            try (Engine engine = Engine.newBuilder("js")
+                    .option("engine.WarnInterpreterOnly", "false")
+                    .build()) {
                 runtime = engine.getImplementationName();
             }
-            log.info("Function throughput: {} events/s per CPU-second of the calling thread, {} events/s wall clock "
+            log.info(
+                    "Function throughput: {} events/s per CPU-second of the calling thread, {} events/s wall clock "
                             + "(one thread, typical function, runtime {}, JVM {} {}, {} processors)",
-                    Math.round(perCpuSecond), Math.round(perSecond), runtime, System.getProperty("java.vm.name"), System.getProperty("java.version"),
+                    Math.round(perCpuSecond),
+                    Math.round(perSecond),
+                    runtime,
+                    System.getProperty("java.vm.name"),
+                    System.getProperty("java.version"),
                     Runtime.getRuntime().availableProcessors());
-            assertThat(functions.apply("a", batch.subList(0, 1)).output().getFirst().path("properties").path("total").asDouble()).isEqualTo(12.5);
+            assertThat(functions
+                            .apply("a", batch.subList(0, 1))
+                            .output()
+                            .getFirst()
+                            .path("properties")
+                            .path("total")
+                            .asDouble())
+                    .isEqualTo(12.5);
         }
     }
 }

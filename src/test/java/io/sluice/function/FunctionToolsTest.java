@@ -5,6 +5,7 @@ import static io.sluice.function.FunctionFixtures.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.admin.AdminServer;
@@ -26,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code sluice function test} (through picocli, in-process) and {@code POST /admin/functions/test}. */
 class FunctionToolsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private record Cli(int exit, String out) {}
 
@@ -51,7 +53,9 @@ class FunctionToolsTest {
                   return event;
                 }
                 """);
-        write(dir.resolve("event.json"), "{\"type\":\"track\",\"event\":\"Signed Up\",\"messageId\":\"m-1\",\"properties\":{}}");
+        write(
+                dir.resolve("event.json"),
+                "{\"type\":\"track\",\"event\":\"Signed Up\",\"messageId\":\"m-1\",\"properties\":{}}");
         write(dir.resolve("sluice.yaml"), """
                 sources:
                   - id: web
@@ -69,15 +73,31 @@ class FunctionToolsTest {
                   timeout: 2s
                 """);
 
-        Cli plain = sluice("function", "test", dir.resolve("enrich.js").toString(), dir.resolve("event.json").toString());
+        Cli plain = sluice(
+                "function",
+                "test",
+                dir.resolve("enrich.js").toString(),
+                dir.resolve("event.json").toString());
         assertThat(plain.exit()).isZero();
-        assertThat(plain.out()).contains("log: enriching m-1 for test").contains("output (1 event):").contains("\"plan\" : \"none\"");
+        assertThat(plain.out())
+                .contains("log: enriching m-1 for test")
+                .contains("output (1 event):")
+                .contains("\"plan\" : \"none\"");
 
-        Cli asSync = sluice("function", "test", "--config", dir.resolve("sluice.yaml").toString(), "--sync", "signups", "--json",
-                dir.resolve("enrich.js").toString(), dir.resolve("event.json").toString());
+        Cli asSync = sluice(
+                "function",
+                "test",
+                "--config",
+                dir.resolve("sluice.yaml").toString(),
+                "--sync",
+                "signups",
+                "--json",
+                dir.resolve("enrich.js").toString(),
+                dir.resolve("event.json").toString());
         assertThat(asSync.exit()).isZero();
         JsonNode result = JSON.readTree(asSync.out());
-        assertThat(result.path("output").get(0).path("properties").path("plan").asText()).isEqualTo("pro");
+        assertThat(result.path("output").get(0).path("properties").path("plan").asText())
+                .isEqualTo("pro");
         assertThat(result.path("logs").get(0).asText()).isEqualTo("enriching m-1 for signups");
         assertThat(result.path("error").isNull()).isTrue();
     }
@@ -86,7 +106,11 @@ class FunctionToolsTest {
     void cliReportsTheErrorWithItsLine() {
         write(dir.resolve("broken.js"), "function transform(event) {\n  return event.properties.x.y;\n}\n");
         write(dir.resolve("event.json"), "{\"type\":\"track\",\"messageId\":\"m-1\",\"properties\":{}}");
-        Cli cli = sluice("function", "test", dir.resolve("broken.js").toString(), dir.resolve("event.json").toString());
+        Cli cli = sluice(
+                "function",
+                "test",
+                dir.resolve("broken.js").toString(),
+                dir.resolve("event.json").toString());
         assertThat(cli.exit()).isEqualTo(1);
         assertThat(cli.out()).startsWith("error: TypeError").contains("(line 2)");
     }
@@ -94,7 +118,8 @@ class FunctionToolsTest {
     @Test
     void adminRouteRunsAFunctionBehindTheToken() throws Exception {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        AdminServer server = new AdminServer(new AdminSettings("127.0.0.1", 0, "s3cret"), registry, new KafkaHealth("127.0.0.1:1"), null);
+        AdminServer server = new AdminServer(
+                new AdminSettings("127.0.0.1", 0, "s3cret"), registry, new KafkaHealth("127.0.0.1:1"), null);
         server.add(new FunctionAdminRoutes(Duration.ofMillis(500)));
         server.start();
         try (HttpClient http = HttpClient.newHttpClient()) {
@@ -106,10 +131,15 @@ class FunctionToolsTest {
                               return [event, { type: 'track', event: 'Extra', properties: { from: context.settings.from } }];
                             }
                             """)
-                    .<com.fasterxml.jackson.databind.node.ObjectNode>set("event", JSON.readTree("{\"type\":\"track\",\"event\":\"Clicked\",\"messageId\":\"m-9\"}"))
-                    .set("settings", JSON.readTree("{\"from\":\"admin\"}")).toString();
+                    .<ObjectNode>set(
+                            "event", JSON.readTree("{\"type\":\"track\",\"event\":\"Clicked\",\"messageId\":\"m-9\"}"))
+                    .set("settings", JSON.readTree("{\"from\":\"admin\"}"))
+                    .toString();
 
-            HttpResponse<String> denied = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString(fanOut)).build(),
+            HttpResponse<String> denied = http.send(
+                    HttpRequest.newBuilder(uri)
+                            .POST(HttpRequest.BodyPublishers.ofString(fanOut))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(denied.statusCode()).isEqualTo(401);
 
@@ -118,16 +148,23 @@ class FunctionToolsTest {
             assertThat(ok.path("logs").get(0).asText()).isEqualTo("seen Clicked");
             assertThat(ok.path("output")).hasSize(2);
             assertThat(ok.path("output").get(1).path("messageId").asText()).isEqualTo("m-9-1");
-            assertThat(ok.path("output").get(1).path("properties").path("from").asText()).isEqualTo("admin");
+            assertThat(ok.path("output").get(1).path("properties").path("from").asText())
+                    .isEqualTo("admin");
 
-            JsonNode failed = post(http, uri, "{\"source\":\"function transform(e) {\\n  while (true) {}\\n}\",\"event\":{\"type\":\"track\"}}", 200);
+            JsonNode failed = post(
+                    http,
+                    uri,
+                    "{\"source\":\"function transform(e) {\\n  while (true) {}\\n}\",\"event\":{\"type\":\"track\"}}",
+                    200);
             assertThat(failed.path("output").isNull()).isTrue();
             assertThat(failed.path("error").asText()).isEqualTo("timed out after 500 ms");
 
-            JsonNode syntax = post(http, uri, "{\"source\":\"function transform(e) {\\n\\n  return e +;\\n}\",\"event\":{}}", 200);
+            JsonNode syntax = post(
+                    http, uri, "{\"source\":\"function transform(e) {\\n\\n  return e +;\\n}\",\"event\":{}}", 200);
             assertThat(syntax.path("error").asText()).startsWith("SyntaxError").endsWith("(line 3)");
 
-            JsonNode malformed = post(http, uri, "{\"source\":\"function transform(e) { return e; }\",\"event\":[1]}", 400);
+            JsonNode malformed =
+                    post(http, uri, "{\"source\":\"function transform(e) { return e; }\",\"event\":[1]}", 400);
             assertThat(malformed.path("error").asText()).contains("expected");
         } finally {
             server.close();
@@ -135,8 +172,12 @@ class FunctionToolsTest {
     }
 
     private static JsonNode post(HttpClient http, URI uri, String body, int status) throws Exception {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).header("Authorization", "Bearer s3cret")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = http.send(
+                HttpRequest.newBuilder(uri)
+                        .header("Authorization", "Bearer s3cret")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         return JSON.readTree(response.body());
     }

@@ -12,11 +12,14 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import java.nio.file.Path;
 import java.util.List;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FunctionsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private Functions start(String script) {
@@ -53,13 +56,17 @@ class FunctionsTest {
             assertThat(result.failures()).isEmpty();
             assertThat(result.output()).hasSize(2);
             ObjectNode first = result.output().getFirst();
-            assertThat(first.path("properties").path("total").asDouble()).isCloseTo(13.75, org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(first.path("properties").path("total").asDouble()).isCloseTo(13.75, Offset.offset(1e-9));
             assertThat(first.path("properties").has("revenue")).isFalse();
             assertThat(first.path("properties").path("via").asText()).isEqualTo("a->warehouse");
             assertThat(first.path("messageId").asText()).isEqualTo("m-1");
             assertThat(result.output().get(1).path("messageId").asText()).isEqualTo("m-2");
             assertThat(count("sluice.function.invocations")).isEqualTo(2);
-            assertThat(registry.get("sluice.function.time").tag("sync", "a").timer().count()).isEqualTo(2);
+            assertThat(registry.get("sluice.function.time")
+                            .tag("sync", "a")
+                            .timer()
+                            .count())
+                    .isEqualTo(2);
         }
     }
 
@@ -89,11 +96,16 @@ class FunctionsTest {
                 """)) {
             FunctionResult result = functions.apply("a", List.of(event("drop-me"), event("m-1"), event("null-me")));
             assertThat(result.failures()).isEmpty();
-            assertThat(result.output()).extracting(e -> e.path("messageId").asText()).containsExactly("m-1", "m-1-1", "m-1-2", "custom");
-            assertThat(result.output()).extracting(e -> e.path("event").asText()).containsExactly("Order Completed", "Item", "Copy", "Own id");
+            assertThat(result.output())
+                    .extracting(e -> e.path("messageId").asText())
+                    .containsExactly("m-1", "m-1-1", "m-1-2", "custom");
+            assertThat(result.output())
+                    .extracting(e -> e.path("event").asText())
+                    .containsExactly("Order Completed", "Item", "Copy", "Own id");
             assertThat(count("sluice.function.drops")).isEqualTo(2);
             // the same input gives the same ids on a retry
-            assertThat(functions.apply("a", List.of(event("m-1"))).output()).extracting(e -> e.path("messageId").asText())
+            assertThat(functions.apply("a", List.of(event("m-1"))).output())
+                    .extracting(e -> e.path("messageId").asText())
                     .containsExactly("m-1", "m-1-1", "m-1-2", "custom");
         }
     }
@@ -109,11 +121,18 @@ class FunctionsTest {
                   return event;
                 }
                 """)) {
-            FunctionResult result = functions.apply("a", List.of(event("m-1"), event("bad"), event("thrown"), event("m-2")));
-            assertThat(result.output()).extracting(e -> e.path("messageId").asText()).containsExactly("m-1", "m-2");
+            FunctionResult result =
+                    functions.apply("a", List.of(event("m-1"), event("bad"), event("thrown"), event("m-2")));
+            assertThat(result.output())
+                    .extracting(e -> e.path("messageId").asText())
+                    .containsExactly("m-1", "m-2");
             assertThat(result.failures()).hasSize(2);
-            assertThat(result.failures().get(0).event().path("messageId").asText()).isEqualTo("bad");
-            assertThat(result.failures().get(0).error()).startsWith("TypeError").contains("deeper").endsWith("(line 3)");
+            assertThat(result.failures().get(0).event().path("messageId").asText())
+                    .isEqualTo("bad");
+            assertThat(result.failures().get(0).error())
+                    .startsWith("TypeError")
+                    .contains("deeper")
+                    .endsWith("(line 3)");
             assertThat(result.failures().get(1).error()).isEqualTo("Error: no thanks (line 5)");
             assertThat(count("sluice.function.errors")).isEqualTo(2);
         }
@@ -133,15 +152,26 @@ class FunctionsTest {
                   }
                 }
                 """)) {
-            FunctionResult result = functions.apply("a",
-                    List.of(event("number"), event("string"), event("array"), event("promise"), event("bigint"), event("ok")));
-            assertThat(result.output()).extracting(e -> e.path("messageId").asText()).containsExactly("ok");
-            assertThat(result.failures()).extracting(FunctionFailure::error).containsExactly(
-                    "transform must return an object, an array of objects, null or undefined, not a number",
-                    "transform must return an object, an array of objects, null or undefined, not a string",
-                    "element 1 of the returned array is not an object",
-                    "transform returned a Promise: it must return its result synchronously",
-                    "the returned value cannot be converted to JSON: Do not know how to serialize a BigInt");
+            FunctionResult result = functions.apply(
+                    "a",
+                    List.of(
+                            event("number"),
+                            event("string"),
+                            event("array"),
+                            event("promise"),
+                            event("bigint"),
+                            event("ok")));
+            assertThat(result.output())
+                    .extracting(e -> e.path("messageId").asText())
+                    .containsExactly("ok");
+            assertThat(result.failures())
+                    .extracting(FunctionFailure::error)
+                    .containsExactly(
+                            "transform must return an object, an array of objects, null or undefined, not a number",
+                            "transform must return an object, an array of objects, null or undefined, not a string",
+                            "element 1 of the returned array is not an object",
+                            "transform returned a Promise: it must return its result synchronously",
+                            "the returned value cannot be converted to JSON: Do not know how to serialize a BigInt");
         }
     }
 
@@ -157,19 +187,27 @@ class FunctionsTest {
                   return event;
                 }
                 """)) {
-            FunctionResult result = functions.apply("a", List.of(event("m-1"), event("spin"), event("m-2"), event("recurse"), event("m-3")));
-            assertThat(result.failures()).extracting(f -> f.event().path("messageId").asText()).containsExactly("spin", "recurse");
+            FunctionResult result = functions.apply(
+                    "a", List.of(event("m-1"), event("spin"), event("m-2"), event("recurse"), event("m-3")));
+            assertThat(result.failures())
+                    .extracting(f -> f.event().path("messageId").asText())
+                    .containsExactly("spin", "recurse");
             assertThat(result.failures().getFirst().error()).isEqualTo("timed out after 300 ms");
             assertThat(result.failures().get(1).error()).contains("RangeError").contains("(line 5)");
-            assertThat(result.output()).extracting(e -> e.path("messageId").asText()).containsExactly("m-1", "m-2", "m-3");
+            assertThat(result.output())
+                    .extracting(e -> e.path("messageId").asText())
+                    .containsExactly("m-1", "m-2", "m-3");
             // the cancelled context was discarded: the next event ran in a fresh one (its global state starts over)
             assertThat(result.output().get(1).path("calls").asInt()).isEqualTo(1);
             assertThat(count("sluice.function.timeouts")).isEqualTo(1);
 
             long begun = System.nanoTime();
-            assertThat(functions.apply("a", List.of(event("spin"))).failures()).singleElement()
+            assertThat(functions.apply("a", List.of(event("spin"))).failures())
+                    .singleElement()
                     .satisfies(f -> assertThat(f.error()).isEqualTo("timed out after 300 ms"));
-            assertThat(System.nanoTime() - begun).as("cancelled soon after the 300 ms timeout").isLessThan(2_000_000_000L);
+            assertThat(System.nanoTime() - begun)
+                    .as("cancelled soon after the 300 ms timeout")
+                    .isLessThan(2_000_000_000L);
             assertThat(functions.apply("a", List.of(event("m-4"))).output()).hasSize(1);
         }
     }
@@ -187,7 +225,8 @@ class FunctionsTest {
                            frozen: Object.isFrozen(context.settings.lookup), strictError };
                 }
                 """)) {
-            ObjectNode out = functions.apply("a", List.of(event("m-1"))).output().getFirst();
+            ObjectNode out =
+                    functions.apply("a", List.of(event("m-1"))).output().getFirst();
             assertThat(out.path("prefix").asText()).isEqualTo("x_");
             assertThat(out.path("eur").asDouble()).isEqualTo(1.1);
             assertThat(out.path("sync").asText()).isEqualTo("a");
@@ -224,7 +263,8 @@ class FunctionsTest {
         try (Functions functions = new Functions(config, registry)) {
             functions.start();
             functions.apply("a", List.of(event("m-1")));
-            ObjectNode seen = functions.apply("b", List.of(event("m-2"))).output().getFirst();
+            ObjectNode seen =
+                    functions.apply("b", List.of(event("m-2"))).output().getFirst();
             assertThat(seen.path("secret").asText()).isEqualTo("undefined");
             assertThat(seen.path("shared").asText()).isEqualTo("undefined");
             assertThat(seen.path("viaGlobal").asText()).isEqualTo("undefined");
@@ -257,10 +297,11 @@ class FunctionsTest {
     @Test
     void startupRejectsMissingFilesScriptsWithoutTransformAndTopLevelErrors() {
         for (String[] c : new String[][] {
-                {"missing.js", null, "does not exist"},
-                {"none.js", "function transfrom(e) { return e; }", "does not define function transform"},
-                {"top.js", "\n\nnull.x;\nfunction transform(e) { return e; }", "(line 3)"},
-                {"loop.js", "while (true) {}\nfunction transform(e) { return e; }", "timed out after 5000 ms"}}) {
+            {"missing.js", null, "does not exist"},
+            {"none.js", "function transfrom(e) { return e; }", "does not define function transform"},
+            {"top.js", "\n\nnull.x;\nfunction transform(e) { return e; }", "(line 3)"},
+            {"loop.js", "while (true) {}\nfunction transform(e) { return e; }", "timed out after 5000 ms"}
+        }) {
             if (c[1] != null) write(dir.resolve(c[0]), c[1]);
             SluiceConfig config = config(dir, """
                       - id: a
@@ -268,8 +309,11 @@ class FunctionsTest {
                         destination: warehouse
                         function: %s
                     """.formatted(c[0]), "");
-            assertThatThrownBy(() -> new Functions(config, registry).start()).as(c[0])
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("syncs[0].function").hasMessageContaining(c[2]);
+            assertThatThrownBy(() -> new Functions(config, registry).start())
+                    .as(c[0])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("syncs[0].function")
+                    .hasMessageContaining(c[2]);
         }
     }
 
@@ -284,7 +328,13 @@ class FunctionsTest {
                 """, "");
         try (Functions functions = new Functions(config, registry)) {
             functions.start();
-            assertThat(functions.apply("a", List.of(event("m-1"))).output().getFirst().path("inline").asBoolean()).isTrue();
+            assertThat(functions
+                            .apply("a", List.of(event("m-1")))
+                            .output()
+                            .getFirst()
+                            .path("inline")
+                            .asBoolean())
+                    .isTrue();
         }
     }
 }

@@ -33,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 class PipelineCrashIT {
     static final int USERS = 20;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     String warehouseUrl;
     String queueUrl;
     Path config;
@@ -42,18 +44,25 @@ class PipelineCrashIT {
     void killingWorkerAndPlannerMidStreamLosesAndDuplicatesNothing() throws Exception {
         writeConfig();
         try (Sluice collector = collector()) {
-            SluiceProcess planner = SluiceProcess.start("planner", config, dir, "planner-1").awaitRunning(Duration.ofSeconds(60));
-            SluiceProcess worker = SluiceProcess.start("worker", config, dir, "worker-1").awaitRunning(Duration.ofSeconds(60));
+            SluiceProcess planner =
+                    SluiceProcess.start("planner", config, dir, "planner-1").awaitRunning(Duration.ofSeconds(60));
+            SluiceProcess worker =
+                    SluiceProcess.start("worker", config, dir, "worker-1").awaitRunning(Duration.ofSeconds(60));
             AtomicInteger sent = new AtomicInteger();
             Thread load = Thread.ofVirtual().start(() -> sendBatches(collector, 0, 40, sent));
             await().atMost(Duration.ofSeconds(60)).until(() -> rows() > 300);
             worker.kill();
             planner.kill();
-            SluiceProcess planner2 = SluiceProcess.start("planner", config, dir, "planner-2").awaitRunning(Duration.ofSeconds(60));
-            SluiceProcess worker2 = SluiceProcess.start("worker", config, dir, "worker-2").awaitRunning(Duration.ofSeconds(60));
+            SluiceProcess planner2 =
+                    SluiceProcess.start("planner", config, dir, "planner-2").awaitRunning(Duration.ofSeconds(60));
+            SluiceProcess worker2 =
+                    SluiceProcess.start("worker", config, dir, "worker-2").awaitRunning(Duration.ofSeconds(60));
             load.join();
-            try (planner2; worker2) {
-                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> rows() >= sent.get());
+            try (planner2;
+                    worker2) {
+                await().atMost(Duration.ofSeconds(90))
+                        .pollInterval(Duration.ofMillis(500))
+                        .until(() -> rows() >= sent.get());
                 Thread.sleep(2000);
                 assertThat(rows()).as("exactly one row per acknowledged event").isEqualTo(sent.get());
                 assertThat(distinctIds()).isEqualTo(sent.get());
@@ -66,22 +75,27 @@ class PipelineCrashIT {
     void twoPlannersAndTwoWorkersDeliverEveryBatchOnceInOrder() throws Exception {
         writeConfig();
         try (Sluice collector = collector();
-             SluiceProcess p1 = SluiceProcess.start("planner", config, dir, "planner-a");
-             SluiceProcess p2 = SluiceProcess.start("planner", config, dir, "planner-b");
-             SluiceProcess w1 = SluiceProcess.start("worker", config, dir, "worker-a");
-             SluiceProcess w2 = SluiceProcess.start("worker", config, dir, "worker-b")) {
+                SluiceProcess p1 = SluiceProcess.start("planner", config, dir, "planner-a");
+                SluiceProcess p2 = SluiceProcess.start("planner", config, dir, "planner-b");
+                SluiceProcess w1 = SluiceProcess.start("worker", config, dir, "worker-a");
+                SluiceProcess w2 = SluiceProcess.start("worker", config, dir, "worker-b")) {
             for (SluiceProcess p : List.of(p1, p2, w1, w2)) p.awaitRunning(Duration.ofSeconds(60));
             AtomicInteger sent = new AtomicInteger();
             sendBatches(collector, 0, 30, sent);
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> rows() >= sent.get());
+            await().atMost(Duration.ofSeconds(90))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> rows() >= sent.get());
             Thread.sleep(2000);
             assertThat(rows()).isEqualTo(sent.get());
             assertInOrderPerUser();
             try (Connection queue = DriverManager.getConnection(queueUrl, "sluice", "")) {
-                assertThat(scalar(queue, "SELECT count(*) FROM batches WHERE status <> 'done'")).isZero();
+                assertThat(scalar(queue, "SELECT count(*) FROM batches WHERE status <> 'done'"))
+                        .isZero();
                 assertThat(scalar(queue, "SELECT count(*) FROM batches WHERE attempts <> 1 OR epoch <> 1"))
-                        .as("no batch was delivered twice").isZero();
-                assertThat(scalar(queue, "SELECT count(DISTINCT lease_owner) FROM batches")).isZero(); // cleared when done
+                        .as("no batch was delivered twice")
+                        .isZero();
+                assertThat(scalar(queue, "SELECT count(DISTINCT lease_owner) FROM batches"))
+                        .isZero(); // cleared when done
             }
             assertThat(w1.output() + w2.output()).doesNotContain("Abandoning");
         }
@@ -106,7 +120,8 @@ class PipelineCrashIT {
     }
 
     private Sluice collector() throws Exception {
-        Sluice sluice = new Sluice(new ConfigLoader(Map.of()).load(config), EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
+        Sluice sluice = new Sluice(
+                new ConfigLoader(Map.of()).load(config), EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
         sluice.start();
         return sluice;
     }
@@ -121,10 +136,20 @@ class PipelineCrashIT {
                 int user = (b * 100 + i) % USERS;
                 String id = "e-" + b + "-" + i;
                 ids.add(id);
-                body.append(i == 0 ? "" : ",").append("{\"type\":\"track\",\"event\":\"Step\",\"userId\":\"user-").append(user)
-                        .append("\",\"messageId\":\"").append(id).append("\",\"properties\":{\"seq\":").append(sequence[user]++).append("}}");
+                body.append(i == 0 ? "" : ",")
+                        .append("{\"type\":\"track\",\"event\":\"Step\",\"userId\":\"user-")
+                        .append(user)
+                        .append("\",\"messageId\":\"")
+                        .append(id)
+                        .append("\",\"properties\":{\"seq\":")
+                        .append(sequence[user]++)
+                        .append("}}");
             }
-            var response = post(collector.collectorUrl() + "/v1/batch", body.append("]}").toString(), "Authorization", basic("wk_crash"));
+            var response = post(
+                    collector.collectorUrl() + "/v1/batch",
+                    body.append("]}").toString(),
+                    "Authorization",
+                    basic("wk_crash"));
             if (response.statusCode() != 200) throw new AssertionError("collector refused a batch: " + response.body());
             acknowledged.addAndGet(ids.size());
         }
@@ -151,7 +176,9 @@ class PipelineCrashIT {
                     SELECT count(*) FROM (
                       SELECT uuid_ts < lag(uuid_ts) OVER (PARTITION BY user_id ORDER BY seq) AS inverted FROM web.step) t
                     WHERE inverted""");
-            assertThat(inversions).as("events loaded out of order for some user").isZero();
+            assertThat(inversions)
+                    .as("events loaded out of order for some user")
+                    .isZero();
         }
     }
 

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ZombieWorkerIT {
     static final int EVENTS = 2000;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aFrozenWorkerCannotCompleteABatchSomeoneElseTookOver() throws Exception {
@@ -49,11 +50,15 @@ class ZombieWorkerIT {
                 planner: {groupId: zombie-%s}
                 worker: {concurrency: 1, pollInterval: 20ms, leaseDuration: 3s, heartbeatInterval: 1s}
                 """.formatted(TestKafka.bootstrapServers(), id, queueUrl, warehouseUrl, EVENTS, id));
-        try (Sluice collectorAndPlanner = new Sluice(new ConfigLoader(Map.of()).load(config),
-                EnumSet.of(Sluice.Role.COLLECTOR, Sluice.Role.PLANNER), false, Clock.systemUTC());
-             Connection queue = DriverManager.getConnection(queueUrl, "sluice", "")) {
+        try (Sluice collectorAndPlanner = new Sluice(
+                        new ConfigLoader(Map.of()).load(config),
+                        EnumSet.of(Sluice.Role.COLLECTOR, Sluice.Role.PLANNER),
+                        false,
+                        Clock.systemUTC());
+                Connection queue = DriverManager.getConnection(queueUrl, "sluice", "")) {
             collectorAndPlanner.start();
-            SluiceProcess zombie = SluiceProcess.start("worker", config, dir, "worker-zombie").awaitRunning(Duration.ofSeconds(60));
+            SluiceProcess zombie =
+                    SluiceProcess.start("worker", config, dir, "worker-zombie").awaitRunning(Duration.ofSeconds(60));
             long frozenBatch = -1;
             int sent = 0;
             for (int attempt = 0; attempt < 8 && frozenBatch < 0; attempt++) {
@@ -63,18 +68,23 @@ class ZombieWorkerIT {
             }
             assertThat(frozenBatch).as("caught the worker holding a batch").isPositive();
 
-            try (SluiceProcess rescuer = SluiceProcess.start("worker", config, dir, "worker-rescuer").awaitRunning(Duration.ofSeconds(60))) {
+            try (SluiceProcess rescuer =
+                    SluiceProcess.start("worker", config, dir, "worker-rescuer").awaitRunning(Duration.ofSeconds(60))) {
                 long batch = frozenBatch;
-                await().atMost(Duration.ofSeconds(30)).until(() -> status(queue, batch).startsWith("done"));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> status(queue, batch).startsWith("done"));
                 assertThat(status(queue, batch)).isEqualTo("done epoch 2");
                 signal("CONT", zombie.pid());
                 int expected = sent;
-                await().atMost(Duration.ofSeconds(30)).until(() -> zombie.output().contains("Abandoning batch " + batch));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> zombie.output().contains("Abandoning batch " + batch));
                 await().atMost(Duration.ofSeconds(30)).until(() -> rows(warehouseUrl, "count(*)") == expected);
                 Thread.sleep(2000);
                 assertThat(rows(warehouseUrl, "count(*)")).isEqualTo(expected);
                 assertThat(rows(warehouseUrl, "count(DISTINCT id)")).isEqualTo(expected);
-                assertThat(status(queue, batch)).as("the zombie did not change the row").isEqualTo("done epoch 2");
+                assertThat(status(queue, batch))
+                        .as("the zombie did not change the row")
+                        .isEqualTo("done epoch 2");
             } finally {
                 signal("CONT", zombie.pid());
                 zombie.close();
@@ -85,10 +95,20 @@ class ZombieWorkerIT {
     private static int send(Sluice collector, int round) {
         StringBuilder body = new StringBuilder("{\"batch\":[");
         for (int i = 0; i < EVENTS; i++) {
-            body.append(i == 0 ? "" : ",").append("{\"type\":\"track\",\"event\":\"Z\",\"userId\":\"u").append(i % 10)
-                    .append("\",\"messageId\":\"z-").append(round).append('-').append(i).append("\"}");
+            body.append(i == 0 ? "" : ",")
+                    .append("{\"type\":\"track\",\"event\":\"Z\",\"userId\":\"u")
+                    .append(i % 10)
+                    .append("\",\"messageId\":\"z-")
+                    .append(round)
+                    .append('-')
+                    .append(i)
+                    .append("\"}");
         }
-        var response = post(collector.collectorUrl() + "/v1/batch", body.append("]}").toString(), "Authorization", basic("wk_zombie"));
+        var response = post(
+                collector.collectorUrl() + "/v1/batch",
+                body.append("]}").toString(),
+                "Authorization",
+                basic("wk_zombie"));
         assertThat(response.statusCode()).isEqualTo(200);
         return EVENTS;
     }
@@ -100,7 +120,8 @@ class ZombieWorkerIT {
     private static long freezeWhileHolding(Connection queue, SluiceProcess worker, long afterId) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
-            try (var rs = queue.createStatement().executeQuery("SELECT id, status FROM batches WHERE id > " + afterId + " ORDER BY id LIMIT 1")) {
+            try (var rs = queue.createStatement()
+                    .executeQuery("SELECT id, status FROM batches WHERE id > " + afterId + " ORDER BY id LIMIT 1")) {
                 if (rs.next()) {
                     long batch = rs.getLong(1);
                     String state = rs.getString(2);
@@ -126,7 +147,8 @@ class ZombieWorkerIT {
     }
 
     private static String status(Connection queue, long batch) throws Exception {
-        try (var rs = queue.createStatement().executeQuery("SELECT status || ' epoch ' || epoch FROM batches WHERE id = " + batch)) {
+        try (var rs = queue.createStatement()
+                .executeQuery("SELECT status || ' epoch ' || epoch FROM batches WHERE id = " + batch)) {
             rs.next();
             return rs.getString(1);
         }
@@ -134,7 +156,7 @@ class ZombieWorkerIT {
 
     private static long rows(String warehouseUrl, String what) {
         try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
-             var rs = c.createStatement().executeQuery("SELECT " + what + " FROM web.tracks")) {
+                var rs = c.createStatement().executeQuery("SELECT " + what + " FROM web.tracks")) {
             rs.next();
             return rs.getLong(1);
         } catch (Exception e) {
@@ -143,6 +165,9 @@ class ZombieWorkerIT {
     }
 
     private static void signal(String signal, long pid) throws Exception {
-        new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start().waitFor();
+        new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+                .inheritIO()
+                .start()
+                .waitFor();
     }
 }

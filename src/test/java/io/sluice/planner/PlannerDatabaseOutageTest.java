@@ -7,8 +7,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
-import io.sluice.queue.QueueStore;
 import io.sluice.embedded.EmbeddedPostgres;
+import io.sluice.queue.QueueStore;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import java.time.Clock;
@@ -51,9 +51,13 @@ class PlannerDatabaseOutageTest {
             postgres.close();
             send(topic, 10, 10);
             Thread.sleep(3000);
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
-                var description = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
-                assertThat(description.members()).as("still a member of its group").hasSize(1);
+            try (Admin admin =
+                    Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+                var description =
+                        admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+                assertThat(description.members())
+                        .as("still a member of its group")
+                        .hasSize(1);
             }
 
             postgres.start();
@@ -68,13 +72,14 @@ class PlannerDatabaseOutageTest {
 
     private static void send(String topic, int from, int count) {
         List<String[]> records = new ArrayList<>();
-        for (int i = from; i < from + count; i++) records.add(new String[] {"web", "u" + i, TestEvents.event("web", "track", "u" + i, "E", "m" + i)});
+        for (int i = from; i < from + count; i++)
+            records.add(new String[] {"web", "u" + i, TestEvents.event("web", "track", "u" + i, "E", "m" + i)});
         TestEvents.send(topic, 0, records);
     }
 
     private static long planned(QueueDatabase database) {
         try (var c = database.dataSource().getConnection();
-             var rs = c.createStatement().executeQuery("SELECT coalesce(sum(event_count), 0) FROM batches")) {
+                var rs = c.createStatement().executeQuery("SELECT coalesce(sum(event_count), 0) FROM batches")) {
             rs.next();
             return rs.getLong(1);
         } catch (Exception e) {

@@ -62,9 +62,13 @@ class PlannerTest {
             for (int partition = 0; partition < 2; partition++) {
                 List<long[]> ranges = ranges(sync, partition);
                 for (int i = 1; i < ranges.size(); i++) {
-                    assertThat(ranges.get(i)[0]).as(sync + " p" + partition + " tiles").isEqualTo(ranges.get(i - 1)[1] + 1);
+                    assertThat(ranges.get(i)[0])
+                            .as(sync + " p" + partition + " tiles")
+                            .isEqualTo(ranges.get(i - 1)[1] + 1);
                 }
-                assertThat(ranges).allSatisfy(r -> assertThat(r[2]).as("matched events per batch").isBetween(1L, 10L));
+                assertThat(ranges)
+                        .allSatisfy(r ->
+                                assertThat(r[2]).as("matched events per batch").isBetween(1L, 10L));
             }
         }
     }
@@ -74,10 +78,14 @@ class PlannerTest {
         List<String[]> records = new ArrayList<>();
         for (int i = 0; i < web; i++) {
             String type = i % 2 == 0 ? "track" : "identify";
-            records.add(new String[] {"web", "u" + i, TestEvents.event("web", type, "u" + i, "E", "w" + partition + "-" + i)});
+            records.add(
+                    new String[] {"web", "u" + i, TestEvents.event("web", type, "u" + i, "E", "w" + partition + "-" + i)
+                    });
         }
         for (int i = 0; i < other; i++) {
-            records.add(new String[] {"app", "a" + i, TestEvents.event("app", "track", "a" + i, "E", "a" + partition + "-" + i)});
+            records.add(new String[] {
+                "app", "a" + i, TestEvents.event("app", "track", "a" + i, "E", "a" + partition + "-" + i)
+            });
         }
         TestEvents.send(topic, partition, records);
     }
@@ -98,7 +106,7 @@ class PlannerTest {
 
     private long matched(String sync) throws Exception {
         try (var c = database.dataSource().getConnection();
-             var ps = c.prepareStatement("SELECT coalesce(sum(event_count), 0) FROM batches WHERE sync_id = ?")) {
+                var ps = c.prepareStatement("SELECT coalesce(sum(event_count), 0) FROM batches WHERE sync_id = ?")) {
             ps.setString(1, sync);
             try (var rs = ps.executeQuery()) {
                 rs.next();
@@ -110,7 +118,8 @@ class PlannerTest {
     private List<long[]> ranges(String sync, int partition) throws Exception {
         List<long[]> ranges = new ArrayList<>();
         try (var c = database.dataSource().getConnection();
-             var ps = c.prepareStatement("SELECT first_offset, last_offset, event_count FROM batches WHERE sync_id = ? AND kafka_partition = ? ORDER BY first_offset")) {
+                var ps = c.prepareStatement(
+                        "SELECT first_offset, last_offset, event_count FROM batches WHERE sync_id = ? AND kafka_partition = ? ORDER BY first_offset")) {
             ps.setString(1, sync);
             ps.setInt(2, partition);
             try (var rs = ps.executeQuery()) {

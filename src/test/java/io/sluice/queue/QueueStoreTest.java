@@ -38,7 +38,9 @@ class QueueStoreTest {
         ClaimedBatch first = single(store.claim("worker-a", 10, LEASE, now));
         assertThat(first.epoch()).isEqualTo(1);
         assertThat(first.attempts()).isEqualTo(1);
-        assertThat(store.claim("worker-b", 10, LEASE, now)).as("held, not yet expired").isEmpty();
+        assertThat(store.claim("worker-b", 10, LEASE, now))
+                .as("held, not yet expired")
+                .isEmpty();
 
         now = now.plus(LEASE).plusSeconds(1); // worker-a stalls past its lease
         ClaimedBatch retaken = single(store.claim("worker-b", 10, LEASE, now));
@@ -49,17 +51,25 @@ class QueueStoreTest {
         assertThat(store.heartbeat("worker-a", List.of(first), LEASE, now)).isEmpty();
         assertThat(store.heartbeat("worker-b", List.of(retaken), LEASE, now)).containsExactly(retaken.id());
         store.complete(retaken, now);
-        assertThat(store.claim("worker-c", 10, LEASE, now.plus(Duration.ofDays(1)))).isEmpty();
+        assertThat(store.claim("worker-c", 10, LEASE, now.plus(Duration.ofDays(1))))
+                .isEmpty();
     }
 
     @Test
     void aBatchWaitsForEarlierBatchesOfItsSyncAndPartitionOnly() throws Exception {
-        plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100),
-                new PlannedBatch("s1", 1, 0, 4, 5, 50), new PlannedBatch("s2", 0, 0, 19, 3, 30));
+        plan(
+                new PlannedBatch("s1", 0, 0, 9, 10, 100),
+                new PlannedBatch("s1", 0, 10, 19, 10, 100),
+                new PlannedBatch("s1", 1, 0, 4, 5, 50),
+                new PlannedBatch("s2", 0, 0, 19, 3, 30));
         List<ClaimedBatch> claimed = store.claim("w", 10, LEASE, now);
-        assertThat(claimed).extracting(b -> b.syncId() + "/" + b.partition() + "@" + b.firstOffset())
+        assertThat(claimed)
+                .extracting(b -> b.syncId() + "/" + b.partition() + "@" + b.firstOffset())
                 .containsExactlyInAnyOrder("s1/0@0", "s1/1@0", "s2/0@0");
-        ClaimedBatch head = claimed.stream().filter(b -> b.syncId().equals("s1") && b.partition() == 0).findFirst().orElseThrow();
+        ClaimedBatch head = claimed.stream()
+                .filter(b -> b.syncId().equals("s1") && b.partition() == 0)
+                .findFirst()
+                .orElseThrow();
         store.complete(head, now);
         assertThat(single(store.claim("w", 10, LEASE, now)).firstOffset()).isEqualTo(10);
     }
@@ -69,7 +79,9 @@ class QueueStoreTest {
         plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100));
         ClaimedBatch first = single(store.claim("w", 10, LEASE, now));
         store.retryLater(first, now.plusSeconds(60), "HTTP 503", now);
-        assertThat(store.claim("w", 10, LEASE, now.plusSeconds(59))).as("not due, and it blocks its successor").isEmpty();
+        assertThat(store.claim("w", 10, LEASE, now.plusSeconds(59)))
+                .as("not due, and it blocks its successor")
+                .isEmpty();
         now = now.plusSeconds(60);
         ClaimedBatch again = single(store.claim("w", 10, LEASE, now));
         assertThat(again.attempts()).isEqualTo(2);
@@ -79,15 +91,24 @@ class QueueStoreTest {
 
     @Test
     void planningIsFencedByTheExpectedPosition() throws Exception {
-        store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 9, 10, 100)), List.of(new ProgressUpdate("s1", 0, null, 10)), now);
+        store.recordPlan(
+                List.of(new PlannedBatch("s1", 0, 0, 9, 10, 100)), List.of(new ProgressUpdate("s1", 0, null, 10)), now);
         assertThat(store.positions(0).get("s1")).isEqualTo(new QueueStore.Position(10L, 10));
         // A stale planner that still believes the position is 0 can neither move it nor add its batch.
-        assertThatThrownBy(() -> store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
-                List.of(new ProgressUpdate("s1", 0, 0L, 15)), now)).isInstanceOf(FencedException.class);
-        assertThatThrownBy(() -> store.recordPlan(List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
-                List.of(new ProgressUpdate("s1", 0, null, 15)), now)).isInstanceOf(FencedException.class);
+        assertThatThrownBy(() -> store.recordPlan(
+                        List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
+                        List.of(new ProgressUpdate("s1", 0, 0L, 15)),
+                        now))
+                .isInstanceOf(FencedException.class);
+        assertThatThrownBy(() -> store.recordPlan(
+                        List.of(new PlannedBatch("s1", 0, 0, 14, 15, 150)),
+                        List.of(new ProgressUpdate("s1", 0, null, 15)),
+                        now))
+                .isInstanceOf(FencedException.class);
         assertThat(store.positions(0).get("s1").next()).isEqualTo(10);
-        assertThat(store.claim("w", 10, LEASE, now)).singleElement().satisfies(b -> assertThat(b.lastOffset()).isEqualTo(9));
+        assertThat(store.claim("w", 10, LEASE, now))
+                .singleElement()
+                .satisfies(b -> assertThat(b.lastOffset()).isEqualTo(9));
     }
 
     @Test

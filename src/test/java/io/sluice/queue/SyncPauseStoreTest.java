@@ -39,16 +39,24 @@ class SyncPauseStoreTest {
 
     @Test
     void claimsSkipAPausedSyncUntilItIsResumedAndThePauseOutlivesTheStore() throws Exception {
-        store.recordPlan(List.of(new PlannedBatch("paused", 0, 0, 9, 10, 100), new PlannedBatch("other", 0, 0, 4, 5, 50)), List.of(), now);
-        ObjectNode event = (ObjectNode) new ObjectMapper().readTree("{\"type\":\"track\",\"userId\":\"u\",\"messageId\":\"m1\",\"event\":\"E\"}");
+        store.recordPlan(
+                List.of(new PlannedBatch("paused", 0, 0, 9, 10, 100), new PlannedBatch("other", 0, 0, 4, 5, 50)),
+                List.of(),
+                now);
+        ObjectNode event = (ObjectNode) new ObjectMapper()
+                .readTree("{\"type\":\"track\",\"userId\":\"u\",\"messageId\":\"m1\",\"event\":\"E\"}");
         try (Connection c = database.dataSource().getConnection()) {
             RetryStore.insert(c, List.of(RetryEvent.of("paused", event, 1, now, now, "HTTP 500", 500)), now);
         }
         new SyncPauseStore(database.dataSource(), gate).pause("paused", "console", now);
 
-        assertThat(store.claim("w", 10, LEASE, now)).extracting(ClaimedBatch::syncId).containsExactly("other");
+        assertThat(store.claim("w", 10, LEASE, now))
+                .extracting(ClaimedBatch::syncId)
+                .containsExactly("other");
         RetryStore retries = new RetryStore(database.dataSource(), gate);
-        assertThat(retries.claim("w", 10, LEASE, now)).as("the retry queue skips it too").isEmpty();
+        assertThat(retries.claim("w", 10, LEASE, now))
+                .as("the retry queue skips it too")
+                .isEmpty();
         // planning goes on while paused
         store.recordPlan(List.of(new PlannedBatch("paused", 0, 10, 19, 10, 100)), List.of(), now);
 
@@ -56,9 +64,15 @@ class SyncPauseStoreTest {
         assertThat(afterRestart.paused()).containsOnlyKeys("paused");
         assertThat(afterRestart.paused().get("paused").by()).isEqualTo("console");
         assertThat(afterRestart.resume("paused")).isTrue();
-        assertThat(afterRestart.resume("paused")).as("resuming twice changes nothing").isFalse();
+        assertThat(afterRestart.resume("paused"))
+                .as("resuming twice changes nothing")
+                .isFalse();
 
-        assertThat(store.claim("w", 10, LEASE, now)).extracting(ClaimedBatch::firstOffset).containsExactly(0L);
-        assertThat(retries.claim("w", 10, LEASE, now)).extracting(RetryStore.Chain::syncId).containsExactly("paused");
+        assertThat(store.claim("w", 10, LEASE, now))
+                .extracting(ClaimedBatch::firstOffset)
+                .containsExactly(0L);
+        assertThat(retries.claim("w", 10, LEASE, now))
+                .extracting(RetryStore.Chain::syncId)
+                .containsExactly("paused");
     }
 }

@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class RetryPolicyTest {
-    private final RetryPolicy policy = new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(10), 4, Duration.ofMinutes(1));
+    private final RetryPolicy policy =
+            new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(10), 4, Duration.ofMinutes(1));
 
     @Test
     void delaysDoubleToTheCapWithEqualJitter() {
@@ -39,7 +40,8 @@ class RetryPolicyTest {
         assertThat(policy.exhausted(3, first, first.plusSeconds(59))).isFalse();
         assertThat(policy.exhausted(4, first, first)).isTrue();
         assertThat(policy.exhausted(1, first, first.plusSeconds(60))).isTrue();
-        assertThat(RetryPolicy.RECOVERY.exhausted(1_000_000, first, first.plus(Duration.ofDays(365)))).isFalse();
+        assertThat(RetryPolicy.RECOVERY.exhausted(1_000_000, first, first.plus(Duration.ofDays(365))))
+                .isFalse();
     }
 
     @Test
@@ -58,13 +60,15 @@ class RetryPolicyTest {
         assertThat(waits).hasSize(2);
 
         assertThatThrownBy(() -> policy.call(clock, advance, e -> e instanceof IOException, attempt -> {
-            throw new IOException("always");
-        })).hasMessage("always");
+                    throw new IOException("always");
+                }))
+                .hasMessage("always");
         assertThat(waits).hasSize(2 + 3); // four attempts, three waits
 
         assertThatThrownBy(() -> policy.call(clock, advance, e -> e instanceof IOException, attempt -> {
-            throw new IllegalStateException("not retriable");
-        })).hasMessage("not retriable");
+                    throw new IllegalStateException("not retriable");
+                }))
+                .hasMessage("not retriable");
         assertThat(waits).hasSize(5);
     }
 

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * restart) `sluice dlq replay` sends that event through the new version.
  */
 class FunctionPipelineTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void transformedEventsReachTheWarehouseAndFailuresReplayThroughTheFixedFunction() throws Exception {
@@ -63,9 +64,14 @@ class FunctionPipelineTest {
                 functions: {reloadInterval: 200ms}
                 planner: {groupId: fn-%s}
                 worker: {pollInterval: 50ms}
-                """.formatted(TestKafka.bootstrapServers(), id, id, TestPostgres.createDatabase("fn_q"), warehouseUrl, id));
-        try (Sluice sluice = new Sluice(new ConfigLoader(Map.of()).load(config), EnumSet.allOf(Sluice.Role.class), false, Clock.systemUTC());
-             Connection warehouse = DriverManager.getConnection(warehouseUrl, "sluice", "")) {
+                """.formatted(
+                        TestKafka.bootstrapServers(), id, id, TestPostgres.createDatabase("fn_q"), warehouseUrl, id));
+        try (Sluice sluice = new Sluice(
+                        new ConfigLoader(Map.of()).load(config),
+                        EnumSet.allOf(Sluice.Role.class),
+                        false,
+                        Clock.systemUTC());
+                Connection warehouse = DriverManager.getConnection(warehouseUrl, "sluice", "")) {
             sluice.start();
             var response = post(sluice.collectorUrl() + "/v1/batch", """
                     {"batch":[
@@ -76,18 +82,30 @@ class FunctionPipelineTest {
             assertThat(response.statusCode()).isEqualTo(200);
 
             await().atMost(Duration.ofSeconds(30)).until(() -> count(warehouse) == 2);
-            assertThat(text(warehouse, "SELECT total_cents || '/' || plan_name || '/' || region FROM web.order_completed WHERE id = 'ok-1'"))
+            assertThat(
+                            text(
+                                    warehouse,
+                                    "SELECT total_cents || '/' || plan_name || '/' || region FROM web.order_completed WHERE id = 'ok-1'"))
                     .isEqualTo("1250/pro/eu-west");
-            assertThat(text(warehouse, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'web' "
-                    + "AND table_name = 'order_completed' AND column_name = 'plan'")).as("renamed, not copied").isEqualTo("0");
+            assertThat(text(
+                            warehouse,
+                            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'web' "
+                                    + "AND table_name = 'order_completed' AND column_name = 'plan'"))
+                    .as("renamed, not copied")
+                    .isEqualTo("0");
             String dead = Cli.run("dlq", "list", "--config", config.toString());
             assertThat(dead).contains("boom-1", "cannot handle boom-1", "line 2");
 
-            Files.writeString(function, Files.readString(function).replace("if (event.properties.explode) throw", "if (false) throw"));
+            Files.writeString(
+                    function,
+                    Files.readString(function).replace("if (event.properties.explode) throw", "if (false) throw"));
             Thread.sleep(1000); // the workers' reload interval is 200 ms
             assertThat(Cli.run("dlq", "replay", "--config", config.toString())).contains("Replayed 1");
             await().atMost(Duration.ofSeconds(30)).until(() -> count(warehouse) == 3);
-            assertThat(text(warehouse, "SELECT total_cents || '/' || plan_name FROM web.order_completed WHERE id = 'boom-1'")).isEqualTo("300/free");
+            assertThat(text(
+                            warehouse,
+                            "SELECT total_cents || '/' || plan_name FROM web.order_completed WHERE id = 'boom-1'"))
+                    .isEqualTo("300/free");
         }
     }
 

@@ -46,43 +46,78 @@ class PipelineEndToEndTest {
                 syncs: [{id: web-to-warehouse, source: web, destination: warehouse, batch: {maxEvents: 50, maxAge: 200ms}}]
                 planner: {groupId: e2e-%s}
                 worker: {pollInterval: 50ms}
-                """.formatted(TestKafka.bootstrapServers(), UUID.randomUUID(), TestPostgres.createDatabase("queue"), warehouseUrl,
-                UUID.randomUUID()));
+                """.formatted(
+                        TestKafka.bootstrapServers(),
+                        UUID.randomUUID(),
+                        TestPostgres.createDatabase("queue"),
+                        warehouseUrl,
+                        UUID.randomUUID()));
         try (Sluice sluice = new Sluice(config, EnumSet.allOf(Sluice.Role.class), false, Clock.systemUTC())) {
             sluice.start();
-            Analytics analytics = Analytics.builder("wk_e2e").endpoint(sluice.collectorUrl()).flushInterval(1, TimeUnit.SECONDS).build();
+            Analytics analytics = Analytics.builder("wk_e2e")
+                    .endpoint(sluice.collectorUrl())
+                    .flushInterval(1, TimeUnit.SECONDS)
+                    .build();
             Date earlier = Date.from(Instant.now().minusSeconds(60));
             Date later = Date.from(Instant.now().minusSeconds(30));
             for (int i = 0; i < 40; i++) {
-                analytics.enqueue(TrackMessage.builder("Order Completed").userId("user-" + (i % 5)).messageId("t" + i)
+                analytics.enqueue(TrackMessage.builder("Order Completed")
+                        .userId("user-" + (i % 5))
+                        .messageId("t" + i)
                         .properties(Map.of("revenue", i + 0.5, "sku", "SKU-" + i)));
             }
-            analytics.enqueue(IdentifyMessage.builder().userId("user-1").messageId("i-new").timestamp(later).traits(Map.of("plan", "pro")));
-            analytics.enqueue(IdentifyMessage.builder().userId("user-1").messageId("i-old").timestamp(earlier).traits(Map.of("plan", "free")));
+            analytics.enqueue(IdentifyMessage.builder()
+                    .userId("user-1")
+                    .messageId("i-new")
+                    .timestamp(later)
+                    .traits(Map.of("plan", "pro")));
+            analytics.enqueue(IdentifyMessage.builder()
+                    .userId("user-1")
+                    .messageId("i-old")
+                    .timestamp(earlier)
+                    .traits(Map.of("plan", "free")));
             analytics.enqueue(PageMessage.builder("Pricing").userId("user-2").messageId("p1"));
-            analytics.enqueue(ScreenMessage.builder("Home").anonymousId("anon-9").messageId("s1"));
-            analytics.enqueue(GroupMessage.builder("acme").userId("user-3").messageId("g1").traits(Map.of("size", 50)));
+            analytics.enqueue(
+                    ScreenMessage.builder("Home").anonymousId("anon-9").messageId("s1"));
+            analytics.enqueue(GroupMessage.builder("acme")
+                    .userId("user-3")
+                    .messageId("g1")
+                    .traits(Map.of("size", 50)));
             analytics.enqueue(AliasMessage.builder("anon-9").userId("user-4").messageId("a1"));
             analytics.flush();
             analytics.shutdown();
 
             try (Connection warehouse = DriverManager.getConnection(warehouseUrl, "sluice", "")) {
-                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-                        .until(() -> count(warehouse, "web.tracks") == 40 && count(warehouse, "web.aliases") == 1
-                                && count(warehouse, "web.identifies") == 2 && count(warehouse, "web.pages") == 1
-                                && count(warehouse, "web.screens") == 1 && count(warehouse, "web.groups") == 1);
+                await().atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(250))
+                        .until(() -> count(warehouse, "web.tracks") == 40
+                                && count(warehouse, "web.aliases") == 1
+                                && count(warehouse, "web.identifies") == 2
+                                && count(warehouse, "web.pages") == 1
+                                && count(warehouse, "web.screens") == 1
+                                && count(warehouse, "web.groups") == 1);
                 Thread.sleep(1000); // a duplicate delivery would land now
                 assertThat(count(warehouse, "web.tracks")).isEqualTo(40);
                 assertThat(count(warehouse, "web.order_completed")).isEqualTo(40);
-                assertThat(scalar(warehouse, "SELECT count(DISTINCT id) FROM web.tracks")).isEqualTo("40");
-                assertThat(scalar(warehouse, "SELECT sku FROM web.order_completed WHERE id = 't7'")).isEqualTo("SKU-7");
-                assertThat(scalar(warehouse, "SELECT context_ip FROM web.tracks WHERE id = 't7'")).isEqualTo("127.0.0.1");
-                assertThat(scalar(warehouse, "SELECT context_library_name FROM web.tracks WHERE id = 't7'")).isEqualTo("analytics-java");
-                assertThat(scalar(warehouse, "SELECT event_text FROM web.tracks WHERE id = 't7'")).isEqualTo("Order Completed");
-                assertThat(scalar(warehouse, "SELECT plan FROM web.users WHERE id = 'user-1'")).as("latest traits win").isEqualTo("pro");
-                assertThat(scalar(warehouse, "SELECT previous_id FROM web.aliases WHERE id = 'a1'")).isEqualTo("anon-9");
-                assertThat(scalar(warehouse, "SELECT group_id FROM web.groups WHERE id = 'g1'")).isEqualTo("acme");
-                assertThat(scalar(warehouse, "SELECT name FROM web.pages WHERE id = 'p1'")).isEqualTo("Pricing");
+                assertThat(scalar(warehouse, "SELECT count(DISTINCT id) FROM web.tracks"))
+                        .isEqualTo("40");
+                assertThat(scalar(warehouse, "SELECT sku FROM web.order_completed WHERE id = 't7'"))
+                        .isEqualTo("SKU-7");
+                assertThat(scalar(warehouse, "SELECT context_ip FROM web.tracks WHERE id = 't7'"))
+                        .isEqualTo("127.0.0.1");
+                assertThat(scalar(warehouse, "SELECT context_library_name FROM web.tracks WHERE id = 't7'"))
+                        .isEqualTo("analytics-java");
+                assertThat(scalar(warehouse, "SELECT event_text FROM web.tracks WHERE id = 't7'"))
+                        .isEqualTo("Order Completed");
+                assertThat(scalar(warehouse, "SELECT plan FROM web.users WHERE id = 'user-1'"))
+                        .as("latest traits win")
+                        .isEqualTo("pro");
+                assertThat(scalar(warehouse, "SELECT previous_id FROM web.aliases WHERE id = 'a1'"))
+                        .isEqualTo("anon-9");
+                assertThat(scalar(warehouse, "SELECT group_id FROM web.groups WHERE id = 'g1'"))
+                        .isEqualTo("acme");
+                assertThat(scalar(warehouse, "SELECT name FROM web.pages WHERE id = 'p1'"))
+                        .isEqualTo("Pricing");
             }
         }
     }

@@ -25,7 +25,8 @@ class StandaloneModeTest {
     @Test
     void externalKafkaWithEmbeddedPostgres(@TempDir Path dataDir) throws Exception {
         String topic = "standalone-" + UUID.randomUUID();
-        SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
+        SluiceConfig config =
+                new ConfigLoader(Map.of()).loadYaml("""
                 dataDir: %s
                 kafka: {bootstrapServers: "%s", eventsTopic: %s, partitions: 2}
                 postgres: {url: embedded, embeddedPort: 0}
@@ -40,16 +41,22 @@ class StandaloneModeTest {
             assertThat(dataDir.resolve("kafka")).doesNotExist();
             assertThat(dataDir.resolve("postgres/pgdata/PG_VERSION")).exists();
             try (var db = DriverManager.getConnection(sluice.jdbcUrl(), "sluice", "");
-                 var rs = db.createStatement().executeQuery("SELECT id, write_key_sha256 FROM sources")) {
+                    var rs = db.createStatement().executeQuery("SELECT id, write_key_sha256 FROM sources")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString("id")).isEqualTo("shop");
-                assertThat(rs.getString("write_key_sha256")).isEqualTo(SluiceConfig.sha256Hex("wk_shop")).doesNotContain("wk_shop");
+                assertThat(rs.getString("write_key_sha256"))
+                        .isEqualTo(SluiceConfig.sha256Hex("wk_shop"))
+                        .doesNotContain("wk_shop");
             }
-            var response = post(sluice.collectorUrl() + "/v1/identify", "{\"userId\":\"u1\",\"traits\":{\"plan\":\"pro\"}}",
-                    "Authorization", basic("wk_shop"));
+            var response = post(
+                    sluice.collectorUrl() + "/v1/identify",
+                    "{\"userId\":\"u1\",\"traits\":{\"plan\":\"pro\"}}",
+                    "Authorization",
+                    basic("wk_shop"));
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(TopicReader.readEvents(TestKafka.bootstrapServers(), topic, 1))
-                    .singleElement().satisfies(e -> assertThat(e.get("sourceId").asText()).isEqualTo("shop"));
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.get("sourceId").asText()).isEqualTo("shop"));
         }
     }
 
@@ -57,7 +64,8 @@ class StandaloneModeTest {
     void collectorRoleRefusesToEmbedKafka() {
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("sources: [{id: web, writeKey: k}]");
         Sluice collectorOnly = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
-        assertThatThrownBy(collectorOnly::start).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(collectorOnly::start)
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("kafka.bootstrapServers: is 'embedded', but only 'sluice start' embeds Kafka");
     }
 }

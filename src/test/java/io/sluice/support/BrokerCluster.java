@@ -17,11 +17,12 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Uuid;
-import kafka.tools.StorageTool;
 
 /**
  * A real multi-node KRaft cluster, each node (broker + controller) its own JVM process started with
@@ -32,11 +33,11 @@ import kafka.tools.StorageTool;
 public final class BrokerCluster implements AutoCloseable {
     /** Broker/controller settings that bound the leader election window after a node dies (defaults in brackets). */
     public static final Map<String, String> TUNING = Map.of(
-            "broker.heartbeat.interval.ms", "500",        // [2000]
-            "broker.session.timeout.ms", "3000",          // [9000] a silent broker is fenced (and loses leadership) after this
+            "broker.heartbeat.interval.ms", "500", // [2000]
+            "broker.session.timeout.ms", "3000", // [9000] a silent broker is fenced (and loses leadership) after this
             "controller.quorum.fetch.timeout.ms", "1500", // [2000] a silent quorum leader is noticed after this
             "controller.quorum.election.timeout.ms", "1000", // [1000]
-            "replica.lag.time.max.ms", "10000");          // [30000] a stuck (not dead) follower leaves the ISR after this
+            "replica.lag.time.max.ms", "10000"); // [30000] a stuck (not dead) follower leaves the ISR after this
 
     private final Path dir;
     private final int[] brokerPorts;
@@ -115,13 +116,17 @@ public final class BrokerCluster implements AutoCloseable {
 
     /** Node id -> partitions of {@code topic} it leads (nodes without leadership omitted). */
     public Map<Integer, Long> leaders(String topic) {
-        return describe(topic).partitions().stream().filter(p -> p.leader() != null && !p.leader().isEmpty())
+        return describe(topic).partitions().stream()
+                .filter(p -> p.leader() != null && !p.leader().isEmpty())
                 .collect(Collectors.groupingBy(p -> p.leader().id(), Collectors.counting()));
     }
 
     /** The node leading the most partitions of {@code topic}. */
     public int busiestLeader(String topic) {
-        return leaders(topic).entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        return leaders(topic).entrySet().stream()
+                .max(Map.Entry.comparingByValue())
+                .orElseThrow()
+                .getKey();
     }
 
     /** Whether every partition of {@code topic} has all {@link #size()} replicas in sync. */
@@ -135,15 +140,23 @@ public final class BrokerCluster implements AutoCloseable {
 
     public TopicDescription describe(String topic) {
         try (Admin admin = admin()) {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic);
+            return admin.describeTopics(List.of(topic))
+                    .allTopicNames()
+                    .get(10, TimeUnit.SECONDS)
+                    .get(topic);
         } catch (Exception e) {
             throw new IllegalStateException("describe " + topic + ": " + e, e);
         }
     }
 
     public Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000));
+        return Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10000));
     }
 
     public String log(int id) {
@@ -156,13 +169,16 @@ public final class BrokerCluster implements AutoCloseable {
     }
 
     private Properties properties(int id) {
-        String voters = java.util.stream.IntStream.rangeClosed(1, processes.length)
-                .mapToObj(n -> n + "@127.0.0.1:" + controllerPorts[n - 1]).collect(Collectors.joining(","));
+        String voters = IntStream.rangeClosed(1, processes.length)
+                .mapToObj(n -> n + "@127.0.0.1:" + controllerPorts[n - 1])
+                .collect(Collectors.joining(","));
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", String.valueOf(id));
         p.put("controller.quorum.voters", voters);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPorts[id - 1] + ",CONTROLLER://127.0.0.1:" + controllerPorts[id - 1]);
+        p.put(
+                "listeners",
+                "PLAINTEXT://127.0.0.1:" + brokerPorts[id - 1] + ",CONTROLLER://127.0.0.1:" + controllerPorts[id - 1]);
         p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPorts[id - 1]);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
@@ -200,9 +216,14 @@ public final class BrokerCluster implements AutoCloseable {
                 properties(id).store(out, "BrokerCluster node " + id);
             }
             ByteArrayOutputStream output = new ByteArrayOutputStream();
-            int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", propertiesFile(id).toString(), "--ignore-formatted"},
+            int rc = StorageTool.execute(
+                    new String[] {
+                        "format", "-t", clusterId, "-c", propertiesFile(id).toString(), "--ignore-formatted"
+                    },
                     new PrintStream(output, true, StandardCharsets.UTF_8));
-            if (rc != 0) throw new IllegalStateException("kafka-storage format failed: " + output.toString(StandardCharsets.UTF_8));
+            if (rc != 0)
+                throw new IllegalStateException(
+                        "kafka-storage format failed: " + output.toString(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (Exception e) {
@@ -212,11 +233,22 @@ public final class BrokerCluster implements AutoCloseable {
 
     private void launch(int id) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> command = List.of(java, "-Xmx320m", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), "kafka.Kafka", propertiesFile(id).toString());
+        List<String> command = List.of(
+                java,
+                "-Xmx320m",
+                "-Xms64m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "kafka.Kafka",
+                propertiesFile(id).toString());
         try {
-            processes[id - 1] = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(nodeDir(id).resolve("broker.log").toFile())).start();
+            processes[id - 1] = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                            nodeDir(id).resolve("broker.log").toFile()))
+                    .start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -20,14 +20,16 @@ import java.util.function.IntFunction;
  */
 public final class ChaosLoad implements AutoCloseable {
     /** One HTTP attempt: status -1 for an I/O failure (connection refused or reset, timeout). */
-    public record Attempt(long startNanos, long endNanos, int status, String retryAfter, List<String> ids, int attempt) {}
+    public record Attempt(
+            long startNanos, long endNanos, int status, String retryAfter, List<String> ids, int attempt) {}
 
     private final IntFunction<String> collectorUrl;
     private final String authorization;
     private final int batchSize;
     private final Duration pause;
     private final String prefix;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Attempt> attempts = Collections.synchronizedList(new ArrayList<>());
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean stopping;
@@ -36,7 +38,13 @@ public final class ChaosLoad implements AutoCloseable {
      * @param collectorUrl base URL of the collector for a given attempt number (lets a test spread load over several)
      * @param pause        between batches of one sender
      */
-    public ChaosLoad(IntFunction<String> collectorUrl, String writeKey, String prefix, int senders, int batchSize, Duration pause) {
+    public ChaosLoad(
+            IntFunction<String> collectorUrl,
+            String writeKey,
+            String prefix,
+            int senders,
+            int batchSize,
+            Duration pause) {
         this.collectorUrl = collectorUrl;
         this.authorization = Http.basic(writeKey);
         this.batchSize = batchSize;
@@ -61,8 +69,12 @@ public final class ChaosLoad implements AutoCloseable {
             for (int i = 0; i < batchSize; i++) {
                 String id = prefix + "-" + sender + "-" + batch + "-" + i;
                 ids.add(id);
-                body.append(i == 0 ? "" : ",").append("{\"type\":\"track\",\"event\":\"Chaos\",\"userId\":\"user-")
-                        .append((sender * 31 + i) % 50).append("\",\"messageId\":\"").append(id).append("\"}");
+                body.append(i == 0 ? "" : ",")
+                        .append("{\"type\":\"track\",\"event\":\"Chaos\",\"userId\":\"user-")
+                        .append((sender * 31 + i) % 50)
+                        .append("\",\"messageId\":\"")
+                        .append(id)
+                        .append("\"}");
             }
             String payload = body.append("]}").toString();
             for (int attempt = 1; ; attempt++) {
@@ -81,8 +93,11 @@ public final class ChaosLoad implements AutoCloseable {
         String retryAfter = null;
         try {
             HttpRequest request = HttpRequest.newBuilder(URI.create(collectorUrl.apply(counter) + "/v1/batch"))
-                    .timeout(Duration.ofSeconds(15)).header("Authorization", authorization).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(payload)).build();
+                    .timeout(Duration.ofSeconds(15))
+                    .header("Authorization", authorization)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(payload))
+                    .build();
             HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
             status = response.statusCode();
             retryAfter = response.headers().firstValue("Retry-After").orElse(null);
@@ -125,12 +140,16 @@ public final class ChaosLoad implements AutoCloseable {
 
     /** Attempts that started at or after {@code fromNanos} and ended before {@code toNanos}. */
     public List<Attempt> within(long fromNanos, long toNanos) {
-        return attempts().stream().filter(a -> a.startNanos() >= fromNanos && a.endNanos() <= toNanos).toList();
+        return attempts().stream()
+                .filter(a -> a.startNanos() >= fromNanos && a.endNanos() <= toNanos)
+                .toList();
     }
 
     /** Attempts answered 200 only after the same batch was refused before (SDK retries). */
     public long retriedThenAcknowledged() {
-        return attempts().stream().filter(a -> a.status() == 200 && a.attempt() > 1).count();
+        return attempts().stream()
+                .filter(a -> a.status() == 200 && a.attempt() > 1)
+                .count();
     }
 
     private static void sleep(Duration d) {

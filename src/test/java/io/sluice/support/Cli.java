@@ -45,6 +45,7 @@ public final class Cli {
             System.setOut(out);
             System.setErr(err);
         }
-        return new Result(code, capturedOut.toString(StandardCharsets.UTF_8), capturedErr.toString(StandardCharsets.UTF_8));
+        return new Result(
+                code, capturedOut.toString(StandardCharsets.UTF_8), capturedErr.toString(StandardCharsets.UTF_8));
     }
 }

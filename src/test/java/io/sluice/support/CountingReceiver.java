@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -60,7 +61,7 @@ public final class CountingReceiver implements AutoCloseable {
 
     /** Keys accepted (2xx) at least once, with how many times each was accepted. */
     public Map<String, Integer> accepted() {
-        Map<String, Integer> copy = new java.util.HashMap<>();
+        Map<String, Integer> copy = new HashMap<>();
         accepted.forEach((k, v) -> copy.put(k, v.get()));
         return copy;
     }
@@ -81,7 +82,8 @@ public final class CountingReceiver implements AutoCloseable {
                 in.readAllBytes();
             }
             String key = String.valueOf(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
-            int attempt = attempts.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            int attempt =
+                    attempts.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             Reply reply = script.answer(key, attempt);
             if (reply.delay().isPositive()) {
                 delaying.incrementAndGet();
@@ -93,7 +95,8 @@ public final class CountingReceiver implements AutoCloseable {
                     delaying.decrementAndGet();
                 }
             }
-            if (reply.status() / 100 == 2) accepted.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            if (reply.status() / 100 == 2)
+                accepted.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             exchange.sendResponseHeaders(reply.status(), -1);
         }
     }

@@ -17,7 +17,8 @@ public final class Gzip {
      * @param name FNAME (null: absent), @param comment FCOMMENT, @param extra FEXTRA payload, @param headerCrc
      * FHCRC, @param wrongCrc a trailer CRC that does not match the data
      */
-    public static byte[] member(byte[] data, byte[] name, byte[] comment, byte[] extra, boolean headerCrc, boolean wrongCrc) {
+    public static byte[] member(
+            byte[] data, byte[] name, byte[] comment, byte[] extra, boolean headerCrc, boolean wrongCrc) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int flags = (headerCrc ? 2 : 0) | (extra != null ? 4 : 0) | (name != null ? 8 : 0) | (comment != null ? 16 : 0);
         out.writeBytes(new byte[] {0x1f, (byte) 0x8b, 8, (byte) flags, 0, 0, 0, 0, 0, (byte) 255});

@@ -25,7 +25,9 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
     protected void append(ILoggingEvent event) {
         if (event.getLevel().isGreaterOrEqual(Level.ERROR)) {
             errors.add(event.getLoggerName() + ": " + event.getFormattedMessage()
-                    + (event.getThrowableProxy() == null ? "" : " (" + event.getThrowableProxy().getClassName() + ")"));
+                    + (event.getThrowableProxy() == null
+                            ? ""
+                            : " (" + event.getThrowableProxy().getClassName() + ")"));
         }
     }
 

@@ -57,28 +57,52 @@ public final class PostgresCluster implements AutoCloseable {
         try {
             bin = binaries();
             OPEN.add(this);
-            run(EmbeddedPostgres.command(List.of(bin.resolve("initdb").toString(), "-D", primary.data().toString(),
-                    "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")), true);
-            Files.writeString(primary.data().resolve("postgresql.conf"), String.join("\n", "",
-                    "listen_addresses = '127.0.0.1'",
-                    "unix_socket_directories = ''", // sockets in /tmp would collide between instances
-                    "wal_level = replica",
-                    "max_wal_senders = 5",
-                    "wal_keep_size = '256MB'", // no slot: keep enough WAL for a standby that fell behind
-                    "hot_standby = on",
-                    "wal_retrieve_retry_interval = '500ms'", // reconnect fast after the primary restarts
-                    "fsync = off", // throwaway data; crashes here are process kills, not power loss
-                    "shared_buffers = '32MB'",
-                    "max_connections = 50",
-                    // The server's own record of what it executed: the witness of "no writes" in failover tests.
-                    // 'all', not 'mod': 'mod' classifies a statement by its top level, so a SELECT whose WITH clause
-                    // updates rows (the planner's position update) is not logged. StatementLog classifies instead.
-                    "log_statement = 'all'",
-                    "log_line_prefix = '%m [%p] db=%d app=%a: '", ""), APPEND);
-            Files.writeString(primary.data().resolve("pg_hba.conf"),
-                    "\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n", APPEND);
+            run(
+                    EmbeddedPostgres.command(List.of(
+                            bin.resolve("initdb").toString(),
+                            "-D",
+                            primary.data().toString(),
+                            "-U",
+                            USER,
+                            "-A",
+                            "trust",
+                            "-E",
+                            "UTF8",
+                            "--no-locale",
+                            "--no-sync")),
+                    true);
+            Files.writeString(
+                    primary.data().resolve("postgresql.conf"),
+                    String.join(
+                            "\n",
+                            "",
+                            "listen_addresses = '127.0.0.1'",
+                            "unix_socket_directories = ''", // sockets in /tmp would collide between instances
+                            "wal_level = replica",
+                            "max_wal_senders = 5",
+                            "wal_keep_size = '256MB'", // no slot: keep enough WAL for a standby that fell behind
+                            "hot_standby = on",
+                            "wal_retrieve_retry_interval = '500ms'", // reconnect fast after the primary restarts
+                            "fsync = off", // throwaway data; crashes here are process kills, not power loss
+                            "shared_buffers = '32MB'",
+                            "max_connections = 50",
+                            // The server's own record of what it executed: the witness of "no writes" in failover
+                            // tests.
+                            // 'all', not 'mod': 'mod' classifies a statement by its top level, so a SELECT whose WITH
+                            // clause
+                            // updates rows (the planner's position update) is not logged. StatementLog classifies
+                            // instead.
+                            "log_statement = 'all'",
+                            "log_line_prefix = '%m [%p] db=%d app=%a: '",
+                            ""),
+                    APPEND);
+            Files.writeString(
+                    primary.data().resolve("pg_hba.conf"),
+                    "\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n",
+                    APPEND);
             startNode(primary, false);
-            try (Connection c = connect(primary.port(), "postgres"); var s = c.createStatement()) {
+            try (Connection c = connect(primary.port(), "postgres");
+                    var s = c.createStatement()) {
                 s.execute("CREATE DATABASE " + DATABASE);
             }
             // A clean stop leaves a shutdown checkpoint, so a plain copy is a consistent base backup.
@@ -86,18 +110,28 @@ public final class PostgresCluster implements AutoCloseable {
             run(List.of("cp", "-a", primary.data().toString(), standby.data().toString()), true);
             Files.deleteIfExists(standby.data().resolve("postmaster.opts"));
             Files.createFile(standby.data().resolve("standby.signal"));
-            Files.writeString(standby.data().resolve("postgresql.auto.conf"), "\nprimary_conninfo = 'host=127.0.0.1 port="
-                    + primary.port() + " user=" + USER + " application_name=standby'\n", APPEND);
+            Files.writeString(
+                    standby.data().resolve("postgresql.auto.conf"),
+                    "\nprimary_conninfo = 'host=127.0.0.1 port=" + primary.port() + " user=" + USER
+                            + " application_name=standby'\n",
+                    APPEND);
             startNode(primary, false);
             startNode(standby, false);
-            await("standby streaming", () -> query(primary.port(),
-                    "SELECT count(*) > 0 FROM pg_stat_replication WHERE state = 'streaming'"));
-            log.info("PostgreSQL cluster up in {} ms: primary 127.0.0.1:{}, standby 127.0.0.1:{} ({})",
-                    (System.nanoTime() - startedAt) / 1_000_000, primary.port(), standby.port(), root);
+            await(
+                    "standby streaming",
+                    () -> query(
+                            primary.port(), "SELECT count(*) > 0 FROM pg_stat_replication WHERE state = 'streaming'"));
+            log.info(
+                    "PostgreSQL cluster up in {} ms: primary 127.0.0.1:{}, standby 127.0.0.1:{} ({})",
+                    (System.nanoTime() - startedAt) / 1_000_000,
+                    primary.port(),
+                    standby.port(),
+                    root);
             return this;
         } catch (IOException | SQLException | RuntimeException e) {
             close();
-            throw new IllegalStateException("PostgreSQL cluster failed to start", e); // pg_ctl errors carry the log tail
+            throw new IllegalStateException(
+                    "PostgreSQL cluster failed to start", e); // pg_ctl errors carry the log tail
         }
     }
 
@@ -143,8 +177,9 @@ public final class PostgresCluster implements AutoCloseable {
     /** Waits until the standby has replayed everything the primary has written so far. */
     public void awaitStandbyCaughtUp() {
         String lsn = queryString(primary.port(), "SELECT pg_current_wal_lsn()::text");
-        await("standby replay of " + lsn, () -> query(standby.port(),
-                "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"));
+        await(
+                "standby replay of " + lsn,
+                () -> query(standby.port(), "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"));
     }
 
     /** The server log of the instance on {@code port} (statements, since start: see {@link StatementLog}). */
@@ -159,14 +194,18 @@ public final class PostgresCluster implements AutoCloseable {
      */
     public void detachStandby() {
         // Cut first: a startup process paused in replay does not act on the changed primary_conninfo.
-        try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
+        try (Connection c = connect(standby.port(), "postgres");
+                var s = c.createStatement()) {
             s.execute("ALTER SYSTEM SET primary_conninfo = ''");
             s.execute("SELECT pg_reload_conf()");
         } catch (SQLException e) {
             throw new IllegalStateException("Could not detach the standby", e);
         }
-        await("the primary's WAL sender gone", () -> query(primary.port(), "SELECT count(*) = 0 FROM pg_stat_replication"));
-        try (Connection c = connect(standby.port(), "postgres"); var s = c.createStatement()) {
+        await(
+                "the primary's WAL sender gone",
+                () -> query(primary.port(), "SELECT count(*) = 0 FROM pg_stat_replication"));
+        try (Connection c = connect(standby.port(), "postgres");
+                var s = c.createStatement()) {
             s.execute("SELECT pg_wal_replay_pause()");
         } catch (SQLException e) {
             throw new IllegalStateException("Could not pause the standby's replay", e);
@@ -176,7 +215,8 @@ public final class PostgresCluster implements AutoCloseable {
     /** SIGKILL to the instance's postmaster and every backend at once: a machine that vanished, no shutdown at all. */
     public synchronized void sigkill(int port) {
         Node node = node(port);
-        List<ProcessHandle> all = processes().stream().filter(p -> belongsTo(p, node)).toList();
+        List<ProcessHandle> all =
+                processes().stream().filter(p -> belongsTo(p, node)).toList();
         all.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (all.stream().anyMatch(PostgresCluster::isLive) && System.nanoTime() < deadline) sleep(20);
@@ -189,9 +229,12 @@ public final class PostgresCluster implements AutoCloseable {
 
     private boolean belongsTo(ProcessHandle process, Node node) {
         try {
-            String pid = Files.readAllLines(node.data().resolve("postmaster.pid")).getFirst().strip();
+            String pid = Files.readAllLines(node.data().resolve("postmaster.pid"))
+                    .getFirst()
+                    .strip();
             long postmaster = Long.parseLong(pid);
-            return process.pid() == postmaster || process.parent().map(p -> p.pid() == postmaster).orElse(false);
+            return process.pid() == postmaster
+                    || process.parent().map(p -> p.pid() == postmaster).orElse(false);
         } catch (IOException | RuntimeException e) {
             return false;
         }
@@ -231,14 +274,19 @@ public final class PostgresCluster implements AutoCloseable {
 
     /** Every live postgres process of this cluster (postmasters and their backends), e.g. to prove close() works. */
     public List<ProcessHandle> processes() {
-        return Stream.of(primary, standby).flatMap(node -> {
-            try { // no pid file means stopped; a half-written one (restart in progress) is skipped too
-                String pid = Files.readAllLines(node.data().resolve("postmaster.pid")).getFirst().strip();
-                return ProcessHandle.of(Long.parseLong(pid)).stream().flatMap(p -> Stream.concat(Stream.of(p), p.descendants()));
-            } catch (IOException | RuntimeException notRunning) {
-                return Stream.empty();
-            }
-        }).toList();
+        return Stream.of(primary, standby)
+                .flatMap(node -> {
+                    try { // no pid file means stopped; a half-written one (restart in progress) is skipped too
+                        String pid = Files.readAllLines(node.data().resolve("postmaster.pid"))
+                                .getFirst()
+                                .strip();
+                        return ProcessHandle.of(Long.parseLong(pid)).stream()
+                                .flatMap(p -> Stream.concat(Stream.of(p), p.descendants()));
+                    } catch (IOException | RuntimeException notRunning) {
+                        return Stream.empty();
+                    }
+                })
+                .toList();
     }
 
     /**
@@ -295,7 +343,17 @@ public final class PostgresCluster implements AutoCloseable {
     private void startNode(Node node, boolean readOnly) {
         String options = "-p " + node.port() + (readOnly ? " -c default_transaction_read_only=on" : "");
         try {
-            pgCtl(node, true, "start", "-w", "-t", "60", "-l", root.resolve(node.name() + ".log").toString(), "-o", options);
+            pgCtl(
+                    node,
+                    true,
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    root.resolve(node.name() + ".log").toString(),
+                    "-o",
+                    options);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage() + "\n" + logTail(node), e); // the log dies with close()
         }
@@ -311,7 +369,9 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     private Node node(int port) {
-        return Stream.of(primary, standby).filter(n -> n.port() == port).findFirst()
+        return Stream.of(primary, standby)
+                .filter(n -> n.port() == port)
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("No instance of this cluster on port " + port));
     }
 
@@ -321,7 +381,9 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     private String queryString(int port, String sql) {
-        try (Connection c = connect(port, "postgres"); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
+        try (Connection c = connect(port, "postgres");
+                var s = c.createStatement();
+                var rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         } catch (SQLException e) {
@@ -375,7 +437,8 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     private int pgCtl(Node node, boolean check, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", node.data().toString()));
+        List<String> command = new ArrayList<>(
+                List.of(bin.resolve("pg_ctl").toString(), "-D", node.data().toString()));
         command.addAll(List.of(args));
         return run(EmbeddedPostgres.command(command), check);
     }
@@ -383,7 +446,10 @@ public final class PostgresCluster implements AutoCloseable {
     /** Runs a command; with {@code check} a non-zero exit fails with its output. Returns the exit code. */
     private int run(List<String> command, boolean check) throws IOException {
         Path output = Files.createTempFile(root, "cmd-", ".out");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile())
+                .start();
         try {
             if (!process.waitFor(90, TimeUnit.SECONDS)) process.destroyForcibly();
         } catch (InterruptedException e) {
@@ -392,7 +458,8 @@ public final class PostgresCluster implements AutoCloseable {
         }
         int code = process.isAlive() ? -1 : process.exitValue();
         if (check && code != 0) {
-            throw new IOException(String.join(" ", command) + " failed (" + code + "): " + Files.readString(output).strip());
+            throw new IOException(String.join(" ", command) + " failed (" + code + "): "
+                    + Files.readString(output).strip());
         }
         return code;
     }

@@ -34,7 +34,10 @@ class PostgresClusterTest {
     void standbyStreamsThePrimarysWritesAndRejectsWrites() throws Exception {
         assertThat(cluster.isInRecovery(cluster.primaryPort())).isFalse();
         assertThat(cluster.isInRecovery(cluster.standbyPort())).isTrue();
-        execute(cluster.primaryPort(), "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'one')");
+        execute(
+                cluster.primaryPort(),
+                "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t VALUES (1, 'one')");
 
         long started = System.nanoTime();
         while (!rows(cluster.standbyPort()).contains("1:one")) {
@@ -43,7 +46,8 @@ class PostgresClusterTest {
         }
         // A hot standby is read-only by nature: the same SQLSTATE a read-only primary gives.
         assertThatThrownBy(() -> execute(cluster.standbyPort(), "INSERT INTO t VALUES (2, 'two')"))
-                .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
+                .isInstanceOfSatisfying(
+                        SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
     }
 
     @Test
@@ -61,9 +65,11 @@ class PostgresClusterTest {
 
         // The open connection was cut like a failover: the client sees a connection error (SQLSTATE class 08).
         assertThatThrownBy(() -> old.createStatement().execute("INSERT INTO t VALUES (9, 'lost')"))
-                .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"));
+                .isInstanceOfSatisfying(
+                        SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"));
         old.close();
-        try (Connection c = proxied(); var s = c.createStatement()) {
+        try (Connection c = proxied();
+                var s = c.createStatement()) {
             assertThat(serverPort(c)).isEqualTo(cluster.standbyPort());
             s.execute("INSERT INTO t VALUES (2, 'after')");
         }
@@ -77,12 +83,18 @@ class PostgresClusterTest {
 
     @Test
     void aReadOnlyOldPrimaryRejectsUpdatesWith25006() throws Exception {
-        execute(cluster.primaryPort(), "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'one')");
+        execute(
+                cluster.primaryPort(),
+                "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t VALUES (1, 'one')");
         cluster.promoteStandby();
         cluster.restartReadOnly(cluster.primaryPort());
-        assertThat(cluster.isInRecovery(cluster.primaryPort())).as("read-only, but not a standby").isFalse();
+        assertThat(cluster.isInRecovery(cluster.primaryPort()))
+                .as("read-only, but not a standby")
+                .isFalse();
 
-        try (Connection c = proxied(); var s = c.createStatement()) {
+        try (Connection c = proxied();
+                var s = c.createStatement()) {
             assertThat(serverPort(c)).isEqualTo(cluster.primaryPort());
             assertThatThrownBy(() -> s.executeUpdate("UPDATE t SET v = 'x' WHERE id = 1"))
                     .isInstanceOfSatisfying(SQLException.class, e -> {
@@ -98,24 +110,30 @@ class PostgresClusterTest {
 
     @Test
     void splitBrainBothInstancesAcceptWrites() throws Exception {
-        execute(cluster.primaryPort(), "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'common')");
+        execute(
+                cluster.primaryPort(),
+                "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t VALUES (1, 'common')");
         cluster.awaitStandbyCaughtUp();
         cluster.killPrimary();
         assertThat(cluster.isRunning(cluster.primaryPort())).isFalse();
         // While the proxy still points at the dead primary, clients get a connection failure (SQLSTATE class 08).
         assertThatThrownBy(this::proxied)
-                .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"));
+                .isInstanceOfSatisfying(
+                        SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"));
         assertThat(proxy.failedConnectionsTo(cluster.primaryPort())).isEqualTo(1);
         cluster.promoteStandby();
         cluster.restart(cluster.primaryPort()); // comes back as a primary, not as a standby of the new one
 
         // Flapping: the proxy alternates between the two writable primaries; each keeps its own history.
         execute(cluster.standbyPort(), "INSERT INTO t VALUES (2, 'promoted')");
-        try (Connection c = proxied(); var s = c.createStatement()) {
+        try (Connection c = proxied();
+                var s = c.createStatement()) {
             s.execute("INSERT INTO t VALUES (3, 'old-primary')");
         }
         proxy.switchTo(cluster.standbyPort(), true);
-        try (Connection c = proxied(); var s = c.createStatement()) {
+        try (Connection c = proxied();
+                var s = c.createStatement()) {
             s.execute("INSERT INTO t VALUES (4, 'promoted-again')");
         }
         assertThat(cluster.isInRecovery(cluster.primaryPort())).isFalse();
@@ -141,19 +159,22 @@ class PostgresClusterTest {
         props.setProperty("user", PostgresCluster.USER);
         props.setProperty("connectTimeout", "5");
         props.setProperty("socketTimeout", "30");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + PostgresCluster.DATABASE, props);
+        return DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + PostgresCluster.DATABASE, props);
     }
 
     private void execute(int port, String... statements) throws SQLException {
-        try (Connection c = cluster.connect(port, PostgresCluster.DATABASE); var s = c.createStatement()) {
+        try (Connection c = cluster.connect(port, PostgresCluster.DATABASE);
+                var s = c.createStatement()) {
             for (String sql : statements) s.execute(sql);
         }
     }
 
     private List<String> rows(int port) throws SQLException {
         List<String> rows = new ArrayList<>();
-        try (Connection c = cluster.connect(port, PostgresCluster.DATABASE); var s = c.createStatement();
-             var rs = s.executeQuery("SELECT id, v FROM t ORDER BY id")) {
+        try (Connection c = cluster.connect(port, PostgresCluster.DATABASE);
+                var s = c.createStatement();
+                var rs = s.executeQuery("SELECT id, v FROM t ORDER BY id")) {
             while (rs.next()) rows.add(rs.getInt(1) + ":" + rs.getString(2));
         } catch (SQLException e) {
             if ("42P01".equals(e.getSQLState())) return rows; // table not replicated yet
@@ -163,7 +184,8 @@ class PostgresClusterTest {
     }
 
     private static int serverPort(Connection c) throws SQLException {
-        try (var s = c.createStatement(); var rs = s.executeQuery("SELECT inet_server_port()")) {
+        try (var s = c.createStatement();
+                var rs = s.executeQuery("SELECT inet_server_port()")) {
             rs.next();
             return rs.getInt(1);
         }

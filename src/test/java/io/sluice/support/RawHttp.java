@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -29,8 +30,10 @@ public final class RawHttp {
     /** The request head for {@code path} on the server of {@code url}, ending with the blank line. */
     public static byte[] head(String method, String url, String... headers) {
         URI uri = URI.create(url);
-        StringBuilder head = new StringBuilder(method + " " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort() + "\r\n");
-        for (int i = 0; i + 1 < headers.length; i += 2) head.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
+        StringBuilder head = new StringBuilder(
+                method + " " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort() + "\r\n");
+        for (int i = 0; i + 1 < headers.length; i += 2)
+            head.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
         return head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
@@ -61,7 +64,7 @@ public final class RawHttp {
         String statusLine;
         try {
             statusLine = line(in);
-        } catch (java.net.SocketException reset) {
+        } catch (SocketException reset) {
             return new Response(-1, Map.of(), "");
         }
         if (statusLine == null || statusLine.isEmpty()) return new Response(-1, Map.of(), "");
@@ -69,13 +72,17 @@ public final class RawHttp {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String line = line(in); line != null && !line.isEmpty(); line = line(in)) {
             int colon = line.indexOf(':');
-            headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            headers.put(
+                    line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                    line.substring(colon + 1).trim());
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         if (headers.containsKey("content-length")) {
             body.writeBytes(in.readNBytes(Integer.parseInt(headers.get("content-length"))));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-            for (int size = Integer.parseInt(line(in).split(";")[0].trim(), 16); size > 0; size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) {
+            for (int size = Integer.parseInt(line(in).split(";")[0].trim(), 16);
+                    size > 0;
+                    size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) {
                 body.writeBytes(in.readNBytes(size));
                 line(in);
             }

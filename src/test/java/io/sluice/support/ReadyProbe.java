@@ -13,7 +13,8 @@ import java.util.List;
 public final class ReadyProbe implements AutoCloseable {
     public record Answer(long nanos, int status, String body) {}
 
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Answer> answers = Collections.synchronizedList(new ArrayList<>());
     private final Thread thread;
     private volatile boolean stopping;
@@ -24,8 +25,11 @@ public final class ReadyProbe implements AutoCloseable {
                 int status;
                 String body = "";
                 try {
-                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(adminUrl + "/ready"))
-                            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> r = client.send(
+                            HttpRequest.newBuilder(URI.create(adminUrl + "/ready"))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
                     status = r.statusCode();
                     body = r.body();
                 } catch (Exception e) {
@@ -48,12 +52,17 @@ public final class ReadyProbe implements AutoCloseable {
     }
 
     public List<Answer> between(long fromNanos, long toNanos) {
-        return answers().stream().filter(a -> a.nanos() >= fromNanos && a.nanos() <= toNanos).toList();
+        return answers().stream()
+                .filter(a -> a.nanos() >= fromNanos && a.nanos() <= toNanos)
+                .toList();
     }
 
     /** The first answer with {@code status} at or after {@code fromNanos}, or null. */
     public Answer first(int status, long fromNanos) {
-        return answers().stream().filter(a -> a.nanos() >= fromNanos && a.status() == status).findFirst().orElse(null);
+        return answers().stream()
+                .filter(a -> a.nanos() >= fromNanos && a.status() == status)
+                .findFirst()
+                .orElse(null);
     }
 
     @Override

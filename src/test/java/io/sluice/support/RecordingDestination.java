@@ -7,7 +7,9 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 
@@ -19,13 +21,13 @@ public final class RecordingDestination implements Destination {
     private final List<ObjectNode> events = Collections.synchronizedList(new ArrayList<>());
     private final ConcurrentLinkedQueue<DeliveryBatch> batches = new ConcurrentLinkedQueue<>();
     private volatile Function<DeliveryBatch, Exception> script = batch -> null;
-    private volatile Function<ObjectNode, io.sluice.delivery.DeliveryException> eventScript;
+    private volatile Function<ObjectNode, DeliveryException> eventScript;
 
     /**
      * Makes this an event-by-event destination: each event is judged alone; after a retriable failure of a user's
      * event, that user's later events in the same call are held back (reported, not delivered), like a webhook.
      */
-    public void failEvents(Function<ObjectNode, io.sluice.delivery.DeliveryException> script) {
+    public void failEvents(Function<ObjectNode, DeliveryException> script) {
         this.eventScript = script;
     }
 
@@ -48,14 +50,15 @@ public final class RecordingDestination implements Destination {
             return DeliveryReport.delivered();
         }
         List<DeliveryReport.EventFailure> failures = new ArrayList<>();
-        java.util.Set<String> blocked = new java.util.HashSet<>();
+        Set<String> blocked = new HashSet<>();
         for (ObjectNode event : batch.events()) {
             String user = event.path("userId").asText();
             if (blocked.contains(user)) {
-                failures.add(new DeliveryReport.EventFailure(event, io.sluice.delivery.DeliveryException.retriable("held behind", null), null, null));
+                failures.add(new DeliveryReport.EventFailure(
+                        event, DeliveryException.retriable("held behind", null), null, null));
                 continue;
             }
-            io.sluice.delivery.DeliveryException error = eventScript.apply(event);
+            DeliveryException error = eventScript.apply(event);
             if (error == null) {
                 events.add(event);
             } else {

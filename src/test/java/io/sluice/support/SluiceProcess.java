@@ -26,9 +26,13 @@ public final class SluiceProcess implements AutoCloseable {
     public static SluiceProcess start(String role, Path config, Path logDir, String name) {
         String java = ProcessHandle.current().info().command().orElse("java");
         Path log = logDir.resolve(name + ".log");
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-jar", JAR.toString(), role, "--config", config.toString()));
+        List<String> command =
+                new ArrayList<>(List.of(java, "-Xmx256m", "-jar", JAR.toString(), role, "--config", config.toString()));
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process process = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             return new SluiceProcess(process, log, name);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

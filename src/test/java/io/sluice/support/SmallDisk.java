@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -25,7 +26,8 @@ public final class SmallDisk implements AutoCloseable {
     public static SmallDisk mount(Path mountPoint, int sizeMb, String[] why) {
         try {
             Files.createDirectories(mountPoint);
-            String output = run(List.of("mount", "-t", "tmpfs", "-o", "size=" + sizeMb + "m,mode=0755", "tmpfs", mountPoint.toString()));
+            String output = run(List.of(
+                    "mount", "-t", "tmpfs", "-o", "size=" + sizeMb + "m,mode=0755", "tmpfs", mountPoint.toString()));
             if (output != null) {
                 why[0] = "mount -t tmpfs failed: " + output.strip();
                 return null;
@@ -45,7 +47,7 @@ public final class SmallDisk implements AutoCloseable {
     public long fill() {
         long written = 0;
         byte[] chunk = new byte[256 * 1024];
-        try (OutputStream out = Files.newOutputStream(filler, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)) {
+        try (OutputStream out = Files.newOutputStream(filler, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             while (true) {
                 out.write(chunk);
                 written += chunk.length;

@@ -35,7 +35,8 @@ public final class StatementLog {
         @Override
         public String toString() {
             String flat = sql.replaceAll("\\s+", " ");
-            return at + " db=" + database + " app=" + application + ": " + (flat.length() > 160 ? flat.substring(0, 160) + "…" : flat);
+            return at + " db=" + database + " app=" + application + ": "
+                    + (flat.length() > 160 ? flat.substring(0, 160) + "…" : flat);
         }
     }
 
@@ -77,13 +78,17 @@ public final class StatementLog {
 
     /** The writes among {@link #statements}. */
     public List<Statement> writes(long from, long to, String database) {
-        return statements(from, to, database).stream().filter(Statement::isWrite).toList();
+        return statements(from, to, database).stream()
+                .filter(Statement::isWrite)
+                .toList();
     }
 
     private static void add(List<Statement> statements, String[] head, StringBuilder body, String database) {
         if (head == null || !head[3].equals("LOG") || !head[1].equals(database)) return;
         Matcher executed = EXECUTED.matcher(body);
-        if (executed.matches()) statements.add(new Statement(head[0], head[1], head[2], executed.group(1).strip()));
+        if (executed.matches())
+            statements.add(
+                    new Statement(head[0], head[1], head[2], executed.group(1).strip()));
     }
 
     private String read(long from, long to) {

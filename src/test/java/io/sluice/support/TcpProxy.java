@@ -184,7 +184,8 @@ public final class TcpProxy implements AutoCloseable {
     /** Copies one direction until EOF or error, then closes the whole link: either side closing ends both. */
     private void pump(Link link, Socket from, Socket to, AtomicLong bytes) {
         byte[] buffer = new byte[16 * 1024];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 if (link.holed) continue; // swallowed: the socket stays open, nothing arrives

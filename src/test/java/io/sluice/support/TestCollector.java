@@ -48,7 +48,8 @@ public final class TestCollector implements AutoCloseable {
                     writeKey: %s
                   - id: app
                     writeKey: %s
-                """.formatted(bootstrapServers, topic, extraCollectorYaml.indent(2).stripTrailing(), WRITE_KEY, OTHER_WRITE_KEY);
+                """.formatted(
+                bootstrapServers, topic, extraCollectorYaml.indent(2).stripTrailing(), WRITE_KEY, OTHER_WRITE_KEY);
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml);
         Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, clock);
         sluice.start();

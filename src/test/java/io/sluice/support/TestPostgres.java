@@ -23,7 +23,8 @@ public final class TestPostgres {
 
     /** Creates an empty database and returns its JDBC URL. */
     public static String createDatabase(String prefix) {
-        String name = prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String name =
+                prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         server().createDatabase(name);
         return server().jdbcUrl(name);
     }

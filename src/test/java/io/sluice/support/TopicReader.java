@@ -21,15 +21,23 @@ public final class TopicReader {
     private TopicReader() {}
 
     /** Every record in the topic, waiting until at least {@code atLeast} arrived or {@code timeout} passed. */
-    public static List<ConsumerRecord<String, String>> read(String bootstrapServers, String topic, int atLeast, Duration timeout) {
+    public static List<ConsumerRecord<String, String>> read(
+            String bootstrapServers, String topic, int atLeast, Duration timeout) {
         List<ConsumerRecord<String, String>> records = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
-                new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(
+                Map.of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrapServers,
+                        ConsumerConfig.GROUP_ID_CONFIG,
+                        "test-" + UUID.randomUUID(),
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest",
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                        "read_committed"),
+                new StringDeserializer(),
+                new StringDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             long quietUntil = 0;
@@ -38,7 +46,8 @@ public final class TopicReader {
                 batch.forEach(records::add);
                 if (records.size() >= atLeast) {
                     // keep polling briefly so that extra (duplicate) records would be seen too
-                    if (quietUntil == 0) quietUntil = System.nanoTime() + Duration.ofMillis(700).toNanos();
+                    if (quietUntil == 0)
+                        quietUntil = System.nanoTime() + Duration.ofMillis(700).toNanos();
                     if (System.nanoTime() > quietUntil) break;
                 }
             }
@@ -47,7 +56,9 @@ public final class TopicReader {
     }
 
     public static List<JsonNode> readEvents(String bootstrapServers, String topic, int atLeast) {
-        return read(bootstrapServers, topic, atLeast, Duration.ofSeconds(30)).stream().map(r -> json(r.value())).toList();
+        return read(bootstrapServers, topic, atLeast, Duration.ofSeconds(30)).stream()
+                .map(r -> json(r.value()))
+                .toList();
     }
 
     public static JsonNode json(String text) {

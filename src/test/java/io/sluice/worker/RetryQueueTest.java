@@ -20,6 +20,7 @@ import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +63,11 @@ class RetryQueueTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private double retryGauge(String name) {
-        return registry.get(name).tag("sync", "s").tag("destination", "rec").gauge().value();
+        return registry.get(name)
+                .tag("sync", "s")
+                .tag("destination", "rec")
+                .gauge()
+                .value();
     }
 
     @AfterEach
@@ -86,7 +91,9 @@ class RetryQueueTest {
 
             assertThat(worker.retryDue()).as("not due yet").isZero();
             worker.maintain();
-            assertThat(retryGauge("sluice.retry.queue.depth")).as("e1 failed, e2 and e4 wait behind it").isEqualTo(3);
+            assertThat(retryGauge("sluice.retry.queue.depth"))
+                    .as("e1 failed, e2 and e4 wait behind it")
+                    .isEqualTo(3);
             failing.clear();
             clock.tick(Duration.ofSeconds(2));
             assertThat(worker.retryDue()).isEqualTo(1);
@@ -105,7 +112,9 @@ class RetryQueueTest {
         plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
         try (Worker worker = worker()) {
             worker.runOnce();
-            assertThat(delivered()).as("a permanent failure does not hold the user's later events").containsExactly("e2");
+            assertThat(delivered())
+                    .as("a permanent failure does not hold the user's later events")
+                    .containsExactly("e2");
             List<DeadLetter> letters = deadLetters.list("s", null, false, 10);
             assertThat(letters).singleElement().satisfies(d -> {
                 assertThat(d.messageId()).isEqualTo("bad-1");
@@ -117,7 +126,9 @@ class RetryQueueTest {
             destination.failEvents(event -> null); // the receiver is fixed
             retries.replay(letters, clock.instant());
             assertThat(deadLetters.list("s", null, false, 10)).isEmpty();
-            assertThat(deadLetters.list("s", null, true, 10)).singleElement().satisfies(d -> assertThat(d.replayedAt()).isNotNull());
+            assertThat(deadLetters.list("s", null, true, 10))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.replayedAt()).isNotNull());
             assertThat(worker.retryDue()).isEqualTo(1);
             assertThat(delivered()).containsExactly("e2", "bad-1");
         }
@@ -143,8 +154,12 @@ class RetryQueueTest {
     }
 
     private void send(String[]... userAndId) {
-        TestEvents.send(topic, 0, java.util.Arrays.stream(userAndId)
-                .map(u -> new String[] {"web", u[0], TestEvents.event("web", "track", u[0], "E", u[1])}).toList());
+        TestEvents.send(
+                topic,
+                0,
+                Arrays.stream(userAndId)
+                        .map(u -> new String[] {"web", u[0], TestEvents.event("web", "track", u[0], "E", u[1])})
+                        .toList());
     }
 
     private void plan(PlannedBatch batch) throws Exception {
@@ -152,7 +167,9 @@ class RetryQueueTest {
     }
 
     private List<String> delivered() {
-        return destination.events().stream().map(e -> e.get("messageId").asText()).toList();
+        return destination.events().stream()
+                .map(e -> e.get("messageId").asText())
+                .toList();
     }
 
     private Worker worker() {
@@ -161,7 +178,14 @@ class RetryQueueTest {
                 destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: 3}}]
                 syncs: [{id: s, source: web, destination: rec}]
                 """);
-        return new Worker(config, new WorkerStores(store, retries, deadLetters), Map.of("rec", destination), null,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, registry, "test-worker");
+        return new Worker(
+                config,
+                new WorkerStores(store, retries, deadLetters),
+                Map.of("rec", destination),
+                null,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
+                clock,
+                registry,
+                "test-worker");
     }
 }

@@ -52,7 +52,9 @@ class WorkerTest {
         List<String[]> records = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
             String type = i % 3 == 0 ? "identify" : "track";
-            records.add(new String[] {i % 5 == 4 ? "app" : "web", "u" + (i % 4), TestEvents.event("web", type, "u" + (i % 4), "E", "m" + i)});
+            records.add(new String[] {
+                i % 5 == 4 ? "app" : "web", "u" + (i % 4), TestEvents.event("web", type, "u" + (i % 4), "E", "m" + i)
+            });
         }
         TestEvents.send(topic, 0, records);
         plan(new PlannedBatch("only-tracks", 0, 0, 9, 6, 600), new PlannedBatch("only-tracks", 0, 10, 29, 11, 1100));
@@ -63,8 +65,11 @@ class WorkerTest {
         }
         List<String> expected = new ArrayList<>();
         for (int i = 0; i < 30; i++) if (i % 3 != 0 && i % 5 != 4) expected.add("m" + i);
-        assertThat(destination.events()).extracting(e -> e.get("messageId").asText()).containsExactlyElementsOf(expected);
-        assertThat(destination.batches()).extracting(b -> b.idempotencyKey())
+        assertThat(destination.events())
+                .extracting(e -> e.get("messageId").asText())
+                .containsExactlyElementsOf(expected);
+        assertThat(destination.batches())
+                .extracting(b -> b.idempotencyKey())
                 .containsExactly("only-tracks:0:0-9", "only-tracks:0:10-29");
         assertThat(statuses()).containsExactly("done", "done");
     }
@@ -72,15 +77,19 @@ class WorkerTest {
     @Test
     void retriableFailuresBackOffAndPermanentOnesAreDeadLetteredWhileLaterBatchesContinue() throws Exception {
         List<String[]> records = new ArrayList<>();
-        for (int i = 0; i < 20; i++) records.add(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m" + i)});
+        for (int i = 0; i < 20; i++)
+            records.add(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m" + i)});
         TestEvents.send(topic, 0, records);
         plan(new PlannedBatch("s", 0, 0, 9, 10, 1000), new PlannedBatch("s", 0, 10, 19, 10, 1000));
         int[] calls = {0};
-        destination.failWith(batch -> batch.firstOffset() == 0 && calls[0]++ == 0 ? RecordingDestination.retriable("HTTP 503") : null);
+        destination.failWith(batch ->
+                batch.firstOffset() == 0 && calls[0]++ == 0 ? RecordingDestination.retriable("HTTP 503") : null);
         try (Worker worker = worker(syncYaml("s", ""), 20)) {
             assertThat(worker.runOnce()).isEqualTo(1);
             assertThat(lastErrors()).containsExactly("HTTP 503", null);
-            assertThat(worker.runOnce()).as("backing off, and the next batch waits behind it").isZero();
+            assertThat(worker.runOnce())
+                    .as("backing off, and the next batch waits behind it")
+                    .isZero();
             clock.tick(Duration.ofSeconds(2)); // retryBase 1s: the first retry comes within 1 s
             assertThat(worker.runOnce()).isEqualTo(1);
             assertThat(attempts()).containsExactly(2, 0);
@@ -95,7 +104,9 @@ class WorkerTest {
 
     @Test
     void retriableFailuresBecomeDeadLettersAfterMaxAttempts() throws Exception {
-        TestEvents.send(topic, 0, List.<String[]>of(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m0")}));
+        TestEvents.send(
+                topic, 0, List.<String[]>of(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m0")
+                }));
         plan(new PlannedBatch("s", 0, 0, 0, 1, 100));
         destination.failWith(batch -> RecordingDestination.retriable("timeout"));
         try (Worker worker = worker(syncYaml("s", ""), 2)) {
@@ -109,7 +120,9 @@ class WorkerTest {
 
     @Test
     void aKafkaDestinationsRetrySettingsGovernItsBatchRetries() throws Exception {
-        TestEvents.send(topic, 0, List.<String[]>of(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m0")}));
+        TestEvents.send(
+                topic, 0, List.<String[]>of(new String[] {"web", "u", TestEvents.event("web", "track", "u", "E", "m0")
+                }));
         plan(new PlannedBatch("s", 0, 0, 0, 1, 100));
         destination.failWith(batch -> RecordingDestination.retriable("broker unavailable"));
         String yaml = """
@@ -121,7 +134,9 @@ class WorkerTest {
         try (Worker worker = worker(yaml, 20)) { // worker.maxAttempts 20 and retryBase 1s are overridden by retry.*
             assertThat(worker.runOnce()).isEqualTo(1);
             clock.tick(Duration.ofSeconds(4));
-            assertThat(worker.runOnce()).as("retry.base 10s: at least 5 s of backoff").isZero();
+            assertThat(worker.runOnce())
+                    .as("retry.base 10s: at least 5 s of backoff")
+                    .isZero();
             clock.tick(Duration.ofSeconds(6));
             assertThat(worker.runOnce()).isEqualTo(1);
         }
@@ -142,9 +157,17 @@ class WorkerTest {
     }
 
     private Worker worker(String yaml, int maxAttempts) {
-        SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml + "worker: {maxAttempts: " + maxAttempts + "}\n");
-        return new Worker(config, new WorkerStores(store, null, null), Map.of("rec", destination), null,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()), clock, new SimpleMeterRegistry(), "test-worker");
+        SluiceConfig config =
+                new ConfigLoader(Map.of()).loadYaml(yaml + "worker: {maxAttempts: " + maxAttempts + "}\n");
+        return new Worker(
+                config,
+                new WorkerStores(store, null, null),
+                Map.of("rec", destination),
+                null,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
+                clock,
+                new SimpleMeterRegistry(),
+                "test-worker");
     }
 
     private void plan(PlannedBatch... batches) throws Exception {
@@ -166,7 +189,7 @@ class WorkerTest {
     private <T> List<T> column(String name, SqlFunction<T> read) throws Exception {
         List<T> values = new ArrayList<>();
         try (var c = database.dataSource().getConnection();
-             var rs = c.createStatement().executeQuery("SELECT " + name + " FROM batches ORDER BY first_offset")) {
+                var rs = c.createStatement().executeQuery("SELECT " + name + " FROM batches ORDER BY first_offset")) {
             while (rs.next()) values.add(read.apply(rs));
         }
         return values;

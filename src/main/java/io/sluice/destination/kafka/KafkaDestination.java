@@ -1,8 +1,6 @@
 package io.sluice.destination.kafka;
 
-import io.sluice.event.UserKey;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
@@ -11,6 +9,7 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
+import io.sluice.event.UserKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,9 +55,16 @@ final class KafkaDestination implements Destination {
     public void open() {
         try {
             producer();
-            log.info("Kafka destination {}: topic {} at {} (idempotent, acks=all)", id, topic, producerConfig.get("bootstrap.servers"));
+            log.info(
+                    "Kafka destination {}: topic {} at {} (idempotent, acks=all)",
+                    id,
+                    topic,
+                    producerConfig.get("bootstrap.servers"));
         } catch (KafkaException e) {
-            log.warn("Kafka destination {} could not create its producer yet ({}); deliveries will be retried", id, e.getMessage());
+            log.warn(
+                    "Kafka destination {} could not create its producer yet ({}); deliveries will be retried",
+                    id,
+                    e.getMessage());
         }
     }
 
@@ -73,7 +79,8 @@ final class KafkaDestination implements Destination {
         }
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         for (ObjectNode event : batch.events()) {
-            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event));
+            ProducerRecord<byte[], byte[]> record =
+                    new ProducerRecord<>(topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event));
             Future<RecordMetadata> future;
             try {
                 future = producer.send(record);
@@ -95,23 +102,34 @@ final class KafkaDestination implements Destination {
                 if (retriable == null) retriable = error;
             } else {
                 ObjectNode event = batch.events().get(i);
-                refused.add(new EventFailure(event, DeliveryException.permanentForEvent(event.path("messageId").asText(null),
-                        "topic " + topic + " refused the event: " + cause, cause), null, null));
+                refused.add(new EventFailure(
+                        event,
+                        DeliveryException.permanentForEvent(
+                                event.path("messageId").asText(null),
+                                "topic " + topic + " refused the event: " + cause,
+                                cause),
+                        null,
+                        null));
             }
         }
         if (retriable != null) {
-            throw DeliveryException.retriable("topic " + topic + " did not acknowledge every event of batch " + batch.batchId()
-                    + ": " + retriable.getMessage(), retriable.getCause());
+            throw DeliveryException.retriable(
+                    "topic " + topic + " did not acknowledge every event of batch " + batch.batchId() + ": "
+                            + retriable.getMessage(),
+                    retriable.getCause());
         }
         return refused.isEmpty() ? DeliveryReport.delivered() : new DeliveryReport(refused);
     }
 
     /** Waits for the records already handed to the producer (so none is in flight), then says why the batch failed. */
-    private DeliveryException failed(DeliveryBatch batch, List<Future<RecordMetadata>> sent, Throwable cause) throws InterruptedException {
+    private DeliveryException failed(DeliveryBatch batch, List<Future<RecordMetadata>> sent, Throwable cause)
+            throws InterruptedException {
         for (Future<RecordMetadata> future : sent) causeOf(future);
         DeliveryException error = Failures.classify(cause);
         String message = "sending batch " + batch.batchId() + " to topic " + topic + " failed: " + cause;
-        return error.isRetriable() ? DeliveryException.retriable(message, cause) : DeliveryException.permanent(message, cause);
+        return error.isRetriable()
+                ? DeliveryException.retriable(message, cause)
+                : DeliveryException.permanent(message, cause);
     }
 
     /** Waits for the acknowledgement; the failure, or null when acknowledged. */

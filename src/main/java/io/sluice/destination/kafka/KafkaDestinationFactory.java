@@ -22,9 +22,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 public final class KafkaDestinationFactory implements DestinationFactory {
     /** Settings that make the delivery guarantees (or that Sluice sets from other keys); extras may not change them. */
-    static final Set<String> FIXED = Set.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, ProducerConfig.ACKS_CONFIG,
-            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+    static final Set<String> FIXED = Set.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            ProducerConfig.ACKS_CONFIG,
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+            ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+            ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 
     @Override
     public void validate(DestinationSettings settings) {
@@ -32,7 +36,8 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         if (servers == null || servers.isBlank()) throw invalid(settings, "bootstrapServers", "is required");
         String topic = settings.string("topic");
         if (topic == null || topic.isBlank()) throw invalid(settings, "topic", "is required");
-        if (!topic.matches("[a-zA-Z0-9._-]{1,249}")) throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
+        if (!topic.matches("[a-zA-Z0-9._-]{1,249}"))
+            throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
         Map<String, Object> config = producerConfig(settings, isResolved(servers) ? servers : "localhost:9092");
         try {
             new ProducerConfig(config); // checks every value's type and range; no I/O
@@ -45,14 +50,18 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     public Destination create(DestinationSettings settings, OwnInfrastructure own) {
         String servers = settings.string("bootstrapServers");
         if (isResolved(servers) || own.kafkaBootstrapServers() == null) return create(settings);
-        return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, own.kafkaBootstrapServers()));
+        return new KafkaDestination(
+                settings.id(), settings.string("topic"), producerConfig(settings, own.kafkaBootstrapServers()));
     }
 
     @Override
     public Destination create(DestinationSettings settings) {
         String servers = settings.string("bootstrapServers");
         if (!isResolved(servers)) {
-            throw invalid(settings, "bootstrapServers", "'" + servers + "' needs to know this deployment's own Kafka cluster");
+            throw invalid(
+                    settings,
+                    "bootstrapServers",
+                    "'" + servers + "' needs to know this deployment's own Kafka cluster");
         }
         return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, servers));
     }
@@ -73,7 +82,10 @@ public final class KafkaDestinationFactory implements DestinationFactory {
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> entry = it.next();
                 if (FIXED.contains(entry.getKey())) {
-                    throw invalid(settings, "producer." + entry.getKey(), "is fixed by Sluice (idempotent producer, acks=all)");
+                    throw invalid(
+                            settings,
+                            "producer." + entry.getKey(),
+                            "is fixed by Sluice (idempotent producer, acks=all)");
                 }
                 if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
                     throw invalid(settings, "producer." + entry.getKey(), "must be a single value");

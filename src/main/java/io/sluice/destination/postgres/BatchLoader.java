@@ -22,8 +22,12 @@ import org.postgresql.copy.CopyManager;
 final class BatchLoader {
     private BatchLoader() {}
 
-    static void load(Connection c, String schema, SortedMap<String, TableRows> tables,
-                     Map<String, Map<String, ColumnType>> types) throws SQLException, IOException {
+    static void load(
+            Connection c,
+            String schema,
+            SortedMap<String, TableRows> tables,
+            Map<String, Map<String, ColumnType>> types)
+            throws SQLException, IOException {
         List<TableRows> eventTables = new ArrayList<>();
         TableRows users = null;
         for (TableRows rows : tables.values()) {
@@ -42,7 +46,10 @@ final class BatchLoader {
                 insert.append(userStage.mergeSql(schema)).append(";\n");
                 continue;
             }
-            EventStage stage = stages.stream().filter(s -> s.tables.contains(rows)).findFirst().orElseThrow();
+            EventStage stage = stages.stream()
+                    .filter(s -> s.tables.contains(rows))
+                    .findFirst()
+                    .orElseThrow();
             insert.append(stage.insertSql(schema, rows, types.get(rows.table))).append(";\n");
         }
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();

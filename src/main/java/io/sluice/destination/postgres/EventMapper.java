@@ -26,8 +26,8 @@ final class EventMapper {
     /** Top-level fields that are routing or SDK metadata, not event data. */
     private static final Set<String> SKIPPED = Set.of("type", "sourceId", "writeKey", "integrations", "_metadata");
     /** Top-level fields every table has columns for. */
-    private static final Set<String> COMMON = Set.of("messageId", "receivedAt", "sentAt", "timestamp", "originalTimestamp",
-            "userId", "anonymousId", "context");
+    private static final Set<String> COMMON = Set.of(
+            "messageId", "receivedAt", "sentAt", "timestamp", "originalTimestamp", "userId", "anonymousId", "context");
     /** Per type, the fields it has columns for (or, for a track's properties, its own table); others are extra columns. */
     private static final Map<String, Set<String>> CONSUMED = Map.of(
             "track", Set.of("event", "properties"),
@@ -36,6 +36,7 @@ final class EventMapper {
             "screen", Set.of("name", "category", "properties"),
             "group", Set.of("groupId", "traits"),
             "alias", Set.of("previousId"));
+
     private static final int NAME_CACHE_LIMIT = 100_000;
     private static final Map<String, String> NAMES = new ConcurrentHashMap<>();
 
@@ -48,22 +49,32 @@ final class EventMapper {
         for (ObjectNode event : events) {
             String type = event.path("type").asText("");
             Set<String> consumed = CONSUMED.get(type);
-            if (consumed == null) throw new IllegalArgumentException("unknown event type '" + type + "'"); // never from the collector
+            if (consumed == null)
+                throw new IllegalArgumentException("unknown event type '" + type + "'"); // never from the collector
             switch (type) {
                 case "track" -> track(event, consumed, tables);
                 case "identify" -> {
                     table(tables, "identifies").add(row(event, base(event), "traits", consumed));
                     JsonNode userId = event.get("userId");
                     if (userId != null && !userId.isNull()) {
-                        users.computeIfAbsent(Value.asText(userId).text(), UserState::new).apply(event, traits(event.get("traits")));
+                        users.computeIfAbsent(Value.asText(userId).text(), UserState::new)
+                                .apply(event, traits(event.get("traits")));
                     }
                 }
                 case "page" -> table(tables, "pages").add(named(event, consumed));
                 case "screen" -> table(tables, "screens").add(named(event, consumed));
-                case "group" -> table(tables, "groups").add(with(row(event, base(event), "traits", consumed), "group_id",
-                        Value.asText(event.get("groupId"))));
-                default -> table(tables, "aliases").add(with(row(event, base(event), null, consumed), "previous_id",
-                        Value.asText(event.get("previousId"))));
+                case "group" ->
+                    table(tables, "groups")
+                            .add(with(
+                                    row(event, base(event), "traits", consumed),
+                                    "group_id",
+                                    Value.asText(event.get("groupId"))));
+                default ->
+                    table(tables, "aliases")
+                            .add(with(
+                                    row(event, base(event), null, consumed),
+                                    "previous_id",
+                                    Value.asText(event.get("previousId"))));
             }
         }
         if (!users.isEmpty()) {
@@ -118,7 +129,8 @@ final class EventMapper {
      * Adds to {@code row} (the event's base columns) the unprefixed payload — properties or traits, when
      * {@code payloadField} is given — then every top-level field neither common nor {@code consumed} by the type.
      */
-    private static Map<String, Value> row(ObjectNode event, Map<String, Value> row, String payloadField, Set<String> consumed) {
+    private static Map<String, Value> row(
+            ObjectNode event, Map<String, Value> row, String payloadField, Set<String> consumed) {
         if (payloadField != null) {
             JsonNode payload = event.get(payloadField);
             Payload kind = payloadField.equals("traits") ? Payload.TRAITS : Payload.PROPERTIES;
@@ -159,10 +171,14 @@ final class EventMapper {
     private static void put(Map<String, Value> row, Payload payload, List<String> path, Value value) {
         if (value == null) return;
         String prefix = payload == null ? "context" : payload.name();
-        String key = (payload == null ? "c" : payload.tag) + (path.size() == 1 ? path.getFirst() : String.join("\u001f", path));
+        String key = (payload == null ? "c" : payload.tag)
+                + (path.size() == 1 ? path.getFirst() : String.join("\u001f", path));
         if (NAMES.size() > NAME_CACHE_LIMIT) NAMES.clear();
-        String column = NAMES.computeIfAbsent(key, k -> payload == null
-                ? Identifiers.prefixedColumn("context", path) : Identifiers.payloadColumn(payload, path));
+        String column = NAMES.computeIfAbsent(
+                key,
+                k -> payload == null
+                        ? Identifiers.prefixedColumn("context", path)
+                        : Identifiers.payloadColumn(payload, path));
         if (row.containsKey(column)) {
             // two values of one event met in one name ({"a":{"b":1}} and {"a_b":2}, or a property named like an
             // extra field): the later one gets a name of its own instead of overwriting
@@ -182,7 +198,8 @@ final class EventMapper {
 
     static String sha256(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

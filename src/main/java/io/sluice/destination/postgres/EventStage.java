@@ -49,7 +49,8 @@ final class EventStage {
     }
 
     String createSql() {
-        StringBuilder sql = new StringBuilder("CREATE TEMP TABLE ").append(quote(name)).append(" (\"t\" integer");
+        StringBuilder sql =
+                new StringBuilder("CREATE TEMP TABLE ").append(quote(name)).append(" (\"t\" integer");
         for (int i = 0; i < columns.size(); i++) sql.append(", \"c").append(i).append("\" text");
         return sql.append(") ON COMMIT DROP").toString();
     }
@@ -64,10 +65,15 @@ final class EventStage {
         StringBuilder select = new StringBuilder();
         for (String column : rows.columns().keySet()) {
             target.append(quote(column)).append(", ");
-            select.append("\"c").append(columns.get(column)).append("\"::").append(types.get(column).sql).append(", ");
+            select.append("\"c")
+                    .append(columns.get(column))
+                    .append("\"::")
+                    .append(types.get(column).sql)
+                    .append(", ");
         }
-        return "INSERT INTO " + quote(schema) + "." + quote(rows.table) + " (" + target + "\"uuid_ts\") SELECT " + select
-                + "now() FROM pg_temp." + quote(name) + " WHERE \"t\" = " + tables.indexOf(rows) + " ON CONFLICT (\"id\") DO NOTHING";
+        return "INSERT INTO " + quote(schema) + "." + quote(rows.table) + " (" + target + "\"uuid_ts\") SELECT "
+                + select + "now() FROM pg_temp." + quote(name) + " WHERE \"t\" = " + tables.indexOf(rows)
+                + " ON CONFLICT (\"id\") DO NOTHING";
     }
 
     /** CSV: NULL is an empty unquoted field; every value is quoted, with quotes doubled. */

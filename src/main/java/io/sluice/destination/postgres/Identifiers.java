@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.text.Normalizer;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
@@ -25,39 +26,45 @@ public final class Identifiers {
 
     /** PostgreSQL 17's reserved key words (pg_get_keywords() catcode R and T): unusable as bare names. */
     static final Set<String> SQL_RESERVED = Set.of(("all analyse analyze and any array as asc asymmetric authorization"
-            + " binary both case cast check collate collation column concurrently constraint create cross current_catalog"
-            + " current_date current_role current_schema current_time current_timestamp current_user default deferrable"
-            + " desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in"
-            + " initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp"
-            + " natural not notnull null offset on only or order outer overlaps placing primary references returning"
-            + " right select session_user similar some symmetric system_user table tablesample then to trailing true"
-            + " union unique user using variadic verbose when where window with").split(" "));
+                    + " binary both case cast check collate collation column concurrently constraint create cross current_catalog"
+                    + " current_date current_role current_schema current_time current_timestamp current_user default deferrable"
+                    + " desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in"
+                    + " initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp"
+                    + " natural not notnull null offset on only or order outer overlaps placing primary references returning"
+                    + " right select session_user similar some symmetric system_user table tablesample then to trailing true"
+                    + " union unique user using variadic verbose when where window with")
+            .split(" "));
 
     /** The tables every source schema has; a track event with one of these names gets a prefixed table. */
-    static final Set<String> STANDARD_TABLES = Set.of("tracks", "identifies", "users", "pages", "screens", "groups", "aliases");
+    static final Set<String> STANDARD_TABLES =
+            Set.of("tracks", "identifies", "users", "pages", "screens", "groups", "aliases");
 
     /** Columns every event table has. */
-    static final Set<String> COMMON_COLUMNS = Set.of("id", "received_at", "sent_at", "timestamp", "original_timestamp",
-            "uuid_ts", "user_id", "anonymous_id");
+    static final Set<String> COMMON_COLUMNS = Set.of(
+            "id", "received_at", "sent_at", "timestamp", "original_timestamp", "uuid_ts", "user_id", "anonymous_id");
     /** Columns Sluice fills in some table: the common ones plus those of particular event types. */
-    static final Set<String> FIXED_COLUMNS = union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category",
-            "group_id", "previous_id"));
+    static final Set<String> FIXED_COLUMNS =
+            union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category", "group_id", "previous_id"));
 
-    private static final Predicate<String> SCHEMA_RESERVED = n -> SQL_RESERVED.contains(n) || n.equals("public")
-            || n.equals("information_schema") || n.startsWith("pg_");
-    private static final Predicate<String> TABLE_RESERVED = n -> SQL_RESERVED.contains(n) || STANDARD_TABLES.contains(n);
+    private static final Predicate<String> SCHEMA_RESERVED = n ->
+            SQL_RESERVED.contains(n) || n.equals("public") || n.equals("information_schema") || n.startsWith("pg_");
+    private static final Predicate<String> TABLE_RESERVED =
+            n -> SQL_RESERVED.contains(n) || STANDARD_TABLES.contains(n);
     /** Properties share tables with event, event_text (tracks) and name, category (pages, screens). */
-    private static final Predicate<String> PROPERTY_RESERVED = reservedPayload(union(COMMON_COLUMNS,
-            Set.of("event", "event_text", "name", "category")));
+    private static final Predicate<String> PROPERTY_RESERVED =
+            reservedPayload(union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category")));
     /** Traits share tables with group_id (groups); identifies and users have only the common columns. */
     private static final Predicate<String> TRAIT_RESERVED = reservedPayload(union(COMMON_COLUMNS, Set.of("group_id")));
     /** Other top-level fields can land in any event table. */
     private static final Predicate<String> FIELD_RESERVED = reservedPayload(FIXED_COLUMNS);
+
     private static final Predicate<String> PREFIXED = SQL_RESERVED::contains;
 
     /** Which unprefixed payload a column comes from; each avoids the fixed columns of the tables it goes to. */
     public enum Payload {
-        PROPERTIES(PROPERTY_RESERVED, "p"), TRAITS(TRAIT_RESERVED, "t"), FIELDS(FIELD_RESERVED, "f");
+        PROPERTIES(PROPERTY_RESERVED, "p"),
+        TRAITS(TRAIT_RESERVED, "t"),
+        FIELDS(FIELD_RESERVED, "f");
 
         private final Predicate<String> reserved;
         /** A short distinct tag, for cache keys. */
@@ -114,7 +121,9 @@ public final class Identifiers {
         }
         if (isDigit(name.charAt(0)) || reserved.test(name)) {
             name = "_" + name;
-        } else if (name.length() > 1 && name.charAt(0) == '_' && (isDigit(name.charAt(1)) || reserved.test(name.substring(1)))) {
+        } else if (name.length() > 1
+                && name.charAt(0) == '_'
+                && (isDigit(name.charAt(1)) || reserved.test(name.substring(1)))) {
             lossy = true; // a literal "_select" or "_1st" must not meet "select" or "1st"
         }
         return lossy || name.length() > MAX_BYTES ? withHash(name, original(prefix, path)) : name;
@@ -180,7 +189,8 @@ public final class Identifiers {
 
     private static String sha256Hex(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -191,7 +201,7 @@ public final class Identifiers {
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> all = new java.util.HashSet<>(a);
+        Set<String> all = new HashSet<>(a);
         all.addAll(b);
         return Set.copyOf(all);
     }

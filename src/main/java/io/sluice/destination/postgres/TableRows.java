@@ -15,6 +15,7 @@ final class TableRows {
     final List<Map<String, Value>> rows = new ArrayList<>();
     /** users only: per row, when each trait column's value was set (the identify's timestamp). */
     final List<Map<String, Instant>> times = new ArrayList<>();
+
     private final Map<String, Set<Value.Kind>> kinds = new LinkedHashMap<>();
 
     TableRows(String table, boolean users) {
@@ -25,7 +26,8 @@ final class TableRows {
     void add(Map<String, Value> row) {
         rows.add(row);
         for (Map.Entry<String, Value> column : row.entrySet()) {
-            kinds.computeIfAbsent(column.getKey(), k -> EnumSet.noneOf(Value.Kind.class)).add(column.getValue().kind());
+            kinds.computeIfAbsent(column.getKey(), k -> EnumSet.noneOf(Value.Kind.class))
+                    .add(column.getValue().kind());
         }
     }
 

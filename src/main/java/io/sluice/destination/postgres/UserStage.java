@@ -32,18 +32,26 @@ final class UserStage {
     }
 
     String createSql() {
-        StringBuilder sql = new StringBuilder("CREATE TEMP TABLE ").append(quote(name)).append(" (");
+        StringBuilder sql =
+                new StringBuilder("CREATE TEMP TABLE ").append(quote(name)).append(" (");
         for (int i = 0; i < columns.size(); i++) {
             sql.append(i > 0 ? ", " : "").append("\"c").append(i).append("\" ").append(types.get(columns.get(i)).sql);
         }
-        if (timed) for (int i = 0; i < columns.size(); i++) sql.append(", \"t").append(i).append("\" timestamp with time zone");
-        return sql.append(", \"new\" boolean NOT NULL DEFAULT false) ON COMMIT DROP").toString();
+        if (timed)
+            for (int i = 0; i < columns.size(); i++)
+                sql.append(", \"t").append(i).append("\" timestamp with time zone");
+        return sql.append(", \"new\" boolean NOT NULL DEFAULT false) ON COMMIT DROP")
+                .toString();
     }
 
     String copySql() {
-        StringBuilder sql = new StringBuilder("COPY pg_temp.").append(quote(name)).append(" (");
-        for (int i = 0; i < columns.size(); i++) sql.append(i > 0 ? ", " : "").append("\"c").append(i).append('"');
-        if (timed) for (int i = 0; i < columns.size(); i++) sql.append(", \"t").append(i).append('"');
+        StringBuilder sql =
+                new StringBuilder("COPY pg_temp.").append(quote(name)).append(" (");
+        for (int i = 0; i < columns.size(); i++)
+            sql.append(i > 0 ? ", " : "").append("\"c").append(i).append('"');
+        if (timed)
+            for (int i = 0; i < columns.size(); i++)
+                sql.append(", \"t").append(i).append('"');
         return sql.append(") FROM STDIN WITH (FORMAT csv)").toString();
     }
 
@@ -59,25 +67,59 @@ final class UserStage {
         String id = stageColumn("id");
         String timestamp = stageColumn("timestamp");
         StringBuilder sql = new StringBuilder();
-        sql.append("WITH inserted AS (INSERT INTO ").append(users).append(" (").append(targetList()).append(", \"uuid_ts\") SELECT ")
-                .append(stageList()).append(", now() FROM ").append(staged).append(" ORDER BY 1 ON CONFLICT (\"id\") DO NOTHING")
-                .append(" RETURNING \"id\") UPDATE ").append(staged).append(" AS s SET \"new\" = true FROM inserted WHERE s.")
-                .append(id).append(" = inserted.\"id\";\n");
-        sql.append("SELECT count(*) FROM (SELECT 1 FROM ").append(users).append(" u JOIN ").append(staged).append(" s ON u.\"id\" = s.")
-                .append(id).append(" WHERE NOT s.\"new\" ORDER BY u.\"id\" FOR UPDATE OF u) locked;\n");
-        sql.append("UPDATE ").append(users).append(" AS u SET \"uuid_ts\" = now(), \"timestamp\" = GREATEST(u.\"timestamp\", s.")
-                .append(timestamp).append(")");
+        sql.append("WITH inserted AS (INSERT INTO ")
+                .append(users)
+                .append(" (")
+                .append(targetList())
+                .append(", \"uuid_ts\") SELECT ")
+                .append(stageList())
+                .append(", now() FROM ")
+                .append(staged)
+                .append(" ORDER BY 1 ON CONFLICT (\"id\") DO NOTHING")
+                .append(" RETURNING \"id\") UPDATE ")
+                .append(staged)
+                .append(" AS s SET \"new\" = true FROM inserted WHERE s.")
+                .append(id)
+                .append(" = inserted.\"id\";\n");
+        sql.append("SELECT count(*) FROM (SELECT 1 FROM ")
+                .append(users)
+                .append(" u JOIN ")
+                .append(staged)
+                .append(" s ON u.\"id\" = s.")
+                .append(id)
+                .append(" WHERE NOT s.\"new\" ORDER BY u.\"id\" FOR UPDATE OF u) locked;\n");
+        sql.append("UPDATE ")
+                .append(users)
+                .append(" AS u SET \"uuid_ts\" = now(), \"timestamp\" = GREATEST(u.\"timestamp\", s.")
+                .append(timestamp)
+                .append(")");
         for (int i = 0; i < columns.size(); i++) {
             String column = columns.get(i);
             if (column.equals("id") || column.equals("timestamp")) continue;
             String target = quote(column);
             String value = "s.\"c" + i + "\"";
             String setAt = timed && !column.equals("received_at") ? "s.\"t" + i + "\"" : "s." + timestamp;
-            sql.append(", ").append(target).append(" = CASE WHEN u.\"timestamp\" IS NULL OR ").append(setAt).append(" >= u.\"timestamp\"")
-                    .append(" THEN COALESCE(").append(value).append(", u.").append(target).append(") ELSE COALESCE(u.")
-                    .append(target).append(", ").append(value).append(") END");
+            sql.append(", ")
+                    .append(target)
+                    .append(" = CASE WHEN u.\"timestamp\" IS NULL OR ")
+                    .append(setAt)
+                    .append(" >= u.\"timestamp\"")
+                    .append(" THEN COALESCE(")
+                    .append(value)
+                    .append(", u.")
+                    .append(target)
+                    .append(") ELSE COALESCE(u.")
+                    .append(target)
+                    .append(", ")
+                    .append(value)
+                    .append(") END");
         }
-        return sql.append(" FROM ").append(staged).append(" AS s WHERE u.\"id\" = s.").append(id).append(" AND NOT s.\"new\"").toString();
+        return sql.append(" FROM ")
+                .append(staged)
+                .append(" AS s WHERE u.\"id\" = s.")
+                .append(id)
+                .append(" AND NOT s.\"new\"")
+                .toString();
     }
 
     /** CSV: NULL is an empty unquoted field; every value is quoted, with quotes doubled. */
@@ -117,7 +159,8 @@ final class UserStage {
 
     private String stageList() {
         StringBuilder list = new StringBuilder();
-        for (int i = 0; i < columns.size(); i++) list.append(i > 0 ? ", " : "").append("\"c").append(i).append('"');
+        for (int i = 0; i < columns.size(); i++)
+            list.append(i > 0 ? ", " : "").append("\"c").append(i).append('"');
         return list.toString();
     }
 }

@@ -19,7 +19,14 @@ import java.time.temporal.TemporalAccessor;
  */
 record Value(Kind kind, String typed, String text) {
 
-    enum Kind { BOOLEAN, INT, BIG_INT, DOUBLE, TIMESTAMP, TEXT }
+    enum Kind {
+        BOOLEAN,
+        INT,
+        BIG_INT,
+        DOUBLE,
+        TIMESTAMP,
+        TEXT
+    }
 
     /** The text to COPY into a column of this type (which accepts this value's kind). */
     String render(ColumnType type) {
@@ -44,7 +51,8 @@ record Value(Kind kind, String typed, String text) {
             if (node.isBigDecimal()) {
                 BigDecimal exact = node.decimalValue();
                 double d = exact.doubleValue();
-                if (Double.isInfinite(d) || new BigDecimal(Double.toString(d)).compareTo(exact) != 0) return text(exact.toString());
+                if (Double.isInfinite(d) || new BigDecimal(Double.toString(d)).compareTo(exact) != 0)
+                    return text(exact.toString());
             }
             String text = node.asText();
             return new Value(Kind.DOUBLE, text, text);
@@ -80,13 +88,19 @@ record Value(Kind kind, String typed, String text) {
      * timestamptz holds exactly — years 1-9999, at most microseconds — else null.
      */
     static Instant parseTimestamp(String text) {
-        if (text.length() < 16 || text.length() > 64 || text.charAt(4) != '-' || text.charAt(7) != '-'
-                || (text.charAt(10) != 'T' && text.charAt(10) != 't') || !isDigit(text.charAt(0))) {
+        if (text.length() < 16
+                || text.length() > 64
+                || text.charAt(4) != '-'
+                || text.charAt(7) != '-'
+                || (text.charAt(10) != 'T' && text.charAt(10) != 't')
+                || !isDigit(text.charAt(0))) {
             return null;
         }
         try {
-            TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parseBest(text, OffsetDateTime::from, LocalDateTime::from);
-            OffsetDateTime time = parsed instanceof LocalDateTime local ? local.atOffset(ZoneOffset.UTC) : (OffsetDateTime) parsed;
+            TemporalAccessor parsed =
+                    DateTimeFormatter.ISO_DATE_TIME.parseBest(text, OffsetDateTime::from, LocalDateTime::from);
+            OffsetDateTime time =
+                    parsed instanceof LocalDateTime local ? local.atOffset(ZoneOffset.UTC) : (OffsetDateTime) parsed;
             if (time.getYear() < 1 || time.getYear() > 9999 || time.getNano() % 1000 != 0) return null;
             Instant instant = time.toInstant();
             int year = instant.atOffset(ZoneOffset.UTC).getYear();

@@ -25,6 +25,7 @@ final class WarehouseDestination implements Destination {
     private static final Logger log = LoggerFactory.getLogger(WarehouseDestination.class);
     /** The schema cache named a column, table or type that is not (or no longer) what the table has. */
     private static final Set<String> STALE_SCHEMA = Set.of("42703", "42P01", "3F000", "42804");
+
     private static final int ATTEMPTS = 3;
 
     private final String id;
@@ -64,7 +65,11 @@ final class WarehouseDestination implements Destination {
         try (Connection ignored = pool.getConnection()) {
             log.info("Warehouse destination {} connected to {} (pool of {})", id, url, poolSize);
         } catch (SQLException e) {
-            log.warn("Warehouse destination {} cannot reach {} yet ({}); deliveries will be retried", id, url, e.getMessage());
+            log.warn(
+                    "Warehouse destination {} cannot reach {} yet ({}); deliveries will be retried",
+                    id,
+                    url,
+                    e.getMessage());
         }
     }
 
@@ -75,14 +80,19 @@ final class WarehouseDestination implements Destination {
         try {
             tables = EventMapper.map(batch.events());
         } catch (IllegalArgumentException e) {
-            throw DeliveryException.permanent("batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(), e);
+            throw DeliveryException.permanent(
+                    "batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(), e);
         }
         String schemaName = Identifiers.schema(batch.sourceId());
         long started = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 load(schemaName, tables);
-                log.debug("Loaded {} events into {} tables of {} in {} ms", batch.events().size(), tables.size(), schemaName,
+                log.debug(
+                        "Loaded {} events into {} tables of {} in {} ms",
+                        batch.events().size(),
+                        tables.size(),
+                        schemaName,
                         (System.nanoTime() - started) / 1_000_000);
                 return DeliveryReport.delivered(); // one transaction: all or nothing
             } catch (SQLException e) {
@@ -91,7 +101,11 @@ final class WarehouseDestination implements Destination {
                     log.info("Warehouse schema {} changed under us ({}); re-reading it", schemaName, e.getMessage());
                     schema.invalidate(schemaName);
                 } else if (attempt < ATTEMPTS && ("40P01".equals(state) || "40001".equals(state))) {
-                    log.debug("Batch {} of sync {} hit {} in the warehouse, retrying", batch.batchId(), batch.syncId(), state);
+                    log.debug(
+                            "Batch {} of sync {} hit {} in the warehouse, retrying",
+                            batch.batchId(),
+                            batch.syncId(),
+                            state);
                 } else {
                     throw Failures.classify(e);
                 }

@@ -21,7 +21,8 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
     public void validate(DestinationSettings settings) {
         String url = settings.string("url");
         if (url == null || !(url.startsWith("jdbc:postgresql:") || url.equals(SluiceConfig.EMBEDDED))) {
-            throw new ConfigException(key(settings, "url"), "must be a jdbc:postgresql:// URL or 'embedded', not '" + url + "'");
+            throw new ConfigException(
+                    key(settings, "url"), "must be a jdbc:postgresql:// URL or 'embedded', not '" + url + "'");
         }
         if (settings.string("user") == null || settings.string("user").isBlank()) {
             throw new ConfigException(key(settings, "user"), "is required");
@@ -32,17 +33,24 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
     public Destination create(DestinationSettings settings, OwnInfrastructure own) {
         if (!SluiceConfig.EMBEDDED.equals(settings.string("url"))) return create(settings);
         OwnInfrastructure.Warehouse warehouse = own.warehouse().get();
-        return new WarehouseDestination(settings.id(), warehouse.jdbcUrl(), warehouse.user(), "", POOL_SIZE, CONNECTION_TIMEOUT_MS);
+        return new WarehouseDestination(
+                settings.id(), warehouse.jdbcUrl(), warehouse.user(), "", POOL_SIZE, CONNECTION_TIMEOUT_MS);
     }
 
     @Override
     public Destination create(DestinationSettings settings) {
         String url = settings.string("url");
         if (!url.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException(key(settings, "url"), "'" + url + "' needs a deployment with an embedded PostgreSQL");
+            throw new ConfigException(
+                    key(settings, "url"), "'" + url + "' needs a deployment with an embedded PostgreSQL");
         }
         String password = settings.string("password");
-        return new WarehouseDestination(settings.id(), url, settings.string("user"), password == null ? "" : password, POOL_SIZE,
+        return new WarehouseDestination(
+                settings.id(),
+                url,
+                settings.string("user"),
+                password == null ? "" : password,
+                POOL_SIZE,
                 CONNECTION_TIMEOUT_MS);
     }
 

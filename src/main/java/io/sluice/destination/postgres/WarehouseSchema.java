@@ -34,7 +34,8 @@ final class WarehouseSchema {
     /** Races that a fresh look at the catalog resolves: duplicate column/table/schema, catalog unique index, deadlock. */
     private static final Set<String> RACES = Set.of("42701", "42P07", "42P06", "23505", "40P01", "40001");
     /** Five tries, 10 ms doubling (with jitter) between them: a race is over by the time the winner committed. */
-    private static final RetryPolicy RACE_RETRIES = RetryPolicy.attempts(5, Duration.ofMillis(10), Duration.ofMillis(160));
+    private static final RetryPolicy RACE_RETRIES =
+            RetryPolicy.attempts(5, Duration.ofMillis(10), Duration.ofMillis(160));
 
     private final Map<String, Map<String, ColumnType>> tables = new ConcurrentHashMap<>();
     private final Set<String> schemas = ConcurrentHashMap.newKeySet();
@@ -48,13 +49,21 @@ final class WarehouseSchema {
         Map<String, ColumnType> cached = tables.get(key(schema, rows.table));
         if (cached != null && holds(cached, rows)) return cached;
         try {
-            return RACE_RETRIES.call(Clock.systemUTC(), RetryPolicy.Sleeper.THREAD,
-                    e -> e instanceof SQLException sql && RACES.contains(sql.getSQLState()), attempt -> {
+            return RACE_RETRIES.call(
+                    Clock.systemUTC(),
+                    RetryPolicy.Sleeper.THREAD,
+                    e -> e instanceof SQLException sql && RACES.contains(sql.getSQLState()),
+                    attempt -> {
                         try {
                             return evolve(c, schema, rows);
                         } catch (SQLException e) {
                             rollbackQuietly(c);
-                            log.debug("Schema change of {}.{} failed ({}, attempt {})", schema, rows.table, e.getSQLState(), attempt);
+                            log.debug(
+                                    "Schema change of {}.{} failed ({}, attempt {})",
+                                    schema,
+                                    rows.table,
+                                    e.getSQLState(),
+                                    attempt);
                             throw e;
                         } finally {
                             c.setAutoCommit(true);
@@ -99,13 +108,16 @@ final class WarehouseSchema {
                         columns.put(name, type);
                     } else if (!existing.acceptsAll(column.getValue())) {
                         ColumnType type = existing.widenedFor(column.getValue());
-                        if (type == ColumnType.DOUBLE && holdsInexactIntegers(c, schema, rows.table, name)) type = ColumnType.TEXT;
-                        changes.add("ALTER COLUMN " + quote(name) + " TYPE " + type.sql + " USING " + conversion(name, existing, type));
+                        if (type == ColumnType.DOUBLE && holdsInexactIntegers(c, schema, rows.table, name))
+                            type = ColumnType.TEXT;
+                        changes.add("ALTER COLUMN " + quote(name) + " TYPE " + type.sql + " USING "
+                                + conversion(name, existing, type));
                         columns.put(name, type);
                     }
                 }
                 if (!changes.isEmpty()) {
-                    st.execute("ALTER TABLE " + quote(schema) + "." + quote(rows.table) + " " + String.join(", ", changes));
+                    st.execute("ALTER TABLE " + quote(schema) + "." + quote(rows.table) + " "
+                            + String.join(", ", changes));
                 }
             }
             c.commit();
@@ -118,8 +130,11 @@ final class WarehouseSchema {
     }
 
     private static String createTable(String schema, TableRows rows, Map<String, ColumnType> columns) {
-        StringBuilder sql = new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(quote(schema)).append('.')
-                .append(quote(rows.table)).append(" (\"id\" text PRIMARY KEY, \"uuid_ts\" timestamp with time zone");
+        StringBuilder sql = new StringBuilder("CREATE TABLE IF NOT EXISTS ")
+                .append(quote(schema))
+                .append('.')
+                .append(quote(rows.table))
+                .append(" (\"id\" text PRIMARY KEY, \"uuid_ts\" timestamp with time zone");
         columns.put("id", ColumnType.TEXT);
         columns.put("uuid_ts", ColumnType.TIMESTAMPTZ);
         for (Map.Entry<String, Set<Value.Kind>> column : rows.columns().entrySet()) {
@@ -138,10 +153,13 @@ final class WarehouseSchema {
         return quote(column) + "::" + to.sql;
     }
 
-    private static boolean holdsInexactIntegers(Connection c, String schema, String table, String column) throws SQLException {
+    private static boolean holdsInexactIntegers(Connection c, String schema, String table, String column)
+            throws SQLException {
         String sql = "SELECT EXISTS (SELECT 1 FROM " + quote(schema) + "." + quote(table) + " WHERE " + quote(column)
-                + " > " + ColumnType.MAX_EXACT_DOUBLE + " OR " + quote(column) + " < -" + ColumnType.MAX_EXACT_DOUBLE + ")";
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+                + " > " + ColumnType.MAX_EXACT_DOUBLE + " OR " + quote(column) + " < -" + ColumnType.MAX_EXACT_DOUBLE
+                + ")";
+        try (Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
             return rs.next() && rs.getBoolean(1);
         }
     }
@@ -168,7 +186,8 @@ final class WarehouseSchema {
 
     static long lockKey(String name) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(("sluice-warehouse " + name).getBytes(StandardCharsets.UTF_8));
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(("sluice-warehouse " + name).getBytes(StandardCharsets.UTF_8));
             return ByteBuffer.wrap(digest).getLong();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

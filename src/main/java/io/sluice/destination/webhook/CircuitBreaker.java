@@ -6,6 +6,7 @@ import io.sluice.delivery.FailureClass;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,9 @@ final class CircuitBreaker {
     private static final Logger log = LoggerFactory.getLogger(CircuitBreaker.class);
 
     enum State {
-        CLOSED(0), OPEN(1), HALF_OPEN(2);
+        CLOSED(0),
+        OPEN(1),
+        HALF_OPEN(2);
 
         /** The value of the circuit-state gauge. */
         final int gauge;
@@ -42,16 +45,16 @@ final class CircuitBreaker {
             done = true;
             long nanos = System.nanoTime() - started;
             if (failure == null || failure == FailureClass.PERMANENT) {
-                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-                errors.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                down.onSuccess(nanos, TimeUnit.NANOSECONDS);
+                errors.onSuccess(nanos, TimeUnit.NANOSECONDS);
             } else if (failure.destinationDown()) {
-                down.onError(nanos, java.util.concurrent.TimeUnit.NANOSECONDS, new Exception(failure.name()));
+                down.onError(nanos, TimeUnit.NANOSECONDS, new Exception(failure.name()));
                 errors.releasePermission();
             } else if (failure == FailureClass.RESPONSIVE_ERROR) {
-                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-                errors.onError(nanos, java.util.concurrent.TimeUnit.NANOSECONDS, new Exception(failure.name()));
+                down.onSuccess(nanos, TimeUnit.NANOSECONDS);
+                errors.onError(nanos, TimeUnit.NANOSECONDS, new Exception(failure.name()));
             } else { // backpressure: the destination is up; the request is neither a success nor an error
-                down.onSuccess(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                down.onSuccess(nanos, TimeUnit.NANOSECONDS);
                 errors.releasePermission();
             }
         }
@@ -79,26 +82,38 @@ final class CircuitBreaker {
         this.errors = breaker(name + " (errors)", settings, settings.errorRate(), clock);
     }
 
-    private io.github.resilience4j.circuitbreaker.CircuitBreaker breaker(String id, WebhookSettings.Breaker settings, int rate, Clock clock) {
+    private io.github.resilience4j.circuitbreaker.CircuitBreaker breaker(
+            String id, WebhookSettings.Breaker settings, int rate, Clock clock) {
         CircuitBreakerConfig config = CircuitBreakerConfig.custom()
-                .slidingWindow(settings.window(), Math.min(settings.minimumCalls(), settings.window()), SlidingWindowType.COUNT_BASED)
+                .slidingWindow(
+                        settings.window(),
+                        Math.min(settings.minimumCalls(), settings.window()),
+                        SlidingWindowType.COUNT_BASED)
                 .failureRateThreshold(rate)
                 .permittedNumberOfCallsInHalfOpenState(settings.probes())
                 .waitDurationInOpenState(settings.coolDown().isZero() ? Duration.ofMillis(1) : settings.coolDown())
                 .automaticTransitionFromOpenToHalfOpenEnabled(false)
                 .writableStackTraceEnabled(false)
                 .clock(clock)
-                .currentTimestampFunction(Clock::millis, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .currentTimestampFunction(Clock::millis, TimeUnit.MILLISECONDS)
                 .build();
-        io.github.resilience4j.circuitbreaker.CircuitBreaker breaker = io.github.resilience4j.circuitbreaker.CircuitBreaker.of(id, config);
+        io.github.resilience4j.circuitbreaker.CircuitBreaker breaker =
+                io.github.resilience4j.circuitbreaker.CircuitBreaker.of(id, config);
         breaker.getEventPublisher().onStateTransition(event -> {
             var transition = event.getStateTransition();
-            if (transition.getToState() == io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN) openedAt = clock.instant();
+            if (transition.getToState() == io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN)
+                openedAt = clock.instant();
             float failureRate = breaker.getMetrics().getFailureRate();
-            log.warn("Circuit of {}: {} -> {} (failure rate {}% of the last {} requests){}", id, transition.getFromState(),
-                    transition.getToState(), failureRate < 0 ? "n/a " : failureRate, breaker.getMetrics().getNumberOfBufferedCalls(),
+            log.warn(
+                    "Circuit of {}: {} -> {} (failure rate {}% of the last {} requests){}",
+                    id,
+                    transition.getFromState(),
+                    transition.getToState(),
+                    failureRate < 0 ? "n/a " : failureRate,
+                    breaker.getMetrics().getNumberOfBufferedCalls(),
                     transition.getToState() == io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN
-                            ? "; requests fail fast for " + coolDown + ", then " + settings.probes() + " probes" : "");
+                            ? "; requests fail fast for " + coolDown + ", then " + settings.probes() + " probes"
+                            : "");
         });
         return breaker;
     }

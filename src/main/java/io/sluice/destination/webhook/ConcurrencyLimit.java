@@ -62,7 +62,11 @@ final class ConcurrencyLimit {
                     double before = limit;
                     limit = Math.max(1, limit / 2);
                     lastDecrease = now;
-                    log.info("Webhook destination {} asked to slow down: concurrency limit {} -> {}", name, (int) before, current());
+                    log.info(
+                            "Webhook destination {} asked to slow down: concurrency limit {} -> {}",
+                            name,
+                            (int) before,
+                            current());
                 }
             } else if (succeeded && limit < max) {
                 limit = Math.min(max, limit + 1 / limit);

@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
@@ -24,9 +25,11 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends one request to a webhook destination, within its limits: a Retry-After pause for the whole destination, the
@@ -36,9 +39,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Never throws for a failed exchange: the {@link Outcome} says what happened, its class decided by {@link Failures}.
  */
 final class WebhookClient implements AutoCloseable {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WebhookClient.class);
+    private static final Logger log = LoggerFactory.getLogger(WebhookClient.class);
     /** Longest response-body snippet kept for an error message. */
     static final int SNIPPET_CHARS = 500;
+
     private static final int SNIPPET_BYTES = 4 * SNIPPET_CHARS;
 
     private final WebhookSettings settings;
@@ -51,6 +55,7 @@ final class WebhookClient implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Until when the destination asked (Retry-After) not to be called; Instant.MIN: not paused. */
     private final AtomicReference<Instant> pausedUntil = new AtomicReference<>(Instant.MIN);
+
     private final WebhookMetrics metrics;
     /** Ends response bodies that outlast their request's timeout (one daemon thread; its tasks only cancel). */
     private final ScheduledExecutorService timer;
@@ -81,12 +86,18 @@ final class WebhookClient implements AutoCloseable {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         this.slots = new ConcurrencyLimit(settings.id(), settings.maxConcurrency(), settings.timeout(), clock);
-        this.rateLimiter = settings.rateLimit() == null ? null : new RateLimiter(settings.rateLimit().perSecond(), clock);
+        this.rateLimiter = settings.rateLimit() == null
+                ? null
+                : new RateLimiter(settings.rateLimit().perSecond(), clock);
         this.breaker = new CircuitBreaker("webhook destination " + settings.id(), settings.breaker(), clock);
         this.signature = settings.signed() ? new WebhookSignature(settings.secret()) : null;
         this.metrics = new WebhookMetrics(registry, settings.id(), inFlight, breaker, slots);
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
-                Thread.ofPlatform().name("sluice-webhook-" + settings.id() + "-timer").daemon().factory());
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(
+                1,
+                Thread.ofPlatform()
+                        .name("sluice-webhook-" + settings.id() + "-timer")
+                        .daemon()
+                        .factory());
         timer.setRemoveOnCancelPolicy(true);
         this.timer = timer;
     }
@@ -103,7 +114,8 @@ final class WebhookClient implements AutoCloseable {
         if (!slots.tryAcquire(settings.maxWait())) {
             permit.abandon();
             metrics.rejected("busy");
-            return Outcome.notSent("not sent: all " + slots.current() + " request slots stayed busy for " + settings.maxWait(), null);
+            return Outcome.notSent(
+                    "not sent: all " + slots.current() + " request slots stayed busy for " + settings.maxWait(), null);
         }
         Outcome outcome = null;
         try {
@@ -113,8 +125,10 @@ final class WebhookClient implements AutoCloseable {
                 Duration wait = rateLimiter.reserve(settings.rateLimit().events() ? events : 1, settings.maxWait());
                 if (wait == null) {
                     metrics.rejected("rate_limited");
-                    return Outcome.notSent("not sent: the rate limit of " + settings.rateLimit() + " would have delayed it more than "
-                            + settings.maxWait(), rateLimiter.untilFree());
+                    return Outcome.notSent(
+                            "not sent: the rate limit of " + settings.rateLimit() + " would have delayed it more than "
+                                    + settings.maxWait(),
+                            rateLimiter.untilFree());
                 }
                 if (wait.isPositive()) TimeUnit.NANOSECONDS.sleep(wait.toNanos());
             }
@@ -126,8 +140,11 @@ final class WebhookClient implements AutoCloseable {
             permit.abandon(); // no-op once recorded
             // A throttle with Retry-After already pauses the whole destination for as long as it asked; halving the
             // limit on top would serialise the requests after the pause. Throttles without it lower the limit.
-            slots.release(outcome != null && outcome.delivered(),
-                    outcome != null && outcome.failureClass() == FailureClass.BACKPRESSURE && outcome.retryAfter() == null);
+            slots.release(
+                    outcome != null && outcome.delivered(),
+                    outcome != null
+                            && outcome.failureClass() == FailureClass.BACKPRESSURE
+                            && outcome.retryAfter() == null);
         }
     }
 
@@ -138,7 +155,10 @@ final class WebhookClient implements AutoCloseable {
         Instant before = pausedUntil.getAndAccumulate(until, (a, b) -> a.isAfter(b) ? a : b);
         metrics.backpressureWait(retryAfter);
         if (!before.isAfter(clock.instant())) {
-            log.info("Webhook destination {} asked to wait {} ms (Retry-After); pausing all its requests", settings.id(), retryAfter.toMillis());
+            log.info(
+                    "Webhook destination {} asked to wait {} ms (Retry-After); pausing all its requests",
+                    settings.id(),
+                    retryAfter.toMillis());
         }
     }
 
@@ -156,14 +176,18 @@ final class WebhookClient implements AutoCloseable {
             return null;
         }
         metrics.rejected("paused");
-        return Outcome.notSent("not sent: the destination asked to wait (Retry-After) " + left.toMillis() + " ms more", left);
+        return Outcome.notSent(
+                "not sent: the destination asked to wait (Retry-After) " + left.toMillis() + " ms more", left);
     }
 
     private Outcome rejectedByBreaker() {
         Duration untilProbe = breaker.untilProbe();
         metrics.rejected("circuit_open");
-        return Outcome.notSent("not sent: the circuit is " + breaker.state().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
-                + " (next probe in " + untilProbe.toMillis() + " ms)", untilProbe.isPositive() ? untilProbe : null);
+        return Outcome.notSent(
+                "not sent: the circuit is "
+                        + breaker.state().name().toLowerCase(Locale.ROOT).replace('_', '-') + " (next probe in "
+                        + untilProbe.toMillis() + " ms)",
+                untilProbe.isPositive() ? untilProbe : null);
     }
 
     private Outcome exchange(byte[] body, String idempotencyKey) throws InterruptedException {
@@ -189,7 +213,9 @@ final class WebhookClient implements AutoCloseable {
             FailureClass failure = Failures.ofExchange(e);
             boolean timeout = e instanceof HttpTimeoutException && failure == FailureClass.UNRESPONSIVE;
             metrics.request(timeout ? "timeout" : "error", System.nanoTime() - started);
-            String message = timeout ? "timed out after " + settings.timeout() : (failure == FailureClass.UNREACHABLE ? "unreachable: " : "request failed: ") + e;
+            String message = timeout
+                    ? "timed out after " + settings.timeout()
+                    : (failure == FailureClass.UNREACHABLE ? "unreachable: " : "request failed: ") + e;
             return new Outcome(DeliveryException.of(failure, message, e), null, null);
         } finally {
             inFlight.decrementAndGet();
@@ -204,7 +230,10 @@ final class WebhookClient implements AutoCloseable {
                 ? RetryAfter.parse(response.headers().firstValue("Retry-After").orElse(null), clock.instant())
                 : null;
         String snippet = snippet(response.body());
-        return new Outcome(Failures.classifyStatus(status, "HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet)), status, retryAfter);
+        return new Outcome(
+                Failures.classifyStatus(status, "HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet)),
+                status,
+                retryAfter);
     }
 
     static String snippet(String body) {
@@ -250,7 +279,8 @@ final class WebhookClient implements AutoCloseable {
         @Override
         public void onSubscribe(Flow.Subscription subscription) {
             Runnable expire = () -> {
-                if (result.completeExceptionally(new HttpTimeoutException("response body not complete within the request timeout"))) {
+                if (result.completeExceptionally(
+                        new HttpTimeoutException("response body not complete within the request timeout"))) {
                     subscription.cancel();
                 }
             };

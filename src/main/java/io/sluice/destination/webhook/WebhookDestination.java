@@ -1,6 +1,5 @@
 package io.sluice.destination.webhook;
 
-import io.sluice.event.UserKey;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +12,7 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
+import io.sluice.event.UserKey;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,7 +53,9 @@ final class WebhookDestination implements Destination {
     WebhookDestination(WebhookSettings settings, MeterRegistry registry, Clock clock) {
         this.settings = settings;
         this.client = new WebhookClient(settings, registry, clock);
-        this.laneThreads = Thread.ofVirtual().name("sluice-webhook-" + settings.id() + "-", 0).factory();
+        this.laneThreads = Thread.ofVirtual()
+                .name("sluice-webhook-" + settings.id() + "-", 0)
+                .factory();
     }
 
     @Override
@@ -65,10 +67,17 @@ final class WebhookDestination implements Destination {
     public DeliveryReport deliver(DeliveryBatch batch) throws InterruptedException {
         if (batch.events().isEmpty()) return DeliveryReport.delivered();
         EventFailure[] failures = settings.batchMode() ? deliverChunks(batch) : deliverEvents(batch);
-        List<EventFailure> failed = Arrays.stream(failures).filter(Objects::nonNull).toList();
+        List<EventFailure> failed =
+                Arrays.stream(failures).filter(Objects::nonNull).toList();
         if (!failed.isEmpty()) {
-            log.debug("Webhook destination {}: {} of {} events of batch {} (sync {}) failed, first: {}", settings.id(), failed.size(),
-                    batch.events().size(), batch.batchId(), batch.syncId(), failed.getFirst().error().getMessage());
+            log.debug(
+                    "Webhook destination {}: {} of {} events of batch {} (sync {}) failed, first: {}",
+                    settings.id(),
+                    failed.size(),
+                    batch.events().size(),
+                    batch.batchId(),
+                    batch.syncId(),
+                    failed.getFirst().error().getMessage());
         }
         return failed.isEmpty() ? DeliveryReport.delivered() : new DeliveryReport(failed);
     }
@@ -94,18 +103,27 @@ final class WebhookDestination implements Destination {
                 });
             }
         } // waits for every lane; if this thread is interrupted meanwhile, interrupts them and still waits
-        if (interrupted.get() || Thread.interrupted()) throw new InterruptedException("delivery to " + settings.id() + " interrupted");
+        if (interrupted.get() || Thread.interrupted())
+            throw new InterruptedException("delivery to " + settings.id() + " interrupted");
         return failures;
     }
 
-    private void deliverLane(DeliveryBatch batch, List<Integer> lane, EventFailure[] failures) throws InterruptedException {
+    private void deliverLane(DeliveryBatch batch, List<Integer> lane, EventFailure[] failures)
+            throws InterruptedException {
         EventFailure blocking = null;
         String blockingId = null;
         for (int index : lane) {
             ObjectNode event = batch.events().get(index);
             if (blocking != null) {
-                failures[index] = new EventFailure(event, DeliveryException.of(FailureClass.NOT_SENT, "held behind " + blockingId + " ("
-                        + blocking.error().getMessage() + ")", null), null, blocking.retryAfter());
+                failures[index] = new EventFailure(
+                        event,
+                        DeliveryException.of(
+                                FailureClass.NOT_SENT,
+                                "held behind " + blockingId + " ("
+                                        + blocking.error().getMessage() + ")",
+                                null),
+                        null,
+                        blocking.retryAfter());
                 continue;
             }
             String messageId = text(event, "messageId");
@@ -113,7 +131,9 @@ final class WebhookDestination implements Destination {
             WebhookClient.Outcome outcome;
             try {
                 outcome = client.send(json(event), key, 1);
-            } catch (RuntimeException e) { // a bug, not the destination: retried within the limits, like any unknown failure
+            } catch (
+                    RuntimeException
+                            e) { // a bug, not the destination: retried within the limits, like any unknown failure
                 outcome = new WebhookClient.Outcome(DeliveryException.retriable(e.toString(), e), null, null);
             }
             if (outcome.delivered()) continue;
@@ -137,11 +157,13 @@ final class WebhookDestination implements Destination {
         for (int i = 0; i < events.size(); i++) {
             String user = settings.orderPerUser() ? UserKey.of(events.get(i)) : null;
             if (user == null) lanes.add(List.of(i));
-            else byUser.computeIfAbsent(user, u -> {
-                List<Integer> lane = new ArrayList<>();
-                lanes.add(lane);
-                return lane;
-            }).add(i);
+            else
+                byUser.computeIfAbsent(user, u -> {
+                            List<Integer> lane = new ArrayList<>();
+                            lanes.add(lane);
+                            return lane;
+                        })
+                        .add(i);
         }
         return lanes;
     }
@@ -156,8 +178,14 @@ final class WebhookDestination implements Destination {
             List<ObjectNode> part = events.subList(from, Math.min(events.size(), from + settings.maxBatchEvents()));
             WebhookClient.Outcome outcome;
             if (blocking != null) {
-                outcome = new WebhookClient.Outcome(DeliveryException.of(FailureClass.NOT_SENT, "held behind chunk " + blockingChunk + " ("
-                        + blocking.error().getMessage() + ")", null), null, blocking.retryAfter());
+                outcome = new WebhookClient.Outcome(
+                        DeliveryException.of(
+                                FailureClass.NOT_SENT,
+                                "held behind chunk " + blockingChunk + " ("
+                                        + blocking.error().getMessage() + ")",
+                                null),
+                        null,
+                        blocking.retryAfter());
             } else {
                 ArrayNode array = MAPPER.createArrayNode();
                 part.forEach(array::add);
@@ -169,7 +197,8 @@ final class WebhookDestination implements Destination {
             }
             if (outcome.delivered()) continue;
             for (int i = 0; i < part.size(); i++) {
-                failures[from + i] = new EventFailure(part.get(i), outcome.error(), outcome.statusCode(), outcome.retryAfter());
+                failures[from + i] =
+                        new EventFailure(part.get(i), outcome.error(), outcome.statusCode(), outcome.retryAfter());
             }
         }
         return failures;

@@ -28,22 +28,41 @@ final class WebhookMetrics {
     private final List<Meter> gauges;
     private final Timer backpressure;
 
-    WebhookMetrics(MeterRegistry registry, String destination, AtomicInteger inFlight, CircuitBreaker breaker, ConcurrencyLimit limit) {
+    WebhookMetrics(
+            MeterRegistry registry,
+            String destination,
+            AtomicInteger inFlight,
+            CircuitBreaker breaker,
+            ConcurrencyLimit limit) {
         this.registry = registry;
         this.destination = destination;
-        this.latency = Timer.builder("sluice.webhook.latency").tag("destination", destination)
+        this.latency = Timer.builder("sluice.webhook.latency")
+                .tag("destination", destination)
                 .description("Webhook request latency, from sending to the response (or the failure)")
-                .publishPercentileHistogram().maximumExpectedValue(Duration.ofMinutes(1)).register(registry);
+                .publishPercentileHistogram()
+                .maximumExpectedValue(Duration.ofMinutes(1))
+                .register(registry);
         this.gauges = List.of(
-                Gauge.builder("sluice.webhook.in.flight", inFlight, AtomicInteger::get).tag("destination", destination)
-                        .description("Webhook requests currently in flight").strongReference(true).register(registry),
-                Gauge.builder("sluice.webhook.circuit.state", breaker, b -> b.state().gauge).tag("destination", destination)
-                        .description("Circuit breaker: 0 closed, 1 open, 2 half-open").strongReference(true).register(registry),
-                Gauge.builder("sluice.webhook.concurrency.limit", limit, ConcurrencyLimit::current).tag("destination", destination)
-                        .description("Requests the destination may have in flight now (AIMD: +1 per round of successes, halved on 429/503)")
-                        .strongReference(true).register(registry));
-        this.backpressure = Timer.builder("sluice.webhook.backpressure.waits").tag("destination", destination)
-                .description("Pauses of the whole destination asked for by Retry-After").register(registry);
+                Gauge.builder("sluice.webhook.in.flight", inFlight, AtomicInteger::get)
+                        .tag("destination", destination)
+                        .description("Webhook requests currently in flight")
+                        .strongReference(true)
+                        .register(registry),
+                Gauge.builder("sluice.webhook.circuit.state", breaker, b -> b.state().gauge)
+                        .tag("destination", destination)
+                        .description("Circuit breaker: 0 closed, 1 open, 2 half-open")
+                        .strongReference(true)
+                        .register(registry),
+                Gauge.builder("sluice.webhook.concurrency.limit", limit, ConcurrencyLimit::current)
+                        .tag("destination", destination)
+                        .description(
+                                "Requests the destination may have in flight now (AIMD: +1 per round of successes, halved on 429/503)")
+                        .strongReference(true)
+                        .register(registry));
+        this.backpressure = Timer.builder("sluice.webhook.backpressure.waits")
+                .tag("destination", destination)
+                .description("Pauses of the whole destination asked for by Retry-After")
+                .register(registry);
     }
 
     void request(String outcome, long nanos) {
@@ -72,7 +91,11 @@ final class WebhookMetrics {
     }
 
     private Counter counter(String name, String tag, String value) {
-        return counters.computeIfAbsent(name + "|" + value, k -> Counter.builder(name).tag("destination", destination)
-                .tag(tag, value).register(registry));
+        return counters.computeIfAbsent(
+                name + "|" + value,
+                k -> Counter.builder(name)
+                        .tag("destination", destination)
+                        .tag(tag, value)
+                        .register(registry));
     }
 }

@@ -35,8 +35,8 @@ final class WarehouseFixture implements AutoCloseable {
 
     /** Another destination on the same warehouse: what a second worker process would have (own pool, own cache). */
     Destination newDestination() {
-        DestinationSettings settings = new DestinationSettings("warehouse", "postgres",
-                Map.of("url", url, "user", TestPostgres.USER, "password", ""));
+        DestinationSettings settings = new DestinationSettings(
+                "warehouse", "postgres", Map.of("url", url, "user", TestPostgres.USER, "password", ""));
         WarehouseDestinationFactory factory = new WarehouseDestinationFactory();
         factory.validate(settings);
         Destination created = factory.create(settings);
@@ -56,7 +56,8 @@ final class WarehouseFixture implements AutoCloseable {
 
     /** Rows as column → value, leaving out NULLs. */
     List<Map<String, Object>> rows(String sql, Object... args) throws SQLException {
-        try (Connection c = query.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = query.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) ps.setObject(i + 1, args[i]);
             try (ResultSet rs = ps.executeQuery()) {
                 List<Map<String, Object>> rows = new ArrayList<>();
@@ -78,26 +79,33 @@ final class WarehouseFixture implements AutoCloseable {
     }
 
     long count(String schema, String table) throws SQLException {
-        return ((Number) scalar("SELECT count(*) FROM " + Identifiers.quote(schema) + "." + Identifiers.quote(table))).longValue();
+        return ((Number) scalar("SELECT count(*) FROM " + Identifiers.quote(schema) + "." + Identifiers.quote(table)))
+                .longValue();
     }
 
     /** Column name → data_type of a table. */
     Map<String, String> columns(String schema, String table) throws SQLException {
         Map<String, String> columns = new LinkedHashMap<>();
-        for (Map<String, Object> row : rows("SELECT column_name, data_type FROM information_schema.columns"
-                + " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", schema, table)) {
+        for (Map<String, Object> row : rows(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                        + " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                schema,
+                table)) {
             columns.put((String) row.get("column_name"), (String) row.get("data_type"));
         }
         return columns;
     }
 
     List<String> tables(String schema) throws SQLException {
-        return rows("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", schema).stream()
-                .map(r -> (String) r.get("table_name")).toList();
+        return rows("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", schema)
+                .stream()
+                .map(r -> (String) r.get("table_name"))
+                .toList();
     }
 
     void execute(String sql) throws SQLException {
-        try (Connection c = query.getConnection(); var st = c.createStatement()) {
+        try (Connection c = query.getConnection();
+                var st = c.createStatement()) {
             st.execute(sql);
         }
     }
@@ -115,7 +123,10 @@ final class WarehouseFixture implements AutoCloseable {
         e.put("type", type).put("messageId", messageId);
         if (userId != null) e.put("userId", userId);
         e.put("anonymousId", "anon-" + messageId);
-        e.put("timestamp", timestamp).put("originalTimestamp", timestamp).put("sentAt", timestamp).put("receivedAt", timestamp);
+        e.put("timestamp", timestamp)
+                .put("originalTimestamp", timestamp)
+                .put("sentAt", timestamp)
+                .put("receivedAt", timestamp);
         ObjectNode context = e.putObject("context");
         context.put("ip", "203.0.113.9");
         context.putObject("library").put("name", "analytics-java").put("version", "3.5.1");

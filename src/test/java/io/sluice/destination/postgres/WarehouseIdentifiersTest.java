@@ -2,11 +2,11 @@ package io.sluice.destination.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.destination.postgres.Identifiers.Payload;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import io.sluice.destination.postgres.Identifiers.Payload;
 import org.junit.jupiter.api.Test;
 
 class WarehouseIdentifiersTest {
@@ -17,35 +17,51 @@ class WarehouseIdentifiersTest {
         assertThat(Identifiers.eventTable("orderCompleted")).isEqualTo("order_completed");
         assertThat(Identifiers.eventTable("order_completed")).isEqualTo("order_completed");
         assertThat(Identifiers.eventTable("  Order   Completed ")).isEqualTo("order_completed");
-        assertThat(Identifiers.prefixedColumn("context", List.of("library", "name"))).isEqualTo("context_library_name");
+        assertThat(Identifiers.prefixedColumn("context", List.of("library", "name")))
+                .isEqualTo("context_library_name");
         assertThat(Identifiers.prefixedColumn("context", List.of("userAgent"))).isEqualTo("context_user_agent");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("firstName"))).isEqualTo("first_name");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("firstName")))
+                .isEqualTo("first_name");
         assertThat(Identifiers.prefixedColumn("context", List.of("userID"))).isEqualTo("context_user_id");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("HTMLParser"))).isEqualTo("html_parser");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("address", "city"))).isEqualTo("address_city");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("address2"))).isEqualTo("address2");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("HTMLParser")))
+                .isEqualTo("html_parser");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("address", "city")))
+                .isEqualTo("address_city");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("address2")))
+                .isEqualTo("address2");
         assertThat(Identifiers.schema("web")).isEqualTo("web");
     }
 
     @Test
     void reservedWordsArePrefixedAndTheirLiteralPrefixedFormsHashed() {
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("select"))).isEqualTo("_select");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("user"))).isEqualTo("_user");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Order"))).isEqualTo("_order");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("select")))
+                .isEqualTo("_select");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("user")))
+                .isEqualTo("_user");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Order")))
+                .isEqualTo("_order");
         assertThat(Identifiers.eventTable("select")).isEqualTo("_select");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_select"))).matches("_select_[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_user"))).isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("user")));
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_select")))
+                .matches("_select_[0-9a-f]{8}");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_user")))
+                .isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("user")));
         // Sluice's own columns and the context_ prefix are reserved for unprefixed payload columns
         assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("id"))).isEqualTo("_id");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("timestamp"))).isEqualTo("_timestamp");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("context_ip"))).isEqualTo("_context_ip");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("context", "ip"))).isEqualTo("_context_ip");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("timestamp")))
+                .isEqualTo("_timestamp");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("context_ip")))
+                .isEqualTo("_context_ip");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("context", "ip")))
+                .isEqualTo("_context_ip");
         // each payload avoids the fixed columns of the tables it lands in
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("name"))).isEqualTo("_name");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("name")))
+                .isEqualTo("_name");
         assertThat(Identifiers.payloadColumn(Payload.TRAITS, List.of("name"))).isEqualTo("name");
-        assertThat(Identifiers.payloadColumn(Payload.TRAITS, List.of("group_id"))).isEqualTo("_group_id");
+        assertThat(Identifiers.payloadColumn(Payload.TRAITS, List.of("group_id")))
+                .isEqualTo("_group_id");
         assertThat(Identifiers.payloadColumn(Payload.TRAITS, List.of("userId"))).isEqualTo("_user_id");
-        assertThat(Identifiers.payloadColumn(Payload.FIELDS, List.of("previousId"))).isEqualTo("_previous_id");
+        assertThat(Identifiers.payloadColumn(Payload.FIELDS, List.of("previousId")))
+                .isEqualTo("_previous_id");
         // the standard tables are reserved for event tables
         assertThat(Identifiers.eventTable("Users")).isEqualTo("_users");
         assertThat(Identifiers.eventTable("tracks")).isEqualTo("_tracks");
@@ -68,22 +84,30 @@ class WarehouseIdentifiersTest {
         assertThat(dot).matches("a_b_[0-9a-f]{8}");
         assertThat(Set.of(dash, dot, underscore)).hasSize(3);
 
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Prénom"))).matches("prenom_[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Prenom"))).isEqualTo("prenom");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Prénom")))
+                .matches("prenom_[0-9a-f]{8}");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("Prenom")))
+                .isEqualTo("prenom");
         assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("名前"))).matches("_+[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("名前"))).isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("名字")));
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("price ($)"))).matches("price_[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("quote\"d"))).matches("quote_d_[0-9a-f]{8}");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("名前")))
+                .isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("名字")));
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("price ($)")))
+                .matches("price_[0-9a-f]{8}");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("quote\"d")))
+                .matches("quote_d_[0-9a-f]{8}");
     }
 
     @Test
     void emptyNamesAndLeadingDigits() {
         assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of(""))).matches("_[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("   "))).isEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("   ")))
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("   ")))
+                .isEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("   ")))
                 .isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("")));
         assertThat(Identifiers.eventTable("")).matches("_[0-9a-f]{8}");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("1st"))).isEqualTo("_1st");
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_1st"))).matches("_1st_[0-9a-f]{8}");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("1st")))
+                .isEqualTo("_1st");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_1st")))
+                .matches("_1st_[0-9a-f]{8}");
         assertThat(Identifiers.eventTable("2024 Signup")).isEqualTo("_2024_signup");
         assertThat(Identifiers.prefixedColumn("context", List.of("1"))).isEqualTo("context_1");
     }
@@ -98,14 +122,43 @@ class WarehouseIdentifiersTest {
         assertThat(Identifiers.eventTable("x".repeat(64))).hasSize(63).isNotEqualTo("x".repeat(63));
         String deep = Identifiers.prefixedColumn("context", List.of("a".repeat(40), "b".repeat(40)));
         assertThat(deep.getBytes(StandardCharsets.UTF_8)).hasSizeLessThanOrEqualTo(63);
-        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("é".repeat(100))).getBytes(StandardCharsets.UTF_8)).hasSizeLessThanOrEqualTo(63);
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("é".repeat(100)))
+                        .getBytes(StandardCharsets.UTF_8))
+                .hasSizeLessThanOrEqualTo(63);
     }
 
     @Test
     void namesAreDeterministicAndDistinctAcrossManyOriginals() {
-        List<String> originals = List.of("a-b", "a.b", "a_b", "a b", "a/b", "a--b", "A-B", "Prénom", "Prenom", "prénom",
-                "select", "_select", "1st", "_1st", "", " ", "_", "__", "x".repeat(100), "x".repeat(101), "id", "_id",
-                "ümlaut", "umlaut", "a\u0000b", "a\nb", "a\"b", "emoji 🎉", "emoji 🎊");
+        List<String> originals = List.of(
+                "a-b",
+                "a.b",
+                "a_b",
+                "a b",
+                "a/b",
+                "a--b",
+                "A-B",
+                "Prénom",
+                "Prenom",
+                "prénom",
+                "select",
+                "_select",
+                "1st",
+                "_1st",
+                "",
+                " ",
+                "_",
+                "__",
+                "x".repeat(100),
+                "x".repeat(101),
+                "id",
+                "_id",
+                "ümlaut",
+                "umlaut",
+                "a\u0000b",
+                "a\nb",
+                "a\"b",
+                "emoji 🎉",
+                "emoji 🎊");
         Set<String> names = new HashSet<>();
         Set<String> conventional = Set.of("a_b", "a b"); // space and underscore are the same by convention
         for (String original : originals) {
@@ -113,7 +166,9 @@ class WarehouseIdentifiersTest {
             assertThat(name).isEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of(original)));
             assertThat(name).matches("[a-z_][a-z0-9_]*").hasSizeLessThanOrEqualTo(63);
             if (!conventional.contains(original) || original.equals("a_b")) {
-                assertThat(names.add(name)).as("%s → %s collides", original, name).isTrue();
+                assertThat(names.add(name))
+                        .as("%s → %s collides", original, name)
+                        .isTrue();
             }
         }
     }

@@ -37,37 +37,81 @@ class WarehouseSchemaEvolutionTest {
     void aNewPropertyAddsAColumn() throws Exception {
         warehouse.deliver("evo", track("e1", "u1", "Played", "{\"song\":\"a\"}"));
         assertThat(warehouse.columns("evo", "played")).containsKey("song").doesNotContainKey("volume");
-        warehouse.deliver("evo", track("e2", "u1", "Played", "{\"song\":\"b\",\"volume\":11,\"at\":\"2026-01-02T03:04:05.123456+02:00\",\"loud\":true}"));
-        assertThat(warehouse.columns("evo", "played")).containsEntry("volume", "bigint")
-                .containsEntry("at", "timestamp with time zone").containsEntry("loud", "boolean");
-        assertThat(warehouse.rows("SELECT song, volume, loud, at = '2026-01-02T01:04:05.123456Z' AS at_ok FROM evo.played ORDER BY id"))
+        warehouse.deliver(
+                "evo",
+                track(
+                        "e2",
+                        "u1",
+                        "Played",
+                        "{\"song\":\"b\",\"volume\":11,\"at\":\"2026-01-02T03:04:05.123456+02:00\",\"loud\":true}"));
+        assertThat(warehouse.columns("evo", "played"))
+                .containsEntry("volume", "bigint")
+                .containsEntry("at", "timestamp with time zone")
+                .containsEntry("loud", "boolean");
+        assertThat(
+                        warehouse.rows(
+                                "SELECT song, volume, loud, at = '2026-01-02T01:04:05.123456Z' AS at_ok FROM evo.played ORDER BY id"))
                 .containsExactly(Map.of("song", "a"), Map.of("song", "b", "volume", 11L, "loud", true, "at_ok", true));
     }
 
     @Test
     void conflictingValuesWidenTheColumnAndLoseNothing() throws Exception {
-        warehouse.deliver("conf", track("c1", "u1", "Measured", "{\"n\":42,\"m\":1,\"big\":9007199254740993,\"t\":\"2026-01-01T00:00:00Z\",\"b\":true}"));
-        assertThat(warehouse.columns("conf", "measured")).containsEntry("n", "bigint").containsEntry("m", "bigint")
-                .containsEntry("big", "bigint").containsEntry("t", "timestamp with time zone").containsEntry("b", "boolean");
+        warehouse.deliver(
+                "conf",
+                track(
+                        "c1",
+                        "u1",
+                        "Measured",
+                        "{\"n\":42,\"m\":1,\"big\":9007199254740993,\"t\":\"2026-01-01T00:00:00Z\",\"b\":true}"));
+        assertThat(warehouse.columns("conf", "measured"))
+                .containsEntry("n", "bigint")
+                .containsEntry("m", "bigint")
+                .containsEntry("big", "bigint")
+                .containsEntry("t", "timestamp with time zone")
+                .containsEntry("b", "boolean");
 
         // bigint then a string: the column becomes text, 42 keeps its text form
         warehouse.deliver("conf", track("c2", "u1", "Measured", "{\"n\":\"abc\"}"));
         // then a float into that text column; bigint + float → double precision; an integer beyond 2^53 + float → text
-        warehouse.deliver("conf", track("c3", "u1", "Measured", "{\"n\":4.5,\"m\":2.5,\"big\":1.5,\"t\":\"soon\",\"b\":7}"));
+        warehouse.deliver(
+                "conf", track("c3", "u1", "Measured", "{\"n\":4.5,\"m\":2.5,\"big\":1.5,\"t\":\"soon\",\"b\":7}"));
 
-        assertThat(warehouse.columns("conf", "measured")).containsEntry("n", "text").containsEntry("m", "double precision")
-                .containsEntry("big", "text").containsEntry("t", "text").containsEntry("b", "text");
-        assertThat(warehouse.rows("SELECT id, n, m, big, t, b FROM conf.measured ORDER BY id")).containsExactly(
-                row("id", "c1", "n", "42", "m", 1.0, "big", "9007199254740993", "t", "2026-01-01T00:00:00+00:00", "b", "true"),
-                row("id", "c2", "n", "abc"),
-                row("id", "c3", "n", "4.5", "m", 2.5, "big", "1.5", "t", "soon", "b", "7"));
+        assertThat(warehouse.columns("conf", "measured"))
+                .containsEntry("n", "text")
+                .containsEntry("m", "double precision")
+                .containsEntry("big", "text")
+                .containsEntry("t", "text")
+                .containsEntry("b", "text");
+        assertThat(warehouse.rows("SELECT id, n, m, big, t, b FROM conf.measured ORDER BY id"))
+                .containsExactly(
+                        row(
+                                "id",
+                                "c1",
+                                "n",
+                                "42",
+                                "m",
+                                1.0,
+                                "big",
+                                "9007199254740993",
+                                "t",
+                                "2026-01-01T00:00:00+00:00",
+                                "b",
+                                "true"),
+                        row("id", "c2", "n", "abc"),
+                        row("id", "c3", "n", "4.5", "m", 2.5, "big", "1.5", "t", "soon", "b", "7"));
 
         // one batch bringing both kinds at once into a fresh column
-        warehouse.deliver("conf", track("c4", "u1", "Mixed", "{\"x\":1}"), track("c5", "u1", "Mixed", "{\"x\":\"one\"}"),
-                track("c6", "u1", "Mixed", "{\"y\":1}"), track("c7", "u1", "Mixed", "{\"y\":0.5}"));
-        assertThat(warehouse.columns("conf", "mixed")).containsEntry("x", "text").containsEntry("y", "double precision");
-        assertThat(warehouse.rows("SELECT x, y FROM conf.mixed ORDER BY id")).containsExactly(
-                row("x", "1"), row("x", "one"), row("y", 1.0), row("y", 0.5));
+        warehouse.deliver(
+                "conf",
+                track("c4", "u1", "Mixed", "{\"x\":1}"),
+                track("c5", "u1", "Mixed", "{\"x\":\"one\"}"),
+                track("c6", "u1", "Mixed", "{\"y\":1}"),
+                track("c7", "u1", "Mixed", "{\"y\":0.5}"));
+        assertThat(warehouse.columns("conf", "mixed"))
+                .containsEntry("x", "text")
+                .containsEntry("y", "double precision");
+        assertThat(warehouse.rows("SELECT x, y FROM conf.mixed ORDER BY id"))
+                .containsExactly(row("x", "1"), row("x", "one"), row("y", 1.0), row("y", 0.5));
     }
 
     @Test
@@ -80,17 +124,28 @@ class WarehouseSchemaEvolutionTest {
 
         String table = Identifiers.eventTable(longName);
         assertThat(table).hasSize(63);
-        assertThat(warehouse.tables("odd")).contains(table, "_select", "_users", "tracks").doesNotContain("users");
-        Map<String, Object> row = warehouse.rows("SELECT * FROM odd." + Identifiers.quote(table)).getFirst();
-        assertThat(row).containsEntry("_select", 1L).containsEntry("_user", "u").containsEntry("order_id", 7L)
-                .containsEntry("a_b", 2L).containsEntry("_1st", "first").containsEntry("_id", "property id")
-                .containsEntry("_context_ip", "spoofed").containsEntry("context_ip", "203.0.113.9").containsEntry("id", "o1")
+        assertThat(warehouse.tables("odd"))
+                .contains(table, "_select", "_users", "tracks")
+                .doesNotContain("users");
+        Map<String, Object> row =
+                warehouse.rows("SELECT * FROM odd." + Identifiers.quote(table)).getFirst();
+        assertThat(row)
+                .containsEntry("_select", 1L)
+                .containsEntry("_user", "u")
+                .containsEntry("order_id", 7L)
+                .containsEntry("a_b", 2L)
+                .containsEntry("_1st", "first")
+                .containsEntry("_id", "property id")
+                .containsEntry("_context_ip", "spoofed")
+                .containsEntry("context_ip", "203.0.113.9")
+                .containsEntry("id", "o1")
                 .containsEntry("event_text", longName);
         // a-b, a.b, Prénom, "" and the nested a.b each have a column of their own: nothing overwritten
         assertThat(row.values()).contains(1L, 3L, 4L, "Zoë", "empty", "q", "🎉");
         assertThat(row.keySet()).anyMatch(k -> k.matches("prenom_[0-9a-f]{8}")).allMatch(k -> k.length() <= 63);
         assertThat(warehouse.rows("SELECT _from FROM odd._select")).containsExactly(Map.of("_from", "x"));
-        assertThat(warehouse.scalar("SELECT event FROM odd.tracks WHERE id = 'o1'")).isEqualTo(table);
+        assertThat(warehouse.scalar("SELECT event FROM odd.tracks WHERE id = 'o1'"))
+                .isEqualTo(table);
     }
 
     @Test
@@ -103,11 +158,18 @@ class WarehouseSchemaEvolutionTest {
                 List<ObjectNode> a = new ArrayList<>();
                 List<ObjectNode> b = new ArrayList<>();
                 for (int i = 0; i < 200; i++) {
-                    a.add(track("a" + round + "-" + i, "u" + i, "Event " + (i % 7), "{\"v\":" + i + ",\"only_a\":true}"));
-                    b.add(track("b" + round + "-" + i, "u" + i, "Event " + (i % 7), "{\"v\":\"s" + i + "\",\"only_b\":1.5}"));
+                    a.add(track(
+                            "a" + round + "-" + i, "u" + i, "Event " + (i % 7), "{\"v\":" + i + ",\"only_a\":true}"));
+                    b.add(track(
+                            "b" + round + "-" + i,
+                            "u" + i,
+                            "Event " + (i % 7),
+                            "{\"v\":\"s" + i + "\",\"only_b\":1.5}"));
                     if (i % 10 == 0) {
-                        a.add(WarehouseFixture.identify("ia" + round + i, "u" + i, "2026-03-01T12:00:00Z", "{\"plan\":\"a\"}"));
-                        b.add(WarehouseFixture.identify("ib" + round + i, "u" + i, "2026-03-01T13:00:00Z", "{\"plan\":\"b\",\"n\":1}"));
+                        a.add(WarehouseFixture.identify(
+                                "ia" + round + i, "u" + i, "2026-03-01T12:00:00Z", "{\"plan\":\"a\"}"));
+                        b.add(WarehouseFixture.identify(
+                                "ib" + round + i, "u" + i, "2026-03-01T13:00:00Z", "{\"plan\":\"b\",\"n\":1}"));
                     }
                 }
                 CyclicBarrier together = new CyclicBarrier(2);
@@ -117,8 +179,11 @@ class WarehouseSchemaEvolutionTest {
                 other.get();
                 assertThat(warehouse.count(source, "tracks")).isEqualTo(400);
                 assertThat(warehouse.count(source, "identifies")).isEqualTo(40);
-                assertThat(warehouse.rows("SELECT DISTINCT plan FROM " + source + ".users")).containsExactly(Map.of("plan", "b"));
-                assertThat(warehouse.columns(source, "event_3")).containsEntry("v", "text").containsKeys("only_a", "only_b");
+                assertThat(warehouse.rows("SELECT DISTINCT plan FROM " + source + ".users"))
+                        .containsExactly(Map.of("plan", "b"));
+                assertThat(warehouse.columns(source, "event_3"))
+                        .containsEntry("v", "text")
+                        .containsKeys("only_a", "only_b");
             }
         } finally {
             threads.shutdownNow();
@@ -132,15 +197,17 @@ class WarehouseSchemaEvolutionTest {
         second.deliver(WarehouseFixture.batch("stale", List.of(track("s2", "u1", "Rated", "{\"score\":\"great\"}"))));
         // the first destination still believes score is bigint: its insert is cast, and nothing is lost
         warehouse.deliver("stale", track("s3", "u1", "Rated", "{\"score\":4}"));
-        assertThat(warehouse.rows("SELECT score FROM stale.rated ORDER BY id")).containsExactly(
-                row("score", "5"), row("score", "great"), row("score", "4"));
+        assertThat(warehouse.rows("SELECT score FROM stale.rated ORDER BY id"))
+                .containsExactly(row("score", "5"), row("score", "great"), row("score", "4"));
 
         // the same for users, whose merge compares stored and staged values
         warehouse.deliver("stale", WarehouseFixture.identify("s5", "u1", "2026-03-01T10:00:00Z", "{\"level\":1}"));
-        second.deliver(WarehouseFixture.batch("stale", List.of(WarehouseFixture.identify("s6", "u2", "2026-03-01T10:00:00Z", "{\"level\":\"gold\"}"))));
+        second.deliver(WarehouseFixture.batch(
+                "stale",
+                List.of(WarehouseFixture.identify("s6", "u2", "2026-03-01T10:00:00Z", "{\"level\":\"gold\"}"))));
         warehouse.deliver("stale", WarehouseFixture.identify("s7", "u1", "2026-03-01T11:00:00Z", "{\"level\":2}"));
-        assertThat(warehouse.rows("SELECT id, level FROM stale.users ORDER BY id")).containsExactly(
-                row("id", "u1", "level", "2"), row("id", "u2", "level", "gold"));
+        assertThat(warehouse.rows("SELECT id, level FROM stale.users ORDER BY id"))
+                .containsExactly(row("id", "u1", "level", "2"), row("id", "u2", "level", "gold"));
 
         warehouse.execute("DROP TABLE stale.rated");
         warehouse.deliver("stale", track("s4", "u1", "Rated", "{\"score\":3}"));
@@ -150,8 +217,15 @@ class WarehouseSchemaEvolutionTest {
     @Test
     void aBatchThePostgresCannotTakeFailsPermanentlyAndTheNextOneLoads() throws Exception {
         StringBuilder properties = new StringBuilder("{");
-        for (int i = 0; i < 1700; i++) properties.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":").append(i);
-        ObjectNode tooWide = track("w1", "u1", "Too Wide", properties.append('}').toString());
+        for (int i = 0; i < 1700; i++)
+            properties
+                    .append(i == 0 ? "" : ",")
+                    .append("\"p")
+                    .append(i)
+                    .append("\":")
+                    .append(i);
+        ObjectNode tooWide =
+                track("w1", "u1", "Too Wide", properties.append('}').toString());
 
         assertThatThrownBy(() -> warehouse.deliver("perm", track("w0", "u1", "Fine", "{}"), tooWide))
                 .isInstanceOfSatisfying(DeliveryException.class, e -> {
@@ -167,14 +241,18 @@ class WarehouseSchemaEvolutionTest {
 
     @Test
     void anUnreachableWarehouseIsRetriable() throws Exception {
-        try (Destination down = new WarehouseDestination("down", "jdbc:postgresql://127.0.0.1:1/none", "sluice", "", 1, 500)) {
+        try (Destination down =
+                new WarehouseDestination("down", "jdbc:postgresql://127.0.0.1:1/none", "sluice", "", 1, 500)) {
             down.open();
             assertThatThrownBy(() -> down.deliver(WarehouseFixture.batch("x", List.of(track("d1", "u1", "E", "{}")))))
-                    .isInstanceOfSatisfying(DeliveryException.class, e -> assertThat(e.isRetriable()).isTrue());
+                    .isInstanceOfSatisfying(
+                            DeliveryException.class,
+                            e -> assertThat(e.isRetriable()).isTrue());
         }
     }
 
-    private static Void deliverAfter(CyclicBarrier barrier, Destination destination, String source, List<ObjectNode> events) throws Exception {
+    private static Void deliverAfter(
+            CyclicBarrier barrier, Destination destination, String source, List<ObjectNode> events) throws Exception {
         barrier.await();
         destination.deliver(WarehouseFixture.batch(source, events));
         return null;

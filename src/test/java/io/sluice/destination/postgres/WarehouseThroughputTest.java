@@ -26,14 +26,19 @@ class WarehouseThroughputTest {
     void loadsBatchesOfAThousandEventsQuickly() throws Exception {
         try (WarehouseFixture warehouse = new WarehouseFixture("warehouse_throughput")) {
             Destination second = warehouse.newDestination();
-            for (int b = 0; b < 10; b++) warehouse.destination.deliver(WarehouseFixture.batch("bench", batch(-b - 1))); // tables, JIT
+            for (int b = 0; b < 10; b++)
+                warehouse.destination.deliver(WarehouseFixture.batch("bench", batch(-b - 1))); // tables, JIT
             double oneThread = measure(List.of(warehouse.destination), 0);
             double twoThreads = measure(List.of(warehouse.destination, second), 1_000);
-            String line = String.format("Warehouse load rate (batches of %,d, %d cores): %,.0f events/s on one thread, %,.0f events/s"
-                    + " with two batches in flight", BATCH, Runtime.getRuntime().availableProcessors(), oneThread, twoThreads);
+            String line = String.format(
+                    "Warehouse load rate (batches of %,d, %d cores): %,.0f events/s on one thread, %,.0f events/s"
+                            + " with two batches in flight",
+                    BATCH, Runtime.getRuntime().availableProcessors(), oneThread, twoThreads);
             log.info(line);
             System.out.println(line);
-            long rows = warehouse.count("bench", "tracks") + warehouse.count("bench", "pages") + warehouse.count("bench", "identifies");
+            long rows = warehouse.count("bench", "tracks")
+                    + warehouse.count("bench", "pages")
+                    + warehouse.count("bench", "identifies");
             assertThat(rows).isEqualTo((10 + 2L * BATCHES) * BATCH);
         }
     }
@@ -72,22 +77,27 @@ class WarehouseThroughputTest {
             if (i % 20 < 15) {
                 e = WarehouseFixture.track(id, user, "Event Number " + (i % 10), """
                         {"revenue": %d.5, "currency": "EUR", "product_id": "sku-%d", "quantity": %d, "in_stock": true,
-                         "category": "Books", "tags": ["a", "b"], "coupon": {"code": "SPRING", "discount": 0.1}}"""
-                        .formatted(i, i % 100, i % 5));
+                         "category": "Books", "tags": ["a", "b"], "coupon": {"code": "SPRING", "discount": 0.1}}""".formatted(i, i % 100, i % 5));
             } else if (i % 20 < 18) {
-                e = WarehouseFixture.event("page", id, user, "2026-03-01T12:00:00.000Z").put("name", "Pricing");
+                e = WarehouseFixture.event("page", id, user, "2026-03-01T12:00:00.000Z")
+                        .put("name", "Pricing");
                 e.set("properties", WarehouseFixture.parse("""
                         {"url": "https://example.com/pricing?i=%d", "path": "/pricing", "title": "Pricing",
                          "referrer": "https://google.com/"}""".formatted(i)));
             } else {
-                e = WarehouseFixture.identify(id, user, "2026-03-01T12:00:%02d.000Z".formatted(i % 60), """
-                        {"email": "%s@example.com", "plan": "pro", "logins": %d, "created_at": "2025-01-01T00:00:00Z"}"""
-                        .formatted(user, i));
+                e = WarehouseFixture.identify(
+                        id, user, "2026-03-01T12:00:%02d.000Z".formatted(i % 60), """
+                        {"email": "%s@example.com", "plan": "pro", "logins": %d, "created_at": "2025-01-01T00:00:00Z"}""".formatted(user, i));
             }
             ObjectNode context = (ObjectNode) e.get("context");
-            context.put("userAgent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36");
+            context.put(
+                    "userAgent",
+                    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36");
             context.put("locale", "en-GB");
-            context.putObject("page").put("url", "https://example.com/").put("path", "/").put("title", "Example")
+            context.putObject("page")
+                    .put("url", "https://example.com/")
+                    .put("path", "/")
+                    .put("title", "Example")
                     .put("referrer", "https://news.example.org/");
             context.putObject("campaign").put("source", "newsletter").put("medium", "email");
             events.add(e);

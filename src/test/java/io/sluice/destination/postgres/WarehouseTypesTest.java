@@ -63,7 +63,8 @@ class WarehouseTypesTest {
     void existingColumnsOnlyWiden() {
         assertThat(ColumnType.BIGINT.widenedFor(EnumSet.of(Kind.INT))).isEqualTo(ColumnType.BIGINT);
         assertThat(ColumnType.BIGINT.widenedFor(EnumSet.of(Kind.DOUBLE))).isEqualTo(ColumnType.DOUBLE);
-        assertThat(ColumnType.BIGINT.widenedFor(EnumSet.of(Kind.DOUBLE, Kind.BIG_INT))).isEqualTo(ColumnType.TEXT);
+        assertThat(ColumnType.BIGINT.widenedFor(EnumSet.of(Kind.DOUBLE, Kind.BIG_INT)))
+                .isEqualTo(ColumnType.TEXT);
         assertThat(ColumnType.BIGINT.widenedFor(EnumSet.of(Kind.TEXT))).isEqualTo(ColumnType.TEXT);
         assertThat(ColumnType.DOUBLE.widenedFor(EnumSet.of(Kind.INT))).isEqualTo(ColumnType.DOUBLE);
         assertThat(ColumnType.DOUBLE.widenedFor(EnumSet.of(Kind.BIG_INT))).isEqualTo(ColumnType.TEXT);

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -49,7 +50,7 @@ final class TestReceiver implements AutoCloseable {
         }
 
         Reply header(String name, String value) {
-            Map<String, String> more = new java.util.LinkedHashMap<>(headers);
+            Map<String, String> more = new LinkedHashMap<>(headers);
             more.put(name, value);
             return new Reply(status, body, Map.copyOf(more), delay, stall);
         }

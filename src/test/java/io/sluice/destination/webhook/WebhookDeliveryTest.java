@@ -9,9 +9,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.config.SluiceConfig;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -36,7 +38,8 @@ class WebhookDeliveryTest {
 
     @Test
     void eventModePostsEachEventWithItsMessageIdAsIdempotencyKeyAndTheCustomHeaders() throws Exception {
-        destination = Webhooks.destination(settings(receiver.url(), "headers: {X-Team: growth, X-Env: test}"), registry, Clock.systemUTC());
+        destination = Webhooks.destination(
+                settings(receiver.url(), "headers: {X-Team: growth, X-Env: test}"), registry, Clock.systemUTC());
         List<ObjectNode> events = List.of(event("m1", "u1"), event("m2", "u2"), event("m3", "u1"));
 
         DeliveryReport report = destination.deliver(batch(events));
@@ -46,44 +49,67 @@ class WebhookDeliveryTest {
         assertThat(requests).hasSize(3);
         for (TestReceiver.Request request : requests) {
             JsonNode body = json(request.body());
-            assertThat(request.header("Idempotency-Key")).isEqualTo(body.path("messageId").asText());
+            assertThat(request.header("Idempotency-Key"))
+                    .isEqualTo(body.path("messageId").asText());
             assertThat(request.header("Content-Type")).isEqualTo("application/json");
             assertThat(request.header("X-Team")).isEqualTo("growth");
             assertThat(request.header("X-Env")).isEqualTo("test");
-            assertThat(request.header(WebhookSignature.SIGNATURE_HEADER)).as("unsigned without a secret").isNull();
+            assertThat(request.header(WebhookSignature.SIGNATURE_HEADER))
+                    .as("unsigned without a secret")
+                    .isNull();
             assertThat(events).contains((ObjectNode) body);
         }
         assertThat(requests.stream().map(Webhooks::messageId)).containsExactlyInAnyOrder("m1", "m2", "m3");
-        assertThat(registry.get("sluice.webhook.requests").tag("destination", "hooks").tag("outcome", "2xx").counter().count()).isEqualTo(3);
-        assertThat(registry.get("sluice.webhook.latency").tag("destination", "hooks").timer().count()).isEqualTo(3);
+        assertThat(registry.get("sluice.webhook.requests")
+                        .tag("destination", "hooks")
+                        .tag("outcome", "2xx")
+                        .counter()
+                        .count())
+                .isEqualTo(3);
+        assertThat(registry.get("sluice.webhook.latency")
+                        .tag("destination", "hooks")
+                        .timer()
+                        .count())
+                .isEqualTo(3);
     }
 
     @Test
     void batchModePostsArraysInOrderWithKeysStableAcrossDeliveriesOfTheSameBatch() throws Exception {
-        destination = Webhooks.destination(settings(receiver.url(), "mode: batch", "maxBatchEvents: 10"), registry, Clock.systemUTC());
-        List<ObjectNode> events = IntStream.range(0, 25).mapToObj(i -> event("m" + i, "u" + i % 3)).toList();
+        destination = Webhooks.destination(
+                settings(receiver.url(), "mode: batch", "maxBatchEvents: 10"), registry, Clock.systemUTC());
+        List<ObjectNode> events = IntStream.range(0, 25)
+                .mapToObj(i -> event("m" + i, "u" + i % 3))
+                .toList();
         DeliveryBatch batch = batch(events);
 
         assertThat(destination.deliver(batch).allDelivered()).isTrue();
-        assertThat(destination.deliver(batch).allDelivered()).as("a retry or replay of the same batch").isTrue();
+        assertThat(destination.deliver(batch).allDelivered())
+                .as("a retry or replay of the same batch")
+                .isTrue();
 
         List<TestReceiver.Request> requests = receiver.requests();
         assertThat(requests).hasSize(6);
-        List<String> keys = requests.stream().map(r -> r.header("Idempotency-Key")).toList();
+        List<String> keys =
+                requests.stream().map(r -> r.header("Idempotency-Key")).toList();
         String key = batch.idempotencyKey();
         assertThat(keys).containsExactly(key + "-0", key + "-1", key + "-2", key + "-0", key + "-1", key + "-2");
         List<JsonNode> arrays = requests.stream().map(r -> json(r.body())).toList();
         assertThat(arrays).allSatisfy(array -> assertThat(array.isArray()).isTrue());
         assertThat(arrays.stream().map(JsonNode::size)).containsExactly(10, 10, 5, 10, 10, 5);
         List<String> firstDelivery = arrays.subList(0, 3).stream()
-                .flatMap(a -> IntStream.range(0, a.size()).mapToObj(i -> a.get(i).path("messageId").asText())).toList();
-        assertThat(firstDelivery).containsExactlyElementsOf(events.stream().map(e -> e.path("messageId").asText()).toList());
+                .flatMap(a -> IntStream.range(0, a.size())
+                        .mapToObj(i -> a.get(i).path("messageId").asText()))
+                .toList();
+        assertThat(firstDelivery)
+                .containsExactlyElementsOf(
+                        events.stream().map(e -> e.path("messageId").asText()).toList());
         assertThat(arrays.get(3)).isEqualTo(arrays.get(0));
     }
 
     @Test
     void signedRequestsVerifyWithTheSharedSecretOnlyAndCarryAFreshTimestamp() throws Exception {
-        destination = Webhooks.destination(settings(receiver.url(), "secret: s3cret-key", "mode: batch"), registry, Clock.systemUTC());
+        destination = Webhooks.destination(
+                settings(receiver.url(), "secret: s3cret-key", "mode: batch"), registry, Clock.systemUTC());
         destination.deliver(batch(List.of(event("m1", "u1"), event("m2", "u2"))));
         destination = reopen(settings(receiver.url(), "secret: s3cret-key"));
         destination.deliver(batch(List.of(event("m3", "u3"))));
@@ -94,11 +120,16 @@ class WebhookDeliveryTest {
             String timestamp = request.header("X-Sluice-Timestamp");
             String signature = request.header("X-Sluice-Signature");
             assertThat(signature).startsWith("sha256=");
-            assertThat(Math.abs(Instant.now().getEpochSecond() - Long.parseLong(timestamp))).as("replay window").isLessThan(300);
-            assertThat(verify("s3cret-key", timestamp, request.body(), signature)).isTrue();
-            assertThat(verify("wrong-secret", timestamp, request.body(), signature)).isFalse();
+            assertThat(Math.abs(Instant.now().getEpochSecond() - Long.parseLong(timestamp)))
+                    .as("replay window")
+                    .isLessThan(300);
+            assertThat(verify("s3cret-key", timestamp, request.body(), signature))
+                    .isTrue();
+            assertThat(verify("wrong-secret", timestamp, request.body(), signature))
+                    .isFalse();
             assertThat(verify("s3cret-key", String.valueOf(Long.parseLong(timestamp) - 1), request.body(), signature))
-                    .as("the timestamp is signed").isFalse();
+                    .as("the timestamp is signed")
+                    .isFalse();
         }
     }
 
@@ -108,10 +139,11 @@ class WebhookDeliveryTest {
         mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         mac.update((timestamp + ".").getBytes(StandardCharsets.UTF_8));
         String expected = "sha256=" + HexFormat.of().formatHex(mac.doFinal(body));
-        return java.security.MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), header.getBytes(StandardCharsets.US_ASCII));
+        return MessageDigest.isEqual(
+                expected.getBytes(StandardCharsets.US_ASCII), header.getBytes(StandardCharsets.US_ASCII));
     }
 
-    private WebhookDestination reopen(io.sluice.config.SluiceConfig.DestinationSettings settings) {
+    private WebhookDestination reopen(SluiceConfig.DestinationSettings settings) {
         destination.close();
         return Webhooks.destination(settings, registry, Clock.systemUTC());
     }

@@ -5,8 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.support.MutableClock;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
 /** The clock-driven parts on their own: token bucket, breaker states, Retry-After, the status decision. */
@@ -27,11 +32,16 @@ class WebhookLimitsTest {
         clock.tick(Duration.ofSeconds(10)); // idle: at most a tenth of a second's burst is stored
         assertThat(limiter.reserve(1, bound)).isEqualTo(Duration.ZERO);
         assertThat(limiter.reserve(1, bound)).isEqualTo(Duration.ZERO);
-        assertThat(limiter.reserve(5, bound)).as("a large request waits its turn only").isEqualTo(Duration.ofMillis(100));
-        assertThat(limiter.reserve(1, Duration.ofSeconds(1))).as("the next one pays for it").isEqualTo(Duration.ofMillis(600));
+        assertThat(limiter.reserve(5, bound))
+                .as("a large request waits its turn only")
+                .isEqualTo(Duration.ofMillis(100));
+        assertThat(limiter.reserve(1, Duration.ofSeconds(1)))
+                .as("the next one pays for it")
+                .isEqualTo(Duration.ofMillis(600));
     }
 
-    private static final WebhookSettings.Breaker SMALL = new WebhookSettings.Breaker(10, 4, 50, 90, 3, Duration.ofSeconds(30));
+    private static final WebhookSettings.Breaker SMALL =
+            new WebhookSettings.Breaker(10, 4, 50, 90, 3, Duration.ofSeconds(30));
 
     @Test
     void unreachableAndUnresponsiveRequestsOpenTheCircuitAtTheFailureRate() {
@@ -70,7 +80,8 @@ class WebhookLimitsTest {
         }
         for (int i = 0; i < 20; i++) breaker.tryPass().record(FailureClass.BACKPRESSURE);
         assertThat(breaker.state()).as("50% errors, and any number of 429s").isEqualTo(CircuitBreaker.State.CLOSED);
-        for (int i = 0; i < 10 && breaker.state() == CircuitBreaker.State.CLOSED; i++) breaker.tryPass().record(FailureClass.RESPONSIVE_ERROR);
+        for (int i = 0; i < 10 && breaker.state() == CircuitBreaker.State.CLOSED; i++)
+            breaker.tryPass().record(FailureClass.RESPONSIVE_ERROR);
         assertThat(breaker.state()).as("100% 500s").isEqualTo(CircuitBreaker.State.OPEN);
     }
 
@@ -79,7 +90,9 @@ class WebhookLimitsTest {
         ConcurrencyLimit limit = new ConcurrencyLimit("test", 8, Duration.ofSeconds(1), clock);
         assertThat(limit.current()).isEqualTo(8);
         for (int i = 0; i < 8; i++) assertThat(limit.tryAcquire(Duration.ZERO)).isTrue();
-        assertThat(limit.tryAcquire(Duration.ZERO)).as("its own slots are bounded").isFalse();
+        assertThat(limit.tryAcquire(Duration.ZERO))
+                .as("its own slots are bounded")
+                .isFalse();
         limit.release(false, true);
         limit.release(false, true); // the same round of requests: one decrease
         assertThat(limit.current()).isEqualTo(4);
@@ -105,11 +118,14 @@ class WebhookLimitsTest {
         assertThat(Failures.ofStatus(429)).isEqualTo(FailureClass.BACKPRESSURE);
         assertThat(Failures.ofStatus(503)).isEqualTo(FailureClass.BACKPRESSURE);
         assertThat(Failures.ofStatus(400)).isEqualTo(FailureClass.PERMANENT);
-        assertThat(Failures.ofExchange(new java.net.ConnectException("refused"))).isEqualTo(FailureClass.UNREACHABLE);
-        assertThat(Failures.ofExchange(new java.net.http.HttpConnectTimeoutException("connect"))).isEqualTo(FailureClass.UNREACHABLE);
-        assertThat(Failures.ofExchange(new java.io.IOException("x", new javax.net.ssl.SSLHandshakeException("tls")))).isEqualTo(FailureClass.UNREACHABLE);
-        assertThat(Failures.ofExchange(new java.net.http.HttpTimeoutException("request timed out"))).isEqualTo(FailureClass.UNRESPONSIVE);
-        assertThat(Failures.ofExchange(new java.io.IOException("connection reset"))).isEqualTo(FailureClass.UNRESPONSIVE);
+        assertThat(Failures.ofExchange(new ConnectException("refused"))).isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new HttpConnectTimeoutException("connect")))
+                .isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new IOException("x", new SSLHandshakeException("tls"))))
+                .isEqualTo(FailureClass.UNREACHABLE);
+        assertThat(Failures.ofExchange(new HttpTimeoutException("request timed out")))
+                .isEqualTo(FailureClass.UNRESPONSIVE);
+        assertThat(Failures.ofExchange(new IOException("connection reset"))).isEqualTo(FailureClass.UNRESPONSIVE);
         assertThat(FailureClass.BACKPRESSURE.usesAttempt()).isFalse();
         assertThat(FailureClass.NOT_SENT.usesAttempt()).isFalse();
         assertThat(FailureClass.RESPONSIVE_ERROR.usesAttempt()).isTrue();

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,21 +41,26 @@ class WebhookPipelineTest {
     static final int USERS = 5;
     static final int PER_USER = 12;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void failuresRetryInOrderDeadLettersReplayAndOtherDestinationsFlow() throws Exception {
         String mirrorTopic = TestEvents.createTopic("mirror", 2);
-        try (TestReceiver flaky = new TestReceiver(); TestReceiver healthy = new TestReceiver()) {
+        try (TestReceiver flaky = new TestReceiver();
+                TestReceiver healthy = new TestReceiver()) {
             Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
             Accepted flakyAccepted = new Accepted();
             Accepted healthyAccepted = new Accepted();
             flaky.answer(flakyAccepted.record(request -> {
                 String id = request.header("Idempotency-Key");
-                int attempt = attempts.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+                int attempt =
+                        attempts.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
                 if (id.contains("-bad")) return TestReceiver.Reply.status(400).body("{\"error\":\"unknown field\"}");
-                if (id.endsWith("-3") && attempt <= 2) return TestReceiver.Reply.status(500).body("overloaded");
-                if (id.endsWith("-7") && attempt == 1) return TestReceiver.Reply.status(429).header("Retry-After", "1");
+                if (id.endsWith("-3") && attempt <= 2)
+                    return TestReceiver.Reply.status(500).body("overloaded");
+                if (id.endsWith("-7") && attempt == 1)
+                    return TestReceiver.Reply.status(429).header("Retry-After", "1");
                 return TestReceiver.Reply.ok();
             }));
             healthy.answer(healthyAccepted.record(request -> TestReceiver.Reply.ok()));
@@ -76,35 +83,66 @@ class WebhookPipelineTest {
                       - {id: to-mirror, source: web, destination: mirror, batch: {maxEvents: 20, maxAge: 100ms}}
                     planner: {groupId: hooks-%s}
                     worker: {concurrency: 4, pollInterval: 50ms}
-                    """.formatted(TestKafka.bootstrapServers(), id, id, TestPostgres.createDatabase("hooks"), flaky.url(), healthy.url(),
-                    TestKafka.bootstrapServers(), mirrorTopic, id));
-            try (Sluice sluice = new Sluice(new ConfigLoader(Map.of()).load(config), EnumSet.allOf(Sluice.Role.class), false, Clock.systemUTC())) {
+                    """.formatted(
+                            TestKafka.bootstrapServers(),
+                            id,
+                            id,
+                            TestPostgres.createDatabase("hooks"),
+                            flaky.url(),
+                            healthy.url(),
+                            TestKafka.bootstrapServers(),
+                            mirrorTopic,
+                            id));
+            try (Sluice sluice = new Sluice(
+                    new ConfigLoader(Map.of()).load(config),
+                    EnumSet.allOf(Sluice.Role.class),
+                    false,
+                    Clock.systemUTC())) {
                 sluice.start();
                 List<String> sent = send(sluice);
-                List<String> good = sent.stream().filter(m -> !m.contains("-bad")).toList();
+                List<String> good =
+                        sent.stream().filter(m -> !m.contains("-bad")).toList();
 
-                await().atMost(Duration.ofSeconds(20)).until(() -> healthyAccepted.counts().keySet().containsAll(sent));
-                await().atMost(Duration.ofSeconds(60)).until(() -> flakyAccepted.counts().keySet().containsAll(good));
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> healthyAccepted.counts().keySet().containsAll(sent));
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> flakyAccepted.counts().keySet().containsAll(good));
                 Thread.sleep(1000);
-                assertThat(flakyAccepted.counts()).as("each good event accepted exactly once").containsOnlyKeys(good)
+                assertThat(flakyAccepted.counts())
+                        .as("each good event accepted exactly once")
+                        .containsOnlyKeys(good)
                         .allSatisfy((key, count) -> assertThat(count).isEqualTo(1));
-                assertThat(attempts.get("u0-3").get()).as("retried through two 500s").isEqualTo(3);
-                assertThat(attempts.get("u0-7").get()).as("retried after its 429").isEqualTo(2);
+                assertThat(attempts.get("u0-3").get())
+                        .as("retried through two 500s")
+                        .isEqualTo(3);
+                assertThat(attempts.get("u0-7").get())
+                        .as("retried after its 429")
+                        .isEqualTo(2);
                 assertOrdered(flakyAccepted.events());
                 assertOrdered(healthyAccepted.events());
 
                 String dead = Cli.run("dlq", "list", "--config", config.toString(), "--sync", "to-flaky");
-                assertThat(dead.lines()).hasSize(USERS).allSatisfy(line -> assertThat(line).contains("HTTP 400", "unknown field"));
+                assertThat(dead.lines())
+                        .hasSize(USERS)
+                        .allSatisfy(line -> assertThat(line).contains("HTTP 400", "unknown field"));
 
                 flaky.answer(flakyAccepted.record(request -> TestReceiver.Reply.ok())); // the receiver learns the field
-                assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "to-flaky")).contains("Replayed " + USERS);
-                await().atMost(Duration.ofSeconds(20)).until(() -> flakyAccepted.counts().keySet().containsAll(sent));
-                assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "to-flaky")).contains("Replayed 0");
+                assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "to-flaky"))
+                        .contains("Replayed " + USERS);
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> flakyAccepted.counts().keySet().containsAll(sent));
+                assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "to-flaky"))
+                        .contains("Replayed 0");
                 Thread.sleep(1000);
-                assertThat(flakyAccepted.counts()).containsOnlyKeys(sent).allSatisfy((key, count) -> assertThat(count).isEqualTo(1));
+                assertThat(flakyAccepted.counts())
+                        .containsOnlyKeys(sent)
+                        .allSatisfy((key, count) -> assertThat(count).isEqualTo(1));
 
-                List<JsonNode> mirrored = TopicReader.readEvents(TestKafka.bootstrapServers(), mirrorTopic, sent.size());
-                assertThat(mirrored).extracting(e -> e.get("messageId").asText()).containsExactlyInAnyOrderElementsOf(sent);
+                List<JsonNode> mirrored =
+                        TopicReader.readEvents(TestKafka.bootstrapServers(), mirrorTopic, sent.size());
+                assertThat(mirrored)
+                        .extracting(e -> e.get("messageId").asText())
+                        .containsExactlyInAnyOrderElementsOf(sent);
                 assertOrdered(mirrored);
             }
         }
@@ -118,11 +156,18 @@ class WebhookPipelineTest {
             for (int u = 0; u < USERS; u++) {
                 String id = "u" + u + (n == PER_USER - 1 ? "-bad" : "") + "-" + n;
                 ids.add(id);
-                body.append(ids.size() == 1 ? "" : ",").append("{\"type\":\"track\",\"event\":\"Step\",\"userId\":\"user-").append(u)
-                        .append("\",\"messageId\":\"").append(id).append("\",\"properties\":{\"seq\":").append(n).append("}}");
+                body.append(ids.size() == 1 ? "" : ",")
+                        .append("{\"type\":\"track\",\"event\":\"Step\",\"userId\":\"user-")
+                        .append(u)
+                        .append("\",\"messageId\":\"")
+                        .append(id)
+                        .append("\",\"properties\":{\"seq\":")
+                        .append(n)
+                        .append("}}");
             }
         }
-        var response = post(sluice.collectorUrl() + "/v1/batch", body.append("]}").toString(), "Authorization", basic("wk_hooks"));
+        var response = post(
+                sluice.collectorUrl() + "/v1/batch", body.append("]}").toString(), "Authorization", basic("wk_hooks"));
         assertThat(response.statusCode()).isEqualTo(200);
         return ids;
     }
@@ -130,10 +175,10 @@ class WebhookPipelineTest {
     /** What a receiver accepted (answered 200), in arrival order, counted by Idempotency-Key. */
     static final class Accepted {
         private final Map<String, Integer> counts = new ConcurrentHashMap<>();
-        private final List<JsonNode> events = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final List<JsonNode> events = Collections.synchronizedList(new ArrayList<>());
 
-        java.util.function.Function<TestReceiver.Request, TestReceiver.Reply> record(
-                java.util.function.Function<TestReceiver.Request, TestReceiver.Reply> script) {
+        Function<TestReceiver.Request, TestReceiver.Reply> record(
+                Function<TestReceiver.Request, TestReceiver.Reply> script) {
             return request -> {
                 TestReceiver.Reply reply = script.apply(request);
                 if (reply.status() == 200) {
@@ -160,7 +205,8 @@ class WebhookPipelineTest {
         for (JsonNode event : events) {
             int seq = event.at("/properties/seq").asInt();
             Integer previous = last.put(event.get("userId").asText(), seq);
-            if (previous != null) assertThat(seq).as("order of " + event.get("userId").asText()).isGreaterThan(previous);
+            if (previous != null)
+                assertThat(seq).as("order of " + event.get("userId").asText()).isGreaterThan(previous);
         }
     }
 }

@@ -25,18 +25,24 @@ class WebhookSettingsTest {
         assertThat(settings.rateLimit()).isNull();
         assertThat(settings.signed()).isFalse();
         assertThat(settings.headers()).isEmpty();
-        assertThat(settings.breaker()).isEqualTo(new WebhookSettings.Breaker(100, 20, 50, 90, 5, Duration.ofSeconds(10)));
+        assertThat(settings.breaker())
+                .isEqualTo(new WebhookSettings.Breaker(100, 20, 50, 90, 5, Duration.ofSeconds(10)));
         assertThat(settings.maxWait()).isEqualTo(Duration.ofSeconds(2));
         assertThat(DestinationRegistry.factory("webhook")).isInstanceOf(WebhookDestinationFactory.class);
     }
 
     @Test
     void readsRatesHeadersAndTheSecret() {
-        WebhookSettings settings = WebhookSettings.from(settings(URL, "rateLimit: 5000 events/s", "secret: abc",
-                "headers: {X-Team: growth, X-Version: 2}", "mode: batch"));
+        WebhookSettings settings = WebhookSettings.from(settings(
+                URL,
+                "rateLimit: 5000 events/s",
+                "secret: abc",
+                "headers: {X-Team: growth, X-Version: 2}",
+                "mode: batch"));
 
         assertThat(settings.rateLimit()).isEqualTo(new WebhookSettings.Rate(5000, true));
-        assertThat(WebhookSettings.from(settings(URL, "rateLimit: 200/s")).rateLimit()).isEqualTo(new WebhookSettings.Rate(200, false));
+        assertThat(WebhookSettings.from(settings(URL, "rateLimit: 200/s")).rateLimit())
+                .isEqualTo(new WebhookSettings.Rate(200, false));
         assertThat(settings.headers()).containsEntry("X-Team", "growth").containsEntry("X-Version", "2");
         assertThat(settings.signed()).isTrue();
         assertThat(settings.describe()).doesNotContain("abc").doesNotContain("growth");
@@ -46,12 +52,16 @@ class WebhookSettingsTest {
     void refusesHeadersSluiceSetsAndHeadersThatAreNotSingleValues() {
         WebhookDestinationFactory factory = new WebhookDestinationFactory();
         assertThatThrownBy(() -> factory.validate(settings(URL, "headers: {Idempotency-Key: mine}")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("headers.Idempotency-Key").hasMessageContaining("set by Sluice");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("headers.Idempotency-Key")
+                .hasMessageContaining("set by Sluice");
         assertThatThrownBy(() -> factory.validate(settings(URL, "headers: {x-sluice-signature: forged}")))
                 .isInstanceOf(ConfigException.class);
         assertThatThrownBy(() -> factory.validate(settings(URL, "headers: {X-List: [1, 2]}")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("single value");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("single value");
         assertThatThrownBy(() -> factory.validate(settings(URL, "headers: [X-A]")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("mapping");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mapping");
     }
 }

@@ -25,7 +25,8 @@ final class Webhooks {
 
     /** The settings of destination 'hooks': {@code url} plus further keys, one per line in YAML ("mode: batch"). */
     static DestinationSettings settings(String url, String... keys) {
-        StringBuilder yaml = new StringBuilder("""
+        StringBuilder yaml =
+                new StringBuilder("""
                 sources: [{id: web, writeKey: k}]
                 destinations:
                   - id: hooks
@@ -36,7 +37,8 @@ final class Webhooks {
     }
 
     static WebhookDestination destination(DestinationSettings settings, MeterRegistry registry, Clock clock) {
-        WebhookDestination destination = (WebhookDestination) new WebhookDestinationFactory().create(settings, registry, clock);
+        WebhookDestination destination =
+                (WebhookDestination) new WebhookDestinationFactory().create(settings, registry, clock);
         destination.open();
         return destination;
     }
@@ -68,6 +70,9 @@ final class Webhooks {
     }
 
     static List<String> failedIds(DeliveryReport report) {
-        return report.failures().stream().map(EventFailure::event).map(e -> e.path("messageId").asText()).toList();
+        return report.failures().stream()
+                .map(EventFailure::event)
+                .map(e -> e.path("messageId").asText())
+                .toList();
     }
 }

@@ -30,7 +30,7 @@ final class ChaosChecks {
     static Set<String> warehouseIds(String warehouseUrl) {
         Set<String> ids = new HashSet<>();
         try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
-             var rs = c.createStatement().executeQuery("SELECT id FROM web.tracks")) {
+                var rs = c.createStatement().executeQuery("SELECT id FROM web.tracks")) {
             while (rs.next()) ids.add(rs.getString(1));
         } catch (Exception e) {
             // the table appears with the first delivered batch

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +37,8 @@ class RoleKillChaosIT {
     static final long SEED = Long.getLong("chaos.seed", 14L);
     static final int ROUNDS = Integer.getInteger("chaos.rounds", 2);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void everyRoleKilledInTurnLosesNothingAndDuplicatesAreCounted() throws Exception {
@@ -49,7 +51,10 @@ class RoleKillChaosIT {
         try (CountingReceiver hook = new CountingReceiver()) {
             int[] ports = {FreePort.find(), FreePort.find()};
             Map<String, Path> configs = new LinkedHashMap<>();
-            for (int c = 0; c < 2; c++) configs.put("collector-" + c, writeConfig("collector-" + c, ports[c], topic, mirror, id, queueUrl, warehouseUrl, hook));
+            for (int c = 0; c < 2; c++)
+                configs.put(
+                        "collector-" + c,
+                        writeConfig("collector-" + c, ports[c], topic, mirror, id, queueUrl, warehouseUrl, hook));
             configs.put("planner", writeConfig("planner", 0, topic, mirror, id, queueUrl, warehouseUrl, hook));
             configs.put("worker", writeConfig("worker", 0, topic, mirror, id, queueUrl, warehouseUrl, hook));
             Map<String, SluiceProcess> running = new LinkedHashMap<>();
@@ -57,8 +62,16 @@ class RoleKillChaosIT {
             try {
                 for (String name : configs.keySet()) start(name, configs, running, generation);
                 for (SluiceProcess p : running.values()) p.awaitRunning(Duration.ofSeconds(90));
-                ChaosLoad load = new ChaosLoad(n -> "http://127.0.0.1:" + ports[n % 2], "wk_roles", "r" + id, 4, 40, Duration.ofMillis(100)).start();
-                await().atMost(Duration.ofSeconds(60)).until(() -> load.acknowledged().size() >= 500);
+                ChaosLoad load = new ChaosLoad(
+                                n -> "http://127.0.0.1:" + ports[n % 2],
+                                "wk_roles",
+                                "r" + id,
+                                4,
+                                40,
+                                Duration.ofMillis(100))
+                        .start();
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> load.acknowledged().size() >= 500);
 
                 // Each role twice, in a seeded order; a role is killed only once it runs again (so a collector dies
                 // while serving requests), at a seeded moment 1-4 s later. Its replacement starts at once.
@@ -66,7 +79,7 @@ class RoleKillChaosIT {
                 List<String> names = new ArrayList<>(configs.keySet());
                 List<String> schedule = new ArrayList<>();
                 for (int round = 0; round < ROUNDS; round++) {
-                    java.util.Collections.shuffle(names, random);
+                    Collections.shuffle(names, random);
                     schedule.addAll(names);
                 }
                 long chaosStarted = System.nanoTime();
@@ -83,36 +96,52 @@ class RoleKillChaosIT {
                 load.stop();
 
                 Set<String> acked = load.acknowledged();
-                Map<String, Integer> inKafka = ChaosChecks.messageIdCounts(TestKafka.bootstrapServers(), topic, acked.size());
+                Map<String, Integer> inKafka =
+                        ChaosChecks.messageIdCounts(TestKafka.bootstrapServers(), topic, acked.size());
                 Set<String> lost = new HashSet<>(acked);
                 lost.removeAll(inKafka.keySet());
-                long refusedAttempts = load.attempts().stream().filter(a -> a.status() != 200).count();
-                long kafkaDuplicates = inKafka.values().stream().filter(n -> n > 1).count();
+                long refusedAttempts =
+                        load.attempts().stream().filter(a -> a.status() != 200).count();
+                long kafkaDuplicates =
+                        inKafka.values().stream().filter(n -> n > 1).count();
                 Set<String> neverAcked = load.neverAcknowledged();
-                long neverAckedStored = neverAcked.stream().filter(inKafka::containsKey).count();
-                report.line("load: %d events acknowledged, %d attempts refused or cut (then retried with the same messageIds), %d retried batches acknowledged",
+                long neverAckedStored =
+                        neverAcked.stream().filter(inKafka::containsKey).count();
+                report.line(
+                        "load: %d events acknowledged, %d attempts refused or cut (then retried with the same messageIds), %d retried batches acknowledged",
                         acked.size(), refusedAttempts, load.retriedThenAcknowledged());
-                report.line("events topic: acknowledged but missing %d; messageIds stored more than once %d (a killed collector's partial or "
-                        + "complete write of a batch the client then retried); never acknowledged ids %d, of them stored %d",
+                report.line(
+                        "events topic: acknowledged but missing %d; messageIds stored more than once %d (a killed collector's partial or "
+                                + "complete write of a batch the client then retried); never acknowledged ids %d, of them stored %d",
                         lost.size(), kafkaDuplicates, neverAcked.size(), neverAckedStored);
                 assertThat(lost).as("acknowledged but not in Kafka").isEmpty();
 
-                await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(1)).until(() ->
-                        ChaosChecks.warehouseIds(warehouseUrl).containsAll(acked) && hook.counts().keySet().containsAll(acked)
-                                && ChaosChecks.messageIds(TestKafka.bootstrapServers(), mirror, acked.size()).containsAll(acked));
+                await().atMost(Duration.ofSeconds(180))
+                        .pollInterval(Duration.ofSeconds(1))
+                        .until(() -> ChaosChecks.warehouseIds(warehouseUrl).containsAll(acked)
+                                && hook.counts().keySet().containsAll(acked)
+                                && ChaosChecks.messageIds(TestKafka.bootstrapServers(), mirror, acked.size())
+                                        .containsAll(acked));
                 Thread.sleep(2000);
                 Map<String, Integer> hooked = hook.counts();
-                Map<String, Integer> mirrored = ChaosChecks.messageIdCounts(TestKafka.bootstrapServers(), mirror, acked.size());
+                Map<String, Integer> mirrored =
+                        ChaosChecks.messageIdCounts(TestKafka.bootstrapServers(), mirror, acked.size());
                 long hookTwice = hooked.values().stream().filter(n -> n > 1).count();
                 long mirrorTwice = mirrored.values().stream().filter(n -> n > 1).count();
-                long hookTwiceKafka = hooked.entrySet().stream().filter(e -> e.getValue() > 1 && inKafka.getOrDefault(e.getKey(), 0) > 1).count();
+                long hookTwiceKafka = hooked.entrySet().stream()
+                        .filter(e -> e.getValue() > 1 && inKafka.getOrDefault(e.getKey(), 0) > 1)
+                        .count();
                 report.line("acked - delivered: warehouse 0, webhook 0, Kafka mirror 0 (asserted)");
-                report.line("delivered twice: webhook %d messageIds (%d of them stored twice in the events topic), Kafka mirror %d; warehouse rows %d = distinct ids",
+                report.line(
+                        "delivered twice: webhook %d messageIds (%d of them stored twice in the events topic), Kafka mirror %d; warehouse rows %d = distinct ids",
                         hookTwice, hookTwiceKafka, mirrorTwice, warehouseRows(warehouseUrl));
                 try (Connection c = DriverManager.getConnection(warehouseUrl, "sluice", "");
-                     var rs = c.createStatement().executeQuery("SELECT count(*) - count(DISTINCT id) FROM web.tracks")) {
+                        var rs = c.createStatement()
+                                .executeQuery("SELECT count(*) - count(DISTINCT id) FROM web.tracks")) {
                     rs.next();
-                    assertThat(rs.getLong(1)).as("the warehouse dedupes retried messageIds").isZero();
+                    assertThat(rs.getLong(1))
+                            .as("the warehouse dedupes retried messageIds")
+                            .isZero();
                 }
             } finally {
                 report.write();
@@ -121,7 +150,11 @@ class RoleKillChaosIT {
         }
     }
 
-    private SluiceProcess start(String name, Map<String, Path> configs, Map<String, SluiceProcess> running, Map<String, Integer> generation) {
+    private SluiceProcess start(
+            String name,
+            Map<String, Path> configs,
+            Map<String, SluiceProcess> running,
+            Map<String, Integer> generation) {
         int n = generation.merge(name, 1, Integer::sum);
         String role = name.startsWith("collector") ? "collector" : name;
         SluiceProcess process = SluiceProcess.start(role, configs.get(name), dir, name + "-" + n);
@@ -129,8 +162,16 @@ class RoleKillChaosIT {
         return process;
     }
 
-    private Path writeConfig(String name, int collectorPort, String topic, String mirror, String id, String queueUrl, String warehouseUrl,
-                             CountingReceiver hook) throws Exception {
+    private Path writeConfig(
+            String name,
+            int collectorPort,
+            String topic,
+            String mirror,
+            String id,
+            String queueUrl,
+            String warehouseUrl,
+            CountingReceiver hook)
+            throws Exception {
         Path config = dir.resolve(name + ".yaml");
         Files.writeString(config, """
                 kafka: {bootstrapServers: "%s", eventsTopic: %s, partitions: 4, controlTopic: roles-control-%s, violationsTopic: roles-violations-%s}
@@ -148,13 +189,24 @@ class RoleKillChaosIT {
                   - {id: to-mirror, source: web, destination: mirror, batch: {maxEvents: 200, maxAge: 200ms}}
                 planner: {groupId: roles-%s}
                 worker: {concurrency: 4, pollInterval: 50ms, leaseDuration: 4s, heartbeatInterval: 1s}
-                """.formatted(TestKafka.bootstrapServers(), topic, id, id, queueUrl, collectorPort, warehouseUrl, hook.url(),
-                TestKafka.bootstrapServers(), mirror, id));
+                """.formatted(
+                        TestKafka.bootstrapServers(),
+                        topic,
+                        id,
+                        id,
+                        queueUrl,
+                        collectorPort,
+                        warehouseUrl,
+                        hook.url(),
+                        TestKafka.bootstrapServers(),
+                        mirror,
+                        id));
         return config;
     }
 
     private static long warehouseRows(String url) throws Exception {
-        try (Connection c = DriverManager.getConnection(url, "sluice", ""); var rs = c.createStatement().executeQuery("SELECT count(*) FROM web.tracks")) {
+        try (Connection c = DriverManager.getConnection(url, "sluice", "");
+                var rs = c.createStatement().executeQuery("SELECT count(*) FROM web.tracks")) {
             rs.next();
             return rs.getLong(1);
         }
