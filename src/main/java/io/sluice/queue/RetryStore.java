@@ -86,10 +86,21 @@ public final class RetryStore {
 
     /** Leases up to {@code limit} chains whose head is due and not leased (or whose lease expired), of syncs not paused. */
     public List<Chain> claim(String owner, int limit, Duration lease, Instant now) throws SQLException {
+        return claim(owner, limit, lease, now, List.of());
+    }
+
+    /**
+     * As above, never re-leasing a chain whose head is in {@code inFlight}: a chain this worker is still delivering
+     * (e.g. at a slow destination, past its lease) must not be taken over by the same worker's next claim, or the
+     * two deliveries fence each other forever.
+     */
+    public List<Chain> claim(String owner, int limit, Duration lease, Instant now, Collection<Long> inFlight)
+            throws SQLException {
         String sql = """
                 WITH heads AS (SELECT DISTINCT ON (sync_id, user_key) id FROM retry_events ORDER BY sync_id, user_key, id),
                 due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
                         WHERE r.next_attempt_at <= ? AND (r.lease_owner IS NULL OR r.lease_expires_at <= ?)
+                          AND r.id <> ALL(?)
                           AND """ + SyncPauseStore.notPaused("r") + """
                         ORDER BY r.next_attempt_at LIMIT ? FOR UPDATE OF r SKIP LOCKED)
                 UPDATE retry_events r SET lease_owner = ?, lease_expires_at = ?, epoch = r.epoch + 1
@@ -100,9 +111,10 @@ public final class RetryStore {
                 PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setTimestamp(2, Timestamp.from(now));
-            ps.setInt(3, limit);
-            ps.setString(4, owner);
-            ps.setTimestamp(5, Timestamp.from(now.plus(lease)));
+            ps.setArray(3, c.createArrayOf("int8", inFlight.toArray()));
+            ps.setInt(4, limit);
+            ps.setString(5, owner);
+            ps.setTimestamp(6, Timestamp.from(now.plus(lease)));
             List<Chain> chains = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next())

@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -46,6 +48,8 @@ final class RetryChains {
     private final ThreadFactory chainThreads =
             Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
     private final AtomicInteger busy = new AtomicInteger();
+    /** Head ids of the chains being delivered now: never re-leased by this worker meanwhile. */
+    private final Set<Long> delivering = ConcurrentHashMap.newKeySet();
 
     RetryChains(
             RetryStore retries,
@@ -91,22 +95,25 @@ final class RetryChains {
         if (free <= 0) return 0;
         busy.incrementAndGet();
         try {
-            List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant());
+            List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant(), List.copyOf(delivering));
             for (RetryStore.Chain chain : chains) {
                 inProgress.incrementAndGet();
                 busy.incrementAndGet();
+                delivering.add(chain.headId());
                 try {
                     chainThreads
                             .newThread(() -> {
                                 try {
                                     deliverLogged(chain);
                                 } finally {
+                                    delivering.remove(chain.headId());
                                     inProgress.decrementAndGet();
                                     busy.decrementAndGet();
                                 }
                             })
                             .start();
                 } catch (RuntimeException e) {
+                    delivering.remove(chain.headId());
                     inProgress.decrementAndGet();
                     busy.decrementAndGet();
                     throw e;
