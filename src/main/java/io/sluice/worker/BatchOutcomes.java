@@ -43,8 +43,7 @@ final class BatchOutcomes {
         this.store = store;
         this.destinationOfSync = destinationOfSync;
         this.policies = policies;
-        this.workerDefaults = new RetryPolicy(
-                settings.retryBase(), settings.retryCap(), settings.maxAttempts(), settings.maxRetryAge());
+        this.workerDefaults = RetryPolicies.workerDefaults(settings);
         Duration halfLease = settings.leaseDuration().dividedBy(2);
         this.recording = new RetryPolicy(
                 Duration.ofMillis(100), maxOf(Duration.ofMillis(100), halfLease.dividedBy(4)), 8, halfLease);

@@ -13,13 +13,16 @@ final class RetryPolicies {
     private RetryPolicies() {}
 
     static RetryPolicy of(DestinationSettings destination, WorkerSettings worker) {
-        if (destination.get("retry.base") == null) {
-            return new RetryPolicy(worker.retryBase(), worker.retryCap(), worker.maxAttempts(), worker.maxRetryAge());
-        }
+        if (destination.get("retry.base") == null) return workerDefaults(worker);
         return new RetryPolicy(
                 destination.get("retry.base"),
                 destination.get("retry.cap"),
                 destination.<Integer>get("retry.maxAttempts"),
                 destination.get("retry.maxAge"));
+    }
+
+    /** The worker's own policy: for destinations without a {@code retry} section. */
+    static RetryPolicy workerDefaults(WorkerSettings worker) {
+        return new RetryPolicy(worker.retryBase(), worker.retryCap(), worker.maxAttempts(), worker.maxRetryAge());
     }
 }
