@@ -17,10 +17,13 @@ import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -55,6 +58,8 @@ public final class Worker implements Service {
     private final RetryChains chains;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
+    private final Map<String, List<String>> syncsOfDestination;
+    private final Map<String, Destination> destinations;
     /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
@@ -86,6 +91,12 @@ public final class Worker implements Service {
                 new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
+        this.syncsOfDestination = config.syncs().stream()
+                .collect(Collectors.groupingBy(
+                        SyncSettings::destination,
+                        TreeMap::new,
+                        Collectors.mapping(SyncSettings::id, Collectors.toUnmodifiableList())));
+        this.destinations = destinations;
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
         this.chains = stores.retries() == null
@@ -120,46 +131,50 @@ public final class Worker implements Service {
                 settings.concurrency());
     }
 
-    /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
+    /**
+     * Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count.
+     *
+     * <p>Every destination has {@code worker.concurrency} batch slots of its own (not a share of one pool), and only
+     * its own free slots bound what is claimed for it: destinations with the same number of free slots share one claim
+     * statement with that limit (usually all of them: one statement), a nearly full one gets its own. So a slow
+     * destination holding most of its slots never shrinks the claims of the others. A destination that would refuse
+     * everything now ({@link Destination#unavailableFor}: open circuit, long Retry-After) is not claimed for at all:
+     * its batches wait in the queue unread instead of being read from Kafka only to be parked in the retry queue.
+     */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) return 0;
         claiming.incrementAndGet();
         try {
             Map<String, Integer> held = heldPerDestination();
-            // At most what the least-free destination still taking batches has left, so none exceeds its own slots.
-            int limit = delivery.syncs().values().stream()
-                    .map(SyncSettings::destination)
-                    .distinct()
-                    .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0))
-                    .filter(n -> n > 0)
-                    .min()
-                    .orElse(0);
-            limit = Math.min(free, limit);
-            if (limit <= 0) return 0;
-            List<ClaimedBatch> claimed =
-                    store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
-            for (ClaimedBatch batch : claimed) {
-                inFlight.put(batch.id(), batch);
-                dispatch.accept(batch);
+            Map<Integer, List<String>> byFreeSlots = new TreeMap<>(Comparator.reverseOrder());
+            for (Map.Entry<String, List<String>> d : syncsOfDestination.entrySet()) {
+                int own = settings.concurrency() - held.getOrDefault(d.getKey(), 0);
+                if (own <= 0 || !available(d.getKey())) continue;
+                byFreeSlots.computeIfAbsent(own, n -> new ArrayList<>()).addAll(d.getValue());
             }
-            return claimed.size();
+            int total = 0;
+            for (Map.Entry<Integer, List<String>> group : byFreeSlots.entrySet()) {
+                int limit = Math.min(free - total, group.getKey());
+                if (limit <= 0) break;
+                List<String> others = new ArrayList<>(delivery.syncs().keySet());
+                others.removeAll(group.getValue());
+                List<ClaimedBatch> claimed =
+                        store.claim(owner, limit, settings.leaseDuration(), clock.instant(), others);
+                for (ClaimedBatch batch : claimed) {
+                    inFlight.put(batch.id(), batch);
+                    dispatch.accept(batch);
+                }
+                total += claimed.size();
+            }
+            return total;
         } finally {
             claiming.decrementAndGet();
         }
     }
 
-    /**
-     * Syncs whose destination already holds all of its own slots: every destination has {@code worker.concurrency}
-     * batch slots of its own (not a share of one pool), so a slow or hanging destination can only ever fill its own.
-     */
-    private List<String> busySyncs(Map<String, Integer> perDestination) {
-        Map<String, SyncSettings> syncs = delivery.syncs();
-        int share = settings.concurrency();
-        if (perDestination.values().stream().noneMatch(n -> n >= share)) return List.of();
-        return syncs.values().stream()
-                .filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share)
-                .map(SyncSettings::id)
-                .toList();
+    private boolean available(String destination) {
+        Destination d = destinations.get(destination);
+        return d == null || !d.unavailableFor().isPositive();
     }
 
     private Map<String, Integer> heldPerDestination() {
