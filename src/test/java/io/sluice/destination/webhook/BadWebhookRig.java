@@ -244,10 +244,14 @@ final class BadWebhookRig {
     }
 
     static long count(Sluice sluice, String table) throws Exception {
+        return query(sluice, "SELECT count(*) FROM " + table);
+    }
+
+    static long query(Sluice sluice, String sql) throws Exception {
         try (var ds = TestPostgres.dataSource(sluice.jdbcUrl());
                 Connection c = ds.getConnection();
                 Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {
+                ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
