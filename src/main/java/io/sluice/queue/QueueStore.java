@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Transactions;
 import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
+import io.sluice.failover.WriteHeldException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -97,7 +98,10 @@ public final class QueueStore {
         try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 if (!progress.isEmpty()) advance(c, progress, now);
-                if (!batches.isEmpty()) insert(c, batches, now);
+                if (!batches.isEmpty()) {
+                    insert(c, batches, now);
+                    BatchNotifications.announce(c, this::counted); // delivered at commit: idle workers claim at once
+                }
             });
         }
     }
@@ -206,52 +210,10 @@ public final class QueueStore {
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false)) {
-            String sql = """
-                    WITH due AS (
-                        SELECT b.id FROM batches b
-                        WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
-                          AND b.sync_id <> ALL(?)
-                          AND """ + SyncPauseStore.notPaused("b") + """
-                          AND NOT EXISTS (SELECT 1 FROM batches e
-                                          WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
-                                            AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
-                        ORDER BY b.next_attempt_at, b.id
-                        LIMIT ?
-                        FOR UPDATE SKIP LOCKED)
-                    UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
-                                         attempts = b.attempts + 1, updated_at = ?
-                    FROM due WHERE b.id = due.id
-                    RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                              b.attempts, b.epoch, b.created_at""";
-            try (Connection c = dataSource.getConnection();
-                    PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setTimestamp(1, Timestamp.from(now));
-                ps.setTimestamp(2, Timestamp.from(now));
-                ps.setArray(3, c.createArrayOf("text", excluded.toArray()));
-                ps.setInt(4, limit);
-                ps.setString(5, owner);
-                ps.setTimestamp(6, Timestamp.from(now.plus(lease)));
-                ps.setTimestamp(7, Timestamp.from(now));
-                List<ClaimedBatch> claimed = new ArrayList<>();
-                try (ResultSet rs = counted(ps).executeQuery()) {
-                    while (rs.next()) {
-                        claimed.add(new ClaimedBatch(
-                                rs.getLong(1),
-                                rs.getString(2),
-                                rs.getString(3),
-                                rs.getInt(4),
-                                rs.getLong(5),
-                                rs.getLong(6),
-                                rs.getInt(7),
-                                rs.getInt(8),
-                                rs.getLong(9),
-                                owner,
-                                rs.getTimestamp(10).toInstant()));
-                    }
-                }
-                return claimed;
-            }
+        try (WritePermits.Permit permit = gate.enter(false);
+                Connection c = dataSource.getConnection()) {
+            return BatchClaims.claim(
+                    c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded, null), now);
         }
     }
 
@@ -300,20 +262,57 @@ public final class QueueStore {
             throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
             Transactions.run(dataSource, c -> {
-                try (PreparedStatement ps = c.prepareStatement("""
-                        UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
-                                           lease_expires_at = NULL, last_error = NULL
-                        WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""")) {
-                    ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setTimestamp(2, Timestamp.from(now));
-                    ps.setLong(3, batch.id());
-                    ps.setString(4, batch.owner());
-                    ps.setLong(5, batch.epoch());
-                    if (counted(ps).executeUpdate() != 1) throw fenced(batch);
-                }
+                markDone(c, batch, now);
                 RetryStore.insert(c, retries, now);
                 DeadLetterStore.insert(c, dead, now);
             });
+        }
+    }
+
+    /**
+     * As {@link #complete(ClaimedBatch, Instant, List, List)} and, in the same transaction, claims the next due batch
+     * of the same sync (usually the successor the completion just unblocked), so a partition with a backlog costs one
+     * transaction per batch and its next batch starts without waiting for a poll. Claims nothing while the gate would
+     * refuse a claim (an operator pause lets completions through, never claims).
+     */
+    public List<ClaimedBatch> completeAndClaimNext(
+            ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead, Duration lease)
+            throws SQLException {
+        WritePermits.Permit claimPermit;
+        try {
+            claimPermit = gate.enter(false);
+        } catch (WriteHeldException held) {
+            complete(batch, now, retries, dead);
+            return List.of();
+        }
+        try (claimPermit;
+                WritePermits.Permit permit = gate.enter(true)) {
+            List<List<ClaimedBatch>> next = new ArrayList<>(1);
+            Transactions.run(dataSource, c -> {
+                markDone(c, batch, now);
+                RetryStore.insert(c, retries, now);
+                DeadLetterStore.insert(c, dead, now);
+                next.add(BatchClaims.claim(
+                        c,
+                        this::counted,
+                        new BatchClaims.Request(batch.owner(), 1, lease, List.of(), batch.syncId()),
+                        now));
+            });
+            return next.get(0);
+        }
+    }
+
+    private void markDone(Connection c, ClaimedBatch batch, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
+                                   lease_expires_at = NULL, last_error = NULL
+                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setLong(3, batch.id());
+            ps.setString(4, batch.owner());
+            ps.setLong(5, batch.epoch());
+            if (counted(ps).executeUpdate() != 1) throw fenced(batch);
         }
     }
 
@@ -391,6 +390,11 @@ public final class QueueStore {
                 return oldest == null ? null : oldest.toInstant();
             }
         }
+    }
+
+    /** Wake-ups when batches are planned, on a connection of this store's pool ({@link BatchNotifications}). */
+    public BatchNotifications notifications(Runnable onNotify) {
+        return new BatchNotifications(dataSource, onNotify);
     }
 
     /** Writes running right now (for quiescing). */
