@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
@@ -212,8 +213,7 @@ public final class QueueStore {
             throws SQLException {
         try (WritePermits.Permit permit = gate.enter(false);
                 Connection c = dataSource.getConnection()) {
-            return BatchClaims.claim(
-                    c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded, null), now);
+            return BatchClaims.claim(c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded), now);
         }
     }
 
@@ -231,14 +231,18 @@ public final class QueueStore {
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
                 ps.setTimestamp(2, Timestamp.from(now));
+                List<ClaimedBatch.Member> members =
+                        held.stream().flatMap(b -> b.members().stream()).toList();
                 ps.setArray(
                         3,
                         c.createArrayOf(
-                                "int8", held.stream().map(ClaimedBatch::id).toArray()));
+                                "int8",
+                                members.stream().map(ClaimedBatch.Member::id).toArray()));
                 ps.setArray(
                         4,
                         c.createArrayOf(
-                                "int8", held.stream().map(ClaimedBatch::epoch).toArray()));
+                                "int8",
+                                members.stream().map(ClaimedBatch.Member::epoch).toArray()));
                 ps.setString(5, owner);
                 List<Long> still = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
@@ -270,20 +274,26 @@ public final class QueueStore {
     }
 
     /**
-     * As {@link #complete(ClaimedBatch, Instant, List, List)} and, in the same transaction, claims the next due batch
-     * of the same sync (usually the successor the completion just unblocked), so a partition with a backlog costs one
-     * transaction per batch and its next batch starts without waiting for a poll. Claims nothing while the gate would
-     * refuse a claim (an operator pause lets completions through, never claims).
+     * As {@link #complete(ClaimedBatch, Instant, List, List)} and, in the same transaction, claims the batches that
+     * follow it in its sync and partition and are due, at most {@code maxBatches}, as one run: a partition with a
+     * backlog costs one transaction per run, its next run starts without waiting for a poll, and the backlog is
+     * delivered in bigger pieces. Claims nothing while the gate would refuse a claim (an operator pause lets
+     * completions through, never claims).
      */
-    public List<ClaimedBatch> completeAndClaimNext(
-            ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead, Duration lease)
+    public Optional<ClaimedBatch> completeAndClaimNext(
+            ClaimedBatch batch,
+            Instant now,
+            List<RetryEvent> retries,
+            List<DeadLetter> dead,
+            Duration lease,
+            int maxBatches)
             throws SQLException {
         WritePermits.Permit claimPermit;
         try {
             claimPermit = gate.enter(false);
         } catch (WriteHeldException held) {
             complete(batch, now, retries, dead);
-            return List.of();
+            return Optional.empty();
         }
         try (claimPermit;
                 WritePermits.Permit permit = gate.enter(true)) {
@@ -292,71 +302,78 @@ public final class QueueStore {
                 markDone(c, batch, now);
                 RetryStore.insert(c, retries, now);
                 DeadLetterStore.insert(c, dead, now);
-                next.add(BatchClaims.claim(
-                        c,
-                        this::counted,
-                        new BatchClaims.Request(batch.owner(), 1, lease, List.of(), batch.syncId()),
-                        now));
+                next.add(BatchClaims.successors(c, this::counted, batch, maxBatches, lease, now));
             });
-            return next.get(0);
+            List<ClaimedBatch> run = next.get(0);
+            return run.isEmpty() ? Optional.empty() : Optional.of(ClaimedBatch.run(run));
         }
     }
 
     private void markDone(Connection c, ClaimedBatch batch, Instant now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL, last_error = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""")) {
-            ps.setTimestamp(1, Timestamp.from(now));
-            ps.setTimestamp(2, Timestamp.from(now));
-            ps.setLong(3, batch.id());
-            ps.setString(4, batch.owner());
-            ps.setLong(5, batch.epoch());
-            if (counted(ps).executeUpdate() != 1) throw fenced(batch);
-        }
+        fenced(c, batch, """
+                UPDATE batches b SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
+                                     lease_expires_at = NULL, last_error = NULL""", now, now);
     }
 
     /** Schedules another attempt of a held batch. */
     public void retryLater(ClaimedBatch batch, Instant nextAttempt, String error, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", nextAttempt, now, error);
+                UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?,
+                                     lease_owner = NULL, lease_expires_at = NULL""", nextAttempt, now, error);
     }
 
     /** Gives a held batch up without counting the attempt (shutdown): another worker takes it at once. */
     public void release(ClaimedBatch batch, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, attempts = attempts - 1,
-                                   lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now);
+                UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, attempts = b.attempts - 1,
+                                     lease_owner = NULL, lease_expires_at = NULL""", now, now);
     }
 
     /** Moves a held batch to the dead letters, keeping its error; later batches of its partition go on. */
     public void deadLetter(ClaimedBatch batch, String error, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now, error);
+                UPDATE batches b SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?,
+                                     lease_owner = NULL, lease_expires_at = NULL""", now, now, error);
     }
 
-    private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
+    private void fencedUpdate(ClaimedBatch batch, String update, Object... leading) throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
-            try (Connection c = dataSource.getConnection();
-                    PreparedStatement ps = c.prepareStatement(sql)) {
-                int i = 1;
-                for (Object value : leading) {
-                    if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
-                    else ps.setString(i++, (String) value);
-                }
-                ps.setLong(i++, batch.id());
-                ps.setString(i++, batch.owner());
-                ps.setLong(i, batch.epoch());
-                if (counted(ps).executeUpdate() != 1) {
-                    throw new FencedException(
-                            batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
-                }
+            Transactions.run(dataSource, c -> fenced(c, batch, update, leading));
+        }
+    }
+
+    /**
+     * Applies {@code update} (an {@code UPDATE batches b SET …} with its leading parameters) to every member of the
+     * held batch, each only while this owner still holds it under that epoch; if any member was taken over it throws
+     * {@link FencedException}, and the caller's transaction rolls back the others (a run changes all or nothing).
+     */
+    private void fenced(Connection c, ClaimedBatch batch, String update, Object... leading) throws SQLException {
+        String sql = update + """
+
+                FROM unnest(?::bigint[], ?::bigint[]) AS m(id, epoch)
+                WHERE b.id = m.id AND b.epoch = m.epoch AND b.lease_owner = ? AND b.status = 'running'""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            for (Object value : leading) {
+                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                else ps.setString(i++, (String) value);
             }
+            ps.setArray(
+                    i++,
+                    c.createArrayOf(
+                            "int8",
+                            batch.members().stream()
+                                    .map(ClaimedBatch.Member::id)
+                                    .toArray()));
+            ps.setArray(
+                    i++,
+                    c.createArrayOf(
+                            "int8",
+                            batch.members().stream()
+                                    .map(ClaimedBatch.Member::epoch)
+                                    .toArray()));
+            ps.setString(i, batch.owner());
+            if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);
         }
     }
 

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -59,6 +60,12 @@ public final class Worker implements Service {
     private final BatchNotifications notifications;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
+    /**
+     * A partition with a backlog is handed on in runs of up to this many batches, delivered as one: bigger loads and
+     * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
+     */
+    static final int RUN_BATCHES = 4;
+
     /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
@@ -218,9 +225,9 @@ public final class Worker implements Service {
         ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            List<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
-            if (!handedOn.isEmpty()) {
-                next = handedOn.get(0);
+            Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
+            if (handedOn.isPresent()) {
+                next = handedOn.get();
                 inFlight.put(next.id(), next); // before the finished one leaves: its slot is never seen free
             }
             String syncId = outcome.sync().id();
@@ -245,13 +252,14 @@ public final class Worker implements Service {
     }
 
     /** Completes the batch and, unless the worker is stopping, claims the sync's next due batch in the same transaction. */
-    private List<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
+    private Optional<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
         Instant now = clock.instant();
         if (!loops.running()) {
             store.complete(batch, now, outcome.toRetry(), outcome.dead());
-            return List.of();
+            return Optional.empty();
         }
-        return store.completeAndClaimNext(batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration());
+        return store.completeAndClaimNext(
+                batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), RUN_BATCHES);
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
@@ -272,7 +280,8 @@ public final class Worker implements Service {
         List<ClaimedBatch> held = List.copyOf(inFlight.values());
         List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
         for (ClaimedBatch batch : held) {
-            if (!still.contains(batch.id()) && inFlight.containsKey(batch.id())) {
+            boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
+            if (!stillHeld && inFlight.containsKey(batch.id())) {
                 fenced.add(batch.id());
                 log.warn("Lost the lease of {}; its completion will be refused", batch);
             }

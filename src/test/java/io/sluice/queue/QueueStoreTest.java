@@ -145,20 +145,69 @@ class QueueStoreTest {
                 heads.stream().filter(b -> b.syncId().equals("s1")).findFirst().orElseThrow();
         ClaimedBatch s2 =
                 heads.stream().filter(b -> b.syncId().equals("s2")).findFirst().orElseThrow();
-        ClaimedBatch next = single(store.completeAndClaimNext(s1, now, List.of(), List.of(), LEASE));
+        ClaimedBatch next = store.completeAndClaimNext(s1, now, List.of(), List.of(), LEASE, 4)
+                .orElseThrow();
         assertThat(next.syncId()).isEqualTo("s1");
         assertThat(next.firstOffset())
                 .as("the successor the completion unblocked")
                 .isEqualTo(10);
         assertThat(next.owner()).isEqualTo("w");
         assertThat(store.claim("other", 10, LEASE, now)).as("already held").isEmpty();
-        assertThat(store.completeAndClaimNext(s2, now, List.of(), List.of(), LEASE))
+        assertThat(store.completeAndClaimNext(s2, now, List.of(), List.of(), LEASE, 4))
                 .as("s2 has nothing more")
                 .isEmpty();
-        assertThatThrownBy(() -> store.completeAndClaimNext(s1, now, List.of(), List.of(), LEASE))
+        assertThatThrownBy(() -> store.completeAndClaimNext(s1, now, List.of(), List.of(), LEASE, 4))
                 .as("a completion is fenced: done already")
                 .isInstanceOf(FencedException.class);
         store.complete(next, now);
+    }
+
+    @Test
+    void aBacklogIsHandedOnAsARunThatChangesAllOrNothing() throws Exception {
+        plan(
+                new PlannedBatch("s1", 0, 0, 9, 10, 100),
+                new PlannedBatch("s1", 0, 10, 19, 10, 100),
+                new PlannedBatch("s1", 0, 20, 29, 10, 100),
+                new PlannedBatch("s1", 0, 30, 39, 10, 100));
+        ClaimedBatch head = single(store.claim("w", 10, LEASE, now));
+        ClaimedBatch run = store.completeAndClaimNext(head, now, List.of(), List.of(), LEASE, 2)
+                .orElseThrow();
+        assertThat(run.members()).hasSize(2);
+        assertThat(run.firstOffset()).isEqualTo(10);
+        assertThat(run.lastOffset()).isEqualTo(29);
+        assertThat(run.eventCount()).isEqualTo(20);
+
+        // a retry puts both back; the next claim starts at the run's first batch again
+        store.retryLater(run, now, "boom", now);
+        ClaimedBatch again = single(store.claim("w", 10, LEASE, now));
+        assertThat(again.firstOffset()).isEqualTo(10);
+        assertThat(store.heartbeat("w", List.of(again), LEASE, now)).containsExactly(again.id());
+
+        // a run with a member taken over by someone else changes nothing
+        ClaimedBatch rest = store.completeAndClaimNext(again, now, List.of(), List.of(), LEASE, 4)
+                .orElseThrow();
+        assertThat(rest.members()).as("20-29 and 30-39").hasSize(2);
+        now = now.plus(LEASE).plusSeconds(1);
+        ClaimedBatch stolen = single(store.claim("thief", 10, LEASE, now));
+        assertThat(stolen.firstOffset()).isEqualTo(20);
+        assertThatThrownBy(() -> store.complete(rest, now)).isInstanceOf(FencedException.class);
+        assertThat(store.claim("other", 10, LEASE, now.plus(LEASE).plusSeconds(1)))
+                .as("30-39 still waits behind 20-29: the fenced completion changed neither")
+                .extracting(ClaimedBatch::firstOffset)
+                .containsExactly(20L);
+    }
+
+    @Test
+    void aRunStopsAtTheFirstBatchThatIsNotDue() throws Exception {
+        plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100));
+        ClaimedBatch head = single(store.claim("w", 10, LEASE, now));
+        ClaimedBatch second = store.completeAndClaimNext(head, now, List.of(), List.of(), LEASE, 4)
+                .orElseThrow();
+        store.retryLater(second, now.plusSeconds(60), "later", now);
+        plan(new PlannedBatch("s1", 0, 20, 29, 10, 100));
+        assertThat(store.claim("w", 10, LEASE, now))
+                .as("10-19 backs off, 20-29 waits")
+                .isEmpty();
     }
 
     @Test
@@ -168,7 +217,7 @@ class QueueStoreTest {
         plan(new PlannedBatch("s1", 0, 0, 9, 10, 100), new PlannedBatch("s1", 0, 10, 19, 10, 100));
         ClaimedBatch head = single(gated.claim("w", 10, LEASE, now));
         gate.pause(true);
-        assertThat(gated.completeAndClaimNext(head, now, List.of(), List.of(), LEASE))
+        assertThat(gated.completeAndClaimNext(head, now, List.of(), List.of(), LEASE, 4))
                 .as("paused: draining only")
                 .isEmpty();
         gate.pause(false);
