@@ -232,6 +232,7 @@ public final class Worker implements Service {
             }
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
+            metrics.run(syncId, batch.members().size());
             if (!outcome.dead().isEmpty())
                 metrics.eventsDeadLettered(syncId, outcome.dead().size());
             if (!outcome.toRetry().isEmpty())
