@@ -42,20 +42,22 @@ final class BatchClaims {
 
     /**
      * The batches that follow {@code done} (completed in the caller's transaction) in its sync and partition and are
-     * due now, at most {@code limit}, in offset order, stopping at the first that is not due: a backlog's next
-     * batches, which may be delivered together. Plain {@code FOR UPDATE}, not {@code SKIP LOCKED}: a skipped row
+     * due now and were never attempted, at most {@code limit}, in offset order, stopping at the first that is not:
+     * a backlog's next batches, which may be delivered together. Batches of a run that failed are taken one by one
+     * afterwards (they have attempts), so one bad batch cannot take three good ones down with it. Plain {@code FOR UPDATE}, not {@code SKIP LOCKED}: a skipped row
      * would leave a gap in the run, and nobody else can claim these rows while their predecessor was held.
      */
     private static final String SUCCESSORS = """
             WITH run AS (
                 SELECT b.id FROM batches b
                 WHERE b.sync_id = ? AND b.topic = ? AND b.kafka_partition = ? AND b.first_offset > ?
-                  AND b.status = 'pending' AND b.next_attempt_at <= ?
+                  AND b.status = 'pending' AND b.next_attempt_at <= ? AND b.attempts = 0
                   AND """ + SyncPauseStore.notPaused("b") + """
                   AND NOT EXISTS (SELECT 1 FROM batches e
                                   WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
                                     AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running')
-                                    AND NOT (e.status = 'pending' AND e.next_attempt_at <= ? AND e.first_offset > ?))
+                                    AND NOT (e.status = 'pending' AND e.next_attempt_at <= ? AND e.attempts = 0
+                                             AND e.first_offset > ?))
                 ORDER BY b.first_offset
                 LIMIT ?
                 FOR UPDATE)

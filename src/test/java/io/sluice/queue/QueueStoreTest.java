@@ -176,25 +176,44 @@ class QueueStoreTest {
         assertThat(run.firstOffset()).isEqualTo(10);
         assertThat(run.lastOffset()).isEqualTo(29);
         assertThat(run.eventCount()).isEqualTo(20);
+        assertThat(store.heartbeat("w", List.of(run), LEASE, now))
+                .containsExactlyInAnyOrder(
+                        run.members().stream().map(ClaimedBatch.Member::id).toArray(Long[]::new));
 
-        // a retry puts both back; the next claim starts at the run's first batch again
-        store.retryLater(run, now, "boom", now);
-        ClaimedBatch again = single(store.claim("w", 10, LEASE, now));
-        assertThat(again.firstOffset()).isEqualTo(10);
-        assertThat(store.heartbeat("w", List.of(again), LEASE, now)).containsExactly(again.id());
-
-        // a run with a member taken over by someone else changes nothing
-        ClaimedBatch rest = store.completeAndClaimNext(again, now, List.of(), List.of(), LEASE, 4)
-                .orElseThrow();
-        assertThat(rest.members()).as("20-29 and 30-39").hasSize(2);
-        now = now.plus(LEASE).plusSeconds(1);
+        now = now.plus(LEASE).plusSeconds(1); // the worker stalls; someone takes the run's first batch
         ClaimedBatch stolen = single(store.claim("thief", 10, LEASE, now));
-        assertThat(stolen.firstOffset()).isEqualTo(20);
-        assertThatThrownBy(() -> store.complete(rest, now)).isInstanceOf(FencedException.class);
+        assertThat(stolen.firstOffset()).isEqualTo(10);
+        assertThatThrownBy(() -> store.complete(run, now)).isInstanceOf(FencedException.class);
+        store.complete(stolen, now);
         assertThat(store.claim("other", 10, LEASE, now.plus(LEASE).plusSeconds(1)))
-                .as("30-39 still waits behind 20-29: the fenced completion changed neither")
+                .as("20-29 was not completed by the fenced run: it is retaken")
                 .extracting(ClaimedBatch::firstOffset)
                 .containsExactly(20L);
+    }
+
+    @Test
+    void aFailedRunIsRetriedBatchByBatchThenRunsResume() throws Exception {
+        plan(
+                new PlannedBatch("s1", 0, 0, 9, 10, 100),
+                new PlannedBatch("s1", 0, 10, 19, 10, 100),
+                new PlannedBatch("s1", 0, 20, 29, 10, 100),
+                new PlannedBatch("s1", 0, 30, 39, 10, 100),
+                new PlannedBatch("s1", 0, 40, 49, 10, 100));
+        ClaimedBatch head = single(store.claim("w", 10, LEASE, now));
+        ClaimedBatch run = store.completeAndClaimNext(head, now, List.of(), List.of(), LEASE, 2)
+                .orElseThrow();
+        store.retryLater(run, now, "boom", now);
+        ClaimedBatch first = single(store.claim("w", 10, LEASE, now));
+        assertThat(first.firstOffset()).isEqualTo(10);
+        assertThat(store.completeAndClaimNext(first, now, List.of(), List.of(), LEASE, 4))
+                .as("20-29 failed in the run: it goes alone")
+                .isEmpty();
+        ClaimedBatch second = single(store.claim("w", 10, LEASE, now));
+        assertThat(second.firstOffset()).isEqualTo(20);
+        ClaimedBatch fresh = store.completeAndClaimNext(second, now, List.of(), List.of(), LEASE, 4)
+                .orElseThrow();
+        assertThat(fresh.members()).as("30-39 and 40-49 were never attempted").hasSize(2);
+        store.complete(fresh, now);
     }
 
     @Test
