@@ -10,6 +10,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.Destination;
 import io.sluice.function.Functions;
 import io.sluice.lifecycle.Service;
+import io.sluice.queue.BatchNotifications;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
@@ -22,6 +23,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -51,15 +53,24 @@ public final class Worker implements Service {
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
     /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
     private final AtomicInteger claiming = new AtomicInteger();
+    /** The last claim may have left due batches behind (it filled its limit): a freed slot should claim at once. */
+    private volatile boolean moreDue = true;
 
     private final BatchDelivery delivery;
     private final BatchOutcomes outcomes;
     private final WorkerLoops loops;
     private final RetryChains chains;
+    private final BatchNotifications notifications;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
     private final Map<String, List<String>> syncsOfDestination;
     private final Map<String, Destination> destinations;
+    /**
+     * A partition with a backlog is handed on in runs of up to this many batches, delivered as one: bigger loads and
+     * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
+     */
+    static final int RUN_BATCHES = 4;
+
     /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
@@ -99,6 +110,7 @@ public final class Worker implements Service {
         this.destinations = destinations;
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
+        this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
                 ? null
                 : new RetryChains(
@@ -124,6 +136,7 @@ public final class Worker implements Service {
     @Override
     public void start() {
         loops.start();
+        notifications.start();
         log.info(
                 "Worker {} started: {} sync(s), concurrency {}",
                 owner,
@@ -142,7 +155,10 @@ public final class Worker implements Service {
      * its batches wait in the queue unread instead of being read from Kafka only to be parked in the retry queue.
      */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
-        if (free <= 0) return 0;
+        if (free <= 0) {
+            moreDue = true;
+            return 0;
+        }
         claiming.incrementAndGet();
         try {
             Map<String, Integer> held = heldPerDestination();
@@ -153,9 +169,13 @@ public final class Worker implements Service {
                 byFreeSlots.computeIfAbsent(own, n -> new ArrayList<>()).addAll(d.getValue());
             }
             int total = 0;
+            boolean filled = byFreeSlots.isEmpty(); // nothing could be claimed now: claim again once a slot frees
             for (Map.Entry<Integer, List<String>> group : byFreeSlots.entrySet()) {
                 int limit = Math.min(free - total, group.getKey());
-                if (limit <= 0) break;
+                if (limit <= 0) {
+                    filled = true;
+                    break;
+                }
                 List<String> others = new ArrayList<>(delivery.syncs().keySet());
                 others.removeAll(group.getValue());
                 List<ClaimedBatch> claimed =
@@ -165,7 +185,9 @@ public final class Worker implements Service {
                     dispatch.accept(batch);
                 }
                 total += claimed.size();
+                if (claimed.size() >= limit) filled = true;
             }
+            moreDue = filled;
             return total;
         } finally {
             claiming.decrementAndGet();
@@ -205,14 +227,29 @@ public final class Worker implements Service {
                         .count());
     }
 
-    /** Delivers one claimed batch and records the outcome. Never throws. */
-    void process(ClaimedBatch batch) {
+    /**
+     * Delivers one claimed batch and records the outcome; when its completion hands on the sync's next due batch
+     * (usually the successor in the same partition, see {@link QueueStore#completeAndClaimNext}), delivers that one
+     * too, on the same thread and slot. Never throws.
+     */
+    void process(ClaimedBatch claimed) {
+        ClaimedBatch batch = claimed;
+        while (batch != null) batch = processOne(batch);
+    }
+
+    private ClaimedBatch processOne(ClaimedBatch batch) {
         long started = System.nanoTime();
+        ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            outcomes.record(batch, () -> store.complete(batch, clock.instant(), outcome.toRetry(), outcome.dead()));
+            Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
+            if (handedOn.isPresent()) {
+                next = handedOn.get();
+                inFlight.put(next.id(), next); // before the finished one leaves: its slot is never seen free
+            }
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
+            metrics.run(syncId, batch.members().size());
             if (!outcome.dead().isEmpty())
                 metrics.eventsDeadLettered(syncId, outcome.dead().size());
             if (!outcome.toRetry().isEmpty())
@@ -226,7 +263,25 @@ public final class Worker implements Service {
         } finally {
             inFlight.remove(batch.id());
             fenced.remove(batch.id());
+            // The slot is free: if batches were left waiting for one, claim now rather than after a poll.
+            if (next == null && moreDue) loops.wake();
         }
+        return next;
+    }
+
+    /**
+     * Completes the batch and, unless the worker is stopping or the destination is unavailable, claims the sync's next
+     * due batch in the same transaction.
+     */
+    private Optional<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
+        Instant now = clock.instant();
+        // Nothing is handed on to a destination that would refuse it now (see claim): its next batch waits unread.
+        if (!loops.running() || !available(destinationOfSync.getOrDefault(batch.syncId(), ""))) {
+            store.complete(batch, now, outcome.toRetry(), outcome.dead());
+            return Optional.empty();
+        }
+        return store.completeAndClaimNext(
+                batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), RUN_BATCHES);
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
@@ -247,7 +302,8 @@ public final class Worker implements Service {
         List<ClaimedBatch> held = List.copyOf(inFlight.values());
         List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
         for (ClaimedBatch batch : held) {
-            if (!still.contains(batch.id()) && inFlight.containsKey(batch.id())) {
+            boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
+            if (!stillHeld && inFlight.containsKey(batch.id())) {
                 fenced.add(batch.id());
                 log.warn("Lost the lease of {}; its completion will be refused", batch);
             }
@@ -296,6 +352,7 @@ public final class Worker implements Service {
 
     @Override
     public void close() {
+        notifications.close();
         loops.close();
         releaseAll();
         reader.close();
