@@ -224,7 +224,7 @@ public final class BenchRun {
         return new Measured<>(result.get(), usage, window.seconds());
     }
 
-    public static void deleteRecursively(Path dir) {
+    static void deleteRecursively(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

@@ -1,16 +1,18 @@
 package io.sluice.bench.chaos;
 
-import io.sluice.bench.BenchRun;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -115,7 +117,16 @@ public final class BenchChaosCommand implements Callable<Integer> {
         } finally {
             postgres.close();
             kafka.close();
-            BenchRun.deleteRecursively(dir);
+            deleteRecursively(dir);
+        }
+    }
+
+    // Not BenchRun's: the bench package sits above this one (it lists this command), so no import back up.
+    private static void deleteRecursively(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("Could not remove " + dir + ": " + e.getMessage());
         }
     }
 }

@@ -132,11 +132,11 @@ class WorkerPartitionChaosIT {
                 assertThat(firstReadFailureMs)
                         .as("detection is bounded by the read timeout (15 s) plus the claim")
                         .isBetween(0L, 20_000L);
-                await().atMost(Duration.ofSeconds(120))
+                await().atMost(Duration.ofSeconds(180))
                         .pollInterval(Duration.ofMillis(250))
                         .until(() -> hook.counts().keySet().containsAll(ackedDuringHole));
                 long hookCaughtUpMs = (System.nanoTime() - restoredAt) / 1_000_000;
-                await().atMost(Duration.ofSeconds(120))
+                await().atMost(Duration.ofSeconds(180))
                         .pollInterval(Duration.ofSeconds(1))
                         .until(() -> ChaosChecks.messageIds(direct, mirror, 1).containsAll(ackedDuringHole));
                 long mirrorCaughtUpMs = (System.nanoTime() - restoredAt) / 1_000_000;
@@ -152,7 +152,7 @@ class WorkerPartitionChaosIT {
                 lost.removeAll(inKafka.keySet());
                 assertThat(lost).as("acknowledged but not in Kafka").isEmpty();
                 try {
-                    await().atMost(Duration.ofSeconds(120))
+                    await().atMost(Duration.ofSeconds(180))
                             .pollInterval(Duration.ofSeconds(1))
                             .until(() -> hook.counts().keySet().containsAll(acked)
                                     && ChaosChecks.messageIds(direct, mirror, acked.size())
