@@ -201,7 +201,8 @@ class WorkerPartitionChaosIT {
                 sources: [{id: web, writeKey: wk_wsilent}]
                 destinations:
                   - {id: hook, type: webhook, url: "%s", timeout: 3s}
-                  - {id: mirror, type: kafka, bootstrapServers: "%s", topic: %s}
+                  - {id: mirror, type: kafka, bootstrapServers: "%s", topic: %s,
+                     producer: {request.timeout.ms: 8000, delivery.timeout.ms: 20000}}
                 syncs:
                   - {id: to-hook, source: web, destination: hook, batch: {maxEvents: 100, maxAge: 200ms}}
                   - {id: to-mirror, source: web, destination: mirror, batch: {maxEvents: 200, maxAge: 200ms}}
