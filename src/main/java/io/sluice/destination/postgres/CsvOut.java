@@ -1,6 +1,7 @@
 package io.sluice.destination.postgres;
 
 import io.sluice.event.IsoTimestamps;
+import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Instant;
 import org.postgresql.copy.CopyIn;
@@ -83,6 +84,16 @@ final class CsvOut {
     /** A quoted field: quotes doubled, UTF-8. */
     void quotedText(String text) throws SQLException {
         int n = text.length();
+        if (n < SIZE / 4 && text.indexOf('"') < 0) {
+            // the usual value: no quote to double, so the JDK's vectorised encoder does the work
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            room(bytes.length + 2);
+            buf[pos++] = '"';
+            System.arraycopy(bytes, 0, buf, pos, bytes.length);
+            pos += bytes.length;
+            buf[pos++] = '"';
+            return;
+        }
         room(2);
         buf[pos++] = '"';
         int i = 0;
