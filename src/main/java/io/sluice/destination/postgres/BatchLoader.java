@@ -101,7 +101,7 @@ final class BatchLoader {
         for (Value[] row : rows.rows) {
             for (int i = 0; i < width; i++) {
                 Value value = i < row.length ? row[i] : null;
-                if (value != null) out.quotedText(asText[i] ? value.text() : value.typed());
+                if (value != null) out.quoted(value, asText[i]);
                 out.comma();
             }
             out.raw(now);

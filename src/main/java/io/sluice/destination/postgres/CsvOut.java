@@ -81,6 +81,25 @@ final class CsvOut {
         buf[pos++] = '"';
     }
 
+    /** A value's quoted field, from the bytes it keeps (encoded on first use). */
+    void quoted(Value value, boolean asText) throws SQLException {
+        byte[] bytes = value.csv(asText);
+        if (bytes.length > SIZE - 2) {
+            quotedText(asText ? value.text() : value.typed());
+            return;
+        }
+        room(bytes.length + 2);
+        buf[pos++] = '"';
+        System.arraycopy(bytes, 0, buf, pos, bytes.length);
+        pos += bytes.length;
+        buf[pos++] = '"';
+    }
+
+    /** A CSV field's content: quotes doubled, UTF-8 (an unpaired surrogate becomes '?', as everywhere in Java). */
+    static byte[] escaped(String text) {
+        return (text.indexOf('"') < 0 ? text : text.replace("\"", "\"\"")).getBytes(StandardCharsets.UTF_8);
+    }
+
     /** A quoted field: quotes doubled, UTF-8. */
     void quotedText(String text) throws SQLException {
         int n = text.length();

@@ -17,8 +17,59 @@ import java.time.temporal.TemporalAccessor;
  *
  * <p>PostgreSQL text cannot hold U+0000, so that one character is written as the six characters {@code \u0000}
  * (its JSON escape); everything else is stored as sent.
+ *
+ * <p>A value also keeps its CSV bytes once written: a track's common columns go into two tables' COPY data, and
+ * are encoded once. (A class rather than a record for that cache; values are confined to one batch's thread.)
  */
-record Value(Kind kind, String typed, String text) {
+final class Value {
+    private final Kind kind;
+    private final String typed;
+    private final String text;
+    private byte[] typedCsv;
+    private byte[] textCsv;
+
+    Value(Kind kind, String typed, String text) {
+        this.kind = kind;
+        this.typed = typed;
+        this.text = text;
+    }
+
+    Kind kind() {
+        return kind;
+    }
+
+    String typed() {
+        return typed;
+    }
+
+    String text() {
+        return text;
+    }
+
+    /** The CSV field's content (quotes doubled, UTF-8, without the enclosing quotes) of the typed or text form. */
+    byte[] csv(boolean asText) {
+        if (asText || typed.equals(text)) {
+            if (textCsv == null) textCsv = CsvOut.escaped(text);
+            return textCsv;
+        }
+        if (typedCsv == null) typedCsv = CsvOut.escaped(typed);
+        return typedCsv;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Value v && kind == v.kind && typed.equals(v.typed) && text.equals(v.text);
+    }
+
+    @Override
+    public int hashCode() {
+        return (kind.hashCode() * 31 + typed.hashCode()) * 31 + text.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return kind + ":" + text;
+    }
 
     enum Kind {
         BOOLEAN,
