@@ -61,13 +61,7 @@ final class EventEnricher {
             event.put("originalTimestamp", clientTimestamp);
             // Correct for the client's clock: the delay between the event and sending it is what we trust.
             Instant corrected = sentAt == null ? timestamp : corrected(timestamp, sentAt, facts.receivedAt());
-            if (corrected == null) {
-                throw Rejection.badEvent(
-                        index,
-                        "invalid_timestamp",
-                        "'timestamp' corrected for the client's clock "
-                                + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
-            }
+            if (corrected == null) throw uncorrectable(index);
             event.put("timestamp", Timestamps.format(corrected));
         } else {
             event.put("timestamp", receivedAt);
@@ -78,8 +72,16 @@ final class EventEnricher {
         event.put("sourceId", facts.sourceId());
     }
 
+    static Rejection uncorrectable(int index) {
+        return Rejection.badEvent(
+                index,
+                "invalid_timestamp",
+                "'timestamp' corrected for the client's clock "
+                        + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
+    }
+
     /** receivedAt - (sentAt - timestamp), or null when that is outside the years 0001-9999. */
-    private static Instant corrected(Instant timestamp, Instant sentAt, Instant receivedAt) {
+    static Instant corrected(Instant timestamp, Instant sentAt, Instant receivedAt) {
         try {
             Instant corrected = receivedAt.minus(Duration.between(timestamp, sentAt));
             return Timestamps.inRange(corrected) ? corrected : null;
@@ -96,7 +98,7 @@ final class EventEnricher {
         return context;
     }
 
-    private static void mergeMissing(ObjectNode target, ObjectNode defaults) {
+    static void mergeMissing(ObjectNode target, ObjectNode defaults) {
         for (Iterator<Map.Entry<String, JsonNode>> it = defaults.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             JsonNode mine = target.get(field.getKey());
