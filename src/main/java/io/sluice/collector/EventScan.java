@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.Arrays;
 
 /**
@@ -46,6 +47,7 @@ final class EventScan implements EventValidator.Fields {
     private final JsonToken[] tokens = new JsonToken[NAMES.length];
     private final String[] texts = new String[NAMES.length];
     private final int[] fieldOf = new int[NAMES.length];
+    private final Instant[] instants = new Instant[NAMES.length]; // parsed once, by the validator
 
     /** Per top-level field, in order: where its name starts, where its value starts and ends, its slot or -1. */
     int fieldCount;
@@ -68,6 +70,13 @@ final class EventScan implements EventValidator.Fields {
     @Override
     public String text(int field) {
         return texts[field];
+    }
+
+    @Override
+    public Instant instant(int field) {
+        Instant instant = instants[field];
+        if (instant == null && texts[field] != null) instant = instants[field] = Timestamps.parse(texts[field]);
+        return instant;
     }
 
     /** Index of the top-level field in this event's field table, or -1. */
@@ -165,7 +174,7 @@ final class EventScan implements EventValidator.Fields {
     /** Skips a value, refusing (like the tree did) decimals a double cannot hold. */
     static void skip(JsonParser p, JsonToken value) throws IOException {
         if (value == JsonToken.VALUE_NUMBER_FLOAT) {
-            p.getDoubleValue();
+            checkDouble(p);
             return;
         }
         if (value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) return;
@@ -176,10 +185,26 @@ final class EventScan implements EventValidator.Fields {
             switch (t) {
                 case START_OBJECT, START_ARRAY -> depth++;
                 case END_OBJECT, END_ARRAY -> depth--;
-                case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
+                case VALUE_NUMBER_FLOAT -> checkDouble(p);
                 default -> {}
             }
         }
+    }
+
+    /**
+     * A decimal without an exponent and of at most 300 characters is a finite double that is not a false zero
+     * (its magnitude lies between 1e-300 and 1e300); only others are converted, by {@link StrictNumbers}.
+     */
+    private static void checkDouble(JsonParser p) throws IOException {
+        int length = p.getTextLength();
+        if (length <= 300) {
+            char[] text = p.getTextCharacters();
+            int from = p.getTextOffset();
+            boolean exponent = false;
+            for (int i = from; i < from + length && !exponent; i++) exponent = text[i] == 'e' || text[i] == 'E';
+            if (!exponent) return;
+        }
+        p.getDoubleValue();
     }
 
     /** What {@code IntNode/LongNode/BigIntegerNode.asText()} would give. */

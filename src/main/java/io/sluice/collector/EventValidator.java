@@ -20,6 +20,7 @@ import static io.sluice.collector.EventScan.USER_ID;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
 import java.util.Locale;
 
 /**
@@ -37,6 +38,12 @@ final class EventValidator {
 
         /** A string's text or an integer's digits; null for other kinds. */
         String text(int field);
+
+        /** The field's text as a timestamp ({@link Timestamps#parse}); null if it is none. */
+        default Instant instant(int field) {
+            String text = text(field);
+            return text == null ? null : Timestamps.parse(text);
+        }
     }
 
     private final long maxEventSize;
@@ -90,7 +97,7 @@ final class EventValidator {
             JsonToken value = event.token(field);
             if (value != null
                     && value != JsonToken.VALUE_NULL
-                    && (value != JsonToken.VALUE_STRING || Timestamps.parse(event.text(field)) == null)) {
+                    && (value != JsonToken.VALUE_STRING || event.instant(field) == null)) {
                 throw Rejection.badEvent(
                         index,
                         "invalid_timestamp",

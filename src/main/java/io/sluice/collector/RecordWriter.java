@@ -67,7 +67,7 @@ final class RecordWriter {
         byte[] sentAt = batchSentAt;
         Instant sentAtInstant = facts.batchSentAt();
         if (sentAtInstant == null && e.token(SENT_AT) == JsonToken.VALUE_STRING) {
-            sentAtInstant = Timestamps.parse(e.text(SENT_AT)); // valid: the validator parsed it
+            sentAtInstant = e.instant(SENT_AT); // valid: the validator parsed it
             sentAt = literal(Timestamps.format(sentAtInstant));
         }
         boolean hasTimestamp = e.token(TIMESTAMP) == JsonToken.VALUE_STRING;
@@ -104,7 +104,7 @@ final class RecordWriter {
         field(RECEIVED_AT_NAME, receivedAt);
         if (sentAt != null) field(SENT_AT_NAME, sentAt);
         if (hasTimestamp) {
-            Instant timestamp = Timestamps.parse(e.text(TIMESTAMP));
+            Instant timestamp = e.instant(TIMESTAMP);
             Instant corrected = sentAtInstant == null
                     ? timestamp
                     : EventEnricher.corrected(timestamp, sentAtInstant, facts.receivedAt());
