@@ -27,7 +27,17 @@ import org.slf4j.LoggerFactory;
  */
 public final class BatchReader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchReader.class);
-    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * A batch whose range cannot be read within this is failed (retriable) and retried later: bounds how long a worker
+     * holds a batch it cannot read, e.g. while its route to Kafka is silent (docs/reliability.md, scenario 5).
+     */
+    static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
+    /**
+     * A fetch unanswered for this long is abandoned and its connection closed, so a black-holed socket (no RST, no
+     * FIN) is given up well inside {@link #READ_TIMEOUT} and the next fetch reconnects; the client default (30 s)
+     * would outlast the read timeout. Fetches wait at most {@code fetch.max.wait.ms} (10 ms) at the broker.
+     */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8);
 
     private final BlockingQueue<KafkaConsumer<byte[], byte[]>> pool;
     private final List<KafkaConsumer<byte[], byte[]>> all = new ArrayList<>();
@@ -49,7 +59,11 @@ public final class BatchReader implements AutoCloseable {
                             ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
                             2000,
                             ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                            10),
+                            10,
+                            ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                            (int) REQUEST_TIMEOUT.toMillis(),
+                            ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                            (int) READ_TIMEOUT.toMillis()),
                     new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
             all.add(consumer);
