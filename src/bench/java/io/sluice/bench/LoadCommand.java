@@ -69,8 +69,8 @@ final class LoadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Window window = Window.after(warmup, duration);
-        long startedEpochMillis = System.currentTimeMillis();
+        Window window = null; // starts once the requests are built: building them is no part of the warm-up
+        long startedEpochMillis = 0;
         ObjectNode result = JSON.createObjectNode();
         switch (mode) {
             case "paced", "closed" -> {
@@ -83,6 +83,8 @@ final class LoadCommand implements Callable<Integer> {
                         connections,
                         firstId);
                 if (mode.equals("closed")) load.closedLoop();
+                window = Window.after(warmup, duration);
+                startedEpochMillis = System.currentTimeMillis();
                 ObjectNode edges = watch(window, load::accepted);
                 PacedLoad.Result r = load.run(window, drain.toNanos());
                 result.put("acceptedEvents", r.acceptedEvents())
@@ -104,6 +106,8 @@ final class LoadCommand implements Callable<Integer> {
                         events.stream().map(BenchEvents::partitionKey).toList();
                 Map<String, Object> props = new HashMap<>(producer);
                 LongSupplier none = () -> 0;
+                window = Window.after(warmup, duration);
+                startedEpochMillis = System.currentTimeMillis();
                 ObjectNode edges = watch(window, none);
                 RawProducerLoad.Result r = RawProducerLoad.run(props, topic, values, keys, window);
                 result.put("acked", r.acked()).put("failed", r.failed());
