@@ -101,15 +101,15 @@ final class PipelineReport {
         out.append(String.format(
                 Locale.ROOT,
                 "Settings: %d partitions; sync batch maxEvents %d, maxBytes %d, maxAge %d ms; worker concurrency %d, "
-                        + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %,d events/s as POST /v1/batch x%d, "
-                        + "warm-up %ds, measured %.0fs; PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
+                        + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %s as POST /v1/batch x%d, "
+                        + "warm-up %ds, measured %.0fs; embedded PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
                 f.config.kafka().partitions(),
                 sync.maxEvents(),
                 sync.maxBytes(),
                 sync.maxAge().toMillis(),
                 f.config.worker().concurrency(),
                 f.config.worker().pollInterval().toMillis(),
-                o.rate(),
+                f.closed ? "closed loop" : String.format(Locale.ROOT, "%,d events/s", o.rate()),
                 o.requestEvents(),
                 o.warmup().toSeconds(),
                 f.seconds));
@@ -123,7 +123,7 @@ final class PipelineReport {
         out.append(String.format(
                 Locale.ROOT,
                 "| %s | %s | %s (%s) | %s events | %s | %s | %s | %s | %s | %.1f |%n%n",
-                num(o.rate()),
+                f.closed ? "closed loop" : num(o.rate()),
                 num(accepted),
                 num(f.committed[0] / f.seconds),
                 num(f.committed[1] / f.seconds),
