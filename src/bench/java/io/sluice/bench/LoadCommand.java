@@ -105,14 +105,15 @@ final class LoadCommand implements Callable<Integer> {
                 List<byte[]> keys =
                         events.stream().map(BenchEvents::partitionKey).toList();
                 Map<String, Object> props = new HashMap<>(producer);
-                LongSupplier none = () -> 0;
-                window = Window.after(warmup, duration);
-                startedEpochMillis = System.currentTimeMillis();
-                ObjectNode edges = watch(window, none);
-                RawProducerLoad.Result r = RawProducerLoad.run(props, topic, values, keys, window);
+                ObjectNode[] edges = new ObjectNode[1];
+                RawProducerLoad.Result r = RawProducerLoad.run(props, topic, values, keys, () -> {
+                    Window w = Window.after(warmup, duration);
+                    edges[0] = watch(w, () -> 0);
+                    return w;
+                });
                 result.put("acked", r.acked()).put("failed", r.failed());
                 latency(result, r.ackLatencyMicros());
-                result.setAll(edges);
+                result.setAll(edges[0]);
             }
             default -> throw new IllegalArgumentException("--mode is paced, closed or raw, not " + mode);
         }

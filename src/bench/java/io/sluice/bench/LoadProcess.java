@@ -149,7 +149,23 @@ final class LoadProcess implements AutoCloseable {
             throw new IllegalStateException("the load process did not " + what + " within " + timeout.toSeconds()
                     + " s (alive: " + process.isAlive() + "; see " + log + ")");
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e.getCause().getMessage() + " (see " + log + ")", e.getCause());
+            process.waitFor(5, TimeUnit.SECONDS);
+            throw new IllegalStateException(
+                    e.getCause().getMessage() + " (exit " + (process.isAlive() ? "?" : process.exitValue())
+                            + "); the end of its log " + log + ":\n" + logTail(),
+                    e.getCause());
+        }
+    }
+
+    /** The last lines of the child's log (the bench's temp dir, and so the log, is removed at the end). */
+    private String logTail() {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(log).stream()
+                    .filter(l -> !l.startsWith("WARNING:"))
+                    .toList();
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size()));
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
         }
     }
 

@@ -52,14 +52,17 @@ final class WrkReport {
                     a.p99Millis(),
                     a.sluiceCores(),
                     a.loadCores(),
-                    a.sluiceCores() * 1e6 / a.eventsPerSecond(),
-                    a.loadCores() * 1e6 / a.eventsPerSecond(),
+                    a.eventsPerSecond() > 0 ? a.sluiceCores() * 1e6 / a.eventsPerSecond() : Double.NaN,
+                    a.eventsPerSecond() > 0 ? a.loadCores() * 1e6 / a.eventsPerSecond() : Double.NaN,
                     a.otherCores()));
         }
         double batch = mean(arms, "batch", WrkRun.Arm::eventsPerSecond);
         double raw = mean(arms, "raw", WrkRun.Arm::eventsPerSecond);
         double track = mean(arms, "track", WrkRun.Arm::requestsPerSecond);
         out.append('\n');
+        if (arms.stream().anyMatch(a -> a.eventsPerSecond() <= 0))
+            out.append(
+                    "- WARNING: an arm accepted nothing in its window (see the log); its round's ratio is meaningless.\n");
         if (!Double.isNaN(batch) && !Double.isNaN(raw)) {
             StringBuilder perRound = new StringBuilder();
             for (int r = 1; r <= o.rounds(); r++) {
