@@ -384,7 +384,15 @@ public final class ConfigSchema {
                     section(
                             "retention",
                             key(Kind.DURATION, "30d", "Dead letters are pruned after this long (and only then).")),
-            "planner", section("groupId", key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners.")),
+            "planner",
+                    section(
+                            "groupId",
+                            key(Kind.STRING, "sluice-planner", "Kafka consumer group of the planners."),
+                            "recordInterval",
+                            key(
+                                    Kind.DURATION,
+                                    "150ms",
+                                    "Cut batches are written to the queue at most this often, all partitions in one transaction: shorter lowers latency, longer saves queue transactions.")),
             "worker",
                     section(
                             "concurrency",
@@ -393,7 +401,10 @@ public final class ConfigSchema {
                                             "8",
                                             "Batches one worker process delivers at the same time to each destination: every destination has this many slots of its own."),
                             "pollInterval",
-                                    key(Kind.DURATION, "50ms", "How often an idle worker looks for due batches."),
+                                    key(
+                                            Kind.DURATION,
+                                            "250ms",
+                                            "Longest an idle worker waits before it looks for due batches again; newly planned batches and freed slots wake it at once."),
                             "leaseDuration",
                                     key(
                                             Kind.DURATION,

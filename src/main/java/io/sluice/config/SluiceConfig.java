@@ -189,7 +189,7 @@ public record SluiceConfig(
 
     public record FunctionSettings(Duration timeout, int poolSize, Duration reloadInterval) {}
 
-    public record PlannerSettings(String groupId) {}
+    public record PlannerSettings(String groupId, Duration recordInterval) {}
 
     public record WorkerSettings(
             int concurrency,
@@ -306,7 +306,7 @@ public record SluiceConfig(
                 List.copyOf(sources),
                 List.copyOf(destinations),
                 List.copyOf(syncs),
-                new PlannerSettings(v.get("planner.groupId")),
+                new PlannerSettings(v.get("planner.groupId"), v.get("planner.recordInterval")),
                 new WorkerSettings(
                         v.get("worker.concurrency"),
                         v.get("worker.pollInterval"),

@@ -14,6 +14,7 @@ import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -53,6 +54,8 @@ public final class Planner implements Service {
     private final Set<Integer> unloaded = new HashSet<>();
     private final ConsumerLoop loop;
     private final Recovery database;
+    private final Duration recordInterval;
+    private Instant lastRecord = Instant.EPOCH;
     private boolean started;
 
     public Planner(
@@ -85,6 +88,7 @@ public final class Planner implements Service {
         registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
         this.loop = new ConsumerLoop("sluice-planner", consumer, this::pollOnce, clock);
         this.database = RetryPolicy.RECOVERY.recovery(clock);
+        this.recordInterval = config.planner().recordInterval();
     }
 
     @Override
@@ -106,7 +110,8 @@ public final class Planner implements Service {
             if (plan != null) plan.add(record.offset(), record.key(), record.value(), now);
         }
         plans.values().forEach(plan -> plan.cutAged(now));
-        if (database.due()) record();
+        // At most one queue transaction per record interval, whatever the number of partitions cutting batches.
+        if (database.due() && !now.isBefore(lastRecord.plus(recordInterval))) record();
     }
 
     /** Writes every partition's cuts and positions in one transaction, then commits the Kafka offsets. */
@@ -134,6 +139,7 @@ public final class Planner implements Service {
             return;
         }
         byPartition.forEach((partition, updates) -> plans.get(partition).recorded(updates, now));
+        lastRecord = now;
         databaseAvailable();
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         byPartition.keySet().forEach(partition -> {

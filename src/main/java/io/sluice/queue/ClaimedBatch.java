@@ -1,8 +1,14 @@
 package io.sluice.queue;
 
 import java.time.Instant;
+import java.util.List;
 
-/** A batch a worker holds: {@code owner} + {@code epoch} must accompany every later change of its row. */
+/**
+ * A batch a worker holds: {@code owner} + {@code epoch} must accompany every later change of its row. It may be a
+ * <em>run</em>: several consecutive batches of one sync and partition claimed together under backlog
+ * ({@link QueueStore#completeAndClaimNext}) and delivered as one, spanning the first one's first offset to the last
+ * one's last; every change then applies to all its {@link #members()}, each fenced by its own epoch.
+ */
 public record ClaimedBatch(
         long id,
         String syncId,
@@ -14,11 +20,79 @@ public record ClaimedBatch(
         int attempts,
         long epoch,
         String owner,
-        Instant createdAt) {
+        Instant createdAt,
+        List<Member> members) {
+
+    /** One batch row of what is held, with the epoch of its claim. */
+    public record Member(long id, long epoch) {}
+
+    public ClaimedBatch {
+        members = List.copyOf(members);
+    }
+
+    /** A single batch row. */
+    public ClaimedBatch(
+            long id,
+            String syncId,
+            String topic,
+            int partition,
+            long firstOffset,
+            long lastOffset,
+            int eventCount,
+            int attempts,
+            long epoch,
+            String owner,
+            Instant createdAt) {
+        this(
+                id,
+                syncId,
+                topic,
+                partition,
+                firstOffset,
+                lastOffset,
+                eventCount,
+                attempts,
+                epoch,
+                owner,
+                createdAt,
+                List.of(new Member(id, epoch)));
+    }
+
+    /**
+     * Consecutive single batches of one sync and partition (in offset order) as one run: the first one's identity,
+     * the span of all, the most attempts and the oldest creation (retry limits stay as strict as for any member).
+     */
+    static ClaimedBatch run(List<ClaimedBatch> consecutive) {
+        if (consecutive.size() == 1) return consecutive.get(0);
+        ClaimedBatch first = consecutive.get(0);
+        ClaimedBatch last = consecutive.get(consecutive.size() - 1);
+        int events = 0;
+        int attempts = 0;
+        Instant created = first.createdAt();
+        for (ClaimedBatch b : consecutive) {
+            events += b.eventCount();
+            attempts = Math.max(attempts, b.attempts());
+            if (b.createdAt().isBefore(created)) created = b.createdAt();
+        }
+        return new ClaimedBatch(
+                first.id(),
+                first.syncId(),
+                first.topic(),
+                first.partition(),
+                first.firstOffset(),
+                last.lastOffset(),
+                events,
+                attempts,
+                first.epoch(),
+                first.owner(),
+                created,
+                consecutive.stream().map(b -> new Member(b.id(), b.epoch())).toList());
+    }
 
     @Override
     public String toString() {
-        return "batch " + id + " (sync " + syncId + ", partition " + partition + ", offsets " + firstOffset + "-"
-                + lastOffset + ", attempt " + attempts + ", epoch " + epoch + ")";
+        String what = members.size() == 1 ? "batch " + id : "run of " + members.size() + " batches from " + id;
+        return what + " (sync " + syncId + ", partition " + partition + ", offsets " + firstOffset + "-" + lastOffset
+                + ", attempt " + attempts + ", epoch " + epoch + ")";
     }
 }

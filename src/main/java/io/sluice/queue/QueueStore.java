@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Transactions;
 import io.sluice.db.WritePermits;
 import io.sluice.failover.WriteGate;
+import io.sluice.failover.WriteHeldException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
@@ -97,7 +99,10 @@ public final class QueueStore {
         try (WritePermits.Permit permit = gate.enter(false)) {
             Transactions.run(dataSource, c -> {
                 if (!progress.isEmpty()) advance(c, progress, now);
-                if (!batches.isEmpty()) insert(c, batches, now);
+                if (!batches.isEmpty()) {
+                    insert(c, batches, now);
+                    BatchNotifications.announce(c, this::counted); // delivered at commit: idle workers claim at once
+                }
             });
         }
     }
@@ -206,52 +211,9 @@ public final class QueueStore {
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false)) {
-            String sql = """
-                    WITH due AS (
-                        SELECT b.id FROM batches b
-                        WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
-                          AND b.sync_id <> ALL(?)
-                          AND """ + SyncPauseStore.notPaused("b") + """
-                          AND NOT EXISTS (SELECT 1 FROM batches e
-                                          WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
-                                            AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
-                        ORDER BY b.next_attempt_at, b.id
-                        LIMIT ?
-                        FOR UPDATE SKIP LOCKED)
-                    UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
-                                         attempts = b.attempts + 1, updated_at = ?
-                    FROM due WHERE b.id = due.id
-                    RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                              b.attempts, b.epoch, b.created_at""";
-            try (Connection c = dataSource.getConnection();
-                    PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setTimestamp(1, Timestamp.from(now));
-                ps.setTimestamp(2, Timestamp.from(now));
-                ps.setArray(3, c.createArrayOf("text", excluded.toArray()));
-                ps.setInt(4, limit);
-                ps.setString(5, owner);
-                ps.setTimestamp(6, Timestamp.from(now.plus(lease)));
-                ps.setTimestamp(7, Timestamp.from(now));
-                List<ClaimedBatch> claimed = new ArrayList<>();
-                try (ResultSet rs = counted(ps).executeQuery()) {
-                    while (rs.next()) {
-                        claimed.add(new ClaimedBatch(
-                                rs.getLong(1),
-                                rs.getString(2),
-                                rs.getString(3),
-                                rs.getInt(4),
-                                rs.getLong(5),
-                                rs.getLong(6),
-                                rs.getInt(7),
-                                rs.getInt(8),
-                                rs.getLong(9),
-                                owner,
-                                rs.getTimestamp(10).toInstant()));
-                    }
-                }
-                return claimed;
-            }
+        try (WritePermits.Permit permit = gate.enter(false);
+                Connection c = dataSource.getConnection()) {
+            return BatchClaims.claim(c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded), now);
         }
     }
 
@@ -269,14 +231,18 @@ public final class QueueStore {
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
                 ps.setTimestamp(2, Timestamp.from(now));
+                List<ClaimedBatch.Member> members =
+                        held.stream().flatMap(b -> b.members().stream()).toList();
                 ps.setArray(
                         3,
                         c.createArrayOf(
-                                "int8", held.stream().map(ClaimedBatch::id).toArray()));
+                                "int8",
+                                members.stream().map(ClaimedBatch.Member::id).toArray()));
                 ps.setArray(
                         4,
                         c.createArrayOf(
-                                "int8", held.stream().map(ClaimedBatch::epoch).toArray()));
+                                "int8",
+                                members.stream().map(ClaimedBatch.Member::epoch).toArray()));
                 ps.setString(5, owner);
                 List<Long> still = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
@@ -300,64 +266,114 @@ public final class QueueStore {
             throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
             Transactions.run(dataSource, c -> {
-                try (PreparedStatement ps = c.prepareStatement("""
-                        UPDATE batches SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
-                                           lease_expires_at = NULL, last_error = NULL
-                        WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""")) {
-                    ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setTimestamp(2, Timestamp.from(now));
-                    ps.setLong(3, batch.id());
-                    ps.setString(4, batch.owner());
-                    ps.setLong(5, batch.epoch());
-                    if (counted(ps).executeUpdate() != 1) throw fenced(batch);
-                }
+                markDone(c, batch, now);
                 RetryStore.insert(c, retries, now);
                 DeadLetterStore.insert(c, dead, now);
             });
         }
     }
 
+    /**
+     * As {@link #complete(ClaimedBatch, Instant, List, List)} and, in the same transaction, claims the batches that
+     * follow it in its sync and partition and are due, at most {@code maxBatches}, as one run: a partition with a
+     * backlog costs one transaction per run, its next run starts without waiting for a poll, and the backlog is
+     * delivered in bigger pieces. Claims nothing while the gate would refuse a claim (an operator pause lets
+     * completions through, never claims).
+     */
+    public Optional<ClaimedBatch> completeAndClaimNext(
+            ClaimedBatch batch,
+            Instant now,
+            List<RetryEvent> retries,
+            List<DeadLetter> dead,
+            Duration lease,
+            int maxBatches)
+            throws SQLException {
+        WritePermits.Permit claimPermit;
+        try {
+            claimPermit = gate.enter(false);
+        } catch (WriteHeldException held) {
+            complete(batch, now, retries, dead);
+            return Optional.empty();
+        }
+        try (claimPermit;
+                WritePermits.Permit permit = gate.enter(true)) {
+            List<List<ClaimedBatch>> next = new ArrayList<>(1);
+            Transactions.run(dataSource, c -> {
+                markDone(c, batch, now);
+                RetryStore.insert(c, retries, now);
+                DeadLetterStore.insert(c, dead, now);
+                next.add(BatchClaims.successors(c, this::counted, batch, maxBatches, lease, now));
+            });
+            List<ClaimedBatch> run = next.get(0);
+            return run.isEmpty() ? Optional.empty() : Optional.of(ClaimedBatch.run(run));
+        }
+    }
+
+    private void markDone(Connection c, ClaimedBatch batch, Instant now) throws SQLException {
+        fenced(c, batch, """
+                UPDATE batches b SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,
+                                     lease_expires_at = NULL, last_error = NULL""", now, now);
+    }
+
     /** Schedules another attempt of a held batch. */
     public void retryLater(ClaimedBatch batch, Instant nextAttempt, String error, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", nextAttempt, now, error);
+                UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?,
+                                     lease_owner = NULL, lease_expires_at = NULL""", nextAttempt, now, error);
     }
 
     /** Gives a held batch up without counting the attempt (shutdown): another worker takes it at once. */
     public void release(ClaimedBatch batch, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'pending', next_attempt_at = ?, updated_at = ?, attempts = attempts - 1,
-                                   lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now);
+                UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, attempts = b.attempts - 1,
+                                     lease_owner = NULL, lease_expires_at = NULL""", now, now);
     }
 
     /** Moves a held batch to the dead letters, keeping its error; later batches of its partition go on. */
     public void deadLetter(ClaimedBatch batch, String error, Instant now) throws SQLException {
         fencedUpdate(batch, """
-                UPDATE batches SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?, lease_owner = NULL,
-                                   lease_expires_at = NULL
-                WHERE id = ? AND lease_owner = ? AND epoch = ? AND status = 'running'""", now, now, error);
+                UPDATE batches b SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?,
+                                     lease_owner = NULL, lease_expires_at = NULL""", now, now, error);
     }
 
-    private void fencedUpdate(ClaimedBatch batch, String sql, Object... leading) throws SQLException {
+    private void fencedUpdate(ClaimedBatch batch, String update, Object... leading) throws SQLException {
         try (WritePermits.Permit permit = gate.enter(true)) {
-            try (Connection c = dataSource.getConnection();
-                    PreparedStatement ps = c.prepareStatement(sql)) {
-                int i = 1;
-                for (Object value : leading) {
-                    if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
-                    else ps.setString(i++, (String) value);
-                }
-                ps.setLong(i++, batch.id());
-                ps.setString(i++, batch.owner());
-                ps.setLong(i, batch.epoch());
-                if (counted(ps).executeUpdate() != 1) {
-                    throw new FencedException(
-                            batch + " is no longer held by " + batch.owner() + " (lease expired and taken over)");
-                }
+            Transactions.run(dataSource, c -> fenced(c, batch, update, leading));
+        }
+    }
+
+    /**
+     * Applies {@code update} (an {@code UPDATE batches b SET …} with its leading parameters) to every member of the
+     * held batch, each only while this owner still holds it under that epoch; if any member was taken over it throws
+     * {@link FencedException}, and the caller's transaction rolls back the others (a run changes all or nothing).
+     */
+    private void fenced(Connection c, ClaimedBatch batch, String update, Object... leading) throws SQLException {
+        String sql = update + """
+
+                FROM unnest(?::bigint[], ?::bigint[]) AS m(id, epoch)
+                WHERE b.id = m.id AND b.epoch = m.epoch AND b.lease_owner = ? AND b.status = 'running'""";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            for (Object value : leading) {
+                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                else ps.setString(i++, (String) value);
             }
+            ps.setArray(
+                    i++,
+                    c.createArrayOf(
+                            "int8",
+                            batch.members().stream()
+                                    .map(ClaimedBatch.Member::id)
+                                    .toArray()));
+            ps.setArray(
+                    i++,
+                    c.createArrayOf(
+                            "int8",
+                            batch.members().stream()
+                                    .map(ClaimedBatch.Member::epoch)
+                                    .toArray()));
+            ps.setString(i, batch.owner());
+            if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);
         }
     }
 
@@ -391,6 +407,11 @@ public final class QueueStore {
                 return oldest == null ? null : oldest.toInstant();
             }
         }
+    }
+
+    /** Wake-ups when batches are planned, on a connection of this store's pool ({@link BatchNotifications}). */
+    public BatchNotifications notifications(Runnable onNotify) {
+        return new BatchNotifications(dataSource, onNotify);
     }
 
     /** Writes running right now (for quiescing). */

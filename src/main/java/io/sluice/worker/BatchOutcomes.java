@@ -89,14 +89,21 @@ final class BatchOutcomes {
 
     /** Runs a state change of a held batch, retrying database hiccups; a fenced batch is refused at once. */
     void record(ClaimedBatch batch, SqlAction action) throws Exception {
-        recording.call(
+        recordReturning(batch, () -> {
+            action.run();
+            return null;
+        });
+    }
+
+    /** As {@link #record(ClaimedBatch, SqlAction)}, for a state change that returns something (a batch handed on). */
+    <T> T recordReturning(ClaimedBatch batch, SqlCall<T> call) throws Exception {
+        return recording.call(
                 clock,
                 RetryPolicy.Sleeper.THREAD,
                 e -> !(e instanceof FencedException) && Failures.isRetriable(e),
                 attempt -> {
                     if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
-                    action.run();
-                    return null;
+                    return call.run();
                 });
     }
 
@@ -113,5 +120,10 @@ final class BatchOutcomes {
     @FunctionalInterface
     interface SqlAction {
         void run() throws Exception;
+    }
+
+    @FunctionalInterface
+    interface SqlCall<T> {
+        T run() throws Exception;
     }
 }

@@ -10,6 +10,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.Destination;
 import io.sluice.function.Functions;
 import io.sluice.lifecycle.Service;
+import io.sluice.queue.BatchNotifications;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,13 +50,22 @@ public final class Worker implements Service {
     private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
     /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
     private final AtomicInteger claiming = new AtomicInteger();
+    /** The last claim may have left due batches behind (it filled its limit): a freed slot should claim at once. */
+    private volatile boolean moreDue = true;
 
     private final BatchDelivery delivery;
     private final BatchOutcomes outcomes;
     private final WorkerLoops loops;
     private final RetryChains chains;
+    private final BatchNotifications notifications;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
+    /**
+     * A partition with a backlog is handed on in runs of up to this many batches, delivered as one: bigger loads and
+     * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
+     */
+    static final int RUN_BATCHES = 4;
+
     /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
@@ -88,6 +99,7 @@ public final class Worker implements Service {
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
+        this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
                 ? null
                 : new RetryChains(
@@ -113,6 +125,7 @@ public final class Worker implements Service {
     @Override
     public void start() {
         loops.start();
+        notifications.start();
         log.info(
                 "Worker {} started: {} sync(s), concurrency {}",
                 owner,
@@ -122,7 +135,10 @@ public final class Worker implements Service {
 
     /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
-        if (free <= 0) return 0;
+        if (free <= 0) {
+            moreDue = true;
+            return 0;
+        }
         claiming.incrementAndGet();
         try {
             Map<String, Integer> held = heldPerDestination();
@@ -135,9 +151,13 @@ public final class Worker implements Service {
                     .min()
                     .orElse(0);
             limit = Math.min(free, limit);
-            if (limit <= 0) return 0;
+            if (limit <= 0) {
+                moreDue = true;
+                return 0;
+            }
             List<ClaimedBatch> claimed =
                     store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
+            moreDue = claimed.size() >= limit;
             for (ClaimedBatch batch : claimed) {
                 inFlight.put(batch.id(), batch);
                 dispatch.accept(batch);
@@ -190,14 +210,29 @@ public final class Worker implements Service {
                         .count());
     }
 
-    /** Delivers one claimed batch and records the outcome. Never throws. */
-    void process(ClaimedBatch batch) {
+    /**
+     * Delivers one claimed batch and records the outcome; when its completion hands on the sync's next due batch
+     * (usually the successor in the same partition, see {@link QueueStore#completeAndClaimNext}), delivers that one
+     * too, on the same thread and slot. Never throws.
+     */
+    void process(ClaimedBatch claimed) {
+        ClaimedBatch batch = claimed;
+        while (batch != null) batch = processOne(batch);
+    }
+
+    private ClaimedBatch processOne(ClaimedBatch batch) {
         long started = System.nanoTime();
+        ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            outcomes.record(batch, () -> store.complete(batch, clock.instant(), outcome.toRetry(), outcome.dead()));
+            Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
+            if (handedOn.isPresent()) {
+                next = handedOn.get();
+                inFlight.put(next.id(), next); // before the finished one leaves: its slot is never seen free
+            }
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
+            metrics.run(syncId, batch.members().size());
             if (!outcome.dead().isEmpty())
                 metrics.eventsDeadLettered(syncId, outcome.dead().size());
             if (!outcome.toRetry().isEmpty())
@@ -211,7 +246,21 @@ public final class Worker implements Service {
         } finally {
             inFlight.remove(batch.id());
             fenced.remove(batch.id());
+            // The slot is free: if batches were left waiting for one, claim now rather than after a poll.
+            if (next == null && moreDue) loops.wake();
         }
+        return next;
+    }
+
+    /** Completes the batch and, unless the worker is stopping, claims the sync's next due batch in the same transaction. */
+    private Optional<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
+        Instant now = clock.instant();
+        if (!loops.running()) {
+            store.complete(batch, now, outcome.toRetry(), outcome.dead());
+            return Optional.empty();
+        }
+        return store.completeAndClaimNext(
+                batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), RUN_BATCHES);
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
@@ -232,7 +281,8 @@ public final class Worker implements Service {
         List<ClaimedBatch> held = List.copyOf(inFlight.values());
         List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
         for (ClaimedBatch batch : held) {
-            if (!still.contains(batch.id()) && inFlight.containsKey(batch.id())) {
+            boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
+            if (!stillHeld && inFlight.containsKey(batch.id())) {
                 fenced.add(batch.id());
                 log.warn("Lost the lease of {}; its completion will be refused", batch);
             }
@@ -281,6 +331,7 @@ public final class Worker implements Service {
 
     @Override
     public void close() {
+        notifications.close();
         loops.close();
         releaseAll();
         reader.close();

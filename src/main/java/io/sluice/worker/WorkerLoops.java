@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +28,9 @@ final class WorkerLoops implements AutoCloseable {
     private final Recovery claimRecovery;
     private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("sluice-delivery-", 0).factory());
+    /** Released when a slot frees or a batch is planned: the claimer claims at once instead of after a poll. */
+    private final Semaphore wake = new Semaphore(0);
+
     private volatile boolean running;
     private Thread claimer;
     private Thread heartbeat;
@@ -76,7 +80,9 @@ final class WorkerLoops implements AutoCloseable {
             try {
                 int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
-                if (claimed == 0 || worker.freeSlots() == 0) sleep(settings.pollInterval());
+                // Nothing due or no slot free: wait for a wake-up (a delivery finished, a batch was planned); the
+                // poll interval bounds the wait for what nobody announces (retry backoffs, expired leases).
+                if (claimed == 0 || worker.freeSlots() == 0) awaitWake(settings.pollInterval());
             } catch (WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
                 // means claiming starts within a poll interval of the resume rather than a grown backoff later.
@@ -87,6 +93,24 @@ final class WorkerLoops implements AutoCloseable {
                 log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
                 sleep(delay);
             }
+        }
+    }
+
+    /** Wakes the claimer (a slot freed up or a batch was planned). */
+    void wake() {
+        wake.release();
+    }
+
+    boolean running() {
+        return running;
+    }
+
+    private void awaitWake(Duration max) {
+        try {
+            if (wake.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS)) wake.drainPermits();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
         }
     }
 

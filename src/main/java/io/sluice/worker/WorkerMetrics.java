@@ -3,6 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -147,5 +148,14 @@ final class WorkerMetrics {
                             age,
                             retention);
         }
+    }
+
+    /** Batch rows delivered together: 1 while the worker keeps up, up to {@code Worker.RUN_BATCHES} under backlog. */
+    void run(String syncId, int batches) {
+        DistributionSummary.builder("sluice.delivery.run.batches")
+                .description("Batch rows delivered together in one delivery (a backlog's runs)")
+                .tag("sync", syncId)
+                .register(registry)
+                .record(batches);
     }
 }

@@ -132,7 +132,7 @@ class FailoverScenariosTest {
                     .anyMatch(s -> s.contains("INSERT INTO batches"))
                     .anyMatch(s -> s.contains("UPDATE planner_progress"))
                     .anyMatch(s -> s.contains("UPDATE batches b SET status = 'running'"))
-                    .anyMatch(s -> s.contains("UPDATE batches SET status = 'done'"))
+                    .anyMatch(s -> s.contains("UPDATE batches b SET status = 'done'"))
                     .anyMatch(s -> s.contains("INSERT INTO retry_events"))
                     .anyMatch(s -> s.contains("UPDATE retry_events r SET lease_owner"))
                     .anyMatch(s -> s.contains("DELETE FROM retry_events"))

@@ -1,0 +1,133 @@
+package io.sluice.queue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The claim statement of the virtual queue: due batches, pending ones whose time has come and running ones whose
+ * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order), never
+ * one of a paused sync. One statement, so two workers can never both take a batch ({@code FOR UPDATE SKIP LOCKED}).
+ */
+final class BatchClaims {
+    private static final String SQL = """
+            WITH due AS (
+                SELECT b.id FROM batches b
+                WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
+                  AND b.sync_id <> ALL(?)
+                  AND """ + SyncPauseStore.notPaused("b") + """
+                  AND NOT EXISTS (SELECT 1 FROM batches e
+                                  WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
+                                    AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
+                ORDER BY b.next_attempt_at, b.id
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED)
+            UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
+                                 attempts = b.attempts + 1, updated_at = ?
+            FROM due WHERE b.id = due.id
+            RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
+                      b.attempts, b.epoch, b.created_at""";
+
+    private BatchClaims() {}
+
+    /** What to claim: at most {@code limit} batches, none of the syncs in {@code excluded}. */
+    record Request(String owner, int limit, Duration lease, List<String> excluded) {}
+
+    /**
+     * The batches that follow {@code done} (completed in the caller's transaction) in its sync and partition and are
+     * due now and were never attempted, at most {@code limit}, in offset order, stopping at the first that is not:
+     * a backlog's next batches, which may be delivered together. Batches of a run that failed are taken one by one
+     * afterwards (they have attempts), so one bad batch cannot take three good ones down with it. Plain {@code FOR UPDATE}, not {@code SKIP LOCKED}: a skipped row
+     * would leave a gap in the run, and nobody else can claim these rows while their predecessor was held.
+     */
+    private static final String SUCCESSORS = """
+            WITH run AS (
+                SELECT b.id FROM batches b
+                WHERE b.sync_id = ? AND b.topic = ? AND b.kafka_partition = ? AND b.first_offset > ?
+                  AND b.status = 'pending' AND b.next_attempt_at <= ? AND b.attempts = 0
+                  AND """ + SyncPauseStore.notPaused("b") + """
+                  AND NOT EXISTS (SELECT 1 FROM batches e
+                                  WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
+                                    AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running')
+                                    AND NOT (e.status = 'pending' AND e.next_attempt_at <= ? AND e.attempts = 0
+                                             AND e.first_offset > ?))
+                ORDER BY b.first_offset
+                LIMIT ?
+                FOR UPDATE)
+            UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
+                                 attempts = b.attempts + 1, updated_at = ?
+            FROM run WHERE b.id = run.id
+            RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
+                      b.attempts, b.epoch, b.created_at""";
+
+    /** Claims the due successors of {@code done} (see {@link #SUCCESSORS}), in offset order. */
+    static List<ClaimedBatch> successors(
+            Connection c, PreparedStatementCounter counter, ClaimedBatch done, int limit, Duration lease, Instant now)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SUCCESSORS)) {
+            ps.setString(1, done.syncId());
+            ps.setString(2, done.topic());
+            ps.setInt(3, done.partition());
+            ps.setLong(4, done.lastOffset());
+            ps.setTimestamp(5, Timestamp.from(now));
+            ps.setTimestamp(6, Timestamp.from(now));
+            ps.setLong(7, done.lastOffset());
+            ps.setInt(8, limit);
+            ps.setString(9, done.owner());
+            ps.setTimestamp(10, Timestamp.from(now.plus(lease)));
+            ps.setTimestamp(11, Timestamp.from(now));
+            List<ClaimedBatch> claimed = read(counter.counted(ps), done.owner());
+            claimed.sort(Comparator.comparingLong(ClaimedBatch::firstOffset));
+            return claimed;
+        }
+    }
+
+    /** Runs the claim on {@code c} (inside the caller's transaction, if any). */
+    static List<ClaimedBatch> claim(Connection c, PreparedStatementCounter counter, Request request, Instant now)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SQL)) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setArray(3, c.createArrayOf("text", request.excluded().toArray()));
+            ps.setInt(4, request.limit());
+            ps.setString(5, request.owner());
+            ps.setTimestamp(6, Timestamp.from(now.plus(request.lease())));
+            ps.setTimestamp(7, Timestamp.from(now));
+            return read(counter.counted(ps), request.owner());
+        }
+    }
+
+    private static List<ClaimedBatch> read(PreparedStatement ps, String owner) throws SQLException {
+        List<ClaimedBatch> claimed = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                claimed.add(new ClaimedBatch(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getInt(4),
+                        rs.getLong(5),
+                        rs.getLong(6),
+                        rs.getInt(7),
+                        rs.getInt(8),
+                        rs.getLong(9),
+                        owner,
+                        rs.getTimestamp(10).toInstant()));
+            }
+        }
+        return claimed;
+    }
+
+    /** Counts a statement before it runs (the store's statement counter). */
+    @FunctionalInterface
+    interface PreparedStatementCounter {
+        PreparedStatement counted(PreparedStatement ps);
+    }
+}
