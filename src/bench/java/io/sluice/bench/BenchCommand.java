@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        subcommands = {BenchPipelineCommand.class, BenchChaosCommand.class},
+        subcommands = {BenchPipelineCommand.class, BenchWrkCommand.class, BenchChaosCommand.class, LoadCommand.class},
         description = {
             "Measures, in one run on this machine: a raw Kafka producer with the collector's settings (events/s), "
                     + "then the collector's POST /v1/batch (events/s) and POST /v1/track (requests/s), with latency, heap and CPU split.",
