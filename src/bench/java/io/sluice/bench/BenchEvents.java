@@ -13,54 +13,62 @@ import java.util.Random;
 import java.util.UUID;
 
 /**
- * Realistic Segment track events as analytics.js sends them (event name, ids, messageId, timestamp, a handful of
- * properties, library/page/userAgent context): 400-600 bytes of JSON each. Generated once, up front, from a fixed
+ * Realistic Segment track events as analytics.js sends them: {@code Order Completed} with order properties, a products
+ * array and a library/page/userAgent/ip context, ~550 bytes of JSON each, from {@link #USERS} distinct users. Generated once, up front, from a fixed
  * seed, so the load generators spend no CPU building payloads and every run sends the same bytes.
  */
 final class BenchEvents {
     static final String WRITE_KEY = "wk_bench_web";
     static final String SOURCE_ID = "web";
 
-    private static final String[] NAMES = {
-        "Product Viewed",
-        "Product Added",
-        "Checkout Started",
-        "Order Completed",
-        "Products Searched",
-        "Cart Viewed",
-        "Coupon Applied",
-        "Signed Up"
-    };
-    private static final String[] CATEGORIES = {"Shoes", "Outerwear", "Accessories", "Kitchen", "Books", "Garden"};
     private static final String[] AGENTS = {
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
     };
+    /** Distinct users: several thousand, so per-user ordering and partition keys spread like real traffic. */
+    static final int USERS = 5_000;
 
     private final ObjectMapper mapper = new ObjectMapper();
     private final Random random = new Random(42);
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
 
-    /** One track event (analytics.js style), 500-560 bytes as JSON. */
+    /**
+     * One analytics.js {@code Order Completed} event (Segment's e-commerce spec): order id, revenue and a products
+     * array (one item, one event in eight two), and a context with library, page, userAgent and ip. About 565 bytes
+     * (550-620).
+     */
     ObjectNode event() {
         ObjectNode e = mapper.createObjectNode();
-        int user = random.nextInt(50_000);
+        int user = random.nextInt(USERS);
         e.put("type", "track");
-        e.put("event", NAMES[random.nextInt(NAMES.length)]);
-        if (random.nextInt(4) != 0) e.put("userId", "user_" + user);
-        e.put("anonymousId", new UUID(random.nextLong(), random.nextLong()).toString());
-        e.put("messageId", "ajs-next-" + Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong()));
+        e.put("event", "Order Completed");
+        e.put("userId", "user_" + user);
+        e.put("anonymousId", new UUID(user, 42).toString());
+        // the same length as the paced loads' unique ids, so every load sends the same sizes
+        e.put("messageId", "bench-%016x".formatted(random.nextLong()));
         e.put("timestamp", now.minusMillis(random.nextInt(5_000)).toString());
         ObjectNode p = e.putObject("properties");
-        p.put("product_id", "sku-" + random.nextInt(100_000));
-        p.put("category", CATEGORIES[random.nextInt(CATEGORIES.length)]);
-        p.put("price", random.nextInt(20_000) / 100.0);
-        p.put("quantity", 1 + random.nextInt(4));
+        p.put("order_id", "ord_" + (100_000 + random.nextInt(900_000)));
+        int products = random.nextInt(8) == 0 ? 2 : 1;
+        double revenue = 0;
+        var items = mapper.createArrayNode();
+        for (int i = 0; i < products; i++) {
+            double price = (500 + random.nextInt(15_000)) / 100.0;
+            int quantity = 1 + random.nextInt(3);
+            revenue += price * quantity;
+            items.addObject()
+                    .put("product_id", "sku-" + random.nextInt(100_000))
+                    .put("price", price)
+                    .put("quantity", quantity);
+        }
+        p.put("revenue", Math.round(revenue * 100) / 100.0);
+        p.set("products", items);
         ObjectNode c = e.putObject("context");
         c.putObject("library").put("name", "analytics.js").put("version", "next-1.70." + random.nextInt(10));
-        c.putObject("page").put("url", "https://shop.example.com/products/" + random.nextInt(100_000));
+        c.putObject("page").put("path", "/checkout");
         c.put("userAgent", AGENTS[random.nextInt(AGENTS.length)]);
+        c.put("ip", "203.0." + random.nextInt(256) + "." + random.nextInt(256));
         return e;
     }
 

@@ -2,6 +2,8 @@ package io.sluice.bench;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +18,8 @@ import picocli.CommandLine.Spec;
             "End to end: a sustained, paced load of POST /v1/batch through collector -> Kafka -> planner -> queue -> worker -> "
                     + "warehouse, all in one standalone process (embedded Kafka and PostgreSQL in a temp dir). Measures per-event latency "
                     + "(warehouse commit minus received_at), warehouse events/s, backlog and drain, queue statements per 10,000 events, "
-                    + "CPU split (JVM parts and PostgreSQL processes) and heap.",
+                    + "CPU split (JVM parts and PostgreSQL processes) and heap. The load comes from a separate JVM.",
+            "--curve 5000,10000,20000,40000,max runs a scaling curve; --external-warehouse puts the warehouse on its own PostgreSQL 15.",
             "Stops by itself. See bench/README.md."
         })
 final class BenchPipelineCommand implements Callable<Integer> {
@@ -86,6 +89,58 @@ final class BenchPipelineCommand implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Keep the window's JFR execution samples in FILE.")
     Path jfr;
 
+    @Option(
+            names = "--curve",
+            split = ",",
+            paramLabel = "STEPS",
+            description =
+                    "Scaling curve: steps run one after another on the same Sluice, each events/s or 'max' (closed-loop "
+                            + "blast), e.g. 5000,10000,20000,40000,max. Replaces --rate.")
+    List<String> curve = new ArrayList<>();
+
+    @Option(
+            names = "--connections",
+            defaultValue = "256",
+            description = "Most connections the paced load opens. Default: ${DEFAULT-VALUE}.")
+    int connections;
+
+    @Option(
+            names = "--blast-connections",
+            defaultValue = "16",
+            description = "Connections of the closed-loop 'max' step. Default: ${DEFAULT-VALUE}.")
+    int blastConnections;
+
+    @Option(
+            names = "--warehouse-url",
+            paramLabel = "JDBC_URL",
+            description =
+                    "An external PostgreSQL warehouse (jdbc:postgresql://...; needs CREATE). Default: the embedded one.")
+    String warehouseUrl;
+
+    @Option(names = "--warehouse-user", defaultValue = "sluice", description = "User for --warehouse-url.")
+    String warehouseUser;
+
+    @Option(names = "--warehouse-password", defaultValue = "", description = "Password for --warehouse-url.")
+    String warehousePassword;
+
+    @Option(
+            names = "--external-warehouse",
+            description =
+                    "Start a separate PostgreSQL server (initdb in a temp dir) for the warehouse, stopped at the end.")
+    boolean externalWarehouse;
+
+    @Option(
+            names = "--external-warehouse-bin",
+            defaultValue = WarehouseServer.DEFAULT_BIN,
+            description = "PostgreSQL server binaries for --external-warehouse. Default: ${DEFAULT-VALUE}.")
+    Path externalWarehouseBin;
+
+    @Option(
+            names = "--external-warehouse-port",
+            defaultValue = "0",
+            description = "Port for --external-warehouse (0: a free one). Default: ${DEFAULT-VALUE}.")
+    int externalWarehousePort;
+
     @Spec
     CommandSpec spec;
 
@@ -103,6 +158,18 @@ final class BenchPipelineCommand implements Callable<Integer> {
                     "--rate, --batch-size, --partitions, --max-events, --worker-concurrency and --duration must be positive");
         }
         if (batchSize > 2_500) throw new ParameterException(spec.commandLine(), "--batch-size is at most 2500");
+        for (String step : curve) {
+            if (!step.equals("max") && !step.matches("[1-9]\\d*"))
+                throw new ParameterException(
+                        spec.commandLine(), "--curve steps are events/s or 'max', not '" + step + "'");
+        }
+        if (warehouseUrl != null && !warehouseUrl.startsWith("jdbc:postgresql://"))
+            throw new ParameterException(spec.commandLine(), "--warehouse-url must be a jdbc:postgresql:// URL");
+        if (warehouseUrl != null && externalWarehouse)
+            throw new ParameterException(
+                    spec.commandLine(), "--warehouse-url and --external-warehouse exclude each other");
+        if (connections < 1 || blastConnections < 1)
+            throw new ParameterException(spec.commandLine(), "--connections and --blast-connections must be positive");
         String command = "./sluice "
                 + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         new PipelineRun(new PipelineRun.Options(
@@ -120,7 +187,16 @@ final class BenchPipelineCommand implements Callable<Integer> {
                         report,
                         threads,
                         jfr,
-                        command.strip()))
+                        command.strip(),
+                        List.copyOf(curve),
+                        connections,
+                        blastConnections,
+                        warehouseUrl,
+                        warehouseUser,
+                        warehousePassword,
+                        externalWarehouse,
+                        externalWarehouseBin,
+                        externalWarehousePort))
                 .run();
         return 0;
     }

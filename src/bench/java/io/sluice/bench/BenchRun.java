@@ -118,7 +118,13 @@ public final class BenchRun {
     }
 
     private Sluice startCollector(String bootstrapServers, Path dir) {
-        String yaml = """
+        return startCollector(bootstrapServers, dir, options.partitions());
+    }
+
+    /** A collector-only Sluice on a free 127.0.0.1 port, events topic {@code bench.events}. */
+    static Sluice startCollector(String bootstrapServers, Path dir, int partitions) {
+        String yaml =
+                """
                 dataDir: %s
                 kafka:
                   bootstrapServers: %s
@@ -133,8 +139,7 @@ public final class BenchRun {
                 sources:
                   - id: %s
                     writeKey: %s
-                """.formatted(
-                        dir.resolve("data"), bootstrapServers, options.partitions(), BenchEvents.SOURCE_ID, WRITE_KEY);
+                """.formatted(dir.resolve("data"), bootstrapServers, partitions, BenchEvents.SOURCE_ID, WRITE_KEY);
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml(yaml);
         Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC());
         sluice.start();

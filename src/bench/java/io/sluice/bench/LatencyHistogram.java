@@ -18,6 +18,26 @@ final class LatencyHistogram {
         max = Math.max(max, v);
     }
 
+    /** The non-empty buckets as {index, count} pairs, flattened: to send a histogram between processes. */
+    long[] sparse() {
+        return java.util.stream.IntStream.range(0, counts.length)
+                .filter(i -> counts[i] > 0)
+                .mapToObj(i -> new long[] {i, counts[i]})
+                .flatMapToLong(java.util.Arrays::stream)
+                .toArray();
+    }
+
+    /** The histogram {@link #sparse()} described, with its maximum. */
+    static LatencyHistogram of(long[] sparse, long max) {
+        LatencyHistogram h = new LatencyHistogram();
+        for (int i = 0; i + 1 < sparse.length; i += 2) {
+            h.counts[(int) sparse[i]] += sparse[i + 1];
+            h.total += sparse[i + 1];
+        }
+        h.max = max;
+        return h;
+    }
+
     long count() {
         return total;
     }

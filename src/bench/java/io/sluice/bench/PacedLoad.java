@@ -58,6 +58,7 @@ final class PacedLoad {
     private long okInWindow;
     private long errors;
     private long sentEvents;
+    private boolean closedLoop;
 
     /** @param firstEventId the first messageId's number; loads sharing a warehouse need disjoint ranges */
     PacedLoad(
@@ -86,6 +87,15 @@ final class PacedLoad {
         }
     }
 
+    /**
+     * Closed loop instead: {@code maxConnections} connections, each sending its next request as soon as the answer
+     * came (latency from writing the request). The rate is ignored. Used for the maximum ("blast") step.
+     */
+    PacedLoad closedLoop() {
+        closedLoop = true;
+        return this;
+    }
+
     /** Events answered with 200 so far (read by the progress sampler while the load runs). */
     long accepted() {
         return accepted.get();
@@ -109,7 +119,9 @@ final class PacedLoad {
             long nextDue = start;
             while (true) {
                 long now = System.nanoTime();
-                if (now < window.end()) {
+                if (now < window.end() && closedLoop) {
+                    while (due.size() + busy < maxConnections) due.add(now);
+                } else if (now < window.end()) {
                     for (; nextDue <= now && nextDue < window.end(); nextDue += intervalNanos) due.add(nextDue);
                 }
                 while (!due.isEmpty() && (!idle.isEmpty() || all.size() < maxConnections)) {
@@ -117,7 +129,9 @@ final class PacedLoad {
                     busy++;
                 }
                 if (now >= hardStop || (now >= window.end() && busy == 0)) break;
-                long waitNanos = now < window.end() ? Math.max(0, nextDue - now) : hardStop - now;
+                long waitNanos = now >= window.end()
+                        ? hardStop - now
+                        : closedLoop ? Math.min(100_000_000L, window.end() - now) : Math.max(0, nextDue - now);
                 selector.select(Math.max(1, Math.min(100, waitNanos / 1_000_000)));
                 for (SelectionKey key : selector.selectedKeys()) {
                     if (handle((HttpLoad.Conn) key.attachment(), key)) busy--;

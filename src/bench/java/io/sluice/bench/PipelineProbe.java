@@ -28,8 +28,13 @@ final class PipelineProbe {
     private final String warehouseUrl;
     private final String table;
     private final String queueDatabase;
+    private final String warehouseUser;
+    private final String warehousePassword;
+    /** False when the warehouse server does not track commit timestamps: latency then ends at uuid_ts. */
+    private boolean commitTimestamps = true;
 
-    record ServerCounts(Map<String, Long> calls, long xactCommit) {}
+    /** pg_stat_statements calls per statement, and pg_stat_database xact_commit + xact_rollback. */
+    record ServerCounts(Map<String, Long> calls, long transactions) {}
 
     /** @param slices end-to-end latency of the events received in each {@link #SLICE_SECONDS} of the window */
     record Latency(
@@ -54,12 +59,48 @@ final class PipelineProbe {
             LatencyHistogram createdToFinishedMicros) {}
 
     PipelineProbe(String user, String queueUrl, String warehouseUrl, String schema) {
+        this(user, queueUrl, warehouseUrl, user, "", schema);
+    }
+
+    PipelineProbe(
+            String user,
+            String queueUrl,
+            String warehouseUrl,
+            String warehouseUser,
+            String warehousePassword,
+            String schema) {
+        this.warehouseUser = warehouseUser;
+        this.warehousePassword = warehousePassword;
         this.user = user;
         this.queueUrl = queueUrl;
         this.warehouseUrl = warehouseUrl;
         this.queueDatabase = queueUrl.substring(queueUrl.lastIndexOf('/') + 1);
         this.adminUrl = queueUrl.substring(0, queueUrl.lastIndexOf('/') + 1) + "postgres";
         this.table = "\"" + schema + "\".\"tracks\"";
+    }
+
+    /** Whether the warehouse server has track_commit_timestamp on; without it latency is measured to uuid_ts. */
+    boolean detectCommitTimestamps() throws SQLException {
+        try (Connection c = warehouse();
+                var st = c.createStatement();
+                ResultSet rs = st.executeQuery("SHOW track_commit_timestamp")) {
+            rs.next();
+            commitTimestamps = "on".equals(rs.getString(1));
+        }
+        return commitTimestamps;
+    }
+
+    boolean commitTimestamps() {
+        return commitTimestamps;
+    }
+
+    /** When a warehouse row became visible: its transaction's commit time, or uuid_ts (the load's start). */
+    private String rowTime() {
+        return commitTimestamps ? "pg_xact_commit_timestamp(xmin)" : "uuid_ts";
+    }
+
+    private Connection warehouse() throws SQLException {
+        return DriverManager.getConnection(warehouseUrl, warehouseUser, warehousePassword);
     }
 
     /** In the maintenance database, so the bench's own queries never count against the queue database. */
@@ -83,7 +124,7 @@ final class PipelineProbe {
                 }
             }
             try (PreparedStatement ps =
-                    c.prepareStatement("SELECT xact_commit FROM pg_stat_database WHERE datname = ?")) {
+                    c.prepareStatement("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = ?")) {
                 ps.setString(1, queueDatabase);
                 try (ResultSet rs = ps.executeQuery()) {
                     commits = rs.next() ? rs.getLong(1) : -1;
@@ -95,7 +136,7 @@ final class PipelineProbe {
 
     /** Events in the warehouse so far (0 before the first load created the table). */
     long warehouseEvents() throws SQLException {
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
+        try (Connection c = warehouse();
                 PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + table);
                 ResultSet rs = ps.executeQuery()) {
             rs.next();
@@ -108,9 +149,9 @@ final class PipelineProbe {
 
     /** Seconds from {@code t} to the last commit of a warehouse row (how long the tail took after the load stopped). */
     double lastCommitAfter(Instant t) throws SQLException {
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
-                PreparedStatement ps = c.prepareStatement(
-                        "SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - ?) FROM " + table)) {
+        try (Connection c = warehouse();
+                PreparedStatement ps =
+                        c.prepareStatement("SELECT extract(epoch FROM max(" + rowTime() + ") - ?) FROM " + table)) {
             ps.setObject(1, OffsetDateTime.ofInstant(t, ZoneOffset.UTC));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -125,10 +166,10 @@ final class PipelineProbe {
         LatencyHistogram start = new LatencyHistogram();
         List<LatencyHistogram> slices = new ArrayList<>();
         long rows = 0;
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "")) {
+        try (Connection c = warehouse()) {
             c.setAutoCommit(false); // a cursor: the rows stream instead of being held in memory at once
             try (PreparedStatement ps =
-                    c.prepareStatement("SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - received_at), "
+                    c.prepareStatement("SELECT extract(epoch FROM " + rowTime() + " - received_at), "
                             + "extract(epoch FROM uuid_ts - received_at), extract(epoch FROM received_at) FROM " + table
                             + " WHERE received_at >= ? AND received_at < ?")) {
                 window(ps, from, to);
@@ -153,13 +194,14 @@ final class PipelineProbe {
 
     Loads loads(Instant from, Instant to) throws SQLException {
         LatencyHistogram load = new LatencyHistogram();
+        if (!commitTimestamps) return new Loads(0, 0, load); // no commit time, no load duration
         long transactions = 0;
         long events = 0;
         String sql =
                 "SELECT n, extract(epoch FROM pg_xact_commit_timestamp(x::xid) - t0) FROM (SELECT xmin::text AS x, count(*) AS n, "
                         + "min(uuid_ts) AS t0 FROM " + table
                         + " WHERE received_at >= ? AND received_at < ? GROUP BY 1) s";
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "");
+        try (Connection c = warehouse();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             window(ps, from, to);
             try (ResultSet rs = ps.executeQuery()) {
@@ -177,7 +219,7 @@ final class PipelineProbe {
     long[] committedIn(Instant from, Instant to, String schema) throws SQLException {
         long tracks = 0;
         long all = 0;
-        try (Connection c = DriverManager.getConnection(warehouseUrl, user, "")) {
+        try (Connection c = warehouse()) {
             List<String> tables = new ArrayList<>();
             try (PreparedStatement ps =
                     c.prepareStatement("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")) {
@@ -188,7 +230,7 @@ final class PipelineProbe {
             }
             for (String t : tables) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM \"" + schema + "\".\"" + t
-                        + "\" WHERE " + "pg_xact_commit_timestamp(xmin) >= ? AND pg_xact_commit_timestamp(xmin) < ?")) {
+                        + "\" WHERE " + rowTime() + " >= ? AND " + rowTime() + " < ?")) {
                     window(ps, from, to);
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();

@@ -29,6 +29,20 @@ final class PipelineReport {
         long[] committed;
         PipelineProbe.Batches batches;
         SampleProfile.Result profile;
+        /** Which warehouse, in words; the separate warehouse server's cores (NaN: none, or not local). */
+        String warehouse;
+
+        double warehouseServerCores = Double.NaN;
+        /** The load generator process (a separate JVM): cores over its window, and its pid. */
+        double loadCores;
+
+        long loadProcessPid;
+        java.time.Instant firstSend;
+        /** Closed loop: all events of the step divided by first send -> last warehouse row; else NaN. */
+        double blastEventsPerSecond = Double.NaN;
+
+        boolean closed;
+        boolean commitTimestamps = true;
     }
 
     /** Server-side statement counts on the queue database over the window (pg_stat_statements, pg_stat_database). */
@@ -47,7 +61,7 @@ final class PipelineReport {
         }
         top.sort(Map.Entry.<String, Long>comparingByValue().reversed());
         return new ServerDelta(
-                calls, control, after.xactCommit() - before.xactCommit(), top.subList(0, Math.min(12, top.size())));
+                calls, control, after.transactions() - before.transactions(), top.subList(0, Math.min(12, top.size())));
     }
 
     private final PipelineRun.Options o;
@@ -65,20 +79,37 @@ final class PipelineReport {
     String render() {
         StringBuilder out = new StringBuilder();
         out.append("Command: `").append(o.command()).append("`\n\n");
+        out.append("Date: ")
+                .append(java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))
+                .append("; machine load before the run: ")
+                .append(CurveReport.loadAverage())
+                .append("\n\n");
         out.append("Machine: ").append(BenchReport.machine()).append("\n\n");
+        out.append("Warehouse: ")
+                .append(f.warehouse)
+                .append(". Load: a separate JVM (`sluice bench load`, pid ")
+                .append(f.loadProcessPid)
+                .append(", ")
+                .append(String.join(" ", LoadProcess.JVM_OPTIONS))
+                .append(")")
+                .append(
+                        f.closed
+                                ? String.format(Locale.ROOT, ", closed loop on %d connections", o.blastConnections())
+                                : "")
+                .append(".\n\n");
         var sync = f.config.syncs().get(0);
         out.append(String.format(
                 Locale.ROOT,
                 "Settings: %d partitions; sync batch maxEvents %d, maxBytes %d, maxAge %d ms; worker concurrency %d, "
-                        + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %,d events/s as POST /v1/batch x%d, "
-                        + "warm-up %ds, measured %.0fs; PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
+                        + "pollInterval %d ms; planner poll 50 ms and warehouse pool 4 (fixed in code); load %s as POST /v1/batch x%d, "
+                        + "warm-up %ds, measured %.0fs; embedded PostgreSQL with track_commit_timestamp and pg_stat_statements.%n%n",
                 f.config.kafka().partitions(),
                 sync.maxEvents(),
                 sync.maxBytes(),
                 sync.maxAge().toMillis(),
                 f.config.worker().concurrency(),
                 f.config.worker().pollInterval().toMillis(),
-                o.rate(),
+                f.closed ? "closed loop" : String.format(Locale.ROOT, "%,d events/s", o.rate()),
                 o.requestEvents(),
                 o.warmup().toSeconds(),
                 f.seconds));
@@ -92,7 +123,7 @@ final class PipelineReport {
         out.append(String.format(
                 Locale.ROOT,
                 "| %s | %s | %s (%s) | %s events | %s | %s | %s | %s | %s | %.1f |%n%n",
-                num(o.rate()),
+                f.closed ? "closed loop" : num(o.rate()),
                 num(accepted),
                 num(f.committed[0] / f.seconds),
                 num(f.committed[1] / f.seconds),
@@ -106,9 +137,17 @@ final class PipelineReport {
                 msMax(e2e),
                 perTenK));
         out.append(
-                "Latency, in ms (events received in the window; e2e = commit of the warehouse transaction minus received_at):\n\n");
+                f.commitTimestamps
+                        ? "Latency, in ms (events received in the window; e2e = commit of the warehouse transaction minus received_at):\n\n"
+                        : "Latency, in ms (events received in the window; e2e = uuid_ts minus received_at, because the warehouse "
+                                + "server has track_commit_timestamp off: the load transaction's own time is not included):\n\n");
         out.append("| measure | count | p50 | p95 | p99 | max |\n|---|--:|--:|--:|--:|--:|\n");
-        row(out, "received_at -> warehouse commit (end to end)", e2e);
+        row(
+                out,
+                f.commitTimestamps
+                        ? "received_at -> warehouse commit (end to end)"
+                        : "received_at -> uuid_ts (end to end)",
+                e2e);
         row(out, "received_at -> uuid_ts (start of the load transaction)", f.latency.toLoadStartMicros());
         row(out, "HTTP /v1/batch answer, from when the request was due", f.load.latencyMicros());
         row(out, "warehouse load transaction (uuid_ts -> commit), per transaction", f.loads.loadMicros());
@@ -146,7 +185,7 @@ final class PipelineReport {
                 Locale.ROOT,
                 "%nQueue database statements in the window: %,d counted by QueueStore (%.1f per 10,000 accepted events, "
                         + "%.1f per 10,000 delivered); server side (pg_stat_statements, database sluice): %,d calls, of which %,d "
-                        + "BEGIN/COMMIT/SET, i.e. %.1f per 10,000 accepted events without them; pg_stat_database xact_commit: %,d.%n",
+                        + "BEGIN/COMMIT/SET, i.e. %.1f per 10,000 accepted events without them; pg_stat_database xact_commit + xact_rollback: %,d.%n",
                 delta("statements"),
                 perTenK,
                 delta("statements") * 10_000.0 / Math.max(1, delta("delivered")),
@@ -155,10 +194,18 @@ final class PipelineReport {
                 (f.server.calls() - f.server.transactionControl()) * 10_000.0 / Math.max(1, delta("accepted")),
                 f.server.commits()));
         out.append("\n").append(cpu());
+        if (!Double.isNaN(f.blastEventsPerSecond))
+            out.append(String.format(
+                    Locale.ROOT,
+                    "%nBlast: %,d events (warm-up included) from the first send (%s) to the last warehouse row: **%s events/s**.%n",
+                    f.load.acceptedEvents(),
+                    f.firstSend,
+                    num(f.blastEventsPerSecond)));
         out.append(String.format(
                 Locale.ROOT,
-                "%nHeap: peak %d MB used; %d GCs, %d ms in total. Load generator: %d connections, "
+                "%nSluice process: RSS peak %d MB. Heap: peak %d MB used; %d GCs, %d ms in total. Load generator: %d connections, "
                         + "%,d events sent, %,d accepted (200), non-200 %s, errors %d, unanswered %d.%n",
+                f.usage.rssPeakBytes() >> 20,
                 f.usage.heapPeakBytes() >> 20,
                 f.usage.gcCount(),
                 f.usage.gcMillis(),
@@ -189,7 +236,8 @@ final class PipelineReport {
         double collector = c.get("collector") + (split ? virtual * f.profile.virtualShare("collector") : 0);
         double worker = c.get("worker") + (split ? virtual * f.profile.virtualShare("worker") : 0);
         double pg = f.pgCores.values().stream().mapToDouble(Double::doubleValue).sum();
-        double others = Math.max(0, f.usage.otherProcessCores() - pg);
+        double wh = Double.isNaN(f.warehouseServerCores) ? 0 : f.warehouseServerCores;
+        double others = Math.max(0, f.usage.otherProcessCores() - pg - wh - f.loadCores);
         StringBuilder out = new StringBuilder(String.format(
                 Locale.ROOT,
                 "CPU in cores (of %d) over the window%s:%n%n",
@@ -202,14 +250,14 @@ final class PipelineReport {
                                 100 * f.profile.virtualShare("worker"))
                         : "; virtual threads NOT split (no JFR samples of them)"));
         out.append(
-                        "| load generator | collector | planner | worker | Kafka broker | other Sluice | JVM GC+JIT | JVM total "
-                                + "| PG queue db | PG warehouse | PG other | other processes |\n|")
-                .append("--:|".repeat(12))
+                        "| load process (separate JVM) | collector | planner | worker | Kafka broker | other Sluice | JVM GC+JIT | Sluice JVM total "
+                                + "| PG queue db | PG warehouse | PG other | external warehouse server | other processes |\n|")
+                .append("--:|".repeat(13))
                 .append('\n');
         out.append(String.format(
                 Locale.ROOT,
-                "| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-                c.get("load generator"),
+                "| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f |%n",
+                f.loadCores,
                 collector,
                 c.get("planner"),
                 worker + (split ? 0 : virtual),
@@ -223,6 +271,7 @@ final class PipelineReport {
                 f.pgCores.get("pg queue db"),
                 f.pgCores.get("pg warehouse"),
                 f.pgCores.get("pg other"),
+                Double.isNaN(f.warehouseServerCores) ? "-" : String.format(Locale.ROOT, "%.2f", f.warehouseServerCores),
                 others));
         if (others > 0.1) {
             out.append(String.format(

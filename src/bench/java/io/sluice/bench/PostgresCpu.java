@@ -21,6 +21,7 @@ final class PostgresCpu {
     private static final long NANOS_PER_TICK = 10_000_000L; // USER_HZ is 100 on Linux
 
     private final Path pidFile;
+    private final long postmasterPid;
     private final String queueDatabase;
     private final String warehouseDatabase;
 
@@ -29,8 +30,46 @@ final class PostgresCpu {
 
     PostgresCpu(Path pgdata, String queueDatabase, String warehouseDatabase) {
         this.pidFile = pgdata.resolve("postmaster.pid");
+        this.postmasterPid = -1;
         this.queueDatabase = queueDatabase;
         this.warehouseDatabase = warehouseDatabase;
+    }
+
+    /** A server known by its postmaster's pid (e.g. an external warehouse, see {@link #postmasterOf}). */
+    PostgresCpu(long postmasterPid, String queueDatabase, String warehouseDatabase) {
+        this.pidFile = null;
+        this.postmasterPid = postmasterPid;
+        this.queueDatabase = queueDatabase;
+        this.warehouseDatabase = warehouseDatabase;
+    }
+
+    /**
+     * The postmaster of the server at {@code url}: the parent of the backend serving a connection, when that server
+     * runs on this machine (in this pid namespace); -1 otherwise, and then its CPU cannot be measured.
+     */
+    static long postmasterOf(String url, String user, String password) {
+        try (var c = java.sql.DriverManager.getConnection(url, user, password);
+                var st = c.createStatement();
+                var rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            String[] f = stat(rs.getLong(1));
+            return f == null ? -1 : Long.parseLong(f[1]);
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** CPU time (utime + stime) a live process used so far; 0 when it is gone. */
+    static long cpuNanosOf(long pid) {
+        String[] f = stat(pid);
+        return f == null ? 0 : ticks(f) * NANOS_PER_TICK;
+    }
+
+    /** Cores of all the server's processes together, between two snapshots. */
+    static double total(Snapshot before, Snapshot after, double seconds) {
+        return cores(before, after, seconds).values().stream()
+                .mapToDouble(Double::doubleValue)
+                .sum();
     }
 
     Snapshot snapshot() {
@@ -38,7 +77,9 @@ final class PostgresCpu {
         Map<Long, String> groups = new HashMap<>();
         long exited = 0;
         try {
-            long postmaster = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+            long postmaster = pidFile == null
+                    ? postmasterPid
+                    : Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
             String[] pm = stat(postmaster);
             if (pm != null) {
                 ticks.put(postmaster, ticks(pm));

@@ -37,6 +37,20 @@ final class RawProducerLoad {
             List<byte[]> keys,
             Window measured)
             throws InterruptedException {
+        return run(collectorProducerProperties, topic, values, keys, () -> measured);
+    }
+
+    /**
+     * As above, with the window made by {@code windowOnceReady} only after the producer has its metadata and one
+     * acknowledged record per partition: a separate load process starts its warm-up then, not before.
+     */
+    static Result run(
+            Map<String, Object> collectorProducerProperties,
+            String topic,
+            List<byte[]> values,
+            List<byte[]> keys,
+            java.util.function.Supplier<Window> windowOnceReady)
+            throws InterruptedException {
         Map<String, Object> props = new HashMap<>(collectorProducerProperties);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-bench-raw");
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(values.size());
@@ -49,6 +63,7 @@ final class RawProducerLoad {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             probeEveryPartition(producer, topic, records.get(0));
+            Window measured = windowOnceReady.get();
             int i = 0;
             long now;
             while ((now = System.nanoTime()) < measured.end()) {

@@ -33,11 +33,13 @@ final class ResourceMonitor implements AutoCloseable {
             long heapPeakBytes,
             long gcCount,
             long gcMillis,
-            Map<String, Double> topThreads) {}
+            Map<String, Double> topThreads,
+            long rssPeakBytes) {}
 
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private final AtomicLong heapPeak = new AtomicLong();
+    private final AtomicLong rssPeak = new AtomicLong();
     private final Thread sampler;
     private final List<String> groups;
     private final Function<String, String> grouper;
@@ -61,6 +63,7 @@ final class ResourceMonitor implements AutoCloseable {
             while (running) {
                 heapPeak.accumulateAndGet(
                         ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
+                rssPeak.accumulateAndGet(rssBytes(), Math::max);
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
@@ -79,6 +82,19 @@ final class ResourceMonitor implements AutoCloseable {
         gcCountAtStart = gcCount();
         gcMillisAtStart = gcMillis();
         heapPeak.set(0);
+        rssPeak.set(0);
+    }
+
+    /** This process's resident set size (VmRSS in /proc/self/status), 0 where unavailable. */
+    static long rssBytes() {
+        try (var lines = Files.lines(Path.of("/proc/self/status"))) {
+            return lines.filter(l -> l.startsWith("VmRSS:"))
+                    .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")) * 1024)
+                    .findFirst()
+                    .orElse(0);
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** Ends the window begun by {@link #begin()}. */
@@ -114,7 +130,8 @@ final class ResourceMonitor implements AutoCloseable {
                 heapPeak.get(),
                 gcCount() - gcCountAtStart,
                 gcMillis() - gcMillisAtStart,
-                top);
+                top,
+                rssPeak.get());
     }
 
     /** The thread-name conventions of the bench, Jetty/Javalin, kafka-clients and the Kafka broker. */

@@ -19,7 +19,7 @@ import org.eclipse.jetty.http.HttpException;
 final class BodyInput {
     private final InputStream raw;
     private final Reservation reservation;
-    final byte[] buffer = new byte[8192];
+    byte[] buffer; // only gzip bodies need it: allocated on the first fill()
     int position;
     int limit;
 
@@ -42,6 +42,7 @@ final class BodyInput {
     /** Refills the empty buffer; the number of bytes now buffered, or -1 at the end of the body. */
     int fill() {
         if (position < limit) return limit - position;
+        if (buffer == null) buffer = new byte[8192];
         int n = transport(buffer, 0, buffer.length);
         position = 0;
         limit = Math.max(n, 0);

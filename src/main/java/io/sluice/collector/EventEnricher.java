@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.event.UserKey;
 import java.time.DateTimeException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.Map;
@@ -61,13 +60,7 @@ final class EventEnricher {
             event.put("originalTimestamp", clientTimestamp);
             // Correct for the client's clock: the delay between the event and sending it is what we trust.
             Instant corrected = sentAt == null ? timestamp : corrected(timestamp, sentAt, facts.receivedAt());
-            if (corrected == null) {
-                throw Rejection.badEvent(
-                        index,
-                        "invalid_timestamp",
-                        "'timestamp' corrected for the client's clock "
-                                + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
-            }
+            if (corrected == null) throw uncorrectable(index);
             event.put("timestamp", Timestamps.format(corrected));
         } else {
             event.put("timestamp", receivedAt);
@@ -78,10 +71,23 @@ final class EventEnricher {
         event.put("sourceId", facts.sourceId());
     }
 
-    /** receivedAt - (sentAt - timestamp), or null when that is outside the years 0001-9999. */
-    private static Instant corrected(Instant timestamp, Instant sentAt, Instant receivedAt) {
+    static Rejection uncorrectable(int index) {
+        return Rejection.badEvent(
+                index,
+                "invalid_timestamp",
+                "'timestamp' corrected for the client's clock "
+                        + "(receivedAt - (sentAt - timestamp)) falls outside the years 0001-9999");
+    }
+
+    /**
+     * receivedAt - (sentAt - timestamp), or null when that is outside the years 0001-9999. In seconds and nanos
+     * rather than through Duration.between, which was 4 % of the streaming path's samples.
+     */
+    static Instant corrected(Instant timestamp, Instant sentAt, Instant receivedAt) {
         try {
-            Instant corrected = receivedAt.minus(Duration.between(timestamp, sentAt));
+            long seconds = receivedAt.getEpochSecond() + timestamp.getEpochSecond() - sentAt.getEpochSecond();
+            long nanos = (long) receivedAt.getNano() + timestamp.getNano() - sentAt.getNano();
+            Instant corrected = Instant.ofEpochSecond(seconds, nanos);
             return Timestamps.inRange(corrected) ? corrected : null;
         } catch (DateTimeException | ArithmeticException e) {
             return null;
@@ -96,7 +102,7 @@ final class EventEnricher {
         return context;
     }
 
-    private static void mergeMissing(ObjectNode target, ObjectNode defaults) {
+    static void mergeMissing(ObjectNode target, ObjectNode defaults) {
         for (Iterator<Map.Entry<String, JsonNode>> it = defaults.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             JsonNode mine = target.get(field.getKey());

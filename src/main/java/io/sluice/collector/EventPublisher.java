@@ -24,6 +24,9 @@ public final class EventPublisher implements AutoCloseable {
     /** One serialised event ready for Kafka. */
     public record OutgoingEvent(String key, byte[] value) {}
 
+    /** The least {@code delivery.timeout.ms}; from there on it is the ack timeout. */
+    static final long MIN_DELIVERY_TIMEOUT_MS = 2_000;
+
     private final KafkaProducer<byte[], byte[]> producer;
     private final String topic;
     private final Timer produceLatency;
@@ -40,7 +43,7 @@ public final class EventPublisher implements AutoCloseable {
     public static Map<String, Object> producerProperties(
             String bootstrapServers, Duration ackTimeout, long maxInFlightBytes) {
         int lingerMs = 5;
-        int deliveryTimeout = (int) Math.max(ackTimeout.toMillis(), 2_000);
+        int deliveryTimeout = (int) Math.max(ackTimeout.toMillis(), MIN_DELIVERY_TIMEOUT_MS);
         return Map.ofEntries(
                 Map.entry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
                 Map.entry(ProducerConfig.CLIENT_ID_CONFIG, "sluice-collector"),

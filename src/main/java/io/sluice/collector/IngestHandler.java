@@ -1,6 +1,5 @@
 package io.sluice.collector;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
@@ -45,13 +44,11 @@ final class IngestHandler {
     private final InFlightLimiter limiter;
     private final BodyReader bodyReader;
     private final RequestParser parser;
-    private final EventValidator validator;
-    private final EventEnricher enricher = new EventEnricher();
+    private final EventRecords records;
     private final ClientAddress clientAddress;
     /** Enrichment and the merged batch context make a request larger as stored; this bounds the amplification. */
     static final int STORED_REQUEST_FACTOR = 4;
 
-    private final long maxStoredRequestBytes;
     private final ThrottledLog unexpected = new ThrottledLog(log, "Unexpected failure handling a tracking request");
     private final RejectionPublisher rejections; // null: refused requests are only counted
 
@@ -89,9 +86,9 @@ final class IngestHandler {
         this.limiter = new InFlightLimiter(settings.maxInFlightBytes(), 50);
         this.bodyReader = new BodyReader(settings.maxRequestSize());
         this.parser = new RequestParser(mapper, settings.maxBatchEvents());
-        this.validator = new EventValidator(settings.maxEventSize());
+        this.records = new EventRecords(
+                mapper, new EventValidator(settings.maxEventSize()), STORED_REQUEST_FACTOR * settings.maxRequestSize());
         this.clientAddress = new ClientAddress(settings.trustedProxies());
-        this.maxStoredRequestBytes = STORED_REQUEST_FACTOR * settings.maxRequestSize();
     }
 
     void handle(Context ctx, Endpoint endpoint) {
@@ -110,7 +107,7 @@ final class IngestHandler {
                         "request_too_large", "the request body exceeds " + settings.maxRequestSize() + " bytes", -1);
             }
             // The budget grows with the bytes that actually arrive, never with what a client declares.
-            body = bodyReader.read(ctx.bodyInputStream(), encoding, reservation);
+            body = bodyReader.read(ctx.bodyInputStream(), encoding, compressed ? -1 : declared, reservation);
             bytes = body.length;
             ParsedRequest request = endpoint.isBatch() ? parser.parseBatch(body) : parser.parseSingle(body);
             if (source == null) source = authenticateBody(request.writeKey());
@@ -169,48 +166,26 @@ final class IngestHandler {
             InFlightLimiter.Reservation reservation) {
         RequestFacts facts =
                 new RequestFacts(source.id(), clock.instant(), request.sentAt(), request.context(), clientIp);
-        List<ObjectNode> events = request.events();
-        // Validate everything before enriching anything: a batch is accepted or refused as a whole.
-        EventType[] types = new EventType[events.size()];
-        for (int i = 0; i < events.size(); i++) {
-            types[i] = validator.validate(events.get(i), endpoint.type(), i, request.eventSizes()[i]);
-        }
-        List<OutgoingEvent> outgoing = new ArrayList<>(events.size());
-        long stored = 0;
-        for (int i = 0; i < events.size(); i++) {
-            ObjectNode event = events.get(i);
-            enricher.enrich(event, types[i], facts, i);
-            if (contract != null && !contract.admit(event, facts.receivedAt(), violations)) continue;
-            byte[] value;
-            try {
-                value = mapper.writeValueAsBytes(event);
-            } catch (JsonProcessingException e) {
-                throw Rejection.badEvent(
-                        i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
-            }
-            // Checked as stored: a batch-level context is copied into every event and must not bypass the limit.
-            validator.checkStoredSize(value.length, i);
-            stored += value.length;
-            if (stored > maxStoredRequestBytes) {
-                throw Rejection.tooLarge(
-                        "request_too_large",
-                        "the request's events as stored (with the batch context merged) exceed " + maxStoredRequestBytes
-                                + " bytes",
-                        -1);
-            }
-            if (reservation != null) reservation.grow(value.length);
-            outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, source.id()), value));
-        }
-        return outgoing;
+        return records.prepare(request, endpoint.type(), facts, contract, violations, reservation);
     }
 
+    /**
+     * Waits for Kafka. With an ack timeout of 2 s or more the producer's {@code delivery.timeout.ms} equals it
+     * ({@link EventPublisher#producerProperties}), so the producer fails the records by itself in time and the wait
+     * needs no timer: a timed wait schedules and cancels a timer task per request on a virtual thread, which cost
+     * up to a fifth of the HTTP threads' CPU for single events (docs/performance.md).
+     */
     private void awaitAcknowledgement(CompletableFuture<Void> acknowledged) {
+        long timeoutMillis = settings.ackTimeout().toMillis();
         try {
-            acknowledged.get(settings.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (timeoutMillis >= EventPublisher.MIN_DELIVERY_TIMEOUT_MS) acknowledged.get();
+            else acknowledged.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw Rejection.unavailable("Kafka did not acknowledge the events within "
-                    + settings.ackTimeout().toMillis() + " ms; retry later");
+            throw notAcknowledged(timeoutMillis);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                throw notAcknowledged(timeoutMillis);
+            }
             log.warn("Kafka refused events: {}", e.getCause().toString());
             throw Rejection.unavailable(
                     "Kafka did not store the events (" + e.getCause().getClass().getSimpleName() + "); retry later");
@@ -218,6 +193,11 @@ final class IngestHandler {
             Thread.currentThread().interrupt();
             throw Rejection.unavailable("the collector is shutting down; retry later");
         }
+    }
+
+    private static Rejection notAcknowledged(long timeoutMillis) {
+        return Rejection.unavailable(
+                "Kafka did not acknowledge the events within " + timeoutMillis + " ms; retry later");
     }
 
     /** HTTP Basic with the write key as username and an empty password; null when there is no Basic header. */

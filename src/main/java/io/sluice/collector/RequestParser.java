@@ -6,18 +6,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
  * Streams through a request body once with Jackson's parser: the envelope fields are read as they come and each
- * event of a batch is materialised on its own, so its wire size is known and a batch over the event limit stops
- * parsing at the first event too many. Parsing is strict, because whatever a lenient parser drops or alters is lost
+ * event is scanned in the same pass ({@link EventScan}: field offsets and the few values the rules need, no tree),
+ * so its wire size is known and a batch over the event limit stops parsing at the first event too many. Parsing is strict, because whatever a lenient parser drops or alters is lost
  * silently: a duplicate key (a second "batch" would hide the first from validation), invalid UTF-8 and lone
  * surrogates ({@link StrictText}), and decimals a double cannot hold ({@link StrictNumbers}) are refused.
  */
@@ -40,13 +38,16 @@ final class RequestParser {
     ParsedRequest parseSingle(byte[] body) {
         StrictText.check(body);
         try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
-            JsonNode node = mapper.readTree(parser);
-            if (node == null || !node.isObject())
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                mapper.readTree(parser); // a JSON error in what is not an object is reported as such
                 throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
+            }
+            EventScan event = EventScan.scan(parser, body, 0);
             if (parser.nextToken() != null)
                 throw Rejection.badRequest("invalid_json", "unexpected content after the JSON object");
-            ObjectNode event = (ObjectNode) node;
-            return new ParsedRequest(List.of(event), new int[] {body.length}, text(event.get("writeKey")), null, null);
+            String writeKey =
+                    event.token(EventScan.WRITE_KEY) == JsonToken.VALUE_STRING ? event.text(EventScan.WRITE_KEY) : null;
+            return new ParsedRequest(body, List.of(event), writeKey, null, null);
         } catch (JsonProcessingException e) {
             throw invalidJson(e);
         } catch (IOException e) {
@@ -60,8 +61,7 @@ final class RequestParser {
         try (JsonParser parser = new StrictNumbers(factory.createParser(body))) {
             if (parser.nextToken() != JsonToken.START_OBJECT)
                 throw Rejection.badRequest("invalid_json", "the body must be a JSON object");
-            List<ObjectNode> events = null;
-            int[] sizes = new int[16];
+            List<EventScan> events = null;
             String writeKey = null;
             String sentAt = null;
             ObjectNode context = null;
@@ -83,10 +83,7 @@ final class RequestParser {
                                 throw Rejection.badEvent(
                                         index, "invalid_event", "each event in 'batch' must be a JSON object");
                             }
-                            long start = parser.currentTokenLocation().getByteOffset();
-                            events.add(mapper.readTree(parser));
-                            if (index >= sizes.length) sizes = Arrays.copyOf(sizes, sizes.length * 2);
-                            sizes[index] = (int) (parser.currentLocation().getByteOffset() - start);
+                            events.add(EventScan.scan(parser, body, 0));
                         }
                     }
                     case "writeKey" -> writeKey = value == JsonToken.VALUE_STRING ? parser.getText() : skip(parser);
@@ -113,7 +110,7 @@ final class RequestParser {
                 throw Rejection.badRequest("invalid_json", "unexpected content after the JSON object");
             }
             if (events == null) throw Rejection.badRequest("missing_batch", "the body must have a 'batch' array");
-            return new ParsedRequest(events, Arrays.copyOf(sizes, events.size()), writeKey, sentAt, context);
+            return new ParsedRequest(body, events, writeKey, sentAt, context);
         } catch (JsonProcessingException e) {
             throw invalidJson(e);
         } catch (IOException e) {
@@ -124,10 +121,6 @@ final class RequestParser {
     private static String skip(JsonParser parser) throws IOException {
         parser.skipChildren();
         return null;
-    }
-
-    private static String text(JsonNode node) {
-        return node != null && node.isTextual() ? node.asText() : null;
     }
 
     private static Rejection invalidJson(JsonProcessingException e) {

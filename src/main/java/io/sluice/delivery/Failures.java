@@ -73,6 +73,44 @@ public final class Failures {
     }
 
     /**
+     * A queue-database failure as an operator should read it: the error, and for the failures an operator must fix
+     * on the database server (resource exhaustion, SQLSTATE class 53) which resource it is and what to do. Sluice
+     * retries all of them by itself (events wait in Kafka); the words say what ends the wait.
+     */
+    public static String describeQueueDatabaseFailure(Throwable error) {
+        String advice = queueDatabaseAdvice(error);
+        return advice == null ? String.valueOf(error) : advice + " [" + error + "]";
+    }
+
+    /** The advice part of {@link #describeQueueDatabaseFailure}, or null when the failure needs no operator. */
+    public static String queueDatabaseAdvice(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (!(t instanceof SQLException sql) || sql.getSQLState() == null) continue;
+            String state = sql.getSQLState();
+            if (state.equals("53100") || String.valueOf(sql.getMessage()).contains("No space left on device")) {
+                return "QUEUE DATABASE DISK FULL (SQLSTATE " + state + "): the PostgreSQL server of postgres.url has no"
+                        + " space left for its data directory or its WAL (pg_wal); free space or grow that filesystem"
+                        + " (df on the server; delivered batches are pruned by Sluice once it can write again)."
+                        + " Queue writes are retried, events wait in Kafka, no restart is needed";
+            }
+            if (state.equals("53200")) {
+                return "QUEUE DATABASE OUT OF MEMORY (SQLSTATE 53200): the PostgreSQL server of postgres.url cannot"
+                        + " allocate memory; check its memory settings and the host. Queue writes are retried";
+            }
+            if (state.equals("53300")) {
+                return "QUEUE DATABASE REFUSES CONNECTIONS (SQLSTATE 53300, too many connections): raise max_connections"
+                        + " on the server or lower postgres.maxPoolSize times the number of Sluice processes";
+            }
+            if (state.startsWith("53")) {
+                return "QUEUE DATABASE OUT OF RESOURCES (SQLSTATE " + state + "): see the PostgreSQL server's log."
+                        + " Queue writes are retried";
+            }
+            return null;
+        }
+        return null;
+    }
+
+    /**
      * The SQLSTATEs that mean "this connection does not reach a writable primary any more": a read-only server
      * (25006, e.g. a demoted writer behind a cluster endpoint), a broken connection (08xxx), or a server shutting
      * down (57P01-57P03). Every pooled connection may be in the same state, so the pool is evicted and writes hold.

@@ -17,9 +17,17 @@ public final class UserKey {
     private UserKey() {}
 
     public static String of(JsonNode event) {
-        String user = identity(event.get("userId"));
-        if (user == null) user = identity(event.get("anonymousId"));
-        return user != null ? user : MESSAGE_PREFIX + event.path("messageId").asText("");
+        return of(
+                identity(event.get("userId")),
+                identity(event.get("anonymousId")),
+                event.path("messageId").asText(""));
+    }
+
+    /** The same from the ids' texts (null when absent, null or not a value), for code that has no tree. */
+    public static String of(String userId, String anonymousId, String messageId) {
+        if (userId != null && !userId.isEmpty()) return userId;
+        if (anonymousId != null && !anonymousId.isEmpty()) return anonymousId;
+        return MESSAGE_PREFIX + messageId;
     }
 
     private static String identity(JsonNode value) {

@@ -3,6 +3,7 @@ package io.sluice.planner;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
 import io.sluice.lifecycle.Service;
@@ -181,7 +182,9 @@ public final class Planner implements Service {
         if (e instanceof WriteHeldException) database.failed(HELD_RETRY);
         else database.failed();
         if (consumer.paused().size() < consumer.assignment().size()) {
-            log.warn("Queue database unavailable ({}); pausing consumption, events wait in Kafka", e.toString());
+            log.warn(
+                    "Queue database unavailable ({}); pausing consumption, events wait in Kafka",
+                    Failures.describeQueueDatabaseFailure(e));
             consumer.pause(consumer.assignment());
         }
     }

@@ -6,6 +6,7 @@ import io.sluice.contract.Violation;
 import io.sluice.contract.ViolationsTopic;
 import io.sluice.db.Transactions;
 import io.sluice.db.WritePermits;
+import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
@@ -202,7 +203,7 @@ public final class ViolationWriter implements Service {
                         "Could not store {} violation(s); retrying in {} ms: {}",
                         pending.size(),
                         delay.toMillis(),
-                        e.toString());
+                        Failures.describeQueueDatabaseFailure(e));
             }
             return false;
         }

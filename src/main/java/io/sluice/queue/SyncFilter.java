@@ -29,7 +29,8 @@ public final class SyncFilter {
 
     public boolean matches(String source, String type, String event) {
         if (!sourceId.equals(source)) return false;
-        if (!types.isEmpty() && !types.contains(type)) return false;
-        return trackEvents.isEmpty() || !"track".equals(type) || trackEvents.contains(event);
+        // null (a record without that field) is never in the sets; Set.of's contains(null) would throw
+        if (!types.isEmpty() && (type == null || !types.contains(type))) return false;
+        return trackEvents.isEmpty() || !"track".equals(type) || (event != null && trackEvents.contains(event));
     }
 }

@@ -83,7 +83,7 @@ final class BatchOutcomes {
             log.warn(
                     "Could not record the failure of {} ({}); its lease will expire and it will be retried",
                     batch,
-                    e.toString());
+                    Failures.describeQueueDatabaseFailure(e));
         }
     }
 

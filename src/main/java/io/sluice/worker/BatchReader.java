@@ -8,11 +8,12 @@ import io.sluice.queue.EventHeader;
 import io.sluice.queue.SyncFilter;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,17 +25,55 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads a batch's events back from Kafka by offset range, with a small pool of group-less consumers (assign +
  * seek, no group membership), and re-applies the sync's filter.
+ *
+ * <p>Consecutive batches of a partition are planned back to back, so a consumer stays on its partition after a
+ * read and keeps the records it fetched past the batch: the next batch of that partition goes to that consumer and
+ * starts from those records (and from the fetch the consumer already has in flight) instead of re-assigning,
+ * seeking and fetching again. Each record is parsed once; the filter's fields come from the parsed event.
  */
 public final class BatchReader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchReader.class);
-    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * A batch whose range cannot be read within this is failed (retriable) and retried later: bounds how long a worker
+     * holds a batch it cannot read, e.g. while its route to Kafka is silent (docs/reliability.md, scenario 5).
+     */
+    static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
+    /**
+     * A fetch unanswered for this long is abandoned and its connection closed, so a black-holed socket (no RST, no
+     * FIN) is given up well inside {@link #READ_TIMEOUT} and the next fetch reconnects; the client default (30 s)
+     * would outlast the read timeout. Fetches wait at most {@code fetch.max.wait.ms} (10 ms) at the broker.
+     */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8);
 
-    private final BlockingQueue<KafkaConsumer<byte[], byte[]>> pool;
-    private final List<KafkaConsumer<byte[], byte[]>> all = new ArrayList<>();
+    private final List<Slot> slots = new ArrayList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
     private final ObjectMapper mapper = new ObjectMapper();
+    private long uses;
+
+    /** One consumer, the partition it is positioned on, and the records it fetched beyond the last batch read. */
+    private static final class Slot {
+        final KafkaConsumer<byte[], byte[]> consumer;
+        final ArrayDeque<ConsumerRecord<byte[], byte[]>> leftover = new ArrayDeque<>();
+        TopicPartition tp;
+        /** The offset after the last batch read: where {@link #leftover} (then the consumer) continues. */
+        long next = -1;
+
+        boolean busy;
+        long lastUsed;
+
+        Slot(KafkaConsumer<byte[], byte[]> consumer) {
+            this.consumer = consumer;
+        }
+
+        void forget() {
+            tp = null;
+            next = -1;
+            leftover.clear();
+        }
+    }
 
     public BatchReader(String bootstrapServers, int size) {
-        pool = new ArrayBlockingQueue<>(size);
         for (int i = 0; i < size; i++) {
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
                     Map.of(
@@ -49,49 +88,147 @@ public final class BatchReader implements AutoCloseable {
                             ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
                             2000,
                             ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                            10),
+                            10,
+                            ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                            (int) REQUEST_TIMEOUT.toMillis(),
+                            ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                            (int) READ_TIMEOUT.toMillis()),
                     new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
-            all.add(consumer);
-            pool.add(consumer);
+            slots.add(new Slot(consumer));
         }
     }
 
     /** The events of the batch that match the filter, in offset order. */
     List<ObjectNode> read(ClaimedBatch batch, SyncFilter filter) throws IOException, InterruptedException {
-        KafkaConsumer<byte[], byte[]> consumer = pool.take();
+        TopicPartition tp = new TopicPartition(batch.topic(), batch.partition());
+        Slot slot = take(tp, batch.firstOffset());
+        boolean ok = false;
         try {
-            TopicPartition tp = new TopicPartition(batch.topic(), batch.partition());
-            consumer.assign(List.of(tp));
-            consumer.seek(tp, batch.firstOffset());
-            List<ObjectNode> events = new ArrayList<>();
-            long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
-            while (consumer.position(tp) <= batch.lastOffset()) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("could not read offsets up to " + batch.lastOffset() + " of " + tp
-                            + " within " + READ_TIMEOUT);
-                }
-                for (ConsumerRecord<byte[], byte[]> record :
-                        consumer.poll(Duration.ofMillis(100)).records(tp)) {
-                    if (record.offset() > batch.lastOffset()) break;
-                    EventHeader header = EventHeader.read(record.key(), record.value());
-                    if (!filter.matches(header.source(), header.type(), header.event())) continue;
-                    JsonNode event = mapper.readTree(record.value());
-                    if (event instanceof ObjectNode object) events.add(object);
-                    else log.warn("Skipping offset {} of {}: not a JSON object", record.offset(), tp);
-                }
-            }
+            List<ObjectNode> events = read(slot, tp, batch, filter);
+            ok = true;
             return events;
         } finally {
-            pool.add(consumer);
+            if (!ok) slot.forget(); // position unknown after a failure: re-assign and seek next time
+            release(slot);
+        }
+    }
+
+    private List<ObjectNode> read(Slot slot, TopicPartition tp, ClaimedBatch batch, SyncFilter filter)
+            throws IOException {
+        long first = batch.firstOffset();
+        long last = batch.lastOffset();
+        KafkaConsumer<byte[], byte[]> consumer = slot.consumer;
+        if (!tp.equals(slot.tp)) {
+            slot.forget();
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, first);
+        } else if (first < slot.next) {
+            slot.leftover.clear();
+            consumer.seek(tp, first);
+        } else {
+            while (!slot.leftover.isEmpty() && slot.leftover.peekFirst().offset() < first) slot.leftover.pollFirst();
+            if (slot.leftover.isEmpty() && consumer.position(tp) < first) consumer.seek(tp, first);
+        }
+        slot.tp = tp;
+        slot.next = -1;
+        List<ObjectNode> events = new ArrayList<>(batch.eventCount());
+        boolean done = false;
+        while (!slot.leftover.isEmpty()) {
+            ConsumerRecord<byte[], byte[]> record = slot.leftover.peekFirst();
+            if (record.offset() > last) {
+                done = true;
+                break;
+            }
+            slot.leftover.pollFirst();
+            add(record, filter, tp, events);
+        }
+        long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+        while (!done && consumer.position(tp) <= last) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("could not read offsets up to " + last + " of " + tp + " within " + READ_TIMEOUT);
+            }
+            for (ConsumerRecord<byte[], byte[]> record :
+                    consumer.poll(Duration.ofMillis(100)).records(tp)) {
+                if (record.offset() > last) slot.leftover.addLast(record);
+                else if (record.offset() >= first) add(record, filter, tp, events);
+            }
+        }
+        slot.next = last + 1;
+        return events;
+    }
+
+    /** Parses the record once; the filter sees the source from the key and type and event from the parsed value. */
+    private void add(
+            ConsumerRecord<byte[], byte[]> record, SyncFilter filter, TopicPartition tp, List<ObjectNode> events)
+            throws IOException {
+        String source = EventHeader.sourceOf(record.key());
+        if (!filter.matchesSource(source)) return;
+        JsonNode event;
+        try {
+            event = mapper.readTree(record.value());
+        } catch (IOException e) {
+            // what the header-first reader did: a record the filter would have kept fails the read, others are skipped
+            EventHeader header = EventHeader.read(record.key(), record.value());
+            if (filter.matches(header.source(), header.type(), header.event())) throw e;
+            return;
+        }
+        if (!(event instanceof ObjectNode object)) {
+            if (filter.matches(source, null, null))
+                log.warn("Skipping offset {} of {}: not a JSON object", record.offset(), tp);
+            return;
+        }
+        if (filter.needsHeader() && !filter.matches(source, text(object.get("type")), text(object.get("event"))))
+            return;
+        events.add(object);
+    }
+
+    private static String text(JsonNode node) {
+        return node != null && node.isTextual() ? node.textValue() : null;
+    }
+
+    /** A free consumer for this partition: one already there (at this offset, best), else the least recently used. */
+    private Slot take(TopicPartition tp, long first) throws InterruptedException {
+        lock.lock();
+        try {
+            while (true) {
+                Slot best = null;
+                int bestScore = -1;
+                for (Slot slot : slots) {
+                    if (slot.busy) continue;
+                    int score = tp.equals(slot.tp) ? (slot.next == first ? 3 : 2) : slot.tp == null ? 1 : 0;
+                    if (score > bestScore || (score == bestScore && slot.lastUsed < best.lastUsed)) {
+                        best = slot;
+                        bestScore = score;
+                    }
+                }
+                if (best != null) {
+                    best.busy = true;
+                    best.lastUsed = ++uses;
+                    return best;
+                }
+                released.await();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void release(Slot slot) {
+        lock.lock();
+        try {
+            slot.busy = false;
+            released.signal();
+        } finally {
+            lock.unlock();
         }
     }
 
     @Override
     public void close() {
-        all.forEach(c -> {
+        slots.forEach(s -> {
             try {
-                c.close(Duration.ofSeconds(1));
+                s.consumer.close(Duration.ofSeconds(1));
             } catch (RuntimeException e) {
                 log.debug("reader close failed", e);
             }

@@ -158,7 +158,10 @@ final class RetryChains {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            log.warn("Retry chain {} failed ({}); its lease will expire and it will be retried", chain, e.toString());
+            log.warn(
+                    "Retry chain {} failed ({}); its lease will expire and it will be retried",
+                    chain,
+                    Failures.describeQueueDatabaseFailure(e));
         }
     }
 

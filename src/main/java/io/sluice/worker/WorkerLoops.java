@@ -1,6 +1,7 @@
 package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
+import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
@@ -90,7 +91,10 @@ final class WorkerLoops implements AutoCloseable {
                 sleep(settings.pollInterval().multipliedBy(4));
             } catch (Exception e) {
                 Duration delay = claimRecovery.failed();
-                log.warn("Claiming failed ({}); retrying in {} ms", e.toString(), delay.toMillis());
+                log.warn(
+                        "Claiming failed ({}); retrying in {} ms",
+                        Failures.describeQueueDatabaseFailure(e),
+                        delay.toMillis());
                 sleep(delay);
             }
         }
@@ -123,7 +127,7 @@ final class WorkerLoops implements AutoCloseable {
             } catch (WriteHeldException e) {
                 log.debug("Worker {} waits: {}", name, e.getMessage()); // paused or failing over: expected, not a fault
             } catch (Exception e) {
-                log.warn("Worker {} failed ({}); will try again", name, e.toString());
+                log.warn("Worker {} failed ({}); will try again", name, Failures.describeQueueDatabaseFailure(e));
             }
         }
     }

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.sluice.event.IsoTimestamps;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.RetryStore;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /** Delivery meters, per sync where it matters. Names are listed in docs/operations.md. */
 final class WorkerMetrics {
+    private static final TimeUnit NANOS = TimeUnit.NANOSECONDS;
     private final MeterRegistry registry;
     private final Timer endToEnd;
     private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
@@ -53,14 +55,23 @@ final class WorkerMetrics {
                 .description("Reading a batch back and delivering it")
                 .register(registry)
                 .record(nanos, TimeUnit.NANOSECONDS);
+        long nowNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         for (ObjectNode event : events) {
             JsonNode receivedAt = event.get("receivedAt");
             if (receivedAt == null) continue;
-            try {
-                endToEnd.record(Duration.between(Instant.parse(receivedAt.asText()), now));
-            } catch (RuntimeException ignored) {
-                // not a timestamp we wrote; skip it
-            }
+            Instant at = receivedAt(receivedAt.asText());
+            if (at != null) endToEnd.record(nowNanos - (at.getEpochSecond() * 1_000_000_000L + at.getNano()), NANOS);
+        }
+    }
+
+    /** The collector's receivedAt: its own shape by hand (Instant.parse was 5 % of the worker's CPU), else parsed. */
+    static Instant receivedAt(String text) {
+        Instant fast = IsoTimestamps.parseCommon(text);
+        if (fast != null) return fast;
+        try {
+            return Instant.parse(text);
+        } catch (RuntimeException e) {
+            return null; // not a timestamp we wrote; skip it
         }
     }
 

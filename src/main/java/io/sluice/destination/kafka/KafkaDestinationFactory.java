@@ -74,6 +74,10 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     static Map<String, Object> producerConfig(DestinationSettings settings, String bootstrapServers) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-destination-" + settings.id());
+        // Kafka's defaults (30 s per request, 120 s per record) hold a batch that long on a link that went silent
+        // without closing; these end a stuck send well inside a lease, and the batch is retried (docs/reliability.md).
+        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "8000");
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "20000");
         Object extra = settings.opaque("producer");
         if (extra != null) {
             if (!(extra instanceof JsonNode node) || !(node.isObject() || node.isNull())) {

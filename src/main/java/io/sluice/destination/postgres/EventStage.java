@@ -2,7 +2,7 @@ package io.sluice.destination.postgres;
 
 import static io.sluice.destination.postgres.Identifiers.quote;
 
-import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -76,41 +76,31 @@ final class EventStage {
                 + " ON CONFLICT (\"id\") DO NOTHING";
     }
 
-    /** CSV: NULL is an empty unquoted field; every value is quoted, with quotes doubled. */
-    byte[] csv(Map<String, Map<String, ColumnType>> types) {
-        int width = columns.size();
-        StringBuilder out = new StringBuilder(64 * 1024);
-        String[] line = new String[width];
+    /** Writes the staged rows of all this stage's tables: {@code t}, then each value at its stage column. */
+    void csv(Map<String, Map<String, ColumnType>> types, CsvOut out) throws SQLException {
+        String[] line = new String[columns.size()];
         for (int t = 0; t < tables.size(); t++) {
             TableRows rows = tables.get(t);
             Map<String, ColumnType> tableTypes = types.get(rows.table);
-            for (Map<String, Value> row : rows.rows) {
+            List<String> names = rows.names();
+            int[] at = new int[names.size()];
+            boolean[] asText = new boolean[names.size()];
+            for (int i = 0; i < at.length; i++) {
+                at[i] = columns.get(names.get(i));
+                asText[i] = tableTypes.get(names.get(i)) == ColumnType.TEXT;
+            }
+            for (Value[] row : rows.rows) {
                 Arrays.fill(line, null);
-                for (Map.Entry<String, Value> value : row.entrySet()) {
-                    line[columns.get(value.getKey())] = value.getValue().render(tableTypes.get(value.getKey()));
+                for (int i = 0; i < row.length; i++) {
+                    if (row[i] != null) line[at[i]] = asText[i] ? row[i].text() : row[i].typed();
                 }
-                out.append(t);
+                out.raw(t);
                 for (String text : line) {
-                    out.append(',');
-                    if (text != null) quoted(out, text);
+                    out.comma();
+                    if (text != null) out.quotedText(text);
                 }
-                out.append('\n');
+                out.newline();
             }
         }
-        return out.toString().getBytes(StandardCharsets.UTF_8);
-    }
-
-    static void quoted(StringBuilder out, String text) {
-        out.append('"');
-        if (text.indexOf('"') < 0) {
-            out.append(text);
-        } else {
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c == '"') out.append('"');
-                out.append(c);
-            }
-        }
-        out.append('"');
     }
 }

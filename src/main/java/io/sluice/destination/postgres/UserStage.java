@@ -2,7 +2,7 @@ package io.sluice.destination.postgres;
 
 import static io.sluice.destination.postgres.Identifiers.quote;
 
-import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -122,29 +122,27 @@ final class UserStage {
                 .toString();
     }
 
-    /** CSV: NULL is an empty unquoted field; every value is quoted, with quotes doubled. */
-    byte[] csv() {
-        StringBuilder out = new StringBuilder(rows.rows.size() * columns.size() * 24);
+    /** The merged users, typed per target column, then when each trait was set. */
+    void csv(CsvOut out) throws SQLException {
         ColumnType[] columnTypes = new ColumnType[columns.size()];
         for (int i = 0; i < columnTypes.length; i++) columnTypes[i] = types.get(columns.get(i));
         for (int r = 0; r < rows.rows.size(); r++) {
-            Map<String, Value> row = rows.rows.get(r);
+            Value[] row = rows.rows.get(r);
             for (int i = 0; i < columnTypes.length; i++) {
-                if (i > 0) out.append(',');
-                Value value = row.get(columns.get(i));
-                if (value != null) EventStage.quoted(out, value.render(columnTypes[i]));
+                if (i > 0) out.comma();
+                Value value = i < row.length ? row[i] : null;
+                if (value != null) out.quotedText(value.render(columnTypes[i]));
             }
             if (timed) {
                 Map<String, Instant> times = rows.times.get(r);
                 for (String column : columns) {
-                    out.append(',');
+                    out.comma();
                     Instant at = times.get(column);
-                    if (at != null) EventStage.quoted(out, at.toString());
+                    if (at != null) out.quoted(at);
                 }
             }
-            out.append('\n');
+            out.newline();
         }
-        return out.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private String stageColumn(String column) {

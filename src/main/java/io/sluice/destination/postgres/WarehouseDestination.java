@@ -7,13 +7,15 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
-import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,11 @@ final class WarehouseDestination implements Destination {
     private final int poolSize;
     private final long connectionTimeoutMs;
     private final WarehouseSchema schema = new WarehouseSchema();
+    /** COPY buffers (64 KB each), reused across loads: at most one per pooled connection is in use. */
+    private final Queue<CsvOut> buffers = new ConcurrentLinkedQueue<>();
+    /** Loads that found messageIds already in the warehouse and went the staged way (for tests and debugging). */
+    final AtomicLong stagedLoads = new AtomicLong();
+
     private HikariDataSource pool;
 
     WarehouseDestination(String id, String url, String user, String password, int poolSize, long connectionTimeoutMs) {
@@ -109,28 +116,33 @@ final class WarehouseDestination implements Destination {
                 } else {
                     throw Failures.classify(e);
                 }
-            } catch (IOException e) {
-                throw Failures.classify(e);
             }
         }
     }
 
-    private void load(String schemaName, SortedMap<String, TableRows> tables) throws SQLException, IOException {
+    private void load(String schemaName, SortedMap<String, TableRows> tables) throws SQLException {
         HikariDataSource dataSource = pool();
         try (Connection c = dataSource.getConnection()) {
             Map<String, Map<String, ColumnType>> types = new HashMap<>();
             for (TableRows rows : tables.values()) types.put(rows.table, schema.ensure(c, schemaName, rows));
             c.setAutoCommit(false);
+            CsvOut out = buffers.poll();
+            if (out == null) out = new CsvOut();
             try {
-                BatchLoader.load(c, schemaName, tables, types);
+                BatchLoader.Path path = BatchLoader.load(c, schemaName, tables, types, out);
                 c.commit();
-            } catch (SQLException | IOException | RuntimeException e) {
+                if (path == BatchLoader.Path.STAGED) stagedLoads.incrementAndGet();
+                if (path == BatchLoader.Path.STAGED)
+                    log.debug("A batch for {} had messageIds already loaded; loaded the others", schemaName);
+            } catch (SQLException | RuntimeException e) {
                 try {
                     c.rollback();
                 } catch (SQLException suppressed) {
                     e.addSuppressed(suppressed);
                 }
                 throw e;
+            } finally {
+                buffers.add(out);
             }
         }
     }

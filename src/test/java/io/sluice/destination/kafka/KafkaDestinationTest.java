@@ -171,7 +171,13 @@ class KafkaDestinationTest {
                         settings("127.0.0.1:9092", "t", "{linger.ms: 50}"), "127.0.0.1:9092"))
                 .containsEntry("acks", "all")
                 .containsEntry("enable.idempotence", "true")
-                .containsEntry("linger.ms", "50");
+                .containsEntry("linger.ms", "50")
+                .as("a silent link ends a send well inside a lease")
+                .containsEntry("delivery.timeout.ms", "20000");
+        assertThat(KafkaDestinationFactory.producerConfig(
+                        settings("127.0.0.1:9092", "t", "{delivery.timeout.ms: 60000}"), "127.0.0.1:9092"))
+                .as("the destination's own setting wins")
+                .containsEntry("delivery.timeout.ms", "60000");
         assertThat(Objects.requireNonNull(DestinationRegistry.factory("kafka")))
                 .isInstanceOf(KafkaDestinationFactory.class);
     }

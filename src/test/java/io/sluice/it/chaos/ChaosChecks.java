@@ -1,6 +1,8 @@
 package io.sluice.it.chaos;
 
 import io.sluice.support.TopicReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -8,6 +10,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /** Where acknowledged events are looked for: the events topic, the warehouse, counting sinks. */
 final class ChaosChecks {
@@ -25,6 +28,31 @@ final class ChaosChecks {
             counts.merge(TopicReader.json(record.value()).path("messageId").asText(), 1, Integer::sum);
         }
         return counts;
+    }
+
+    /**
+     * Writes every thread of this JVM, virtual ones included, to target/chaos/NAME-threads.txt: what a stuck
+     * scenario was waiting on, for the report of a failed run.
+     */
+    static void dumpThreads(String name) {
+        try {
+            Path file = Path.of("target", "chaos", name + "-threads.txt").toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            Files.deleteIfExists(file);
+            String jcmd =
+                    Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            new ProcessBuilder(
+                            jcmd,
+                            String.valueOf(ProcessHandle.current().pid()),
+                            "Thread.dump_to_file",
+                            "-format=text",
+                            file.toString())
+                    .redirectErrorStream(true)
+                    .start()
+                    .waitFor(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.out.println("thread dump failed: " + e);
+        }
     }
 
     static Set<String> warehouseIds(String warehouseUrl) {

@@ -3,10 +3,10 @@ package io.sluice.it.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.sluice.bench.chaos.ChaosLoad;
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.Sluice;
 import io.sluice.support.BrokerCluster;
-import io.sluice.support.ChaosLoad;
 import io.sluice.support.ReadyProbe;
 import io.sluice.support.SmallDisk;
 import java.nio.file.Path;

@@ -1,11 +1,13 @@
-package io.sluice.support;
+package io.sluice.bench.chaos;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
@@ -16,7 +18,7 @@ import java.util.function.IntFunction;
  * Continuous load like the official SDKs produce: each sender posts batches of track events with unique
  * messageIds and, when a batch is not answered 200 (503, 429, a reset connection, a timeout), sends the very same
  * batch again after a short pause, as analytics-java does. Every attempt is recorded with its start and end time,
- * so a test can check what was answered while a fault lasted and which ids were acknowledged.
+ * so a test (or {@code sluice bench chaos}) can check what was answered while a fault lasted and which ids were acknowledged.
  */
 public final class ChaosLoad implements AutoCloseable {
     /** One HTTP attempt: status -1 for an I/O failure (connection refused or reset, timeout). */
@@ -46,7 +48,8 @@ public final class ChaosLoad implements AutoCloseable {
             int batchSize,
             Duration pause) {
         this.collectorUrl = collectorUrl;
-        this.authorization = Http.basic(writeKey);
+        this.authorization =
+                "Basic " + Base64.getEncoder().encodeToString((writeKey + ":").getBytes(StandardCharsets.UTF_8));
         this.batchSize = batchSize;
         this.pause = pause;
         this.prefix = prefix;

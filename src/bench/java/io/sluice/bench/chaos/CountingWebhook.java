@@ -1,4 +1,4 @@
-package io.sluice.it.chaos;
+package io.sluice.bench.chaos;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -13,11 +13,11 @@ import java.util.concurrent.Executors;
  * A webhook receiver that dedupes nothing: answers 200 to every event-mode request and counts each
  * Idempotency-Key (the event's messageId), so an event delivered twice is seen twice.
  */
-final class CountingReceiver implements AutoCloseable {
+public final class CountingWebhook implements AutoCloseable {
     private final HttpServer server;
     private final Map<String, Integer> counts = new ConcurrentHashMap<>();
 
-    CountingReceiver() {
+    public CountingWebhook() {
         try {
             server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 100);
         } catch (IOException e) {
@@ -34,11 +34,11 @@ final class CountingReceiver implements AutoCloseable {
         server.start();
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/hook";
     }
 
-    Map<String, Integer> counts() {
+    public Map<String, Integer> counts() {
         return Map.copyOf(counts);
     }
 
