@@ -16,13 +16,19 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        subcommands = {BenchPipelineCommand.class, BenchWrkCommand.class, BenchChaosCommand.class, LoadCommand.class},
+        subcommands = {
+            BenchPipelineCommand.class,
+            BenchWrkCommand.class,
+            BenchChaosCommand.class,
+            LoadCommand.class,
+            BenchDestinationsCommand.class
+        },
         description = {
             "Measures, in one run on this machine: a raw Kafka producer with the collector's settings (events/s), "
                     + "then the collector's POST /v1/batch (events/s) and POST /v1/track (requests/s), with latency, heap and CPU split.",
             "Starts its own embedded Kafka (temp dir) and in-process collector; stops by itself. See bench/README.md.",
             "'bench pipeline' measures the whole pipeline end to end instead (see its --help); 'bench chaos' runs the seeded "
-                    + "role-kill scenario (see its --help)."
+                    + "role-kill scenario (see its --help); 'bench destinations' the bad-webhook isolation and catch-up scenario."
         })
 public final class BenchCommand implements Callable<Integer>, CommandExtension {
     @Option(

@@ -1,5 +1,7 @@
 package io.sluice.destination;
 
+import java.time.Duration;
+
 /**
  * Where a sync's events go. Lifecycle, always in this order: {@link DestinationFactory#validate} (settings only,
  * no I/O) → {@link #open()} → {@link #deliver} any number of times, possibly concurrently for different batches →
@@ -28,6 +30,15 @@ public interface Destination extends AutoCloseable {
      */
     default boolean deliversEventByEvent() {
         return false;
+    }
+
+    /**
+     * How long this destination would fail anything handed to it without trying (an open circuit until its next
+     * probe, a Retry-After pause); zero when it takes work now. The worker claims no new batches for it meanwhile, so
+     * a destination that is down holds no slots, Kafka reads or retry rows: its batches wait, unread, in the queue.
+     */
+    default Duration unavailableFor() {
+        return Duration.ZERO;
     }
 
     @Override

@@ -18,11 +18,14 @@ import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -60,6 +63,8 @@ public final class Worker implements Service {
     private final BatchNotifications notifications;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
+    private final Map<String, List<String>> syncsOfDestination;
+    private final Map<String, Destination> destinations;
     /**
      * A partition with a backlog is handed on in runs of up to this many batches, delivered as one: bigger loads and
      * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
@@ -97,6 +102,12 @@ public final class Worker implements Service {
                 new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
+        this.syncsOfDestination = config.syncs().stream()
+                .collect(Collectors.groupingBy(
+                        SyncSettings::destination,
+                        TreeMap::new,
+                        Collectors.mapping(SyncSettings::id, Collectors.toUnmodifiableList())));
+        this.destinations = destinations;
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
         this.notifications = store.notifications(loops::wake);
@@ -133,7 +144,16 @@ public final class Worker implements Service {
                 settings.concurrency());
     }
 
-    /** Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count. */
+    /**
+     * Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count.
+     *
+     * <p>Every destination has {@code worker.concurrency} batch slots of its own (not a share of one pool), and only
+     * its own free slots bound what is claimed for it: destinations with the same number of free slots share one claim
+     * statement with that limit (usually all of them: one statement), a nearly full one gets its own. So a slow
+     * destination holding most of its slots never shrinks the claims of the others. A destination that would refuse
+     * everything now ({@link Destination#unavailableFor}: open circuit, long Retry-After) is not claimed for at all:
+     * its batches wait in the queue unread instead of being read from Kafka only to be parked in the retry queue.
+     */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
         if (free <= 0) {
             moreDue = true;
@@ -142,44 +162,41 @@ public final class Worker implements Service {
         claiming.incrementAndGet();
         try {
             Map<String, Integer> held = heldPerDestination();
-            // At most what the least-free destination still taking batches has left, so none exceeds its own slots.
-            int limit = delivery.syncs().values().stream()
-                    .map(SyncSettings::destination)
-                    .distinct()
-                    .mapToInt(d -> settings.concurrency() - held.getOrDefault(d, 0))
-                    .filter(n -> n > 0)
-                    .min()
-                    .orElse(0);
-            limit = Math.min(free, limit);
-            if (limit <= 0) {
-                moreDue = true;
-                return 0;
+            Map<Integer, List<String>> byFreeSlots = new TreeMap<>(Comparator.reverseOrder());
+            for (Map.Entry<String, List<String>> d : syncsOfDestination.entrySet()) {
+                int own = settings.concurrency() - held.getOrDefault(d.getKey(), 0);
+                if (own <= 0 || !available(d.getKey())) continue;
+                byFreeSlots.computeIfAbsent(own, n -> new ArrayList<>()).addAll(d.getValue());
             }
-            List<ClaimedBatch> claimed =
-                    store.claim(owner, limit, settings.leaseDuration(), clock.instant(), busySyncs(held));
-            moreDue = claimed.size() >= limit;
-            for (ClaimedBatch batch : claimed) {
-                inFlight.put(batch.id(), batch);
-                dispatch.accept(batch);
+            int total = 0;
+            boolean filled = byFreeSlots.isEmpty(); // nothing could be claimed now: claim again once a slot frees
+            for (Map.Entry<Integer, List<String>> group : byFreeSlots.entrySet()) {
+                int limit = Math.min(free - total, group.getKey());
+                if (limit <= 0) {
+                    filled = true;
+                    break;
+                }
+                List<String> others = new ArrayList<>(delivery.syncs().keySet());
+                others.removeAll(group.getValue());
+                List<ClaimedBatch> claimed =
+                        store.claim(owner, limit, settings.leaseDuration(), clock.instant(), others);
+                for (ClaimedBatch batch : claimed) {
+                    inFlight.put(batch.id(), batch);
+                    dispatch.accept(batch);
+                }
+                total += claimed.size();
+                if (claimed.size() >= limit) filled = true;
             }
-            return claimed.size();
+            moreDue = filled;
+            return total;
         } finally {
             claiming.decrementAndGet();
         }
     }
 
-    /**
-     * Syncs whose destination already holds all of its own slots: every destination has {@code worker.concurrency}
-     * batch slots of its own (not a share of one pool), so a slow or hanging destination can only ever fill its own.
-     */
-    private List<String> busySyncs(Map<String, Integer> perDestination) {
-        Map<String, SyncSettings> syncs = delivery.syncs();
-        int share = settings.concurrency();
-        if (perDestination.values().stream().noneMatch(n -> n >= share)) return List.of();
-        return syncs.values().stream()
-                .filter(s -> perDestination.getOrDefault(s.destination(), 0) >= share)
-                .map(SyncSettings::id)
-                .toList();
+    private boolean available(String destination) {
+        Destination d = destinations.get(destination);
+        return d == null || !d.unavailableFor().isPositive();
     }
 
     private Map<String, Integer> heldPerDestination() {
@@ -252,10 +269,14 @@ public final class Worker implements Service {
         return next;
     }
 
-    /** Completes the batch and, unless the worker is stopping, claims the sync's next due batch in the same transaction. */
+    /**
+     * Completes the batch and, unless the worker is stopping or the destination is unavailable, claims the sync's next
+     * due batch in the same transaction.
+     */
     private Optional<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
         Instant now = clock.instant();
-        if (!loops.running()) {
+        // Nothing is handed on to a destination that would refuse it now (see claim): its next batch waits unread.
+        if (!loops.running() || !available(destinationOfSync.getOrDefault(batch.syncId(), ""))) {
             store.complete(batch, now, outcome.toRetry(), outcome.dead());
             return Optional.empty();
         }

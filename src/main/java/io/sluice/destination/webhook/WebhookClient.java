@@ -148,6 +148,17 @@ final class WebhookClient implements AutoCloseable {
         }
     }
 
+    /**
+     * How long every request would be refused without being sent: the circuit is open until its next probe, or the
+     * destination asked (Retry-After) to be left alone for longer than a request would wait out ({@code maxWait}).
+     */
+    Duration unavailableFor() {
+        Duration untilProbe = breaker.untilProbe();
+        Duration paused = Duration.between(clock.instant(), pausedUntil.get());
+        if (paused.compareTo(settings.maxWait()) <= 0) paused = Duration.ZERO;
+        return untilProbe.compareTo(paused) >= 0 ? untilProbe : paused;
+    }
+
     /** A 429/503: honoured for the whole destination when it says how long (Retry-After). */
     private void backpressure(Duration retryAfter) {
         if (retryAfter == null || !retryAfter.isPositive()) return;

@@ -14,6 +14,7 @@ import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
 import io.sluice.event.UserKey;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -208,6 +209,11 @@ final class WebhookDestination implements Destination {
     @Override
     public boolean deliversEventByEvent() {
         return true;
+    }
+
+    @Override
+    public Duration unavailableFor() {
+        return client.unavailableFor();
     }
 
     @Override

@@ -72,8 +72,13 @@ final class TestReceiver implements AutoCloseable {
     private volatile Function<Request, Reply> script = request -> Reply.ok();
 
     TestReceiver() {
+        this(0);
+    }
+
+    /** On a given port (0: any free one), e.g. where a refused or black-holed endpoint was, once it "recovers". */
+    TestReceiver(int port) {
         try {
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 200);
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 200);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
