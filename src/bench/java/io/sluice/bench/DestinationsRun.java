@@ -8,6 +8,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,7 +40,12 @@ final class DestinationsRun {
             long p99Micros,
             double catchUpRate,
             double seconds,
-            boolean caughtUp) {}
+            boolean caughtUp,
+            Instant from,
+            Instant to) {}
+
+    /** The warehouse's latency (load transaction start {@code uuid_ts} − {@code received_at}) of a phase's events. */
+    record WarehouseLatency(long events, long p50Millis, long p99Millis) {}
 
     private static final int EVENTS_PER_REQUEST = 100;
     private static final String PAD = "x".repeat(220); // ~550-byte events with the enriched fields
@@ -68,7 +79,10 @@ final class DestinationsRun {
             }
             running.set(false);
             load.join();
-            return report(phases, healthy, bad, started);
+            Thread.sleep(5_000); // the last phase's events reach the warehouse
+            List<WarehouseLatency> warehouse = new ArrayList<>();
+            for (Phase p : phases) warehouse.add(warehouseLatency(sluice.warehouseUrl(), p));
+            return report(phases, warehouse, healthy, bad, started);
         } finally {
             BenchRun.deleteRecursively(dir);
         }
@@ -79,7 +93,9 @@ final class DestinationsRun {
             throws Exception {
         bad.mode(mode);
         healthy.swapLatency();
+        Instant from = Instant.now();
         Thread.sleep(length.multipliedBy(2).dividedBy(3));
+        Instant to = Instant.now();
         LatencyHistogram h = healthy.swapLatency();
         bad.mode(BenchReceiver.Mode.OK);
         long t0 = System.nanoTime();
@@ -98,7 +114,9 @@ final class DestinationsRun {
                 h.percentile(99),
                 rate,
                 seconds,
-                bad.acceptedEvents() >= backlog);
+                bad.acceptedEvents() >= backlog,
+                from,
+                to);
         System.out.printf(
                 "%-45s healthy p50 %6d ms, p99 %6d ms (%,d events); catch-up %,.0f events/s (%.1fx) in %.1f s%n",
                 p.mode(),
@@ -160,7 +178,31 @@ final class DestinationsRun {
         }
     }
 
-    private String report(List<Phase> phases, BenchReceiver healthy, BenchReceiver bad, String started) {
+    /** How the issue measured the damage: the warehouse sync's p99 while the bad webhook misbehaves. */
+    private static WarehouseLatency warehouseLatency(String url, Phase phase) throws SQLException {
+        String sql = """
+                SELECT count(*),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM uuid_ts - received_at)),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM uuid_ts - received_at))
+                FROM web.tracks WHERE received_at >= ? AND received_at < ?""";
+        try (Connection c = DriverManager.getConnection(url, "sluice", "");
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(phase.from()));
+            ps.setTimestamp(2, Timestamp.from(phase.to()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new WarehouseLatency(
+                        rs.getLong(1), Math.round(rs.getDouble(2) * 1000), Math.round(rs.getDouble(3) * 1000));
+            }
+        }
+    }
+
+    private String report(
+            List<Phase> phases,
+            List<WarehouseLatency> warehouse,
+            BenchReceiver healthy,
+            BenchReceiver bad,
+            String started) {
         StringBuilder out = new StringBuilder();
         out.append("`")
                 .append(o.command())
@@ -171,15 +213,20 @@ final class DestinationsRun {
                 "Load %,d events/s (%d events per /v1/batch request, %d users), %,d events accepted, %d failed requests.%n%n"
                         .formatted(o.rate(), EVENTS_PER_REQUEST, o.users(), sent.get(), failedRequests.get()));
         out.append(
-                "| bad webhook | healthy webhook p50 | p99 | events | catch-up events/s | × ingest | catch-up s |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|\n");
-        for (Phase p : phases) {
-            out.append("| %s | %d ms | %d ms | %,d | %,.0f | %.1f | %.1f |%n"
+                "| bad webhook | healthy webhook p50 | p99 | events | warehouse p50 | p99 | events | catch-up events/s | × ingest | catch-up s |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (int i = 0; i < phases.size(); i++) {
+            Phase p = phases.get(i);
+            WarehouseLatency w = warehouse.get(i);
+            out.append("| %s | %d ms | %d ms | %,d | %d ms | %d ms | %,d | %,.0f | %.1f | %.1f |%n"
                     .formatted(
                             p.mode(),
                             p.p50Micros() / 1000,
                             p.p99Micros() / 1000,
                             p.healthyEvents(),
+                            w.p50Millis(),
+                            w.p99Millis(),
+                            w.events(),
                             p.catchUpRate(),
                             p.catchUpRate() / o.rate(),
                             p.seconds()));

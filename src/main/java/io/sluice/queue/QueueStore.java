@@ -223,27 +223,30 @@ public final class QueueStore {
         if (held.isEmpty()) return List.of();
         try (WritePermits.Permit permit = gate.enter(true)) {
             String sql = """
+                    WITH held AS (SELECT b.id FROM batches b
+                                  JOIN unnest(?::bigint[], ?::bigint[]) AS h(id, epoch) ON b.id = h.id AND b.epoch = h.epoch
+                                  WHERE b.lease_owner = ? AND b.status = 'running'
+                                  ORDER BY b.id FOR UPDATE OF b)
                     UPDATE batches b SET lease_expires_at = ?, updated_at = ?
-                    FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
-                    WHERE b.id = h.id AND b.epoch = h.epoch AND b.lease_owner = ? AND b.status = 'running'
+                    FROM held WHERE b.id = held.id
                     RETURNING b.id""";
             try (Connection c = dataSource.getConnection();
                     PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
-                ps.setTimestamp(2, Timestamp.from(now));
                 List<ClaimedBatch.Member> members =
                         held.stream().flatMap(b -> b.members().stream()).toList();
                 ps.setArray(
-                        3,
+                        1,
                         c.createArrayOf(
                                 "int8",
                                 members.stream().map(ClaimedBatch.Member::id).toArray()));
                 ps.setArray(
-                        4,
+                        2,
                         c.createArrayOf(
                                 "int8",
                                 members.stream().map(ClaimedBatch.Member::epoch).toArray()));
-                ps.setString(5, owner);
+                ps.setString(3, owner);
+                ps.setTimestamp(4, Timestamp.from(now.plus(lease)));
+                ps.setTimestamp(5, Timestamp.from(now));
                 List<Long> still = new ArrayList<>();
                 try (ResultSet rs = counted(ps).executeQuery()) {
                     while (rs.next()) still.add(rs.getLong(1));
@@ -348,31 +351,37 @@ public final class QueueStore {
      * {@link FencedException}, and the caller's transaction rolls back the others (a run changes all or nothing).
      */
     private void fenced(Connection c, ClaimedBatch batch, String update, Object... leading) throws SQLException {
-        String sql = update + """
+        // The rows are locked first, in id order, as every multi-row update of batches does: a run's completion and
+        // a heartbeat over the same rows in different orders deadlocked (seen in bench destinations).
+        String sql = """
+                WITH held AS (SELECT b.id FROM batches b
+                              JOIN unnest(?::bigint[], ?::bigint[]) AS m(id, epoch) ON b.id = m.id AND b.epoch = m.epoch
+                              WHERE b.lease_owner = ? AND b.status = 'running'
+                              ORDER BY b.id FOR UPDATE OF b)
+                """ + update + """
 
-                FROM unnest(?::bigint[], ?::bigint[]) AS m(id, epoch)
-                WHERE b.id = m.id AND b.epoch = m.epoch AND b.lease_owner = ? AND b.status = 'running'""";
+                FROM held WHERE b.id = held.id""";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            int i = 1;
-            for (Object value : leading) {
-                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
-                else ps.setString(i++, (String) value);
-            }
             ps.setArray(
-                    i++,
+                    1,
                     c.createArrayOf(
                             "int8",
                             batch.members().stream()
                                     .map(ClaimedBatch.Member::id)
                                     .toArray()));
             ps.setArray(
-                    i++,
+                    2,
                     c.createArrayOf(
                             "int8",
                             batch.members().stream()
                                     .map(ClaimedBatch.Member::epoch)
                                     .toArray()));
-            ps.setString(i, batch.owner());
+            ps.setString(3, batch.owner());
+            int i = 4;
+            for (Object value : leading) {
+                if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                else ps.setString(i++, (String) value);
+            }
             if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);
         }
     }
