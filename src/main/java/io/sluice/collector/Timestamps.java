@@ -1,5 +1,6 @@
 package io.sluice.collector;
 
+import io.sluice.event.IsoTimestamps;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -28,7 +29,8 @@ final class Timestamps {
      * outside the years 0001-9999 in UTC.
      */
     static Instant parse(String text) {
-        Instant fast = parseCommon(text);
+        // the shape SDKs send almost always, parsed by hand (DateTimeFormatter was a third of the collector's CPU)
+        Instant fast = IsoTimestamps.parseCommon(text);
         if (fast != null) return inRange(fast) ? fast : null;
         try {
             TemporalAccessor parsed =
@@ -45,48 +47,6 @@ final class Timestamps {
     /** Whether the instant lies in the years 0001-9999 (UTC). */
     static boolean inRange(Instant instant) {
         return !instant.isBefore(MIN) && !instant.isAfter(MAX);
-    }
-
-    /**
-     * The shape SDKs send almost always (yyyy-MM-ddTHH:mm:ss[.fraction]Z), parsed by hand: ~20 ns instead of
-     * ~800 ns through DateTimeFormatter, which was a third of the collector's CPU. Null means "use the general parser".
-     */
-    private static Instant parseCommon(String s) {
-        int n = s.length();
-        if (n < 20
-                || s.charAt(n - 1) != 'Z'
-                || s.charAt(4) != '-'
-                || s.charAt(7) != '-'
-                || s.charAt(10) != 'T'
-                || s.charAt(13) != ':'
-                || s.charAt(16) != ':') return null;
-        int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
-        int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
-        if ((year | month | day | hour | minute | second) < 0) return null;
-        int nanos = 0;
-        if (n > 20) {
-            int fraction = n - 21;
-            if (s.charAt(19) != '.' || fraction < 1 || fraction > 9) return null;
-            nanos = digits(s, 20, fraction);
-            if (nanos < 0) return null;
-            for (int i = fraction; i < 9; i++) nanos *= 10;
-        }
-        try {
-            return LocalDateTime.of(year, month, day, hour, minute, second, nanos)
-                    .toInstant(ZoneOffset.UTC);
-        } catch (DateTimeException e) {
-            return null;
-        }
-    }
-
-    private static int digits(String s, int from, int count) {
-        int value = 0;
-        for (int i = from; i < from + count; i++) {
-            char c = s.charAt(i);
-            if (c < '0' || c > '9') return -1;
-            value = value * 10 + (c - '0');
-        }
-        return value;
     }
 
     /**
