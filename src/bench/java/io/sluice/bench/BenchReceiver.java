@@ -19,9 +19,11 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A webhook receiver on 127.0.0.1 for {@code bench destinations}: answers as its current {@link Mode} says, counts
- * the distinct events it accepted (by Idempotency-Key) and records the latency of each first acceptance (arrival minus
- * the collector's {@code receivedAt}) into the histogram in place. "refused" stops listening; any other mode listens
- * again on the same port.
+ * the distinct events it accepted (by messageId) and records the latency of each first acceptance (arrival minus
+ * the collector's {@code receivedAt}) into the histogram in place. A body is one event (webhook {@code mode: event}) or
+ * a JSON array of events ({@code mode: batch}); either way events are counted once each, by messageId, and the
+ * request's answer (by its Idempotency-Key) applies to all its events. "refused" stops listening; any other mode
+ * listens again on the same port.
  */
 final class BenchReceiver implements AutoCloseable {
     enum Mode {
@@ -111,7 +113,7 @@ final class BenchReceiver implements AutoCloseable {
             int status = status(key);
             if (status < 0) return; // black hole or slow: already waited
             if (status == 429) exchange.getResponseHeaders().set("Retry-After", mode == Mode.THROTTLE ? "2" : "1");
-            if (status == 200 && accepted.add(key)) accept(body);
+            if (status == 200) accept(body);
             exchange.sendResponseHeaders(status, -1);
         }
     }
@@ -146,7 +148,17 @@ final class BenchReceiver implements AutoCloseable {
     }
 
     private void accept(byte[] body) throws IOException {
-        JsonNode event = MAPPER.readTree(body);
+        JsonNode root = MAPPER.readTree(body);
+        if (!root.isArray()) {
+            acceptEvent(root);
+            return;
+        }
+        for (JsonNode event : root) acceptEvent(event);
+    }
+
+    /** Counts an event the first time its messageId arrives; later arrivals are redeliveries, not counted. */
+    private void acceptEvent(JsonNode event) {
+        if (!accepted.add(event.path("messageId").asText())) return;
         Instant received = Instant.parse(event.path("receivedAt").asText());
         latency.get().record(Duration.between(received, Instant.now()).toNanos() / 1000);
         String user = event.path("userId").asText(event.path("anonymousId").asText(""));

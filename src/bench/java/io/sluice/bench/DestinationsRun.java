@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * while the load goes on.
  */
 final class DestinationsRun {
-    record Options(int rate, Duration duration, Duration warmup, int users, String command) {}
+    record Options(int rate, Duration duration, Duration warmup, int users, String webhookMode, String command) {}
 
     record Phase(
             String mode,
@@ -210,8 +210,15 @@ final class DestinationsRun {
                 .append(started)
                 .append(")\n\n");
         out.append(
-                "Load %,d events/s (%d events per /v1/batch request, %d users), %,d events accepted, %d failed requests.%n%n"
-                        .formatted(o.rate(), EVENTS_PER_REQUEST, o.users(), sent.get(), failedRequests.get()));
+                "Load %,d events/s (%d events per /v1/batch request, %d users), %,d events accepted, %d failed requests;"
+                        + " webhooks in %s mode.%n%n"
+                                .formatted(
+                                        o.rate(),
+                                        EVENTS_PER_REQUEST,
+                                        o.users(),
+                                        sent.get(),
+                                        failedRequests.get(),
+                                        o.webhookMode()));
         out.append(
                 "| bad webhook | healthy webhook p50 | p99 | events | warehouse p50 | p99 | events | catch-up events/s | × ingest | catch-up s |\n");
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -246,12 +253,12 @@ final class DestinationsRun {
                 sources: [{id: web, writeKey: wk_bench}]
                 destinations:
                   - {id: warehouse, type: postgres, url: embedded}
-                  - {id: healthy, type: webhook, url: "%s"}
-                  - {id: bad, type: webhook, url: "%s", timeout: 10s, retry: {cap: 10s}}
+                  - {id: healthy, type: webhook, url: "%s", mode: %s}
+                  - {id: bad, type: webhook, url: "%s", mode: %s, timeout: 10s, retry: {cap: 10s}}
                 syncs:
                   - {id: to-warehouse, source: web, destination: warehouse}
                   - {id: to-healthy, source: web, destination: healthy}
                   - {id: to-bad, source: web, destination: bad}
-                """.formatted(dataDir, healthyUrl, badUrl);
+                """.formatted(dataDir, healthyUrl, o.webhookMode(), badUrl, o.webhookMode());
     }
 }

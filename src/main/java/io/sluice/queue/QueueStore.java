@@ -320,9 +320,18 @@ public final class QueueStore {
 
     /** Schedules another attempt of a held batch. */
     public void retryLater(ClaimedBatch batch, Instant nextAttempt, String error, Instant now) throws SQLException {
+        retryLater(batch, nextAttempt, error, now, true);
+    }
+
+    /**
+     * As {@link #retryLater(ClaimedBatch, Instant, String, Instant)}; unless {@code countAttempt}, the claim's attempt
+     * is given back (backpressure, a request never sent: only {@code retry.maxAge} bounds those).
+     */
+    public void retryLater(ClaimedBatch batch, Instant nextAttempt, String error, Instant now, boolean countAttempt)
+            throws SQLException {
         fencedUpdate(batch, """
                 UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?,
-                                     lease_owner = NULL, lease_expires_at = NULL""", nextAttempt, now, error);
+                                     attempts = b.attempts - ?, lease_owner = NULL, lease_expires_at = NULL""", nextAttempt, now, error, countAttempt ? 0 : 1);
     }
 
     /** Gives a held batch up without counting the attempt (shutdown): another worker takes it at once. */
@@ -380,6 +389,7 @@ public final class QueueStore {
             int i = 4;
             for (Object value : leading) {
                 if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
+                else if (value instanceof Integer number) ps.setInt(i++, number);
                 else ps.setString(i++, (String) value);
             }
             if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);

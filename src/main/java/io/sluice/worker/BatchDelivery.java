@@ -3,6 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
@@ -19,6 +20,7 @@ import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,6 +33,8 @@ import java.util.stream.Collectors;
  * failures into retries and dead letters by the destination's {@link RetryPolicy}. Whole-batch failures are thrown.
  */
 final class BatchDelivery {
+    private static final Set<FailureClass> DESTINATION_FAILURES = EnumSet.of(
+            FailureClass.UNREACHABLE, FailureClass.UNRESPONSIVE, FailureClass.BACKPRESSURE, FailureClass.NOT_SENT);
     private final Map<String, SyncSettings> syncs;
     private final Map<String, SyncFilter> filters;
     private final Map<String, Destination> destinations;
@@ -40,8 +44,17 @@ final class BatchDelivery {
     private final BatchReader reader;
     private final Clock clock;
 
-    /** What a delivered batch leaves behind, completed in one transaction. */
-    record Outcome(SyncSettings sync, List<ObjectNode> events, List<RetryEvent> toRetry, List<DeadLetter> dead) {}
+    /**
+     * What a delivered batch leaves behind, completed in one transaction; or, when {@code deferred} is not empty, the
+     * failures of a batch the destination refused altogether (see {@link #refusedAltogether}), which is retried as a
+     * whole and leaves nothing behind.
+     */
+    record Outcome(
+            SyncSettings sync,
+            List<ObjectNode> events,
+            List<RetryEvent> toRetry,
+            List<DeadLetter> dead,
+            List<DeliveryReport.EventFailure> deferred) {}
 
     BatchDelivery(
             List<SyncSettings> syncs,
@@ -86,6 +99,8 @@ final class BatchDelivery {
                 sync.id(), sync.source(), batch.id(), batch.partition(), batch.firstOffset(), batch.lastOffset(), now));
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
+        if (refusedAltogether(now, report) && !exhaustedIfDeferred(batch, report, policy, at))
+            return new Outcome(sync, events, List.of(), List.of(), report.failures());
         for (DeliveryReport.EventFailure failure : report.failures()) {
             if (failure.error().isRetriable()) {
                 // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
@@ -109,7 +124,33 @@ final class BatchDelivery {
                         batch.id()));
             }
         }
-        return new Outcome(sync, events, toRetry, dead);
+        return new Outcome(sync, events, toRetry, dead, List.of());
+    }
+
+    /**
+     * True when the destination took none of the events it was sent, each for a reason that is the destination's, not
+     * the event's: unreachable, unresponsive, backpressure, or never sent (circuit open, Retry-After, slots busy).
+     * Then the batch row waits as a whole (its successors behind it, so per-user order holds) instead of parking each
+     * event in the retry queue: per-event rows would put one queue-database row per event on a destination that takes
+     * nothing, and every later event of those users behind them, so its catch-up would go one event at a time through
+     * the database. Responsive errors (a 5xx answer) stay per event, retried with backoff: that is the event's failure
+     * until the error rate opens the circuit. What the batch left for the retry queue or dead letters (users already
+     * waiting, function failures) is decided again when it is retried.
+     */
+    private static boolean refusedAltogether(List<ObjectNode> sent, DeliveryReport report) {
+        if (sent.isEmpty() || report.failures().size() < sent.size()) return false;
+        return report.failures().stream()
+                .allMatch(f -> DESTINATION_FAILURES.contains(f.error().failureClass()));
+    }
+
+    /**
+     * Whether waiting as a whole would exhaust the batch's retries: then its events take the retry queue and dead
+     * letters one by one, which keep each event and can be replayed (a dead batch cannot).
+     */
+    private static boolean exhaustedIfDeferred(
+            ClaimedBatch batch, DeliveryReport report, RetryPolicy policy, Instant now) {
+        boolean counts = report.failures().stream().anyMatch(f -> f.error().usesAttempt());
+        return policy.exhausted(counts ? batch.attempts() : batch.attempts() - 1, batch.createdAt(), now);
     }
 
     /**

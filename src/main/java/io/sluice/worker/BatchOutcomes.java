@@ -3,6 +3,7 @@ package io.sluice.worker;
 import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
+import io.sluice.destination.DeliveryReport;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
@@ -10,6 +11,8 @@ import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -54,19 +57,51 @@ final class BatchOutcomes {
 
     /** The batch failed as a whole: retry it later or move it to the dead batches. Never throws. */
     void failed(ClaimedBatch batch, DeliveryException failure) {
+        failed(batch, failure, null);
+    }
+
+    /**
+     * The destination refused every event of the batch it was sent, each retriably (see
+     * {@link BatchDelivery.Outcome#deferred()}): the batch row waits as a whole, with the failure that decides its
+     * retry — one that uses up an attempt if any did, else the longest Retry-After. Never throws.
+     */
+    void deferred(ClaimedBatch batch, List<DeliveryReport.EventFailure> failures) {
+        DeliveryReport.EventFailure decisive = failures.stream()
+                .filter(f -> f.error().usesAttempt())
+                .findFirst()
+                .orElseGet(() -> failures.stream()
+                        .max(Comparator.comparing(f -> f.retryAfter() == null ? Duration.ZERO : f.retryAfter()))
+                        .orElseThrow());
+        failed(batch, decisive.error(), decisive.retryAfter());
+    }
+
+    /**
+     * Retries (after the backoff, or the destination's {@code retryAfter} if later) or dead-letters a failed batch.
+     * Backpressure and requests never sent give the claim's attempt back: only {@code retry.maxAge} bounds them.
+     */
+    private void failed(ClaimedBatch batch, DeliveryException failure, Duration retryAfter) {
         Instant now = clock.instant();
         String error = Worker.describe(failure);
         RetryPolicy policy = policyOf(batch);
-        boolean exhausted = policy.exhausted(batch.attempts(), batch.createdAt(), now);
+        boolean counts = failure.usesAttempt();
+        int attempts = counts ? batch.attempts() : batch.attempts() - 1;
+        boolean exhausted = policy.exhausted(attempts, batch.createdAt(), now);
         try {
             if (failure.isRetriable() && !exhausted) {
-                Instant next = policy.nextAttempt(batch.attempts(), null, now);
-                log.warn(
-                        "{} failed (retriable), retrying in {} ms: {}",
-                        batch,
-                        Duration.between(now, next).toMillis(),
-                        error);
-                record(batch, () -> store.retryLater(batch, next, error, now));
+                Instant next = policy.nextAttempt(Math.max(1, attempts), retryAfter, now);
+                if (counts)
+                    log.warn(
+                            "{} failed (retriable), retrying in {} ms: {}",
+                            batch,
+                            Duration.between(now, next).toMillis(),
+                            error);
+                else // the destination logs its own state changes; this is one line per batch it held back
+                log.debug(
+                            "{} held back, retrying in {} ms: {}",
+                            batch,
+                            Duration.between(now, next).toMillis(),
+                            error);
+                record(batch, () -> store.retryLater(batch, next, error, now, counts));
                 metrics.retried(batch.syncId());
             } else {
                 log.error(

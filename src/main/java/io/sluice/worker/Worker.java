@@ -242,6 +242,10 @@ public final class Worker implements Service {
         ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
+            if (!outcome.deferred().isEmpty()) {
+                outcomes.deferred(batch, outcome.deferred());
+                return null;
+            }
             Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
             if (handedOn.isPresent()) {
                 next = handedOn.get();

@@ -64,10 +64,20 @@ class CatchUpPipelineTest {
                 });
                 long sendingSince = System.nanoTime();
                 Thread.sleep(DOWN);
-                int backlog = sent.size();
+                List<String> backlog = List.copyOf(sent);
                 long recovered = System.nanoTime();
                 bad.answer(badAccepted.record(r -> TestReceiver.Reply.ok()));
-                Thread.sleep(DOWN); // ingest goes on while the backlog drains
+                // Ingest goes on while the backlog drains; the drain is timed to the moment the bad receiver holds
+                // every event accepted before it recovered, not to the end of ingest.
+                long cleared = 0;
+                int deliveredWhenCleared = 0;
+                while (System.nanoTime() - recovered < DOWN.toNanos()) {
+                    if (cleared == 0 && badAccepted.hasAll(backlog)) {
+                        cleared = System.nanoTime();
+                        deliveredWhenCleared = badAccepted.counts().size();
+                    }
+                    Thread.sleep(20);
+                }
                 sending.set(false);
                 sender.join();
                 double ingestRate = sent.size() / ((System.nanoTime() - sendingSince) / 1e9);
@@ -91,10 +101,19 @@ class CatchUpPipelineTest {
                             return badAccepted.hasAll(all);
                         });
                 double seconds = (System.nanoTime() - recovered) / 1e9;
+                double drainSeconds = cleared == 0 ? Double.NaN : (cleared - recovered) / 1e9;
+                log.info(
+                        "Catch-up: backlog of {} events cleared {} s after the recovery, ingest going on: the bad"
+                                + " receiver got {} events meanwhile, {} events/s, {}x the ingest rate",
+                        backlog.size(),
+                        String.format("%.2f", drainSeconds),
+                        deliveredWhenCleared,
+                        (int) (deliveredWhenCleared / drainSeconds),
+                        String.format("%.2f", deliveredWhenCleared / drainSeconds / ingestRate));
                 log.info(
                         "Catch-up: backlog {} events after {} s down; ingest {} events/s; the bad receiver got all {}"
                                 + " events {} s after it recovered: {} events/s, {}x the ingest rate",
-                        backlog,
+                        backlog.size(),
                         DOWN.toSeconds(),
                         (int) ingestRate,
                         all.size(),
@@ -106,6 +125,9 @@ class CatchUpPipelineTest {
                         .containsOnlyKeys(all)
                         .allSatisfy((key, n) -> assertThat(n).isEqualTo(1));
                 assertOrdered(badAccepted.events());
+                assertThat(cleared)
+                        .as("the backlog cleared while ingest went on")
+                        .isPositive();
                 await().atMost(Duration.ofSeconds(30)).until(() -> healthyAccepted.hasAll(all));
                 assertThat(count(sluice, "dead_letters"))
                         .as("no dead letters before retry.maxAge")
