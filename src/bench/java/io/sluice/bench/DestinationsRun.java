@@ -209,16 +209,9 @@ final class DestinationsRun {
                 .append("` (started ")
                 .append(started)
                 .append(")\n\n");
-        out.append(
-                "Load %,d events/s (%d events per /v1/batch request, %d users), %,d events accepted, %d failed requests;"
-                        + " webhooks in %s mode.%n%n"
-                                .formatted(
-                                        o.rate(),
-                                        EVENTS_PER_REQUEST,
-                                        o.users(),
-                                        sent.get(),
-                                        failedRequests.get(),
-                                        o.webhookMode()));
+        out.append(("Load %,d events/s (%d events per /v1/batch request, %d users), %,d events accepted, %d failed"
+                        + " requests; webhooks in %s mode.%n%n")
+                .formatted(o.rate(), EVENTS_PER_REQUEST, o.users(), sent.get(), failedRequests.get(), o.webhookMode()));
         out.append(
                 "| bad webhook | healthy webhook p50 | p99 | events | warehouse p50 | p99 | events | catch-up events/s | × ingest | catch-up s |\n");
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
