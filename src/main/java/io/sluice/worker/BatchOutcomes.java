@@ -89,18 +89,13 @@ final class BatchOutcomes {
         try {
             if (failure.isRetriable() && !exhausted) {
                 Instant next = policy.nextAttempt(Math.max(1, attempts), retryAfter, now);
-                if (counts)
-                    log.warn(
-                            "{} failed (retriable), retrying in {} ms: {}",
-                            batch,
-                            Duration.between(now, next).toMillis(),
-                            error);
-                else // the destination logs its own state changes; this is one line per batch it held back
-                log.debug(
-                            "{} held back, retrying in {} ms: {}",
-                            batch,
-                            Duration.between(now, next).toMillis(),
-                            error);
+                long inMillis = Duration.between(now, next).toMillis();
+                if (counts) {
+                    log.warn("{} failed (retriable), retrying in {} ms: {}", batch, inMillis, error);
+                } else {
+                    // Held back, not failed: the destination logs its own state changes, once each.
+                    log.debug("{} held back, retrying in {} ms: {}", batch, inMillis, error);
+                }
                 record(batch, () -> store.retryLater(batch, next, error, now, counts));
                 metrics.retried(batch.syncId());
             } else {

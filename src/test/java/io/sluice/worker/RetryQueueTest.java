@@ -7,6 +7,7 @@ import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.failover.WriteGate;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterStore;
@@ -151,6 +152,65 @@ class RetryQueueTest {
             assertThat(d.attempts()).isEqualTo(3);
         });
         assertThat(delivered()).isEmpty();
+    }
+
+    @Test
+    void aBatchTheDestinationRefusedAltogetherWaitsAsOneRowWithoutUsingAnAttempt() throws Exception {
+        send(new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
+        plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
+        send(new String[] {"u1", "e3"});
+        plan(new PlannedBatch("s", 0, 2, 2, 1, 100));
+        destination.failEvents(event -> DeliveryException.of(FailureClass.BACKPRESSURE, "HTTP 429", null));
+        try (Worker worker = worker()) {
+            for (int round = 0; round < 5; round++) { // more rounds than retry.maxAttempts (3)
+                worker.runOnce();
+                clock.tick(Duration.ofSeconds(2));
+            }
+            assertThat(delivered()).isEmpty();
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth"))
+                    .as("no retry row per event: the batch row waits")
+                    .isZero();
+            assertThat(batchStates())
+                    .as("backpressure uses no attempt; the second batch waits behind the first")
+                    .containsExactly("pending/0", "pending/0");
+
+            destination.failEvents(event -> null); // the destination takes events again
+            worker.runOnce(); // the first batch, then (not started: no hand-on) the second
+            worker.runOnce();
+            assertThat(delivered()).containsExactly("e1", "e2", "e3");
+            assertThat(batchStates()).containsExactly("done/1", "done/1");
+            assertThat(deadLetters.list("s", null, false, 10)).isEmpty();
+        }
+    }
+
+    @Test
+    void aRefusedBatchThatWouldBeExhaustedLeavesItsEventsToTheRetryQueue() throws Exception {
+        send(new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
+        plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
+        destination.failEvents(event -> DeliveryException.of(FailureClass.UNREACHABLE, "connection refused", null));
+        try (Worker worker = worker()) {
+            for (int round = 0; round < 3; round++) {
+                worker.runOnce();
+                clock.tick(Duration.ofMinutes(2));
+            }
+            assertThat(batchStates())
+                    .as("two attempts as a row, the third (the last of maxAttempts) per event")
+                    .containsExactly("done/3");
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth")).isEqualTo(2);
+        }
+    }
+
+    /** Each batch as status/attempts, in offset order, as the queue database holds it. */
+    private List<String> batchStates() throws Exception {
+        List<String> states = new java.util.ArrayList<>();
+        try (var c = database.dataSource().getConnection();
+                var rs = c.createStatement()
+                        .executeQuery("SELECT status, attempts FROM batches ORDER BY first_offset")) {
+            while (rs.next()) states.add(rs.getString(1) + "/" + rs.getInt(2));
+        }
+        return states;
     }
 
     private void send(String[]... userAndId) {
