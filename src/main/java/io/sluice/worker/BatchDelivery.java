@@ -45,16 +45,16 @@ final class BatchDelivery {
     private final Clock clock;
 
     /**
-     * What a delivered batch leaves behind, completed in one transaction; or, when {@code deferred} is not empty, the
-     * failures of a batch the destination refused altogether (see {@link #refusedAltogether}), which is retried as a
-     * whole and leaves nothing behind.
+     * What a delivered batch leaves behind, completed in one transaction; or, when {@code deferredBy} is not null, the
+     * failure that decides the retry of a batch the destination refused altogether (see {@link #refusedAltogether}),
+     * which is retried as a whole and leaves nothing behind.
      */
     record Outcome(
             SyncSettings sync,
             List<ObjectNode> events,
             List<RetryEvent> toRetry,
             List<DeadLetter> dead,
-            List<DeliveryReport.EventFailure> deferred) {}
+            DeliveryReport.EventFailure deferredBy) {}
 
     BatchDelivery(
             List<SyncSettings> syncs,
@@ -99,8 +99,13 @@ final class BatchDelivery {
                 sync.id(), sync.source(), batch.id(), batch.partition(), batch.firstOffset(), batch.lastOffset(), now));
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
-        if (refusedAltogether(now, report) && !exhaustedIfDeferred(batch, report, policy, at))
-            return new Outcome(sync, events, List.of(), List.of(), report.failures());
+        if (refusedAltogether(now, report)) {
+            DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(report.failures());
+            // Unless waiting as a whole would exhaust the batch: then its events take the retry queue and dead
+            // letters one by one, which keep each event and can be replayed (a dead batch cannot).
+            if (!policy.exhausted(BatchOutcomes.attemptsAfter(batch, decisive.error()), batch.createdAt(), at))
+                return new Outcome(sync, events, List.of(), List.of(), decisive);
+        }
         for (DeliveryReport.EventFailure failure : report.failures()) {
             if (failure.error().isRetriable()) {
                 // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
@@ -124,7 +129,7 @@ final class BatchDelivery {
                         batch.id()));
             }
         }
-        return new Outcome(sync, events, toRetry, dead, List.of());
+        return new Outcome(sync, events, toRetry, dead, null);
     }
 
     /**
@@ -141,16 +146,6 @@ final class BatchDelivery {
         if (sent.isEmpty() || report.failures().size() < sent.size()) return false;
         return report.failures().stream()
                 .allMatch(f -> DESTINATION_FAILURES.contains(f.error().failureClass()));
-    }
-
-    /**
-     * Whether waiting as a whole would exhaust the batch's retries: then its events take the retry queue and dead
-     * letters one by one, which keep each event and can be replayed (a dead batch cannot).
-     */
-    private static boolean exhaustedIfDeferred(
-            ClaimedBatch batch, DeliveryReport report, RetryPolicy policy, Instant now) {
-        boolean counts = report.failures().stream().anyMatch(f -> f.error().usesAttempt());
-        return policy.exhausted(counts ? batch.attempts() : batch.attempts() - 1, batch.createdAt(), now);
     }
 
     /**

@@ -62,17 +62,25 @@ final class BatchOutcomes {
 
     /**
      * The destination refused every event of the batch it was sent, each retriably (see
-     * {@link BatchDelivery.Outcome#deferred()}): the batch row waits as a whole, with the failure that decides its
-     * retry — one that uses up an attempt if any did, else the longest Retry-After. Never throws.
+     * {@link BatchDelivery.Outcome#deferredBy()}): the batch row waits as a whole. Never throws.
      */
-    void deferred(ClaimedBatch batch, List<DeliveryReport.EventFailure> failures) {
-        DeliveryReport.EventFailure decisive = failures.stream()
+    void deferred(ClaimedBatch batch, DeliveryReport.EventFailure decisive) {
+        failed(batch, decisive.error(), decisive.retryAfter());
+    }
+
+    /** The failure that decides a refused batch's retry: one that uses up an attempt if any did, else the longest Retry-After. */
+    static DeliveryReport.EventFailure decisive(List<DeliveryReport.EventFailure> failures) {
+        return failures.stream()
                 .filter(f -> f.error().usesAttempt())
                 .findFirst()
                 .orElseGet(() -> failures.stream()
                         .max(Comparator.comparing(f -> f.retryAfter() == null ? Duration.ZERO : f.retryAfter()))
                         .orElseThrow());
-        failed(batch, decisive.error(), decisive.retryAfter());
+    }
+
+    /** The batch's attempts once {@code failure} is recorded: backpressure and unsent give the claim's attempt back. */
+    static int attemptsAfter(ClaimedBatch batch, DeliveryException failure) {
+        return failure.usesAttempt() ? batch.attempts() : batch.attempts() - 1;
     }
 
     /**
@@ -84,7 +92,7 @@ final class BatchOutcomes {
         String error = Worker.describe(failure);
         RetryPolicy policy = policyOf(batch);
         boolean counts = failure.usesAttempt();
-        int attempts = counts ? batch.attempts() : batch.attempts() - 1;
+        int attempts = attemptsAfter(batch, failure);
         boolean exhausted = policy.exhausted(attempts, batch.createdAt(), now);
         try {
             if (failure.isRetriable() && !exhausted) {

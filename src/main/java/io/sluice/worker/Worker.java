@@ -242,8 +242,8 @@ public final class Worker implements Service {
         ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            if (!outcome.deferred().isEmpty()) {
-                outcomes.deferred(batch, outcome.deferred());
+            if (outcome.deferredBy() != null) {
+                outcomes.deferred(batch, outcome.deferredBy());
                 return null;
             }
             Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
