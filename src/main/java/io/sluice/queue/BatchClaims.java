@@ -33,7 +33,7 @@ final class BatchClaims {
                                  attempts = b.attempts + 1, updated_at = ?
             FROM due WHERE b.id = due.id
             RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                      b.attempts, b.epoch, b.created_at""";
+                      b.attempts, b.epoch, b.created_at, b.settled""";
 
     private BatchClaims() {}
 
@@ -65,7 +65,7 @@ final class BatchClaims {
                                  attempts = b.attempts + 1, updated_at = ?
             FROM run WHERE b.id = run.id
             RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                      b.attempts, b.epoch, b.created_at""";
+                      b.attempts, b.epoch, b.created_at, b.settled""";
 
     /** Claims the due successors of {@code done} (see {@link #SUCCESSORS}), in offset order. */
     static List<ClaimedBatch> successors(
@@ -119,7 +119,8 @@ final class BatchClaims {
                         rs.getInt(8),
                         rs.getLong(9),
                         owner,
-                        rs.getTimestamp(10).toInstant()));
+                        rs.getTimestamp(10).toInstant(),
+                        SettledEvents.fromBytes(rs.getBytes(11))));
             }
         }
         return claimed;

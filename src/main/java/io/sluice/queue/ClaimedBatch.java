@@ -21,7 +21,8 @@ public record ClaimedBatch(
         long epoch,
         String owner,
         Instant createdAt,
-        List<Member> members) {
+        List<Member> members,
+        SettledEvents settled) {
 
     /** One batch row of what is held, with the epoch of its claim. */
     public record Member(long id, long epoch) {}
@@ -30,7 +31,7 @@ public record ClaimedBatch(
         members = List.copyOf(members);
     }
 
-    /** A single batch row. */
+    /** A single batch row with nothing settled by earlier attempts. */
     public ClaimedBatch(
             long id,
             String syncId,
@@ -55,12 +56,46 @@ public record ClaimedBatch(
                 epoch,
                 owner,
                 createdAt,
-                List.of(new Member(id, epoch)));
+                null);
+    }
+
+    /**
+     * A single batch row; {@code settled}: what its earlier attempts settled (null: nothing recorded, see
+     * {@link SettledEvents}).
+     */
+    public ClaimedBatch(
+            long id,
+            String syncId,
+            String topic,
+            int partition,
+            long firstOffset,
+            long lastOffset,
+            int eventCount,
+            int attempts,
+            long epoch,
+            String owner,
+            Instant createdAt,
+            SettledEvents settled) {
+        this(
+                id,
+                syncId,
+                topic,
+                partition,
+                firstOffset,
+                lastOffset,
+                eventCount,
+                attempts,
+                epoch,
+                owner,
+                createdAt,
+                List.of(new Member(id, epoch)),
+                settled);
     }
 
     /**
      * Consecutive single batches of one sync and partition (in offset order) as one run: the first one's identity,
-     * the span of all, the most attempts and the oldest creation (retry limits stay as strict as for any member).
+     * the span of all, the most attempts and the oldest creation (retry limits stay as strict as for any member), and
+     * what any of them had settled.
      */
     static ClaimedBatch run(List<ClaimedBatch> consecutive) {
         if (consecutive.size() == 1) return consecutive.get(0);
@@ -69,7 +104,9 @@ public record ClaimedBatch(
         int events = 0;
         int attempts = 0;
         Instant created = first.createdAt();
+        SettledEvents settled = null;
         for (ClaimedBatch b : consecutive) {
+            settled = SettledEvents.union(settled, b.settled());
             events += b.eventCount();
             attempts = Math.max(attempts, b.attempts());
             if (b.createdAt().isBefore(created)) created = b.createdAt();
@@ -86,13 +123,14 @@ public record ClaimedBatch(
                 first.epoch(),
                 first.owner(),
                 created,
-                consecutive.stream().map(b -> new Member(b.id(), b.epoch())).toList());
+                consecutive.stream().map(b -> new Member(b.id(), b.epoch())).toList(),
+                settled);
     }
 
     @Override
     public String toString() {
         String what = members.size() == 1 ? "batch " + id : "run of " + members.size() + " batches from " + id;
         return what + " (sync " + syncId + ", partition " + partition + ", offsets " + firstOffset + "-" + lastOffset
-                + ", attempt " + attempts + ", epoch " + epoch + ")";
+                + ", attempt " + attempts + ", epoch " + epoch + (settled == null ? "" : ", " + settled) + ")";
     }
 }

@@ -334,6 +334,37 @@ public final class QueueStore {
                                      attempts = b.attempts - ?, lease_owner = NULL, lease_expires_at = NULL""", nextAttempt, now, error, countAttempt ? 0 : 1);
     }
 
+    /**
+     * Schedules another attempt of a held batch the destination took part of: it waits as its one row (its successors
+     * behind it) with {@code attempts} and, when not null, what is {@code settled} now, so the next attempt sends only
+     * the rest; in the same transaction, what this attempt handed to the retry queue or the dead letters is written.
+     */
+    public void retryRest(
+            ClaimedBatch batch,
+            Instant nextAttempt,
+            String error,
+            Instant now,
+            int attempts,
+            SettledEvents settled,
+            List<RetryEvent> retries,
+            List<DeadLetter> dead)
+            throws SQLException {
+        String update = """
+                UPDATE batches b SET status = 'pending', next_attempt_at = ?, updated_at = ?, last_error = ?,
+                                     attempts = ?, lease_owner = NULL, lease_expires_at = NULL""";
+        Object[] leading = settled == null
+                ? new Object[] {nextAttempt, now, error, attempts}
+                : new Object[] {nextAttempt, now, error, attempts, settled.toBytes()};
+        String sql = settled == null ? update : update + ", settled = ?";
+        try (WritePermits.Permit permit = gate.enter(true)) {
+            Transactions.run(dataSource, c -> {
+                fenced(c, batch, sql, leading);
+                RetryStore.insert(c, retries, now);
+                DeadLetterStore.insert(c, dead, now);
+            });
+        }
+    }
+
     /** Gives a held batch up without counting the attempt (shutdown): another worker takes it at once. */
     public void release(ClaimedBatch batch, Instant now) throws SQLException {
         fencedUpdate(batch, """
@@ -390,6 +421,7 @@ public final class QueueStore {
             for (Object value : leading) {
                 if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
                 else if (value instanceof Integer number) ps.setInt(i++, number);
+                else if (value instanceof byte[] bytes) ps.setBytes(i++, bytes);
                 else ps.setString(i++, (String) value);
             }
             if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);

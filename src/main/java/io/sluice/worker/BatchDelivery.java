@@ -3,7 +3,6 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
-import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
@@ -15,12 +14,14 @@ import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterKind;
 import io.sluice.queue.RetryEvent;
 import io.sluice.queue.RetryStore;
+import io.sluice.queue.SettledEvents;
 import io.sluice.queue.SyncFilter;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumSet;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,12 +30,12 @@ import java.util.stream.Collectors;
 
 /**
  * What happens to one claimed batch between the claim and its completion: read back from Kafka, the sync's function,
- * events of users still waiting in the retry queue queued behind them, delivery, and the sorting of single-event
- * failures into retries and dead letters by the destination's {@link RetryPolicy}. Whole-batch failures are thrown.
+ * events of users still waiting in the retry queue queued behind them, delivery, and what the failures leave: a batch
+ * with events the destination failed retriably waits as its one row for the rest ({@link BatchOutcomes#waitsAsRow});
+ * otherwise its failed events go to the retry queue and the dead letters by the destination's {@link RetryPolicy}.
+ * Whole-batch failures are thrown.
  */
 final class BatchDelivery {
-    private static final Set<FailureClass> DESTINATION_FAILURES = EnumSet.of(
-            FailureClass.UNREACHABLE, FailureClass.UNRESPONSIVE, FailureClass.BACKPRESSURE, FailureClass.NOT_SENT);
     private final Map<String, SyncSettings> syncs;
     private final Map<String, SyncFilter> filters;
     private final Map<String, Destination> destinations;
@@ -45,16 +46,25 @@ final class BatchDelivery {
     private final Clock clock;
 
     /**
-     * What a delivered batch leaves behind, completed in one transaction; or, when {@code deferredBy} is not null, the
-     * failure that decides the retry of a batch the destination refused altogether (see {@link #refusedAltogether}),
-     * which is retried as a whole and leaves nothing behind.
+     * What a delivered batch leaves behind: {@code events} delivered (all of them when it is complete), and events for
+     * the retry queue and the dead letters, recorded in one transaction. When {@code retryBy} is not null the batch is
+     * not complete: it waits as its row, with {@code attempts} and what is {@code settled} (null: nothing to record),
+     * and {@code retryBy} is the failure that decides when it is tried again.
      */
     record Outcome(
             SyncSettings sync,
             List<ObjectNode> events,
             List<RetryEvent> toRetry,
             List<DeadLetter> dead,
-            DeliveryReport.EventFailure deferredBy) {}
+            DeliveryReport.EventFailure retryBy,
+            SettledEvents settled,
+            int attempts) {
+
+        static Outcome complete(
+                SyncSettings sync, List<ObjectNode> events, List<RetryEvent> toRetry, List<DeadLetter> dead) {
+            return new Outcome(sync, events, toRetry, dead, null, null, 0);
+        }
+    }
 
     BatchDelivery(
             List<SyncSettings> syncs,
@@ -84,32 +94,64 @@ final class BatchDelivery {
             throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
         Destination destination = destinations.get(sync.destination());
-        List<RetryEvent> toRetry = new ArrayList<>();
+        SettledEvents before = batch.settled();
         List<DeadLetter> dead = new ArrayList<>();
         if (functions != null && sync.hasFunction()) {
             FunctionResult transformed = functions.apply(sync.id(), events);
-            for (FunctionFailure failure : transformed.failures()) {
-                dead.add(DeadLetter.of(
-                        sync.id(), failure.event(), DeadLetterKind.FUNCTION, failure.error(), null, 1, batch.id()));
+            // An attempt that recorded what it settled also wrote these; they are not written twice.
+            if (before == null) {
+                for (FunctionFailure failure : transformed.failures()) {
+                    dead.add(DeadLetter.of(
+                            sync.id(), failure.event(), DeadLetterKind.FUNCTION, failure.error(), null, 1, batch.id()));
+                }
             }
             events = transformed.output();
         }
-        List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, events, toRetry);
+        List<SettledEvents.Key> keys = before == null ? null : SettledEvents.keysOf(events);
+        List<ObjectNode> rest = before == null ? events : unsettled(events, keys, before);
+        List<RetryEvent> toRetry = new ArrayList<>();
+        List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, rest, toRetry);
+        String part = now.size() == events.size() ? null : SettledEvents.digest(now);
         DeliveryReport report = destination.deliver(new DeliveryBatch(
-                sync.id(), sync.source(), batch.id(), batch.partition(), batch.firstOffset(), batch.lastOffset(), now));
+                sync.id(),
+                sync.source(),
+                batch.id(),
+                batch.partition(),
+                batch.firstOffset(),
+                batch.lastOffset(),
+                now,
+                part));
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
-        if (refusedAltogether(now, report)) {
-            DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(report.failures());
-            // Unless waiting as a whole would exhaust the batch: then its events take the retry queue and dead
-            // letters one by one, which keep each event and can be replayed (a dead batch cannot).
-            if (!policy.exhausted(BatchOutcomes.attemptsAfter(batch, decisive.error()), batch.createdAt(), at))
-                return new Outcome(sync, events, List.of(), List.of(), decisive);
+        Set<ObjectNode> failedRetriably = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<DeliveryReport.EventFailure> retriable = new ArrayList<>();
+        for (DeliveryReport.EventFailure failure : report.failures()) {
+            if (failure.error().isRetriable() && failedRetriably.add(failure.event())) retriable.add(failure);
+        }
+        if (!retriable.isEmpty()) {
+            boolean progressed = failedRetriably.size() < rest.size(); // delivered, parked or dead: settled now
+            DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(retriable);
+            int attempts = BatchOutcomes.attemptsAfter(batch, decisive.error(), progressed);
+            if (BatchOutcomes.waitsAsRow(policy, batch, decisive.error(), attempts, at)) {
+                for (DeliveryReport.EventFailure failure : report.failures()) {
+                    if (!failure.error().isRetriable()) dead.add(deadLetter(sync, failure, 1, batch));
+                }
+                SettledEvents settled = before;
+                if (progressed || !dead.isEmpty() || before != null) {
+                    if (keys == null) keys = SettledEvents.keysOf(events);
+                    settled = settled(before, events, keys, failedRetriably);
+                }
+                return new Outcome(sync, delivered(now, report), toRetry, dead, decisive, settled, attempts);
+            }
         }
         for (DeliveryReport.EventFailure failure : report.failures()) {
-            if (failure.error().isRetriable()) {
-                // Backpressure, an open circuit and events held behind another are parked without using up an attempt.
-                int attempts = failure.error().usesAttempt() ? 1 : 0;
+            // What waited as a row takes its attempts along; backpressure, an open circuit and events held behind
+            // another are parked without using up an attempt.
+            int attempts = failure.error().usesAttempt()
+                    ? Math.max(1, BatchOutcomes.attemptsAfter(batch, failure.error(), false))
+                    : 0;
+            boolean exhausted = attempts > 0 && policy.exhausted(attempts, batch.createdAt(), at);
+            if (failure.error().isRetriable() && !exhausted) {
                 toRetry.add(RetryEvent.of(
                         sync.id(),
                         failure.event(),
@@ -119,33 +161,49 @@ final class BatchDelivery {
                         Worker.describe(failure.error()),
                         failure.statusCode()));
             } else {
-                dead.add(DeadLetter.of(
-                        sync.id(),
-                        failure.event(),
-                        DeadLetterKind.DELIVERY,
-                        Worker.describe(failure.error()),
-                        failure.statusCode(),
-                        1,
-                        batch.id()));
+                dead.add(deadLetter(sync, failure, Math.max(1, attempts), batch));
             }
         }
-        return new Outcome(sync, events, toRetry, dead, null);
+        return Outcome.complete(sync, events, toRetry, dead);
     }
 
-    /**
-     * True when the destination took none of the events it was sent, each for a reason that is the destination's, not
-     * the event's: unreachable, unresponsive, backpressure, or never sent (circuit open, Retry-After, slots busy).
-     * Then the batch row waits as a whole (its successors behind it, so per-user order holds) instead of parking each
-     * event in the retry queue: per-event rows would put one queue-database row per event on a destination that takes
-     * nothing, and every later event of those users behind them, so its catch-up would go one event at a time through
-     * the database. Responsive errors (a 5xx answer) stay per event, retried with backoff: that is the event's failure
-     * until the error rate opens the circuit. What the batch left for the retry queue or dead letters (users already
-     * waiting, function failures) is decided again when it is retried.
-     */
-    private static boolean refusedAltogether(List<ObjectNode> sent, DeliveryReport report) {
-        if (sent.isEmpty() || report.failures().size() < sent.size()) return false;
-        return report.failures().stream()
-                .allMatch(f -> DESTINATION_FAILURES.contains(f.error().failureClass()));
+    private static DeadLetter deadLetter(
+            SyncSettings sync, DeliveryReport.EventFailure failure, int attempts, ClaimedBatch batch) {
+        return DeadLetter.of(
+                sync.id(),
+                failure.event(),
+                DeadLetterKind.DELIVERY,
+                Worker.describe(failure.error()),
+                failure.statusCode(),
+                attempts,
+                batch.id());
+    }
+
+    /** The events no earlier attempt settled, in order. */
+    private static List<ObjectNode> unsettled(
+            List<ObjectNode> events, List<SettledEvents.Key> keys, SettledEvents settled) {
+        List<ObjectNode> rest = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            if (!settled.contains(keys.get(i))) rest.add(events.get(i));
+        }
+        return rest;
+    }
+
+    /** What is settled once this attempt is recorded: all but the events that failed retriably. */
+    private static SettledEvents settled(
+            SettledEvents before, List<ObjectNode> events, List<SettledEvents.Key> keys, Set<ObjectNode> failed) {
+        List<SettledEvents.Key> now = new ArrayList<>();
+        for (int i = 0; i < events.size(); i++) {
+            if (!failed.contains(events.get(i))) now.add(keys.get(i));
+        }
+        return (before == null ? SettledEvents.none() : before).with(now);
+    }
+
+    private static List<ObjectNode> delivered(List<ObjectNode> sent, DeliveryReport report) {
+        if (report.failures().isEmpty()) return sent;
+        Set<ObjectNode> failed = Collections.newSetFromMap(new IdentityHashMap<>());
+        report.failures().forEach(f -> failed.add(f.event()));
+        return sent.stream().filter(e -> !failed.contains(e)).toList();
     }
 
     /**

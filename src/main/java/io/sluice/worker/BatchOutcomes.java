@@ -2,6 +2,7 @@ package io.sluice.worker;
 
 import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.queue.ClaimedBatch;
@@ -12,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +27,11 @@ import org.slf4j.LoggerFactory;
  */
 final class BatchOutcomes {
     private static final Logger log = LoggerFactory.getLogger(BatchOutcomes.class);
+    /** The destination's reasons for not taking an event: unreachable, unresponsive, backpressure, never sent. */
+    private static final Set<FailureClass> DESTINATION_FAILURES = EnumSet.of(
+            FailureClass.UNREACHABLE, FailureClass.UNRESPONSIVE, FailureClass.BACKPRESSURE, FailureClass.NOT_SENT);
+    /** See {@link #waitsAsRow}. */
+    static final int ROUNDS_WITHOUT_PROGRESS = 3;
 
     private final QueueStore store;
     private final Map<String, String> destinationOfSync;
@@ -61,14 +68,61 @@ final class BatchOutcomes {
     }
 
     /**
-     * The destination refused every event of the batch it was sent, each retriably (see
-     * {@link BatchDelivery.Outcome#deferredBy()}): the batch row waits as a whole. Never throws.
+     * The destination failed some of the batch's events retriably (see {@link BatchDelivery.Outcome#retryBy()}): the
+     * batch waits as its row for the rest, and what it handed to the retry queue or the dead letters is written with
+     * it. Never throws.
      */
-    void deferred(ClaimedBatch batch, DeliveryReport.EventFailure decisive) {
-        failed(batch, decisive.error(), decisive.retryAfter());
+    void retryRest(ClaimedBatch batch, BatchDelivery.Outcome outcome) {
+        Instant now = clock.instant();
+        DeliveryReport.EventFailure by = outcome.retryBy();
+        String error = Worker.describe(by.error());
+        Instant next = policyOf(batch).nextAttempt(Math.max(1, outcome.attempts()), by.retryAfter(), now);
+        long inMillis = Duration.between(now, next).toMillis();
+        int delivered = outcome.events().size();
+        if (by.error().usesAttempt() && delivered == 0) {
+            log.warn("{} failed (retriable), retrying in {} ms: {}", batch, inMillis, error);
+        } else {
+            // Held back, or partly delivered: the destination logs its own state changes, once each.
+            log.debug("{}: {} delivered, the rest retried in {} ms: {}", batch, delivered, inMillis, error);
+        }
+        try {
+            record(
+                    batch,
+                    () -> store.retryRest(
+                            batch,
+                            next,
+                            error,
+                            now,
+                            outcome.attempts(),
+                            outcome.settled(),
+                            outcome.toRetry(),
+                            outcome.dead()));
+            metrics.retried(batch.syncId());
+        } catch (FencedException e) {
+            log.warn("Abandoning {}: {}", batch, e.getMessage());
+        } catch (Exception e) {
+            log.warn(
+                    "Could not record the retry of {} ({}); its lease will expire and it will be retried",
+                    batch,
+                    Failures.describeQueueDatabaseFailure(e));
+        }
     }
 
-    /** The failure that decides a refused batch's retry: one that uses up an attempt if any did, else the longest Retry-After. */
+    /**
+     * Whether a batch whose events the destination failed retriably waits as its one row (its successors behind it,
+     * so per-user order holds) for another attempt with the rest, rather than parking those events one by one in the
+     * retry queue, which puts a queue-database row per event and every later event of those users behind them. It
+     * waits unless the policy is exhausted, and, when the destination answered with an error (the event's failure,
+     * perhaps one it will never take), unless {@link #ROUNDS_WITHOUT_PROGRESS} attempts in a row delivered nothing:
+     * then one user's bad event stops holding up the other users of its sync and partition.
+     */
+    static boolean waitsAsRow(
+            RetryPolicy policy, ClaimedBatch batch, DeliveryException decisive, int attempts, Instant now) {
+        if (policy.exhausted(attempts, batch.createdAt(), now)) return false;
+        return DESTINATION_FAILURES.contains(decisive.failureClass()) || attempts < ROUNDS_WITHOUT_PROGRESS;
+    }
+
+    /** The failure that decides a batch's retry: one that uses up an attempt if any did, else the longest Retry-After. */
     static DeliveryReport.EventFailure decisive(List<DeliveryReport.EventFailure> failures) {
         return failures.stream()
                 .filter(f -> f.error().usesAttempt())
@@ -80,6 +134,15 @@ final class BatchOutcomes {
 
     /** The batch's attempts once {@code failure} is recorded: backpressure and unsent give the claim's attempt back. */
     static int attemptsAfter(ClaimedBatch batch, DeliveryException failure) {
+        return attemptsAfter(batch, failure, false);
+    }
+
+    /**
+     * As {@link #attemptsAfter(ClaimedBatch, DeliveryException)}; when the attempt {@code progressed} (settled some of
+     * the rest), the count starts again from it: the attempts of a row count the tries of what is left.
+     */
+    static int attemptsAfter(ClaimedBatch batch, DeliveryException failure, boolean progressed) {
+        if (progressed) return failure.usesAttempt() ? 1 : 0;
         return failure.usesAttempt() ? batch.attempts() : batch.attempts() - 1;
     }
 

@@ -242,8 +242,10 @@ public final class Worker implements Service {
         ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            if (outcome.deferredBy() != null) {
-                outcomes.deferred(batch, outcome.deferredBy());
+            if (outcome.retryBy() != null) {
+                outcomes.retryRest(batch, outcome);
+                metrics.eventsDelivered(outcome.sync().id(), outcome.events(), clock.instant());
+                countLeftovers(outcome);
                 return null;
             }
             Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
@@ -254,10 +256,7 @@ public final class Worker implements Service {
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
             metrics.run(syncId, batch.members().size());
-            if (!outcome.dead().isEmpty())
-                metrics.eventsDeadLettered(syncId, outcome.dead().size());
-            if (!outcome.toRetry().isEmpty())
-                metrics.eventsRetried(syncId, outcome.toRetry().size());
+            countLeftovers(outcome);
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (InterruptedException e) {
@@ -271,6 +270,13 @@ public final class Worker implements Service {
             if (next == null && moreDue) loops.wake();
         }
         return next;
+    }
+
+    private void countLeftovers(BatchDelivery.Outcome outcome) {
+        if (!outcome.dead().isEmpty())
+            metrics.eventsDeadLettered(outcome.sync().id(), outcome.dead().size());
+        if (!outcome.toRetry().isEmpty())
+            metrics.eventsRetried(outcome.sync().id(), outcome.toRetry().size());
     }
 
     /**

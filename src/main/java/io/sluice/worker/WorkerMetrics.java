@@ -46,15 +46,20 @@ final class WorkerMetrics {
                 .tag("outcome", "delivered")
                 .register(registry)
                 .increment();
-        Counter.builder("sluice.delivery.events")
-                .tag("sync", syncId)
-                .register(registry)
-                .increment(events.size());
         Timer.builder("sluice.delivery.batch")
                 .tag("sync", syncId)
                 .description("Reading a batch back and delivering it")
                 .register(registry)
                 .record(nanos, TimeUnit.NANOSECONDS);
+        eventsDelivered(syncId, events, now);
+    }
+
+    /** Events delivered, by a completed batch or by an attempt that leaves the rest of its batch for later. */
+    void eventsDelivered(String syncId, List<ObjectNode> events, Instant now) {
+        Counter.builder("sluice.delivery.events")
+                .tag("sync", syncId)
+                .register(registry)
+                .increment(events.size());
         long nowNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         for (ObjectNode event : events) {
             JsonNode receivedAt = event.get("receivedAt");

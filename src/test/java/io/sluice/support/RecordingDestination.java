@@ -2,6 +2,7 @@ package io.sluice.support;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
@@ -55,7 +56,7 @@ public final class RecordingDestination implements Destination {
             String user = event.path("userId").asText();
             if (blocked.contains(user)) {
                 failures.add(new DeliveryReport.EventFailure(
-                        event, DeliveryException.retriable("held behind", null), null, null));
+                        event, DeliveryException.of(FailureClass.NOT_SENT, "held behind", null), null, null));
                 continue;
             }
             DeliveryException error = eventScript.apply(event);

@@ -1,6 +1,7 @@
 package io.sluice.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
@@ -8,6 +9,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
+import io.sluice.destination.DeliveryBatch;
 import io.sluice.failover.WriteGate;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterStore;
@@ -31,8 +33,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Partial failures of an event-by-event destination: delivered events are never sent again, failed ones wait in
- * the per-sync retry queue with backoff, a user's later events queue behind them (other users flow), permanent
+ * Partial failures of an event-by-event destination: delivered events are never sent again; a batch with events that
+ * failed retriably waits as its row with the rest (its successors behind it), until attempts without progress hand
+ * the rest to the per-sync retry queue, where a user's later events queue behind them and other users flow; permanent
  * failures become dead letters, and a replay delivers dead letters again.
  */
 class RetryQueueTest {
@@ -77,33 +80,70 @@ class RetryQueueTest {
     }
 
     @Test
-    void failedEventsRetryInOrderPerUserWithoutResendingTheDelivered() throws Exception {
+    void aPartlyDeliveredBatchWaitsAsItsRowAndSendsOnlyTheRestInOrder() throws Exception {
         send(new String[] {"u1", "e1"}, new String[] {"u1", "e2"}, new String[] {"u2", "e3"});
         plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
         failing.add("e1");
-        try (Worker worker = worker()) {
+        try (Worker worker = worker(3)) {
             assertThat(worker.runOnce()).isEqualTo(1);
             assertThat(delivered()).containsExactly("e3");
 
             send(new String[] {"u1", "e4"}, new String[] {"u2", "e5"});
             plan(new PlannedBatch("s", 0, 3, 4, 2, 200));
-            assertThat(worker.runOnce()).isEqualTo(1);
-            assertThat(delivered()).as("u2 flows; u1's e4 waits behind e1").containsExactly("e3", "e5");
-
-            assertThat(worker.retryDue()).as("not due yet").isZero();
+            assertThat(worker.runOnce())
+                    .as("the next batch waits behind the first")
+                    .isZero();
             worker.maintain();
             assertThat(retryGauge("sluice.retry.queue.depth"))
-                    .as("e1 failed, e2 and e4 wait behind it")
-                    .isEqualTo(3);
+                    .as("no retry row per event: the batch row keeps e1 and e2")
+                    .isZero();
+            assertThat(batchStates()).containsExactly("pending/1", "pending/0");
+
             failing.clear();
             clock.tick(Duration.ofSeconds(2));
-            assertThat(worker.retryDue()).isEqualTo(1);
-            assertThat(delivered()).containsExactly("e3", "e5", "e1", "e2", "e4");
-            clock.tick(Duration.ofSeconds(10));
-            assertThat(worker.retryDue()).as("the queue is empty").isZero();
+            assertThat(worker.runOnce()).isEqualTo(1);
+            assertThat(delivered()).as("e3 is not sent again").containsExactly("e3", "e1", "e2");
+            assertThat(worker.runOnce()).isEqualTo(1);
+            assertThat(delivered()).containsExactly("e3", "e1", "e2", "e4", "e5");
+            assertThat(batchStates()).containsExactly("done/2", "done/1");
+
+            List<String> keys = destination.batches().stream()
+                    .map(DeliveryBatch::idempotencyKey)
+                    .toList();
+            assertThat(keys.get(1))
+                    .as("the rest of a batch has an idempotency key of its own")
+                    .startsWith(keys.get(0) + "~")
+                    .isNotEqualTo(keys.get(0));
+        }
+    }
+
+    @Test
+    void anEventTheDestinationKeepsFailingStopsHoldingUpOtherUsersAfterThreeAttemptsWithoutProgress() throws Exception {
+        send(new String[] {"u1", "e1"}, new String[] {"u1", "e2"}, new String[] {"u2", "e3"});
+        plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
+        send(new String[] {"u2", "e4"});
+        plan(new PlannedBatch("s", 0, 3, 3, 1, 100));
+        failing.add("e1");
+        try (Worker worker = worker(10)) {
+            worker.runOnce(); // e3 delivered: progress, attempts start again at 1
+            for (int round = 0; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS; round++) {
+                clock.tick(Duration.ofMinutes(2));
+                worker.runOnce();
+            }
+            assertThat(delivered())
+                    .as("e1's batch gave its rest to the retry queue; u2's next event flows")
+                    .containsExactly("e3", "e4");
             worker.maintain();
-            assertThat(retryGauge("sluice.retry.queue.depth")).isZero();
-            assertThat(retryGauge("sluice.retry.queue.oldest.seconds")).isZero();
+            assertThat(retryGauge("sluice.retry.queue.depth"))
+                    .as("e1 and e2 behind it")
+                    .isEqualTo(2);
+            assertThat(batchStates()).containsExactly("done/3", "done/1");
+
+            failing.clear();
+            clock.tick(Duration.ofMinutes(10));
+            assertThat(worker.retryDue()).isEqualTo(1);
+            assertThat(delivered()).containsExactly("e3", "e4", "e1", "e2");
+            assertThat(deadLetters.list("s", null, false, 10)).isEmpty();
         }
     }
 
@@ -111,7 +151,7 @@ class RetryQueueTest {
     void permanentFailuresAreDeadLetteredAndReplayDeliversThem() throws Exception {
         send(new String[] {"u1", "bad-1"}, new String[] {"u1", "e2"});
         plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
-        try (Worker worker = worker()) {
+        try (Worker worker = worker(3)) {
             worker.runOnce();
             assertThat(delivered())
                     .as("a permanent failure does not hold the user's later events")
@@ -140,17 +180,18 @@ class RetryQueueTest {
         send(new String[] {"u1", "e1"});
         plan(new PlannedBatch("s", 0, 0, 0, 1, 100));
         failing.add("e1");
-        try (Worker worker = worker()) {
-            worker.runOnce();
+        try (Worker worker = worker(3)) {
             for (int i = 0; i < 3; i++) {
+                worker.runOnce();
                 clock.tick(Duration.ofMinutes(10));
-                worker.retryDue();
             }
+            assertThat(worker.retryDue()).as("nothing left for the retry queue").isZero();
         }
         assertThat(deadLetters.list("s", null, false, 10)).singleElement().satisfies(d -> {
             assertThat(d.messageId()).isEqualTo("e1");
             assertThat(d.attempts()).isEqualTo(3);
         });
+        assertThat(batchStates()).containsExactly("done/3");
         assertThat(delivered()).isEmpty();
     }
 
@@ -161,7 +202,7 @@ class RetryQueueTest {
         send(new String[] {"u1", "e3"});
         plan(new PlannedBatch("s", 0, 2, 2, 1, 100));
         destination.failEvents(event -> DeliveryException.of(FailureClass.BACKPRESSURE, "HTTP 429", null));
-        try (Worker worker = worker()) {
+        try (Worker worker = worker(3)) {
             for (int round = 0; round < 5; round++) { // more rounds than retry.maxAttempts (3)
                 worker.runOnce();
                 clock.tick(Duration.ofSeconds(2));
@@ -185,20 +226,23 @@ class RetryQueueTest {
     }
 
     @Test
-    void aRefusedBatchThatWouldBeExhaustedLeavesItsEventsToTheRetryQueue() throws Exception {
+    void aRefusedBatchThatUsesUpItsAttemptsEndsAsReplayableDeadLettersPerEvent() throws Exception {
         send(new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
         plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
         destination.failEvents(event -> DeliveryException.of(FailureClass.UNREACHABLE, "connection refused", null));
-        try (Worker worker = worker()) {
+        try (Worker worker = worker(3)) {
             for (int round = 0; round < 3; round++) {
                 worker.runOnce();
                 clock.tick(Duration.ofMinutes(2));
             }
             assertThat(batchStates())
-                    .as("two attempts as a row, the third (the last of maxAttempts) per event")
+                    .as("two attempts as a row, the third (the last of maxAttempts) completes it per event")
                     .containsExactly("done/3");
             worker.maintain();
-            assertThat(retryGauge("sluice.retry.queue.depth")).isEqualTo(2);
+            assertThat(retryGauge("sluice.retry.queue.depth")).isZero();
+            assertThat(deadLetters.list("s", null, false, 10))
+                    .extracting(DeadLetter::messageId, DeadLetter::attempts)
+                    .containsExactlyInAnyOrder(tuple("e1", 3), tuple("e2", 3));
         }
     }
 
@@ -232,12 +276,12 @@ class RetryQueueTest {
                 .toList();
     }
 
-    private Worker worker() {
+    private Worker worker(int maxAttempts) {
         SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
                 sources: [{id: web, writeKey: k1}]
-                destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: 3}}]
+                destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: %d}}]
                 syncs: [{id: s, source: web, destination: rec}]
-                """);
+                """.formatted(maxAttempts));
         return new Worker(
                 config,
                 new WorkerStores(store, retries, deadLetters),
