@@ -25,13 +25,14 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * What happens to one claimed batch between the claim and its completion: read back from Kafka, the sync's function,
  * events of users still waiting in the retry queue queued behind them, delivery, and what the failures leave: a batch
- * with events the destination failed retriably waits as its one row for the rest ({@link BatchOutcomes#waitsAsRow});
+ * with events the destination failed retriably waits as its one row for the rest ({@link BatchOutcomes#rest});
  * otherwise its failed events go to the retry queue and the dead letters by the destination's {@link RetryPolicy}.
  * Whole-batch failures are thrown.
  */
@@ -44,6 +45,8 @@ final class BatchDelivery {
     private final RetryStore retries;
     private final BatchReader reader;
     private final Clock clock;
+    /** When each destination last took events delivered by this worker (see {@link #tookRecently}). */
+    private final Map<String, Instant> lastTook = new ConcurrentHashMap<>();
 
     /**
      * What a delivered batch leaves behind: {@code events} delivered (all of them when it is complete), and events for
@@ -123,6 +126,8 @@ final class BatchDelivery {
                 part));
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
+        List<ObjectNode> delivered = delivered(now, report);
+        if (!delivered.isEmpty()) lastTook.put(sync.destination(), at);
         Set<ObjectNode> failedRetriably = Collections.newSetFromMap(new IdentityHashMap<>());
         List<DeliveryReport.EventFailure> retriable = new ArrayList<>();
         for (DeliveryReport.EventFailure failure : report.failures()) {
@@ -132,7 +137,22 @@ final class BatchDelivery {
             boolean progressed = failedRetriably.size() < rest.size(); // delivered, parked or dead: settled now
             DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(retriable);
             int attempts = BatchOutcomes.attemptsAfter(batch, decisive.error(), progressed);
-            if (BatchOutcomes.waitsAsRow(policy, batch, decisive.error(), attempts, at)) {
+            BatchOutcomes.Rest rule = BatchOutcomes.rest(
+                    policy, batch, decisive.error(), attempts, at, tookRecently(sync.destination(), policy, at));
+            if (rule == BatchOutcomes.Rest.PARK_FAILED) {
+                // The events that failed on their own go to the retry queue (their users' later events will queue
+                // behind them there); the events held behind them stay in the row, and the next attempt parks those
+                // behind their users and sends the other users' events.
+                for (DeliveryReport.EventFailure failure : retriable) {
+                    if (!failure.error().usesAttempt()) continue;
+                    toRetry.add(retryEvent(sync, failure, batch.attempts(), policy, at));
+                    failedRetriably.remove(failure.event());
+                }
+                progressed = true;
+                attempts = 0;
+                if (failedRetriably.isEmpty()) rule = BatchOutcomes.Rest.PER_EVENT; // nothing left to wait
+            }
+            if (rule != BatchOutcomes.Rest.PER_EVENT) {
                 for (DeliveryReport.EventFailure failure : report.failures()) {
                     if (!failure.error().isRetriable()) dead.add(deadLetter(sync, failure, 1, batch));
                 }
@@ -141,10 +161,11 @@ final class BatchDelivery {
                     if (keys == null) keys = SettledEvents.keysOf(events);
                     settled = settled(before, events, keys, failedRetriably);
                 }
-                return new Outcome(sync, delivered(now, report), toRetry, dead, decisive, settled, attempts);
+                return new Outcome(sync, delivered, toRetry, dead, decisive, settled, attempts);
             }
         }
         for (DeliveryReport.EventFailure failure : report.failures()) {
+            if (!failedRetriably.contains(failure.event()) && failure.error().isRetriable()) continue; // parked above
             // What waited as a row takes its attempts along; backpressure, an open circuit and events held behind
             // another are parked without using up an attempt.
             int attempts = failure.error().usesAttempt()
@@ -152,19 +173,34 @@ final class BatchDelivery {
                     : 0;
             boolean exhausted = attempts > 0 && policy.exhausted(attempts, batch.createdAt(), at);
             if (failure.error().isRetriable() && !exhausted) {
-                toRetry.add(RetryEvent.of(
-                        sync.id(),
-                        failure.event(),
-                        attempts,
-                        RetryChains.nextAttempt(policy, failure, attempts, at),
-                        at,
-                        Worker.describe(failure.error()),
-                        failure.statusCode()));
+                toRetry.add(retryEvent(sync, failure, attempts, policy, at));
             } else {
                 dead.add(deadLetter(sync, failure, Math.max(1, attempts), batch));
             }
         }
-        return Outcome.complete(sync, events, toRetry, dead);
+        return Outcome.complete(sync, delivered, toRetry, dead);
+    }
+
+    private static RetryEvent retryEvent(
+            SyncSettings sync, DeliveryReport.EventFailure failure, int attempts, RetryPolicy policy, Instant at) {
+        return RetryEvent.of(
+                sync.id(),
+                failure.event(),
+                attempts,
+                RetryChains.nextAttempt(policy, failure, attempts, at),
+                at,
+                Worker.describe(failure.error()),
+                failure.statusCode());
+    }
+
+    /**
+     * Whether the destination took events from any batch of this worker within the policy's longest backoff: then a
+     * row that keeps failing on an answered error holds events the destination refuses, not a destination that
+     * refuses everything (which would only move the whole traffic into the retry queue).
+     */
+    private boolean tookRecently(String destination, RetryPolicy policy, Instant now) {
+        Instant took = lastTook.get(destination);
+        return took != null && !took.isBefore(now.minus(policy.cap()));
     }
 
     private static DeadLetter deadLetter(

@@ -30,7 +30,7 @@ final class BatchOutcomes {
     /** The destination's reasons for not taking an event: unreachable, unresponsive, backpressure, never sent. */
     private static final Set<FailureClass> DESTINATION_FAILURES = EnumSet.of(
             FailureClass.UNREACHABLE, FailureClass.UNRESPONSIVE, FailureClass.BACKPRESSURE, FailureClass.NOT_SENT);
-    /** See {@link #waitsAsRow}. */
+    /** See {@link #rest}. */
     static final int ROUNDS_WITHOUT_PROGRESS = 3;
 
     private final QueueStore store;
@@ -108,18 +108,38 @@ final class BatchOutcomes {
         }
     }
 
+    /** What becomes of the rest of a batch whose events the destination failed retriably: see {@link #rest}. */
+    enum Rest {
+        /** The batch waits as its row, the rest to be sent by its next attempt. */
+        WAIT,
+        /** The events that failed on their own go to the retry queue; the batch waits with those held behind them. */
+        PARK_FAILED,
+        /** Every failed event goes to the retry queue or, once it used up its attempts, the dead letters. */
+        PER_EVENT
+    }
+
     /**
      * Whether a batch whose events the destination failed retriably waits as its one row (its successors behind it,
      * so per-user order holds) for another attempt with the rest, rather than parking those events one by one in the
-     * retry queue, which puts a queue-database row per event and every later event of those users behind them. It
-     * waits unless the policy is exhausted, and, when the destination answered with an error (the event's failure,
-     * perhaps one it will never take), unless {@link #ROUNDS_WITHOUT_PROGRESS} attempts in a row delivered nothing:
-     * then one user's bad event stops holding up the other users of its sync and partition.
+     * retry queue, which puts a queue-database row per event and every later event of those users behind them.
+     *
+     * <p>It waits, unless the policy is exhausted (then per event, each a replayable dead letter when its attempts are
+     * used up). One exception: when the destination answered with an error, {@link #ROUNDS_WITHOUT_PROGRESS}
+     * attempts in a row settled nothing, and the destination {@code tookRecently} other events, the events that
+     * failed are likely ones it will never take: they go to the retry queue, so one user's bad event stops holding
+     * up the other users of its sync and partition. A destination that takes nothing keeps its batches as rows.
      */
-    static boolean waitsAsRow(
-            RetryPolicy policy, ClaimedBatch batch, DeliveryException decisive, int attempts, Instant now) {
-        if (policy.exhausted(attempts, batch.createdAt(), now)) return false;
-        return DESTINATION_FAILURES.contains(decisive.failureClass()) || attempts < ROUNDS_WITHOUT_PROGRESS;
+    static Rest rest(
+            RetryPolicy policy,
+            ClaimedBatch batch,
+            DeliveryException decisive,
+            int attempts,
+            Instant now,
+            boolean tookRecently) {
+        if (policy.exhausted(attempts, batch.createdAt(), now)) return Rest.PER_EVENT;
+        if (DESTINATION_FAILURES.contains(decisive.failureClass()) || attempts < ROUNDS_WITHOUT_PROGRESS)
+            return Rest.WAIT;
+        return tookRecently ? Rest.PARK_FAILED : Rest.WAIT;
     }
 
     /** The failure that decides a batch's retry: one that uses up an attempt if any did, else the longest Retry-After. */

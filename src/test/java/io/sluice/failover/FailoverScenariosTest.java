@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,15 +91,16 @@ class FailoverScenariosTest {
     @Test
     void d_plannedFailoverWithDbPause() throws Exception {
         try (FailoverRig rig = new FailoverRig(dir, true)) {
-            AtomicInteger failedOnce = new AtomicInteger();
+            Set<String> failing = ConcurrentHashMap.newKeySet();
             AtomicInteger refused = new AtomicInteger();
-            // u0: three events fail once (500) and their retries meet a slow receiver (3 s each): a retry chain in
-            // flight. u6: five events are refused (400) and become dead letters. Everything else is accepted.
+            // u0: three events fail three times (500), so their batches hand them to the retry queue (the worker's
+            // rule for events that keep failing while others go through), and their retries meet a slow receiver
+            // (3 s each): a retry chain in flight. u6: five events are refused (400) and become dead letters.
+            // Everything else is accepted.
             rig.receiver.answer((key, attempt) -> {
-                if (key.contains("-u0-") && attempt == 1 && failedOnce.get() < 3 && failedOnce.incrementAndGet() <= 3) {
-                    return new CountingReceiver.Reply(500, Duration.ZERO);
-                }
-                if (key.contains("-u0-") && attempt > 1) return new CountingReceiver.Reply(200, Duration.ofSeconds(3));
+                if (key.contains("-u0-") && attempt == 1 && failing.size() < 3) failing.add(key);
+                if (failing.contains(key) && attempt <= 3) return new CountingReceiver.Reply(500, Duration.ZERO);
+                if (failing.contains(key)) return new CountingReceiver.Reply(200, Duration.ofSeconds(3));
                 if (key.contains("-u6-") && attempt == 1 && refused.get() < 5 && refused.incrementAndGet() <= 5) {
                     return new CountingReceiver.Reply(400, Duration.ZERO);
                 }

@@ -118,7 +118,7 @@ class RetryQueueTest {
     }
 
     @Test
-    void anEventTheDestinationKeepsFailingStopsHoldingUpOtherUsersAfterThreeAttemptsWithoutProgress() throws Exception {
+    void anEventTheDestinationKeepsFailingStopsHoldingUpOtherUsersAfterThreeFailuresInARow() throws Exception {
         send(new String[] {"u1", "e1"}, new String[] {"u1", "e2"}, new String[] {"u2", "e3"});
         plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
         send(new String[] {"u2", "e4"});
@@ -126,24 +126,54 @@ class RetryQueueTest {
         failing.add("e1");
         try (Worker worker = worker(10)) {
             worker.runOnce(); // e3 delivered: progress, attempts start again at 1
-            for (int round = 0; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS; round++) {
-                clock.tick(Duration.ofMinutes(2));
+            for (int round = 1; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS - 1; round++) {
+                clock.tick(Duration.ofSeconds(10));
                 worker.runOnce();
+                assertThat(batchStates()).as("still waiting as a row").startsWith("pending/" + (round + 1));
             }
+            clock.tick(Duration.ofSeconds(10));
+            worker.runOnce(); // e1 fails a third time in a row: it goes to the retry queue, e2 stays held
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth")).isEqualTo(1);
+            clock.tick(Duration.ofSeconds(10));
+            worker.runOnce(); // e2 queues behind e1 (its user waits); nothing else is left: the batch is done
+            worker.runOnce();
             assertThat(delivered())
-                    .as("e1's batch gave its rest to the retry queue; u2's next event flows")
+                    .as("u2's next event flows while u1's wait in the retry queue")
                     .containsExactly("e3", "e4");
             worker.maintain();
             assertThat(retryGauge("sluice.retry.queue.depth"))
                     .as("e1 and e2 behind it")
                     .isEqualTo(2);
-            assertThat(batchStates()).containsExactly("done/3", "done/1");
+            assertThat(batchStates()).containsExactly("done/1", "done/1");
 
             failing.clear();
             clock.tick(Duration.ofMinutes(10));
             assertThat(worker.retryDue()).isEqualTo(1);
             assertThat(delivered()).containsExactly("e3", "e4", "e1", "e2");
             assertThat(deadLetters.list("s", null, false, 10)).isEmpty();
+        }
+    }
+
+    @Test
+    void aDestinationThatAnswersEveryEventWithAnErrorKeepsItsBatchesAsRows() throws Exception {
+        send(new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
+        plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
+        failing.addAll(List.of("e1", "e2"));
+        try (Worker worker = worker(10)) {
+            for (int round = 0; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS + 2; round++) {
+                worker.runOnce();
+                clock.tick(Duration.ofSeconds(20));
+            }
+            worker.maintain();
+            assertThat(retryGauge("sluice.retry.queue.depth"))
+                    .as("it took nothing: not one retry row per event")
+                    .isZero();
+            assertThat(batchStates()).containsExactly("pending/5");
+
+            failing.clear();
+            worker.runOnce();
+            assertThat(delivered()).containsExactly("e1", "e2");
         }
     }
 
