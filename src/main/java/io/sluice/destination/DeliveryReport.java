@@ -23,7 +23,8 @@ public record DeliveryReport(List<EventFailure> failures) {
 
     /**
      * One event that was not delivered: why (retriable or not), the destination's status code if any, and how long
-     * the destination asked us to wait (null: use the backoff).
+     * the destination asked us to wait (null: use the backoff). {@code event} is the very instance the batch held:
+     * the worker tells delivered from failed events by identity (events of one batch may be equal).
      */
     public record EventFailure(ObjectNode event, DeliveryException error, Integer statusCode, Duration retryAfter) {}
 }

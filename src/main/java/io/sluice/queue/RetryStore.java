@@ -93,11 +93,22 @@ public final class RetryStore {
      * As above, never re-leasing a chain whose head is in {@code inFlight}: a chain this worker is still delivering
      * (e.g. at a slow destination, past its lease) must not be taken over by the same worker's next claim, or the
      * two deliveries fence each other forever.
+     *
+     * <p>The heads are found by skipping from chain to chain along the chain index (one index probe per chain), not
+     * by reading every waiting event. The {@code DISTINCT ON} scan it replaces took 291 ms for 200,000 events in
+     * 1,000 chains on a quiet PostgreSQL 17 (this one: 16 ms), and under {@code bench destinations} it ran past
+     * {@code queueDatabase.socketTimeout} (10 s), which holds every queue write (2026-12-02).
      */
     public List<Chain> claim(String owner, int limit, Duration lease, Instant now, Collection<Long> inFlight)
             throws SQLException {
         String sql = """
-                WITH heads AS (SELECT DISTINCT ON (sync_id, user_key) id FROM retry_events ORDER BY sync_id, user_key, id),
+                WITH RECURSIVE heads AS (
+                    (SELECT sync_id, user_key, id FROM retry_events ORDER BY sync_id, user_key, id LIMIT 1)
+                    UNION ALL
+                    SELECT n.sync_id, n.user_key, n.id FROM heads h, LATERAL (
+                        SELECT r.sync_id, r.user_key, r.id FROM retry_events r
+                        WHERE (r.sync_id, r.user_key) > (h.sync_id, h.user_key)
+                        ORDER BY r.sync_id, r.user_key, r.id LIMIT 1) n),
                 due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
                         WHERE r.next_attempt_at <= ? AND (r.lease_owner IS NULL OR r.lease_expires_at <= ?)
                           AND r.id <> ALL(?)

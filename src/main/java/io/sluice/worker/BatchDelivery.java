@@ -45,8 +45,8 @@ final class BatchDelivery {
     private final RetryStore retries;
     private final BatchReader reader;
     private final Clock clock;
-    /** When each destination last took events delivered by this worker (see {@link #tookRecently}). */
-    private final Map<String, Instant> lastTook = new ConcurrentHashMap<>();
+    /** How much of what each destination was sent by this worker it took lately (see {@link #takesMost}). */
+    private final Map<String, Double> takeRate = new ConcurrentHashMap<>();
 
     /**
      * What a delivered batch leaves behind: {@code events} delivered (all of them when it is complete), and events for
@@ -127,7 +127,7 @@ final class BatchDelivery {
         Instant at = clock.instant();
         RetryPolicy policy = policies.get(sync.destination());
         List<ObjectNode> delivered = delivered(now, report);
-        if (!delivered.isEmpty()) lastTook.put(sync.destination(), at);
+        recordTakeRate(sync.destination(), delivered.size(), report);
         Set<ObjectNode> failedRetriably = Collections.newSetFromMap(new IdentityHashMap<>());
         List<DeliveryReport.EventFailure> retriable = new ArrayList<>();
         for (DeliveryReport.EventFailure failure : report.failures()) {
@@ -137,8 +137,8 @@ final class BatchDelivery {
             boolean progressed = failedRetriably.size() < rest.size(); // delivered, parked or dead: settled now
             DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(retriable);
             int attempts = BatchOutcomes.attemptsAfter(batch, decisive.error(), progressed);
-            BatchOutcomes.Rest rule = BatchOutcomes.rest(
-                    policy, batch, decisive.error(), attempts, at, tookRecently(sync.destination(), policy, at));
+            BatchOutcomes.Rest rule =
+                    BatchOutcomes.rest(policy, batch, decisive.error(), attempts, at, takesMost(sync.destination()));
             if (rule == BatchOutcomes.Rest.PARK_FAILED) {
                 // The events that failed on their own go to the retry queue (their users' later events will queue
                 // behind them there); the events held behind them stay in the row, and the next attempt parks those
@@ -194,13 +194,21 @@ final class BatchDelivery {
     }
 
     /**
-     * Whether the destination took events from any batch of this worker within the policy's longest backoff: then a
-     * row that keeps failing on an answered error holds events the destination refuses, not a destination that
-     * refuses everything (which would only move the whole traffic into the retry queue).
+     * Whether the destination lately took most of the events it was sent (an average over this worker's attempts):
+     * then a row that keeps failing on an answered error holds events it refuses, not a destination that refuses
+     * everything (whose batches would only move the whole traffic into the retry queue).
      */
-    private boolean tookRecently(String destination, RetryPolicy policy, Instant now) {
-        Instant took = lastTook.get(destination);
-        return took != null && !took.isBefore(now.minus(policy.cap()));
+    private boolean takesMost(String destination) {
+        return takeRate.getOrDefault(destination, 1.0) >= 0.5;
+    }
+
+    /** Delivered over delivered plus failed (not counting what was never sent), averaged with weight 0.3 on the newest. */
+    private void recordTakeRate(String destination, int delivered, DeliveryReport report) {
+        long failed =
+                report.failures().stream().filter(f -> f.error().usesAttempt()).count();
+        if (delivered + failed == 0) return;
+        double rate = (double) delivered / (delivered + failed);
+        takeRate.merge(destination, 0.7 + 0.3 * rate, (old, ignored) -> 0.7 * old + 0.3 * rate);
     }
 
     private static DeadLetter deadLetter(

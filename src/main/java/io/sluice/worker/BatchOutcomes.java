@@ -125,7 +125,7 @@ final class BatchOutcomes {
      *
      * <p>It waits, unless the policy is exhausted (then per event, each a replayable dead letter when its attempts are
      * used up). One exception: when the destination answered with an error, {@link #ROUNDS_WITHOUT_PROGRESS}
-     * attempts in a row settled nothing, and the destination {@code tookRecently} other events, the events that
+     * attempts in a row settled nothing, and the destination {@code takesMost} of what it is sent, the events that
      * failed are likely ones it will never take: they go to the retry queue, so one user's bad event stops holding
      * up the other users of its sync and partition. A destination that takes nothing keeps its batches as rows.
      */
@@ -135,11 +135,11 @@ final class BatchOutcomes {
             DeliveryException decisive,
             int attempts,
             Instant now,
-            boolean tookRecently) {
+            boolean takesMost) {
         if (policy.exhausted(attempts, batch.createdAt(), now)) return Rest.PER_EVENT;
         if (DESTINATION_FAILURES.contains(decisive.failureClass()) || attempts < ROUNDS_WITHOUT_PROGRESS)
             return Rest.WAIT;
-        return tookRecently ? Rest.PARK_FAILED : Rest.WAIT;
+        return takesMost ? Rest.PARK_FAILED : Rest.WAIT;
     }
 
     /** The failure that decides a batch's retry: one that uses up an attempt if any did, else the longest Retry-After. */
