@@ -1,5 +1,6 @@
 package io.sluice.worker;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
@@ -214,10 +215,12 @@ final class RetryChains {
         report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
         RetryPolicy policy = policies.get(sync.destination());
         RetryEvent rescheduled = null;
+        List<ObjectNode> delivered = new ArrayList<>();
         for (RetryEvent event : waiting) {
             DeliveryReport.EventFailure failure = failed.get(event.messageId());
             if (failure == null) {
-                remove.add(event.id()); // delivered
+                remove.add(event.id());
+                delivered.add(event.event());
                 continue;
             }
             // Backpressure and requests never sent (open circuit, paused destination) do not use up attempts:
@@ -249,6 +252,7 @@ final class RetryChains {
             } // else: held behind the rescheduled event, untouched
         }
         retries.settle(chain, remove, dead, rescheduled, now);
+        metrics.eventsDelivered(sync.id(), delivered, clock.instant());
         if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
     }
 }

@@ -11,6 +11,7 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.failover.WriteGate;
+import io.sluice.function.Functions;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.PlannedBatch;
@@ -21,6 +22,8 @@ import io.sluice.support.RecordingDestination;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -31,6 +34,7 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Partial failures of an event-by-event destination: delivered events are never sent again; a batch with events that
@@ -180,6 +184,40 @@ class RetryQueueTest {
     }
 
     @Test
+    void aFunctionsDeadLettersAreWrittenOnceAcrossTheAttemptsOfItsBatch(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("fn.js"), """
+                function transform(event) {
+                  if (event.messageId === 'boom') throw new Error('no boom');
+                  return event;
+                }
+                """);
+        Files.writeString(dir.resolve("sluice.yaml"), """
+                sources: [{id: web, writeKey: k1}]
+                destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m}}]
+                syncs: [{id: s, source: web, destination: rec, function: fn.js}]
+                """);
+        SluiceConfig config = new ConfigLoader(Map.of()).load(dir.resolve("sluice.yaml"));
+        send(new String[] {"u1", "boom"}, new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
+        plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
+        failing.add("e1");
+        try (Functions functions = new Functions(config, registry);
+                Worker worker = worker(config, functions)) {
+            functions.start();
+            worker.runOnce();
+            clock.tick(Duration.ofSeconds(10));
+            worker.runOnce(); // e1 still fails: the row is attempted again, its function with it
+            failing.clear();
+            clock.tick(Duration.ofSeconds(10));
+            worker.runOnce();
+            assertThat(delivered()).containsExactly("e2", "e1");
+            assertThat(batchStates()).containsExactly("done/3");
+            assertThat(deadLetters.list("s", null, false, 10))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.messageId()).isEqualTo("boom"));
+        }
+    }
+
+    @Test
     void permanentFailuresAreDeadLetteredAndReplayDeliversThem() throws Exception {
         send(new String[] {"u1", "bad-1"}, new String[] {"u1", "e2"});
         plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
@@ -316,6 +354,18 @@ class RetryQueueTest {
         return destination.events().stream()
                 .map(e -> e.get("messageId").asText())
                 .toList();
+    }
+
+    private Worker worker(SluiceConfig config, Functions functions) {
+        return new Worker(
+                config,
+                new WorkerStores(store, retries, deadLetters),
+                Map.of("rec", destination),
+                functions,
+                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
+                clock,
+                registry,
+                "test-worker");
     }
 
     private Worker worker(int maxAttempts) {
