@@ -31,34 +31,6 @@ public record ClaimedBatch(
         members = List.copyOf(members);
     }
 
-    /** A single batch row with nothing settled by earlier attempts. */
-    public ClaimedBatch(
-            long id,
-            String syncId,
-            String topic,
-            int partition,
-            long firstOffset,
-            long lastOffset,
-            int eventCount,
-            int attempts,
-            long epoch,
-            String owner,
-            Instant createdAt) {
-        this(
-                id,
-                syncId,
-                topic,
-                partition,
-                firstOffset,
-                lastOffset,
-                eventCount,
-                attempts,
-                epoch,
-                owner,
-                createdAt,
-                null);
-    }
-
     /**
      * A single batch row; {@code settled}: what its earlier attempts settled (null: nothing recorded, see
      * {@link SettledEvents}).

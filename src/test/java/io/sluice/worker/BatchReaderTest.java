@@ -31,7 +31,7 @@ class BatchReaderTest {
 
     private static ClaimedBatch batch(String topic, int partition, long first, long last) {
         return new ClaimedBatch(
-                1, "s", topic, partition, first, last, (int) (last - first + 1), 1, 1, "w", Instant.EPOCH);
+                1, "s", topic, partition, first, last, (int) (last - first + 1), 1, 1, "w", Instant.EPOCH, null);
     }
 
     private static List<String> ids(List<ObjectNode> events) {

@@ -374,14 +374,6 @@ class RetryQueueTest {
                 destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: %d}}]
                 syncs: [{id: s, source: web, destination: rec}, {id: s2, source: web, destination: rec}]
                 """.formatted(maxAttempts));
-        return new Worker(
-                config,
-                new WorkerStores(store, retries, deadLetters),
-                Map.of("rec", destination),
-                null,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
-                clock,
-                registry,
-                "test-worker");
+        return worker(config, null);
     }
 }
