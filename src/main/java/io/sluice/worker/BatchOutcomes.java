@@ -85,7 +85,7 @@ final class BatchOutcomes {
             // Held back, or partly delivered: the destination logs its own state changes, once each.
             log.debug("{}: {} delivered, the rest retried in {} ms: {}", batch, delivered, inMillis, error);
         }
-        try {
+        recordOrAbandon(batch, "the retry", () -> {
             record(
                     batch,
                     () -> store.retryRest(
@@ -98,14 +98,7 @@ final class BatchOutcomes {
                             outcome.toRetry(),
                             outcome.dead()));
             metrics.retried(batch.syncId());
-        } catch (FencedException e) {
-            log.warn("Abandoning {}: {}", batch, e.getMessage());
-        } catch (Exception e) {
-            log.warn(
-                    "Could not record the retry of {} ({}); its lease will expire and it will be retried",
-                    batch,
-                    Failures.describeQueueDatabaseFailure(e));
-        }
+        });
     }
 
     /** What becomes of the rest of a batch whose events the destination failed retriably: see {@link #rest}. */
@@ -177,7 +170,7 @@ final class BatchOutcomes {
         boolean counts = failure.usesAttempt();
         int attempts = attemptsAfter(batch, failure);
         boolean exhausted = policy.exhausted(attempts, batch.createdAt(), now);
-        try {
+        recordOrAbandon(batch, "the failure", () -> {
             if (failure.isRetriable() && !exhausted) {
                 Instant next = policy.nextAttempt(Math.max(1, attempts), retryAfter, now);
                 long inMillis = Duration.between(now, next).toMillis();
@@ -198,11 +191,22 @@ final class BatchOutcomes {
                 record(batch, () -> store.deadLetter(batch, error, now));
                 metrics.deadLettered(batch.syncId());
             }
+        });
+    }
+
+    /**
+     * Runs {@code recording} (which records {@code what} of a held batch); a batch taken over is abandoned, and one
+     * the queue database would not take is left to its lease, after which it is retried. Never throws.
+     */
+    private static void recordOrAbandon(ClaimedBatch batch, String what, SqlAction recording) {
+        try {
+            recording.run();
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (Exception e) {
             log.warn(
-                    "Could not record the failure of {} ({}); its lease will expire and it will be retried",
+                    "Could not record {} of {} ({}); its lease will expire and it will be retried",
+                    what,
                     batch,
                     Failures.describeQueueDatabaseFailure(e));
         }
