@@ -17,6 +17,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,7 @@ final class BatchOutcomes {
     private final Map<String, RetryPolicy> policies;
     private final RetryPolicy recording;
     private final RetryPolicy workerDefaults;
-    private final Set<Long> fenced;
+    private final Predicate<ClaimedBatch> fenced;
     private final WorkerMetrics metrics;
     private final Clock clock;
 
@@ -47,7 +48,7 @@ final class BatchOutcomes {
             Map<String, String> destinationOfSync,
             Map<String, RetryPolicy> policies,
             WorkerSettings settings,
-            Set<Long> fenced,
+            Predicate<ClaimedBatch> fenced,
             WorkerMetrics metrics,
             Clock clock) {
         this.store = store;
@@ -227,7 +228,7 @@ final class BatchOutcomes {
                 RetryPolicy.Sleeper.THREAD,
                 e -> !(e instanceof FencedException) && Failures.isRetriable(e),
                 attempt -> {
-                    if (fenced.contains(batch.id())) throw new FencedException(batch + " lost its lease");
+                    if (fenced.test(batch)) throw new FencedException(batch + " lost its lease");
                     return call.run();
                 });
     }

@@ -24,9 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -49,8 +47,7 @@ public final class Worker implements Service {
     private final Clock clock;
     private final String owner;
     private final WorkerMetrics metrics;
-    private final Map<Long, ClaimedBatch> inFlight = new ConcurrentHashMap<>();
-    private final Set<Long> fenced = ConcurrentHashMap.newKeySet();
+    private final HeldBatches inFlight = new HeldBatches();
     /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
     private final AtomicInteger claiming = new AtomicInteger();
     /** The last claim may have left due batches behind (it filled its limit): a freed slot should claim at once. */
@@ -108,7 +105,8 @@ public final class Worker implements Service {
                         TreeMap::new,
                         Collectors.mapping(SyncSettings::id, Collectors.toUnmodifiableList())));
         this.destinations = destinations;
-        this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, fenced, metrics, clock);
+        this.outcomes =
+                new BatchOutcomes(store, destinationOfSync, policies, settings, inFlight::isFenced, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
         this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
@@ -181,7 +179,7 @@ public final class Worker implements Service {
                 List<ClaimedBatch> claimed =
                         store.claim(owner, limit, settings.leaseDuration(), clock.instant(), others);
                 for (ClaimedBatch batch : claimed) {
-                    inFlight.put(batch.id(), batch);
+                    inFlight.hold(batch);
                     dispatch.accept(batch);
                 }
                 total += claimed.size();
@@ -201,7 +199,7 @@ public final class Worker implements Service {
 
     private Map<String, Integer> heldPerDestination() {
         Map<String, Integer> perDestination = new HashMap<>();
-        for (ClaimedBatch held : inFlight.values()) {
+        for (ClaimedBatch held : inFlight.all()) {
             SyncSettings sync = delivery.syncs().get(held.syncId());
             if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
         }
@@ -251,7 +249,7 @@ public final class Worker implements Service {
             Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
             if (handedOn.isPresent()) {
                 next = handedOn.get();
-                inFlight.put(next.id(), next); // before the finished one leaves: its slot is never seen free
+                inFlight.hold(next); // before the finished one leaves: its slot is never seen free
             }
             String syncId = outcome.sync().id();
             metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
@@ -264,8 +262,7 @@ public final class Worker implements Service {
         } catch (Exception e) {
             outcomes.failed(batch, Failures.classify(e));
         } finally {
-            inFlight.remove(batch.id());
-            fenced.remove(batch.id());
+            inFlight.release(batch);
             // The slot is free: if batches were left waiting for one, claim now rather than after a poll.
             if (next == null && moreDue) loops.wake();
         }
@@ -309,12 +306,23 @@ public final class Worker implements Service {
 
     /** Extends the leases of in-flight batches; those this worker lost are marked fenced. */
     void heartbeat() throws Exception {
-        List<ClaimedBatch> held = List.copyOf(inFlight.values());
+        heartbeat(inFlight.snapshot());
+    }
+
+    /** What is held now, as a heartbeat sees it when it starts. */
+    List<ClaimedBatch> held() {
+        return inFlight.snapshot();
+    }
+
+    /**
+     * Extends the leases of {@code held} (what was held when the heartbeat started: by the time its statement returns,
+     * some may have been recorded, and their batches claimed again) and fences those this worker lost.
+     */
+    void heartbeat(List<ClaimedBatch> held) throws Exception {
         List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
         for (ClaimedBatch batch : held) {
             boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
-            if (!stillHeld && inFlight.containsKey(batch.id())) {
-                fenced.add(batch.id());
+            if (!stillHeld && inFlight.lost(batch)) {
                 log.warn("Lost the lease of {}; its completion will be refused", batch);
             }
         }
@@ -336,7 +344,7 @@ public final class Worker implements Service {
 
     /** Gives back what is still held (shutdown), so other workers can take it at once. */
     void releaseAll() {
-        for (ClaimedBatch batch : inFlight.values()) {
+        for (ClaimedBatch batch : inFlight.all()) {
             try {
                 store.release(batch, clock.instant());
                 log.info("Released {}", batch);

@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.event.IsoTimestamps;
-import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.RetryStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,14 +27,14 @@ final class WorkerMetrics {
     private final AtomicLong oldestRetrySeconds = new AtomicLong();
     private final Map<String, AtomicLong> retryGauges = new ConcurrentHashMap<>();
 
-    WorkerMetrics(MeterRegistry registry, Map<Long, ClaimedBatch> inFlight) {
+    WorkerMetrics(MeterRegistry registry, HeldBatches inFlight) {
         this.registry = registry;
         this.endToEnd = Timer.builder("sluice.delivery.end.to.end")
                 .description("From the collector receiving an event to its batch being delivered")
                 .publishPercentileHistogram()
                 .maximumExpectedValue(Duration.ofMinutes(10))
                 .register(registry);
-        registry.gauge("sluice.worker.batches.in.flight", inFlight, Map::size);
+        registry.gauge("sluice.worker.batches.in.flight", inFlight, HeldBatches::size);
         registry.gauge("sluice.queue.oldest.unfinished.seconds", oldestUnfinishedSeconds, AtomicLong::get);
         registry.gauge("sluice.retry.oldest.pending.seconds", oldestRetrySeconds, AtomicLong::get);
     }

@@ -12,6 +12,7 @@ import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.failover.WriteGate;
 import io.sluice.function.Functions;
+import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.PlannedBatch;
@@ -31,6 +32,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -118,6 +120,46 @@ class RetryQueueTest {
                     .as("the rest of a batch has an idempotency key of its own")
                     .startsWith(keys.get(0) + "~")
                     .isNotEqualTo(keys.get(0));
+        }
+    }
+
+    /**
+     * A heartbeat whose statement returns only after the attempt it saw was recorded and the batch claimed again (a
+     * heartbeat waiting for a connection, seen in CI) must not fence the new claim: it did, by batch id, and the
+     * new claim's delivery was abandoned, then delivered a second time once its lease expired.
+     */
+    @Test
+    void aHeartbeatThatOutlivesAnAttemptNeverFencesTheNextClaimOfItsBatch() throws Exception {
+        send(new String[] {"u1", "e1"}, new String[] {"u1", "e2"}, new String[] {"u2", "e3"});
+        plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
+        failing.add("e1");
+        AtomicReference<Worker> running = new AtomicReference<>();
+        AtomicReference<List<ClaimedBatch>> heartbeatStarted = new AtomicReference<>();
+        destination.failWith(batch -> {
+            try {
+                // The first attempt: a heartbeat starts and sees its claim. The second: that heartbeat's statement
+                // returns, its claim long recorded and the batch held again under a new epoch.
+                if (heartbeatStarted.get() == null)
+                    heartbeatStarted.set(running.get().held());
+                else running.get().heartbeat(heartbeatStarted.get());
+                return null;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (Worker worker = worker(3)) {
+            running.set(worker);
+            assertThat(worker.runOnce()).isEqualTo(1);
+            assertThat(heartbeatStarted.get()).hasSize(1);
+            failing.clear();
+            clock.tick(Duration.ofSeconds(2));
+            assertThat(worker.runOnce()).isEqualTo(1);
+            assertThat(batchStates())
+                    .as("the second claim's completion is recorded")
+                    .containsExactly("done/2");
+            clock.tick(Duration.ofSeconds(31)); // past the lease an abandoned claim would have kept
+            assertThat(worker.runOnce()).isZero();
+            assertThat(delivered()).as("each event once").containsExactly("e3", "e1", "e2");
         }
     }
 
