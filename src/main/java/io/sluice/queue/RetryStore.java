@@ -135,6 +135,36 @@ public final class RetryStore {
         }
     }
 
+    /**
+     * Extends the leases of chains this owner is delivering (a long chain to a slow destination can outlast one
+     * lease; another worker would then lease it again and deliver its events a second time). Returns the head ids
+     * still held.
+     */
+    public List<Long> extend(String owner, List<Chain> chains, Duration lease, Instant now) throws SQLException {
+        if (chains.isEmpty()) return List.of();
+        String sql = """
+                UPDATE retry_events r SET lease_expires_at = ?
+                FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
+                WHERE r.id = h.id AND r.epoch = h.epoch AND r.lease_owner = ?
+                RETURNING r.id""";
+        try (WritePermits.Permit permit = gate.enter(true); // work this process holds
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
+            ps.setArray(
+                    2,
+                    c.createArrayOf("int8", chains.stream().map(Chain::headId).toArray()));
+            ps.setArray(
+                    3, c.createArrayOf("int8", chains.stream().map(Chain::epoch).toArray()));
+            ps.setString(4, owner);
+            List<Long> still = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) still.add(rs.getLong(1));
+            }
+            return still;
+        }
+    }
+
     /** The chain's events in order, at most {@code limit}. */
     public List<RetryEvent> events(Chain chain, int limit) throws SQLException {
         String sql = """

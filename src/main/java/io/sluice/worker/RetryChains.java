@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,8 +48,8 @@ final class RetryChains {
     private final ThreadFactory chainThreads =
             Thread.ofVirtual().name("sluice-retry-chain-", 0).factory();
     private final AtomicInteger busy = new AtomicInteger();
-    /** Head ids of the chains being delivered now: never re-leased by this worker meanwhile. */
-    private final Set<Long> delivering = ConcurrentHashMap.newKeySet();
+    /** The chains being delivered now, by head id: never re-leased by this worker meanwhile, their leases extended. */
+    private final Map<Long, RetryStore.Chain> delivering = new ConcurrentHashMap<>();
 
     RetryChains(
             RetryStore retries,
@@ -78,7 +77,14 @@ final class RetryChains {
         busy.incrementAndGet();
         try {
             List<RetryStore.Chain> chains = retries.claim(owner, limit, lease, clock.instant());
-            for (RetryStore.Chain chain : chains) deliverLogged(chain);
+            for (RetryStore.Chain chain : chains) {
+                delivering.put(chain.headId(), chain);
+                try {
+                    deliverLogged(chain);
+                } finally {
+                    delivering.remove(chain.headId(), chain);
+                }
+            }
             return chains.size();
         } finally {
             busy.decrementAndGet();
@@ -96,25 +102,26 @@ final class RetryChains {
         if (free <= 0) return 0;
         busy.incrementAndGet();
         try {
-            List<RetryStore.Chain> chains = retries.claim(owner, free, lease, clock.instant(), List.copyOf(delivering));
+            List<RetryStore.Chain> chains =
+                    retries.claim(owner, free, lease, clock.instant(), List.copyOf(delivering.keySet()));
             for (RetryStore.Chain chain : chains) {
                 inProgress.incrementAndGet();
                 busy.incrementAndGet();
-                delivering.add(chain.headId());
+                delivering.put(chain.headId(), chain);
                 try {
                     chainThreads
                             .newThread(() -> {
                                 try {
                                     deliverLogged(chain);
                                 } finally {
-                                    delivering.remove(chain.headId());
+                                    delivering.remove(chain.headId(), chain);
                                     inProgress.decrementAndGet();
                                     busy.decrementAndGet();
                                 }
                             })
                             .start();
                 } catch (RuntimeException e) {
-                    delivering.remove(chain.headId());
+                    delivering.remove(chain.headId(), chain);
                     inProgress.decrementAndGet();
                     busy.decrementAndGet();
                     throw e;
@@ -123,6 +130,20 @@ final class RetryChains {
             return chains.size();
         } finally {
             busy.decrementAndGet();
+        }
+    }
+
+    /**
+     * Extends the leases of the chains being delivered: a chain of many events to a slow destination may take longer
+     * than a lease, and must not be leased (and delivered) again meanwhile. A chain found taken over is only logged:
+     * its settle is refused by its epoch.
+     */
+    void heartbeat() throws Exception {
+        List<RetryStore.Chain> held = List.copyOf(delivering.values());
+        List<Long> still = retries.extend(owner, held, lease, clock.instant());
+        for (RetryStore.Chain chain : held) {
+            if (!still.contains(chain.headId()) && delivering.get(chain.headId()) == chain)
+                log.warn("Lost the lease of retry chain {}; its settle will be refused", chain);
         }
     }
 

@@ -304,9 +304,10 @@ public final class Worker implements Service {
         return chains == null ? 0 : chains.dispatchDue(RETRY_CHAINS_PER_SLOT * settings.concurrency());
     }
 
-    /** Extends the leases of in-flight batches; those this worker lost are marked fenced. */
+    /** Extends the leases of in-flight batches and retry chains; batches this worker lost are marked fenced. */
     void heartbeat() throws Exception {
         heartbeat(inFlight.snapshot());
+        if (chains != null) chains.heartbeat();
     }
 
     /** What is held now, as a heartbeat sees it when it starts. */

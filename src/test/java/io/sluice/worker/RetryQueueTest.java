@@ -2,6 +2,7 @@ package io.sluice.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
@@ -32,6 +33,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -259,6 +262,45 @@ class RetryQueueTest {
         }
     }
 
+    /**
+     * A retry chain whose delivery outlasts the lease (many events to a slow destination) keeps its lease through the
+     * heartbeats of the worker delivering it: another worker never leases it again and delivers it a second time.
+     */
+    @Test
+    void aRetryChainSlowerThanItsLeaseIsNeverLeasedAgainMeanwhile() throws Exception {
+        send(new String[] {"u1", "bad-1"});
+        plan(new PlannedBatch("s", 0, 0, 0, 1, 100));
+        CountDownLatch delivering = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (Worker first = worker(3);
+                Worker second = worker(config(3), null, "second-worker")) {
+            first.runOnce();
+            List<DeadLetter> letters = deadLetters.list("s", null, false, 10);
+            destination.failEvents(event -> {
+                delivering.countDown();
+                try {
+                    answer.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            });
+            retries.replay(letters, clock.instant());
+            assertThat(first.dispatchRetries()).isEqualTo(1);
+            assertThat(delivering.await(10, TimeUnit.SECONDS)).isTrue();
+            for (int i = 0; i < 4; i++) {
+                clock.tick(Duration.ofSeconds(10));
+                first.heartbeat();
+            }
+            assertThat(second.dispatchRetries())
+                    .as("40 s into a 30 s lease, the chain is still held")
+                    .isZero();
+            answer.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> retryRows() == 0);
+            assertThat(delivered()).as("delivered once").containsExactly("bad-1");
+        }
+    }
+
     @Test
     void permanentFailuresAreDeadLetteredAndReplayDeliversThem() throws Exception {
         send(new String[] {"u1", "bad-1"}, new String[] {"u1", "e2"});
@@ -367,6 +409,14 @@ class RetryQueueTest {
         plan(new PlannedBatch("s2", 0, offset, offset, 1, 100));
     }
 
+    private long retryRows() throws Exception {
+        try (var c = database.dataSource().getConnection();
+                var rs = c.createStatement().executeQuery("SELECT count(*) FROM retry_events")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     /** Each batch of sync s as status/attempts, in offset order, as the queue database holds it. */
     private List<String> batchStates() throws Exception {
         List<String> states = new java.util.ArrayList<>();
@@ -399,6 +449,10 @@ class RetryQueueTest {
     }
 
     private Worker worker(SluiceConfig config, Functions functions) {
+        return worker(config, functions, "test-worker");
+    }
+
+    private Worker worker(SluiceConfig config, Functions functions, String owner) {
         return new Worker(
                 config,
                 new WorkerStores(store, retries, deadLetters),
@@ -407,15 +461,18 @@ class RetryQueueTest {
                 new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
                 clock,
                 registry,
-                "test-worker");
+                owner);
     }
 
     private Worker worker(int maxAttempts) {
-        SluiceConfig config = new ConfigLoader(Map.of()).loadYaml("""
+        return worker(config(maxAttempts), null);
+    }
+
+    private static SluiceConfig config(int maxAttempts) {
+        return new ConfigLoader(Map.of()).loadYaml("""
                 sources: [{id: web, writeKey: k1}]
                 destinations: [{id: rec, type: webhook, url: "http://127.0.0.1:1/unused", retry: {base: 1s, cap: 1m, maxAttempts: %d}}]
                 syncs: [{id: s, source: web, destination: rec}, {id: s2, source: web, destination: rec}]
                 """.formatted(maxAttempts));
-        return worker(config, null);
     }
 }
