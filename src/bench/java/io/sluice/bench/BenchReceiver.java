@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A webhook receiver on 127.0.0.1 for {@code bench destinations}: answers as its current {@link Mode} says, counts
- * the distinct events it accepted (by messageId) and records the latency of each first acceptance (arrival minus
+ * the distinct events it accepted (by messageId) and the redeliveries of accepted ones, and records the latency of each first acceptance (arrival minus
  * the collector's {@code receivedAt}) into the histogram in place. A body is one event (webhook {@code mode: event}) or
  * a JSON array of events ({@code mode: batch}); either way events are counted once each, by messageId, and the
  * request's answer (by its Idempotency-Key) applies to all its events. "refused" stops listening; any other mode
@@ -51,6 +51,7 @@ final class BenchReceiver implements AutoCloseable {
     private final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
     private final AtomicLong arrivals = new AtomicLong();
     private final AtomicLong orderViolations = new AtomicLong();
+    private final AtomicLong redeliveries = new AtomicLong();
     private final Map<String, Long> lastSeq = new ConcurrentHashMap<>();
     private final AtomicReference<LatencyHistogram> latency = new AtomicReference<>(new LatencyHistogram());
 
@@ -101,6 +102,11 @@ final class BenchReceiver implements AutoCloseable {
 
     long orderViolations() {
         return orderViolations.get();
+    }
+
+    /** Events accepted again after an earlier acceptance (duplicates a receiver that does not dedupe would keep). */
+    long redeliveries() {
+        return redeliveries.get();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -156,9 +162,12 @@ final class BenchReceiver implements AutoCloseable {
         for (JsonNode event : root) acceptEvent(event);
     }
 
-    /** Counts an event the first time its messageId arrives; later arrivals are redeliveries, not counted. */
+    /** Counts an event the first time its messageId arrives; later arrivals are counted as redeliveries. */
     private void acceptEvent(JsonNode event) {
-        if (!accepted.add(event.path("messageId").asText())) return;
+        if (!accepted.add(event.path("messageId").asText())) {
+            redeliveries.incrementAndGet();
+            return;
+        }
         Instant received = Instant.parse(event.path("receivedAt").asText());
         latency.get().record(Duration.between(received, Instant.now()).toNanos() / 1000);
         String user = event.path("userId").asText(event.path("anonymousId").asText(""));

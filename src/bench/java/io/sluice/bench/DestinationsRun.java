@@ -231,8 +231,14 @@ final class DestinationsRun {
                             p.catchUpRate() / o.rate(),
                             p.seconds()));
         }
-        out.append("%nHealthy receiver: %,d events; bad receiver: %,d events, %d per-user order violations.%n"
-                .formatted(healthy.acceptedEvents(), bad.acceptedEvents(), bad.orderViolations()));
+        out.append(("%nHealthy receiver: %,d events, %,d redelivered; bad receiver: %,d events, %,d redelivered, %d"
+                        + " per-user order violations.%n")
+                .formatted(
+                        healthy.acceptedEvents(),
+                        healthy.redeliveries(),
+                        bad.acceptedEvents(),
+                        bad.redeliveries(),
+                        bad.orderViolations()));
         return out.toString();
     }
 
