@@ -143,7 +143,7 @@ final class RetryChains {
         List<Long> still = retries.extend(owner, held, lease, clock.instant());
         for (RetryStore.Chain chain : held) {
             if (!still.contains(chain.headId()) && delivering.get(chain.headId()) == chain)
-                log.warn("Lost the lease of retry chain {}; its settle will be refused", chain);
+                log.debug("Retry chain {} is no longer held; its settle will be refused", chain); // warned then
         }
     }
 

@@ -323,9 +323,10 @@ public final class Worker implements Service {
         List<Long> still = store.heartbeat(owner, held, settings.leaseDuration(), clock.instant());
         for (ClaimedBatch batch : held) {
             boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
-            if (!stillHeld && inFlight.lost(batch)) {
-                log.warn("Lost the lease of {}; its completion will be refused", batch);
-            }
+            // Not a warning here: a claim recorded just before it is released looks lost too (seen in bench
+            // destinations). A claim really taken over is warned about when its outcome is refused ("Abandoning").
+            if (!stillHeld && inFlight.lost(batch))
+                log.debug("{} is no longer held; its outcome will be refused", batch);
         }
     }
 
