@@ -1,7 +1,6 @@
 package io.sluice.worker;
 
 import io.sluice.queue.ClaimedBatch;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,11 +51,7 @@ final class HeldBatches {
         return fenced.contains(claimOf(batch));
     }
 
-    Collection<ClaimedBatch> all() {
-        return held.values();
-    }
-
-    /** A copy of what is held now (for a heartbeat). */
+    /** A copy of what is held now. */
     List<ClaimedBatch> snapshot() {
         return List.copyOf(held.values());
     }

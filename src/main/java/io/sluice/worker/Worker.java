@@ -199,7 +199,7 @@ public final class Worker implements Service {
 
     private Map<String, Integer> heldPerDestination() {
         Map<String, Integer> perDestination = new HashMap<>();
-        for (ClaimedBatch held : inFlight.all()) {
+        for (ClaimedBatch held : inFlight.snapshot()) {
             SyncSettings sync = delivery.syncs().get(held.syncId());
             if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
         }
@@ -306,7 +306,7 @@ public final class Worker implements Service {
 
     /** Extends the leases of in-flight batches and retry chains; batches this worker lost are marked fenced. */
     void heartbeat() throws Exception {
-        heartbeat(inFlight.snapshot());
+        heartbeat(held());
         if (chains != null) chains.heartbeat();
     }
 
@@ -346,7 +346,7 @@ public final class Worker implements Service {
 
     /** Gives back what is still held (shutdown), so other workers can take it at once. */
     void releaseAll() {
-        for (ClaimedBatch batch : inFlight.all()) {
+        for (ClaimedBatch batch : inFlight.snapshot()) {
             try {
                 store.release(batch, clock.instant());
                 log.info("Released {}", batch);
