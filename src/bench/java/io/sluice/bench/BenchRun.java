@@ -6,6 +6,7 @@ import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.runtime.Sluice;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -149,7 +150,7 @@ public final class BenchRun {
     private PhaseResult raw(Sluice sluice, String bootstrapServers, List<ObjectNode> events, List<byte[]> values)
             throws Exception {
         String topic = "bench.raw";
-        EventsTopic.ensure(bootstrapServers, topic, options.partitions());
+        EventsTopic.ensure(KafkaClients.plain(bootstrapServers), topic, options.partitions());
         var collector = sluice.config().collector();
         Map<String, Object> props = EventPublisher.producerProperties(
                 bootstrapServers, collector.ackTimeout(), collector.maxInFlightBytes());

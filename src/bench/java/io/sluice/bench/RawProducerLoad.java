@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import io.sluice.kafka.KafkaClients;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -11,7 +12,6 @@ import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The baseline: one thread sending pre-built records (the bench's event JSON, keyed like the collector keys them)
@@ -60,8 +60,9 @@ final class RawProducerLoad {
         LongAdder acked = new LongAdder();
         LongAdder failed = new LongAdder();
         LatencyHistogram latency = new LatencyHistogram(); // written only by the producer's I/O thread
+        String servers = (String) props.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
         try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                KafkaClients.plain(servers).producer(props)) {
             probeEveryPartition(producer, topic, records.get(0));
             Window measured = windowOnceReady.get();
             int i = 0;

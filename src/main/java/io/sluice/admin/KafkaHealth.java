@@ -1,5 +1,6 @@
 package io.sluice.admin;
 
+import io.sluice.kafka.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -23,14 +24,13 @@ public final class KafkaHealth implements AutoCloseable {
     private Status last;
     private long checkedAtNanos;
 
-    public KafkaHealth(String bootstrapServers) {
-        this(bootstrapServers, null);
+    public KafkaHealth(KafkaClients clients) {
+        this(clients, null);
     }
 
     /** @param eventsTopic the topic whose partitions must all be writable; null: brokers reachable is enough */
-    public KafkaHealth(String bootstrapServers, String eventsTopic) {
-        this.admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+    public KafkaHealth(KafkaClients clients, String eventsTopic) {
+        this.admin = clients.admin(Map.of(
                 AdminClientConfig.CLIENT_ID_CONFIG, "sluice-health",
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2000,

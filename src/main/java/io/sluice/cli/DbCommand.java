@@ -3,6 +3,7 @@ package io.sluice.cli;
 import io.sluice.config.SluiceConfig;
 import io.sluice.failover.ControlTopic;
 import io.sluice.failover.ProcessReport;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.TopicSetup;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -29,8 +30,9 @@ final class DbCommand {
     static ControlTopic open(SluiceConfig config) {
         var kafka = config.kafka();
         String bootstrap = kafka.embedded() ? "127.0.0.1:" + kafka.embeddedPort() : kafka.bootstrapServers();
-        TopicSetup.control(bootstrap, kafka);
-        ControlTopic topic = new ControlTopic(bootstrap, kafka.controlTopic());
+        KafkaClients clients = new KafkaClients(bootstrap, kafka.clientProperties());
+        TopicSetup.control(clients, kafka);
+        ControlTopic topic = new ControlTopic(clients, kafka.controlTopic());
         topic.catchUp(Duration.ofSeconds(15));
         return topic;
     }

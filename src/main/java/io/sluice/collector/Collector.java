@@ -9,6 +9,7 @@ import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.contract.Contracts;
 import io.sluice.contract.ViolationPublisher;
 import io.sluice.http.JsonErrors;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.HttpServers;
 import io.sluice.lifecycle.Service;
 import java.time.Clock;
@@ -38,18 +39,18 @@ public final class Collector implements Service {
     public Collector(
             CollectorSettings settings,
             List<SourceSettings> sources,
-            String bootstrapServers,
+            KafkaClients kafka,
             String topic,
             MeterRegistry registry,
             Clock clock) {
-        this(settings, sources, bootstrapServers, topic, Contracts.none(), registry, clock);
+        this(settings, sources, kafka, topic, Contracts.none(), registry, clock);
     }
 
     /** @param contracts the sources' tracking plans, checked before Kafka; violations go to their topic */
     public Collector(
             CollectorSettings settings,
             List<SourceSettings> sources,
-            String bootstrapServers,
+            KafkaClients kafka,
             String topic,
             Contracts contracts,
             MeterRegistry registry,
@@ -57,11 +58,10 @@ public final class Collector implements Service {
         this.settings = settings;
         this.registry = registry;
         CollectorMetrics metrics = new CollectorMetrics(registry);
-        this.publisher = new EventPublisher(bootstrapServers, topic, settings, metrics.produceLatency);
-        this.violations = contracts.isEmpty()
-                ? null
-                : new ViolationPublisher(bootstrapServers, contracts.violationsTopic(), registry);
-        this.rejections = new RejectionPublisher(bootstrapServers, topic);
+        this.publisher = new EventPublisher(kafka, topic, settings, metrics.produceLatency);
+        this.violations =
+                contracts.isEmpty() ? null : new ViolationPublisher(kafka, contracts.violationsTopic(), registry);
+        this.rejections = new RejectionPublisher(kafka, topic);
         this.handler = new IngestHandler(
                 new ObjectMapper(),
                 new Sources(sources),

@@ -2,6 +2,7 @@ package io.sluice.collector;
 
 import io.micrometer.core.instrument.Timer;
 import io.sluice.config.SluiceConfig.CollectorSettings;
+import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -12,7 +13,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Writes a request's events to the events topic with the idempotent producer and {@code acks=all}. The returned
@@ -31,13 +31,11 @@ public final class EventPublisher implements AutoCloseable {
     private final String topic;
     private final Timer produceLatency;
 
-    public EventPublisher(String bootstrapServers, String topic, CollectorSettings settings, Timer produceLatency) {
+    public EventPublisher(KafkaClients clients, String topic, CollectorSettings settings, Timer produceLatency) {
         this.topic = topic;
         this.produceLatency = produceLatency;
-        this.producer = new KafkaProducer<>(
-                producerProperties(bootstrapServers, settings.ackTimeout(), settings.maxInFlightBytes()),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        this.producer = clients.producer(
+                producerProperties(clients.bootstrapServers(), settings.ackTimeout(), settings.maxInFlightBytes()));
     }
 
     public static Map<String, Object> producerProperties(

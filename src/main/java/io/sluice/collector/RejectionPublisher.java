@@ -2,6 +2,7 @@ package io.sluice.collector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.RejectionsTopic;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -10,7 +11,6 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,41 +26,36 @@ final class RejectionPublisher implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private final KafkaProducer<byte[], byte[]> producer;
     private volatile boolean warned;
 
-    RejectionPublisher(String bootstrapServers, String eventsTopic) {
-        this.bootstrapServers = bootstrapServers;
+    RejectionPublisher(KafkaClients clients, String eventsTopic) {
+        this.clients = clients;
         this.topic = RejectionsTopic.name(eventsTopic);
-        this.producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ProducerConfig.CLIENT_ID_CONFIG,
-                        "sluice-collector-rejections",
-                        ProducerConfig.ACKS_CONFIG,
-                        "1",
-                        ProducerConfig.LINGER_MS_CONFIG,
-                        5,
-                        ProducerConfig.COMPRESSION_TYPE_CONFIG,
-                        "lz4",
-                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
-                        100,
-                        ProducerConfig.BUFFER_MEMORY_CONFIG,
-                        4L << 20,
-                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
-                        10_000,
-                        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                        5_000),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        this.producer = clients.producer(Map.of(
+                ProducerConfig.CLIENT_ID_CONFIG,
+                "sluice-collector-rejections",
+                ProducerConfig.ACKS_CONFIG,
+                "1",
+                ProducerConfig.LINGER_MS_CONFIG,
+                5,
+                ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                "lz4",
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                100,
+                ProducerConfig.BUFFER_MEMORY_CONFIG,
+                4L << 20,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                10_000,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000));
     }
 
     void ensureTopic() {
         try {
-            RejectionsTopic.ensure(bootstrapServers, topic);
+            RejectionsTopic.ensure(clients, topic);
             producer.partitionsFor(topic);
         } catch (Exception e) {
             log.warn(

@@ -93,7 +93,10 @@ public final class ConfigSchema {
                                     key(
                                             Kind.REPLICAS,
                                             "auto",
-                                            "min.insync.replicas of the topics Sluice creates: a 200 needs this many replicas to hold the events. 'auto': replication factor - 1 (at least 1). Start-up refuses an existing events topic with fewer replicas or a lower min.insync.replicas than set here.")),
+                                            "min.insync.replicas of the topics Sluice creates: a 200 needs this many replicas to hold the events. 'auto': replication factor - 1 (at least 1). Start-up refuses an existing events topic with fewer replicas or a lower min.insync.replicas than set here."),
+                            "clientProperties",
+                                    new Opaque(
+                                            "Kafka client settings for every producer, consumer and admin client Sluice builds for its own cluster (TLS, SASL: security.protocol, sasl.jaas.config, ssl.truststore.location...), a mapping of Kafka client config names to values; secrets through ${ENV_VAR}. Settings Sluice owns (bootstrap.servers, client.id, serializers, group.id, acks other than all...) are refused.")),
             "postgres",
                     section(
                             "url",
@@ -314,6 +317,9 @@ public final class ConfigSchema {
                                             "producer",
                                                     new Opaque(
                                                             "Extra producer settings, a mapping of Kafka producer config names to values."),
+                                            "clientProperties",
+                                                    new Opaque(
+                                                            "Kafka client settings for the target cluster (TLS, SASL), like kafka.clientProperties; with 'embedded'/'same' they are added to kafka.clientProperties."),
                                             "retry", retrySection()))),
             "syncs",
                     new ListOf(

@@ -36,7 +36,10 @@ public record SluiceConfig(
 
     public static final String EMBEDDED = "embedded";
 
-    /** @param replicationFactor 0 for 'auto'; @param minInsyncReplicas 0 for 'auto' */
+    /**
+     * @param replicationFactor 0 for 'auto'; @param minInsyncReplicas 0 for 'auto'
+     * @param clientProperties Kafka client settings (TLS, SASL) for every client of this cluster; may hold secrets
+     */
     public record KafkaSettings(
             String bootstrapServers,
             String eventsTopic,
@@ -45,7 +48,8 @@ public record SluiceConfig(
             String controlTopic,
             String violationsTopic,
             int replicationFactor,
-            int minInsyncReplicas) {
+            int minInsyncReplicas,
+            Map<String, String> clientProperties) {
         public KafkaSettings(
                 String bootstrapServers,
                 String eventsTopic,
@@ -53,7 +57,22 @@ public record SluiceConfig(
                 int embeddedPort,
                 String controlTopic,
                 String violationsTopic) {
-            this(bootstrapServers, eventsTopic, partitions, embeddedPort, controlTopic, violationsTopic, 0, 0);
+            this(
+                    bootstrapServers,
+                    eventsTopic,
+                    partitions,
+                    embeddedPort,
+                    controlTopic,
+                    violationsTopic,
+                    0,
+                    0,
+                    Map.of());
+        }
+
+        @Override
+        public String toString() {
+            return "KafkaSettings[bootstrapServers=" + bootstrapServers + ", eventsTopic=" + eventsTopic
+                    + ", clientProperties=" + clientProperties.keySet() + "]";
         }
 
         public boolean embedded() {
@@ -121,6 +140,21 @@ public record SluiceConfig(
                             + ": no write could ever be acknowledged");
         }
         return minInsyncReplicas;
+    }
+
+    /** A free-form mapping of names to single values (Kafka client settings), as text; empty when not set. */
+    public static Map<String, String> stringMap(Json mapping, String key) {
+        if (mapping == null) return Map.of();
+        var tree = mapping.tree();
+        if (!tree.isObject()) throw new ConfigException(key, "must be a mapping of names to values");
+        Map<String, String> map = new LinkedHashMap<>();
+        tree.fields().forEachRemaining(entry -> {
+            if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
+                throw new ConfigException(key + "." + entry.getKey(), "must be a single value");
+            }
+            map.put(entry.getKey(), entry.getValue().asText());
+        });
+        return java.util.Collections.unmodifiableMap(map);
     }
 
     public static String sha256Hex(String text) {
@@ -281,7 +315,8 @@ public record SluiceConfig(
                         v.get("kafka.controlTopic"),
                         v.get("kafka.violationsTopic"),
                         v.get("kafka.replicationFactor"),
-                        replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas"))),
+                        replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas")),
+                        stringMap(v.get("kafka.clientProperties"), "kafka.clientProperties")),
                 new PostgresSettings(
                         v.get("postgres.url"),
                         v.get("postgres.user"),

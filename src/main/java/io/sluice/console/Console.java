@@ -11,6 +11,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.failover.ControlTopic;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriterMonitor;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.RejectionsTopic;
 import io.sluice.lifecycle.Service;
 import io.sluice.queue.DeadLetterStore;
@@ -56,7 +57,7 @@ public final class Console implements AdminRoutes, Service {
             MeterRegistry registry,
             ConsoleSessions sessions,
             Supplier<KafkaHealth.Status> kafka,
-            String bootstrapServers,
+            KafkaClients kafkaClients,
             DataSource queueDatabase,
             WriteGate gate,
             WriterMonitor writerMonitor,
@@ -78,7 +79,7 @@ public final class Console implements AdminRoutes, Service {
         this.access = new ConsoleAccess(parts.sessions());
         var kafka = parts.config().kafka();
         this.tail = new EventTail(
-                parts.bootstrapServers(),
+                parts.kafkaClients(),
                 kafka.eventsTopic(),
                 RejectionsTopic.name(kafka.eventsTopic()),
                 kafka.violationsTopic());
@@ -86,7 +87,7 @@ public final class Console implements AdminRoutes, Service {
                 parts.queueDatabase() == null ? null : new QueueView(parts.queueDatabase(), kafka.eventsTopic());
         this.history = new MetricHistory(parts.registry(), parts.clock(), queue == null ? null : () -> backlog(queue));
         this.api = new ConsoleApi(
-                parts, access, queue, history, new KafkaOffsets(parts.bootstrapServers(), kafka.eventsTopic()));
+                parts, access, queue, history, new KafkaOffsets(parts.kafkaClients(), kafka.eventsTopic()));
         this.live = new LiveStream(tail, access);
     }
 

@@ -3,6 +3,7 @@ package io.sluice.console;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.Service;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +39,7 @@ final class EventTail implements Service {
     /** One debugger item: kind is event, rejection or violation; json the stored record, with partition and offset. */
     record Item(String kind, String sourceId, ObjectNode json) {}
 
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final Map<String, String> kindByTopic;
     private final Map<String, Deque<Item>> recent = new HashMap<>();
     private final List<Consumer<Item>> listeners = new CopyOnWriteArrayList<>();
@@ -48,8 +48,8 @@ final class EventTail implements Service {
     private volatile boolean closed;
     private Thread thread;
 
-    EventTail(String bootstrapServers, String eventsTopic, String rejectionsTopic, String violationsTopic) {
-        this.bootstrapServers = bootstrapServers;
+    EventTail(KafkaClients clients, String eventsTopic, String rejectionsTopic, String violationsTopic) {
+        this.clients = clients;
         this.kindByTopic = Map.of(eventsTopic, "event", rejectionsTopic, "rejection", violationsTopic, "violation");
     }
 
@@ -84,22 +84,17 @@ final class EventTail implements Service {
 
     private void run() {
         while (running) {
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
-                    Map.of(
-                            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                            bootstrapServers,
-                            ConsumerConfig.CLIENT_ID_CONFIG,
-                            "sluice-console-tail",
-                            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                            false,
-                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                            "latest",
-                            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                            "read_committed",
-                            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                            100),
-                    new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer())) {
+            try (KafkaConsumer<byte[], byte[]> consumer = clients.consumer(Map.of(
+                    ConsumerConfig.CLIENT_ID_CONFIG,
+                    "sluice-console-tail",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                    false,
+                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                    "latest",
+                    ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                    "read_committed",
+                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                    100))) {
                 List<TopicPartition> partitions = partitions(consumer);
                 consumer.assign(partitions);
                 // Start a little before the end, so the debugger opens with the most recent items.

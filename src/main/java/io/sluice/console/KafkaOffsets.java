@@ -1,5 +1,6 @@
 package io.sluice.console;
 
+import io.sluice.kafka.KafkaClients;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -14,14 +15,14 @@ import org.apache.kafka.common.TopicPartition;
 /** The events topic's end offsets per partition, for the syncs' unplanned lag; created on first use, cached 2 s. */
 final class KafkaOffsets implements AutoCloseable {
     private static final long CACHE_NANOS = Duration.ofSeconds(2).toNanos();
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private Admin admin;
     private Map<Integer, Long> last = Map.of();
     private long at;
 
-    KafkaOffsets(String bootstrapServers, String topic) {
-        this.bootstrapServers = bootstrapServers;
+    KafkaOffsets(KafkaClients clients, String topic) {
+        this.clients = clients;
         this.topic = topic;
     }
 
@@ -30,9 +31,7 @@ final class KafkaOffsets implements AutoCloseable {
         if (at != 0 && System.nanoTime() - at < CACHE_NANOS) return last;
         try {
             if (admin == null) {
-                admin = Admin.create(Map.of(
-                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
+                admin = clients.admin(Map.of(
                         AdminClientConfig.CLIENT_ID_CONFIG,
                         "sluice-console",
                         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,

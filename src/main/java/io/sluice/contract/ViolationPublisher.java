@@ -2,6 +2,7 @@ package io.sluice.contract;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.kafka.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +25,7 @@ public final class ViolationPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ViolationPublisher.class);
     private static final long LOG_EVERY_NANOS = Duration.ofSeconds(10).toNanos();
 
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private final MeterRegistry registry;
     private final KafkaProducer<byte[], byte[]> producer;
@@ -33,33 +33,28 @@ public final class ViolationPublisher implements AutoCloseable {
     private final Counter unpublished;
     private final AtomicLong lastFailureLog = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
 
-    public ViolationPublisher(String bootstrapServers, String topic, MeterRegistry registry) {
-        this.bootstrapServers = bootstrapServers;
+    public ViolationPublisher(KafkaClients clients, String topic, MeterRegistry registry) {
+        this.clients = clients;
         this.topic = topic;
         this.registry = registry;
-        this.producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ProducerConfig.CLIENT_ID_CONFIG,
-                        "sluice-collector-violations",
-                        ProducerConfig.ACKS_CONFIG,
-                        "all",
-                        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-                        true,
-                        ProducerConfig.LINGER_MS_CONFIG,
-                        20,
-                        ProducerConfig.COMPRESSION_TYPE_CONFIG,
-                        "lz4",
-                        // A request thread waits at most this long when Kafka is unreachable or the buffer is full.
-                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
-                        200,
-                        ProducerConfig.BUFFER_MEMORY_CONFIG,
-                        16L << 20,
-                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
-                        60_000),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        this.producer = clients.producer(Map.of(
+                ProducerConfig.CLIENT_ID_CONFIG,
+                "sluice-collector-violations",
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                true,
+                ProducerConfig.LINGER_MS_CONFIG,
+                20,
+                ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                "lz4",
+                // A request thread waits at most this long when Kafka is unreachable or the buffer is full.
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                200,
+                ProducerConfig.BUFFER_MEMORY_CONFIG,
+                16L << 20,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                60_000));
         this.unpublished = Counter.builder("sluice.contract.violations.unpublished")
                 .description("Violations that could not be written to the violations topic")
                 .register(registry);
@@ -67,7 +62,7 @@ public final class ViolationPublisher implements AutoCloseable {
 
     /** Creates the violations topic when it does not exist (called once at start). */
     public void ensureTopic() {
-        if (ViolationsTopic.ensure(bootstrapServers, topic)) {
+        if (ViolationsTopic.ensure(clients, topic)) {
             producer.partitionsFor(topic); // fetch metadata now, not on the first request with a violation
         }
     }

@@ -1,6 +1,7 @@
 package io.sluice.contract;
 
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.TopicSetup;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
@@ -24,12 +25,11 @@ public final class ViolationsTopic {
     private ViolationsTopic() {}
 
     /** True when the topic exists with leaders; a few tries, since a topic another process just created may not be visible yet. */
-    public static boolean ensure(String bootstrapServers, String topic) {
+    public static boolean ensure(KafkaClients kafka, String topic) {
         try {
             SETUP_RETRIES.call(
                     Clock.systemUTC(), RetryPolicy.Sleeper.THREAD, e -> e instanceof RuntimeException, attempt -> {
-                        EventsTopic.ensure(
-                                bootstrapServers, topic, PARTITIONS, null); // any partition count serves violations
+                        EventsTopic.ensure(kafka, topic, PARTITIONS, null); // any partition count serves violations
                         return null;
                     });
             return true;

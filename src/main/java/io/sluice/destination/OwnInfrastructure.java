@@ -1,5 +1,6 @@
 package io.sluice.destination;
 
+import io.sluice.kafka.KafkaClients;
 import java.util.function.Supplier;
 
 /**
@@ -7,10 +8,10 @@ import java.util.function.Supplier;
  * database {@code warehouse} on its embedded PostgreSQL. Handed to {@link DestinationFactory#create} so that the
  * validated settings are used as they are, never rewritten.
  *
- * @param kafkaBootstrapServers this process's Kafka cluster
+ * @param kafka this process's Kafka cluster (its address and {@code kafka.clientProperties}), or null
  * @param warehouse creates (once) and returns the embedded warehouse database; throws when there is none
  */
-public record OwnInfrastructure(String kafkaBootstrapServers, Supplier<Warehouse> warehouse) {
+public record OwnInfrastructure(KafkaClients kafka, Supplier<Warehouse> warehouse) {
     /** A JDBC endpoint with its user (trust authentication: no password). */
     public record Warehouse(String jdbcUrl, String user) {}
 

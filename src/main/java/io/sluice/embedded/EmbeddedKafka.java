@@ -1,5 +1,6 @@
 package io.sluice.embedded;
 
+import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.Service;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -117,13 +118,12 @@ public final class EmbeddedKafka implements Service {
 
     private void awaitReady() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                5000))) {
+        try (Admin admin = KafkaClients.plain(bootstrapServers())
+                .admin(Map.of(
+                        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                        5000,
+                        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                        5000))) {
             while (true) {
                 try {
                     if (!admin.describeCluster()

@@ -1,5 +1,6 @@
 package io.sluice.failover;
 
+import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,8 +21,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The compacted control topic: key {@code pause} holds whether queue-database writes are paused, keys
@@ -40,44 +39,34 @@ public final class ControlTopic implements AutoCloseable {
     private volatile boolean paused;
     private volatile long pauseOffset = -1;
 
-    public ControlTopic(String bootstrapServers, String topic) {
+    public ControlTopic(KafkaClients clients, String topic) {
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
-        ensure(bootstrapServers, topic);
-        this.producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ProducerConfig.CLIENT_ID_CONFIG,
-                        "sluice-control",
-                        ProducerConfig.ACKS_CONFIG,
-                        "all",
-                        ProducerConfig.MAX_BLOCK_MS_CONFIG,
-                        10_000,
-                        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
-                        10_000,
-                        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                        5_000),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
-        this.consumer = new KafkaConsumer<>(
-                Map.of(
-                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ConsumerConfig.CLIENT_ID_CONFIG,
-                        "sluice-control",
-                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                        false,
-                        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                        100),
-                new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        ensure(clients, topic);
+        this.producer = clients.producer(Map.of(
+                ProducerConfig.CLIENT_ID_CONFIG,
+                "sluice-control",
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                10_000,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                10_000,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000));
+        this.consumer = clients.consumer(Map.of(
+                ConsumerConfig.CLIENT_ID_CONFIG,
+                "sluice-control",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                100));
         consumer.assign(List.of(partition));
         consumer.seekToBeginning(List.of(partition));
     }
 
-    private static void ensure(String bootstrapServers, String topic) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+    private static void ensure(KafkaClients clients, String topic) {
+        try (Admin admin = clients.admin(Map.of(AdminClientConfig.CLIENT_ID_CONFIG, "sluice-control"))) {
             if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) return;
             admin.createTopics(List.of(new NewTopic(topic, Optional.of(1), Optional.empty())
                             .configs(Map.of("cleanup.policy", "compact", "segment.ms", "600000"))))

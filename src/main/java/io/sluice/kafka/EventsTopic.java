@@ -1,5 +1,6 @@
 package io.sluice.kafka;
 
+import io.sluice.config.ConfigException;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,12 +29,8 @@ public final class EventsTopic {
     private EventsTopic() {}
 
     /** The topic's retention.ms as a duration, or null when unlimited or unknown. */
-    public static Duration retention(String bootstrapServers, String topic) {
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG,
-                "sluice-setup"))) {
+    public static Duration retention(KafkaClients kafka, String topic) {
+        try (Admin admin = kafka.admin(Map.of(AdminClientConfig.CLIENT_ID_CONFIG, "sluice-setup"))) {
             var resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
             var entry = admin.describeConfigs(List.of(resource))
                     .all()
@@ -85,18 +82,16 @@ public final class EventsTopic {
         }
     }
 
-    public static void ensure(String bootstrapServers, String topic, int partitions) {
-        ensure(bootstrapServers, topic, partitions, "kafka.partitions");
+    public static void ensure(KafkaClients kafka, String topic, int partitions) {
+        ensure(kafka, topic, partitions, "kafka.partitions");
     }
 
     /**
      * @param partitionsKey the setting {@code partitions} comes from, named in the warning when an existing topic
      *                      has another count; null for a fixed count that any existing count may replace
      */
-    public static void ensure(String bootstrapServers, String topic, int partitions, String partitionsKey) {
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
+    public static void ensure(KafkaClients kafka, String topic, int partitions, String partitionsKey) {
+        try (Admin admin = kafka.admin(Map.of(
                 AdminClientConfig.CLIENT_ID_CONFIG,
                 "sluice-setup",
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
@@ -128,8 +123,11 @@ public final class EventsTopic {
             }
             awaitLeaders(admin, topic);
         } catch (Exception e) {
+            ConfigException refused = kafka.refusal(e);
+            if (refused != null) throw refused;
             throw new IllegalStateException(
-                    "Could not ensure Kafka topic " + topic + " exists at " + bootstrapServers + ": " + e.getMessage(),
+                    "Could not ensure Kafka topic " + topic + " exists at " + kafka.bootstrapServers() + ": "
+                            + e.getMessage(),
                     e);
         }
     }

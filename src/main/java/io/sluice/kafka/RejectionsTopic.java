@@ -26,10 +26,8 @@ public final class RejectionsTopic {
     }
 
     /** Creates the topic when missing; throws when the cluster cannot be asked. */
-    public static void ensure(String bootstrapServers, String topic) throws Exception {
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
+    public static void ensure(KafkaClients kafka, String topic) throws Exception {
+        try (Admin admin = kafka.admin(Map.of(
                 AdminClientConfig.CLIENT_ID_CONFIG,
                 "sluice-setup",
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,

@@ -36,28 +36,28 @@ public final class TopicSetup {
     private TopicSetup() {}
 
     /** The events topic: created if missing; an existing one must be as durable as configured, else start-up stops. */
-    public static void events(String bootstrapServers, KafkaSettings kafka) {
-        withAdmin(bootstrapServers, admin -> {
+    public static void events(KafkaClients clients, KafkaSettings kafka) {
+        withAdmin(clients, admin -> {
             String topic = kafka.eventsTopic();
             if (!create(
                     admin,
-                    bootstrapServers,
+                    clients.bootstrapServers(),
                     kafka,
                     topic,
                     kafka.partitions(),
                     Map.of("unclean.leader.election.enable", "false"))) {
-                verifyDurability(admin, bootstrapServers, kafka, topic);
+                verifyDurability(admin, clients.bootstrapServers(), kafka, topic);
             }
         });
     }
 
     /** The compacted single-partition control topic (db pause/resume, process reports). */
-    public static void control(String bootstrapServers, KafkaSettings kafka) {
+    public static void control(KafkaClients clients, KafkaSettings kafka) {
         withAdmin(
-                bootstrapServers,
+                clients,
                 admin -> create(
                         admin,
-                        bootstrapServers,
+                        clients.bootstrapServers(),
                         kafka,
                         kafka.controlTopic(),
                         1,
@@ -65,12 +65,17 @@ public final class TopicSetup {
     }
 
     /** The violations topic; a failure is logged, not fatal (violations wait for the topic, see ViolationsTopic). */
-    public static void violations(String bootstrapServers, KafkaSettings kafka) {
+    public static void violations(KafkaClients clients, KafkaSettings kafka) {
         try {
             withAdmin(
-                    bootstrapServers,
+                    clients,
                     admin -> create(
-                            admin, bootstrapServers, kafka, kafka.violationsTopic(), VIOLATIONS_PARTITIONS, Map.of()));
+                            admin,
+                            clients.bootstrapServers(),
+                            kafka,
+                            kafka.violationsTopic(),
+                            VIOLATIONS_PARTITIONS,
+                            Map.of()));
         } catch (RuntimeException e) {
             log.warn(
                     "Could not set up the violations topic {} with the configured replication: {}",
@@ -197,10 +202,12 @@ public final class TopicSetup {
         void run(Admin admin) throws Exception;
     }
 
-    private static void withAdmin(String bootstrapServers, AdminWork work) {
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
+    /**
+     * Runs topic set-up, the first thing every role asks of the cluster: refused credentials or permissions stop
+     * startup as a configuration error naming {@code kafka.clientProperties} instead of failing like an outage.
+     */
+    private static void withAdmin(KafkaClients clients, AdminWork work) {
+        try (Admin admin = clients.admin(Map.of(
                 AdminClientConfig.CLIENT_ID_CONFIG,
                 "sluice-setup",
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
@@ -209,8 +216,10 @@ public final class TopicSetup {
         } catch (ConfigException e) {
             throw e;
         } catch (Exception e) {
+            ConfigException refused = clients.refusal(e);
+            if (refused != null) throw refused;
             throw new IllegalStateException(
-                    "Could not set up Kafka topics at " + bootstrapServers + ": " + e.getMessage(), e);
+                    "Could not set up Kafka topics at " + clients.bootstrapServers() + ": " + e.getMessage(), e);
         }
     }
 }

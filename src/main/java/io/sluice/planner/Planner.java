@@ -6,6 +6,7 @@ import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.Service;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.PlannedBatch;
@@ -29,7 +30,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,33 +59,27 @@ public final class Planner implements Service {
     private Instant lastRecord = Instant.EPOCH;
     private boolean started;
 
-    public Planner(
-            SluiceConfig config, String bootstrapServers, QueueStore store, Clock clock, MeterRegistry registry) {
+    public Planner(SluiceConfig config, KafkaClients clients, QueueStore store, Clock clock, MeterRegistry registry) {
         this.store = store;
         this.syncs = config.syncs();
         this.clock = clock;
         this.topic = config.kafka().eventsTopic();
-        this.consumer = new KafkaConsumer<>(
-                Map.of(
-                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ConsumerConfig.GROUP_ID_CONFIG,
-                        config.planner().groupId(),
-                        ConsumerConfig.CLIENT_ID_CONFIG,
-                        "sluice-planner",
-                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                        false,
-                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                        "earliest",
-                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                        5000,
-                        // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
-                        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
-                        10_000,
-                        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
-                        3_000),
-                new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        this.consumer = clients.consumer(Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG,
+                config.planner().groupId(),
+                ConsumerConfig.CLIENT_ID_CONFIG,
+                "sluice-planner",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                5000,
+                // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
+                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+                10_000,
+                ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                3_000));
         registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
         this.loop = new ConsumerLoop("sluice-planner", consumer, this::pollOnce, clock);
         this.database = RetryPolicy.RECOVERY.recovery(clock);

@@ -10,6 +10,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.Service;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
@@ -35,7 +36,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +62,7 @@ public final class ViolationWriter implements Service {
 
     private final DataSource dataSource;
     private final WriteGate gate;
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private final Clock clock;
     private final Recovery database;
@@ -79,14 +79,14 @@ public final class ViolationWriter implements Service {
     private record Pending(TopicPartition partition, Violation violation) {}
 
     public ViolationWriter(
-            DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry) {
-        this(dataSource, gate, bootstrapServers, topic, registry, Clock.systemUTC());
+            DataSource dataSource, WriteGate gate, KafkaClients clients, String topic, MeterRegistry registry) {
+        this(dataSource, gate, clients, topic, registry, Clock.systemUTC());
     }
 
     public ViolationWriter(
             DataSource dataSource,
             WriteGate gate,
-            String bootstrapServers,
+            KafkaClients clients,
             String topic,
             MeterRegistry registry,
             Clock clock) {
@@ -94,7 +94,7 @@ public final class ViolationWriter implements Service {
         this.database = RetryPolicy.RECOVERY.recovery(clock);
         this.dataSource = dataSource;
         this.gate = gate;
-        this.bootstrapServers = bootstrapServers;
+        this.clients = clients;
         this.topic = topic;
         this.written = Counter.builder("sluice.violations.written")
                 .description("Violations stored in the violations table")
@@ -111,27 +111,22 @@ public final class ViolationWriter implements Service {
     @Override
     public synchronized void start() {
         if (loop != null) return;
-        ViolationsTopic.ensure(bootstrapServers, topic);
-        consumer = new KafkaConsumer<>(
-                Map.of(
-                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ConsumerConfig.GROUP_ID_CONFIG,
-                        GROUP_ID,
-                        ConsumerConfig.CLIENT_ID_CONFIG,
-                        "sluice-violation-writer",
-                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                        false,
-                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                        "earliest",
-                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                        50, // each record holds up to Violation.PER_RECORD violations
-                        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
-                        10_000,
-                        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
-                        3_000),
-                new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        ViolationsTopic.ensure(clients, topic);
+        consumer = clients.consumer(Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG,
+                GROUP_ID,
+                ConsumerConfig.CLIENT_ID_CONFIG,
+                "sluice-violation-writer",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                50, // each record holds up to Violation.PER_RECORD violations
+                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+                10_000,
+                ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                3_000));
         consumer.subscribe(List.of(topic), new Rebalance());
         loop = new ConsumerLoop(
                 "sluice-violation-writer",

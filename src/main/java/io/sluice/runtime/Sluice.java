@@ -31,6 +31,7 @@ import io.sluice.failover.WriteHeldException;
 import io.sluice.failover.WriterMonitor;
 import io.sluice.function.Functions;
 import io.sluice.kafka.EventsTopic;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.TopicSetup;
 import io.sluice.lifecycle.Service;
 import io.sluice.lifecycle.Shutdown;
@@ -82,7 +83,7 @@ public final class Sluice implements Service {
     private final Clock clock;
     private final List<Shutdown.Named> running = new ArrayList<>();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private String bootstrapServers;
+    private KafkaClients kafka;
     private String jdbcUrl;
     private Collector collector;
     private AdminServer admin;
@@ -130,7 +131,7 @@ public final class Sluice implements Service {
                 collector = new Collector(
                         config.collector(),
                         config.sources(),
-                        bootstrapServers,
+                        kafka,
                         config.kafka().eventsTopic(),
                         Contracts.from(config),
                         registry,
@@ -138,11 +139,11 @@ public final class Sluice implements Service {
                 run("collector", collector);
             }
             if (roles.contains(Role.PLANNER)) {
-                run("planner", new Planner(config, bootstrapServers, queueStore, clock, registry));
+                run("planner", new Planner(config, kafka, queueStore, clock, registry));
                 violationWriter = new ViolationWriter(
                         database.dataSource(),
                         guard.gate(),
-                        bootstrapServers,
+                        kafka,
                         config.kafka().violationsTopic(),
                         registry,
                         clock);
@@ -152,7 +153,7 @@ public final class Sluice implements Service {
             admin = new AdminServer(
                     config.admin(),
                     registry,
-                    new KafkaHealth(bootstrapServers, config.kafka().eventsTopic()),
+                    new KafkaHealth(kafka, config.kafka().eventsTopic()),
                     controlTopic);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             DeadLetterStore deadLetters = null;
@@ -180,7 +181,7 @@ public final class Sluice implements Service {
                     registry,
                     admin.sessions(),
                     admin::kafka,
-                    bootstrapServers,
+                    kafka,
                     database == null ? null : database.dataSource(),
                     guard == null ? null : guard.gate(),
                     writerMonitor,
@@ -205,18 +206,19 @@ public final class Sluice implements Service {
                         "kafka.bootstrapServers",
                         "is 'embedded', but only 'sluice start' embeds Kafka; name an external cluster (host:port)");
             }
-            EmbeddedKafka kafka = new EmbeddedKafka(
+            EmbeddedKafka embedded = new EmbeddedKafka(
                     config.dataDir().resolve("kafka"), config.kafka().embeddedPort());
-            run("embedded Kafka", kafka);
-            bootstrapServers = kafka.bootstrapServers();
+            run("embedded Kafka", embedded);
+            kafka = new KafkaClients(embedded.bootstrapServers(), config.kafka().clientProperties());
         } else {
-            bootstrapServers = config.kafka().bootstrapServers();
+            kafka = new KafkaClients(
+                    config.kafka().bootstrapServers(), config.kafka().clientProperties());
         }
-        TopicSetup.events(bootstrapServers, config.kafka());
+        TopicSetup.events(kafka, config.kafka());
         // Before the components that would otherwise create them with the cluster's default replication.
         if (roles.contains(Role.PLANNER)
                 || (roles.contains(Role.COLLECTOR) && config.sources().stream().anyMatch(s -> s.contract() != null))) {
-            TopicSetup.violations(bootstrapServers, config.kafka());
+            TopicSetup.violations(kafka, config.kafka());
         }
     }
 
@@ -224,8 +226,8 @@ public final class Sluice implements Service {
         var pg = config.postgres();
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
-        TopicSetup.control(bootstrapServers, config.kafka());
-        controlTopic = new ControlTopic(bootstrapServers, config.kafka().controlTopic());
+        TopicSetup.control(kafka, config.kafka());
+        controlTopic = new ControlTopic(kafka, config.kafka().controlTopic());
         writerMonitor = new WriterMonitor(
                 jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
         // Joined before anything writes, so that a process started while paused stays paused.
@@ -295,12 +297,11 @@ public final class Sluice implements Service {
                 stores,
                 destinations,
                 functions,
-                new BatchReader(bootstrapServers, config.worker().concurrency()),
+                new BatchReader(kafka, config.worker().concurrency()),
                 clock,
                 registry,
                 processId);
-        worker.topicRetention(
-                EventsTopic.retention(bootstrapServers, config.kafka().eventsTopic()));
+        worker.topicRetention(EventsTopic.retention(kafka, config.kafka().eventsTopic()));
         run("worker", worker);
     }
 
@@ -309,7 +310,7 @@ public final class Sluice implements Service {
      * 'warehouse' on the embedded PostgreSQL (created on first use), for a Kafka destination this process's cluster.
      */
     private OwnInfrastructure ownInfrastructure() {
-        return new OwnInfrastructure(bootstrapServers, () -> {
+        return new OwnInfrastructure(kafka, () -> {
             EmbeddedPostgres postgres = embeddedPostgres();
             postgres.createDatabase(WAREHOUSE_DATABASE);
             return new OwnInfrastructure.Warehouse(postgres.jdbcUrl(WAREHOUSE_DATABASE), postgres.user());
@@ -364,7 +365,7 @@ public final class Sluice implements Service {
     }
 
     public String bootstrapServers() {
-        return bootstrapServers;
+        return kafka == null ? null : kafka.bootstrapServers();
     }
 
     /** JDBC URL of the queue database, or null when this process does not use it. */

@@ -3,6 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.EventHeader;
 import io.sluice.queue.SyncFilter;
@@ -18,7 +19,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,28 +73,23 @@ public final class BatchReader implements AutoCloseable {
         }
     }
 
-    public BatchReader(String bootstrapServers, int size) {
+    public BatchReader(KafkaClients clients, int size) {
         for (int i = 0; i < size; i++) {
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
-                    Map.of(
-                            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                            bootstrapServers,
-                            ConsumerConfig.CLIENT_ID_CONFIG,
-                            "sluice-worker-reader-" + i,
-                            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                            false,
-                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                            "earliest",
-                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                            2000,
-                            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                            10,
-                            ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                            (int) REQUEST_TIMEOUT.toMillis(),
-                            ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                            (int) READ_TIMEOUT.toMillis()),
-                    new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
+            KafkaConsumer<byte[], byte[]> consumer = clients.consumer(Map.of(
+                    ConsumerConfig.CLIENT_ID_CONFIG,
+                    "sluice-worker-reader-" + i,
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                    false,
+                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                    "earliest",
+                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                    2000,
+                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                    10,
+                    ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    (int) REQUEST_TIMEOUT.toMillis(),
+                    ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    (int) READ_TIMEOUT.toMillis()));
             slots.add(new Slot(consumer));
         }
     }

@@ -1,18 +1,27 @@
 package io.sluice.architecture;
 
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.name;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import io.sluice.kafka.KafkaClients;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The package map of docs/architecture.md, kept true: stages import only downward, the composition root
  * ({@code runtime}) is imported by {@code cli} alone, the benchmarks by nobody, and the collector role does not pull
- * in the queue database.
+ * in the queue database; and every Kafka client is built by {@link KafkaClients}, so the operator's client
+ * properties (TLS, SASL) reach all of them.
  */
 class ArchitectureTest {
     private static JavaClasses classes;
@@ -84,6 +93,22 @@ class ArchitectureTest {
                         "io.sluice.queue..",
                         "io.sluice.planner..",
                         "io.sluice.worker..")
+                .check(classes);
+    }
+
+    /** Production code and the benchmarks (src/bench is imported with the main classes); tests build clients freely. */
+    @Test
+    void onlyKafkaClientsBuildsKafkaClients() {
+        noClasses()
+                .that()
+                .doNotBelongToAnyOf(KafkaClients.class)
+                .should()
+                .callConstructorWhere(target(owner(assignableTo(KafkaProducer.class))))
+                .orShould()
+                .callConstructorWhere(target(owner(assignableTo(KafkaConsumer.class))))
+                .orShould()
+                .callMethodWhere(target(owner(assignableTo(Admin.class))).and(target(name("create"))))
+                .because("KafkaClients applies kafka.clientProperties (TLS, SASL) to every client")
                 .check(classes);
     }
 }

@@ -61,7 +61,7 @@ final class ContractRig implements AutoCloseable {
         database = new QueueDatabase(TestPostgres.createDatabase("contracts"), TestPostgres.USER, "", 4);
         database.start();
         writer = new ViolationWriter(
-                database.dataSource(), gate, TestKafka.bootstrapServers(), violationsTopic, new SimpleMeterRegistry());
+                database.dataSource(), gate, TestKafka.clients(), violationsTopic, new SimpleMeterRegistry());
         writer.start();
     }
 

@@ -39,14 +39,14 @@ class ContractViolationWriterTest {
     void setUp() {
         database = new QueueDatabase(TestPostgres.createDatabase("violations"), TestPostgres.USER, "", 4);
         database.start();
-        publisher = new ViolationPublisher(TestKafka.bootstrapServers(), topic, registry);
+        publisher = new ViolationPublisher(TestKafka.clients(), topic, registry);
         publisher.ensureTopic();
         writer = newWriter();
         writer.start();
     }
 
     ViolationWriter newWriter() {
-        return new ViolationWriter(database.dataSource(), gate, TestKafka.bootstrapServers(), topic, registry);
+        return new ViolationWriter(database.dataSource(), gate, TestKafka.clients(), topic, registry);
     }
 
     @AfterEach

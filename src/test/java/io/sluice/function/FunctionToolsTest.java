@@ -119,7 +119,10 @@ class FunctionToolsTest {
     void adminRouteRunsAFunctionBehindTheToken() throws Exception {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         AdminServer server = new AdminServer(
-                new AdminSettings("127.0.0.1", 0, "s3cret"), registry, new KafkaHealth("127.0.0.1:1"), null);
+                new AdminSettings("127.0.0.1", 0, "s3cret"),
+                registry,
+                new KafkaHealth(io.sluice.kafka.KafkaClients.plain("127.0.0.1:1")),
+                null);
         server.add(new FunctionAdminRoutes(Duration.ofMillis(500)));
         server.start();
         try (HttpClient http = HttpClient.newHttpClient()) {

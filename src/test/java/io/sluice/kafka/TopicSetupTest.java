@@ -21,13 +21,14 @@ import org.junit.jupiter.api.Test;
 /** Replication of the topics Sluice creates, and the refusal of an events topic less durable than configured (real broker). */
 class TopicSetupTest {
     final String bootstrap = TestKafka.bootstrapServers();
+    final KafkaClients clients = TestKafka.clients();
 
     @Test
     void autoOnASingleBrokerCreatesEveryTopicWithOneReplicaAndMinIsrOne() throws Exception {
         KafkaSettings kafka = settings("", "events-" + UUID.randomUUID());
-        TopicSetup.events(bootstrap, kafka);
-        TopicSetup.control(bootstrap, kafka);
-        TopicSetup.violations(bootstrap, kafka);
+        TopicSetup.events(clients, kafka);
+        TopicSetup.control(clients, kafka);
+        TopicSetup.violations(clients, kafka);
         try (Admin admin = admin()) {
             for (String topic : List.of(kafka.eventsTopic(), kafka.controlTopic(), kafka.violationsTopic())) {
                 var partitions = admin.describeTopics(List.of(topic))
@@ -45,7 +46,7 @@ class TopicSetupTest {
     @Test
     void aReplicationFactorAboveTheBrokerCountStopsStartUpNamingTheKey() {
         KafkaSettings kafka = settings("replicationFactor: 3, minInsyncReplicas: 2", "events-" + UUID.randomUUID());
-        assertThatThrownBy(() -> TopicSetup.events(bootstrap, kafka))
+        assertThatThrownBy(() -> TopicSetup.events(clients, kafka))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(
                         "kafka.replicationFactor: is 3, but the Kafka cluster at " + bootstrap + " has 1 broker(s)");
@@ -60,18 +61,18 @@ class TopicSetupTest {
                     .all()
                     .get(10, TimeUnit.SECONDS);
         }
-        assertThatThrownBy(() -> TopicSetup.events(bootstrap, settings("minInsyncReplicas: 2", topic)))
+        assertThatThrownBy(() -> TopicSetup.events(clients, settings("minInsyncReplicas: 2", topic)))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("kafka.minInsyncReplicas: is 2, but the existing events topic " + topic
                         + " has min.insync.replicas=1")
                 .hasMessageContaining("--add-config min.insync.replicas=2");
-        assertThatThrownBy(() ->
-                        TopicSetup.events(bootstrap, settings("replicationFactor: 2, minInsyncReplicas: 1", topic)))
+        assertThatThrownBy(
+                        () -> TopicSetup.events(clients, settings("replicationFactor: 2, minInsyncReplicas: 1", topic)))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("kafka.replicationFactor: is 2, but the existing events topic " + topic
                         + " has partitions with only 1 replica(s)");
         TopicSetup.events(
-                bootstrap,
+                clients,
                 settings("replicationFactor: 1, minInsyncReplicas: 1", topic)); // as durable as configured: runs
     }
 

@@ -43,7 +43,7 @@ class PlannerDatabaseOutageTest {
                 planner: {groupId: %s}
                 """.formatted(topic, group));
         QueueStore store = new QueueStore(database.dataSource(), topic, registry);
-        try (Planner planner = new Planner(config, TestKafka.bootstrapServers(), store, Clock.systemUTC(), registry)) {
+        try (Planner planner = new Planner(config, TestKafka.clients(), store, Clock.systemUTC(), registry)) {
             planner.start();
             send(topic, 0, 10);
             await().atMost(Duration.ofSeconds(30)).until(() -> planned(database) == 10);

@@ -101,7 +101,7 @@ class PlannerTest {
                 planner: {groupId: planner-%s}
                 """.formatted(topic, topic));
         QueueStore store = new QueueStore(database.dataSource(), topic, new SimpleMeterRegistry());
-        return new Planner(config, TestKafka.bootstrapServers(), store, Clock.systemUTC(), new SimpleMeterRegistry());
+        return new Planner(config, TestKafka.clients(), store, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 
     private long matched(String sync) throws Exception {

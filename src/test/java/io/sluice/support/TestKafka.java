@@ -1,6 +1,7 @@
 package io.sluice.support;
 
 import io.sluice.embedded.EmbeddedKafka;
+import io.sluice.kafka.KafkaClients;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,6 +20,11 @@ public final class TestKafka {
             Runtime.getRuntime().addShutdownHook(new Thread(broker::close));
         }
         return broker.bootstrapServers();
+    }
+
+    /** The shared broker's client factory (plaintext, no client properties). */
+    public static KafkaClients clients() {
+        return KafkaClients.plain(bootstrapServers());
     }
 
     public static Path tempDir(String prefix) {

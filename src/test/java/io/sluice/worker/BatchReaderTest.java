@@ -62,7 +62,7 @@ class BatchReaderTest {
     @Test
     void consecutiveInterleavedRetriedAndSkippedRangesReadExactlyTheirEvents() throws Exception {
         String topic = fill(3, 3_000);
-        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.bootstrapServers(), 2)) {
+        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.clients(), 2)) {
             // consecutive batches of three partitions through two consumers, smaller than one fetch (2,000 records)
             for (long first = 0; first < 1_500; first += 300) {
                 for (int p = 0; p < 3; p++) {
@@ -98,14 +98,14 @@ class BatchReaderTest {
         records.add(new String[] {"web", "u1", "[1,2]"}); // not an object: skipped
         records.add(new String[] {"web", "u1", TestEvents.event("web", "page", "u1", "", "e")});
         TestEvents.send(topic, 0, records);
-        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.bootstrapServers(), 1)) {
+        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.clients(), 1)) {
             assertThat(ids(reader.read(batch(topic, 0, 0, 6), ALL))).containsExactly("a", "b", "c", "e");
             assertThat(ids(reader.read(batch(topic, 0, 0, 6), filter(List.of("track", "identify"), List.of("Keep")))))
                     .containsExactly("a", "c");
         }
         String bad = TestEvents.createTopic("reader-bad", 1);
         TestEvents.send(bad, 0, List.<String[]>of(new String[] {"web", "u1", "{\"type\":\"track\", broken"}));
-        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.bootstrapServers(), 1)) {
+        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.clients(), 1)) {
             // the sync's own unreadable record fails the read (as before), unless its type filter excludes it
             assertThatThrownBy(() -> reader.read(batch(bad, 0, 0, 0), ALL)).isInstanceOf(IOException.class);
             assertThat(reader.read(batch(bad, 0, 0, 0), filter(List.of("identify"), List.of())))

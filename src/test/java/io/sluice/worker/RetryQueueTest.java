@@ -458,7 +458,7 @@ class RetryQueueTest {
                 new WorkerStores(store, retries, deadLetters),
                 Map.of("rec", destination),
                 functions,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
+                new BatchReader(TestKafka.clients(), config.worker().concurrency()),
                 clock,
                 registry,
                 owner);

@@ -164,7 +164,7 @@ class WorkerTest {
                 new WorkerStores(store, null, null),
                 Map.of("rec", destination),
                 null,
-                new BatchReader(TestKafka.bootstrapServers(), config.worker().concurrency()),
+                new BatchReader(TestKafka.clients(), config.worker().concurrency()),
                 clock,
                 new SimpleMeterRegistry(),
                 "test-worker");

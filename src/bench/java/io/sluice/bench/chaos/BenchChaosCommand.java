@@ -2,6 +2,7 @@ package io.sluice.bench.chaos;
 
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
+import io.sluice.kafka.KafkaClients;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -81,8 +81,7 @@ public final class BenchChaosCommand implements Callable<Integer> {
             postgres.createDatabase("chaos_queue");
             postgres.createDatabase("chaos_warehouse");
             String mirror = "chaos-mirror";
-            try (Admin admin =
-                    Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            try (Admin admin = KafkaClients.plain(kafka.bootstrapServers()).admin(Map.of())) {
                 admin.createTopics(List.of(new NewTopic(mirror, 4, (short) 1)))
                         .all()
                         .get(30, TimeUnit.SECONDS);

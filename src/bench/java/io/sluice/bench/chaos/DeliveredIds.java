@@ -1,6 +1,7 @@
 package io.sluice.bench.chaos;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.kafka.KafkaClients;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -27,18 +28,17 @@ public final class DeliveredIds {
      */
     public static Map<String, Integer> inTopic(String bootstrapServers, String topic, int atLeast, Duration timeout) {
         Map<String, Integer> counts = new HashMap<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(
-                Map.of(
-                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers,
-                        ConsumerConfig.GROUP_ID_CONFIG,
-                        "chaos-check-" + UUID.randomUUID(),
-                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                        "earliest",
-                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                        false),
-                new StringDeserializer(),
-                new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.plain(bootstrapServers)
+                .consumer(
+                        Map.of(
+                                ConsumerConfig.GROUP_ID_CONFIG,
+                                "chaos-check-" + UUID.randomUUID(),
+                                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                                "earliest",
+                                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                                false),
+                        new StringDeserializer(),
+                        new StringDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             long quietUntil = 0;

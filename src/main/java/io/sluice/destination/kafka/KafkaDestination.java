@@ -10,6 +10,7 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
 import io.sluice.event.UserKey;
+import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -41,12 +41,14 @@ final class KafkaDestination implements Destination {
 
     private final String id;
     private final String topic;
+    private final KafkaClients clients;
     private final Map<String, Object> producerConfig;
     private Producer<byte[], byte[]> producer;
 
-    KafkaDestination(String id, String topic, Map<String, Object> producerConfig) {
+    KafkaDestination(String id, String topic, KafkaClients clients, Map<String, Object> producerConfig) {
         this.id = id;
         this.topic = topic;
+        this.clients = clients;
         this.producerConfig = producerConfig;
     }
 
@@ -143,7 +145,7 @@ final class KafkaDestination implements Destination {
     }
 
     private synchronized Producer<byte[], byte[]> producer() {
-        if (producer == null) producer = new KafkaProducer<>(producerConfig);
+        if (producer == null) producer = clients.producer(producerConfig);
         return producer;
     }
 

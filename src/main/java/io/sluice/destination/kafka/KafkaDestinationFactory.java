@@ -7,6 +7,7 @@ import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationFactory;
 import io.sluice.destination.OwnInfrastructure;
+import io.sluice.kafka.KafkaClients;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,8 +18,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * Type {@code kafka}: forwards events to a topic of the same or another Kafka cluster (docs/webhooks.md, "Kafka
  * destination"). Keys: {@code bootstrapServers} ('embedded' or 'same': Sluice's own
- * cluster), {@code topic} (must exist, or the cluster must create topics automatically) and {@code producer},
- * extra producer settings merged over Sluice's. The producer is always idempotent with {@code acks=all}.
+ * cluster), {@code topic} (must exist, or the cluster must create topics automatically), {@code producer},
+ * extra producer settings merged over Sluice's, and {@code clientProperties}, the target cluster's client settings
+ * (TLS, SASL) checked like {@code kafka.clientProperties}. The producer is built by {@link KafkaClients} and is
+ * always idempotent with {@code acks=all}.
  */
 public final class KafkaDestinationFactory implements DestinationFactory {
     /** Settings that make the delivery guarantees (or that Sluice sets from other keys); extras may not change them. */
@@ -38,6 +41,7 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         if (topic == null || topic.isBlank()) throw invalid(settings, "topic", "is required");
         if (!topic.matches("[a-zA-Z0-9._-]{1,249}"))
             throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
+        KafkaClients.validate(clientProperties(settings), clientPropertiesKey(settings));
         Map<String, Object> config = producerConfig(settings, isResolved(servers) ? servers : "localhost:9092");
         try {
             new ProducerConfig(config); // checks every value's type and range; no I/O
@@ -49,9 +53,10 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     @Override
     public Destination create(DestinationSettings settings, OwnInfrastructure own) {
         String servers = settings.string("bootstrapServers");
-        if (isResolved(servers) || own.kafkaBootstrapServers() == null) return create(settings);
+        if (isResolved(servers) || own.kafka() == null) return create(settings);
+        KafkaClients clients = own.kafka().with(clientProperties(settings), clientPropertiesKey(settings));
         return new KafkaDestination(
-                settings.id(), settings.string("topic"), producerConfig(settings, own.kafkaBootstrapServers()));
+                settings.id(), settings.string("topic"), clients, producerConfig(settings, clients.bootstrapServers()));
     }
 
     @Override
@@ -63,7 +68,17 @@ public final class KafkaDestinationFactory implements DestinationFactory {
                     "bootstrapServers",
                     "'" + servers + "' needs to know this deployment's own Kafka cluster");
         }
-        return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, servers));
+        KafkaClients clients = new KafkaClients(servers, clientProperties(settings), clientPropertiesKey(settings));
+        return new KafkaDestination(
+                settings.id(), settings.string("topic"), clients, producerConfig(settings, servers));
+    }
+
+    private static Map<String, String> clientProperties(DestinationSettings settings) {
+        return SluiceConfig.stringMap(settings.get("clientProperties"), clientPropertiesKey(settings));
+    }
+
+    private static String clientPropertiesKey(DestinationSettings settings) {
+        return "destination '" + settings.id() + "' clientProperties";
     }
 
     private static boolean isResolved(String servers) {
