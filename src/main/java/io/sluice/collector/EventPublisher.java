@@ -2,6 +2,7 @@ package io.sluice.collector;
 
 import io.micrometer.core.instrument.Timer;
 import io.sluice.config.SluiceConfig.CollectorSettings;
+import io.sluice.event.RecordHeaders;
 import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
 
 /**
  * Writes a request's events to the events topic with the idempotent producer and {@code acks=all}. The returned
@@ -22,7 +24,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class EventPublisher implements AutoCloseable {
 
     /** One serialised event ready for Kafka. */
-    public record OutgoingEvent(String key, byte[] value) {}
+    /** One record: key {@code source:user}, the event's JSON, and its routing headers ({@link RecordHeaders}). */
+    public record OutgoingEvent(String key, byte[] value, List<Header> headers) {}
 
     /** The least {@code delivery.timeout.ms}; from there on it is the ack timeout. */
     static final long MIN_DELIVERY_TIMEOUT_MS = 2_000;
@@ -71,7 +74,12 @@ public final class EventPublisher implements AutoCloseable {
         for (OutgoingEvent event : events) {
             try {
                 producer.send(
-                        new ProducerRecord<>(topic, event.key().getBytes(StandardCharsets.UTF_8), event.value()),
+                        new ProducerRecord<>(
+                                topic,
+                                null,
+                                event.key().getBytes(StandardCharsets.UTF_8),
+                                event.value(),
+                                event.headers()),
                         (metadata, error) -> {
                             if (error != null) {
                                 done.completeExceptionally(error);

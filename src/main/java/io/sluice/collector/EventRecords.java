@@ -1,14 +1,18 @@
 package io.sluice.collector;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.collector.EventEnricher.RequestFacts;
 import io.sluice.collector.EventPublisher.OutgoingEvent;
 import io.sluice.contract.Contract;
 import io.sluice.contract.Violation;
+import io.sluice.event.RecordHeaders;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.header.Header;
 
 /**
  * Turns a parsed request into Kafka records: validates every event (all-or-nothing), enriches it and checks the
@@ -58,7 +62,11 @@ final class EventRecords {
             EventScan event = events.get(i);
             byte[] value = writer.write(request.body(), event, types[i], i);
             stored.add(value.length, i);
-            outgoing.add(new OutgoingEvent(writer.partitionKey(event), value));
+            String key = writer.partitionKey(event);
+            String name = types[i] == EventType.TRACK && event.token(EventScan.EVENT) == JsonToken.VALUE_STRING
+                    ? event.text(EventScan.EVENT)
+                    : null;
+            outgoing.add(new OutgoingEvent(key, value, headers(facts, key, types[i], name)));
         }
         stored.flush();
         return outgoing;
@@ -88,10 +96,27 @@ final class EventRecords {
                         i, "invalid_event", "the event could not be serialised: " + e.getOriginalMessage());
             }
             stored.add(value.length, i);
-            outgoing.add(new OutgoingEvent(EventEnricher.partitionKey(event, facts.sourceId()), value));
+            String key = EventEnricher.partitionKey(event, facts.sourceId());
+            JsonNode name = event.get("event");
+            outgoing.add(new OutgoingEvent(
+                    key,
+                    value,
+                    headers(
+                            facts,
+                            key,
+                            types[i],
+                            types[i] == EventType.TRACK && name != null && name.isTextual()
+                                    ? name.textValue()
+                                    : null)));
         }
         stored.flush();
         return outgoing;
+    }
+
+    /** The record's routing headers; the user is the key's part after {@code source:}. */
+    private static List<Header> headers(RequestFacts facts, String key, EventType type, String trackName) {
+        String user = key.substring(facts.sourceId().length() + 1);
+        return RecordHeaders.of(facts.sourceId(), type.wireName(), trackName, user, facts.receivedAt());
     }
 
     /**

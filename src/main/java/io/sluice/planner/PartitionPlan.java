@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.header.Headers;
 
 /**
  * The planner's in-memory state for one partition: per sync, the open batch (from the sync's position to the last
@@ -68,7 +69,8 @@ final class PartitionPlan {
         return cursors.values().stream().mapToLong(c -> c.next).min().orElse(0);
     }
 
-    void add(long offset, byte[] key, byte[] value, Instant now) {
+    /** @param headers the record's headers: routing reads type and event there, parsing the value only without them */
+    void add(long offset, byte[] key, byte[] value, Headers headers, Instant now) {
         String source = EventHeader.sourceOf(key);
         EventHeader header = null;
         for (Cursor cursor : cursors.values()) {
@@ -76,7 +78,7 @@ final class PartitionPlan {
             cursor.lastSeen = offset;
             if (!cursor.filter.matchesSource(source)) continue;
             if (cursor.filter.needsHeader()) {
-                if (header == null) header = EventHeader.read(key, value);
+                if (header == null) header = EventHeader.read(key, value, headers);
                 if (!cursor.filter.matches(source, header.type(), header.event())) continue;
             }
             cursor.count++;

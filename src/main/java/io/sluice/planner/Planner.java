@@ -102,7 +102,7 @@ public final class Planner implements Service {
         var now = clock.instant();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             PartitionPlan plan = plans.get(record.partition());
-            if (plan != null) plan.add(record.offset(), record.key(), record.value(), now);
+            if (plan != null) plan.add(record.offset(), record.key(), record.value(), record.headers(), now);
         }
         plans.values().forEach(plan -> plan.cutAged(now));
         // At most one queue transaction per record interval, whatever the number of partitions cutting batches.
