@@ -3,6 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
@@ -94,7 +95,8 @@ final class BatchDelivery {
     Outcome deliver(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
         if (sync == null)
-            throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
+            throw DeliveryException.of(
+                    FailureClass.PERMANENT, "sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
         Destination destination = destinations.get(sync.destination());
         SettledEvents before = batch.settled();

@@ -68,8 +68,9 @@ class RetryQueueTest {
         deadLetters = new DeadLetterStore(database.dataSource(), gate);
         destination.failEvents(event -> {
             String id = event.get("messageId").asText();
-            if (id.startsWith("bad")) return DeliveryException.permanent("HTTP 400: rejected " + id, null);
-            return failing.contains(id) ? DeliveryException.retriable("HTTP 503", null) : null;
+            if (id.startsWith("bad"))
+                return DeliveryException.of(FailureClass.PERMANENT, "HTTP 400: rejected " + id, null);
+            return failing.contains(id) ? DeliveryException.of(FailureClass.RESPONSIVE_ERROR, "HTTP 503", null) : null;
         });
     }
 
