@@ -61,11 +61,10 @@ final class DeliveryDecision {
     record Waiting(ObjectNode event, int attempts, Instant firstFailedAt) {}
 
     /**
-     * The destination's side: its retry policy, whether it lately took most of what it was sent (a row that keeps
-     * failing then holds events it refuses, not a destination that refuses everything), and whether it delivers event
-     * by event (a webhook in event mode: it names the events it refuses, so its whole failures are never the events').
+     * The destination's side: its retry policy, and whether it lately took most of what it was sent (a row that keeps
+     * failing then holds events it refuses, not a destination that refuses everything).
      */
-    record Rules(RetryPolicy policy, boolean takesMost, boolean eventByEvent) {}
+    record Rules(RetryPolicy policy, boolean takesMost) {}
 
     /** What the decision says. */
     sealed interface Decision {}
@@ -96,10 +95,11 @@ final class DeliveryDecision {
     record PerEvent(List<Fate> fates) implements Decision {}
 
     /**
-     * The batch failed as a whole because of some of its events' data: deliver it in halves (recursively) to find
-     * them; the rest goes through at once. The halves' results are decided again, as a report.
+     * Several events were refused together for the data of some of them ({@link FailureClass#EVENT_DATA} not blamed on
+     * one event: a whole batch, or a webhook chunk): deliver {@code events} in halves (recursively) to find the
+     * refused ones; the rest goes through at once. The halves' results are decided again, as a report.
      */
-    record Split(DeliveryException reason) implements Decision {}
+    record Split(DeliveryException reason, List<ObjectNode> events) implements Decision {}
 
     /** Over: every event not delivered becomes a dead letter with {@code reason}. */
     record Dead(DeliveryException reason, int attempts) implements Decision {}
@@ -126,8 +126,7 @@ final class DeliveryDecision {
     /** The claim failed as a whole. */
     static Decision ofFailure(Claim claim, DeliveryException failure, Rules rules, Instant now) {
         if (retryNow(failure, claim.conflicts())) return new RetryNow(failure);
-        if (failure.failureClass() == FailureClass.EVENT_DATA && claim.sent() > 1 && !rules.eventByEvent())
-            return new Split(failure);
+        if (failure.failureClass() == FailureClass.EVENT_DATA && claim.sent() > 1) return new Split(failure, null);
         if (claim.kind() == Kind.RETRY_CHAIN) {
             return ofReport(
                     claim,
@@ -148,6 +147,11 @@ final class DeliveryDecision {
     /** The destination answered, naming the events it failed ({@code failures}; none: all delivered). */
     static Decision ofReport(Claim claim, List<EventFailure> failures, Rules rules, Instant now) {
         if (failures.isEmpty()) return new Delivered();
+        List<EventFailure> together = refusedTogether(failures);
+        if (together.size() > 1)
+            return new Split(
+                    together.get(0).error(),
+                    together.stream().map(EventFailure::event).toList());
         return claim.kind() == Kind.RETRY_CHAIN
                 ? chain(claim, failures, rules, now)
                 : batch(claim, failures, rules, now);
@@ -245,6 +249,17 @@ final class DeliveryDecision {
             }
         }
         return fates.isEmpty() ? new Delivered() : new PerEvent(fates);
+    }
+
+    /**
+     * The failures for the events' data not blamed on one event (a destination that could only say "this request was
+     * refused", e.g. a webhook chunk answered 400): one of these events, or several, is why.
+     */
+    static List<EventFailure> refusedTogether(List<EventFailure> failures) {
+        return failures.stream()
+                .filter(f -> f.error().failureClass() == FailureClass.EVENT_DATA
+                        && f.error().messageId() == null)
+                .toList();
     }
 
     /**

@@ -37,8 +37,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The delivery decision, row by row of the table in docs/webhooks.md ("The delivery decision"), without Kafka or
  * PostgreSQL: every failure class x attempts (first, third, last allowed) x age (young, past maxAge) x take-rate
- * (most, little) x destination (event by event, whole batches) x claim (batch, retry chain) x result (whole failure,
- * report failing every event).
+ * (most, little) x destination (event by event: it blames each refused event; whole batches: it can only say the
+ * request was refused) x claim (batch, retry chain) x result (whole failure, report failing every event).
  */
 class DeliveryDecisionTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -104,7 +104,8 @@ class DeliveryDecisionTest {
         boolean old = age == Age.PAST_MAX_AGE;
         // Row 1-2: conflicts are retried at once; a whole failure for the events' data is split to find them.
         if (r == Result.WHOLE_FAILURE && c == FailureClass.CONFLICT) return Expected.of(RetryNow.class);
-        if (r == Result.WHOLE_FAILURE && c == FailureClass.EVENT_DATA && !eventByEvent) return Expected.of(Split.class);
+        if (c == FailureClass.EVENT_DATA && (r == Result.WHOLE_FAILURE || !eventByEvent))
+            return Expected.of(Split.class); // refused together: split to find the refused events
         int after = c.usesAttempt() ? attempts.count : attempts.count - 1; // no-attempt classes give it back
         boolean exhausted = after >= MAX_ATTEMPTS || old;
         if (kind == Kind.RETRY_CHAIN) {
@@ -143,13 +144,20 @@ class DeliveryDecisionTest {
                                 .map(e -> new Waiting(e, attempts.count - 1, since))
                                 .toList(),
                         0);
-        Rules rules = new Rules(POLICY, takesMost, eventByEvent);
+        Rules rules = new Rules(POLICY, takesMost);
         Decision decision = r == Result.WHOLE_FAILURE
                 ? DeliveryDecision.ofFailure(claim, failure, rules, NOW)
                 : DeliveryDecision.ofReport(
                         claim,
                         events.stream()
-                                .map(e -> new EventFailure(e, failure, null, null))
+                                .map(e -> new EventFailure(
+                                        e,
+                                        eventByEvent
+                                                ? failure.forEvent(
+                                                        e.get("messageId").asText())
+                                                : failure,
+                                        null,
+                                        null))
                                 .toList(),
                         rules,
                         NOW);
@@ -177,7 +185,7 @@ class DeliveryDecisionTest {
     @Test
     void conflictsAreRetriedAtOnceOnlyAFewTimesPerClaim() {
         DeliveryException conflict = DeliveryException.of(FailureClass.CONFLICT, "40P01 deadlock", null);
-        Rules rules = new Rules(POLICY, true, false);
+        Rules rules = new Rules(POLICY, true);
         for (int i = 0; i < DeliveryDecision.PROMPT_CONFLICT_RETRIES; i++)
             assertThat(DeliveryDecision.ofFailure(Claim.batch(1, NOW, 2, i), conflict, rules, NOW))
                     .isInstanceOf(RetryNow.class);
@@ -192,7 +200,7 @@ class DeliveryDecisionTest {
     @Test
     void aSingleEventRefusedForItsDataIsADeadLetterNotASplit() {
         DeliveryException data = DeliveryException.of(FailureClass.EVENT_DATA, "54000 index row too big", null);
-        Rules rules = new Rules(POLICY, true, false);
+        Rules rules = new Rules(POLICY, true);
         assertThat(DeliveryDecision.ofFailure(Claim.batch(1, NOW, 1, 0), data, rules, NOW))
                 .isInstanceOf(Dead.class);
         ObjectNode only = events(1).get(0);
@@ -212,7 +220,7 @@ class DeliveryDecisionTest {
                 List.of(
                         new EventFailure(events.get(0), error, 500, null),
                         new EventFailure(events.get(1), bad, 400, null)),
-                new Rules(POLICY, true, true),
+                new Rules(POLICY, true),
                 NOW);
         assertThat(decision).isInstanceOfSatisfying(WaitAsRow.class, w -> {
             assertThat(w.progressed()).isTrue();
@@ -239,7 +247,7 @@ class DeliveryDecisionTest {
                 List.of(
                         new EventFailure(events.get(1), error, 500, null),
                         new EventFailure(events.get(2), error, 500, null)),
-                new Rules(POLICY, true, true),
+                new Rules(POLICY, true),
                 NOW);
         assertThat(decision).isInstanceOfSatisfying(PerEvent.class, p -> {
             assertThat(p.fates()).hasSize(2);
@@ -248,7 +256,7 @@ class DeliveryDecisionTest {
                             Retry.class, r -> assertThat(r.attempts()).isEqualTo(2));
             assertThat(p.fates().get(1)).isInstanceOf(Waits.class);
         });
-        assertThat(DeliveryDecision.ofReport(chain, List.of(), new Rules(POLICY, true, true), NOW))
+        assertThat(DeliveryDecision.ofReport(chain, List.of(), new Rules(POLICY, true), NOW))
                 .isInstanceOf(Delivered.class);
     }
 
