@@ -1,61 +1,63 @@
 package io.sluice.delivery;
 
+import java.util.Objects;
+
 /**
- * A delivery failure that already knows whether retrying can help. Carries the context needed to act on it
- * (sync, batch, and the offending event when there is one).
+ * A delivery failure of a known {@link FailureClass} (never none: {@link Failures#classify} gives every failure one),
+ * with the offending event when there is one. What happens next follows from the class alone.
  */
 public final class DeliveryException extends Exception {
-    private final boolean retriable;
     private final String messageId;
     private final FailureClass failureClass;
 
-    private DeliveryException(
-            String message, Throwable cause, boolean retriable, String messageId, FailureClass failureClass) {
+    private DeliveryException(String message, Throwable cause, String messageId, FailureClass failureClass) {
         super(message, cause);
-        this.retriable = retriable;
         this.messageId = messageId;
-        this.failureClass = failureClass;
+        this.failureClass = Objects.requireNonNull(failureClass, "failureClass");
     }
 
-    private DeliveryException(String message, Throwable cause, boolean retriable, String messageId) {
-        this(message, cause, retriable, messageId, null);
-    }
-
-    /** A failure of a known class (see {@link Failures}); whether it is retried follows from the class. */
+    /** A failure of a known class (see {@link Failures}). */
     public static DeliveryException of(FailureClass failureClass, String message, Throwable cause) {
-        return new DeliveryException(message, cause, failureClass.retriable(), null, failureClass);
+        return new DeliveryException(message, cause, null, failureClass);
     }
 
     /** The same failure, blamed on one event. */
     public DeliveryException forEvent(String messageId) {
-        return new DeliveryException(getMessage(), getCause(), retriable, messageId, failureClass);
+        return new DeliveryException(getMessage(), getCause(), messageId, failureClass);
     }
 
-    /** The failure class, or null where a destination does not distinguish them (then every attempt counts). */
     public FailureClass failureClass() {
         return failureClass;
     }
 
-    /** Whether this failure uses up one of the event's or batch's attempts. */
-    public boolean usesAttempt() {
-        return failureClass == null || failureClass.usesAttempt();
-    }
-
-    public static DeliveryException retriable(String message, Throwable cause) {
-        return new DeliveryException(message, cause, true, null);
-    }
-
-    public static DeliveryException permanent(String message, Throwable cause) {
-        return new DeliveryException(message, cause, false, null);
-    }
-
-    /** A permanent failure caused by one event (e.g. a value the destination refuses). */
-    public static DeliveryException permanentForEvent(String messageId, String message, Throwable cause) {
-        return new DeliveryException(message, cause, false, messageId);
-    }
-
+    /** Whether a retry can help: the class says. */
     public boolean isRetriable() {
-        return retriable;
+        return failureClass.retriable();
+    }
+
+    /** Whether this failure uses up one of the event's or batch's attempts: the class says. */
+    public boolean usesAttempt() {
+        return failureClass.usesAttempt();
+    }
+
+    /**
+     * A retriable failure of a destination that answered with an error.
+     *
+     * @deprecated name the class: {@code of(FailureClass.RESPONSIVE_ERROR, ...)} (kept for branches written before)
+     */
+    @Deprecated(forRemoval = true)
+    public static DeliveryException retriable(String message, Throwable cause) {
+        return of(FailureClass.RESPONSIVE_ERROR, message, cause);
+    }
+
+    /**
+     * A failure a retry cannot help.
+     *
+     * @deprecated name the class: {@code of(FailureClass.PERMANENT, ...)} or {@code EVENT_DATA}
+     */
+    @Deprecated(forRemoval = true)
+    public static DeliveryException permanent(String message, Throwable cause) {
+        return of(FailureClass.PERMANENT, message, cause);
     }
 
     /** The offending event's messageId, or null when the batch as a whole failed. */

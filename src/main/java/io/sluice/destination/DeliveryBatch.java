@@ -1,27 +1,50 @@
 package io.sluice.destination;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The events of one planned batch, read back from Kafka, filtered for the sync (and, later, transformed by its
- * function), in offset order. {@code events} are enriched events in the format of docs/record-format.md.
+ * What a destination is handed: events of one sync, in order, each an enriched event in the format of
+ * docs/record-format.md, and where they come from ({@link #origin}): a planned batch's range of the events topic, or a
+ * retry chain (one user's waiting events, read from the retry queue).
  *
- * <p>{@code part} is null when {@code events} are the whole batch. When they are only what is left of it (earlier
- * attempts delivered the rest, or some users' events wait in the retry queue), it names those events (a digest of
- * their messageIds), so a receiver that dedupes by idempotency key never takes one part for another.
+ * <p>{@code subset} is null when {@code events} are the whole of their origin. When they are only some of it (earlier
+ * attempts delivered the rest, some users' events wait in the retry queue, or a batch refused for some events' data is
+ * split to find them), it names those events (a digest of their messageIds), so a receiver that dedupes by
+ * idempotency key never takes one subset for another, and the same subset keeps its key across retries.
  */
-public record DeliveryBatch(
-        String syncId,
-        String sourceId,
-        long batchId,
-        int partition,
-        long firstOffset,
-        long lastOffset,
-        List<ObjectNode> events,
-        String part) {
+public record DeliveryBatch(String syncId, String sourceId, Origin origin, List<ObjectNode> events, String subset) {
 
-    /** The whole batch. */
+    /** Where a delivery's events come from; its {@link #key} is stable across retries and replays. */
+    public sealed interface Origin {
+        String key(String syncId);
+    }
+
+    /** A planned batch (or a run of them): offsets {@code firstOffset}-{@code lastOffset} of one partition. */
+    public record BatchRange(long batchId, int partition, long firstOffset, long lastOffset) implements Origin {
+        @Override
+        public String key(String syncId) {
+            return syncId + ":" + partition + ":" + firstOffset + "-" + lastOffset;
+        }
+    }
+
+    /** A retry chain: one user's waiting events, retry-queue rows {@code firstRowId}-{@code lastRowId}. */
+    public record RetryChain(long firstRowId, long lastRowId) implements Origin {
+        @Override
+        public String key(String syncId) {
+            return syncId + ":retry:" + firstRowId + "-" + lastRowId;
+        }
+    }
+
+    public DeliveryBatch {
+        events = List.copyOf(events);
+    }
+
+    /** The whole of a planned batch's range. */
     public DeliveryBatch(
             String syncId,
             String sourceId,
@@ -30,15 +53,39 @@ public record DeliveryBatch(
             long firstOffset,
             long lastOffset,
             List<ObjectNode> events) {
-        this(syncId, sourceId, batchId, partition, firstOffset, lastOffset, events, null);
+        this(syncId, sourceId, new BatchRange(batchId, partition, firstOffset, lastOffset), events, null);
+    }
+
+    /** Some of this batch's events, named by a digest of their messageIds (see {@link #subset}). */
+    public DeliveryBatch subset(List<ObjectNode> some) {
+        return new DeliveryBatch(syncId, sourceId, origin, some, digest(some));
     }
 
     /**
      * A stable identity for idempotency keys: the same batch has the same key across retries and replays, and the
-     * same part of it the same key across the retries of that part.
+     * same subset of it the same key across the retries of that subset.
      */
     public String idempotencyKey() {
-        String whole = syncId + ":" + partition + ":" + firstOffset + "-" + lastOffset;
-        return part == null ? whole : whole + "~" + part;
+        String whole = origin.key(syncId);
+        return subset == null ? whole : whole + "~" + subset;
+    }
+
+    /** The planned batch's id; 0 for a retry chain (no batch). */
+    public long batchId() {
+        return origin instanceof BatchRange range ? range.batchId() : 0;
+    }
+
+    /** A digest of the events' messageIds, in order: 16 hex digits of their SHA-256. */
+    public static String digest(List<ObjectNode> events) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (ObjectNode event : events) {
+                sha.update(event.path("messageId").asText("").getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

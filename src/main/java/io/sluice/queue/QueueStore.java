@@ -372,11 +372,28 @@ public final class QueueStore {
                                      lease_owner = NULL, lease_expires_at = NULL""", now, now);
     }
 
-    /** Moves a held batch to the dead letters, keeping its error; later batches of its partition go on. */
+    /** Marks a held batch dead, keeping its error; later batches of its partition go on. */
     public void deadLetter(ClaimedBatch batch, String error, Instant now) throws SQLException {
-        fencedUpdate(batch, """
-                UPDATE batches b SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?,
-                                     lease_owner = NULL, lease_expires_at = NULL""", now, now, error);
+        deadLetter(batch, error, now, List.of(), List.of());
+    }
+
+    /**
+     * Marks a held batch dead, keeping its error, and in the same transaction writes its undelivered events as dead
+     * letters ({@code dead}: each kept whole, listed and replayable) and what it queued behind waiting users to the
+     * retry queue. Later batches of its partition go on.
+     */
+    public void deadLetter(
+            ClaimedBatch batch, String error, Instant now, List<RetryEvent> retries, List<DeadLetter> dead)
+            throws SQLException {
+        try (WritePermits.Permit permit = gate.enter(true)) {
+            Transactions.run(dataSource, c -> {
+                fenced(c, batch, """
+                        UPDATE batches b SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?,
+                                             lease_owner = NULL, lease_expires_at = NULL""", now, now, error);
+                RetryStore.insert(c, retries, now);
+                DeadLetterStore.insert(c, dead, now);
+            });
+        }
     }
 
     private void fencedUpdate(ClaimedBatch batch, String update, Object... leading) throws SQLException {

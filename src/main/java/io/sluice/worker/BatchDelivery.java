@@ -3,8 +3,9 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
-import io.sluice.destination.DeliveryReport;
+import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
 import io.sluice.function.FunctionFailure;
 import io.sluice.function.FunctionResult;
@@ -17,6 +18,15 @@ import io.sluice.queue.RetryStore;
 import io.sluice.queue.SettledEvents;
 import io.sluice.queue.SyncFilter;
 import io.sluice.retry.RetryPolicy;
+import io.sluice.worker.DeliveryDecision.Claim;
+import io.sluice.worker.DeliveryDecision.Dead;
+import io.sluice.worker.DeliveryDecision.Decision;
+import io.sluice.worker.DeliveryDecision.Fate;
+import io.sluice.worker.DeliveryDecision.PerEvent;
+import io.sluice.worker.DeliveryDecision.Retry;
+import io.sluice.worker.DeliveryDecision.Rules;
+import io.sluice.worker.DeliveryDecision.WaitAsRow;
+import io.sluice.worker.DeliveryDecision.Waits;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,16 +35,15 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * What happens to one claimed batch between the claim and its completion: read back from Kafka, the sync's function,
- * events of users still waiting in the retry queue queued behind them, delivery, and what the failures leave: a batch
- * with events the destination failed retriably waits as its one row for the rest ({@link BatchOutcomes#rest});
- * otherwise its failed events go to the retry queue and the dead letters by the destination's {@link RetryPolicy}.
- * Whole-batch failures are thrown.
+ * events of users still waiting in the retry queue queued behind them, delivery ({@link DestinationCalls}: conflicts
+ * again at once, a batch refused for its events' data split to find them), and the {@link DeliveryDecision} turned
+ * into what {@link BatchOutcomes} records: the events delivered, the retry-queue rows and dead letters, and what stays.
+ * Only failures before the destination is called (reading the batch) are thrown.
  */
 final class BatchDelivery {
     private final Map<String, SyncSettings> syncs;
@@ -45,27 +54,26 @@ final class BatchDelivery {
     private final RetryStore retries;
     private final BatchReader reader;
     private final Clock clock;
-    /** How much of what each destination was sent by this worker it took lately (see {@link #takesMost}). */
-    private final Map<String, Double> takeRate = new ConcurrentHashMap<>();
+    private final TakeRates takeRates = new TakeRates();
 
     /**
-     * What a delivered batch leaves behind: {@code events} delivered (all of them when it is complete), and events for
-     * the retry queue and the dead letters, recorded in one transaction. When {@code retryBy} is not null the batch is
-     * not complete: it waits as its row, with {@code attempts} and what is {@code settled} (null: nothing to record),
-     * and {@code retryBy} is the failure that decides when it is tried again.
+     * What a delivered batch leaves behind, by its {@code decision} (never {@code Split} or {@code RetryNow}: those
+     * are carried out before): {@code delivered} events, events for the retry queue and the dead letters (recorded in
+     * one transaction), the events that {@code stay} in the row when it waits, and what is {@code settled} then (null:
+     * nothing to record).
      */
     record Outcome(
             SyncSettings sync,
-            List<ObjectNode> events,
+            Decision decision,
+            List<ObjectNode> delivered,
             List<RetryEvent> toRetry,
             List<DeadLetter> dead,
-            DeliveryReport.EventFailure retryBy,
-            SettledEvents settled,
-            int attempts) {
+            List<ObjectNode> stay,
+            SettledEvents settled) {
 
-        static Outcome complete(
-                SyncSettings sync, List<ObjectNode> events, List<RetryEvent> toRetry, List<DeadLetter> dead) {
-            return new Outcome(sync, events, toRetry, dead, null, null, 0);
+        /** Whether the batch is over (done, or dead): nothing of it waits as its row. */
+        boolean finished() {
+            return !(decision instanceof WaitAsRow);
         }
     }
 
@@ -94,7 +102,8 @@ final class BatchDelivery {
     Outcome deliver(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
         if (sync == null)
-            throw DeliveryException.permanent("sync " + batch.syncId() + " is no longer configured", null);
+            throw DeliveryException.of(
+                    FailureClass.PERMANENT, "sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
         Destination destination = destinations.get(sync.destination());
         SettledEvents before = batch.settled();
@@ -114,112 +123,76 @@ final class BatchDelivery {
         List<ObjectNode> rest = before == null ? events : unsettled(events, keys, before);
         List<RetryEvent> toRetry = new ArrayList<>();
         List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, rest, toRetry);
-        String part = now.size() == events.size() ? null : SettledEvents.digest(now);
-        DeliveryReport report = destination.deliver(new DeliveryBatch(
+        DeliveryBatch whole = new DeliveryBatch(
                 sync.id(),
                 sync.source(),
                 batch.id(),
                 batch.partition(),
                 batch.firstOffset(),
                 batch.lastOffset(),
-                now,
-                part));
+                events);
+        DeliveryBatch sent = now.size() == events.size() ? whole : whole.subset(now);
+        Rules rules = new Rules(policies.get(sync.destination()), takeRates.takesMost(sync.destination()));
+        int handled = rest.size();
+        DestinationCalls.Result result = DestinationCalls.deliver(
+                destination,
+                sent,
+                conflicts -> Claim.batch(batch.attempts(), batch.createdAt(), handled, conflicts),
+                rules,
+                clock);
         Instant at = clock.instant();
-        RetryPolicy policy = policies.get(sync.destination());
-        List<ObjectNode> delivered = delivered(now, report);
-        recordTakeRate(sync.destination(), delivered.size(), report);
-        Set<ObjectNode> failedRetriably = Collections.newSetFromMap(new IdentityHashMap<>());
-        List<DeliveryReport.EventFailure> retriable = new ArrayList<>();
-        for (DeliveryReport.EventFailure failure : report.failures()) {
-            if (failure.error().isRetriable() && failedRetriably.add(failure.event())) retriable.add(failure);
+        Decision decision = result.decision();
+        if (decision instanceof Dead over) {
+            // Nothing was delivered: every event sent becomes a dead letter with the reason, kept whole.
+            for (ObjectNode event : now) dead.add(deadLetter(sync, event, over.reason(), null, over.attempts(), batch));
+            return new Outcome(sync, decision, List.of(), toRetry, dead, List.of(), null);
         }
-        if (!retriable.isEmpty()) {
-            boolean progressed = failedRetriably.size() < rest.size(); // delivered, parked or dead: settled now
-            DeliveryReport.EventFailure decisive = BatchOutcomes.decisive(retriable);
-            int attempts = BatchOutcomes.attemptsAfter(batch, decisive.error(), progressed);
-            BatchOutcomes.Rest rule =
-                    BatchOutcomes.rest(policy, batch, decisive.error(), attempts, at, takesMost(sync.destination()));
-            if (rule == BatchOutcomes.Rest.PARK_FAILED) {
-                // The events that failed on their own go to the retry queue (their users' later events will queue
-                // behind them there); the events held behind them stay in the row, and the next attempt parks those
-                // behind their users and sends the other users' events.
-                for (DeliveryReport.EventFailure failure : retriable) {
-                    if (!failure.error().usesAttempt()) continue;
-                    toRetry.add(retryEvent(sync, failure, batch.attempts(), policy, at));
-                    failedRetriably.remove(failure.event());
-                }
-                progressed = true;
-                attempts = 0;
-                if (failedRetriably.isEmpty()) rule = BatchOutcomes.Rest.PER_EVENT; // nothing left to wait
-            }
-            if (rule != BatchOutcomes.Rest.PER_EVENT) {
-                for (DeliveryReport.EventFailure failure : report.failures()) {
-                    if (!failure.error().isRetriable()) dead.add(deadLetter(sync, failure, 1, batch));
-                }
-                SettledEvents settled = before;
-                if (progressed || !dead.isEmpty() || before != null) {
-                    if (keys == null) keys = SettledEvents.keysOf(events);
-                    settled = settled(before, events, keys, failedRetriably);
-                }
-                return new Outcome(sync, delivered, toRetry, dead, decisive, settled, attempts);
+        if (decision instanceof WaitAsRow wait && wait.wholeBatch())
+            return new Outcome(sync, decision, List.of(), List.of(), List.of(), now, null);
+        List<ObjectNode> delivered = delivered(now, result.failures());
+        takeRates.record(sync.destination(), delivered.size(), result.failures());
+        List<Fate> fates = decision instanceof PerEvent each
+                ? each.fates()
+                : decision instanceof WaitAsRow wait ? wait.fates() : List.of();
+        Set<ObjectNode> stay = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Fate fate : fates) {
+            EventFailure f = fate.failure();
+            switch (fate) {
+                case Retry retry ->
+                    toRetry.add(RetryEvent.of(
+                            sync.id(),
+                            f.event(),
+                            retry.attempts(),
+                            retry.next(),
+                            at,
+                            Worker.describe(f.error()),
+                            f.statusCode()));
+                case DeliveryDecision.DeadLetter letter ->
+                    dead.add(deadLetter(sync, f.event(), f.error(), f.statusCode(), letter.attempts(), batch));
+                case Waits waits -> stay.add(f.event());
             }
         }
-        for (DeliveryReport.EventFailure failure : report.failures()) {
-            if (!failedRetriably.contains(failure.event()) && failure.error().isRetriable()) continue; // parked above
-            // What waited as a row takes its attempts along; backpressure, an open circuit and events held behind
-            // another are parked without using up an attempt.
-            int attempts = failure.error().usesAttempt()
-                    ? Math.max(1, BatchOutcomes.attemptsAfter(batch, failure.error(), false))
-                    : 0;
-            boolean exhausted = attempts > 0 && policy.exhausted(attempts, batch.createdAt(), at);
-            if (failure.error().isRetriable() && !exhausted) {
-                toRetry.add(retryEvent(sync, failure, attempts, policy, at));
-            } else {
-                dead.add(deadLetter(sync, failure, Math.max(1, attempts), batch));
-            }
+        SettledEvents settled = before;
+        if (decision instanceof WaitAsRow wait && (wait.progressed() || !dead.isEmpty() || before != null)) {
+            settled = settled(before, events, keys == null ? SettledEvents.keysOf(events) : keys, stay);
         }
-        return Outcome.complete(sync, delivered, toRetry, dead);
-    }
-
-    private static RetryEvent retryEvent(
-            SyncSettings sync, DeliveryReport.EventFailure failure, int attempts, RetryPolicy policy, Instant at) {
-        return RetryEvent.of(
-                sync.id(),
-                failure.event(),
-                attempts,
-                RetryChains.nextAttempt(policy, failure, attempts, at),
-                at,
-                Worker.describe(failure.error()),
-                failure.statusCode());
-    }
-
-    /**
-     * Whether the destination lately took most of the events it was sent (an average over this worker's attempts):
-     * then a row that keeps failing on an answered error holds events it refuses, not a destination that refuses
-     * everything (whose batches would only move the whole traffic into the retry queue).
-     */
-    private boolean takesMost(String destination) {
-        return takeRate.getOrDefault(destination, 1.0) >= 0.5;
-    }
-
-    /** Delivered over delivered plus failed (not counting what was never sent), averaged with weight 0.3 on the newest. */
-    private void recordTakeRate(String destination, int delivered, DeliveryReport report) {
-        long failed =
-                report.failures().stream().filter(f -> f.error().usesAttempt()).count();
-        if (delivered + failed == 0) return;
-        double rate = (double) delivered / (delivered + failed);
-        takeRate.merge(destination, 0.7 + 0.3 * rate, (old, ignored) -> 0.7 * old + 0.3 * rate);
+        return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled);
     }
 
     private static DeadLetter deadLetter(
-            SyncSettings sync, DeliveryReport.EventFailure failure, int attempts, ClaimedBatch batch) {
+            SyncSettings sync,
+            ObjectNode event,
+            DeliveryException error,
+            Integer statusCode,
+            int attempts,
+            ClaimedBatch batch) {
         return DeadLetter.of(
                 sync.id(),
-                failure.event(),
+                event,
                 DeadLetterKind.DELIVERY,
-                Worker.describe(failure.error()),
-                failure.statusCode(),
-                attempts,
+                Worker.describe(error),
+                statusCode,
+                Math.max(1, attempts),
                 batch.id());
     }
 
@@ -233,20 +206,20 @@ final class BatchDelivery {
         return rest;
     }
 
-    /** What is settled once this attempt is recorded: all but the events that failed retriably. */
+    /** What is settled once this attempt is recorded: all but the events that stay in the row. */
     private static SettledEvents settled(
-            SettledEvents before, List<ObjectNode> events, List<SettledEvents.Key> keys, Set<ObjectNode> failed) {
+            SettledEvents before, List<ObjectNode> events, List<SettledEvents.Key> keys, Set<ObjectNode> stay) {
         List<SettledEvents.Key> now = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
-            if (!failed.contains(events.get(i))) now.add(keys.get(i));
+            if (!stay.contains(events.get(i))) now.add(keys.get(i));
         }
         return (before == null ? SettledEvents.none() : before).with(now);
     }
 
-    private static List<ObjectNode> delivered(List<ObjectNode> sent, DeliveryReport report) {
-        if (report.failures().isEmpty()) return sent;
+    private static List<ObjectNode> delivered(List<ObjectNode> sent, List<EventFailure> failures) {
+        if (failures.isEmpty()) return sent;
         Set<ObjectNode> failed = Collections.newSetFromMap(new IdentityHashMap<>());
-        report.failures().forEach(f -> failed.add(f.event()));
+        failures.forEach(f -> failed.add(f.event()));
         return sent.stream().filter(e -> !failed.contains(e)).toList();
     }
 

@@ -2,11 +2,8 @@ package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.delivery.DeliveryException;
-import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
-import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterKind;
@@ -14,11 +11,19 @@ import io.sluice.queue.FencedException;
 import io.sluice.queue.RetryEvent;
 import io.sluice.queue.RetryStore;
 import io.sluice.retry.RetryPolicy;
+import io.sluice.worker.DeliveryDecision.Claim;
+import io.sluice.worker.DeliveryDecision.Decision;
+import io.sluice.worker.DeliveryDecision.Fate;
+import io.sluice.worker.DeliveryDecision.PerEvent;
+import io.sluice.worker.DeliveryDecision.Retry;
+import io.sluice.worker.DeliveryDecision.Rules;
+import io.sluice.worker.DeliveryDecision.Waiting;
+import io.sluice.worker.DeliveryDecision.Waits;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -157,21 +162,6 @@ final class RetryChains {
         return inProgress.get();
     }
 
-    /**
-     * When to try a failed event again: a request never sent (open circuit, destination paused by Retry-After) comes
-     * back exactly when the destination may be called again, so parked events go out together when it reopens; any
-     * other failure follows the backoff, and a destination's Retry-After wins if later.
-     */
-    static Instant nextAttempt(RetryPolicy policy, DeliveryReport.EventFailure failure, int attempts, Instant now) {
-        if (!failure.error().usesAttempt()
-                && failure.retryAfter() != null
-                && failure.retryAfter().isPositive()
-                && failure.error().failureClass() == FailureClass.NOT_SENT) {
-            return now.plus(failure.retryAfter());
-        }
-        return policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now);
-    }
-
     private void deliverLogged(RetryStore.Chain chain) {
         try {
             deliver(chain);
@@ -212,65 +202,57 @@ final class RetryChains {
             retries.settle(chain, remove, dead, null, now);
             return;
         }
-        DeliveryReport report;
-        try {
-            // A retry delivery's identity follows its content (the retry rows it carries), so batch-mode idempotency
-            // keys never repeat for different events.
-            report = destinations
-                    .get(sync.destination())
-                    .deliver(new DeliveryBatch(
-                            sync.id(),
-                            sync.source(),
-                            0,
-                            -1,
-                            waiting.get(0).id(),
-                            waiting.get(waiting.size() - 1).id(),
-                            waiting.stream().map(RetryEvent::event).toList()));
-        } catch (Exception e) {
-            DeliveryException failure = Failures.classify(e);
-            report = new DeliveryReport(waiting.stream()
-                    .map(w -> new DeliveryReport.EventFailure(w.event(), failure, null, null))
-                    .toList());
-        }
-        Map<String, DeliveryReport.EventFailure> failed = new HashMap<>();
-        report.failures().forEach(f -> failed.put(f.event().path("messageId").asText(""), f));
-        RetryPolicy policy = policies.get(sync.destination());
+        Destination destination = destinations.get(sync.destination());
+        Rules rules = new Rules(policies.get(sync.destination()), true);
+        List<Waiting> chained = waiting.stream()
+                .map(e -> new Waiting(e.event(), e.attempts(), e.firstFailedAt()))
+                .toList();
+        DeliveryBatch batch = new DeliveryBatch(
+                sync.id(),
+                sync.source(),
+                new DeliveryBatch.RetryChain(
+                        waiting.get(0).id(), waiting.get(waiting.size() - 1).id()),
+                chained.stream().map(Waiting::event).toList(),
+                null);
+        Decision decision = DestinationCalls.deliver(
+                        destination, batch, conflicts -> Claim.chain(chained, conflicts), rules, clock)
+                .decision();
+        Map<ObjectNode, Fate> fates = new IdentityHashMap<>();
+        if (decision instanceof PerEvent each)
+            each.fates().forEach(f -> fates.put(f.failure().event(), f));
         RetryEvent rescheduled = null;
         List<ObjectNode> delivered = new ArrayList<>();
         for (RetryEvent event : waiting) {
-            DeliveryReport.EventFailure failure = failed.get(event.messageId());
-            if (failure == null) {
-                remove.add(event.id());
-                delivered.add(event.event());
-                continue;
+            switch (fates.get(event.event())) {
+                case null -> {
+                    remove.add(event.id());
+                    delivered.add(event.event());
+                }
+                case DeliveryDecision.DeadLetter letter -> {
+                    dead.add(DeadLetter.of(
+                            sync.id(),
+                            event.event(),
+                            DeadLetterKind.DELIVERY,
+                            Worker.describe(letter.failure().error()),
+                            letter.failure().statusCode(),
+                            letter.attempts(),
+                            null));
+                    remove.add(event.id());
+                }
+                case Retry retry ->
+                    rescheduled = new RetryEvent(
+                            event.id(),
+                            event.syncId(),
+                            event.userKey(),
+                            event.messageId(),
+                            event.event(),
+                            retry.attempts(),
+                            retry.next(),
+                            event.firstFailedAt(),
+                            Worker.describe(retry.failure().error()),
+                            retry.failure().statusCode());
+                case Waits waits -> {} // held behind the rescheduled event, untouched
             }
-            // Backpressure and requests never sent (open circuit, paused destination) do not use up attempts:
-            // only retry.maxAge bounds them.
-            int attempts = event.attempts() + (failure.error().usesAttempt() ? 1 : 0);
-            if (!failure.error().isRetriable()
-                    || (rescheduled == null && policy.exhausted(attempts, event.firstFailedAt(), now))) {
-                dead.add(DeadLetter.of(
-                        sync.id(),
-                        event.event(),
-                        DeadLetterKind.DELIVERY,
-                        Worker.describe(failure.error()),
-                        failure.statusCode(),
-                        Math.max(1, attempts),
-                        null));
-                remove.add(event.id());
-            } else if (rescheduled == null) {
-                rescheduled = new RetryEvent(
-                        event.id(),
-                        event.syncId(),
-                        event.userKey(),
-                        event.messageId(),
-                        event.event(),
-                        attempts,
-                        nextAttempt(policy, failure, attempts, now),
-                        event.firstFailedAt(),
-                        Worker.describe(failure.error()),
-                        failure.statusCode());
-            } // else: held behind the rescheduled event, untouched
         }
         retries.settle(chain, remove, dead, rescheduled, now);
         metrics.eventsDelivered(sync.id(), delivered, clock.instant());

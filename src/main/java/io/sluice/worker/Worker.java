@@ -23,7 +23,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -105,8 +104,7 @@ public final class Worker implements Service {
                         TreeMap::new,
                         Collectors.mapping(SyncSettings::id, Collectors.toUnmodifiableList())));
         this.destinations = destinations;
-        this.outcomes =
-                new BatchOutcomes(store, destinationOfSync, policies, settings, inFlight::isFenced, metrics, clock);
+        this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, inFlight, metrics, clock);
         this.loops = new WorkerLoops(this, settings, clock);
         this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
@@ -240,21 +238,16 @@ public final class Worker implements Service {
         ClaimedBatch next = null;
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
-            if (outcome.retryBy() != null) {
-                outcomes.retryRest(batch, outcome);
-                metrics.eventsDelivered(outcome.sync().id(), outcome.events(), clock.instant());
-                countLeftovers(outcome);
-                return null;
-            }
-            Optional<ClaimedBatch> handedOn = outcomes.recordReturning(batch, () -> handOn(batch, outcome));
-            if (handedOn.isPresent()) {
-                next = handedOn.get();
+            // Nothing is handed on to a destination that would refuse it now (see claim): its next batch waits unread.
+            boolean handOn = outcome.finished()
+                    && loops.running()
+                    && available(destinationOfSync.getOrDefault(batch.syncId(), ""));
+            BatchOutcomes.Recorded recorded = outcomes.record(batch, outcome, handOn);
+            if (recorded.handedOn() != null) {
+                next = recorded.handedOn();
                 inFlight.hold(next); // before the finished one leaves: its slot is never seen free
             }
-            String syncId = outcome.sync().id();
-            metrics.delivered(syncId, outcome.events(), System.nanoTime() - started, clock.instant());
-            metrics.run(syncId, batch.members().size());
-            countLeftovers(outcome);
+            if (recorded.recorded()) count(batch, outcome, System.nanoTime() - started);
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (InterruptedException e) {
@@ -269,26 +262,22 @@ public final class Worker implements Service {
         return next;
     }
 
-    private void countLeftovers(BatchDelivery.Outcome outcome) {
-        if (!outcome.dead().isEmpty())
-            metrics.eventsDeadLettered(outcome.sync().id(), outcome.dead().size());
-        if (!outcome.toRetry().isEmpty())
-            metrics.eventsRetried(outcome.sync().id(), outcome.toRetry().size());
-    }
-
-    /**
-     * Completes the batch and, unless the worker is stopping or the destination is unavailable, claims the sync's next
-     * due batch in the same transaction.
-     */
-    private Optional<ClaimedBatch> handOn(ClaimedBatch batch, BatchDelivery.Outcome outcome) throws Exception {
-        Instant now = clock.instant();
-        // Nothing is handed on to a destination that would refuse it now (see claim): its next batch waits unread.
-        if (!loops.running() || !available(destinationOfSync.getOrDefault(batch.syncId(), ""))) {
-            store.complete(batch, now, outcome.toRetry(), outcome.dead());
-            return Optional.empty();
+    private void count(ClaimedBatch batch, BatchDelivery.Outcome outcome, long nanos) {
+        String syncId = outcome.sync().id();
+        switch (outcome.decision()) {
+            case DeliveryDecision.WaitAsRow wait -> {
+                if (!wait.wholeBatch()) metrics.eventsDelivered(syncId, outcome.delivered(), clock.instant());
+            }
+            case DeliveryDecision.Dead dead -> {}
+            default -> {
+                metrics.delivered(syncId, outcome.delivered(), nanos, clock.instant());
+                metrics.run(syncId, batch.members().size());
+            }
         }
-        return store.completeAndClaimNext(
-                batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), RUN_BATCHES);
+        if (!outcome.dead().isEmpty())
+            metrics.eventsDeadLettered(syncId, outcome.dead().size());
+        if (!outcome.toRetry().isEmpty())
+            metrics.eventsRetried(syncId, outcome.toRetry().size());
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */

@@ -81,10 +81,10 @@ public final class RecordingDestination implements Destination {
     }
 
     public static Exception retriable(String message) {
-        return DeliveryException.retriable(message, null);
+        return DeliveryException.of(FailureClass.RESPONSIVE_ERROR, message, null);
     }
 
     public static Exception permanent(String message) {
-        return DeliveryException.permanent(message, null);
+        return DeliveryException.of(FailureClass.PERMANENT, message, null);
     }
 }

@@ -68,8 +68,9 @@ class RetryQueueTest {
         deadLetters = new DeadLetterStore(database.dataSource(), gate);
         destination.failEvents(event -> {
             String id = event.get("messageId").asText();
-            if (id.startsWith("bad")) return DeliveryException.permanent("HTTP 400: rejected " + id, null);
-            return failing.contains(id) ? DeliveryException.retriable("HTTP 503", null) : null;
+            if (id.startsWith("bad"))
+                return DeliveryException.of(FailureClass.PERMANENT, "HTTP 400: rejected " + id, null);
+            return failing.contains(id) ? DeliveryException.of(FailureClass.RESPONSIVE_ERROR, "HTTP 503", null) : null;
         });
     }
 
@@ -176,7 +177,7 @@ class RetryQueueTest {
         try (Worker worker = worker(10)) {
             otherSyncTakes("x1");
             worker.runOnce(); // e3 delivered: progress, attempts start again at 1
-            for (int round = 1; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS - 1; round++) {
+            for (int round = 1; round < DeliveryDecision.ROUNDS_WITHOUT_PROGRESS - 1; round++) {
                 clock.tick(Duration.ofSeconds(10));
                 otherSyncTakes("x" + (round + 1));
                 worker.runOnce();
@@ -212,7 +213,7 @@ class RetryQueueTest {
         plan(new PlannedBatch("s", 0, 0, 1, 2, 200));
         failing.addAll(List.of("e1", "e2"));
         try (Worker worker = worker(10)) {
-            for (int round = 0; round < BatchOutcomes.ROUNDS_WITHOUT_PROGRESS + 2; round++) {
+            for (int round = 0; round < DeliveryDecision.ROUNDS_WITHOUT_PROGRESS + 2; round++) {
                 worker.runOnce();
                 clock.tick(Duration.ofSeconds(20));
             }

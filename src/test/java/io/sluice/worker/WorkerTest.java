@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
+import io.sluice.destination.DeliveryBatch;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.QueueStore;
 import io.sluice.support.MutableClock;
@@ -83,7 +84,9 @@ class WorkerTest {
         plan(new PlannedBatch("s", 0, 0, 9, 10, 1000), new PlannedBatch("s", 0, 10, 19, 10, 1000));
         int[] calls = {0};
         destination.failWith(batch ->
-                batch.firstOffset() == 0 && calls[0]++ == 0 ? RecordingDestination.retriable("HTTP 503") : null);
+                batch.origin() instanceof DeliveryBatch.BatchRange range && range.firstOffset() == 0 && calls[0]++ == 0
+                        ? RecordingDestination.retriable("HTTP 503")
+                        : null);
         try (Worker worker = worker(syncYaml("s", ""), 20)) {
             assertThat(worker.runOnce()).isEqualTo(1);
             assertThat(lastErrors()).containsExactly("HTTP 503", null);

@@ -106,16 +106,16 @@ final class KafkaDestination implements Destination {
                 ObjectNode event = batch.events().get(i);
                 refused.add(new EventFailure(
                         event,
-                        DeliveryException.permanentForEvent(
-                                event.path("messageId").asText(null),
-                                "topic " + topic + " refused the event: " + cause,
-                                cause),
+                        DeliveryException.of(
+                                        error.failureClass(), "topic " + topic + " refused the event: " + cause, cause)
+                                .forEvent(event.path("messageId").asText(null)),
                         null,
                         null));
             }
         }
         if (retriable != null) {
-            throw DeliveryException.retriable(
+            throw DeliveryException.of(
+                    retriable.failureClass(),
                     "topic " + topic + " did not acknowledge every event of batch " + batch.batchId() + ": "
                             + retriable.getMessage(),
                     retriable.getCause());
@@ -129,9 +129,7 @@ final class KafkaDestination implements Destination {
         for (Future<RecordMetadata> future : sent) causeOf(future);
         DeliveryException error = Failures.classify(cause);
         String message = "sending batch " + batch.batchId() + " to topic " + topic + " failed: " + cause;
-        return error.isRetriable()
-                ? DeliveryException.retriable(message, cause)
-                : DeliveryException.permanent(message, cause);
+        return DeliveryException.of(error.failureClass(), message, cause);
     }
 
     /** Waits for the acknowledgement; the failure, or null when acknowledged. */

@@ -3,6 +3,7 @@ package io.sluice.destination.postgres;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
@@ -87,8 +88,10 @@ final class WarehouseDestination implements Destination {
         try {
             tables = EventMapper.map(batch.events());
         } catch (IllegalArgumentException e) {
-            throw DeliveryException.permanent(
-                    "batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(), e);
+            throw DeliveryException.of(
+                    FailureClass.EVENT_DATA,
+                    "batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(),
+                    e);
         }
         String schemaName = Identifiers.schema(batch.sourceId());
         long started = System.nanoTime();

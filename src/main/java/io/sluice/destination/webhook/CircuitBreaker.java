@@ -44,7 +44,7 @@ final class CircuitBreaker {
             if (done) return;
             done = true;
             long nanos = System.nanoTime() - started;
-            if (failure == null || failure == FailureClass.PERMANENT) {
+            if (failure == null || !failure.retriable()) { // refused requests: the destination is up
                 down.onSuccess(nanos, TimeUnit.NANOSECONDS);
                 errors.onSuccess(nanos, TimeUnit.NANOSECONDS);
             } else if (failure.destinationDown()) {

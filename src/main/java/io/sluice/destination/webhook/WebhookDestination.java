@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
+import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
@@ -132,10 +133,10 @@ final class WebhookDestination implements Destination {
             WebhookClient.Outcome outcome;
             try {
                 outcome = client.send(json(event), key, 1);
-            } catch (
-                    RuntimeException
-                            e) { // a bug, not the destination: retried within the limits, like any unknown failure
-                outcome = new WebhookClient.Outcome(DeliveryException.retriable(e.toString(), e), null, null);
+            } catch (RuntimeException e) {
+                // Not the destination: a request that cannot be built from the event (e.g. an invalid header value) is
+                // the event's data, a dead letter at once; anything else is our bug, retried within the policy.
+                outcome = new WebhookClient.Outcome(Failures.classify(e), null, null);
             }
             if (outcome.delivered()) continue;
             DeliveryException error = outcome.error();

@@ -172,11 +172,9 @@ class WebhookFailureTest {
         DeliveryBatch retry = new DeliveryBatch(
                 batch.syncId(),
                 batch.sourceId(),
-                batch.batchId(),
-                batch.partition(),
-                batch.firstOffset(),
-                batch.lastOffset(),
-                report.failures().stream().map(EventFailure::event).toList());
+                batch.origin(),
+                report.failures().stream().map(EventFailure::event).toList(),
+                null);
         assertThat(destination.deliver(retry).allDelivered()).isTrue();
         assertThat(receiver.requests().stream().map(Webhooks::messageId).filter(id -> id.startsWith("a")))
                 .as("user A's order across the retry")

@@ -117,7 +117,8 @@ class WebhookLimitsTest {
         assertThat(Failures.ofStatus(408)).isEqualTo(FailureClass.RESPONSIVE_ERROR);
         assertThat(Failures.ofStatus(429)).isEqualTo(FailureClass.BACKPRESSURE);
         assertThat(Failures.ofStatus(503)).isEqualTo(FailureClass.BACKPRESSURE);
-        assertThat(Failures.ofStatus(400)).isEqualTo(FailureClass.PERMANENT);
+        assertThat(Failures.ofStatus(400)).isEqualTo(FailureClass.EVENT_DATA);
+        assertThat(Failures.ofStatus(401)).isEqualTo(FailureClass.PERMANENT);
         assertThat(Failures.ofExchange(new ConnectException("refused"))).isEqualTo(FailureClass.UNREACHABLE);
         assertThat(Failures.ofExchange(new HttpConnectTimeoutException("connect")))
                 .isEqualTo(FailureClass.UNREACHABLE);
