@@ -39,6 +39,7 @@ public final class PostgresCluster implements AutoCloseable {
     public static final String DATABASE = "sluice";
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Set<PostgresCluster> OPEN = ConcurrentHashMap.newKeySet();
+    private static Path sharedBinariesDir;
     private static Path sharedBinaries;
 
     private final Path root = TestKafka.tempDir("sluice-test-pgcluster");
@@ -423,17 +424,28 @@ public final class PostgresCluster implements AutoCloseable {
         }
     }
 
-    /** Extracted once per JVM (about 60 MB) and removed at exit, after stopping clusters a test left open. */
+    /** Extracted once per JVM (about 60 MB) and removed by {@link #closeShared()} when the test run ends. */
     private static synchronized Path binaries() throws IOException {
         if (sharedBinaries == null) {
-            Path dir = TestKafka.tempDir("sluice-test-pgbin");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                List.copyOf(OPEN).forEach(PostgresCluster::shutdown); // no lock: a stuck test thread may hold it
-                deleteTree(dir);
-            }));
-            sharedBinaries = EmbeddedPostgres.binaries(dir);
+            sharedBinariesDir = TestKafka.tempDir("sluice-test-pgbin");
+            sharedBinaries = EmbeddedPostgres.binaries(sharedBinariesDir);
         }
         return sharedBinaries;
+    }
+
+    /**
+     * Stops the clusters a test left open and deletes the shared binaries; called by {@link SharedServers} when
+     * JUnit ends the run.
+     */
+    static void closeShared() {
+        List.copyOf(OPEN).forEach(PostgresCluster::shutdown); // no lock: a stuck test thread may hold it
+        Path dir;
+        synchronized (PostgresCluster.class) {
+            dir = sharedBinariesDir;
+            sharedBinariesDir = null;
+            sharedBinaries = null;
+        }
+        if (dir != null) deleteTree(dir);
     }
 
     private int pgCtl(Node node, boolean check, String... args) throws IOException {

@@ -6,7 +6,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** One real embedded Kafka broker shared by every test in the JVM (started on first use, stopped at exit). */
+/**
+ * One real embedded Kafka broker shared by every test in the JVM: started on first use, stopped by the
+ * {@link SharedServers} extension when JUnit ends the run.
+ */
 public final class TestKafka {
     private static EmbeddedKafka broker;
 
@@ -16,9 +19,15 @@ public final class TestKafka {
         if (broker == null) {
             broker = new EmbeddedKafka(tempDir("sluice-test-kafka"), 0);
             broker.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(broker::close));
         }
         return broker.bootstrapServers();
+    }
+
+    /** Stops the shared broker (started again on next use); called by {@link SharedServers} when JUnit ends the run. */
+    static synchronized void closeShared() {
+        if (broker == null) return;
+        broker.close();
+        broker = null;
     }
 
     public static Path tempDir(String prefix) {
