@@ -6,6 +6,7 @@ import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nam
 import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -14,6 +15,12 @@ import io.sluice.kafka.KafkaClients;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import com.tngtech.archunit.lang.EvaluationResult;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -110,5 +117,73 @@ class ArchitectureTest {
                 .callMethodWhere(target(owner(assignableTo(Admin.class))).and(target(name("create"))))
                 .because("KafkaClients applies kafka.clientProperties (TLS, SASL) to every client")
                 .check(classes);
+    }
+
+    /**
+     * The package diagram of docs/architecture.md, row by row from the top: a package may import the packages of
+     * the rows under its own, never one of its own row (but for the links drawn across a row) nor one above.
+     * Keep this table and the diagram identical.
+     */
+    private static final List<List<String>> ROWS = List.of(
+            List.of("cli", "bench"),
+            List.of("runtime"),
+            List.of("console"),
+            List.of("admin"),
+            List.of("collector", "planner", "worker"),
+            List.of("function", "destination.postgres", "destination.webhook", "destination.kafka"),
+            List.of("destination"),
+            List.of("contract", "queue"),
+            List.of("failover", "db"),
+            List.of("kafka", "embedded"),
+            List.of("delivery"),
+            List.of("http", "event", "retry", "config", "lifecycle"));
+
+    /** The links drawn across a row ({@code a ─ b}): the first imports the second. */
+    private static final Map<String, String> ACROSS_A_ROW = Map.of("bench", "cli", "failover", "db");
+
+    @Test
+    void packagesImportOnlyTheRowsBelowThem() {
+        List<String> violations = new ArrayList<>();
+        for (int row = 0; row < ROWS.size(); row++) {
+            for (String pkg : ROWS.get(row)) {
+                Set<String> forbidden = new TreeSet<>();
+                for (int above = 0; above <= row; above++) {
+                    for (String other : ROWS.get(above)) {
+                        if (!other.equals(pkg) && !other.equals(ACROSS_A_ROW.get(pkg))) {
+                            forbidden.add(packagePattern(other));
+                        }
+                    }
+                }
+                EvaluationResult result = noClasses()
+                        .that()
+                        .resideInAPackage(packagePattern(pkg))
+                        .should()
+                        .dependOnClassesThat()
+                        .resideInAnyPackage(forbidden.toArray(String[]::new))
+                        .allowEmptyShould(true)
+                        .evaluate(classes);
+                violations.addAll(result.getFailureReport().getDetails());
+            }
+        }
+        assertThat(violations)
+                .as("imports against the package diagram of docs/architecture.md:%n%s", String.join("\n", violations))
+                .isEmpty();
+    }
+
+    @Test
+    void everyPackageHasARowInTheDiagram() {
+        Set<String> drawn = new TreeSet<>();
+        ROWS.forEach(drawn::addAll);
+        Set<String> packages = new TreeSet<>();
+        classes.forEach(c -> packages.add(c.getPackageName().replaceFirst("^io\\.sluice\\.", "")));
+        packages.removeIf(pkg -> drawn.stream().anyMatch(d -> pkg.equals(d) || pkg.startsWith(d + ".")));
+        assertThat(packages)
+                .as("packages missing from the diagram of docs/architecture.md")
+                .isEmpty();
+    }
+
+    /** A drawn package with its subpackages, but {@code destination} alone: its subpackages are drawn above it. */
+    private static String packagePattern(String pkg) {
+        return pkg.equals("destination") ? "io.sluice.destination" : "io.sluice." + pkg + "..";
     }
 }

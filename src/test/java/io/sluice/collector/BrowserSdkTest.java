@@ -30,7 +30,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -40,7 +39,8 @@ import org.junit.jupiter.api.Timeout;
  * CORS preflight because of the SDK's Authorization header) sends identify, track and page, and they must arrive
  * in Kafka enriched by the collector.
  *
- * <p>Skipped, not failed, where Chromium or the npm dependencies are missing ({@code .ci/run} installs both).
+ * <p>Fails, like every browser test (support/Browser), where Chromium or the npm dependencies are missing: a
+ * skipped browser test proves nothing, and {@code .ci/run} installs both.
  * Nothing leaves the machine: the SDK gets inline CDN settings, and Chromium resolves no host name but localhost.
  */
 class BrowserSdkTest {
@@ -59,14 +59,14 @@ class BrowserSdkTest {
     @Timeout(value = 90, unit = TimeUnit.SECONDS) // a safety net; the waits below are bounded well within it
     void analyticsNextInHeadlessChromiumDeliversToKafka() throws Exception {
         Optional<Path> chromium = findChromium();
-        Assumptions.assumeTrue(
-                chromium.isPresent(),
-                "Chromium is not installed (no /usr/bin/chromium and no 'chromium' on PATH): skipping the browser SDK test;"
-                        + " install it with 'apt-get install chromium' (.ci/run does)");
-        Assumptions.assumeTrue(
-                Files.isRegularFile(UMD_BUNDLE),
-                "The browser SDK is not installed (" + UMD_BUNDLE + " is missing): skipping the browser SDK test;"
-                        + " run 'npm ci' in src/test/browser (.ci/run does)");
+        if (chromium.isEmpty()) {
+            fail("The browser SDK test needs Chromium (no /usr/bin/chromium and no 'chromium' on PATH):"
+                    + " apt-get install chromium chromium-driver (.ci/run does)");
+        }
+        if (!Files.isRegularFile(UMD_BUNDLE)) {
+            fail("The browser SDK test needs the SDK from npm (" + UMD_BUNDLE + " is missing):"
+                    + " run 'npm ci' in src/test/browser (.ci/run does)");
+        }
 
         String runId = UUID.randomUUID().toString().substring(0, 8);
         CompletableFuture<JsonNode> report = new CompletableFuture<>();

@@ -1,5 +1,7 @@
 package io.sluice.support;
 
+import static org.awaitility.Awaitility.await;
+
 import io.sluice.embedded.FreePort;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -23,6 +26,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Uuid;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real multi-node KRaft cluster, each node (broker + controller) its own JVM process started with
@@ -256,26 +260,25 @@ public final class BrokerCluster implements AutoCloseable {
 
     /** Waits until {@code count} brokers are registered and unfenced. */
     public void awaitBrokers(int count, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Exception last = null;
+        AtomicReference<Exception> last = new AtomicReference<>();
         try (Admin admin = admin()) {
-            while (System.nanoTime() < deadline) {
+            await().atMost(timeout).pollInterval(Duration.ofMillis(300)).until(() -> {
                 try {
-                    if (admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() >= count) return;
+                    if (admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() >= count) return true;
                 } catch (Exception e) {
-                    last = e;
+                    last.set(e);
                 }
                 for (int id = 1; id <= processes.length; id++) {
                     if (processes[id - 1] != null && !processes[id - 1].isAlive()) {
                         throw new AssertionError("broker " + id + " exited:\n" + tail(log(id)));
                     }
                 }
-                Thread.sleep(300);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+                return false;
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(
+                    "cluster did not get " + count + " brokers within " + timeout + " (" + last.get() + ")");
         }
-        throw new AssertionError("cluster did not get " + count + " brokers within " + timeout + " (" + last + ")");
     }
 
     private static String tail(String text) {

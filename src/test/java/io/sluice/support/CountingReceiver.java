@@ -88,7 +88,7 @@ public final class CountingReceiver implements AutoCloseable {
             if (reply.delay().isPositive()) {
                 delaying.incrementAndGet();
                 try {
-                    Thread.sleep(reply.delay());
+                    Thread.sleep(reply.delay()); // wall clock: the script asked for a slow receiver
                 } catch (InterruptedException e) {
                     return; // closing
                 } finally {

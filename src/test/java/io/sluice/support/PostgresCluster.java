@@ -19,8 +19,11 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +42,7 @@ public final class PostgresCluster implements AutoCloseable {
     public static final String DATABASE = "sluice";
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Set<PostgresCluster> OPEN = ConcurrentHashMap.newKeySet();
+    private static Path sharedBinariesDir;
     private static Path sharedBinaries;
 
     private final Path root = TestKafka.tempDir("sluice-test-pgcluster");
@@ -218,8 +222,7 @@ public final class PostgresCluster implements AutoCloseable {
         List<ProcessHandle> all =
                 processes().stream().filter(p -> belongsTo(p, node)).toList();
         all.forEach(ProcessHandle::destroyForcibly);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (all.stream().anyMatch(PostgresCluster::isLive) && System.nanoTime() < deadline) sleep(20);
+        awaitGone(all, Duration.ofSeconds(10));
         try {
             Files.deleteIfExists(node.data().resolve("postmaster.pid")); // so close() does not try to stop it
         } catch (IOException ignored) {
@@ -336,8 +339,19 @@ public final class PostgresCluster implements AutoCloseable {
         // pg_ctl could not stop it (or timed out): do not leave servers behind whatever happened. Poll rather than
         // onExit(): for processes that are not our children the JDK polls with a long back-off.
         leftovers.stream().filter(PostgresCluster::isLive).forEach(ProcessHandle::destroyForcibly);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (leftovers.stream().anyMatch(PostgresCluster::isLive) && System.nanoTime() < deadline) sleep(20);
+        awaitGone(leftovers, Duration.ofSeconds(5));
+    }
+
+    /** Waits (at most {@code atMost}, best effort) until none of the processes is alive. */
+    private static void awaitGone(List<ProcessHandle> processes, Duration atMost) {
+        try {
+            Awaitility.await()
+                    .atMost(atMost)
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> processes.stream().noneMatch(PostgresCluster::isLive));
+        } catch (ConditionTimeoutException e) {
+            // best effort: whatever still lives was SIGKILLed and goes away with the kernel's own pace
+        }
     }
 
     private void startNode(Node node, boolean readOnly) {
@@ -392,25 +406,21 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        RuntimeException last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) return;
-            } catch (RuntimeException e) {
-                last = e; // e.g. the server is still starting up
-            }
-            sleep(50);
-        }
-        throw new IllegalStateException("Timed out after " + WAIT + " waiting for " + what, last);
-    }
-
-    private static void sleep(long millis) {
+        AtomicReference<RuntimeException> last = new AtomicReference<>();
         try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+            Awaitility.await(what)
+                    .atMost(WAIT)
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> {
+                        try {
+                            return condition.getAsBoolean();
+                        } catch (RuntimeException e) {
+                            last.set(e); // e.g. the server is still starting up
+                            return false;
+                        }
+                    });
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException("Timed out after " + WAIT + " waiting for " + what, last.get());
         }
     }
 
@@ -423,17 +433,28 @@ public final class PostgresCluster implements AutoCloseable {
         }
     }
 
-    /** Extracted once per JVM (about 60 MB) and removed at exit, after stopping clusters a test left open. */
+    /** Extracted once per JVM (about 60 MB) and removed by {@link #closeShared()} when the test run ends. */
     private static synchronized Path binaries() throws IOException {
         if (sharedBinaries == null) {
-            Path dir = TestKafka.tempDir("sluice-test-pgbin");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                List.copyOf(OPEN).forEach(PostgresCluster::shutdown); // no lock: a stuck test thread may hold it
-                deleteTree(dir);
-            }));
-            sharedBinaries = EmbeddedPostgres.binaries(dir);
+            sharedBinariesDir = TestKafka.tempDir("sluice-test-pgbin");
+            sharedBinaries = EmbeddedPostgres.binaries(sharedBinariesDir);
         }
         return sharedBinaries;
+    }
+
+    /**
+     * Stops the clusters a test left open and deletes the shared binaries; called by {@link SharedServers} when
+     * JUnit ends the run.
+     */
+    static void closeShared() {
+        List.copyOf(OPEN).forEach(PostgresCluster::shutdown); // no lock: a stuck test thread may hold it
+        Path dir;
+        synchronized (PostgresCluster.class) {
+            dir = sharedBinariesDir;
+            sharedBinariesDir = null;
+            sharedBinaries = null;
+        }
+        if (dir != null) deleteTree(dir);
     }
 
     private int pgCtl(Node node, boolean check, String... args) throws IOException {

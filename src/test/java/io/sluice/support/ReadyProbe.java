@@ -37,7 +37,7 @@ public final class ReadyProbe implements AutoCloseable {
                 }
                 answers.add(new Answer(System.nanoTime(), status, body));
                 try {
-                    Thread.sleep(every);
+                    Thread.sleep(every); // wall clock: the probe samples /ready at a fixed real-time rate
                 } catch (InterruptedException e) {
                     return;
                 }

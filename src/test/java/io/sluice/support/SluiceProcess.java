@@ -1,5 +1,7 @@
 package io.sluice.support;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -8,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** A Sluice role as its own OS process ({@code java -jar target/sluice.jar ROLE --config FILE}), for crash tests. */
 public final class SluiceProcess implements AutoCloseable {
@@ -41,13 +44,16 @@ public final class SluiceProcess implements AutoCloseable {
 
     /** Waits until the process printed that it runs (or fails the test with its output). */
     public SluiceProcess awaitRunning(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (output().contains(" is running")) return this;
-            if (!process.isAlive()) throw new AssertionError(name + " exited early:\n" + output());
-            Thread.sleep(100);
+        try {
+            await().atMost(timeout).pollInterval(Duration.ofMillis(100)).until(() -> {
+                if (output().contains(" is running")) return true;
+                if (!process.isAlive()) throw new AssertionError(name + " exited early:\n" + output());
+                return false;
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(name + " did not start within " + timeout + ":\n" + output());
         }
-        throw new AssertionError(name + " did not start within " + timeout + ":\n" + output());
+        return this;
     }
 
     /** SIGKILL: no shutdown hook, no lease release, no flush. */

@@ -225,7 +225,7 @@ public final class TcpProxy implements AutoCloseable {
 
     private static void pause() {
         try {
-            Thread.sleep(50);
+            Thread.sleep(50); // wall clock: a back-off after a failed accept, not a wait for a condition
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -7,7 +7,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** One real embedded Kafka broker shared by every test in the JVM (started on first use, stopped at exit). */
+/**
+ * One real embedded Kafka broker shared by every test in the JVM: started on first use, stopped by the
+ * {@link SharedServers} extension when JUnit ends the run.
+ */
 public final class TestKafka {
     private static EmbeddedKafka broker;
 
@@ -17,7 +20,6 @@ public final class TestKafka {
         if (broker == null) {
             broker = new EmbeddedKafka(tempDir("sluice-test-kafka"), 0);
             broker.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(broker::close));
         }
         return broker.bootstrapServers();
     }
@@ -25,6 +27,13 @@ public final class TestKafka {
     /** The shared broker's client factory (plaintext, no client properties). */
     public static KafkaClients clients() {
         return KafkaClients.plain(bootstrapServers());
+    }
+
+    /** Stops the shared broker (started again on next use); called by {@link SharedServers} when JUnit ends the run. */
+    static synchronized void closeShared() {
+        if (broker == null) return;
+        broker.close();
+        broker = null;
     }
 
     public static Path tempDir(String prefix) {

@@ -5,7 +5,10 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.sluice.embedded.EmbeddedPostgres;
 import java.util.UUID;
 
-/** One real embedded PostgreSQL 17 server shared by every test in the JVM; each test class takes fresh databases. */
+/**
+ * One real embedded PostgreSQL 17 server shared by every test in the JVM (each test class takes fresh databases):
+ * started on first use, stopped by the {@link SharedServers} extension when JUnit ends the run.
+ */
 public final class TestPostgres {
     public static final String USER = "sluice";
     private static EmbeddedPostgres server;
@@ -16,9 +19,15 @@ public final class TestPostgres {
         if (server == null) {
             server = new EmbeddedPostgres(TestKafka.tempDir("sluice-test-pg"), 0, USER);
             server.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         }
         return server;
+    }
+
+    /** Stops the shared server (started again on next use); called by {@link SharedServers} when JUnit ends the run. */
+    static synchronized void closeShared() {
+        if (server == null) return;
+        server.close();
+        server = null;
     }
 
     /** Creates an empty database and returns its JDBC URL. */

@@ -141,7 +141,7 @@ final class TestReceiver implements AutoCloseable {
     private static boolean pause(Duration wait) {
         if (!wait.isPositive()) return true;
         try {
-            Thread.sleep(wait);
+            Thread.sleep(wait); // wall clock: the test asked for a slow receiver
             return true;
         } catch (InterruptedException e) {
             return false; // closing
