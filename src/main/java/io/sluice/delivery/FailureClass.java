@@ -14,6 +14,8 @@ public enum FailureClass {
     RESPONSIVE_ERROR(true, false, true),
     /** 429, or 503, with or without Retry-After: a request to slow down, not a failure of the event. */
     BACKPRESSURE(true, false, false),
+    /** The destination's own concurrent change: a deadlock, a serialization failure, a schema changed under the load. Retried promptly; uses no attempt. */
+    CONFLICT(true, false, false),
     /** 4xx other than 408/429 (and 3xx: redirects are not followed): the same request would be refused again. */
     PERMANENT(false, false, true),
     /**
