@@ -86,7 +86,8 @@ public final class WarehouseLoadBench {
     private static void mapOnly(List<List<ObjectNode>> batches) {
         long cpuBefore = THREADS.getCurrentThreadCpuTime();
         int tables = 0;
-        for (List<ObjectNode> batch : batches) tables += EventMapper.map(batch).size();
+        for (List<ObjectNode> batch : batches)
+            tables += EventMapper.map(batch).tables().size();
         long cpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
         System.out.printf(
                 "%-32s %4d batches: %5.2f µs/event (%d tables)%n",

@@ -12,6 +12,8 @@ enum ColumnType {
     DOUBLE("double precision"),
     TIMESTAMPTZ("timestamp with time zone"),
     TEXT("text"),
+    /** Sluice's overflow column {@code _sluice_extra}. */
+    JSONB("jsonb"),
     /** A type someone else gave the column (numeric, jsonb, …): it becomes text on the first value we add. */
     OTHER(null);
 
@@ -28,6 +30,7 @@ enum ColumnType {
     boolean accepts(Value.Kind kind) {
         return switch (this) {
             case TEXT -> true;
+            case JSONB -> kind == Value.Kind.JSON;
             case BOOLEAN -> kind == Value.Kind.BOOLEAN;
             case BIGINT -> kind == Value.Kind.INT || kind == Value.Kind.BIG_INT;
             case DOUBLE -> kind == Value.Kind.INT || kind == Value.Kind.DOUBLE;
@@ -46,6 +49,7 @@ enum ColumnType {
     /** The type of a new column for the values one batch brings. */
     static ColumnType forNew(Set<Value.Kind> kinds) {
         if (kinds.isEmpty()) return TEXT;
+        if (kinds.contains(Value.Kind.JSON)) return JSONB;
         for (ColumnType candidate : new ColumnType[] {BOOLEAN, BIGINT, DOUBLE, TIMESTAMPTZ}) {
             if (candidate.acceptsAll(kinds)) return candidate;
         }
@@ -71,6 +75,7 @@ enum ColumnType {
             case "double precision" -> DOUBLE;
             case "timestamp with time zone" -> TIMESTAMPTZ;
             case "text" -> TEXT;
+            case "jsonb" -> JSONB;
             default -> OTHER;
         };
     }

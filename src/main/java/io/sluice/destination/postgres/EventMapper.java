@@ -1,8 +1,11 @@
 package io.sluice.destination.postgres;
 
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sluice.destination.postgres.Identifiers.Payload;
+import io.sluice.destination.postgres.Identifiers.NameKind;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Maps enriched events (docs/record-format.md) to rows of Segment's warehouse tables (docs/warehouse.md,
@@ -37,44 +39,54 @@ final class EventMapper {
             "group", Set.of("groupId", "traits"),
             "alias", Set.of("previousId"));
 
-    private static final int NAME_CACHE_LIMIT = 100_000;
-    private static final Map<String, String> NAMES = new ConcurrentHashMap<>();
+    /** Longer messageIds and userIds do not fit a btree index entry (about 2,700 bytes): they are stored hashed. */
+    static final int MAX_ID_BYTES = 512;
+    /** The prefix of a hashed id; an id that starts with it is hashed too, so two ids never meet. */
+    static final String HASHED_ID = "sha256:";
+    /** The whole event, for rows whose text columns could not hold it exactly (U+0000). */
+    static final String RAW_COLUMN = "_sluice_raw";
+    /** The full messageId of a row whose {@code id} is hashed. */
+    static final String MESSAGE_ID_COLUMN = "_sluice_message_id";
+
+    private static final ObjectWriter ASCII_JSON =
+            new ObjectMapper().writer().with(JsonWriteFeature.ESCAPE_NON_ASCII.mappedFeature());
 
     private EventMapper() {}
 
-    /** The rows of a batch by table name, sorted by name so every worker touches tables in the same order. */
-    static SortedMap<String, TableRows> map(List<ObjectNode> events) {
+    /** The batch as rows by table name (sorted: every worker touches tables in the same order), and its rejects. */
+    record Mapped(SortedMap<String, TableRows> tables, List<Rejected> rejected) {}
+
+    /** An event that has no place in the warehouse, and why. */
+    record Rejected(ObjectNode event, String reason) {}
+
+    static Mapped map(List<ObjectNode> events) {
         SortedMap<String, TableRows> tables = new TreeMap<>();
         Map<String, UserState> users = new LinkedHashMap<>();
+        List<Rejected> rejected = new ArrayList<>();
         for (ObjectNode event : events) {
             String type = event.path("type").asText("");
             Set<String> consumed = CONSUMED.get(type);
-            if (consumed == null)
-                throw new IllegalArgumentException("unknown event type '" + type + "'"); // never from the collector
-            switch (type) {
-                case "track" -> track(event, consumed, tables);
-                case "identify" -> {
-                    table(tables, "identifies").add(row(event, base(event), "traits", consumed));
-                    JsonNode userId = event.get("userId");
-                    if (userId != null && !userId.isNull()) {
-                        users.computeIfAbsent(Value.asText(userId).text(), UserState::new)
-                                .apply(event, traits(event.get("traits")));
-                    }
-                }
-                case "page" -> table(tables, "pages").add(named(event, consumed));
-                case "screen" -> table(tables, "screens").add(named(event, consumed));
-                case "group" ->
-                    table(tables, "groups")
-                            .add(with(
-                                    row(event, base(event), "traits", consumed),
-                                    "group_id",
-                                    Value.asText(event.get("groupId"))));
-                default ->
-                    table(tables, "aliases")
-                            .add(with(
-                                    row(event, base(event), null, consumed),
-                                    "previous_id",
-                                    Value.asText(event.get("previousId"))));
+            if (consumed == null) {
+                rejected.add(new Rejected(event, "unknown event type '" + Overflow.storable(type) + "'"));
+                continue;
+            }
+            Map<String, List<Map<String, Value>>> rows = new LinkedHashMap<>();
+            try {
+                rows(event, type, consumed, rows);
+            } catch (RuntimeException e) {
+                rejected.add(new Rejected(event, "cannot be mapped to warehouse rows: " + e));
+                continue;
+            }
+            if (hasNul(event)) {
+                Value raw = Value.text(rawJson(event));
+                for (List<Map<String, Value>> tableRows : rows.values())
+                    for (Map<String, Value> row : tableRows) row.put(RAW_COLUMN, raw);
+            }
+            rows.forEach(
+                    (table, list) -> list.forEach(row -> table(tables, table).add(row)));
+            String userId = type.equals("identify") ? presentText(event.get("userId")) : null;
+            if (userId != null) {
+                users.computeIfAbsent(storedId(userId), UserState::new).apply(event, traits(event.get("traits")));
             }
         }
         if (!users.isEmpty()) {
@@ -82,25 +94,49 @@ final class EventMapper {
             for (UserState user : users.values()) user.addTo(rows);
             tables.put(rows.table, rows);
         }
-        return tables;
+        return new Mapped(tables, rejected);
     }
 
-    private static void track(ObjectNode event, Set<String> consumed, Map<String, TableRows> tables) {
+    private static void rows(
+            ObjectNode event, String type, Set<String> consumed, Map<String, List<Map<String, Value>>> out) {
+        switch (type) {
+            case "track" -> track(event, consumed, out);
+            case "identify" -> add(out, "identifies", row(event, base(event), "traits", consumed));
+            case "page" -> add(out, "pages", named(event, consumed));
+            case "screen" -> add(out, "screens", named(event, consumed));
+            case "group" ->
+                add(
+                        out,
+                        "groups",
+                        with(row(event, base(event), "traits", consumed), "group_id", idText(event.get("groupId"))));
+            default ->
+                add(
+                        out,
+                        "aliases",
+                        with(row(event, base(event), null, consumed), "previous_id", idText(event.get("previousId"))));
+        }
+    }
+
+    private static void add(Map<String, List<Map<String, Value>>> out, String table, Map<String, Value> row) {
+        out.computeIfAbsent(table, t -> new ArrayList<>()).add(row);
+    }
+
+    private static void track(ObjectNode event, Set<String> consumed, Map<String, List<Map<String, Value>>> out) {
         String eventText = event.path("event").asText("");
         Map<String, Value> base = base(event);
         Map<String, Value> common = row(event, new LinkedHashMap<>(base), null, consumed);
         if (eventText.isEmpty()) {
-            table(tables, "tracks").add(common);
+            add(out, "tracks", common);
             return;
         }
-        String eventTable = NAMES.computeIfAbsent("t\u001e" + eventText, k -> Identifiers.eventTable(eventText));
+        String eventTable = Identifiers.named(NameKind.EVENT_TABLE, List.of(eventText));
         common.put("event", Value.text(eventTable));
         common.put("event_text", Value.asText(event.get("event")));
-        table(tables, "tracks").add(common);
+        add(out, "tracks", common);
         Map<String, Value> own = row(event, base, "properties", consumed);
         own.put("event", Value.text(eventTable));
         own.put("event_text", Value.asText(event.get("event")));
-        table(tables, eventTable).add(own);
+        add(out, eventTable, own);
     }
 
     private static Map<String, Value> named(ObjectNode event, Set<String> consumed) {
@@ -112,16 +148,22 @@ final class EventMapper {
     /** The columns every event table shares: the fixed fields and context_*. */
     private static Map<String, Value> base(ObjectNode event) {
         Map<String, Value> row = new LinkedHashMap<>();
-        Value id = Value.asText(event.get("messageId"));
-        row.put("id", id != null ? id : Value.text("sluice-" + sha256(event.toString())));
+        String messageId = presentText(event.get("messageId"));
+        if (messageId == null) {
+            row.put("id", Value.text("sluice-" + sha256(event.toString())));
+        } else {
+            String id = storedId(messageId);
+            row.put("id", Value.text(id));
+            if (!id.equals(messageId)) row.put(MESSAGE_ID_COLUMN, Value.text(messageId));
+        }
         with(row, "received_at", Value.of(event.get("receivedAt")));
         with(row, "sent_at", Value.of(event.get("sentAt")));
         with(row, "timestamp", Value.of(event.get("timestamp")));
         with(row, "original_timestamp", Value.of(event.get("originalTimestamp")));
-        with(row, "user_id", Value.asText(event.get("userId")));
-        with(row, "anonymous_id", Value.asText(event.get("anonymousId")));
+        with(row, "user_id", idText(event.get("userId")));
+        with(row, "anonymous_id", idText(event.get("anonymousId")));
         JsonNode context = event.get("context");
-        if (context != null && context.isObject()) flatten(context, null, new ArrayList<>(), row);
+        if (context != null && context.isObject()) flatten(context, ColumnOrigin.Kind.CONTEXT, new ArrayList<>(), row);
         return row;
     }
 
@@ -133,7 +175,8 @@ final class EventMapper {
             ObjectNode event, Map<String, Value> row, String payloadField, Set<String> consumed) {
         if (payloadField != null) {
             JsonNode payload = event.get(payloadField);
-            Payload kind = payloadField.equals("traits") ? Payload.TRAITS : Payload.PROPERTIES;
+            ColumnOrigin.Kind kind =
+                    payloadField.equals("traits") ? ColumnOrigin.Kind.TRAIT : ColumnOrigin.Kind.PROPERTY;
             if (payload != null && payload.isObject()) flatten(payload, kind, new ArrayList<>(), row);
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext(); ) {
@@ -141,8 +184,8 @@ final class EventMapper {
             String key = field.getKey();
             if (SKIPPED.contains(key) || COMMON.contains(key) || consumed.contains(key)) continue;
             List<String> path = new ArrayList<>(List.of(key));
-            if (field.getValue().isObject()) flatten(field.getValue(), Payload.FIELDS, path, row);
-            else put(row, Payload.FIELDS, path, Value.of(field.getValue()));
+            if (field.getValue().isObject()) flatten(field.getValue(), ColumnOrigin.Kind.FIELD, path, row);
+            else put(row, ColumnOrigin.Kind.FIELD, path, field.getValue());
         }
         return row;
     }
@@ -150,41 +193,97 @@ final class EventMapper {
     /** Traits as unprefixed columns (for users). */
     private static Map<String, Value> traits(JsonNode traits) {
         Map<String, Value> row = new LinkedHashMap<>();
-        if (traits != null && traits.isObject()) flatten(traits, Payload.TRAITS, new ArrayList<>(), row);
+        if (traits != null && traits.isObject()) flatten(traits, ColumnOrigin.Kind.TRAIT, new ArrayList<>(), row);
         return row;
     }
 
-    /**
-     * Nested objects become columns joined by '_'; arrays are JSON text; nulls and empty objects add nothing.
-     * {@code payload} null means context ({@code context_} prefix).
-     */
-    private static void flatten(JsonNode object, Payload payload, List<String> path, Map<String, Value> row) {
+    /** Nested objects become columns joined by '_'; arrays are JSON text; nulls and empty objects add nothing. */
+    private static void flatten(JsonNode object, ColumnOrigin.Kind kind, List<String> path, Map<String, Value> row) {
         for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             path.add(field.getKey());
-            if (field.getValue().isObject()) flatten(field.getValue(), payload, path, row);
-            else put(row, payload, path, Value.of(field.getValue()));
+            if (field.getValue().isObject()) flatten(field.getValue(), kind, path, row);
+            else put(row, kind, path, field.getValue());
             path.removeLast();
         }
     }
 
-    private static void put(Map<String, Value> row, Payload payload, List<String> path, Value value) {
+    private static void put(Map<String, Value> row, ColumnOrigin.Kind kind, List<String> path, JsonNode node) {
+        Value value = Value.of(node);
         if (value == null) return;
-        String prefix = payload == null ? "context" : payload.name();
-        String key = (payload == null ? "c" : payload.tag)
-                + (path.size() == 1 ? path.getFirst() : String.join("\u001f", path));
-        if (NAMES.size() > NAME_CACHE_LIMIT) NAMES.clear();
-        String column = NAMES.computeIfAbsent(
-                key,
-                k -> payload == null
-                        ? Identifiers.prefixedColumn("context", path)
-                        : Identifiers.payloadColumn(payload, path));
-        if (row.containsKey(column)) {
+        NameKind nameKind = switch (kind) {
+            case PROPERTY -> NameKind.PROPERTIES;
+            case TRAIT -> NameKind.TRAITS;
+            case CONTEXT -> NameKind.CONTEXT;
+            case FIELD -> NameKind.FIELDS;
+        };
+        String column = Identifiers.named(nameKind, path);
+        boolean alternate = row.containsKey(column);
+        if (alternate) {
             // two values of one event met in one name ({"a":{"b":1}} and {"a_b":2}, or a property named like an
             // extra field): the later one gets a name of its own instead of overwriting
+            String prefix = kind == ColumnOrigin.Kind.CONTEXT ? "context" : nameKind.name();
             column = Identifiers.disambiguated(column, prefix, path);
         }
-        row.putIfAbsent(column, value);
+        row.putIfAbsent(column, value.from(new ColumnOrigin(kind, path, alternate), node));
+    }
+
+    /**
+     * The id column's value for a messageId or userId: the id itself, unless it could not be a primary key or
+     * would not read back exactly — longer than {@link #MAX_ID_BYTES} UTF-8 bytes, holding U+0000 or an unpaired
+     * surrogate, or starting with {@code sha256:} — then {@code sha256:} + the hex SHA-256 of its UTF-16 code units.
+     */
+    static String storedId(String id) {
+        boolean hash = id.startsWith(HASHED_ID) || id.indexOf('\0') >= 0;
+        if (!hash && id.length() > MAX_ID_BYTES / 3) hash = id.getBytes(StandardCharsets.UTF_8).length > MAX_ID_BYTES;
+        for (int i = 0; !hash && i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < id.length() && Character.isLowSurrogate(id.charAt(i + 1))) i++;
+            else if (Character.isSurrogate(c)) hash = true;
+        }
+        if (!hash) return id;
+        try {
+            return HASHED_ID
+                    + HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256")
+                                    .digest(id.getBytes(StandardCharsets.UTF_16BE)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An id field's text, or null when absent, JSON null or empty: an empty id means no id. */
+    static String presentText(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) return null;
+        String text = node.isTextual() ? node.textValue() : node.isValueNode() ? node.asText() : node.toString();
+        return text.isEmpty() ? null : text;
+    }
+
+    private static Value idText(JsonNode node) {
+        String text = presentText(node);
+        return text == null ? null : Value.text(text);
+    }
+
+    private static boolean hasNul(JsonNode node) {
+        if (node.isTextual()) return node.textValue().indexOf('\0') >= 0;
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                if (field.getKey().indexOf('\0') >= 0 || hasNul(field.getValue())) return true;
+            }
+        } else if (node.isArray()) {
+            for (JsonNode item : node) if (hasNul(item)) return true;
+        }
+        return false;
+    }
+
+    /** The event as JSON with every non-ASCII character escaped: exact in any text column. */
+    static String rawJson(ObjectNode event) {
+        try {
+            return ASCII_JSON.writeValueAsString(event);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Map<String, Value> with(Map<String, Value> row, String column, Value value) {
@@ -192,7 +291,7 @@ final class EventMapper {
         return row;
     }
 
-    private static TableRows table(Map<String, TableRows> tables, String name) {
+    private static TableRows table(SortedMap<String, TableRows> tables, String name) {
         return tables.computeIfAbsent(name, n -> new TableRows(n, false));
     }
 

@@ -7,18 +7,23 @@ import java.text.Normalizer;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * Turns event names, property paths and source ids into PostgreSQL identifiers (docs/warehouse.md, "Naming").
  *
- * <p>Conventional changes keep the name readable and are deliberate merges, as in Segment: camelCase and case
- * differences, and spaces, become snake_case ({@code Order Completed}, {@code orderCompleted} and
- * {@code order_completed} are one table). Every other change is lossy — punctuation, non-ASCII, an empty name,
- * truncation to PostgreSQL's 63 bytes, or a literal name that looks like one we prefix — and appends {@code _} plus
- * 8 hex digits of the SHA-256 of the original, so two different originals never meet in one identifier. Reserved
- * names (SQL reserved words, the table's own columns) get a {@code _} prefix; a name starting with a digit too.
+ * <p>Every name is a pure function of its kind (schema, event table, or a column of one payload) and the original:
+ * nothing seen before changes it. Conventional changes keep the name readable and are deliberate merges, as in
+ * Segment: camelCase and case differences, and spaces, become snake_case ({@code Order Completed},
+ * {@code orderCompleted} and {@code order_completed} are one table). Every other change is lossy — punctuation,
+ * non-ASCII, an empty name, truncation to PostgreSQL's 63 bytes, a literal name that looks like one we prefix, one
+ * that ends like a hashed name, or one that could meet a relation or column PostgreSQL or Sluice creates — and
+ * gives the cleaned name cut to 54 characters plus {@code _} and 8 hex digits of the SHA-256 of the original. A
+ * name without a lossy change never ends in {@code _} + 8 hex digits, so a lossless name never meets a hashed one.
  */
 public final class Identifiers {
     static final int MAX_BYTES = 63;
@@ -46,10 +51,30 @@ public final class Identifiers {
     static final Set<String> FIXED_COLUMNS =
             union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category", "group_id", "previous_id"));
 
+    /** PostgreSQL's system columns: every table has them, so no payload column may be named so. */
+    static final Set<String> SYSTEM_COLUMNS = Set.of("xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid");
+
+    /** The overflow column, the raw event and long ids: Sluice's own columns start with {@code _sluice}. */
+    static final String OWN_PREFIX = "_sluice";
+
+    /** What a hashed name ends with: {@code _} and 8 lowercase hex digits. */
+    private static final Pattern HASHED = Pattern.compile(".*_[0-9a-f]{8}");
+    /**
+     * Names of relations PostgreSQL creates next to a table (its primary key index {@code <table>_pkey}, truncated
+     * and numbered when needed; {@code _key}, {@code _idx}, {@code _seq} for indexes and sequences): an event table
+     * with such a name could meet one of them, so such names are hashed.
+     */
+    private static final Pattern RELATION_LIKE = Pattern.compile(".*_(pkey|key|idx|seq)[0-9]*");
+
     private static final Predicate<String> SCHEMA_RESERVED = n ->
             SQL_RESERVED.contains(n) || n.equals("public") || n.equals("information_schema") || n.startsWith("pg_");
     private static final Predicate<String> TABLE_RESERVED =
             n -> SQL_RESERVED.contains(n) || STANDARD_TABLES.contains(n);
+    /** Event table names that are hashed rather than prefixed: they could meet an index, a sequence or our tables. */
+    private static final Predicate<String> TABLE_HASHED =
+            n -> RELATION_LIKE.matcher(n).matches() || n.startsWith(OWN_PREFIX);
+    /** Column names that are hashed rather than prefixed: Sluice's own columns. */
+    private static final Predicate<String> COLUMN_HASHED = n -> n.startsWith(OWN_PREFIX);
     /** Properties share tables with event, event_text (tracks) and name, category (pages, screens). */
     private static final Predicate<String> PROPERTY_RESERVED =
             reservedPayload(union(COMMON_COLUMNS, Set.of("event", "event_text", "name", "category")));
@@ -80,27 +105,66 @@ public final class Identifiers {
 
     /** The schema of a source. */
     public static String schema(String sourceId) {
-        return name("", List.of(sourceId), SCHEMA_RESERVED);
+        return name("", List.of(sourceId), SCHEMA_RESERVED, n -> n.startsWith(OWN_PREFIX));
     }
 
     /** The table of one track event name ({@code Order Completed} → {@code order_completed}). */
     public static String eventTable(String eventName) {
-        return name("", List.of(eventName), TABLE_RESERVED);
+        return name("", List.of(eventName), TABLE_RESERVED, TABLE_HASHED);
     }
 
     /** An unprefixed payload column: a property, trait or other top-level field, nested keys joined by {@code _}. */
     public static String payloadColumn(Payload payload, List<String> path) {
-        return name("", path, payload.reserved);
+        return name("", path, payload.reserved, COLUMN_HASHED);
     }
 
     /** A column under a fixed prefix, e.g. {@code context} → {@code context_library_name}. */
     public static String prefixedColumn(String prefix, List<String> path) {
-        return name(prefix, path, PREFIXED);
+        return name(prefix, path, PREFIXED, COLUMN_HASHED);
     }
 
     /** Another name for a column that a different value of the same row already took: stable per path. */
     static String disambiguated(String column, String prefix, List<String> path) {
-        return withHash(column, prefix + "\u001e" + String.join("\u001f", path) + "\u001e#");
+        return withHash(column, original(prefix, path) + "\u001e#");
+    }
+
+    /** What a name is for; with the original, the whole input of {@link #named}. */
+    enum NameKind {
+        EVENT_TABLE,
+        CONTEXT,
+        PROPERTIES,
+        TRAITS,
+        FIELDS
+    }
+
+    private record MemoKey(NameKind kind, List<String> path) {}
+
+    private static final int MEMO_LIMIT = 100_000;
+    private static final Map<MemoKey, String> MEMO = new ConcurrentHashMap<>();
+
+    /**
+     * The name of an event table ({@code path} is the event name) or a column: a memo of the pure functions above,
+     * keyed by kind and the whole path, so no two inputs can share an entry.
+     */
+    static String named(NameKind kind, List<String> path) {
+        MemoKey key = new MemoKey(kind, List.copyOf(path));
+        String known = MEMO.get(key);
+        if (known != null) return known;
+        String name = switch (kind) {
+            case EVENT_TABLE -> eventTable(path.getFirst());
+            case CONTEXT -> prefixedColumn("context", path);
+            case PROPERTIES -> payloadColumn(Payload.PROPERTIES, path);
+            case TRAITS -> payloadColumn(Payload.TRAITS, path);
+            case FIELDS -> payloadColumn(Payload.FIELDS, path);
+        };
+        if (MEMO.size() > MEMO_LIMIT) MEMO.clear();
+        MEMO.put(key, name);
+        return name;
+    }
+
+    /** Whether a name is of the hashed form (a lossless name never is). */
+    static boolean isHashed(String name) {
+        return HASHED.matcher(name).matches();
     }
 
     /** A quoted identifier for SQL text. Every identifier Sluice writes into SQL goes through here. */
@@ -108,7 +172,7 @@ public final class Identifiers {
         return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 
-    private static String name(String prefix, List<String> path, Predicate<String> reserved) {
+    private static String name(String prefix, List<String> path, Predicate<String> reserved, Predicate<String> hashed) {
         StringBuilder out = new StringBuilder(prefix);
         boolean lossy = false;
         for (String segment : path) {
@@ -126,6 +190,8 @@ public final class Identifiers {
                 && (isDigit(name.charAt(1)) || reserved.test(name.substring(1)))) {
             lossy = true; // a literal "_select" or "_1st" must not meet "select" or "1st"
         }
+        // a literal "a_b_7f34949e" must not meet the hashed form of "a-b"; "tracks_pkey" must not meet an index
+        lossy |= hashed.test(name) || HASHED.matcher(name).matches();
         return lossy || name.length() > MAX_BYTES ? withHash(name, original(prefix, path)) : name;
     }
 
@@ -183,8 +249,54 @@ public final class Identifiers {
         return text.substring(start, end);
     }
 
-    private static String original(String prefix, List<String> path) {
+    /**
+     * What the hash is taken of: an injective encoding of prefix and path. Segments are joined with U+001F after
+     * the prefix and U+001E (the encoding names always had); a segment that itself holds U+001D, U+001E or U+001F
+     * would make that ambiguous, so such a path is encoded as U+001D + the JSON array of prefix and segments.
+     */
+    static String original(String prefix, List<String> path) {
+        for (String segment : path) {
+            for (int i = 0; i < segment.length(); i++) {
+                char c = segment.charAt(i);
+                if (c == '\u001d' || c == '\u001e' || c == '\u001f') return "\u001d" + jsonArray(prefix, path);
+            }
+        }
         return prefix + "\u001e" + String.join("\u001f", path);
+    }
+
+    private static String jsonArray(String prefix, List<String> path) {
+        StringBuilder json = new StringBuilder("[");
+        appendJson(json, prefix);
+        for (String segment : path) appendJson(json.append(','), segment);
+        return json.append(']').toString();
+    }
+
+    /** A JSON array of strings that PostgreSQL text stores exactly: control characters and lone surrogates escaped. */
+    static String jsonArray(List<String> items) {
+        StringBuilder json = new StringBuilder("[");
+        for (String item : items) appendJson(json.length() > 1 ? json.append(',') : json, item);
+        return json.append(']').toString();
+    }
+
+    private static void appendJson(StringBuilder json, String text) {
+        json.append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"' || c == '\\') {
+                json.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                json.append(String.format("\\u%04x", (int) c));
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
+                json.append(c).append(text.charAt(++i));
+            } else if (Character.isSurrogate(c)) {
+                json.append(String.format("\\u%04x", (int) c)); // unpaired: UTF-8 cannot carry it
+            } else {
+                json.append(c);
+            }
+        }
+        json.append('"');
     }
 
     private static String sha256Hex(String text) {
@@ -197,7 +309,8 @@ public final class Identifiers {
     }
 
     private static Predicate<String> reservedPayload(Set<String> fixed) {
-        return n -> SQL_RESERVED.contains(n) || fixed.contains(n) || n.startsWith("context_");
+        return n ->
+                SQL_RESERVED.contains(n) || fixed.contains(n) || SYSTEM_COLUMNS.contains(n) || n.startsWith("context_");
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {

@@ -29,6 +29,9 @@ final class TableRows {
     private final List<String> names = new ArrayList<>();
     private final List<Set<Value.Kind>> kinds = new ArrayList<>();
     private final Set<String> ids = new HashSet<>();
+    /** Each payload origin of the batch and the column its name gives (one per origin: names are pure). */
+    private final Map<ColumnOrigin, String> origins = new LinkedHashMap<>();
+
     private Map<String, Set<Value.Kind>> columns;
 
     TableRows(String table, boolean users) {
@@ -36,11 +39,19 @@ final class TableRows {
         this.users = users;
     }
 
-    /** Adds the row unless an earlier row of this batch had its id (event tables); returns whether it was added. */
+    /**
+     * Adds the row unless an earlier row of this batch had its id (event tables); returns whether it was added. A
+     * row that might not fit a heap page keeps its payload in the overflow column instead (see {@link Overflow}).
+     */
     boolean add(Map<String, Value> row) {
         if (!users) {
             Value id = row.get("id");
             if (id != null && !ids.add(id.text())) return false;
+        }
+        if (Overflow.tooWide(row.values())) row = moved(row, null);
+        for (Map.Entry<String, Value> column : row.entrySet()) {
+            ColumnOrigin origin = column.getValue().origin();
+            if (origin != null) origins.putIfAbsent(origin, column.getKey());
         }
         Value[] values = new Value[Math.max(names.size(), row.size())];
         for (Map.Entry<String, Value> column : row.entrySet()) {
@@ -63,6 +74,44 @@ final class TableRows {
     void add(Map<String, Value> row, Map<String, Instant> valueTimes) {
         add(row);
         times.add(valueTimes);
+    }
+
+    /** The payload origins of these rows, each with the column its name gives. */
+    Map<ColumnOrigin, String> origins() {
+        return Collections.unmodifiableMap(origins);
+    }
+
+    /**
+     * The same rows with the values of {@code overflow} origins moved into the overflow column (the table has no
+     * column for them), or these rows when there are none.
+     */
+    TableRows relocated(Set<ColumnOrigin> overflow) {
+        if (overflow.isEmpty()) return this;
+        TableRows placed = new TableRows(table, users);
+        for (int r = 0; r < rows.size(); r++) {
+            Value[] values = rows.get(r);
+            Map<String, Value> row = new LinkedHashMap<>();
+            for (int i = 0; i < values.length; i++) if (values[i] != null) row.put(names.get(i), values[i]);
+            row = moved(row, overflow);
+            if (users) placed.add(row, times.get(r));
+            else placed.add(row);
+        }
+        return placed;
+    }
+
+    /** The row with the values of these origins (all payload values when null) in the overflow column. */
+    private static Map<String, Value> moved(Map<String, Value> row, Set<ColumnOrigin> overflow) {
+        List<Value> moving = new ArrayList<>();
+        Map<String, Value> kept = new LinkedHashMap<>();
+        for (Map.Entry<String, Value> column : row.entrySet()) {
+            ColumnOrigin origin = column.getValue().origin();
+            if (origin != null && (overflow == null || overflow.contains(origin))) moving.add(column.getValue());
+            else kept.put(column.getKey(), column.getValue());
+        }
+        if (moving.isEmpty()) return row;
+        Value stored = kept.get(Overflow.COLUMN);
+        kept.put(Overflow.COLUMN, Overflow.value(Overflow.add(stored == null ? null : Overflow.parse(stored), moving)));
+        return kept;
     }
 
     /** Number of distinct columns. */

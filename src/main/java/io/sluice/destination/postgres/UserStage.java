@@ -98,6 +98,10 @@ final class UserStage {
             if (column.equals("id") || column.equals("timestamp")) continue;
             String target = quote(column);
             String value = "s.\"c" + i + "\"";
+            if (column.equals(Overflow.COLUMN)) {
+                sql.append(", ").append(target).append(" = ").append(mergedOverflow(target, value, timestamp));
+                continue;
+            }
             String setAt = timed && !column.equals("received_at") ? "s.\"t" + i + "\"" : "s." + timestamp;
             sql.append(", ")
                     .append(target)
@@ -120,6 +124,20 @@ final class UserStage {
                 .append(id)
                 .append(" AND NOT s.\"new\"")
                 .toString();
+    }
+
+    /**
+     * The overflow column merges per top-level trait, by the same rule as a column: the newer identify's traits
+     * replace, an older one's only fill what is missing.
+     */
+    private static String mergedOverflow(String target, String value, String timestamp) {
+        String newer = "jsonb_build_object('traits', COALESCE(u." + target + " -> 'traits', '{}') || COALESCE(" + value
+                + " -> 'traits', '{}'))";
+        String older = "jsonb_build_object('traits', COALESCE(" + value + " -> 'traits', '{}') || COALESCE(u." + target
+                + " -> 'traits', '{}'))";
+        return "CASE WHEN " + value + " IS NULL THEN u." + target + " WHEN u." + target + " IS NULL THEN " + value
+                + " WHEN u.\"timestamp\" IS NULL OR s." + timestamp + " >= u.\"timestamp\" THEN " + newer + " ELSE "
+                + older + " END";
     }
 
     /** The merged users, typed per target column, then when each trait was set. */

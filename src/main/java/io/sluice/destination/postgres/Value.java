@@ -27,6 +27,10 @@ final class Value {
     private final String text;
     private byte[] typedCsv;
     private byte[] textCsv;
+    /** For payload values: where in the event it came from, and the JSON as sent (for the overflow column). */
+    private ColumnOrigin origin;
+
+    private JsonNode node;
 
     Value(Kind kind, String typed, String text) {
         this.kind = kind;
@@ -36,6 +40,28 @@ final class Value {
 
     Kind kind() {
         return kind;
+    }
+
+    /** This payload value, marked with where it came from (values are created per occurrence, never shared). */
+    Value from(ColumnOrigin origin, JsonNode node) {
+        this.origin = origin;
+        this.node = node;
+        return this;
+    }
+
+    /** Where a payload value came from; null for the columns Sluice fills itself. */
+    ColumnOrigin origin() {
+        return origin;
+    }
+
+    /** The JSON value as sent, for payload values. */
+    JsonNode node() {
+        return node;
+    }
+
+    /** A JSON document for a jsonb column (the overflow column). */
+    static Value json(String json) {
+        return new Value(Kind.JSON, json, json);
     }
 
     String typed() {
@@ -77,7 +103,9 @@ final class Value {
         BIG_INT,
         DOUBLE,
         TIMESTAMP,
-        TEXT
+        TEXT,
+        /** A JSON document: only for Sluice's jsonb columns. */
+        JSON
     }
 
     /** The text to COPY into a column of this type (which accepts this value's kind). */

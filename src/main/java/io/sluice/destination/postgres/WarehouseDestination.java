@@ -10,11 +10,14 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -29,15 +32,13 @@ final class WarehouseDestination implements Destination {
     /** The schema cache named a column, table or type that is not (or no longer) what the table has. */
     private static final Set<String> STALE_SCHEMA = Set.of("42703", "42P01", "3F000", "42804");
 
-    private static final int ATTEMPTS = 3;
-
     private final String id;
     private final String url;
     private final String user;
     private final String password;
     private final int poolSize;
     private final long connectionTimeoutMs;
-    private final WarehouseSchema schema = new WarehouseSchema();
+    private final WarehouseSchema schema;
     /** COPY buffers (64 KB each), reused across loads: at most one per pooled connection is in use. */
     private final Queue<CsvOut> buffers = new ConcurrentLinkedQueue<>();
     /** Loads that found messageIds already in the warehouse and went the staged way (for tests and debugging). */
@@ -46,6 +47,18 @@ final class WarehouseDestination implements Destination {
     private HikariDataSource pool;
 
     WarehouseDestination(String id, String url, String user, String password, int poolSize, long connectionTimeoutMs) {
+        this(id, url, user, password, poolSize, connectionTimeoutMs, WarehouseDestinationFactory.DEFAULT_COLUMN_BUDGET);
+    }
+
+    WarehouseDestination(
+            String id,
+            String url,
+            String user,
+            String password,
+            int poolSize,
+            long connectionTimeoutMs,
+            int columnBudget) {
+        this.schema = new WarehouseSchema(columnBudget);
         this.id = id;
         this.url = url;
         this.user = user;
@@ -81,58 +94,75 @@ final class WarehouseDestination implements Destination {
         }
     }
 
+    /**
+     * Loads the batch in one transaction. Events that have no place in the warehouse (an unknown type) are reported
+     * as failed, each on its own, and the rest is loaded. A deadlock, a serialization failure or a schema that
+     * changed under the load is {@link FailureClass#CONFLICT}: the cache of that schema is dropped first, and the
+     * worker retries the batch promptly without using an attempt.
+     */
     @Override
     public DeliveryReport deliver(DeliveryBatch batch) throws DeliveryException {
         if (batch.events().isEmpty()) return DeliveryReport.delivered();
-        SortedMap<String, TableRows> tables;
-        try {
-            tables = EventMapper.map(batch.events());
-        } catch (IllegalArgumentException e) {
-            throw DeliveryException.of(
-                    FailureClass.EVENT_DATA,
-                    "batch " + batch.batchId() + " of sync " + batch.syncId() + ": " + e.getMessage(),
-                    e);
-        }
+        EventMapper.Mapped mapped = EventMapper.map(batch.events());
         String schemaName = Identifiers.schema(batch.sourceId());
         long started = System.nanoTime();
-        for (int attempt = 1; ; attempt++) {
+        if (!mapped.tables().isEmpty()) {
             try {
-                load(schemaName, tables);
-                log.debug(
-                        "Loaded {} events into {} tables of {} in {} ms",
-                        batch.events().size(),
-                        tables.size(),
-                        schemaName,
-                        (System.nanoTime() - started) / 1_000_000);
-                return DeliveryReport.delivered(); // one transaction: all or nothing
+                load(schemaName, mapped.tables());
             } catch (SQLException e) {
                 String state = e.getSQLState();
-                if (attempt < ATTEMPTS && STALE_SCHEMA.contains(state)) {
+                if (STALE_SCHEMA.contains(state)) {
                     log.info("Warehouse schema {} changed under us ({}); re-reading it", schemaName, e.getMessage());
                     schema.invalidate(schemaName);
-                } else if (attempt < ATTEMPTS && ("40P01".equals(state) || "40001".equals(state))) {
-                    log.debug(
-                            "Batch {} of sync {} hit {} in the warehouse, retrying",
-                            batch.batchId(),
-                            batch.syncId(),
-                            state);
-                } else {
-                    throw Failures.classify(e);
+                    throw DeliveryException.of(
+                            FailureClass.CONFLICT, "warehouse schema " + schemaName + " changed: " + e.getMessage(), e);
                 }
+                if ("40P01".equals(state) || "40001".equals(state)) {
+                    throw DeliveryException.of(
+                            FailureClass.CONFLICT,
+                            "batch " + batch.batchId() + " of sync " + batch.syncId() + " met a concurrent load ("
+                                    + state + ")",
+                            e);
+                }
+                throw Failures.classify(e);
             }
         }
+        log.debug(
+                "Loaded {} events into {} tables of {} in {} ms",
+                batch.events().size() - mapped.rejected().size(),
+                mapped.tables().size(),
+                schemaName,
+                (System.nanoTime() - started) / 1_000_000);
+        if (mapped.rejected().isEmpty()) return DeliveryReport.delivered(); // one transaction: all or nothing
+        List<DeliveryReport.EventFailure> failures = new ArrayList<>();
+        for (EventMapper.Rejected rejected : mapped.rejected()) {
+            String messageId = rejected.event().path("messageId").asText("");
+            failures.add(new DeliveryReport.EventFailure(
+                    rejected.event(),
+                    DeliveryException.of(
+                                    FailureClass.EVENT_DATA, "not loaded into the warehouse: " + rejected.reason(), null)
+                            .forEvent(messageId),
+                    null,
+                    null));
+        }
+        return new DeliveryReport(failures);
     }
 
     private void load(String schemaName, SortedMap<String, TableRows> tables) throws SQLException {
         HikariDataSource dataSource = pool();
         try (Connection c = dataSource.getConnection()) {
             Map<String, Map<String, ColumnType>> types = new HashMap<>();
-            for (TableRows rows : tables.values()) types.put(rows.table, schema.ensure(c, schemaName, rows));
+            SortedMap<String, TableRows> placed = new TreeMap<>();
+            for (TableRows rows : tables.values()) {
+                WarehouseSchema.Placed table = schema.ensure(c, schemaName, rows);
+                placed.put(rows.table, table.rows());
+                types.put(rows.table, table.types());
+            }
             c.setAutoCommit(false);
             CsvOut out = buffers.poll();
             if (out == null) out = new CsvOut();
             try {
-                BatchLoader.Path path = BatchLoader.load(c, schemaName, tables, types, out);
+                BatchLoader.Path path = BatchLoader.load(c, schemaName, placed, types, out);
                 c.commit();
                 if (path == BatchLoader.Path.STAGED) stagedLoads.incrementAndGet();
                 if (path == BatchLoader.Path.STAGED)

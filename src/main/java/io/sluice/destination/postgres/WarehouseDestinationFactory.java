@@ -16,6 +16,10 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
     static final int POOL_SIZE = 4;
     /** How long a delivery waits for a warehouse connection before failing (retriably). */
     static final long CONNECTION_TIMEOUT_MS = 10_000;
+    /** Columns a warehouse table may have before new names go to its overflow column (docs/warehouse.md). */
+    static final int DEFAULT_COLUMN_BUDGET = 1_000;
+    /** PostgreSQL allows 1,600 columns, dropped ones included: leave room for Sluice's own and for widening. */
+    static final int MAX_COLUMN_BUDGET = 1_500;
 
     @Override
     public void validate(DestinationSettings settings) {
@@ -27,6 +31,19 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
         if (settings.string("user") == null || settings.string("user").isBlank()) {
             throw new ConfigException(key(settings, "user"), "is required");
         }
+        columnBudget(settings);
+    }
+
+    /** {@code columnBudget}: 20 to 1,500, default 1,000. */
+    static int columnBudget(DestinationSettings settings) {
+        Object value = settings.get("columnBudget");
+        if (value == null) return DEFAULT_COLUMN_BUDGET;
+        if (!(value instanceof Integer budget) || budget < 20 || budget > MAX_COLUMN_BUDGET) {
+            throw new ConfigException(
+                    key(settings, "columnBudget"),
+                    "must be an integer from 20 to " + MAX_COLUMN_BUDGET + ", not '" + value + "'");
+        }
+        return budget;
     }
 
     @Override
@@ -34,7 +51,13 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
         if (!SluiceConfig.EMBEDDED.equals(settings.string("url"))) return create(settings);
         OwnInfrastructure.Warehouse warehouse = own.warehouse().get();
         return new WarehouseDestination(
-                settings.id(), warehouse.jdbcUrl(), warehouse.user(), "", POOL_SIZE, CONNECTION_TIMEOUT_MS);
+                settings.id(),
+                warehouse.jdbcUrl(),
+                warehouse.user(),
+                "",
+                POOL_SIZE,
+                CONNECTION_TIMEOUT_MS,
+                columnBudget(settings));
     }
 
     @Override
@@ -51,7 +74,8 @@ public final class WarehouseDestinationFactory implements DestinationFactory {
                 settings.string("user"),
                 password == null ? "" : password,
                 POOL_SIZE,
-                CONNECTION_TIMEOUT_MS);
+                CONNECTION_TIMEOUT_MS,
+                columnBudget(settings));
     }
 
     private static String key(DestinationSettings settings, String name) {

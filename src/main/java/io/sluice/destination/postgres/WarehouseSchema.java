@@ -15,6 +15,8 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,17 +39,37 @@ final class WarehouseSchema {
     private static final RetryPolicy RACE_RETRIES =
             RetryPolicy.attempts(5, Duration.ofMillis(10), Duration.ofMillis(160));
 
-    private final Map<String, Map<String, ColumnType>> tables = new ConcurrentHashMap<>();
+    /** users rows grow by merging: at most this many columns, so even a row full of 24-byte values fits a page. */
+    static final int USERS_BUDGET = 300;
+    /** A table whose mapping has more origins than this is not cached (re-read per batch): hostile names only. */
+    private static final int MAX_CACHED_ORIGINS = 50_000;
+
+    /** What is known of one table: its column types, and where each payload origin goes. */
+    private record Layout(Map<String, ColumnType> types, Map<ColumnOrigin, String> placement) {}
+
+    /** Rows placed in a table: overflowed values moved to {@code _sluice_extra}; the types of the table's columns. */
+    record Placed(TableRows rows, Map<String, ColumnType> types) {}
+
+    private final int columnBudget;
+    private final Map<String, Layout> tables = new ConcurrentHashMap<>();
     private final Set<String> schemas = ConcurrentHashMap.newKeySet();
+
+    /** @param columnBudget the columns a table may have before new names go to the overflow column */
+    WarehouseSchema(int columnBudget) {
+        this.columnBudget = columnBudget;
+    }
 
     /**
      * The table's column types once it can hold these rows. Without DDL when the cache already says so (a stale
      * cache can only be narrower than the table, and PostgreSQL casts narrower staging columns on insert).
      * Leaves the connection in auto-commit mode.
      */
-    Map<String, ColumnType> ensure(Connection c, String schema, TableRows rows) throws SQLException {
-        Map<String, ColumnType> cached = tables.get(key(schema, rows.table));
-        if (cached != null && holds(cached, rows)) return cached;
+    Placed ensure(Connection c, String schema, TableRows rows) throws SQLException {
+        Layout cached = tables.get(key(schema, rows.table));
+        if (cached != null) {
+            Placed placed = place(cached, rows);
+            if (placed != null && holds(cached.types, placed.rows)) return placed;
+        }
         try {
             return RACE_RETRIES.call(
                     Clock.systemUTC(),
@@ -85,16 +107,23 @@ final class WarehouseSchema {
         schemas.remove(schema);
     }
 
-    private Map<String, ColumnType> evolve(Connection c, String schema, TableRows rows) throws SQLException {
+    private Placed evolve(Connection c, String schema, TableRows batchRows) throws SQLException {
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
             st.execute("SET LOCAL lock_timeout = '30s'");
             if (!schemas.contains(schema)) {
                 advisoryLock(c, "schema " + schema);
                 st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(schema));
+                ColumnMappings.create(st, schema);
             }
-            advisoryLock(c, "table " + key(schema, rows.table));
-            Map<String, ColumnType> columns = read(c, schema, rows.table);
+            advisoryLock(c, "table " + key(schema, batchRows.table));
+            Map<String, ColumnType> columns = read(c, schema, batchRows.table);
+            Map<ColumnOrigin, String> placement = ColumnMappings.read(c, schema, batchRows.table);
+            Map<ColumnOrigin, String> added = placeNew(batchRows, columns, placement);
+            Set<ColumnOrigin> overflow = new HashSet<>();
+            for (ColumnOrigin origin : batchRows.origins().keySet())
+                if (Overflow.COLUMN.equals(placement.get(origin))) overflow.add(origin);
+            TableRows rows = batchRows.relocated(overflow);
             List<String> changes = new ArrayList<>();
             if (columns.isEmpty()) {
                 st.execute(createTable(schema, rows, columns));
@@ -113,6 +142,7 @@ final class WarehouseSchema {
                         changes.add("ALTER COLUMN " + quote(name) + " TYPE " + type.sql + " USING "
                                 + conversion(name, existing, type));
                         columns.put(name, type);
+                        ColumnMappings.retyped(c, schema, rows.table, name, type);
                     }
                 }
                 if (!changes.isEmpty()) {
@@ -120,13 +150,74 @@ final class WarehouseSchema {
                             + String.join(", ", changes));
                 }
             }
+            ColumnMappings.insert(c, schema, rows.table, added, columns);
             c.commit();
             schemas.add(schema);
             if (!changes.isEmpty()) log.info("Warehouse table {}.{}: {}", schema, rows.table, changes);
             Map<String, ColumnType> known = Map.copyOf(columns);
-            tables.put(key(schema, rows.table), known);
-            return known;
+            if (placement.size() <= MAX_CACHED_ORIGINS) {
+                tables.put(key(schema, rows.table), new Layout(known, Map.copyOf(placement)));
+            } else {
+                tables.remove(key(schema, rows.table));
+            }
+            return new Placed(rows, known);
         }
+    }
+
+    /**
+     * Decides where each origin the mapping does not know yet goes (docs/warehouse.md, "Column budget"): to the
+     * column its name gives, unless that column belongs to another kind of origin or is a hashed name of another
+     * original (a hash collision), or it is new and the table already has its budget of columns — then to the
+     * overflow column. Adds the decisions to {@code placement} and returns them.
+     */
+    private Map<ColumnOrigin, String> placeNew(
+            TableRows rows, Map<String, ColumnType> columns, Map<ColumnOrigin, String> placement) {
+        Map<String, List<ColumnOrigin>> owners = new HashMap<>();
+        placement.forEach((origin, column) ->
+                owners.computeIfAbsent(column, k -> new ArrayList<>()).add(origin));
+        Set<String> created = new HashSet<>(columns.keySet());
+        Set<String> payload = new HashSet<>(rows.origins().values());
+        for (String column : rows.columns().keySet()) if (!payload.contains(column)) created.add(column); // Sluice's
+        created.addAll(Set.of("id", "uuid_ts"));
+        int budget = rows.users ? Math.min(columnBudget, USERS_BUDGET) : columnBudget;
+        Map<ColumnOrigin, String> added = new LinkedHashMap<>();
+        for (Map.Entry<ColumnOrigin, String> entry : rows.origins().entrySet()) {
+            ColumnOrigin origin = entry.getKey();
+            if (placement.containsKey(origin)) continue;
+            String column = entry.getValue();
+            List<ColumnOrigin> taken = owners.get(column);
+            boolean shared = taken != null && !taken.isEmpty() && !mergeable(taken, origin, column);
+            if (shared || (!created.contains(column) && created.size() >= budget)) column = Overflow.COLUMN;
+            created.add(column);
+            placement.put(origin, column);
+            added.put(origin, column);
+            owners.computeIfAbsent(column, k -> new ArrayList<>()).add(origin);
+        }
+        return added;
+    }
+
+    /**
+     * Whether another original may share a column: only by a conventional merge (docs/warehouse.md, "Naming"
+     * rule 1) — the same kind, and a name that was not hashed.
+     */
+    private static boolean mergeable(List<ColumnOrigin> owners, ColumnOrigin origin, String column) {
+        if (Identifiers.isHashed(column)) return false;
+        for (ColumnOrigin owner : owners) if (owner.kind() != origin.kind()) return false;
+        return true;
+    }
+
+    /** The rows placed as the cached layout says, or null if an origin is new to it. */
+    private static Placed place(Layout layout, TableRows rows) {
+        Set<ColumnOrigin> overflow = null;
+        for (ColumnOrigin origin : rows.origins().keySet()) {
+            String column = layout.placement.get(origin);
+            if (column == null) return null;
+            if (column.equals(Overflow.COLUMN)) {
+                if (overflow == null) overflow = new HashSet<>();
+                overflow.add(origin);
+            }
+        }
+        return new Placed(overflow == null ? rows : rows.relocated(overflow), layout.types);
     }
 
     private static String createTable(String schema, TableRows rows, Map<String, ColumnType> columns) {

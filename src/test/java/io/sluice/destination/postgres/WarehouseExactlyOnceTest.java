@@ -126,7 +126,8 @@ class WarehouseExactlyOnceTest {
                 running.add(pool.submit(() -> {
                     for (int b = worker; b < batches.size(); b += workers) {
                         // batches 2k and 2k+1 hold the same ids and go to workers next to each other
-                        destinations.get(worker).deliver(WarehouseFixture.batch("conc", batches.get(b)));
+                        WarehouseFixture.deliverAsWorker(
+                                destinations.get(worker), WarehouseFixture.batch("conc", batches.get(b)));
                     }
                     return null;
                 }));

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariDataSource;
 import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
+import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import io.sluice.support.TestPostgres;
 import java.sql.Connection;
@@ -45,8 +48,23 @@ final class WarehouseFixture implements AutoCloseable {
         return created;
     }
 
-    void deliver(String source, ObjectNode... events) throws Exception {
-        destination.deliver(batch(source, List.of(events)));
+    /** Delivers like the worker does: a {@link FailureClass#CONFLICT} is retried at once; the report is returned. */
+    DeliveryReport deliver(String source, ObjectNode... events) throws Exception {
+        return deliverAsWorker(destination, batch(source, List.of(events)));
+    }
+
+    /**
+     * The worker's one decision for the warehouse's conflicts (a deadlock, a schema changed under the load): retry
+     * promptly without using an attempt. Bounded here so that a conflict that never ends fails the test.
+     */
+    static DeliveryReport deliverAsWorker(Destination destination, DeliveryBatch batch) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return destination.deliver(batch);
+            } catch (DeliveryException e) {
+                if (e.failureClass() != FailureClass.CONFLICT || attempt >= 20) throw e;
+            }
+        }
     }
 
     static DeliveryBatch batch(String source, List<ObjectNode> events) {
@@ -96,8 +114,11 @@ final class WarehouseFixture implements AutoCloseable {
         return columns;
     }
 
+    /** The schema's event tables (leaving out the mapping table {@code _sluice_columns}). */
     List<String> tables(String schema) throws SQLException {
-        return rows("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", schema)
+        return rows(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name <> '_sluice_columns' ORDER BY 1",
+                        schema)
                 .stream()
                 .map(r -> (String) r.get("table_name"))
                 .toList();

@@ -55,7 +55,8 @@ class WarehouseThroughputTest {
                 int thread = t;
                 running.add(threads.submit(() -> {
                     for (int b = thread; b < BATCHES; b += destinations.size()) {
-                        destinations.get(thread).deliver(WarehouseFixture.batch("bench", batches.get(b)));
+                        WarehouseFixture.deliverAsWorker(
+                                destinations.get(thread), WarehouseFixture.batch("bench", batches.get(b)));
                     }
                     return null;
                 }));
