@@ -1,8 +1,8 @@
 package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.ExactEvent;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.EventHeader;
 import io.sluice.queue.SyncFilter;
@@ -48,7 +48,6 @@ public final class BatchReader implements AutoCloseable {
     private final List<Slot> slots = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
-    private final ObjectMapper mapper = new ObjectMapper();
     private long uses;
 
     /** One consumer, the partition it is positioned on, and the records it fetched beyond the last batch read. */
@@ -166,7 +165,7 @@ public final class BatchReader implements AutoCloseable {
         if (!filter.matchesSource(source)) return;
         JsonNode event;
         try {
-            event = mapper.readTree(record.value());
+            event = ExactEvent.parse(record.value()); // keeps the accepted bytes: retries and replays send them
         } catch (IOException e) {
             // what the header-first reader did: a record the filter would have kept fails the read, others are skipped
             EventHeader header = EventHeader.read(record.key(), record.value());
