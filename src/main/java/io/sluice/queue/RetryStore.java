@@ -35,6 +35,8 @@ import javax.sql.DataSource;
  * {@code message_id} hold the ids readably ({@link ExactText#stored}).
  */
 public final class RetryStore {
+    private static final HexFormat HEX = HexFormat.of();
+
     /** A leased chain: its head row, held by {@code owner} at {@code epoch}. */
     public record Chain(long headId, String syncId, String userKey, String owner, long epoch) {}
 
@@ -45,8 +47,6 @@ public final class RetryStore {
         this.dataSource = dataSource;
         this.gate = gate;
     }
-
-    private static final HexFormat HEX = HexFormat.of();
 
     /** The gate every write of this store passes. */
     public WriteGate gate() {
