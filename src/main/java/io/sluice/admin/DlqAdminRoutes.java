@@ -59,8 +59,8 @@ public final class DlqAdminRoutes implements AdminRoutes {
                     .result("{\"success\":false,\"error\":\"no such dead letter\",\"rule\":\"not_found\"}");
             return;
         }
-        ctx.contentType("application/json")
-                .result(describe(letters.get(0), true).toString());
+        // written through serialize(), not toString(), which walks the tree and would show the event re-serialised
+        ctx.contentType("application/json").result(JSON.writeValueAsString(describe(letters.get(0), true)));
     }
 
     private void replay(Context ctx) throws Exception {

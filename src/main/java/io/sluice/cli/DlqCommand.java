@@ -1,9 +1,12 @@
 package io.sluice.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
+import io.sluice.event.ExactEvent;
 import io.sluice.failover.ControlChannel;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
@@ -73,13 +76,13 @@ final class DlqCommand {
                         .list(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), all, limit);
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
-                    String error = d.error().replaceAll("\\s+", " ");
+                    String error = oneLine(d.error().replaceAll("\\s+", " "));
                     System.out.printf(
                             "%-8d %s  %-20s %-40s %-8s attempts=%-3d %s%s%n",
                             d.id(),
                             d.failedAt(),
                             d.syncId(),
-                            d.messageId(),
+                            oneLine(d.messageId()),
                             d.kind().column(),
                             d.attempts(),
                             error.length() > 100 ? error.substring(0, 100) + "…" : error,
@@ -112,7 +115,7 @@ final class DlqCommand {
                 DeadLetter d = letters.get(0);
                 System.out.println("id:          " + d.id());
                 System.out.println("sync:        " + d.syncId());
-                System.out.println("messageId:   " + d.messageId());
+                System.out.println("messageId:   " + oneLine(d.messageId()));
                 System.out.println("attempts:    " + d.attempts());
                 System.out.println("status code: " + (d.statusCode() == null ? "-" : d.statusCode()));
                 System.out.println("first failed " + d.firstFailedAt() + ", last failed " + d.failedAt()
@@ -120,8 +123,7 @@ final class DlqCommand {
                 System.out.println("kind:        " + d.kind().column());
                 System.out.println("error:       " + d.error());
                 System.out.println("event:");
-                System.out.println(
-                        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.event()));
+                System.out.println(pretty(ExactEvent.bytes(d.event())));
                 return 0;
             }
         }
@@ -225,6 +227,46 @@ final class DlqCommand {
             System.out.println("Writes resumed; replaying.");
             return true;
         }
+    }
+
+    /**
+     * Client text (a messageId) for one line of a terminal: {@code \} as {@code \\}, and control, format (bidi marks),
+     * line-separator and lone-surrogate characters as {@code \}{@code uXXXX}, so one dead letter is one line, shown
+     * as it is ordered, and two different ids never print the same.
+     */
+    static String oneLine(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            int type = Character.getType(c);
+            boolean lone = Character.isSurrogate(c)
+                    && !(Character.isHighSurrogate(c)
+                            && i + 1 < text.length()
+                            && Character.isLowSurrogate(text.charAt(i + 1)))
+                    && !(Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(text.charAt(i - 1)));
+            if (c == '\\') out.append("\\\\");
+            else if (type == Character.CONTROL
+                    || type == Character.FORMAT
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR
+                    || lone) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        return out.toString();
+    }
+
+    /**
+     * The stored event, indented for reading. Token by token, numbers exactly as stored ({@code 1.10} stays
+     * {@code 1.10}); string escapes may be spelt differently. What a replay sends is the stored bytes, unindented.
+     */
+    static String pretty(byte[] event) throws java.io.IOException {
+        java.io.StringWriter out = new java.io.StringWriter();
+        JsonFactory factory = new JsonFactory();
+        try (JsonParser parser = factory.createParser(event);
+                JsonGenerator generator = factory.createGenerator(out).useDefaultPrettyPrinter()) {
+            while (parser.nextToken() != null) generator.copyCurrentEventExact(parser);
+        }
+        return out.toString();
     }
 
     /** Exit code of a write command refused because queue-database writes are paused. */

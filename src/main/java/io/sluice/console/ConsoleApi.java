@@ -161,7 +161,8 @@ final class ConsoleApi implements AutoCloseable {
             if (d.replayedAt() != null) node.put("replayedAt", d.replayedAt().toString());
             if (payloads) node.set("event", d.event());
         }
-        json(ctx, out);
+        // through serialize(), not toString() (which walks the tree): each event as stored, byte for byte
+        ctx.contentType("application/json").result(JSON.writeValueAsString(out));
     }
 
     private ObjectNode sourceSummary(SourceSettings source) {

@@ -1,8 +1,8 @@
 package io.sluice.queue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.db.WritePermits;
+import io.sluice.event.ExactEvent;
+import io.sluice.event.ExactText;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -17,10 +17,13 @@ import javax.sql.DataSource;
 /**
  * Dead letters in the queue database. Writes pass the process's {@link WriteGate} like every queue write; the same
  * event failing again updates its row (attempts, error, time) rather than adding one.
+ *
+ * <p>Byte-exact (docs/reliability.md, "What is stored"): {@code event} holds the event's JSON bytes as accepted
+ * ({@link ExactEvent#bytes}) and is read back as an {@link ExactEvent}, so a replay sends those very bytes. "The same
+ * event" is the same sync and {@code message_key}: SHA-256 of the exact messageId ({@link ExactText#key}), or of the
+ * event's bytes when it has none; {@code message_id} holds the id readably ({@link ExactText#stored}).
  */
 public final class DeadLetterStore {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final DataSource dataSource;
     private final WriteGate gate;
 
@@ -41,27 +44,34 @@ public final class DeadLetterStore {
     static void insert(Connection c, List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
         String sql = """
-                INSERT INTO dead_letters (sync_id, message_id, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, kind)
-                VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO dead_letters (sync_id, message_id, message_key, event, error, status_code, attempts, batch_id, first_failed_at, failed_at, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT ON CONSTRAINT dead_letters_once DO UPDATE SET event = EXCLUDED.event, kind = EXCLUDED.kind, error = EXCLUDED.error,
                     status_code = EXCLUDED.status_code, attempts = dead_letters.attempts + EXCLUDED.attempts,
                     batch_id = EXCLUDED.batch_id, failed_at = EXCLUDED.failed_at, replayed_at = NULL""";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (DeadLetter letter : letters) {
+                byte[] event = ExactEvent.bytes(letter.event());
                 ps.setString(1, letter.syncId());
-                ps.setString(2, letter.messageId());
-                ps.setString(3, letter.event().toString().replace("\\u0000", ""));
-                ps.setString(4, letter.error());
-                ps.setObject(5, letter.statusCode());
-                ps.setInt(6, letter.attempts());
-                ps.setObject(7, letter.batchId());
-                ps.setTimestamp(8, Timestamp.from(now));
+                ps.setString(2, ExactText.stored(letter.messageId()));
+                ps.setBytes(3, messageKey(letter.messageId(), event));
+                ps.setBytes(4, event);
+                ps.setString(5, ExactText.readable(letter.error()));
+                ps.setObject(6, letter.statusCode());
+                ps.setInt(7, letter.attempts());
+                ps.setObject(8, letter.batchId());
                 ps.setTimestamp(9, Timestamp.from(now));
-                ps.setString(10, letter.kind().column());
+                ps.setTimestamp(10, Timestamp.from(now));
+                ps.setString(11, letter.kind().column());
                 ps.addBatch();
             }
             ps.executeBatch();
         }
+    }
+
+    /** What makes two dead letters of a sync the same event (see the class comment and V17__byte_exact_events.sql). */
+    static byte[] messageKey(String messageId, byte[] event) {
+        return messageId.isEmpty() ? ExactText.key('e', event) : ExactText.key('m', messageId);
     }
 
     /** Dead letters, newest first; {@code syncId} and {@code since} optional; replayed ones only if asked. */
@@ -122,9 +132,9 @@ public final class DeadLetterStore {
         List<DeadLetter> letters = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                ObjectNode event;
+                ExactEvent event;
                 try {
-                    event = (ObjectNode) JSON.readTree(rs.getString(4));
+                    event = ExactEvent.of(rs.getBytes(4));
                 } catch (Exception e) {
                     throw new SQLException("dead letter " + rs.getLong(1) + " holds unreadable JSON", e);
                 }
@@ -132,7 +142,7 @@ public final class DeadLetterStore {
                 letters.add(new DeadLetter(
                         rs.getLong(1),
                         rs.getString(2),
-                        rs.getString(3),
+                        ExactText.unstored(rs.getString(3)),
                         event,
                         DeadLetterKind.fromColumn(rs.getString(12)),
                         rs.getString(5),

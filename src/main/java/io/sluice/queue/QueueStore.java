@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Transactions;
 import io.sluice.db.WritePermits;
+import io.sluice.event.ExactText;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriteHeldException;
 import java.sql.Connection;
@@ -439,7 +440,7 @@ public final class QueueStore {
                 if (value instanceof Instant instant) ps.setTimestamp(i++, Timestamp.from(instant));
                 else if (value instanceof Integer number) ps.setInt(i++, number);
                 else if (value instanceof byte[] bytes) ps.setBytes(i++, bytes);
-                else ps.setString(i++, (String) value);
+                else ps.setString(i++, ExactText.readable((String) value)); // an error may quote an id with U+0000
             }
             if (counted(ps).executeUpdate() != batch.members().size()) throw fenced(batch);
         }

@@ -1,9 +1,10 @@
 package io.sluice.queue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.db.Transactions;
 import io.sluice.db.WritePermits;
+import io.sluice.event.ExactEvent;
+import io.sluice.event.ExactText;
 import io.sluice.failover.WriteGate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,17 +17,25 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /**
  * The per-sync retry queue's SQL. A chain is one user's waiting events of one sync; a worker leases a chain through
  * its head row (owner + epoch, like batches), delivers it in order and settles it in one fenced transaction.
+ *
+ * <p>Byte-exact like the dead letters ({@link DeadLetterStore}): {@code event} holds the event's JSON bytes as
+ * accepted and is read back as an {@link ExactEvent}. A chain is found by {@code user_hash}, SHA-256 of the exact user
+ * key ({@link ExactText#key}), so user ids of any content and length are one chain each; {@code user_key} and
+ * {@code message_id} hold the ids readably ({@link ExactText#stored}).
  */
 public final class RetryStore {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HexFormat HEX = HexFormat.of();
 
     /** A leased chain: its head row, held by {@code owner} at {@code epoch}. */
     public record Chain(long headId, String syncId, String userKey, String owner, long epoch) {}
@@ -48,37 +57,50 @@ public final class RetryStore {
     static void insert(Connection c, List<RetryEvent> events, Instant now) throws SQLException {
         if (events.isEmpty()) return;
         String sql = """
-                INSERT INTO retry_events (sync_id, user_key, message_id, event, attempts, next_attempt_at, first_failed_at,
-                                          last_error, status_code, created_at)
-                VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)""";
+                INSERT INTO retry_events (sync_id, user_key, user_hash, message_id, event, attempts, next_attempt_at,
+                                          first_failed_at, last_error, status_code, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (RetryEvent e : events) {
                 ps.setString(1, e.syncId());
-                ps.setString(2, e.userKey());
-                ps.setString(3, e.messageId());
-                ps.setString(4, e.event().toString().replace("\\u0000", ""));
-                ps.setInt(5, e.attempts());
-                ps.setTimestamp(6, Timestamp.from(e.nextAttemptAt()));
-                ps.setTimestamp(7, Timestamp.from(e.firstFailedAt()));
-                ps.setString(8, e.lastError());
-                ps.setObject(9, e.statusCode());
-                ps.setTimestamp(10, Timestamp.from(now));
+                ps.setString(2, ExactText.stored(e.userKey()));
+                ps.setBytes(3, userHash(e.userKey()));
+                ps.setString(4, ExactText.stored(e.messageId()));
+                ps.setBytes(5, ExactEvent.bytes(e.event()));
+                ps.setInt(6, e.attempts());
+                ps.setTimestamp(7, Timestamp.from(e.nextAttemptAt()));
+                ps.setTimestamp(8, Timestamp.from(e.firstFailedAt()));
+                ps.setString(9, ExactText.readable(e.lastError()));
+                ps.setObject(10, e.statusCode());
+                ps.setTimestamp(11, Timestamp.from(now));
                 ps.addBatch();
             }
             ps.executeBatch();
         }
     }
 
+    /** The chain key of a user ({@code user_hash}, see the class comment and V17__byte_exact_events.sql). */
+    static byte[] userHash(String userKey) {
+        return ExactText.key('u', userKey);
+    }
+
     /** Which of these users of the sync have events waiting (their new events must queue behind them). */
     public Set<String> waitingUsers(String syncId, Collection<String> userKeys) throws SQLException {
+        Map<String, String> byHash = userKeys.stream()
+                .distinct()
+                .collect(Collectors.toMap(k -> HEX.formatHex(userHash(k)), Function.identity()));
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(
-                        "SELECT DISTINCT user_key FROM retry_events WHERE sync_id = ? AND user_key = ANY(?)")) {
+                PreparedStatement ps = c.prepareStatement("""
+                        SELECT DISTINCT encode(user_hash, 'hex') FROM retry_events
+                        WHERE sync_id = ? AND user_hash = ANY(?::text[]::bytea[])""")) {
             ps.setString(1, syncId);
-            ps.setArray(2, c.createArrayOf("text", userKeys.toArray()));
+            ps.setArray(
+                    2,
+                    c.createArrayOf(
+                            "text", byHash.keySet().stream().map(h -> "\\x" + h).toArray()));
             Set<String> waiting = new HashSet<>();
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) waiting.add(rs.getString(1));
+                while (rs.next()) waiting.add(byHash.get(rs.getString(1)));
             }
             return waiting;
         }
@@ -103,12 +125,12 @@ public final class RetryStore {
             throws SQLException {
         String sql = """
                 WITH RECURSIVE heads AS (
-                    (SELECT sync_id, user_key, id FROM retry_events ORDER BY sync_id, user_key, id LIMIT 1)
+                    (SELECT sync_id, user_hash, id FROM retry_events ORDER BY sync_id, user_hash, id LIMIT 1)
                     UNION ALL
-                    SELECT n.sync_id, n.user_key, n.id FROM heads h, LATERAL (
-                        SELECT r.sync_id, r.user_key, r.id FROM retry_events r
-                        WHERE (r.sync_id, r.user_key) > (h.sync_id, h.user_key)
-                        ORDER BY r.sync_id, r.user_key, r.id LIMIT 1) n),
+                    SELECT n.sync_id, n.user_hash, n.id FROM heads h, LATERAL (
+                        SELECT r.sync_id, r.user_hash, r.id FROM retry_events r
+                        WHERE (r.sync_id, r.user_hash) > (h.sync_id, h.user_hash)
+                        ORDER BY r.sync_id, r.user_hash, r.id LIMIT 1) n),
                 due AS (SELECT r.id FROM retry_events r JOIN heads h ON r.id = h.id
                         WHERE r.next_attempt_at <= ? AND (r.lease_owner IS NULL OR r.lease_expires_at <= ?)
                           AND r.id <> ALL(?)
@@ -129,7 +151,8 @@ public final class RetryStore {
             List<Chain> chains = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next())
-                    chains.add(new Chain(rs.getLong(1), rs.getString(2), rs.getString(3), owner, rs.getLong(4)));
+                    chains.add(new Chain(
+                            rs.getLong(1), rs.getString(2), ExactText.unstored(rs.getString(3)), owner, rs.getLong(4)));
             }
             return chains;
         }
@@ -169,26 +192,26 @@ public final class RetryStore {
     public List<RetryEvent> events(Chain chain, int limit) throws SQLException {
         String sql = """
                 SELECT id, sync_id, user_key, message_id, event, attempts, next_attempt_at, first_failed_at, last_error, status_code
-                FROM retry_events WHERE sync_id = ? AND user_key = ? ORDER BY id LIMIT ?""";
+                FROM retry_events WHERE sync_id = ? AND user_hash = ? ORDER BY id LIMIT ?""";
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, chain.syncId());
-            ps.setString(2, chain.userKey());
+            ps.setBytes(2, userHash(chain.userKey()));
             ps.setInt(3, limit);
             List<RetryEvent> events = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    ObjectNode event;
+                    ExactEvent event;
                     try {
-                        event = (ObjectNode) JSON.readTree(rs.getString(5));
+                        event = ExactEvent.of(rs.getBytes(5));
                     } catch (Exception e) {
                         throw new SQLException("retry event " + rs.getLong(1) + " holds unreadable JSON", e);
                     }
                     events.add(new RetryEvent(
                             rs.getLong(1),
                             rs.getString(2),
-                            rs.getString(3),
-                            rs.getString(4),
+                            ExactText.unstored(rs.getString(3)),
+                            ExactText.unstored(rs.getString(4)),
                             event,
                             rs.getInt(6),
                             rs.getTimestamp(7).toInstant(),
@@ -227,7 +250,7 @@ public final class RetryStore {
                         "UPDATE retry_events SET attempts = ?, next_attempt_at = ?, last_error = ?, status_code = ? WHERE id = ?")) {
                     ps.setInt(1, rescheduled.attempts());
                     ps.setTimestamp(2, Timestamp.from(rescheduled.nextAttemptAt()));
-                    ps.setString(3, rescheduled.lastError());
+                    ps.setString(3, ExactText.readable(rescheduled.lastError()));
                     ps.setObject(4, rescheduled.statusCode());
                     ps.setLong(5, rescheduled.id());
                     ps.executeUpdate();

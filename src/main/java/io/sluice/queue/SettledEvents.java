@@ -2,6 +2,7 @@ package io.sluice.queue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.ExactText;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -21,7 +22,8 @@ import java.util.Set;
  *
  * <p>An event is known by its {@code messageId} and by how many events with that messageId precede it in the batch
  * (client retries can put one messageId into Kafka twice), not by its position: a run of batches can be claimed one
- * by one later, and a function may change between attempts. Each key is the first 128 bits of SHA-256 of both, so
+ * by one later, and a function may change between attempts. Each key is the first 128 bits of SHA-256 of both (the
+ * messageId's exact bytes, {@link ExactText#bytes}, the same as its UTF-8 for every valid string), so
  * keys of different events never meet in practice and an unsettled event is never skipped. Immutable.
  */
 public final class SettledEvents {
@@ -50,7 +52,7 @@ public final class SettledEvents {
             JsonNode id = event.get("messageId");
             String messageId = id == null || !id.isValueNode() ? "" : id.asText();
             int occurrence = seen.merge(messageId, 1, Integer::sum) - 1;
-            sha.update(messageId.getBytes(StandardCharsets.UTF_8));
+            sha.update(ExactText.bytes(messageId)); // exact: getBytes makes lone surrogates '?', and ids equal
             sha.update((byte) 0);
             ByteBuffer digest =
                     ByteBuffer.wrap(sha.digest(Integer.toString(occurrence).getBytes(StandardCharsets.UTF_8)));

@@ -1,8 +1,8 @@
 package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.ExactEvent;
 import io.sluice.event.RecordHeaders;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.queue.ClaimedBatch;
@@ -49,7 +49,6 @@ public final class BatchReader implements AutoCloseable {
     private final List<Slot> slots = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
-    private final ObjectMapper mapper = new ObjectMapper();
     private long uses;
 
     /** One consumer, the partition it is positioned on, and the records it fetched beyond the last batch read. */
@@ -166,14 +165,15 @@ public final class BatchReader implements AutoCloseable {
         if (RecordHeaders.present(record.headers())) {
             EventHeader header = EventHeader.read(record.key(), record.value(), record.headers());
             if (!filter.matches(source, header.type(), header.event())) return;
-            JsonNode event = mapper.readTree(record.value()); // the sync's own unreadable record fails the read
+            // the sync's own unreadable record fails the read; the parsed event keeps the accepted bytes
+            JsonNode event = ExactEvent.parse(record.value());
             if (event instanceof ObjectNode object) events.add(object);
             else log.warn("Skipping offset {} of {}: not a JSON object", record.offset(), tp);
             return;
         }
         JsonNode event;
         try {
-            event = mapper.readTree(record.value());
+            event = ExactEvent.parse(record.value()); // keeps the accepted bytes: retries and replays send them
         } catch (IOException e) {
             // what the header-first reader did: a record the filter would have kept fails the read, others are skipped
             EventHeader header = EventHeader.read(record.key(), record.value());

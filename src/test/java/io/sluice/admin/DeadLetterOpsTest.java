@@ -107,6 +107,61 @@ class DeadLetterOpsTest {
         }
     }
 
+    /**
+     * messageIds with a newline, a CR, a NUL, a bidi mark or a literal backslash: `dlq list` prints one line per dead
+     * letter (control and format characters escaped), `dlq show` and the admin API show the exact id, and the two ids
+     * "x\u0000" (NUL) and "x\\u0000" (a backslash) stay two dead letters.
+     */
+    @Test
+    void hostileMessageIdsListOneLineEachAndStayDistinct() throws Exception {
+        String queueUrl = TestPostgres.createDatabase("dlqids");
+        Path config = dir.resolve("sluice.yaml");
+        Files.writeString(
+                config, """
+                kafka: {bootstrapServers: "%s", eventsTopic: dlq-%s}
+                postgres: {url: "%s", user: sluice}
+                admin: {host: 127.0.0.1, port: 0, token: s3cret-token}
+                sources: [{id: web, writeKey: k}]
+                destinations: [{id: hooks, type: webhook, url: "http://127.0.0.1:1/hook"}]
+                syncs: [{id: web-to-hooks, source: web, destination: hooks}]
+                planner: {groupId: dlq-%s}
+                """.formatted(TestKafka.bootstrapServers(), UUID.randomUUID(), queueUrl, UUID.randomUUID()));
+        List<String> ids = List.of("line\nbreak", "cr\rreturn", "x\u0000", "x\\u0000", "\u202eevil\u200f", "tab\tid");
+        try (Sluice sluice = new Sluice(
+                new ConfigLoader(Map.of()).load(config), EnumSet.of(Sluice.Role.PLANNER), false, Clock.systemUTC())) {
+            sluice.start();
+            DeadLetterStore store =
+                    new DeadLetterStore(dataSource(queueUrl), sluice.guard().gate());
+            ObjectMapper json = new ObjectMapper();
+            for (String id : ids) {
+                ObjectNode event = json.createObjectNode().put("type", "track").put("messageId", id);
+                store.add(
+                        List.of(DeadLetter.of(
+                                "web-to-hooks", event, DeadLetterKind.DELIVERY, "HTTP 400: bad " + id, 400, 1, 7L)),
+                        Instant.now());
+            }
+
+            String list = Cli.run("dlq", "list", "--config", config.toString(), "--sync", "web-to-hooks");
+            assertThat(list.lines()).as("one line per dead letter").hasSize(ids.size());
+            assertThat(list)
+                    .contains("line\\u000abreak", "cr\\u000dreturn", "x\\u0000", "x\\\\u0000", "\\u202eevil\\u200f");
+            long nulId = Long.parseLong(list.lines()
+                    .filter(l -> l.contains(" x\\u0000 "))
+                    .findFirst()
+                    .orElseThrow()
+                    .trim()
+                    .split("\\s+")[0]);
+            assertThat(Cli.run("dlq", "show", "--config", config.toString(), Long.toString(nulId)))
+                    .contains("messageId:   x\\u0000\n");
+
+            var listed = Http.request(
+                    "GET", sluice.adminUrl() + "/admin/dlq?sync=web-to-hooks", "Authorization", "Bearer s3cret-token");
+            assertThat(json.readTree(listed.body()).findValuesAsText("messageId"))
+                    .as("JSON-escaped, exact")
+                    .containsExactlyInAnyOrderElementsOf(ids);
+        }
+    }
+
     private static DataSource dataSource(String url) {
         return TestPostgres.dataSource(url);
     }

@@ -9,9 +9,9 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
+import io.sluice.event.ExactText;
 import io.sluice.event.UserKey;
 import io.sluice.kafka.KafkaClients;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,8 +81,7 @@ final class KafkaDestination implements Destination {
         }
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         for (ObjectNode event : batch.events()) {
-            ProducerRecord<byte[], byte[]> record =
-                    new ProducerRecord<>(topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event));
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, recordKey(event), json(event));
             Future<RecordMetadata> future;
             try {
                 future = producer.send(record);
@@ -151,6 +150,14 @@ final class KafkaDestination implements Destination {
     public synchronized void close() {
         if (producer != null) producer.close(CLOSE_TIMEOUT);
         producer = null;
+    }
+
+    /**
+     * The record key: the event's user ({@link UserKey}) as exact UTF-8 ({@link ExactText#bytes}; never throws, and a
+     * lone surrogate a function put into a user id does not become the '?' of another user's key).
+     */
+    private static byte[] recordKey(ObjectNode event) {
+        return ExactText.bytes(UserKey.of(event));
     }
 
     private static byte[] json(ObjectNode event) {

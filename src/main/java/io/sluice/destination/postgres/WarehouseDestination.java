@@ -140,7 +140,9 @@ final class WarehouseDestination implements Destination {
             failures.add(new DeliveryReport.EventFailure(
                     rejected.event(),
                     DeliveryException.of(
-                                    FailureClass.EVENT_DATA, "not loaded into the warehouse: " + rejected.reason(), null)
+                                    FailureClass.EVENT_DATA,
+                                    "not loaded into the warehouse: " + rejected.reason(),
+                                    null)
                             .forEvent(messageId),
                     null,
                     null));

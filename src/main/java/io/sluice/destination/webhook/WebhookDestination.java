@@ -13,6 +13,7 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
+import io.sluice.event.ExactEvent;
 import io.sluice.event.UserKey;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,7 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Type {@code webhook}: POSTs events as JSON (docs/webhooks.md).
  *
- * <p>{@code event} mode sends one request per event with {@code Idempotency-Key: <messageId>}. A batch's events are
+ * <p>{@code event} mode sends one request per event, its body the event's bytes as accepted ({@link ExactEvent}), with
+ * {@code Idempotency-Key: <messageId>}, encoded ({@link IdempotencyKey}). A batch's events are
  * split into lanes, one per user ({@link UserKey}); lanes run concurrently on virtual threads, each lane in
  * order. With {@code orderPerUser}, once an event fails retriably the later events of its lane are not sent and are
  * reported as retriable failures held behind it, so a retry keeps the user's order. The report lists every failed
@@ -129,10 +131,10 @@ final class WebhookDestination implements Destination {
                 continue;
             }
             String messageId = text(event, "messageId");
-            String key = messageId != null ? messageId : batch.idempotencyKey() + "-e" + index;
+            String key = messageId != null ? IdempotencyKey.of(messageId) : batch.idempotencyKey() + "-e" + index;
             WebhookClient.Outcome outcome;
             try {
-                outcome = client.send(json(event), key, 1);
+                outcome = client.send(ExactEvent.bytes(event), key, 1); // the event as accepted, byte for byte
             } catch (RuntimeException e) {
                 // Not the destination: a request that cannot be built from the event (e.g. an invalid header value) is
                 // the event's data, a dead letter at once; anything else is our bug, retried within the policy.

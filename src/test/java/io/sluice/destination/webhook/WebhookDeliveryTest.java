@@ -12,12 +12,17 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
+import io.sluice.event.ExactEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -104,6 +109,68 @@ class WebhookDeliveryTest {
                 .containsExactlyElementsOf(
                         events.stream().map(e -> e.path("messageId").asText()).toList());
         assertThat(arrays.get(3)).isEqualTo(arrays.get(0));
+    }
+
+    /**
+     * messageIds a header cannot carry as they are (non-ASCII, newline, CR, NUL, bidi marks, a lone surrogate, 10 KB)
+     * are delivered at once, each with its documented key (docs/webhooks.md "Idempotency keys"); the body is the event
+     * as accepted, byte for byte.
+     */
+    @Test
+    void hostileMessageIdsAreDeliveredWithEncodedIdempotencyKeysAndExactBodies() throws Exception {
+        destination = Webhooks.destination(settings(receiver.url()), registry, Clock.systemUTC());
+        String longId = "L".repeat(10_240);
+        Map<String, String> keyOf = new LinkedHashMap<>();
+        keyOf.put("plain-6f1c9a52", "plain-6f1c9a52");
+        keyOf.put("caf\u00e9 \u975e", "caf%C3%A9%20%E9%9D%9E");
+        keyOf.put("a\nb", "a%0Ab");
+        keyOf.put("a\rb", "a%0Db");
+        keyOf.put("a\u0000", "a%00");
+        keyOf.put("a\\u0000", "a\\u0000");
+        keyOf.put("\u200frtl\u202e", "%E2%80%8Frtl%E2%80%AE");
+        keyOf.put("lone\ud800", "lone%ED%A0%80");
+        keyOf.put("100%", "100%25");
+        keyOf.put(
+                longId,
+                "%sha256:"
+                        + HexFormat.of()
+                                .formatHex(MessageDigest.getInstance("SHA-256")
+                                        .digest(longId.getBytes(StandardCharsets.UTF_8))));
+        List<byte[]> accepted = new ArrayList<>();
+        List<ObjectNode> events = new ArrayList<>();
+        int user = 0;
+        for (String id : keyOf.keySet()) {
+            byte[] json = ("{\"type\":\"track\", \"userId\":\"u" + user++ + "\",\"messageId\":" + quote(id)
+                            + ",\"properties\":{\"price\":1.10,\"big\":1E2}}")
+                    .getBytes(StandardCharsets.UTF_8);
+            accepted.add(json);
+            events.add(ExactEvent.of(json));
+        }
+
+        DeliveryReport report = destination.deliver(batch(events));
+
+        assertThat(report.allDelivered()).as("nothing fails, nothing waits").isTrue();
+        List<TestReceiver.Request> requests = receiver.requests();
+        assertThat(requests).hasSize(keyOf.size());
+        for (TestReceiver.Request request : requests) {
+            int index = accepted.stream().map(Arrays::toString).toList().indexOf(Arrays.toString(request.body()));
+            assertThat(index)
+                    .as("the body is one accepted event, byte for byte")
+                    .isNotNegative();
+            assertThat(request.header("Idempotency-Key"))
+                    .isEqualTo(keyOf.values().stream().toList().get(index));
+        }
+    }
+
+    /** A JSON string literal as a client writes it: control characters and surrogates as escapes, the rest as is. */
+    private static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') out.append('\\').append(c);
+            else if (c < 0x20 || Character.isSurrogate(c)) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        return out.append('"').toString();
     }
 
     @Test
