@@ -2,7 +2,7 @@ package io.sluice.collector;
 
 import io.micrometer.core.instrument.Timer;
 import io.sluice.config.SluiceConfig.CollectorSettings;
-import io.sluice.event.RecordHeaders;
+import io.sluice.event.RoutingHeaders;
 import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -24,7 +24,7 @@ import org.apache.kafka.common.header.Header;
 public final class EventPublisher implements AutoCloseable {
 
     /** One serialised event ready for Kafka. */
-    /** One record: key {@code source:user}, the event's JSON, and its routing headers ({@link RecordHeaders}). */
+    /** One record: key {@code source:user}, the event's JSON, and its routing headers ({@link RoutingHeaders}). */
     public record OutgoingEvent(String key, byte[] value, List<Header> headers) {}
 
     /** The least {@code delivery.timeout.ms}; from there on it is the ack timeout. */

@@ -9,7 +9,7 @@ import io.sluice.collector.EventEnricher.RequestFacts;
 import io.sluice.collector.EventPublisher.OutgoingEvent;
 import io.sluice.contract.Contract;
 import io.sluice.contract.Violation;
-import io.sluice.event.RecordHeaders;
+import io.sluice.event.RoutingHeaders;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.header.Header;
@@ -116,7 +116,7 @@ final class EventRecords {
     /** The record's routing headers; the user is the key's part after {@code source:}. */
     private static List<Header> headers(RequestFacts facts, String key, EventType type, String trackName) {
         String user = key.substring(facts.sourceId().length() + 1);
-        return RecordHeaders.of(facts.sourceId(), type.wireName(), trackName, user, facts.receivedAt());
+        return RoutingHeaders.of(facts.sourceId(), type.wireName(), trackName, user, facts.receivedAt());
     }
 
     /**

@@ -3,14 +3,14 @@ package io.sluice.queue;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.sluice.event.RecordHeaders;
+import io.sluice.event.RoutingHeaders;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Headers;
 
 /**
  * The few fields routing needs, pulled from a record without building the event: the source from the key
- * ({@code source:user}), and {@code type} and {@code event} from the record's headers ({@link RecordHeaders}), or,
+ * ({@code source:user}), and {@code type} and {@code event} from the record's headers ({@link RoutingHeaders}), or,
  * for a record written before the collector wrote headers, from the top level of the value.
  */
 public record EventHeader(String source, String type, String event) {
@@ -25,11 +25,11 @@ public record EventHeader(String source, String type, String event) {
 
     /** Reads the fields from the headers when the record has them, else from the value ({@link #read(byte[], byte[])}). */
     public static EventHeader read(byte[] key, byte[] value, Headers headers) {
-        if (!RecordHeaders.present(headers)) return read(key, value);
+        if (!RoutingHeaders.present(headers)) return read(key, value);
         return new EventHeader(
                 sourceOf(key),
-                RecordHeaders.text(headers, RecordHeaders.TYPE),
-                RecordHeaders.text(headers, RecordHeaders.EVENT));
+                RoutingHeaders.text(headers, RoutingHeaders.TYPE),
+                RoutingHeaders.text(headers, RoutingHeaders.EVENT));
     }
 
     /** Reads the fields from the value; fields it cannot find are null (a malformed value matches no filter). */

@@ -3,7 +3,7 @@ package io.sluice.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.event.ExactEvent;
-import io.sluice.event.RecordHeaders;
+import io.sluice.event.RoutingHeaders;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.EventHeader;
@@ -162,7 +162,7 @@ public final class BatchReader implements AutoCloseable {
             throws IOException {
         String source = EventHeader.sourceOf(record.key());
         if (!filter.matchesSource(source)) return;
-        if (RecordHeaders.present(record.headers())) {
+        if (RoutingHeaders.present(record.headers())) {
             EventHeader header = EventHeader.read(record.key(), record.value(), record.headers());
             if (!filter.matches(source, header.type(), header.event())) return;
             // the sync's own unreadable record fails the read; the parsed event keeps the accepted bytes

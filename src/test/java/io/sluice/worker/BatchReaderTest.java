@@ -112,4 +112,43 @@ class BatchReaderTest {
                     .isEmpty();
         }
     }
+
+    /** Records as the collector writes them now: with routing headers (type, track name) beside the JSON value. */
+    @Test
+    void recordsWithHeadersAreFilteredByTheirHeadersAndOnlyWantedOnesParsed() throws Exception {
+        String topic = TestEvents.createTopic("reader-headers", 1);
+        try (var producer = io.sluice.support.TestKafka.clients().producer(java.util.Map.of("acks", "all"))) {
+            send(producer, topic, "web", "track", "Keep", TestEvents.event("web", "track", "u1", "Keep", "a"));
+            send(producer, topic, "web", "track", "Drop", TestEvents.event("web", "track", "u1", "Drop", "b"));
+            send(producer, topic, "web", "identify", null, TestEvents.event("web", "identify", "u1", "", "c"));
+            // never parsed: the headers already say the sync does not want it
+            send(producer, topic, "web", "track", "Drop", "{\"type\":\"track\", broken");
+            send(producer, topic, "web", "page", null, TestEvents.event("web", "page", "u1", "", "e"));
+            // wanted by its headers but unreadable: fails the read, as it does without headers
+            send(producer, topic, "web", "track", "Keep", "{\"type\":\"track\", broken");
+            producer.flush();
+        }
+        SyncFilter keep = filter(List.of("track", "identify"), List.of("Keep"));
+        try (BatchReader reader = new BatchReader(io.sluice.support.TestKafka.clients(), 1)) {
+            assertThat(ids(reader.read(batch(topic, 0, 0, 4), keep))).containsExactly("a", "c");
+            assertThat(ids(reader.read(batch(topic, 0, 0, 2), ALL))).containsExactly("a", "b", "c");
+            assertThat(ids(reader.read(batch(topic, 0, 4, 4), ALL))).containsExactly("e");
+            assertThatThrownBy(() -> reader.read(batch(topic, 0, 0, 5), keep)).isInstanceOf(IOException.class);
+        }
+    }
+
+    private static void send(
+            org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer,
+            String topic,
+            String source,
+            String type,
+            String event,
+            String value) {
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(
+                topic,
+                0,
+                (source + ":u1").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                value.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                io.sluice.event.RoutingHeaders.of(source, type, event, "u1", Instant.EPOCH)));
+    }
 }

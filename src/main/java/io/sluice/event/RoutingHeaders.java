@@ -17,7 +17,7 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  * The JSON value still holds every field: headers are a copy for routing, and records written before them (no
  * {@link #TYPE} header) are routed by the value as before.
  */
-public final class RecordHeaders {
+public final class RoutingHeaders {
     public static final String SOURCE = "sluice.source";
     public static final String TYPE = "sluice.type";
     /** Only on track events: their event name. */
@@ -26,7 +26,7 @@ public final class RecordHeaders {
     public static final String USER = "sluice.user";
     public static final String RECEIVED_AT = "sluice.receivedAt";
 
-    private RecordHeaders() {}
+    private RoutingHeaders() {}
 
     /** @param event the track event's name, or null for other types (and a track event without a string name) */
     public static List<Header> of(String source, String type, String event, String user, Instant receivedAt) {
