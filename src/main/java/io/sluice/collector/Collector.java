@@ -35,16 +35,6 @@ public final class Collector implements Service {
     private Javalin server;
     private boolean closed;
 
-    public Collector(
-            CollectorSettings settings,
-            List<SourceSettings> sources,
-            String bootstrapServers,
-            String topic,
-            MeterRegistry registry,
-            Clock clock) {
-        this(settings, sources, bootstrapServers, topic, Contracts.none(), registry, clock);
-    }
-
     /** @param contracts the sources' tracking plans, checked before Kafka; violations go to their topic */
     public Collector(
             CollectorSettings settings,

@@ -46,16 +46,6 @@ public record SluiceConfig(
             String violationsTopic,
             int replicationFactor,
             int minInsyncReplicas) {
-        public KafkaSettings(
-                String bootstrapServers,
-                String eventsTopic,
-                int partitions,
-                int embeddedPort,
-                String controlTopic,
-                String violationsTopic) {
-            this(bootstrapServers, eventsTopic, partitions, embeddedPort, controlTopic, violationsTopic, 0, 0);
-        }
-
         public boolean embedded() {
             return EMBEDDED.equals(bootstrapServers);
         }
@@ -97,9 +87,6 @@ public record SluiceConfig(
 
     /** @param contract the source's tracking plan (a mapping, or a text node naming a file), or null */
     public record SourceSettings(String id, String writeKey, Json contract) {
-        public SourceSettings(String id, String writeKey) {
-            this(id, writeKey, null);
-        }
 
         /** SHA-256 of the write key, hex: what lookups and the database use instead of the key itself. */
         public String writeKeyDigest() {
