@@ -19,10 +19,6 @@ final class BodyReader {
         this.limit = limit;
     }
 
-    byte[] read(InputStream raw, String contentEncoding, Reservation reservation) {
-        return read(raw, contentEncoding, -1, reservation);
-    }
-
     /** @param declared the Content-Length, or -1: sizes the buffer of a plain body (see {@link Output}) */
     byte[] read(InputStream raw, String contentEncoding, long declared, Reservation reservation) {
         String encoding = contentEncoding == null ? "" : contentEncoding.trim().toLowerCase(Locale.ROOT);

@@ -116,9 +116,6 @@ public record SluiceConfig(
 
     /** @param contract the source's tracking plan (a mapping, or a text node naming a file), or null */
     public record SourceSettings(String id, String writeKey, Json contract) {
-        public SourceSettings(String id, String writeKey) {
-            this(id, writeKey, null);
-        }
 
         /** SHA-256 of the write key, hex: what lookups and the database use instead of the key itself. */
         public String writeKeyDigest() {

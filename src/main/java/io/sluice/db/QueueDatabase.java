@@ -111,7 +111,7 @@ public final class QueueDatabase implements Service {
     private int migrate(Flyway flyway) {
         boolean told = false;
         while (true) {
-            try (WritePermits.Permit permit = permits.enter(false)) {
+            try (WritePermits.Permit permit = permits.enter(WritePermits.Work.NEW)) {
                 return flyway.migrate().migrationsExecuted;
             } catch (SQLException held) {
                 if (!told)

@@ -9,11 +9,29 @@ import java.sql.SQLException;
  * failover, operator pause) refuses the permit with a retriable exception.
  */
 public interface WritePermits {
+    /** What a write is for, as the gate judges it. */
+    enum Work {
+        /** New work (a claim, a plan, a replay, pruning): refused while an operator pause holds. */
+        NEW,
+        /**
+         * Finishing or heartbeating work this process already holds (a claimed batch or retry chain): an operator
+         * pause lets it through until the process has nothing left to finish.
+         */
+        FINISHING_HELD
+    }
+
+    /** A permit for one write of the given kind of {@code work}. */
+    Permit enter(Work work) throws SQLException;
+
     /**
-     * A permit for one write. {@code draining}: finishing or heartbeating work this process already holds (a claimed
-     * batch or retry chain), which an operator pause lets through until the process has nothing left to finish.
+     * As {@link #enter(Work)}: {@code draining} is {@link Work#FINISHING_HELD}.
+     *
+     * @deprecated name the work: {@code enter(Work.NEW)} or {@code enter(Work.FINISHING_HELD)}
      */
-    Permit enter(boolean draining) throws SQLException;
+    @Deprecated(forRemoval = true)
+    default Permit enter(boolean draining) throws SQLException {
+        return enter(draining ? Work.FINISHING_HELD : Work.NEW);
+    }
 
     /** An admitted write; {@link #close()} once its statement or transaction finished (either way). */
     interface Permit extends AutoCloseable {
@@ -22,5 +40,5 @@ public interface WritePermits {
     }
 
     /** Permits that are never refused (tools and tests that own their database outright). */
-    WritePermits OPEN = draining -> () -> {};
+    WritePermits OPEN = work -> () -> {};
 }

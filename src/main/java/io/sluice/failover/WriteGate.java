@@ -58,9 +58,9 @@ public final class WriteGate implements WritePermits {
 
     /** Admits one write (counted until its permit is closed), or throws {@link WriteHeldException}. */
     @Override
-    public Permit enter(boolean draining) throws WriteHeldException {
+    public Permit enter(Work work) throws WriteHeldException {
         synchronized (this) {
-            checkWritable(draining);
+            checkWritable(work == Work.FINISHING_HELD);
             active++;
             admitted++;
         }

@@ -226,7 +226,7 @@ public final class ViolationWriter implements Service {
     /** One transaction; one multi-row INSERT per {@link #BATCH_SIZE} rows. */
     private void insert(List<Violation> violations) throws SQLException {
         // The gate counts this insert while it runs: a paused process is quiesced only once it is over.
-        try (WritePermits.Permit permit = gate.enter(false)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             Transactions.run(dataSource, c -> {
                 try (PreparedStatement ps = c.prepareStatement(INSERT)) {
                     for (int from = 0; from < violations.size(); from += BATCH_SIZE) {

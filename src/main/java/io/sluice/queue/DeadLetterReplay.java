@@ -1,6 +1,7 @@
 package io.sluice.queue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.db.WritePermits;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,7 +69,7 @@ public final class DeadLetterReplay {
     private int replayChunk(List<DeadLetter> chunk) throws Exception {
         // One permit for the whole chunk: the process counts as writing until the chunk is over, and a paused gate
         // refuses the chunk before anything of it is written (WriteHeldException: nothing replayed, run again later).
-        try (var permit = retries.gate().enter(false)) {
+        try (var permit = retries.gate().enter(WritePermits.Work.NEW)) {
             return replayChunkAdmitted(chunk);
         }
     }

@@ -34,7 +34,7 @@ public final class DeadLetterStore {
 
     public void add(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        try (WritePermits.Permit permit = gate.enter(false);
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
                 Connection c = dataSource.getConnection()) {
             insert(c, letters, now);
         }
@@ -105,22 +105,9 @@ public final class DeadLetterStore {
         }
     }
 
-    /** Marks dead letters as handed back to delivery. */
-    public void markReplayed(List<Long> ids, Instant now) throws SQLException {
-        if (ids.isEmpty()) return;
-        try (WritePermits.Permit permit = gate.enter(false);
-                Connection c = dataSource.getConnection();
-                PreparedStatement ps =
-                        c.prepareStatement("UPDATE dead_letters SET replayed_at = ? WHERE id = ANY(?)")) {
-            ps.setTimestamp(1, Timestamp.from(now));
-            ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
-            ps.executeUpdate();
-        }
-    }
-
     /** Deletes dead letters older than the retention: the only way they ever go away. */
     public int prune(Instant cutoff) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false);
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
                 Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE failed_at < ?")) {
             ps.setTimestamp(1, Timestamp.from(cutoff));

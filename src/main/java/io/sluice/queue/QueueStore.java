@@ -97,7 +97,7 @@ public final class QueueStore {
      * changes nothing) when a position was not where this planner expected it.
      */
     public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             Transactions.run(dataSource, c -> {
                 if (!progress.isEmpty()) advance(c, progress, now);
                 if (!batches.isEmpty()) {
@@ -212,7 +212,7 @@ public final class QueueStore {
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false);
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
                 Connection c = dataSource.getConnection()) {
             return BatchClaims.claim(c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded), now);
         }
@@ -222,7 +222,7 @@ public final class QueueStore {
     public List<Long> heartbeat(String owner, List<ClaimedBatch> held, Duration lease, Instant now)
             throws SQLException {
         if (held.isEmpty()) return List.of();
-        try (WritePermits.Permit permit = gate.enter(true)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             String sql = """
                     WITH held AS (SELECT b.id FROM batches b
                                   JOIN unnest(?::bigint[], ?::bigint[]) AS h(id, epoch) ON b.id = h.id AND b.epoch = h.epoch
@@ -268,7 +268,7 @@ public final class QueueStore {
      */
     public void complete(ClaimedBatch batch, Instant now, List<RetryEvent> retries, List<DeadLetter> dead)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(true)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             Transactions.run(dataSource, c -> {
                 markDone(c, batch, now);
                 RetryStore.insert(c, retries, now);
@@ -294,13 +294,13 @@ public final class QueueStore {
             throws SQLException {
         WritePermits.Permit claimPermit;
         try {
-            claimPermit = gate.enter(false);
+            claimPermit = gate.enter(WritePermits.Work.NEW);
         } catch (WriteHeldException held) {
             complete(batch, now, retries, dead);
             return Optional.empty();
         }
         try (claimPermit;
-                WritePermits.Permit permit = gate.enter(true)) {
+                WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             List<List<ClaimedBatch>> next = new ArrayList<>(1);
             Transactions.run(dataSource, c -> {
                 markDone(c, batch, now);
@@ -357,7 +357,7 @@ public final class QueueStore {
                 ? new Object[] {nextAttempt, now, error, attempts}
                 : new Object[] {nextAttempt, now, error, attempts, settled.toBytes()};
         String sql = settled == null ? update : update + ", settled = ?";
-        try (WritePermits.Permit permit = gate.enter(true)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             Transactions.run(dataSource, c -> {
                 fenced(c, batch, sql, leading);
                 RetryStore.insert(c, retries, now);
@@ -386,7 +386,7 @@ public final class QueueStore {
     public void deadLetter(
             ClaimedBatch batch, String error, Instant now, List<RetryEvent> retries, List<DeadLetter> dead)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(true)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             Transactions.run(dataSource, c -> {
                 fenced(c, batch, """
                         UPDATE batches b SET status = 'dead', finished_at = ?, updated_at = ?, last_error = ?,
@@ -398,7 +398,7 @@ public final class QueueStore {
     }
 
     private void fencedUpdate(ClaimedBatch batch, String update, Object... leading) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(true)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
             Transactions.run(dataSource, c -> fenced(c, batch, update, leading));
         }
     }
@@ -453,7 +453,7 @@ public final class QueueStore {
 
     /** Deletes delivered batch rows finished before {@code cutoff}, at most {@code limit} per call. */
     public int pruneDone(Instant cutoff, int limit) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             String sql =
                     "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE status = 'done' AND finished_at < ? LIMIT ?)";
             try (Connection c = dataSource.getConnection();

@@ -139,7 +139,7 @@ public final class RetryStore {
                 UPDATE retry_events r SET lease_owner = ?, lease_expires_at = ?, epoch = r.epoch + 1
                 FROM due WHERE r.id = due.id
                 RETURNING r.id, r.sync_id, r.user_key, r.epoch""";
-        try (WritePermits.Permit permit = gate.enter(false);
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
                 Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, Timestamp.from(now));
@@ -170,7 +170,7 @@ public final class RetryStore {
                 FROM unnest(?::bigint[], ?::bigint[]) AS h(id, epoch)
                 WHERE r.id = h.id AND r.epoch = h.epoch AND r.lease_owner = ?
                 RETURNING r.id""";
-        try (WritePermits.Permit permit = gate.enter(true); // work this process holds
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD); // work this process holds
                 Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setTimestamp(1, Timestamp.from(now.plus(lease)));
@@ -230,7 +230,8 @@ public final class RetryStore {
      */
     public void settle(Chain chain, List<Long> remove, List<DeadLetter> dead, RetryEvent rescheduled, Instant now)
             throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(true)) { // finishing a chain this worker holds
+        try (WritePermits.Permit permit =
+                gate.enter(WritePermits.Work.FINISHING_HELD)) { // finishing a chain this worker holds
             settleIn(chain, remove, dead, rescheduled, now);
         }
     }
@@ -269,7 +270,7 @@ public final class RetryStore {
     /** Puts dead letters back into delivery (their chains) and marks them replayed, in one transaction. */
     public void replay(List<DeadLetter> letters, Instant now) throws SQLException {
         if (letters.isEmpty()) return;
-        try (WritePermits.Permit permit = gate.enter(false)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             replayIn(letters, now);
         }
     }
@@ -297,7 +298,7 @@ public final class RetryStore {
 
     /** Replays one dead letter as the events its sync's function now makes of it (none: dropped), in one transaction. */
     public void replayTransformed(DeadLetter letter, List<ObjectNode> outputs, Instant now) throws SQLException {
-        try (WritePermits.Permit permit = gate.enter(false)) {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             replayTransformedIn(letter, outputs, now);
         }
     }

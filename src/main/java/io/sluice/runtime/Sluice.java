@@ -20,6 +20,7 @@ import io.sluice.console.Console;
 import io.sluice.contract.Contracts;
 import io.sluice.db.ControlTables;
 import io.sluice.db.QueueDatabase;
+import io.sluice.db.WritePermits;
 import io.sluice.destination.Destination;
 import io.sluice.destination.OwnInfrastructure;
 import io.sluice.embedded.EmbeddedKafka;
@@ -251,7 +252,7 @@ public final class Sluice implements Service {
                 pg.socketTimeout());
         run("queue database", database);
         guard.guard(database);
-        try (var permit = guard.gate().enter(false)) {
+        try (var permit = guard.gate().enter(WritePermits.Work.NEW)) {
             ControlTables.upsert(database.dataSource(), config);
         } catch (WriteHeldException e) {
             log.warn("Not storing the configuration in the control tables now: {}", e.getMessage());

@@ -100,12 +100,49 @@ final class BatchDelivery {
     }
 
     Outcome deliver(ClaimedBatch batch) throws Exception {
+        Attempt attempt = prepare(batch);
+        SyncSettings sync = attempt.sync();
+        DeliveryBatch whole = new DeliveryBatch(
+                sync.id(),
+                sync.source(),
+                batch.id(),
+                batch.partition(),
+                batch.firstOffset(),
+                batch.lastOffset(),
+                attempt.events());
+        DeliveryBatch sent = attempt.now().size() == attempt.events().size() ? whole : whole.subset(attempt.now());
+        Rules rules = new Rules(policies.get(sync.destination()), takeRates.acceptsMost(sync.destination()));
+        int handled = attempt.rest().size();
+        DestinationCalls.Result result = DestinationCalls.deliver(
+                destinations.get(sync.destination()),
+                sent,
+                conflicts -> Claim.batch(batch.attempts(), batch.createdAt(), handled, conflicts),
+                rules,
+                clock);
+        return outcome(batch, attempt, result);
+    }
+
+    /**
+     * One attempt of a batch before the destination is called: its events (after the function), those no earlier
+     * attempt settled ({@code rest}), and of those the ones to send {@code now} (the others queued behind their users
+     * in {@code toRetry}); {@code dead}: the function's failures.
+     */
+    private record Attempt(
+            SyncSettings sync,
+            List<ObjectNode> events,
+            SettledEvents before,
+            List<SettledEvents.Key> keys,
+            List<ObjectNode> rest,
+            List<ObjectNode> now,
+            List<RetryEvent> toRetry,
+            List<DeadLetter> dead) {}
+
+    private Attempt prepare(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
         if (sync == null)
             throw DeliveryException.of(
                     FailureClass.PERMANENT, "sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
-        Destination destination = destinations.get(sync.destination());
         SettledEvents before = batch.settled();
         List<DeadLetter> dead = new ArrayList<>();
         if (functions != null && sync.hasFunction()) {
@@ -122,38 +159,30 @@ final class BatchDelivery {
         List<SettledEvents.Key> keys = before == null ? null : SettledEvents.keysOf(events);
         List<ObjectNode> rest = before == null ? events : unsettled(events, keys, before);
         List<RetryEvent> toRetry = new ArrayList<>();
-        List<ObjectNode> now = queueBehindWaitingUsers(sync, destination, rest, toRetry);
-        DeliveryBatch whole = new DeliveryBatch(
-                sync.id(),
-                sync.source(),
-                batch.id(),
-                batch.partition(),
-                batch.firstOffset(),
-                batch.lastOffset(),
-                events);
-        DeliveryBatch sent = now.size() == events.size() ? whole : whole.subset(now);
-        Rules rules = new Rules(policies.get(sync.destination()), takeRates.takesMost(sync.destination()));
-        int handled = rest.size();
-        DestinationCalls.Result result = DestinationCalls.deliver(
-                destination,
-                sent,
-                conflicts -> Claim.batch(batch.attempts(), batch.createdAt(), handled, conflicts),
-                rules,
-                clock);
-        Instant at = clock.instant();
+        List<ObjectNode> now = queueBehindWaitingUsers(sync, destinations.get(sync.destination()), rest, toRetry);
+        return new Attempt(sync, events, before, keys, rest, now, toRetry, dead);
+    }
+
+    /** What the decision leaves of the attempt: the events delivered, for the retry queue, dead, and staying. */
+    private Outcome outcome(ClaimedBatch batch, Attempt attempt, DestinationCalls.Result result) {
+        SyncSettings sync = attempt.sync();
+        List<RetryEvent> toRetry = attempt.toRetry();
+        List<DeadLetter> dead = attempt.dead();
         Decision decision = result.decision();
         if (decision instanceof Dead over) {
             // Nothing was delivered: every event sent becomes a dead letter with the reason, kept whole.
-            for (ObjectNode event : now) dead.add(deadLetter(sync, event, over.reason(), null, over.attempts(), batch));
+            for (ObjectNode event : attempt.now())
+                dead.add(deadLetter(sync, event, over.reason(), null, over.attempts(), batch));
             return new Outcome(sync, decision, List.of(), toRetry, dead, List.of(), null);
         }
         if (decision instanceof WaitAsRow wait && wait.wholeBatch())
-            return new Outcome(sync, decision, List.of(), List.of(), List.of(), now, null);
-        List<ObjectNode> delivered = delivered(now, result.failures());
+            return new Outcome(sync, decision, List.of(), List.of(), List.of(), attempt.now(), null);
+        List<ObjectNode> delivered = delivered(attempt.now(), result.failures());
         takeRates.record(sync.destination(), delivered.size(), result.failures());
         List<Fate> fates = decision instanceof PerEvent each
                 ? each.fates()
                 : decision instanceof WaitAsRow wait ? wait.fates() : List.of();
+        Instant at = clock.instant();
         Set<ObjectNode> stay = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Fate fate : fates) {
             EventFailure f = fate.failure();
@@ -172,9 +201,12 @@ final class BatchDelivery {
                 case Waits waits -> stay.add(f.event());
             }
         }
+        SettledEvents before = attempt.before();
         SettledEvents settled = before;
         if (decision instanceof WaitAsRow wait && (wait.progressed() || !dead.isEmpty() || before != null)) {
-            settled = settled(before, events, keys == null ? SettledEvents.keysOf(events) : keys, stay);
+            List<SettledEvents.Key> keys =
+                    attempt.keys() == null ? SettledEvents.keysOf(attempt.events()) : attempt.keys();
+            settled = settled(before, attempt.events(), keys, stay);
         }
         return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled);
     }

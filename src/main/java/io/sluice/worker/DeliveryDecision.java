@@ -64,7 +64,7 @@ final class DeliveryDecision {
      * The destination's side: its retry policy, and whether it lately took most of what it was sent (a row that keeps
      * failing then holds events it refuses, not a destination that refuses everything).
      */
-    record Rules(RetryPolicy policy, boolean takesMost) {}
+    record Rules(RetryPolicy policy, boolean acceptsMostEvents) {}
 
     /** What the decision says. */
     sealed interface Decision {}
@@ -179,7 +179,7 @@ final class DeliveryDecision {
         List<Fate> fates = new ArrayList<>();
         if (!decisive.error().failureClass().destinationsReason()
                 && attempts >= ROUNDS_WITHOUT_PROGRESS
-                && rules.takesMost()) {
+                && rules.acceptsMostEvents()) {
             // The events that failed on their own go to the retry queue (their users' later events queue behind them
             // there); the events held behind them stay in the row, and the next attempt sends the other users'.
             for (EventFailure f : retriable) {
@@ -206,14 +206,14 @@ final class DeliveryDecision {
 
     /**
      * Each failed event of a batch on its own: to the retry queue, or, when it failed permanently or used up the
-     * policy, a dead letter. {@code parked}: retriable events already sent to the retry queue (skipped). What waited
+     * policy, a dead letter. Retriable events not in {@code stillInRow} already went to the retry queue (skipped). What waited
      * as a row takes its attempts along; backpressure, conflicts and events never sent use none.
      */
     private static PerEvent perEvent(
-            Claim claim, List<EventFailure> failures, Set<ObjectNode> notParked, Rules rules, Instant now) {
+            Claim claim, List<EventFailure> failures, Set<ObjectNode> stillInRow, Rules rules, Instant now) {
         List<Fate> fates = new ArrayList<>();
         for (EventFailure f : failures) {
-            if (!notParked.contains(f.event()) && f.error().isRetriable()) continue; // parked by the caller
+            if (!stillInRow.contains(f.event()) && f.error().isRetriable()) continue; // in the retry queue already
             int attempts = f.error().usesAttempt() ? Math.max(1, attemptsAfter(claim.attempts(), f.error(), false)) : 0;
             boolean exhausted = attempts > 0 && rules.policy().exhausted(attempts, claim.since(), now);
             fates.add(

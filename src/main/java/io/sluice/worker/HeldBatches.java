@@ -37,7 +37,7 @@ final class HeldBatches {
      *
      * @return whether it was fenced
      */
-    boolean lost(ClaimedBatch batch) {
+    boolean fenceIfStillHeld(ClaimedBatch batch) {
         if (held.get(batch.id()) != batch) return false;
         ClaimedBatch.Member claim = claimOf(batch);
         fenced.add(claim);

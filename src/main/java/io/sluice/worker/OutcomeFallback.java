@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.DeadLetter;
@@ -24,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * When the queue database refuses to record a batch's outcome for what its events carry (a NUL the column cannot
- * hold, an id too long for its index: {@link io.sluice.delivery.FailureClass#EVENT_DATA} or another failure a retry
- * cannot help), recording it again would fail the same way: the lease would expire, the batch rerun and its other
+ * hold, an id too long for its index: {@link FailureClass#EVENT_DATA}), or recording failed in a way nobody foresaw
+ * ({@link FailureClass#INTERNAL}, after the recording's own retries), recording it again would fail the same way: the lease would expire, the batch rerun and its other
  * events be delivered again and again. Instead the batch is recorded dead with the reason, and every event it did not
  * deliver becomes a dead letter stored escaped (control characters and lone surrogates as {@code \\uXXXX}, an id over
  * 512 characters cut, the error saying so). Should even that be refused, the batch is recorded dead alone and the
@@ -46,7 +47,9 @@ final class OutcomeFallback {
     /** {@code refused}: why recording {@code outcome} failed. Never throws. */
     void recordDeadInstead(ClaimedBatch batch, BatchDelivery.Outcome outcome, Exception refused, Recorder recorder) {
         DeliveryException why = Failures.classify(refused);
-        if (why.isRetriable()) {
+        // Only what the events carry (or an unforeseen failure, already retried within half a lease) ends the batch:
+        // a queue database that is down, read-only or refusing for its own reasons is waited for, as ever.
+        if (why.failureClass() != FailureClass.EVENT_DATA && why.failureClass() != FailureClass.INTERNAL) {
             log.warn(
                     "Could not record the outcome of {} ({}); its lease will expire and it will be retried",
                     batch,

@@ -99,7 +99,7 @@ final class RetryChains {
     /**
      * Leases due chains into the free ones of {@code maxInProgress} chain slots and delivers each on a virtual thread
      * of its own, so that a slow or hanging destination's chains never hold up another destination's (each destination
-     * bounds its own requests, and parks what does not fit). Returns how many were dispatched. Each dispatched chain
+     * bounds its own requests, and returns unsent what does not fit). Returns how many were dispatched. Each dispatched chain
      * keeps this busy (see {@link #idle}) until it is settled.
      */
     int dispatchDue(int maxInProgress) throws Exception {

@@ -8,14 +8,14 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * How much of what each destination was sent by this worker it took lately: delivered over delivered plus failed (not
  * counting what was never sent or held back), averaged with weight 0.3 on the newest attempt. A row that keeps
- * failing on an answered error at a destination that {@link #takesMost takes most} of what it is sent holds events it
+ * failing on an answered error at a destination that {@link #acceptsMost accepts most} of what it is sent holds events it
  * refuses, not a destination that refuses everything (see {@link DeliveryDecision.Rules}).
  */
 final class TakeRates {
     private final Map<String, Double> rates = new ConcurrentHashMap<>();
 
     /** Whether the destination took at least half of what it was sent lately (yes until it was sent anything). */
-    boolean takesMost(String destination) {
+    boolean acceptsMost(String destination) {
         return rates.getOrDefault(destination, 1.0) >= 0.5;
     }
 

@@ -18,13 +18,8 @@ import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -47,10 +42,7 @@ public final class Worker implements Service {
     private final String owner;
     private final WorkerMetrics metrics;
     private final HeldBatches inFlight = new HeldBatches();
-    /** Claims under way: counted before the claim asks the gate, so a quiesce check never misses a batch being taken. */
-    private final AtomicInteger claiming = new AtomicInteger();
-    /** The last claim may have left due batches behind (it filled its limit): a freed slot should claim at once. */
-    private volatile boolean moreDue = true;
+    private final SlotClaims slots;
 
     private final BatchDelivery delivery;
     private final BatchOutcomes outcomes;
@@ -59,15 +51,13 @@ public final class Worker implements Service {
     private final BatchNotifications notifications;
     private volatile Duration topicRetention;
     private final Map<String, String> destinationOfSync;
-    private final Map<String, List<String>> syncsOfDestination;
-    private final Map<String, Destination> destinations;
     /**
      * A partition with a backlog is handed on in runs of up to this many batches, delivered as one: bigger loads and
      * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
      */
     static final int RUN_BATCHES = 4;
 
-    /** Retry chains are mostly parked or short; several per slot keep retries of many users concurrent. */
+    /** Retry chains mostly wait (not due) or are short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
 
     /**
@@ -98,14 +88,18 @@ public final class Worker implements Service {
                 new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
-        this.syncsOfDestination = config.syncs().stream()
-                .collect(Collectors.groupingBy(
-                        SyncSettings::destination,
-                        TreeMap::new,
-                        Collectors.mapping(SyncSettings::id, Collectors.toUnmodifiableList())));
-        this.destinations = destinations;
+        this.slots = new SlotClaims(store, config.syncs(), destinations, settings, inFlight, clock, owner);
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, inFlight, metrics, clock);
-        this.loops = new WorkerLoops(this, settings, clock);
+        this.loops = new WorkerLoops(
+                new WorkerLoops.Jobs(
+                        this::claim,
+                        this::freeSlots,
+                        this::process,
+                        this::heartbeat,
+                        this::maintain,
+                        this::dispatchRetries),
+                settings,
+                clock);
         this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
                 ? null
@@ -140,68 +134,13 @@ public final class Worker implements Service {
                 settings.concurrency());
     }
 
-    /**
-     * Claims what fits into the free slots; each claimed batch is handed to {@code dispatch}. Returns the count.
-     *
-     * <p>Every destination has {@code worker.concurrency} batch slots of its own (not a share of one pool), and only
-     * its own free slots bound what is claimed for it: destinations with the same number of free slots share one claim
-     * statement with that limit (usually all of them: one statement), a nearly full one gets its own. So a slow
-     * destination holding most of its slots never shrinks the claims of the others. A destination that would refuse
-     * everything now ({@link Destination#unavailableFor}: open circuit, long Retry-After) is not claimed for at all:
-     * its batches wait in the queue unread instead of being read from Kafka only to be parked in the retry queue.
-     */
+    /** Claims what fits into the free slots ({@link SlotClaims}); each batch goes to {@code dispatch}. */
     int claim(int free, Consumer<ClaimedBatch> dispatch) throws Exception {
-        if (free <= 0) {
-            moreDue = true;
-            return 0;
-        }
-        claiming.incrementAndGet();
-        try {
-            Map<String, Integer> held = heldPerDestination();
-            Map<Integer, List<String>> byFreeSlots = new TreeMap<>(Comparator.reverseOrder());
-            for (Map.Entry<String, List<String>> d : syncsOfDestination.entrySet()) {
-                int own = settings.concurrency() - held.getOrDefault(d.getKey(), 0);
-                if (own <= 0 || !available(d.getKey())) continue;
-                byFreeSlots.computeIfAbsent(own, n -> new ArrayList<>()).addAll(d.getValue());
-            }
-            int total = 0;
-            boolean filled = byFreeSlots.isEmpty(); // nothing could be claimed now: claim again once a slot frees
-            for (Map.Entry<Integer, List<String>> group : byFreeSlots.entrySet()) {
-                int limit = Math.min(free - total, group.getKey());
-                if (limit <= 0) {
-                    filled = true;
-                    break;
-                }
-                List<String> others = new ArrayList<>(delivery.syncs().keySet());
-                others.removeAll(group.getValue());
-                List<ClaimedBatch> claimed =
-                        store.claim(owner, limit, settings.leaseDuration(), clock.instant(), others);
-                for (ClaimedBatch batch : claimed) {
-                    inFlight.hold(batch);
-                    dispatch.accept(batch);
-                }
-                total += claimed.size();
-                if (claimed.size() >= limit) filled = true;
-            }
-            moreDue = filled;
-            return total;
-        } finally {
-            claiming.decrementAndGet();
-        }
+        return slots.claim(free, dispatch);
     }
 
     private boolean available(String destination) {
-        Destination d = destinations.get(destination);
-        return d == null || !d.unavailableFor().isPositive();
-    }
-
-    private Map<String, Integer> heldPerDestination() {
-        Map<String, Integer> perDestination = new HashMap<>();
-        for (ClaimedBatch held : inFlight.snapshot()) {
-            SyncSettings sync = delivery.syncs().get(held.syncId());
-            if (sync != null) perDestination.merge(sync.destination(), 1, Integer::sum);
-        }
-        return perDestination;
+        return slots.available(destination);
     }
 
     /** Claims and delivers due batches on the calling thread (tests drive the worker with this and a test clock). */
@@ -211,16 +150,7 @@ public final class Worker implements Service {
 
     /** Free slots over all destinations (each has {@code worker.concurrency} of its own). */
     int freeSlots() {
-        return settings.concurrency() * destinationCount() - inFlight.size();
-    }
-
-    private int destinationCount() {
-        return (int) Math.max(
-                1,
-                delivery.syncs().values().stream()
-                        .map(SyncSettings::destination)
-                        .distinct()
-                        .count());
+        return slots.free();
     }
 
     /**
@@ -257,7 +187,7 @@ public final class Worker implements Service {
         } finally {
             inFlight.release(batch);
             // The slot is free: if batches were left waiting for one, claim now rather than after a poll.
-            if (next == null && moreDue) loops.wake();
+            if (next == null && slots.moreDue()) loops.wake();
         }
         return next;
     }
@@ -314,7 +244,7 @@ public final class Worker implements Service {
             boolean stillHeld = batch.members().stream().allMatch(m -> still.contains(m.id()));
             // Not a warning here: a claim recorded just before it is released looks lost too (seen in bench
             // destinations). A claim really taken over is warned about when its outcome is refused ("Abandoning").
-            if (!stillHeld && inFlight.lost(batch))
+            if (!stillHeld && inFlight.fenceIfStillHeld(batch))
                 log.debug("{} is no longer held; its outcome will be refused", batch);
         }
     }
@@ -350,7 +280,7 @@ public final class Worker implements Service {
      * retry chain leased or being leased.
      */
     public boolean idle() {
-        return inFlight.isEmpty() && claiming.get() == 0 && (chains == null || chains.idle());
+        return inFlight.isEmpty() && !slots.claiming() && (chains == null || chains.idle());
     }
 
     static String describe(DeliveryException failure) {

@@ -3,6 +3,7 @@ package io.sluice.worker;
 import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteHeldException;
+import io.sluice.queue.ClaimedBatch;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
@@ -11,20 +12,23 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's named background loops: claiming (dispatching each batch to its own virtual thread), heartbeats and
- * maintenance. Each loop catches, logs and continues; {@link #close()} stops claiming first, then waits a bounded
- * time for in-flight deliveries.
+ * The worker's named background loops: claiming (dispatching each batch to its own virtual thread), heartbeats,
+ * maintenance and the retry queue, each running one of the {@link Jobs} it is given (it knows nothing else of the
+ * worker). Each loop catches, logs and continues; {@link #close()} stops claiming first, then waits a bounded time
+ * for in-flight deliveries.
  */
 final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
 
-    private final Worker worker;
+    private final Jobs jobs;
     private final WorkerSettings settings;
     private final Recovery claimRecovery;
     private final ExecutorService deliveries = Executors.newThreadPerTaskExecutor(
@@ -38,8 +42,26 @@ final class WorkerLoops implements AutoCloseable {
     private Thread maintenance;
     private Thread retries;
 
-    WorkerLoops(Worker worker, WorkerSettings settings, Clock clock) {
-        this.worker = worker;
+    /**
+     * What the loops run.
+     *
+     * @param claim claims into the free slots, handing each batch to the dispatcher; returns how many
+     * @param freeSlots the free batch slots now
+     * @param process delivers one claimed batch and records its outcome (never throws)
+     * @param heartbeat extends the leases of what is held
+     * @param maintenance prunes and refreshes gauges
+     * @param retries dispatches due retry chains; returns how many
+     */
+    record Jobs(
+            Claim claim,
+            IntSupplier freeSlots,
+            Consumer<ClaimedBatch> process,
+            Task heartbeat,
+            Task maintenance,
+            Count retries) {}
+
+    WorkerLoops(Jobs jobs, WorkerSettings settings, Clock clock) {
+        this.jobs = jobs;
         this.settings = settings;
         // Claiming against a database that is down: poll interval doubling to 5 s, never giving up.
         this.claimRecovery = new RetryPolicy(
@@ -60,16 +82,16 @@ final class WorkerLoops implements AutoCloseable {
         claimer = Thread.ofPlatform().name("sluice-worker-claimer").daemon().start(this::claimLoop);
         heartbeat = Thread.ofVirtual()
                 .name("sluice-worker-heartbeat")
-                .start(() -> every(settings.heartbeatInterval(), worker::heartbeat, "heartbeat"));
+                .start(() -> every(settings.heartbeatInterval(), jobs.heartbeat(), "heartbeat"));
         maintenance = Thread.ofVirtual()
                 .name("sluice-worker-maintenance")
-                .start(() -> every(settings.pruneInterval(), worker::maintain, "maintenance"));
+                .start(() -> every(settings.pruneInterval(), jobs.maintenance(), "maintenance"));
         retries = Thread.ofVirtual()
                 .name("sluice-worker-retries")
                 .start(() -> every(
                         RETRY_INTERVAL,
                         () -> {
-                            while (running && worker.dispatchRetries() > 0) {
+                            while (running && jobs.retries().run() > 0) {
                                 // keep going while chains are due
                             }
                         },
@@ -79,11 +101,14 @@ final class WorkerLoops implements AutoCloseable {
     private void claimLoop() {
         while (running) {
             try {
-                int claimed = worker.claim(worker.freeSlots(), batch -> deliveries.submit(() -> worker.process(batch)));
+                int claimed = jobs.claim()
+                        .run(
+                                jobs.freeSlots().getAsInt(),
+                                batch -> deliveries.submit(() -> jobs.process().accept(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
                 // Nothing due or no slot free: wait for a wake-up (a delivery finished, a batch was planned); the
                 // poll interval bounds the wait for what nobody announces (retry backoffs, expired leases).
-                if (claimed == 0 || worker.freeSlots() == 0) awaitWake(settings.pollInterval());
+                if (claimed == 0 || jobs.freeSlots().getAsInt() == 0) awaitWake(settings.pollInterval());
             } catch (WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
                 // means claiming starts within a poll interval of the resume rather than a grown backoff later.
@@ -165,5 +190,15 @@ final class WorkerLoops implements AutoCloseable {
     @FunctionalInterface
     interface Task {
         void run() throws Exception;
+    }
+
+    @FunctionalInterface
+    interface Count {
+        int run() throws Exception;
+    }
+
+    @FunctionalInterface
+    interface Claim {
+        int run(int free, Consumer<ClaimedBatch> dispatch) throws Exception;
     }
 }

@@ -15,8 +15,8 @@ class WriteGateTest {
 
     @Test
     void countsRunningWritesUntilTheirPermitsClose() throws Exception {
-        WritePermits.Permit first = gate.enter(false);
-        WritePermits.Permit second = gate.enter(true);
+        WritePermits.Permit first = gate.enter(WritePermits.Work.NEW);
+        WritePermits.Permit second = gate.enter(WritePermits.Work.FINISHING_HELD);
         assertThat(gate.activeWrites()).isEqualTo(2);
         first.close();
         first.close(); // closing twice counts once
@@ -29,16 +29,16 @@ class WriteGateTest {
     @Test
     void aPauseRefusesNewWorkButLetsHeldWorkFinish() throws Exception {
         gate.pause(true);
-        assertThatThrownBy(() -> gate.enter(false))
+        assertThatThrownBy(() -> gate.enter(WritePermits.Work.NEW))
                 .isInstanceOf(WriteHeldException.class)
                 .hasMessageContaining("paused by an operator");
-        gate.enter(true).close(); // completing a batch this process holds
+        gate.enter(WritePermits.Work.FINISHING_HELD).close(); // completing a batch this process holds
         assertThat(gate.activeWrites()).isZero();
     }
 
     @Test
     void notQuiescedWhileAWriteRunsOrWorkIsHeld() throws Exception {
-        WritePermits.Permit running = gate.enter(false);
+        WritePermits.Permit running = gate.enter(WritePermits.Work.NEW);
         gate.pause(true);
         assertThat(gate.quiesce(() -> true)).as("a write is running").isFalse();
         running.close();
@@ -46,7 +46,7 @@ class WriteGateTest {
         assertThat(gate.quiesce(() -> !held.get()))
                 .as("a retry chain is still held")
                 .isFalse();
-        gate.enter(true).close(); // its settle may still go ahead
+        gate.enter(WritePermits.Work.FINISHING_HELD).close(); // its settle may still go ahead
         held.set(false);
         assertThat(gate.quiesce(() -> !held.get())).isTrue();
     }
@@ -56,21 +56,21 @@ class WriteGateTest {
         gate.pause(true);
         assertThat(gate.quiesce(() -> true)).isTrue();
         long admitted = gate.admittedWrites();
-        assertThatThrownBy(() -> gate.enter(true))
+        assertThatThrownBy(() -> gate.enter(WritePermits.Work.FINISHING_HELD))
                 .as("not even a draining write")
                 .isInstanceOf(WriteHeldException.class);
-        assertThatThrownBy(() -> gate.enter(false)).isInstanceOf(WriteHeldException.class);
+        assertThatThrownBy(() -> gate.enter(WritePermits.Work.NEW)).isInstanceOf(WriteHeldException.class);
         assertThat(gate.admittedWrites()).isEqualTo(admitted);
         assertThat(gate.quiesce(() -> false)).as("stays quiesced").isTrue();
         gate.pause(false);
         assertThat(gate.quiesce(() -> true)).as("not paused: not quiesced").isFalse();
-        gate.enter(false).close();
+        gate.enter(WritePermits.Work.NEW).close();
     }
 
     @Test
     void aWriterProblemHoldsDrainingWritesToo() {
         gate.writerLost("SQLSTATE 25006");
-        assertThatThrownBy(() -> gate.enter(true))
+        assertThatThrownBy(() -> gate.enter(WritePermits.Work.FINISHING_HELD))
                 .isInstanceOf(WriteHeldException.class)
                 .hasMessageContaining("25006");
     }

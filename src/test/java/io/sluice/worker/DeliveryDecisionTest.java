@@ -90,17 +90,23 @@ class DeliveryDecisionTest {
         for (FailureClass c : FailureClass.values())
             for (Attempts attempts : Attempts.values())
                 for (Age age : Age.values())
-                    for (boolean takesMost : new boolean[] {true, false})
+                    for (boolean acceptsMost : new boolean[] {true, false})
                         for (boolean eventByEvent : new boolean[] {true, false})
                             for (Kind kind : Kind.values())
                                 for (Result result : Result.values())
-                                    rows.add(Arguments.of(c, attempts, age, takesMost, eventByEvent, kind, result));
+                                    rows.add(Arguments.of(c, attempts, age, acceptsMost, eventByEvent, kind, result));
         return rows.stream();
     }
 
     /** The policy table, as docs/webhooks.md writes it. */
     static Expected table(
-            FailureClass c, Attempts attempts, Age age, boolean takesMost, boolean eventByEvent, Kind kind, Result r) {
+            FailureClass c,
+            Attempts attempts,
+            Age age,
+            boolean acceptsMost,
+            boolean eventByEvent,
+            Kind kind,
+            Result r) {
         boolean old = age == Age.PAST_MAX_AGE;
         // Row 1-2: conflicts are retried at once; a whole failure for the events' data is split to find them.
         if (r == Result.WHOLE_FAILURE && c == FailureClass.CONFLICT) return Expected.of(RetryNow.class);
@@ -125,15 +131,21 @@ class DeliveryDecisionTest {
             // there.
             return Expected.of(PerEvent.class, fates(c.usesAttempt() ? DeadLetter.class : Retry.class));
         }
-        if (!c.destinationsReason() && after >= DeliveryDecision.ROUNDS_WITHOUT_PROGRESS && takesMost)
+        if (!c.destinationsReason() && after >= DeliveryDecision.ROUNDS_WITHOUT_PROGRESS && acceptsMost)
             return Expected.of(PerEvent.class, fates(Retry.class)); // the refused events leave the row
         return Expected.of(WaitAsRow.class, fates(Waits.class));
     }
 
-    @ParameterizedTest(name = "{0} attempts={1} age={2} takesMost={3} eventByEvent={4} {5} {6}")
+    @ParameterizedTest(name = "{0} attempts={1} age={2} acceptsMost={3} eventByEvent={4} {5} {6}")
     @MethodSource("rows")
     void everyRowOfThePolicy(
-            FailureClass c, Attempts attempts, Age age, boolean takesMost, boolean eventByEvent, Kind kind, Result r) {
+            FailureClass c,
+            Attempts attempts,
+            Age age,
+            boolean acceptsMost,
+            boolean eventByEvent,
+            Kind kind,
+            Result r) {
         List<ObjectNode> events = events(EVENTS);
         Instant since = NOW.minus(age.age);
         DeliveryException failure = DeliveryException.of(c, c.name(), null);
@@ -144,7 +156,7 @@ class DeliveryDecisionTest {
                                 .map(e -> new Waiting(e, attempts.count - 1, since))
                                 .toList(),
                         0);
-        Rules rules = new Rules(POLICY, takesMost);
+        Rules rules = new Rules(POLICY, acceptsMost);
         Decision decision = r == Result.WHOLE_FAILURE
                 ? DeliveryDecision.ofFailure(claim, failure, rules, NOW)
                 : DeliveryDecision.ofReport(
@@ -162,7 +174,7 @@ class DeliveryDecisionTest {
                         rules,
                         NOW);
 
-        Expected expected = table(c, attempts, age, takesMost, eventByEvent, kind, r);
+        Expected expected = table(c, attempts, age, acceptsMost, eventByEvent, kind, r);
         assertThat(decision).isInstanceOf(expected.decision());
         List<Fate> fates = switch (decision) {
             case PerEvent p -> p.fates();

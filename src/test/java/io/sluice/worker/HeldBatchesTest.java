@@ -25,7 +25,7 @@ class HeldBatchesTest {
         // The attempt is recorded (its row pending again: the heartbeat's statement no longer finds it held) and
         // released; only then does the heartbeat act on what its statement returned.
         held.release(first);
-        assertThat(held.lost(seenByHeartbeat.getFirst())).isFalse();
+        assertThat(held.fenceIfStillHeld(seenByHeartbeat.getFirst())).isFalse();
         ClaimedBatch second = claim(7, 2);
         held.hold(second);
         assertThat(held.isFenced(second)).isFalse();
@@ -41,7 +41,9 @@ class HeldBatchesTest {
         held.hold(second);
         held.release(first);
         assertThat(held.snapshot()).containsExactly(second);
-        assertThat(held.lost(first)).as("a lost claim no longer held").isFalse();
+        assertThat(held.fenceIfStillHeld(first))
+                .as("a lost claim no longer held")
+                .isFalse();
         assertThat(held.isFenced(second)).isFalse();
     }
 
@@ -50,7 +52,7 @@ class HeldBatchesTest {
         HeldBatches held = new HeldBatches();
         ClaimedBatch batch = claim(7, 1);
         held.hold(batch);
-        assertThat(held.lost(batch)).isTrue();
+        assertThat(held.fenceIfStillHeld(batch)).isTrue();
         assertThat(held.isFenced(batch)).isTrue();
         held.release(batch);
         assertThat(held.isFenced(batch)).isFalse();
