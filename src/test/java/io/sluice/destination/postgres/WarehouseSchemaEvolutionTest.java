@@ -242,7 +242,8 @@ class WarehouseSchemaEvolutionTest {
                 .hasSizeLessThan(30);
         assertThat(warehouse.scalar("SELECT _sluice_extra #>> '{properties,p1699}' FROM perm.too_wide WHERE id = 'w1'"))
                 .isEqualTo("1699");
-        assertThat(warehouse.scalar("SELECT count(*) FROM perm.too_wide, jsonb_object_keys(_sluice_extra -> 'properties')"))
+        assertThat(warehouse.scalar(
+                        "SELECT count(*) FROM perm.too_wide, jsonb_object_keys(_sluice_extra -> 'properties')"))
                 .isEqualTo(1700L);
         warehouse.deliver("perm", track("w2", "u1", "Fine", "{\"ok\":true}"));
         assertThat(warehouse.count("perm", "fine")).isEqualTo(2);
