@@ -222,7 +222,8 @@ final class PipelineProbe {
         try (Connection c = warehouse()) {
             List<String> tables = new ArrayList<>();
             try (PreparedStatement ps =
-                    c.prepareStatement("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")) {
+                    c.prepareStatement("SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
+                            + " AND table_name <> '_sluice_columns'")) { // the mapping table has no uuid_ts
                 ps.setString(1, schema);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) tables.add(rs.getString(1));

@@ -231,7 +231,12 @@ public final class ConfigSchema {
                                                     secret(
                                                             Kind.OPTIONAL_STRING,
                                                             "",
-                                                            "Warehouse password; use ${ENV_VAR}.")),
+                                                            "Warehouse password; use ${ENV_VAR}."),
+                                            "columnBudget",
+                                                    key(
+                                                            Kind.POSITIVE_INT,
+                                                            "1000",
+                                                            "Columns a warehouse table may have before new names go to its jsonb column _sluice_extra (20 to 1500).")),
                                     "webhook",
                                     section(
                                             "url", key(Kind.HTTP_URL, null, "Where events are POSTed (http or https)."),

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -26,13 +26,16 @@ final class Overflow {
      * bitmap and margin.
      */
     static final int ROW_BYTES = 7_000;
+    /** The most one value can take in a row by {@link #storedBytes}. */
+    private static final int MAX_VALUE_BYTES = 24 + 4;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Overflow() {}
 
     /** Whether a row with these values might not fit in a heap page. */
-    static boolean tooWide(Iterable<Value> values) {
+    static boolean tooWide(Collection<Value> values) {
+        if (values.size() * MAX_VALUE_BYTES <= ROW_BYTES) return false; // the usual row: no need to add up
         int bytes = 0;
         for (Value value : values) {
             if (value != null) bytes += storedBytes(value);
@@ -55,8 +58,13 @@ final class Overflow {
     }
 
     private static int textBytes(String text) {
-        if (text.length() >= 24) return 24 + 4; // toastable: at most a pointer or 24 inline bytes, plus alignment
-        return Math.min(24 + 4, text.getBytes(StandardCharsets.UTF_8).length + 1);
+        if (text.length() >= 24) return MAX_VALUE_BYTES; // toastable: a pointer or 24 inline bytes, plus alignment
+        int bytes = 1; // the short varlena header
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+        }
+        return Math.min(MAX_VALUE_BYTES, bytes);
     }
 
     /** Adds each payload value at its event path to {@code extra} (created when null); returns it. */

@@ -174,6 +174,60 @@ class WarehouseIdentifiersTest {
     }
 
     @Test
+    void namesArePureFunctionsOfKindAndOriginalWhateverWasNamedBefore() {
+        // a track event named "timestamp" first, then a trait "\u001etimestamp": no shared memo entry
+        assertThat(Identifiers.named(Identifiers.NameKind.EVENT_TABLE, List.of("timestamp")))
+                .isEqualTo("timestamp");
+        assertThat(Identifiers.named(Identifiers.NameKind.TRAITS, List.of("\u001etimestamp")))
+                .matches("_timestamp_[0-9a-f]{8}")
+                .isEqualTo(Identifiers.payloadColumn(Payload.TRAITS, List.of("\u001etimestamp")));
+        assertThat(Identifiers.named(Identifiers.NameKind.EVENT_TABLE, List.of("id")))
+                .isEqualTo("id");
+        assertThat(Identifiers.named(Identifiers.NameKind.TRAITS, List.of("\u001eid")))
+                .matches("_id_[0-9a-f]{8}");
+        // the separators of the hash input inside a name cannot make two paths meet
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("a-\u001fb")))
+                .isNotEqualTo(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("a-", "b")));
+    }
+
+    @Test
+    void aLosslessNameNeverTakesTheHashedFormOfAnother() {
+        String dash = Identifiers.payloadColumn(Payload.PROPERTIES, List.of("a-b"));
+        assertThat(dash).isEqualTo("a_b_7f34949e");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("a_b_7f34949e")))
+                .isNotEqualTo(dash)
+                .matches("a_b_7f34949e_[0-9a-f]{8}");
+        assertThat(Identifiers.eventTable("Event 12345678")).matches("event_12345678_[0-9a-f]{8}");
+        assertThat(Identifiers.isHashed("a_b")).isFalse();
+        assertThat(Identifiers.isHashed(dash)).isTrue();
+    }
+
+    @Test
+    void systemColumnsRelationNamesAndSluicesOwnNamesAreAvoided() {
+        for (String system : List.of("xmin", "XMAX", "Cmin", "cmax", "CTID", "tableoid", "TABLEOID", "oid")) {
+            String column = Identifiers.payloadColumn(Payload.PROPERTIES, List.of(system));
+            assertThat(column).as(system).isEqualTo("_" + system.toLowerCase(java.util.Locale.ROOT));
+            assertThat(Identifiers.payloadColumn(Payload.TRAITS, List.of(system)))
+                    .startsWith("_");
+            assertThat(Identifiers.payloadColumn(Payload.FIELDS, List.of(system)))
+                    .startsWith("_");
+        }
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_xmin")))
+                .matches("_xmin_[0-9a-f]{8}");
+        // an event table never meets an index (tracks_pkey), a sequence, or the mapping table
+        for (String relation : List.of(
+                "Tracks Pkey", "tracks_pkey", "Order Completed Pkey", "users_key", "a_idx", "b_seq", "c_pkey1")) {
+            assertThat(Identifiers.eventTable(relation)).as(relation).matches(".*_[0-9a-f]{8}");
+        }
+        assertThat(Identifiers.eventTable("_sluice_columns")).matches("_sluice_columns_[0-9a-f]{8}");
+        assertThat(Identifiers.eventTable("Sluice Columns")).isEqualTo("sluice_columns");
+        assertThat(Identifiers.payloadColumn(Payload.PROPERTIES, List.of("_sluice_extra")))
+                .matches("_sluice_extra_[0-9a-f]{8}");
+        assertThat(Identifiers.prefixedColumn("context", List.of("x")).startsWith("context_"))
+                .isTrue();
+    }
+
+    @Test
     void quotingDoublesQuotes() {
         assertThat(Identifiers.quote("order")).isEqualTo("\"order\"");
         assertThat(Identifiers.quote("a\"b")).isEqualTo("\"a\"\"b\"");
