@@ -17,6 +17,8 @@ import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.RetryStore;
 import io.sluice.runtime.FunctionReplay;
 import io.sluice.worker.WorkerIdentity;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -256,11 +258,12 @@ final class DlqCommand {
     }
 
     /**
-     * The stored event, indented for reading. Token by token, numbers exactly as stored ({@code 1.10} stays
-     * {@code 1.10}); string escapes may be spelt differently. What a replay sends is the stored bytes, unindented.
+     * The stored event, indented for reading: token by token, so repeated keys and key order show as stored and
+     * decimals keep their digits ({@code 1.10} stays {@code 1.10}); a number's or an escape's spelling may differ
+     * ({@code 1E2} shows as {@code 1E+2}, {@code -0} as {@code 0}). A replay sends the stored bytes, not this.
      */
-    static String pretty(byte[] event) throws java.io.IOException {
-        java.io.StringWriter out = new java.io.StringWriter();
+    static String pretty(byte[] event) throws IOException {
+        StringWriter out = new StringWriter();
         JsonFactory factory = new JsonFactory();
         try (JsonParser parser = factory.createParser(event);
                 JsonGenerator generator = factory.createGenerator(out).useDefaultPrettyPrinter()) {

@@ -36,14 +36,17 @@ public final class ExactEvent extends ObjectNode {
     public static JsonNode parse(byte[] json) throws IOException {
         JsonNode tree = MAPPER.readTree(json);
         if (!(tree instanceof ObjectNode object)) return tree;
+        // Only UTF-8 that starts with the object itself is kept (what the collector writes): bytes Jackson read as
+        // UTF-16 or after a byte-order mark would not be valid JSON text inside a request body or an array.
+        if (json[0] != '{' || (json.length > 1 && json[1] == 0)) return object;
         Map<String, JsonNode> fields = new LinkedHashMap<>(object.size() * 2);
         for (Map.Entry<String, JsonNode> field : object.properties()) fields.put(field.getKey(), field.getValue());
         return new ExactEvent(fields, json);
     }
 
-    /** As {@link #parse}, for bytes that must hold a JSON object. */
-    public static ExactEvent of(byte[] json) throws IOException {
-        if (parse(json) instanceof ExactEvent event) return event;
+    /** As {@link #parse}, for bytes that must hold a JSON object (an {@link ExactEvent} when its bytes can be kept). */
+    public static ObjectNode of(byte[] json) throws IOException {
+        if (parse(json) instanceof ObjectNode event) return event;
         throw new IOException("not a JSON object");
     }
 

@@ -1,5 +1,6 @@
 package io.sluice.queue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.db.WritePermits;
 import io.sluice.event.ExactEvent;
 import io.sluice.event.ExactText;
@@ -119,7 +120,7 @@ public final class DeadLetterStore {
         List<DeadLetter> letters = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                ExactEvent event;
+                ObjectNode event;
                 try {
                     event = ExactEvent.of(rs.getBytes(4));
                 } catch (Exception e) {

@@ -201,7 +201,7 @@ public final class RetryStore {
             List<RetryEvent> events = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    ExactEvent event;
+                    ObjectNode event;
                     try {
                         event = ExactEvent.of(rs.getBytes(5));
                     } catch (Exception e) {

@@ -17,7 +17,8 @@ class ExactEventTest {
     @Test
     void everyWayOfWritingTheEventGivesTheAcceptedBytes() throws Exception {
         byte[] accepted = ACCEPTED.getBytes(StandardCharsets.UTF_8);
-        ExactEvent event = ExactEvent.of(accepted);
+        ObjectNode event = ExactEvent.of(accepted);
+        assertThat(event).isInstanceOf(ExactEvent.class);
         assertThat(MAPPER.writeValueAsString(MAPPER.readTree(accepted)))
                 .as("what the tree alone would send")
                 .isNotEqualTo(ACCEPTED);
@@ -36,11 +37,15 @@ class ExactEventTest {
 
     @Test
     void aCopyIsAPlainTreeAndATreeSerialises() throws Exception {
-        ExactEvent event = ExactEvent.of(ACCEPTED.getBytes(StandardCharsets.UTF_8));
+        ObjectNode event = ExactEvent.of(ACCEPTED.getBytes(StandardCharsets.UTF_8));
         ObjectNode copy = event.deepCopy();
         copy.put("added", 1);
         assertThat(copy).isNotInstanceOf(ExactEvent.class);
         assertThat(new String(ExactEvent.bytes(copy), StandardCharsets.UTF_8)).contains("\"added\":1", "1.1");
         assertThat(ExactEvent.parse("[1]".getBytes(StandardCharsets.UTF_8))).isNotInstanceOf(ExactEvent.class);
+        assertThat(ExactEvent.parse("{\"a\":1}".getBytes(StandardCharsets.UTF_16LE)))
+                .as("not UTF-8: kept as a tree, written as JSON")
+                .isNotInstanceOf(ExactEvent.class)
+                .isEqualTo(MAPPER.readTree("{\"a\":1}"));
     }
 }
