@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.Sluice;
+import io.sluice.support.QueueState;
 import io.sluice.support.SluiceProcess;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
@@ -63,7 +64,8 @@ class PipelineCrashIT {
                 await().atMost(Duration.ofSeconds(90))
                         .pollInterval(Duration.ofMillis(500))
                         .until(() -> rows() >= sent.get());
-                Thread.sleep(2000);
+                await().atMost(Duration.ofSeconds(60)) // redeliveries after the crash included: the counts are final
+                        .until(() -> QueueState.nothingLeftToDeliver(queueUrl));
                 assertThat(rows()).as("exactly one row per acknowledged event").isEqualTo(sent.get());
                 assertThat(distinctIds()).isEqualTo(sent.get());
                 assertInOrderPerUser();
@@ -85,7 +87,8 @@ class PipelineCrashIT {
             await().atMost(Duration.ofSeconds(90))
                     .pollInterval(Duration.ofMillis(500))
                     .until(() -> rows() >= sent.get());
-            Thread.sleep(2000);
+            await().atMost(Duration.ofSeconds(60)) // redeliveries after the crash included: the counts are final
+                    .until(() -> QueueState.nothingLeftToDeliver(queueUrl));
             assertThat(rows()).isEqualTo(sent.get());
             assertInOrderPerUser();
             try (Connection queue = DriverManager.getConnection(queueUrl, "sluice", "")) {
