@@ -3,6 +3,7 @@ package io.sluice.cli;
 import static io.sluice.support.Http.basic;
 import static io.sluice.support.Http.post;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.embedded.FreePort;
 import io.sluice.support.Http;
@@ -115,12 +116,10 @@ class SluiceStartIT {
                 .redirectOutput(log.toFile());
         builder.environment().putAll(env);
         Running running = new Running(builder.start(), log);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-        while (!running.output().contains("Press Ctrl-C to stop.")
-                && running.process().isAlive()
-                && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
+        await().atMost(Duration.ofSeconds(180))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> running.output().contains("Press Ctrl-C to stop.")
+                        || !running.process().isAlive());
         assertThat(running.process().isAlive())
                 .as("sluice start is running:\n" + running.output())
                 .isTrue();

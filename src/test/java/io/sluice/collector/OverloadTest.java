@@ -31,10 +31,20 @@ class OverloadTest {
             // budget.
             try (Socket slow1 = startSlowUpload(uri);
                     Socket slow2 = startSlowUpload(uri)) {
-                Thread.sleep(500); // let the server read what they sent
-                long started = System.nanoTime();
                 String padded =
                         "{\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"p\":\"" + "x".repeat(20_000) + "\"}}";
+                // The server has taken both uploads in once their reservations hold the budget.
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .pollInterval(Duration.ofMillis(50))
+                        .until(() -> post(
+                                                collector.url("/v1/track"),
+                                                padded,
+                                                "Authorization",
+                                                basic(TestCollector.WRITE_KEY))
+                                        .statusCode()
+                                == 429);
+                long started = System.nanoTime();
                 var refused = post(collector.url("/v1/track"), padded, "Authorization", basic(TestCollector.WRITE_KEY));
                 assertThat(refused.statusCode()).isEqualTo(429);
                 assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.support.Gzip;
 import io.sluice.support.RawHttp;
 import io.sluice.support.TestCollector;
+import io.sluice.support.WallClock;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -59,7 +60,9 @@ class SlowBodyFloodTest {
                     socket.getOutputStream().write((i % 2 == 0 ? PLAIN : GZIP)[0]);
                     flood.add(socket);
                 }
-                Thread.sleep(500); // the server has accepted all 200 and blocks reading their bodies
+                WallClock.waitOut(
+                        Duration.ofMillis(500),
+                        "the server accepts all 200 and blocks reading their bodies (no state to watch from outside)");
                 for (int round = 0; round < 6; round++) {
                     for (int i = 0; i < flood.size(); i++) {
                         try {
@@ -78,7 +81,7 @@ class SlowBodyFloodTest {
                     assertThat(Duration.ofNanos(System.nanoTime() - started))
                             .as("round " + round)
                             .isLessThan(Duration.ofSeconds(1));
-                    Thread.sleep(500); // the trickle: one byte per socket every half second
+                    WallClock.waitOut(Duration.ofMillis(500), "the trickle: one byte per socket every half second");
                 }
                 // The trickling connections were answered 408 and closed (or just closed), not left holding resources.
                 int closed = 0;

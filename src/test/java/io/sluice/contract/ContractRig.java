@@ -14,6 +14,7 @@ import io.sluice.support.Http;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
 import io.sluice.support.TopicReader;
+import io.sluice.support.WallClock;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -120,10 +121,10 @@ final class ContractRig implements AutoCloseable {
         await().atMost(Duration.ofSeconds(20))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> rows(prefix).size() >= atLeast);
+        WallClock.waitOut(Duration.ofMillis(300), "a little longer, so that surplus rows would be seen too");
         try {
-            Thread.sleep(300); // a little longer, so that surplus rows would be seen too
             return rows(prefix);
-        } catch (SQLException | InterruptedException e) {
+        } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }

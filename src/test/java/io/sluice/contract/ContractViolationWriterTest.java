@@ -68,7 +68,7 @@ class ContractViolationWriterTest {
         writer = newWriter();
         writer.start();
         awaitRows(1_207);
-        Thread.sleep(1_000);
+        rowsStayAt(1_207, Duration.ofSeconds(1));
         assertThat(count("SELECT count(*) FROM violations"))
                 .as("offsets were committed after each stored batch")
                 .isEqualTo(1_207);
@@ -82,12 +82,15 @@ class ContractViolationWriterTest {
     void keepsViolationsWhileWritesAreHeldAndStoresThemAfterwards() throws Exception {
         gate.pause(true); // an operator's 'sluice db pause': every queue-database write is held
         publisher.publish("web", violations("held", 30), 0);
-        Thread.sleep(2_000);
+        // The writer has the violations in hand and was held by the gate again and again (every 200 ms).
+        await().atMost(Duration.ofSeconds(30))
+                .until(() ->
+                        registry.counter("sluice.violations.write.failures").count() >= 3);
         assertThat(count("SELECT count(*) FROM violations")).isZero();
 
         gate.pause(false);
         awaitRows(30);
-        Thread.sleep(500);
+        rowsStayAt(30, Duration.ofMillis(500));
         assertThat(count("SELECT count(*) FROM violations")).isEqualTo(30);
     }
 
@@ -101,7 +104,7 @@ class ContractViolationWriterTest {
 
         execute("ALTER TABLE violations_away RENAME TO violations");
         awaitRows(20);
-        Thread.sleep(500);
+        rowsStayAt(20, Duration.ofMillis(500));
         assertThat(count("SELECT count(*) FROM violations")).isEqualTo(20);
         assertThat(registry.counter("sluice.violations.written").count()).isEqualTo(20);
     }
@@ -160,6 +163,14 @@ class ContractViolationWriterTest {
         await().atMost(Duration.ofSeconds(30))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> count("SELECT count(*) FROM violations") >= n);
+    }
+
+    /** Wall clock on purpose: no surplus row (a violation stored twice) may appear for a while; counts only grow. */
+    void rowsStayAt(long n, Duration during) {
+        await().during(during)
+                .atMost(during.plusSeconds(5))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> count("SELECT count(*) FROM violations") == n);
     }
 
     long count(String sql) throws SQLException {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.Counter;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,7 +45,7 @@ class FailoverFaultsIT {
             await().atMost(Duration.ofSeconds(20))
                     .until(() -> rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches")
                             > standbyBatches + 30);
-            Thread.sleep(1000);
+            WallClock.waitOut(Duration.ofSeconds(1), "more writes under load that the detached standby never sees");
             long primaryBatches = rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches");
             long primaryDone =
                     rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM batches WHERE status = 'done'");
@@ -123,7 +124,7 @@ class FailoverFaultsIT {
                     held.toMillis(),
                     noticed.toMillis(),
                     allEvicted.toMillis());
-            Thread.sleep(2000);
+            WallClock.waitOut(Duration.ofSeconds(2), "the black hole lasts on after every connection was dropped");
             rig.proxy.restore();
             Instant restored = Instant.now();
             // Events collected while the database was silent wait in Kafka: room for that backlog as in a planned

@@ -142,7 +142,7 @@ final class FailoverRig implements AutoCloseable {
                 }
                 batch++;
                 try {
-                    Thread.sleep(50);
+                    Thread.sleep(50); // wall clock: a paced load, a request every 50 ms
                 } catch (InterruptedException e) {
                     return;
                 }

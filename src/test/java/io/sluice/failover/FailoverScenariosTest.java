@@ -8,6 +8,7 @@ import io.sluice.support.Cli;
 import io.sluice.support.CountingReceiver;
 import io.sluice.support.Http;
 import io.sluice.support.StatementLog;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,7 +56,10 @@ class FailoverScenariosTest {
             rig.cluster.restartReadOnly(rig.cluster.primaryPort()); // the endpoint still points here: writes get 25006
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> rig.sluice.writerMonitor().alarms().raised(Alarms.ENDPOINT_NOT_WRITER) > 0);
-            Thread.sleep(3000);
+            // Wall clock on purpose: writes stay held for as long as the endpoint stays read-only.
+            await().during(Duration.ofSeconds(3))
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> !rig.sluice.guard().gate().isWritable());
             assertThat(rig.sluice.guard().gate().isWritable())
                     .as("writes held while the endpoint is read-only")
                     .isFalse();
@@ -71,9 +75,9 @@ class FailoverScenariosTest {
             awaitDelivering(rig);
             rig.cluster.promoteStandby(); // the old primary still takes writes too: split brain
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
-            Thread.sleep(2000);
+            WallClock.waitOut(Duration.ofSeconds(2), "the endpoint dwells on the new writer under load");
             rig.proxy.switchTo(rig.cluster.primaryPort(), true);
-            Thread.sleep(2000);
+            WallClock.waitOut(Duration.ofSeconds(2), "and flaps back to the old one for a while: split brain");
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> rig.sluice.writerMonitor().alarms().raised(Alarms.SPLIT_WRITER) > 0);
@@ -114,7 +118,7 @@ class FailoverScenariosTest {
             await().atMost(Duration.ofSeconds(20))
                     .until(() -> rig.queueScalar(rig.cluster.primaryPort(), "SELECT count(*) FROM dead_letters") >= 5
                             && rig.receiver.delaying() > 0);
-            Thread.sleep(1500); // pruning (every second) and violations at work too
+            WallClock.waitOut(Duration.ofMillis(1500), "pruning (every second) and violations at work too");
 
             // A retry chain is at the slow receiver right now: "safe" must wait until it is settled.
             Instant pauseAsked = Instant.now();
@@ -183,7 +187,7 @@ class FailoverScenariosTest {
             rig.cluster.promoteStandby();
             rig.proxy.switchTo(rig.cluster.standbyPort(), true);
             String newPrimary = rig.queueFingerprint(rig.cluster.standbyPort());
-            Thread.sleep(4000);
+            WallClock.waitOut(Duration.ofSeconds(4), "the pause must hold across the writer change for a while");
             assertThat(Cli.run("db", "status", "--config", rig.configFile.toString()))
                     .contains("PAUSED")
                     .contains("quiesced")
@@ -266,12 +270,12 @@ class FailoverScenariosTest {
                 .pollInterval(Duration.ofMillis(200))
                 .until(() -> rig.latestDelivered().isAfter(writerBack));
         Duration recovery = Duration.between(writerBack, Instant.now());
-        Thread.sleep(2000);
+        WallClock.waitOut(Duration.ofSeconds(2), "the load goes on for a while after recovery");
         rig.stopLoad();
         await().atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(500))
                 .until(rig::allDelivered);
-        Thread.sleep(1500);
+        WallClock.waitOut(Duration.ofMillis(1500), "a late duplicate delivery would land now");
         FailoverRig.Tally tally = rig.tally();
         log.info(
                 "{}: first delivery {} ms and caught up (an event received after it delivered) {} ms after the writer was back;"

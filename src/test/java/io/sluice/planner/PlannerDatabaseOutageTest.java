@@ -11,6 +11,7 @@ import io.sluice.embedded.EmbeddedPostgres;
 import io.sluice.queue.QueueStore;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
+import io.sluice.support.WallClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,7 +51,8 @@ class PlannerDatabaseOutageTest {
 
             postgres.close();
             send(topic, 10, 10);
-            Thread.sleep(3000);
+            WallClock.waitOut(
+                    Duration.ofSeconds(3), "an outage that lasts: the planner keeps polling and stays in its group");
             try (Admin admin =
                     Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
                 var description =
@@ -62,7 +64,10 @@ class PlannerDatabaseOutageTest {
 
             postgres.start();
             await().atMost(Duration.ofSeconds(60)).until(() -> planned(database) >= 20);
-            Thread.sleep(500);
+            // Wall clock on purpose: nothing may be planned twice after the outage (counts only grow).
+            await().during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> planned(database) == 20);
             assertThat(planned(database)).isEqualTo(20);
         } finally {
             database.close();

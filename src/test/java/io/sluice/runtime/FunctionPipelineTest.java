@@ -99,7 +99,12 @@ class FunctionPipelineTest {
             Files.writeString(
                     function,
                     Files.readString(function).replace("if (event.properties.explode) throw", "if (false) throw"));
-            Thread.sleep(1000); // the workers' reload interval is 200 ms
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> sluice.registry()
+                                    .counter(
+                                            "sluice.function.reloads", "sync", "web-to-warehouse", "outcome", "applied")
+                                    .count()
+                            == 1);
             assertThat(Cli.run("dlq", "replay", "--config", config.toString())).contains("Replayed 1");
             await().atMost(Duration.ofSeconds(30)).until(() -> count(warehouse) == 3);
             assertThat(text(

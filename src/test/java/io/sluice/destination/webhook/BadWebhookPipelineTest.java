@@ -11,6 +11,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.destination.webhook.BadWebhookRig.Accepted;
 import io.sluice.runtime.Sluice;
+import io.sluice.support.QueueState;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,7 +68,8 @@ class BadWebhookPipelineTest {
             try (Sluice sluice = start(config(dir, healthy.url(), flaky.url(), Duration.ofSeconds(2)))) {
                 List<String> sent = send(sluice, "f", USERS, 4, 0);
                 await().atMost(Duration.ofSeconds(60)).until(() -> flakyAccepted.hasAll(sent));
-                Thread.sleep(500);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> QueueState.nothingLeftToDeliver(sluice.jdbcUrl())); // so the counts are final
                 assertThat(flakyAccepted.counts())
                         .as("every event accepted exactly once")
                         .containsOnlyKeys(sent)

@@ -102,7 +102,7 @@ final class BadWebhookRig {
         List<String> ids = new ArrayList<>();
         for (int n = fromSeq; n < fromSeq + rounds; n++) {
             ids.addAll(sendRound(sluice, prefix, users, n));
-            if (paceMillis > 0) Thread.sleep(paceMillis);
+            if (paceMillis > 0) Thread.sleep(paceMillis); // wall clock: the test asked for a paced load
         }
         return ids;
     }

@@ -11,6 +11,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.destination.webhook.BadWebhookRig.Accepted;
 import io.sluice.runtime.Sluice;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ class CatchUpPipelineTest {
                         long wait = next - System.nanoTime();
                         if (wait > 0) {
                             try {
-                                Thread.sleep(Duration.ofNanos(wait));
+                                Thread.sleep(Duration.ofNanos(wait)); // wall clock: ingest at a fixed real rate
                             } catch (InterruptedException e) {
                                 return;
                             }
@@ -63,7 +64,7 @@ class CatchUpPipelineTest {
                     }
                 });
                 long sendingSince = System.nanoTime();
-                Thread.sleep(DOWN);
+                WallClock.waitOut(DOWN, "the bad receiver stays down this long while ingest goes on");
                 List<String> backlog = List.copyOf(sent);
                 long recovered = System.nanoTime();
                 bad.answer(badAccepted.record(r -> TestReceiver.Reply.ok()));
@@ -76,7 +77,7 @@ class CatchUpPipelineTest {
                         cleared = System.nanoTime();
                         deliveredWhenCleared = badAccepted.counts().size();
                     }
-                    Thread.sleep(20);
+                    Thread.sleep(20); // wall clock: samples the drain every 20 ms for a fixed window of DOWN
                 }
                 sending.set(false);
                 sender.join();

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.Sluice;
 import io.sluice.support.Cli;
+import io.sluice.support.QueueState;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
@@ -107,7 +108,8 @@ class WebhookPipelineTest {
                         .until(() -> healthyAccepted.counts().keySet().containsAll(sent));
                 await().atMost(Duration.ofSeconds(60))
                         .until(() -> flakyAccepted.counts().keySet().containsAll(good));
-                Thread.sleep(1000);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> QueueState.nothingLeftToDeliver(sluice.jdbcUrl())); // so the counts are final
                 assertThat(flakyAccepted.counts())
                         .as("each good event accepted exactly once")
                         .containsOnlyKeys(good)
@@ -133,7 +135,8 @@ class WebhookPipelineTest {
                         .until(() -> flakyAccepted.counts().keySet().containsAll(sent));
                 assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "to-flaky"))
                         .contains("Replayed 0");
-                Thread.sleep(1000);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> QueueState.nothingLeftToDeliver(sluice.jdbcUrl())); // so the counts are final
                 assertThat(flakyAccepted.counts())
                         .containsOnlyKeys(sent)
                         .allSatisfy((key, count) -> assertThat(count).isEqualTo(1));

@@ -9,6 +9,7 @@ import io.sluice.runtime.Sluice;
 import io.sluice.support.BrokerCluster;
 import io.sluice.support.ReadyProbe;
 import io.sluice.support.TestPostgres;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,7 +58,7 @@ class BrokerLossChaosIT {
                 long leadersLost = cluster.leaders(topic).get(victim);
                 long killedAt = System.nanoTime();
                 cluster.kill(victim);
-                Thread.sleep(12_000);
+                WallClock.waitOut(Duration.ofSeconds(12), "one broker stays down this long under load");
                 long oneDownUntil = System.nanoTime();
                 List<ChaosLoad.Attempt> oneDown = load.within(killedAt, oneDownUntil);
                 List<ChaosLoad.Attempt> refused =
@@ -104,7 +105,7 @@ class BrokerLossChaosIT {
                 for (int n : doomed) cluster.kill(n);
                 await().atMost(Duration.ofSeconds(10)).until(() -> ready.first(503, twoDownAt) != null);
                 long readyDetectMs = (ready.first(503, twoDownAt).nanos() - twoDownAt) / 1_000_000;
-                Thread.sleep(10_000);
+                WallClock.waitOut(Duration.ofSeconds(10), "two brokers stay down this long under load");
                 long twoDownUntil = System.nanoTime();
                 // A request sent a moment before the kill may still have been acknowledged by all three.
                 List<ChaosLoad.Attempt> twoDown =
@@ -149,7 +150,7 @@ class BrokerLossChaosIT {
                 report.line(
                         "two brokers restarted: first 200 after %d ms, /ready 200 after %d ms (broker JVM start included)",
                         firstAckMs, readyMs);
-                Thread.sleep(3000);
+                WallClock.waitOut(Duration.ofSeconds(3), "the load goes on a while after recovery");
                 load.stop();
 
                 Set<String> acked = load.acknowledged();

@@ -9,6 +9,7 @@ import io.sluice.runtime.Sluice;
 import io.sluice.support.BrokerCluster;
 import io.sluice.support.ReadyProbe;
 import io.sluice.support.TcpProxy;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,7 +56,8 @@ class CollectorPartitionChaosIT {
                         .until(() -> load.acknowledged().size() >= 1000);
                 long holedAt = System.nanoTime();
                 proxy.blackHole();
-                Thread.sleep(15_000);
+                WallClock.waitOut(
+                        Duration.ofSeconds(15), "the collector's route to Kafka stays a black hole this long");
                 long restoredAt = System.nanoTime();
                 proxy.restore();
                 await().atMost(Duration.ofSeconds(120))
@@ -70,7 +72,7 @@ class CollectorPartitionChaosIT {
                                 - holedAt
                                 - (restoredAt - holedAt))
                         / 1_000_000;
-                Thread.sleep(2000);
+                WallClock.waitOut(Duration.ofSeconds(2), "the load goes on a while after the route is back");
                 load.stop();
 
                 // Requests that started while the route was silent; a 200 for one is only possible once it came back.

@@ -9,6 +9,7 @@ import io.sluice.runtime.Sluice;
 import io.sluice.support.BrokerCluster;
 import io.sluice.support.ReadyProbe;
 import io.sluice.support.SmallDisk;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -79,7 +80,7 @@ class KafkaDiskFullChaosIT {
                         .mapToLong(ChaosLoad.Attempt::endNanos)
                         .min()
                         .orElseThrow();
-                Thread.sleep(10_000);
+                WallClock.waitOut(Duration.ofSeconds(10), "the broker's disk stays full this long under load");
                 long freedAt = System.nanoTime();
                 long readyAnswersWhileFull =
                         ready.between(firstRefusal, freedAt).size();
@@ -140,7 +141,7 @@ class KafkaDiskFullChaosIT {
                         .isNotEmpty()
                         .allMatch(a -> a.status() != 200);
 
-                Thread.sleep(3000);
+                WallClock.waitOut(Duration.ofSeconds(3), "the load goes on a while after space is freed");
                 load.stop();
                 supervise.set(false);
                 supervisor.join();
@@ -191,7 +192,7 @@ class KafkaDiskFullChaosIT {
 
     private static void sleep(long millis) {
         try {
-            Thread.sleep(millis);
+            Thread.sleep(millis); // wall clock: the supervisor looks once a second
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

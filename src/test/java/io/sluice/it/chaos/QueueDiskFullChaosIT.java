@@ -11,6 +11,7 @@ import io.sluice.support.SluiceProcess;
 import io.sluice.support.SmallDisk;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
+import io.sluice.support.WallClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -93,7 +94,7 @@ class QueueDiskFullChaosIT {
                     long filledAt = System.nanoTime();
                     long filler = disk.fill();
                     long left = disk.usableBytes();
-                    Thread.sleep(FULL.toMillis());
+                    WallClock.waitOut(FULL, "the queue database's disk stays full this long under load");
                     long freedAt = System.nanoTime();
                     Set<String> inWarehouseWhileFull = ChaosChecks.warehouseIds(warehouseUrl);
                     Set<String> hookedWhileFull = hook.counts().keySet();
@@ -153,7 +154,7 @@ class QueueDiskFullChaosIT {
                                     && hook.counts().keySet().containsAll(ackedWhileFull));
                     long caughtUpMs = (System.nanoTime() - freedAt) / 1_000_000;
                     report.line("space freed: everything acknowledged while full delivered %d ms later", caughtUpMs);
-                    Thread.sleep(2000);
+                    WallClock.waitOut(Duration.ofSeconds(2), "the load goes on a while after space is freed");
                     load.stop();
 
                     Set<String> acked = load.acknowledged();
@@ -165,7 +166,9 @@ class QueueDiskFullChaosIT {
                             .pollInterval(Duration.ofSeconds(1))
                             .until(() -> ChaosChecks.warehouseIds(warehouseUrl).containsAll(acked)
                                     && hook.counts().keySet().containsAll(acked));
-                    Thread.sleep(1000);
+                    WallClock.waitOut(
+                            Duration.ofSeconds(1),
+                            "late duplicates reach the webhook count, and a dying process shows it");
                     for (var e : processes.entrySet())
                         assertThat(e.getValue().alive())
                                 .as(e.getKey() + " never exited")
@@ -213,7 +216,7 @@ class QueueDiskFullChaosIT {
 
     private static void sleep(long millis) {
         try {
-            Thread.sleep(millis);
+            Thread.sleep(millis); // wall clock: the supervisor looks once a second
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -11,6 +11,7 @@ import io.sluice.runtime.Sluice;
 import io.sluice.support.BrokerCluster;
 import io.sluice.support.TcpProxy;
 import io.sluice.support.TestPostgres;
+import io.sluice.support.WallClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -87,7 +88,7 @@ class WorkerPartitionChaosIT {
                 int openBefore = proxy.openConnections();
                 long holedAt = System.nanoTime();
                 proxy.blackHole();
-                Thread.sleep(HOLE.toMillis());
+                WallClock.waitOut(HOLE, "the route stays a TCP black hole this long under load");
                 // Sockets that were open when the route went silent and that no client has given up yet: idle ones
                 // (a client notices a silent socket only through a request on it that times out).
                 int stillHeld = proxy.openSinceBlackHole();
@@ -143,7 +144,7 @@ class WorkerPartitionChaosIT {
                 report.line(
                         "route restored: the hole's events at the webhook %d ms later, in the Kafka mirror %d ms later; no restart",
                         hookCaughtUpMs, mirrorCaughtUpMs);
-                Thread.sleep(2000);
+                WallClock.waitOut(Duration.ofSeconds(2), "the load goes on a while after the route is back");
                 load.stop();
 
                 Set<String> acked = load.acknowledged();
@@ -161,7 +162,7 @@ class WorkerPartitionChaosIT {
                     ChaosChecks.dumpThreads("worker-partition");
                     throw e;
                 }
-                Thread.sleep(1000);
+                WallClock.waitOut(Duration.ofSeconds(1), "a late duplicate delivery would land now");
                 Map<String, Integer> hooked = hook.counts();
                 Map<String, Integer> mirrored = ChaosChecks.messageIdCounts(direct, mirror, acked.size());
                 report.line(
