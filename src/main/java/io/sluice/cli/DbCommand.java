@@ -30,7 +30,7 @@ final class DbCommand {
         var kafka = config.kafka();
         String bootstrap = kafka.embedded() ? "127.0.0.1:" + kafka.embeddedPort() : kafka.bootstrapServers();
         TopicSetup.control(bootstrap, kafka);
-        ControlTopic topic = new ControlTopic(bootstrap, kafka.controlTopic());
+        ControlTopic topic = new ControlTopic(bootstrap, kafka.controlTopic(), SluiceCli.CLOCK);
         topic.catchUp(Duration.ofSeconds(15));
         return topic;
     }
@@ -67,7 +67,7 @@ final class DbCommand {
                 long deadline = System.nanoTime() + limit.toNanos();
                 while (true) {
                     topic.poll(Duration.ofMillis(300));
-                    Instant now = Instant.now();
+                    Instant now = SluiceCli.CLOCK.instant();
                     // Judge only once everything before our request is read (every process that could have missed it
                     // has reported by then), and count a "quiesced" only from a process that applied our request.
                     boolean caughtUp = topic.readPast(request);
@@ -134,7 +134,7 @@ final class DbCommand {
         public Integer call() throws Exception {
             try (ControlTopic topic = open(config.load())) {
                 topic.poll(Duration.ofMillis(1500)); // let live processes' next reports arrive
-                Instant now = Instant.now();
+                Instant now = SluiceCli.CLOCK.instant();
                 System.out.println(
                         "Queue-database writes: " + (topic.paused() ? "PAUSED (sluice db resume to lift)" : "allowed"));
                 List<ProcessReport> reports = topic.reports().values().stream()

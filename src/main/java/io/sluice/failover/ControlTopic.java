@@ -1,8 +1,8 @@
 package io.sluice.failover;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,6 +33,7 @@ public final class ControlTopic implements AutoCloseable {
     static final String PROCESS_PREFIX = "process/";
 
     private final String topic;
+    private final Clock clock;
     private final TopicPartition partition;
     private final KafkaProducer<byte[], byte[]> producer;
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -40,8 +41,9 @@ public final class ControlTopic implements AutoCloseable {
     private volatile boolean paused;
     private volatile long pauseOffset = -1;
 
-    public ControlTopic(String bootstrapServers, String topic) {
+    public ControlTopic(String bootstrapServers, String topic, Clock clock) {
         this.topic = topic;
+        this.clock = clock;
         this.partition = new TopicPartition(topic, 0);
         ensure(bootstrapServers, topic);
         this.producer = new KafkaProducer<>(
@@ -135,8 +137,8 @@ public final class ControlTopic implements AutoCloseable {
 
     /** Publishes a pause (or resume) request; returns its offset, which processes echo once they apply it. */
     public long setPaused(boolean pause, String by) throws Exception {
-        String value =
-                "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + Instant.now() + "\"}";
+        String value = "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + clock.instant()
+                + "\"}";
         return send(PAUSE_KEY, value.getBytes(StandardCharsets.UTF_8));
     }
 

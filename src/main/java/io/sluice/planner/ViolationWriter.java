@@ -79,11 +79,6 @@ public final class ViolationWriter implements Service {
     private record Pending(TopicPartition partition, Violation violation) {}
 
     public ViolationWriter(
-            DataSource dataSource, WriteGate gate, String bootstrapServers, String topic, MeterRegistry registry) {
-        this(dataSource, gate, bootstrapServers, topic, registry, Clock.systemUTC());
-    }
-
-    public ViolationWriter(
             DataSource dataSource,
             WriteGate gate,
             String bootstrapServers,

@@ -9,6 +9,7 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Queue;
@@ -36,7 +37,7 @@ final class WarehouseDestination implements Destination {
     private final String password;
     private final int poolSize;
     private final long connectionTimeoutMs;
-    private final WarehouseSchema schema = new WarehouseSchema();
+    private final WarehouseSchema schema;
     /** COPY buffers (64 KB each), reused across loads: at most one per pooled connection is in use. */
     private final Queue<CsvOut> buffers = new ConcurrentLinkedQueue<>();
     /** Loads that found messageIds already in the warehouse and went the staged way (for tests and debugging). */
@@ -44,8 +45,10 @@ final class WarehouseDestination implements Destination {
 
     private HikariDataSource pool;
 
-    WarehouseDestination(String id, String url, String user, String password, int poolSize, long connectionTimeoutMs) {
+    WarehouseDestination(
+            String id, String url, String user, String password, int poolSize, long connectionTimeoutMs, Clock clock) {
         this.id = id;
+        this.schema = new WarehouseSchema(clock);
         this.url = url;
         this.user = user;
         this.password = password;

@@ -39,6 +39,11 @@ final class WarehouseSchema {
 
     private final Map<String, Map<String, ColumnType>> tables = new ConcurrentHashMap<>();
     private final Set<String> schemas = ConcurrentHashMap.newKeySet();
+    private final Clock clock;
+
+    WarehouseSchema(Clock clock) {
+        this.clock = clock;
+    }
 
     /**
      * The table's column types once it can hold these rows. Without DDL when the cache already says so (a stale
@@ -50,7 +55,7 @@ final class WarehouseSchema {
         if (cached != null && holds(cached, rows)) return cached;
         try {
             return RACE_RETRIES.call(
-                    Clock.systemUTC(),
+                    clock,
                     RetryPolicy.Sleeper.THREAD,
                     e -> e instanceof SQLException sql && RACES.contains(sql.getSQLState()),
                     attempt -> {
