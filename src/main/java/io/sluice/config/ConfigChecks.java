@@ -7,6 +7,7 @@ import io.sluice.config.ServerSchema.Kafka;
 import io.sluice.config.ServerSchema.Worker;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.config.SluiceConfig.RetrySettings;
+import java.time.Duration;
 
 /**
  * The cross-field pass of the configuration step: pairs of keys that are each valid alone but contradict each other.
@@ -77,14 +78,14 @@ final class ConfigChecks {
         if (w.retryCap().compareTo(w.retryBase()) < 0) {
             throw new ConfigException(
                     path(Worker.SECTION, Worker.RETRY_CAP),
-                    "is " + w.retryCap() + ", below " + path(Worker.SECTION, Worker.RETRY_BASE) + " (" + w.retryBase()
-                            + "): the longest retry delay cannot be shorter than the first");
+                    "is " + text(w.retryCap()) + ", below " + path(Worker.SECTION, Worker.RETRY_BASE) + " ("
+                            + text(w.retryBase()) + "): the longest retry delay cannot be shorter than the first");
         }
         if (w.heartbeatInterval().multipliedBy(3).compareTo(w.leaseDuration()) > 0) {
             throw new ConfigException(
                     path(Worker.SECTION, Worker.HEARTBEAT_INTERVAL),
-                    "is " + w.heartbeatInterval() + ", must be at most a third of "
-                            + path(Worker.SECTION, Worker.LEASE_DURATION) + " (" + w.leaseDuration()
+                    "is " + text(w.heartbeatInterval()) + ", must be at most a third of "
+                            + path(Worker.SECTION, Worker.LEASE_DURATION) + " (" + text(w.leaseDuration())
                             + ") so that a lease outlives a late heartbeat");
         }
     }
@@ -112,9 +113,20 @@ final class ConfigChecks {
         if (retry.cap().compareTo(retry.base()) < 0) {
             throw new ConfigException(
                     key(destination, keys.section, keys.cap),
-                    "is " + retry.cap() + ", below " + path(keys.section, keys.base) + " (" + retry.base()
+                    "is " + text(retry.cap()) + ", below " + path(keys.section, keys.base) + " (" + text(retry.base())
                             + "): the longest retry delay cannot be shorter than the first");
         }
+    }
+
+    /** A duration as the file writes it: 500ms, 5s, 2m, 1h, 1d. */
+    static String text(Duration duration) {
+        long millis = duration.toMillis();
+        if (millis % 1000 != 0 || millis == 0) return millis + "ms";
+        long seconds = millis / 1000;
+        if (seconds % 86_400 == 0) return seconds / 86_400 + "d";
+        if (seconds % 3600 == 0) return seconds / 3600 + "h";
+        if (seconds % 60 == 0) return seconds / 60 + "m";
+        return seconds + "s";
     }
 
     private static String path(Section section, Node key) {
