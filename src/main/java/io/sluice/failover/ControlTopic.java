@@ -96,6 +96,7 @@ public final class ControlTopic implements AutoCloseable {
     /** Reads everything up to the current end of the topic (used at start, so a paused deployment stays paused). */
     public void catchUp(Duration timeout) {
         long end = consumer.endOffsets(List.of(partition)).get(partition);
+        // A real wait on the broker, so a monotonic deadline rather than the injected (possibly manual) clock.
         long deadline = System.nanoTime() + timeout.toNanos();
         while (consumer.position(partition) < end && System.nanoTime() < deadline) poll(Duration.ofMillis(200));
     }
