@@ -29,14 +29,21 @@ public final class AdminServer implements Service {
     private Javalin server;
     private boolean closed;
 
-    /** @param control the control topic for the db operations, or null in processes without a database */
+    /**
+     * @param control the control topic for the db operations, or null in processes without a database
+     * @param clock the process's clock (console sessions, process liveness)
+     */
     public AdminServer(
-            AdminSettings settings, PrometheusMeterRegistry registry, KafkaHealth kafkaHealth, ControlTopic control) {
+            AdminSettings settings,
+            PrometheusMeterRegistry registry,
+            KafkaHealth kafkaHealth,
+            ControlTopic control,
+            Clock clock) {
         this.settings = settings;
         this.registry = registry;
         this.kafkaHealth = kafkaHealth;
-        this.sessions = new ConsoleSessions(settings.token(), Clock.systemUTC());
-        if (control != null) routes.add(new DbAdminRoutes(control));
+        this.sessions = new ConsoleSessions(settings.token(), clock);
+        if (control != null) routes.add(new DbAdminRoutes(control, clock));
     }
 
     /** Adds a group of /admin routes (before {@link #start()}). */

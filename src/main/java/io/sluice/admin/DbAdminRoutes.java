@@ -2,6 +2,7 @@ package io.sluice.admin;
 
 import io.javalin.config.JavalinConfig;
 import io.sluice.failover.ControlTopic;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.stream.Collectors;
 
@@ -11,9 +12,11 @@ import java.util.stream.Collectors;
  */
 final class DbAdminRoutes implements AdminRoutes {
     private final ControlTopic control;
+    private final Clock clock;
 
-    DbAdminRoutes(ControlTopic control) {
+    DbAdminRoutes(ControlTopic control, Clock clock) {
         this.control = control;
+        this.clock = clock;
     }
 
     @Override
@@ -27,7 +30,7 @@ final class DbAdminRoutes implements AdminRoutes {
             ctx.status(202).contentType("application/json").result("{\"paused\":false}");
         });
         config.routes.get("/admin/db/status", ctx -> {
-            Instant now = Instant.now();
+            Instant now = clock.instant();
             String processes = control.reports().values().stream()
                     .map(r -> "{\"id\":\"" + r.id() + "\",\"roles\":\"" + r.roles() + "\",\"state\":\"" + r.state()
                             + "\",\"live\":" + r.live(now) + ",\"writer\":" + quote(r.writer()) + ",\"heldBecause\":"

@@ -32,7 +32,7 @@ final class DbCommand {
         String bootstrap = kafka.embedded() ? "127.0.0.1:" + kafka.embeddedPort() : kafka.bootstrapServers();
         KafkaClients clients = new KafkaClients(bootstrap, kafka.clientProperties());
         TopicSetup.control(clients, kafka);
-        ControlTopic topic = new ControlTopic(clients, kafka.controlTopic());
+        ControlTopic topic = new ControlTopic(clients, kafka.controlTopic(), SluiceCli.CLOCK);
         topic.catchUp(Duration.ofSeconds(15));
         return topic;
     }
@@ -69,7 +69,7 @@ final class DbCommand {
                 long deadline = System.nanoTime() + limit.toNanos();
                 while (true) {
                     topic.poll(Duration.ofMillis(300));
-                    Instant now = Instant.now();
+                    Instant now = SluiceCli.CLOCK.instant();
                     // Judge only once everything before our request is read (every process that could have missed it
                     // has reported by then), and count a "quiesced" only from a process that applied our request.
                     boolean caughtUp = topic.readPast(request);
@@ -136,7 +136,7 @@ final class DbCommand {
         public Integer call() throws Exception {
             try (ControlTopic topic = open(config.load())) {
                 topic.poll(Duration.ofMillis(1500)); // let live processes' next reports arrive
-                Instant now = Instant.now();
+                Instant now = SluiceCli.CLOCK.instant();
                 System.out.println(
                         "Queue-database writes: " + (topic.paused() ? "PAUSED (sluice db resume to lift)" : "allowed"));
                 List<ProcessReport> reports = topic.reports().values().stream()

@@ -3,7 +3,6 @@ package io.sluice.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.QueueDatabase;
 import io.sluice.event.ExactEvent;
@@ -19,7 +18,6 @@ import io.sluice.runtime.FunctionReplay;
 import io.sluice.worker.WorkerIdentity;
 import java.io.IOException;
 import java.io.StringWriter;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,7 +44,7 @@ final class DlqCommand {
     }
 
     static WriteGate openGate() {
-        return new WriteGate(Clock.systemUTC(), Duration.ZERO);
+        return new WriteGate(SluiceCli.CLOCK, Duration.ZERO);
     }
 
     @Command(
@@ -75,7 +73,7 @@ final class DlqCommand {
         public Integer call() throws Exception {
             try (QueueDatabase db = database(config.load())) {
                 var letters = new DeadLetterStore(db.dataSource(), openGate())
-                        .list(sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), all, limit);
+                        .list(sync, DeadLetterReplay.parseSince(since, SluiceCli.CLOCK), all, limit);
                 if (letters.isEmpty()) System.out.println("No dead letters.");
                 for (DeadLetter d : letters) {
                     String error = oneLine(d.error().replaceAll("\\s+", " "));
@@ -170,7 +168,7 @@ final class DlqCommand {
                     gate,
                     () -> !gate.paused() ? "running" : gate.quiesce(() -> true) ? "quiesced" : "quiescing",
                     () -> null,
-                    Clock.systemUTC())) {
+                    SluiceCli.CLOCK)) {
                 control.start();
                 if (gate.paused() && !waitUntilResumed(gate, 0)) return PAUSED_EXIT;
                 return replay(loaded, gate);
@@ -180,21 +178,21 @@ final class DlqCommand {
         private int replay(SluiceConfig loaded, WriteGate gate) throws Exception {
             // Dead letters that failed in a function are replayed through the function as it is now configured.
             Functions functions = loaded.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)
-                    ? new Functions(loaded, new SimpleMeterRegistry())
+                    ? new Functions(loaded, SluiceCli.toolRegistry())
                     : null;
             if (functions != null) functions.start();
             try (QueueDatabase db = database(loaded, gate)) {
                 var replay = new DeadLetterReplay(
                         new DeadLetterStore(db.dataSource(), gate),
                         new RetryStore(db.dataSource(), gate),
-                        Clock.systemUTC(),
+                        SluiceCli.CLOCK,
                         FunctionReplay.of(functions));
                 int replayed = 0;
                 while (true) {
                     AtomicInteger run = new AtomicInteger();
                     try {
-                        replayed += replay.replay(
-                                sync, DeadLetterReplay.parseSince(since, Clock.systemUTC()), ids, total -> {
+                        replayed +=
+                                replay.replay(sync, DeadLetterReplay.parseSince(since, SluiceCli.CLOCK), ids, total -> {
                                     run.set(total);
                                     System.out.println("replayed " + total + "...");
                                 });

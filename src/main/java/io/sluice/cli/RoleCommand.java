@@ -2,7 +2,6 @@ package io.sluice.cli;
 
 import io.sluice.config.SluiceConfig;
 import io.sluice.runtime.Sluice;
-import java.time.Clock;
 import java.util.EnumSet;
 import java.util.Locale;
 
@@ -12,7 +11,7 @@ final class RoleCommand {
 
     static int run(ConfigOption config, Sluice.Role role) throws InterruptedException {
         SluiceConfig loaded = config.load();
-        Sluice sluice = new Sluice(loaded, EnumSet.of(role), false, Clock.systemUTC());
+        Sluice sluice = new Sluice(loaded, EnumSet.of(role), false, SluiceCli.CLOCK);
         sluice.start();
         String name = role.name().toLowerCase(Locale.ROOT);
         System.out.println(

@@ -1,6 +1,9 @@
 package io.sluice.cli;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigException;
+import java.time.Clock;
 import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,6 +28,16 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class
         })
 public final class SluiceCli {
+    /**
+     * The one clock of the commands that run without a {@link io.sluice.runtime.Sluice} of their own ({@code db},
+     * {@code dlq}) and the one handed to those that build one: the command line is their composition root.
+     */
+    static final Clock CLOCK = Clock.systemUTC();
+
+    /** Meters of one-shot tools (a replay's functions): nothing exports them, so a simple registry is enough. */
+    static MeterRegistry toolRegistry() {
+        return new SimpleMeterRegistry();
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.sluice.config.ConfigSchema.Key;
 import io.sluice.config.ConfigSchema.ListOf;
 import io.sluice.config.ConfigSchema.Node;
 import io.sluice.config.ConfigSchema.Section;
@@ -89,9 +88,10 @@ public final class ConfigLoader {
         if (standalone) applyStandaloneDefaults(tree);
         expandReferences(tree, "");
         applyEnvironmentOverrides(tree);
-        ConfigValues values = new ConfigValues();
-        walk(ConfigSchema.ROOT, tree, "", values);
-        return SluiceConfig.from(values, origin, baseDir);
+        Values values = new Values("");
+        Effective effective = new Effective();
+        walk(ConfigSchema.ROOT, tree, "", values, effective);
+        return ConfigChecks.check(ConfigSchema.read(values, origin, baseDir, effective.describe()));
     }
 
     private static void applyStandaloneDefaults(ObjectNode tree) {
@@ -175,10 +175,10 @@ public final class ConfigLoader {
                 if (name == null) return; // not one of ours: perhaps a variable meant for ${...}
                 Node child = section.children().get(name);
                 if (last) {
-                    if (child instanceof Key) object.put(name, value);
+                    if (child instanceof Key<?>) object.put(name, value);
                     return;
                 }
-                if (child instanceof Key || child instanceof ConfigSchema.Opaque) return;
+                if (child instanceof Key<?> || child instanceof ConfigSchema.Opaque) return;
                 JsonNode next = object.get(name);
                 if (next == null || next.isNull())
                     next = child instanceof ListOf ? object.putArray(name) : object.putObject(name);
@@ -205,7 +205,7 @@ public final class ConfigLoader {
         return null;
     }
 
-    private static void walk(Section section, JsonNode given, String prefix, ConfigValues values) {
+    private static void walk(Section section, JsonNode given, String prefix, Values values, Effective effective) {
         if (given != null && !given.isNull() && !given.isObject()) {
             throw new ConfigException(
                     prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1),
@@ -223,22 +223,33 @@ public final class ConfigLoader {
             String path = prefix + name;
             JsonNode child = given == null ? null : given.get(name);
             switch (node) {
-                case Key key -> values.put(path, convert(key, child, path), key.secret());
-                case Section inner -> walk(inner, child, path + ".", values);
-                case ListOf list -> walkList(list, child, path, values);
-                case ConfigSchema.Opaque opaque -> values.put(path, Json.of(child), true);
+                case Key<?> key -> {
+                    Object value = convert(key, child, path);
+                    values.put(key, value);
+                    effective.put(path, value, key.secret());
+                }
+                case Section inner -> {
+                    Values innerValues = new Values(path);
+                    walk(inner, child, path + ".", innerValues, effective);
+                    values.put(inner, innerValues);
+                }
+                case ListOf list -> values.put(list, walkList(list, child, path, effective));
+                case ConfigSchema.Opaque opaque -> {
+                    Json json = Json.of(child);
+                    values.put(opaque, json);
+                    effective.put(path, json, true);
+                }
             }
         });
     }
 
-    private static void walkList(ListOf list, JsonNode given, String path, ConfigValues values) {
+    private static List<Values> walkList(ListOf list, JsonNode given, String path, Effective effective) {
         if (given == null || given.isNull() || (given.isArray() && given.isEmpty())) {
             if (list.required()) throw new ConfigException(path, "at least one entry is required");
-            values.putList(path, List.of());
-            return;
+            return List.of();
         }
         if (!given.isArray()) throw new ConfigException(path, "must be a list");
-        List<String> elementPrefixes = new ArrayList<>();
+        List<Values> elements = new ArrayList<>();
         for (int i = 0; i < given.size(); i++) {
             String prefix = path + "[" + i + "].";
             JsonNode element = given.get(i);
@@ -258,19 +269,29 @@ public final class ConfigLoader {
                                     + String.join(", ", list.variants().keySet()) + ")");
                 }
             }
-            walk(section, element, prefix, values);
-            elementPrefixes.add(prefix);
+            Values elementValues = new Values(path + "[" + i + "]");
+            walk(section, element, prefix, elementValues, effective);
+            elements.add(elementValues);
         }
-        values.putList(path, elementPrefixes);
+        return List.copyOf(elements);
     }
 
-    private static Object convert(Key key, JsonNode node, String path) {
+    private static <T> T convert(Key<T> key, JsonNode node, String path) {
+        Kind<T> kind = key.kind();
         String raw;
         if (node == null || node.isNull()) {
             if (key.defaultValue() == null) throw new ConfigException(path, "is required");
             raw = key.defaultValue();
+        } else if (node.isObject() && kind.shape == Kind.Shape.MAPPING) {
+            return kind.fromEntries(entries(node, path));
         } else if (node.isArray()) {
-            if (!key.kind().isList()) throw new ConfigException(path, "must be a single value, not a list");
+            if (kind.shape != Kind.Shape.LIST) {
+                throw new ConfigException(
+                        path,
+                        kind.shape == Kind.Shape.MAPPING
+                                ? "must be " + kind.description
+                                : "must be a single value, not a list");
+            }
             List<String> parts = new ArrayList<>();
             node.forEach(element -> parts.add(element.asText()));
             raw = String.join(",", parts);
@@ -280,10 +301,22 @@ public final class ConfigLoader {
             raw = node.asText();
         }
         try {
-            return key.kind().convert(raw);
+            return kind.convert(raw);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }
+    }
+
+    /** A mapping's entries; each must be a single value (a number or boolean is taken as its text). */
+    private static Map<String, String> entries(JsonNode mapping, String path) {
+        Map<String, String> entries = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = mapping.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            if (!entry.getValue().isValueNode() || entry.getValue().isNull())
+                throw new ConfigException(path + "." + entry.getKey(), "must be a single value");
+            entries.put(entry.getKey(), entry.getValue().asText());
+        }
+        return entries;
     }
 
     private static String suggestion(Section section, String name) {
@@ -309,41 +342,5 @@ public final class ConfigLoader {
             previous = current;
         }
         return previous[b.length()];
-    }
-
-    /** Converted values by path, in schema order, remembering which are secret. */
-    static final class ConfigValues {
-        final Map<String, Object> byPath = new LinkedHashMap<>();
-        final Map<String, List<String>> lists = new LinkedHashMap<>();
-        final Map<String, Boolean> secret = new LinkedHashMap<>();
-
-        void put(String path, Object value, boolean isSecret) {
-            byPath.put(path, value);
-            secret.put(path, isSecret);
-        }
-
-        void putList(String path, List<String> elementPrefixes) {
-            lists.put(path, elementPrefixes);
-        }
-
-        @SuppressWarnings("unchecked")
-        <T> T get(String path) {
-            return (T) byPath.get(path);
-        }
-
-        /** One line, secrets redacted, for the startup log. */
-        String describe() {
-            StringBuilder out = new StringBuilder();
-            byPath.forEach((path, value) -> {
-                if (value == null) return; // an optional mapping that is not set
-                if (!out.isEmpty()) out.append(", ");
-                JsonNode tree = value instanceof Json json ? json.tree() : null;
-                String text = tree != null ? (tree.isTextual() ? tree.asText() : "{...}") : String.valueOf(value);
-                out.append(path)
-                        .append('=')
-                        .append(secret.get(path) && !text.isEmpty() && tree == null ? "******" : text);
-            });
-            return out.toString();
-        }
     }
 }

@@ -5,13 +5,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The validated, immutable configuration of one Sluice process. Built only by {@link ConfigLoader}; components
@@ -128,32 +124,6 @@ public record SluiceConfig(
         }
     }
 
-    /** min.insync.replicas above the replication factor could never acknowledge anything: refused here, not at the first request. */
-    private static int replicationChecked(int replicationFactor, int minInsyncReplicas) {
-        if (replicationFactor > 0 && minInsyncReplicas > replicationFactor) {
-            throw new ConfigException(
-                    "kafka.minInsyncReplicas",
-                    "is " + minInsyncReplicas + ", above kafka.replicationFactor=" + replicationFactor
-                            + ": no write could ever be acknowledged");
-        }
-        return minInsyncReplicas;
-    }
-
-    /** A free-form mapping of names to single values (Kafka client settings), as text; empty when not set. */
-    public static Map<String, String> stringMap(Json mapping, String key) {
-        if (mapping == null) return Map.of();
-        var tree = mapping.tree();
-        if (!tree.isObject()) throw new ConfigException(key, "must be a mapping of names to values");
-        Map<String, String> map = new LinkedHashMap<>();
-        tree.fields().forEachRemaining(entry -> {
-            if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
-                throw new ConfigException(key + "." + entry.getKey(), "must be a single value");
-            }
-            map.put(entry.getKey(), entry.getValue().asText());
-        });
-        return java.util.Collections.unmodifiableMap(map);
-    }
-
     public static String sha256Hex(String text) {
         try {
             return HexFormat.of()
@@ -163,28 +133,107 @@ public record SluiceConfig(
         }
     }
 
-    /** A destination: its id, type and the type's own settings by key (converted values, see ConfigSchema). */
-    public record DestinationSettings(String id, String type, Map<String, Object> settings) {
-        @SuppressWarnings("unchecked")
-        public <T> T get(String key) {
-            return (T) settings.get(key);
+    /**
+     * A destination: its id, and its type's own typed settings, parsed and checked once by the configuration step
+     * ({@link DestinationSchema}); the worker picks a destination's factory and retry policy by its record type.
+     */
+    public sealed interface DestinationSettings {
+        String id();
+
+        /** The type name, as written in the file. */
+        String type();
+
+        /**
+         * Type {@code postgres}: a warehouse; {@code url} 'embedded' means the embedded 'warehouse' database.
+         *
+         * @param columnBudget columns a table may have before new names go to its jsonb column (docs/warehouse.md)
+         */
+        record Warehouse(String id, String url, String user, String password, int columnBudget)
+                implements DestinationSettings {
+            public static final String TYPE = "postgres";
+
+            @Override
+            public String type() {
+                return TYPE;
+            }
+
+            @Override
+            public String toString() {
+                return "Warehouse[id=" + id + ", url=" + url + ", user=" + user + "]";
+            }
         }
 
-        public String string(String key) {
-            return (String) settings.get(key);
+        /**
+         * Type {@code webhook} (docs/webhooks.md).
+         *
+         * @param mode {@code event} or {@code batch}
+         * @param rateLimit "" for none, else as written ("200/s", "5000 events/s")
+         */
+        record Webhook(
+                String id,
+                String url,
+                String mode,
+                int maxBatchEvents,
+                Map<String, String> headers,
+                Duration timeout,
+                String secret,
+                String rateLimit,
+                int maxConcurrency,
+                Duration maxWait,
+                boolean orderPerUser,
+                RetrySettings retry,
+                BreakerSettings circuitBreaker)
+                implements DestinationSettings {
+            public static final String TYPE = "webhook";
+
+            @Override
+            public String type() {
+                return TYPE;
+            }
+
+            @Override
+            public String toString() {
+                return "Webhook[id=" + id + ", url=" + url + ", mode=" + mode + ", headers=" + headers.keySet() + "]";
+            }
         }
 
-        /** A free-form value ({@link Json}) as a fresh tree the caller may change; other values as they are. */
-        public Object opaque(String key) {
-            Object value = settings.get(key);
-            return value instanceof Json json ? json.tree() : value;
-        }
+        /**
+         * Type {@code kafka}: forwards to {@code topic}; {@code bootstrapServers} 'embedded' or 'same' is Sluice's
+         * own cluster.
+         *
+         * @param producer extra producer settings by Kafka's names, merged over Sluice's
+         * @param clientProperties the target cluster's client settings (TLS, SASL), checked like
+         *     {@code kafka.clientProperties}; may hold secrets
+         */
+        record Kafka(
+                String id,
+                String bootstrapServers,
+                String topic,
+                Map<String, String> producer,
+                Map<String, String> clientProperties,
+                RetrySettings retry)
+                implements DestinationSettings {
+            public static final String TYPE = "kafka";
 
-        @Override
-        public String toString() {
-            return "DestinationSettings[id=" + id + ", type=" + type + "]";
+            @Override
+            public String type() {
+                return TYPE;
+            }
+
+            @Override
+            public String toString() {
+                return "Kafka[id=" + id + ", bootstrapServers=" + bootstrapServers + ", topic=" + topic + ", producer="
+                        + producer.keySet() + ", clientProperties=" + clientProperties.keySet() + "]";
+            }
         }
     }
+
+    /** A destination's own {@code retry} section: backoff from {@code base} doubling to {@code cap}, and when to stop. */
+    public record RetrySettings(Duration base, Duration cap, Duration maxAge, int maxAttempts) {}
+
+    /** A webhook's {@code circuitBreaker} section (rates in percent of a window of requests). */
+    public record BreakerSettings(
+            int window, int minimumCalls, int failureRate, int errorRate, int probes, Duration coolDown) {}
 
     /**
      * @param function "" for none, else a .js path (relative to {@link SluiceConfig#baseDir}) or inline source
@@ -242,120 +291,6 @@ public record SluiceConfig(
     /** The destination with this id (ids were checked at load). */
     public DestinationSettings destination(String id) {
         return destinations.stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
-    }
-
-    static SluiceConfig from(ConfigLoader.ConfigValues v, String origin, Path baseDir) {
-        List<SourceSettings> sources = new ArrayList<>();
-        Set<String> ids = new HashSet<>();
-        Set<String> keys = new HashSet<>();
-        for (String p : v.lists.get("sources")) {
-            SourceSettings source = new SourceSettings(v.get(p + "id"), v.get(p + "writeKey"), v.get(p + "contract"));
-            if (!ids.add(source.id())) throw new ConfigException(p + "id", "duplicate source id '" + source.id() + "'");
-            if (!keys.add(source.writeKey()))
-                throw new ConfigException(p + "writeKey", "the same write key is used by two sources");
-            sources.add(source);
-        }
-        long maxRequest = v.<Long>get("collector.maxRequestSize");
-        long maxInFlight = v.<Long>get("collector.maxInFlightBytes");
-        if (maxInFlight < maxRequest) {
-            throw new ConfigException(
-                    "collector.maxInFlightBytes",
-                    "must be at least collector.maxRequestSize (" + maxRequest + " bytes)");
-        }
-        if (v.<Long>get("collector.maxEventSize") > maxRequest) {
-            throw new ConfigException("collector.maxEventSize", "must not exceed collector.maxRequestSize");
-        }
-        List<DestinationSettings> destinations = new ArrayList<>();
-        Set<String> destinationIds = new HashSet<>();
-        for (String p : v.lists.get("destinations")) {
-            Map<String, Object> settings = new LinkedHashMap<>();
-            v.byPath.forEach((path, value) -> {
-                if (path.startsWith(p) && !path.equals(p + "id") && !path.equals(p + "type") && value != null) {
-                    settings.put(path.substring(p.length()), value);
-                }
-            });
-            DestinationSettings destination =
-                    new DestinationSettings(v.get(p + "id"), v.get(p + "type"), Map.copyOf(settings));
-            if (!destinationIds.add(destination.id()))
-                throw new ConfigException(p + "id", "duplicate destination id '" + destination.id() + "'");
-            destinations.add(destination);
-        }
-        List<SyncSettings> syncs = new ArrayList<>();
-        Set<String> syncIds = new HashSet<>();
-        for (String p : v.lists.get("syncs")) {
-            SyncSettings sync = new SyncSettings(
-                    v.get(p + "id"),
-                    v.get(p + "source"),
-                    v.get(p + "destination"),
-                    v.get(p + "filter.types"),
-                    v.get(p + "filter.events"),
-                    v.get(p + "batch.maxEvents"),
-                    v.get(p + "batch.maxBytes"),
-                    v.get(p + "batch.maxAge"),
-                    v.get(p + "function"),
-                    v.get(p + "settings"));
-            if (!syncIds.add(sync.id())) throw new ConfigException(p + "id", "duplicate sync id '" + sync.id() + "'");
-            if (!ids.contains(sync.source()))
-                throw new ConfigException(p + "source", "no source has id '" + sync.source() + "'");
-            if (!destinationIds.contains(sync.destination())) {
-                throw new ConfigException(p + "destination", "no destination has id '" + sync.destination() + "'");
-            }
-            syncs.add(sync);
-        }
-        return new SluiceConfig(
-                Path.of(v.<String>get("dataDir")),
-                new KafkaSettings(
-                        v.get("kafka.bootstrapServers"),
-                        v.get("kafka.eventsTopic"),
-                        v.get("kafka.partitions"),
-                        v.get("kafka.embeddedPort"),
-                        v.get("kafka.controlTopic"),
-                        v.get("kafka.violationsTopic"),
-                        v.get("kafka.replicationFactor"),
-                        replicationChecked(v.get("kafka.replicationFactor"), v.get("kafka.minInsyncReplicas")),
-                        stringMap(v.get("kafka.clientProperties"), "kafka.clientProperties")),
-                new PostgresSettings(
-                        v.get("postgres.url"),
-                        v.get("postgres.user"),
-                        v.get("postgres.password"),
-                        v.get("postgres.embeddedPort"),
-                        v.get("postgres.maxPoolSize"),
-                        v.get("postgres.instances"),
-                        v.get("postgres.writeHold"),
-                        v.get("postgres.probeInterval"),
-                        v.get("postgres.socketTimeout")),
-                new CollectorSettings(
-                        v.get("collector.host"),
-                        v.get("collector.port"),
-                        v.get("collector.trustedProxies"),
-                        maxRequest,
-                        v.get("collector.maxEventSize"),
-                        v.get("collector.maxBatchEvents"),
-                        maxInFlight,
-                        v.get("collector.ackTimeout"),
-                        v.get("collector.minBodyRate")),
-                new AdminSettings(v.get("admin.host"), v.get("admin.port"), v.get("admin.token")),
-                List.copyOf(sources),
-                List.copyOf(destinations),
-                List.copyOf(syncs),
-                new PlannerSettings(v.get("planner.groupId"), v.get("planner.recordInterval")),
-                new WorkerSettings(
-                        v.get("worker.concurrency"),
-                        v.get("worker.pollInterval"),
-                        v.get("worker.leaseDuration"),
-                        v.get("worker.heartbeatInterval"),
-                        v.get("worker.retryBase"),
-                        v.get("worker.retryCap"),
-                        v.get("worker.maxAttempts"),
-                        v.get("worker.maxRetryAge"),
-                        v.get("worker.doneRetention"),
-                        v.get("worker.pruneInterval")),
-                new FunctionSettings(
-                        v.get("functions.timeout"), v.get("functions.poolSize"), v.get("functions.reloadInterval")),
-                v.get("deadLetters.retention"),
-                baseDir,
-                origin,
-                v.describe());
     }
 
     @Override

@@ -5,7 +5,7 @@ import java.util.function.Supplier;
 
 /**
  * What {@code embedded} means in a destination's settings for this deployment: Sluice's own Kafka cluster, and the
- * database {@code warehouse} on its embedded PostgreSQL. Handed to {@link DestinationFactory#create} so that the
+ * database {@code warehouse} on its embedded PostgreSQL. Handed to {@link DestinationFactory#create} (in its {@link DestinationContext}) so that the
  * validated settings are used as they are, never rewritten.
  *
  * @param kafka this process's Kafka cluster (its address and {@code kafka.clientProperties}), or null

@@ -2,8 +2,8 @@ package io.sluice.failover;
 
 import io.sluice.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,6 +32,7 @@ public final class ControlTopic implements AutoCloseable {
     static final String PROCESS_PREFIX = "process/";
 
     private final String topic;
+    private final Clock clock;
     private final TopicPartition partition;
     private final KafkaProducer<byte[], byte[]> producer;
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -39,8 +40,9 @@ public final class ControlTopic implements AutoCloseable {
     private volatile boolean paused;
     private volatile long pauseOffset = -1;
 
-    public ControlTopic(KafkaClients clients, String topic) {
+    public ControlTopic(KafkaClients clients, String topic, Clock clock) {
         this.topic = topic;
+        this.clock = clock;
         this.partition = new TopicPartition(topic, 0);
         ensure(clients, topic);
         this.producer = clients.producer(Map.of(
@@ -83,6 +85,7 @@ public final class ControlTopic implements AutoCloseable {
     /** Reads everything up to the current end of the topic (used at start, so a paused deployment stays paused). */
     public void catchUp(Duration timeout) {
         long end = consumer.endOffsets(List.of(partition)).get(partition);
+        // A real wait on the broker, so a monotonic deadline rather than the injected (possibly manual) clock.
         long deadline = System.nanoTime() + timeout.toNanos();
         while (consumer.position(partition) < end && System.nanoTime() < deadline) poll(Duration.ofMillis(200));
     }
@@ -124,8 +127,8 @@ public final class ControlTopic implements AutoCloseable {
 
     /** Publishes a pause (or resume) request; returns its offset, which processes echo once they apply it. */
     public long setPaused(boolean pause, String by) throws Exception {
-        String value =
-                "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + Instant.now() + "\"}";
+        String value = "{\"paused\":" + pause + ",\"by\":\"" + by.replace("\"", "'") + "\",\"at\":\"" + clock.instant()
+                + "\"}";
         return send(PAUSE_KEY, value.getBytes(StandardCharsets.UTF_8));
     }
 

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.sluice.lifecycle.Service;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,6 +34,7 @@ public final class WriterMonitor implements Service {
     private final WriteGate gate;
     private final Duration interval;
     private final MeterRegistry registry;
+    private final Clock clock;
     private final Alarms alarms;
     private final AtomicInteger endpointWriter = new AtomicInteger();
     private final Counter writerChanges;
@@ -58,7 +60,9 @@ public final class WriterMonitor implements Service {
             String password,
             WriteGate gate,
             Duration interval,
-            MeterRegistry registry) {
+            MeterRegistry registry,
+            Clock clock) {
+        this.clock = clock;
         this.endpoint = new ServerProbe(endpointUrl, user, password);
         this.endpointLabel = ServerProbe.label(endpointUrl);
         for (String url : instanceUrls) {
@@ -136,11 +140,11 @@ public final class WriterMonitor implements Service {
                 writers.size() > 1,
                 "instances " + writers + " all accept writes at once (split brain)");
         if (writers.size() == 1 && !writers.get(0).equals(lastWriter)) {
-            history.addLast(new WriterChange(lastWriter, writers.get(0), Instant.now()));
+            history.addLast(new WriterChange(lastWriter, writers.get(0), clock.instant()));
             while (history.size() > HISTORY) history.pollFirst();
             if (lastWriter != null) {
                 writerChanges.increment();
-                lastChange = lastWriter + " -> " + writers.get(0) + " at " + Instant.now();
+                lastChange = lastWriter + " -> " + writers.get(0) + " at " + clock.instant();
                 alarms.fire(Alarms.WRITER_CHANGED, "the writer changed from " + lastWriter + " to " + writers.get(0));
                 gate.writerLost("the writer changed to " + writers.get(0));
             }

@@ -79,11 +79,6 @@ public final class ViolationWriter implements Service {
     private record Pending(TopicPartition partition, Violation violation) {}
 
     public ViolationWriter(
-            DataSource dataSource, WriteGate gate, KafkaClients clients, String topic, MeterRegistry registry) {
-        this(dataSource, gate, clients, topic, registry, Clock.systemUTC());
-    }
-
-    public ViolationWriter(
             DataSource dataSource,
             WriteGate gate,
             KafkaClients clients,

@@ -8,8 +8,8 @@ import java.nio.file.Path;
 
 /**
  * The one configuration step of every command: read and validate the file ({@link ConfigLoader}: keys, types,
- * references), then what only the stages can judge — Kafka client properties, every destination's settings and every source's tracking
- * plan. {@code sluice config} and {@code sluice start} therefore accept and refuse exactly the same files, and a
+ * references, then the keys checked against each other), then what only the stages can judge — Kafka client properties, every destination
+ * type's own settings record and every source's tracking plan. {@code sluice config} and {@code sluice start} therefore accept and refuse exactly the same files, and a
  * bad destination stops startup with one message naming its key instead of failing at worker start.
  */
 public final class Configuration {

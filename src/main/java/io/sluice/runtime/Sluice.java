@@ -1,6 +1,5 @@
 package io.sluice.runtime;
 
-import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -22,6 +21,7 @@ import io.sluice.db.ControlTables;
 import io.sluice.db.QueueDatabase;
 import io.sluice.db.WritePermits;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.destination.OwnInfrastructure;
 import io.sluice.embedded.EmbeddedKafka;
 import io.sluice.embedded.EmbeddedPostgres;
@@ -64,7 +64,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The composition root: builds and wires every part of one Sluice process from its configuration, explicitly,
  * and starts them in dependency order (embedded servers, topic, database, roles, admin). {@link #close()} stops
- * them in reverse order within {@link #SHUTDOWN_BUDGET}.
+ * them in reverse order within {@link #SHUTDOWN_BUDGET}. It owns the process's one {@link Clock} (given) and one
+ * meter registry, and hands both to every part that tells time or counts: nothing uses Micrometer's global registry.
  */
 public final class Sluice implements Service {
     private static final Logger log = LoggerFactory.getLogger(Sluice.class);
@@ -118,8 +119,6 @@ public final class Sluice implements Service {
         if (started) return;
         started = true;
         log.info("Effective configuration (from {}): {}", config.origin(), config.effective());
-        // Components that register meters globally (destinations) are exported with ours.
-        Metrics.addRegistry(registry);
         try {
             startKafka();
             // The collector itself never needs the database: it keeps accepting events while the database is down.
@@ -155,7 +154,8 @@ public final class Sluice implements Service {
                     config.admin(),
                     registry,
                     new KafkaHealth(kafka, config.kafka().eventsTopic()),
-                    controlTopic);
+                    controlTopic,
+                    clock);
             admin.add(new FunctionAdminRoutes(config.functions().timeout()));
             DeadLetterStore deadLetters = null;
             SyncPauseStore pauses = null;
@@ -228,9 +228,9 @@ public final class Sluice implements Service {
         jdbcUrl = pg.embedded() ? embeddedPostgres().jdbcUrl("sluice") : pg.url();
         guard = new FailoverGuard(clock, pg.writeHold(), registry);
         TopicSetup.control(kafka, config.kafka());
-        controlTopic = new ControlTopic(kafka, config.kafka().controlTopic());
+        controlTopic = new ControlTopic(kafka, config.kafka().controlTopic(), clock);
         writerMonitor = new WriterMonitor(
-                jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry);
+                jdbcUrl, pg.instances(), pg.user(), pg.password(), guard.gate(), pg.probeInterval(), registry, clock);
         // Joined before anything writes, so that a process started while paused stays paused.
         run(
                 "control channel",
@@ -278,9 +278,9 @@ public final class Sluice implements Service {
 
     private void startWorker() {
         Map<String, Destination> destinations = new LinkedHashMap<>();
-        OwnInfrastructure own = ownInfrastructure();
+        DestinationContext context = new DestinationContext(ownInfrastructure(), registry, clock);
         for (DestinationSettings settings : config.destinations()) {
-            Destination destination = DestinationRegistry.create(settings, own);
+            Destination destination = DestinationRegistry.create(settings, context);
             running.add(new Shutdown.Named("destination " + settings.id(), destination::close));
             destination.open();
             destinations.put(settings.id(), destination);
@@ -397,7 +397,6 @@ public final class Sluice implements Service {
         List<Shutdown.Named> reversed = new ArrayList<>(running);
         Collections.reverse(reversed);
         Shutdown.closeInOrder(reversed, SHUTDOWN_BUDGET);
-        Metrics.removeRegistry(registry);
         registry.close();
     }
 }

@@ -44,6 +44,33 @@ class ConfigStepTest {
         }
     }
 
+    @Test
+    void everyCommandRefusesContradictingKeysInOneLineNamingTheKey(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("sluice.yaml");
+        Files.writeString(file, """
+                sources: [{id: web, writeKey: wk_web_test_0123456789}]
+                worker: {leaseDuration: 6s, heartbeatInterval: 5s}
+                """);
+        for (List<String> command : List.of(
+                List.of("config"),
+                List.of("start"),
+                List.of("collector"),
+                List.of("planner"),
+                List.of("worker"),
+                List.of("dlq", "list"),
+                List.of("db", "status"))) {
+            Result result = run(command, file);
+            assertThat(result.code).as("%s: %s", command, result.err).isEqualTo(2);
+            assertThat(result.err)
+                    .as(command.toString())
+                    .startsWith("Invalid configuration: worker.heartbeatInterval: ")
+                    .contains("worker.leaseDuration");
+            assertThat(result.err.lines().count())
+                    .as(command + " prints one line")
+                    .isEqualTo(1);
+        }
+    }
+
     private record Result(int code, String err) {}
 
     private static Result run(List<String> command, Path file) {

@@ -137,6 +137,30 @@ class ConfigLoaderTest {
         assertThat(keys.lines()).allSatisfy(line -> assertThat(line.strip()).endsWith("."));
     }
 
+    @Test
+    void theKeyTableOfTheDocsIsWhatTheSchemaPrints() throws Exception {
+        assertThat(Files.readString(Path.of("docs/configuration.md")))
+                .as("docs/configuration.md: paste the output of ./sluice config --keys under 'Every key'")
+                .contains(ConfigSchema.describeKeys());
+    }
+
+    @Test
+    void mappingsOfNamesToValuesAreTypedInTheFileAndFromTheEnvironment() {
+        String hooks = MINIMAL + """
+                destinations: [{id: hooks, type: webhook, url: "http://127.0.0.1:9/h", headers: {X-Team: growth, X-N: 2}}]
+                """;
+        var fromFile = (SluiceConfig.DestinationSettings.Webhook) load(hooks).destination("hooks");
+        assertThat(fromFile.headers()).containsExactly(Map.entry("X-Team", "growth"), Map.entry("X-N", "2"));
+        var fromEnvironment = (SluiceConfig.DestinationSettings.Webhook)
+                new ConfigLoader(Map.of("SLUICE_DESTINATIONS_0_HEADERS", "X-Team=ops,X-Env=prod"))
+                        .loadYaml(hooks)
+                        .destination("hooks");
+        assertThat(fromEnvironment.headers()).containsExactly(Map.entry("X-Team", "ops"), Map.entry("X-Env", "prod"));
+        assertThat(load(hooks).effective()).contains("headers={...}").doesNotContain("growth");
+        assertThatThrownBy(() -> load(hooks.replace("X-N: 2", "X-N: [1, 2]")))
+                .hasMessage("Invalid configuration: destinations[0].headers.X-N: must be a single value");
+    }
+
     private static SluiceConfig load(String yaml) {
         return new ConfigLoader(Map.of()).loadYaml(yaml);
     }

@@ -62,7 +62,12 @@ final class ContractRig implements AutoCloseable {
         database = new QueueDatabase(TestPostgres.createDatabase("contracts"), TestPostgres.USER, "", 4);
         database.start();
         writer = new ViolationWriter(
-                database.dataSource(), gate, TestKafka.clients(), violationsTopic, new SimpleMeterRegistry());
+                database.dataSource(),
+                gate,
+                TestKafka.clients(),
+                violationsTopic,
+                new SimpleMeterRegistry(),
+                Clock.systemUTC());
         writer.start();
     }
 

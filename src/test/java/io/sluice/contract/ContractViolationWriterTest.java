@@ -46,7 +46,8 @@ class ContractViolationWriterTest {
     }
 
     ViolationWriter newWriter() {
-        return new ViolationWriter(database.dataSource(), gate, TestKafka.clients(), topic, registry);
+        return new ViolationWriter(
+                database.dataSource(), gate, TestKafka.clients(), topic, registry, Clock.systemUTC());
     }
 
     @AfterEach

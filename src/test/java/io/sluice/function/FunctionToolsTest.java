@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -122,7 +123,8 @@ class FunctionToolsTest {
                 new AdminSettings("127.0.0.1", 0, "s3cret"),
                 registry,
                 new KafkaHealth(io.sluice.kafka.KafkaClients.plain("127.0.0.1:1")),
-                null);
+                null,
+                Clock.systemUTC());
         server.add(new FunctionAdminRoutes(Duration.ofMillis(500)));
         server.start();
         try (HttpClient http = HttpClient.newHttpClient()) {

@@ -9,8 +9,11 @@ import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.db.QueueDatabase;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
+import io.sluice.destination.OwnInfrastructure;
 import io.sluice.destination.webhook.WebhookDestinationFactory;
 import io.sluice.event.ExactEvent;
 import io.sluice.event.UserKey;
@@ -254,7 +257,10 @@ class ByteExactDeliveryTest {
                 destinations: [{id: hooks, type: webhook, url: "%s", retry: {base: 1s, cap: 1m, maxAttempts: 3}}]
                 syncs: [{id: s, source: web, destination: hooks}]
                 """.formatted(receiver.url()));
-        Destination hooks = new WebhookDestinationFactory().create(config.destination("hooks"), registry, clock);
+        Destination hooks = new WebhookDestinationFactory()
+                .create(
+                        (DestinationSettings.Webhook) config.destination("hooks"),
+                        new DestinationContext(OwnInfrastructure.NONE, registry, clock));
         hooks.open();
         return new Worker(
                 config,

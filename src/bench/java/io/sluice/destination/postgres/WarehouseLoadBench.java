@@ -3,20 +3,22 @@ package io.sluice.destination.postgres;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.embedded.EmbeddedPostgres;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -44,11 +46,12 @@ public final class WarehouseLoadBench {
         pg.start();
         try {
             pg.createDatabase("whbench");
-            DestinationSettings settings = new DestinationSettings(
-                    "warehouse", "postgres", Map.of("url", pg.jdbcUrl("whbench"), "user", "sluice", "password", ""));
+            DestinationSettings.Warehouse settings =
+                    new DestinationSettings.Warehouse("warehouse", pg.jdbcUrl("whbench"), "sluice", "", 1_000);
             WarehouseDestinationFactory factory = new WarehouseDestinationFactory();
             factory.validate(settings);
-            Destination destination = factory.create(settings);
+            Destination destination =
+                    factory.create(settings, DestinationContext.of(new SimpleMeterRegistry(), Clock.systemUTC()));
             destination.open();
             Random random = new Random(42);
             List<List<ObjectNode>> all = new ArrayList<>();

@@ -1,14 +1,12 @@
 package io.sluice.destination.kafka;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.destination.DestinationFactory;
-import io.sluice.destination.OwnInfrastructure;
 import io.sluice.kafka.KafkaClients;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -23,7 +21,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * (TLS, SASL) checked like {@code kafka.clientProperties}. The producer is built by {@link KafkaClients} and is
  * always idempotent with {@code acks=all}.
  */
-public final class KafkaDestinationFactory implements DestinationFactory {
+public final class KafkaDestinationFactory implements DestinationFactory<DestinationSettings.Kafka> {
     /** Settings that make the delivery guarantees (or that Sluice sets from other keys); extras may not change them. */
     static final Set<String> FIXED = Set.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -34,47 +32,50 @@ public final class KafkaDestinationFactory implements DestinationFactory {
             ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 
     @Override
-    public void validate(DestinationSettings settings) {
-        String servers = settings.string("bootstrapServers");
-        if (servers == null || servers.isBlank()) throw invalid(settings, "bootstrapServers", "is required");
-        String topic = settings.string("topic");
-        if (topic == null || topic.isBlank()) throw invalid(settings, "topic", "is required");
+    public void validate(DestinationSettings.Kafka settings) {
+        String topic = settings.topic();
         if (!topic.matches("[a-zA-Z0-9._-]{1,249}"))
             throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
-        KafkaClients.validate(clientProperties(settings), clientPropertiesKey(settings));
+        KafkaClients.validate(settings.clientProperties(), clientPropertiesKey(settings));
+        String servers = settings.bootstrapServers();
         Map<String, Object> config = producerConfig(settings, isResolved(servers) ? servers : "localhost:9092");
+        ProducerConfig checked;
         try {
-            new ProducerConfig(config); // checks every value's type and range; no I/O
+            checked = new ProducerConfig(config); // checks every value's type and range; no I/O
         } catch (org.apache.kafka.common.config.ConfigException e) {
             throw invalid(settings, "producer", e.getMessage());
         }
-    }
-
-    @Override
-    public Destination create(DestinationSettings settings, OwnInfrastructure own) {
-        String servers = settings.string("bootstrapServers");
-        if (isResolved(servers) || own.kafka() == null) return create(settings);
-        KafkaClients clients = own.kafka().with(clientProperties(settings), clientPropertiesKey(settings));
-        return new KafkaDestination(
-                settings.id(), settings.string("topic"), clients, producerConfig(settings, clients.bootstrapServers()));
-    }
-
-    @Override
-    public Destination create(DestinationSettings settings) {
-        String servers = settings.string("bootstrapServers");
-        if (!isResolved(servers)) {
+        // KafkaProducer refuses this pair only when the worker builds it; refused here naming the key instead.
+        long delivery = checked.getInt(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+        long floor = checked.getLong(ProducerConfig.LINGER_MS_CONFIG)
+                + checked.getInt(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        if (delivery < floor) {
             throw invalid(
                     settings,
-                    "bootstrapServers",
-                    "'" + servers + "' needs to know this deployment's own Kafka cluster");
+                    "producer." + ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                    "is " + delivery + ", below producer." + ProducerConfig.LINGER_MS_CONFIG + " + producer."
+                            + ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG + " (" + floor + " ms)");
         }
-        KafkaClients clients = new KafkaClients(servers, clientProperties(settings), clientPropertiesKey(settings));
-        return new KafkaDestination(
-                settings.id(), settings.string("topic"), clients, producerConfig(settings, servers));
     }
 
-    private static Map<String, String> clientProperties(DestinationSettings settings) {
-        return SluiceConfig.stringMap(settings.get("clientProperties"), clientPropertiesKey(settings));
+    @Override
+    public Destination create(DestinationSettings.Kafka settings, DestinationContext context) {
+        String servers = settings.bootstrapServers();
+        KafkaClients clients;
+        if (isResolved(servers)) {
+            clients = new KafkaClients(servers, settings.clientProperties(), clientPropertiesKey(settings));
+        } else {
+            KafkaClients own = context.own().kafka();
+            if (own == null) {
+                throw invalid(
+                        settings,
+                        "bootstrapServers",
+                        "'" + servers + "' needs to know this deployment's own Kafka cluster");
+            }
+            clients = own.with(settings.clientProperties(), clientPropertiesKey(settings));
+        }
+        return new KafkaDestination(
+                settings.id(), settings.topic(), clients, producerConfig(settings, clients.bootstrapServers()));
     }
 
     private static String clientPropertiesKey(DestinationSettings settings) {
@@ -86,32 +87,18 @@ public final class KafkaDestinationFactory implements DestinationFactory {
     }
 
     /** Sluice's producer settings with the configured extras merged in. */
-    static Map<String, Object> producerConfig(DestinationSettings settings, String bootstrapServers) {
+    static Map<String, Object> producerConfig(DestinationSettings.Kafka settings, String bootstrapServers) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "sluice-destination-" + settings.id());
         // Kafka's defaults (30 s per request, 120 s per record) hold a batch that long on a link that went silent
         // without closing; these end a stuck send well inside a lease, and the batch is retried (docs/reliability.md).
         config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "8000");
         config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "20000");
-        Object extra = settings.opaque("producer");
-        if (extra != null) {
-            if (!(extra instanceof JsonNode node) || !(node.isObject() || node.isNull())) {
-                throw invalid(settings, "producer", "must be a mapping of producer setting names to values");
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> entry = it.next();
-                if (FIXED.contains(entry.getKey())) {
-                    throw invalid(
-                            settings,
-                            "producer." + entry.getKey(),
-                            "is fixed by Sluice (idempotent producer, acks=all)");
-                }
-                if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
-                    throw invalid(settings, "producer." + entry.getKey(), "must be a single value");
-                }
-                config.put(entry.getKey(), entry.getValue().asText());
-            }
-        }
+        settings.producer().forEach((name, value) -> {
+            if (FIXED.contains(name))
+                throw invalid(settings, "producer." + name, "is fixed by Sluice (idempotent producer, acks=all)");
+            config.put(name, value);
+        });
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
@@ -120,7 +107,7 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         return Map.copyOf(config);
     }
 
-    private static ConfigException invalid(DestinationSettings settings, String key, String problem) {
+    private static ConfigException invalid(DestinationSettings.Kafka settings, String key, String problem) {
         return new ConfigException("destination '" + settings.id() + "' " + key, problem);
     }
 }

@@ -10,6 +10,7 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,10 +47,7 @@ final class WarehouseDestination implements Destination {
 
     private HikariDataSource pool;
 
-    WarehouseDestination(String id, String url, String user, String password, int poolSize, long connectionTimeoutMs) {
-        this(id, url, user, password, poolSize, connectionTimeoutMs, WarehouseDestinationFactory.DEFAULT_COLUMN_BUDGET);
-    }
-
+    /** @param columnBudget the columns a table may have before new names go to its overflow column */
     WarehouseDestination(
             String id,
             String url,
@@ -57,9 +55,10 @@ final class WarehouseDestination implements Destination {
             String password,
             int poolSize,
             long connectionTimeoutMs,
-            int columnBudget) {
-        this.schema = new WarehouseSchema(columnBudget);
+            int columnBudget,
+            Clock clock) {
         this.id = id;
+        this.schema = new WarehouseSchema(columnBudget, clock);
         this.url = url;
         this.user = user;
         this.password = password;

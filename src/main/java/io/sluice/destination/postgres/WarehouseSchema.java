@@ -53,10 +53,12 @@ final class WarehouseSchema {
     private final int columnBudget;
     private final Map<String, Layout> tables = new ConcurrentHashMap<>();
     private final Set<String> schemas = ConcurrentHashMap.newKeySet();
+    private final Clock clock;
 
     /** @param columnBudget the columns a table may have before new names go to the overflow column */
-    WarehouseSchema(int columnBudget) {
+    WarehouseSchema(int columnBudget, Clock clock) {
         this.columnBudget = columnBudget;
+        this.clock = clock;
     }
 
     /**
@@ -72,7 +74,7 @@ final class WarehouseSchema {
         }
         try {
             return RACE_RETRIES.call(
-                    Clock.systemUTC(),
+                    clock,
                     RetryPolicy.Sleeper.THREAD,
                     e -> e instanceof SQLException sql && RACES.contains(sql.getSQLState()),
                     attempt -> {

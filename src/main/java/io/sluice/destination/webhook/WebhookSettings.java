@@ -1,11 +1,10 @@
 package io.sluice.destination.webhook;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.ConfigException;
+import io.sluice.config.SluiceConfig.BreakerSettings;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import java.net.URI;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -14,7 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A webhook destination's settings, typed and checked once (keys and defaults: ConfigSchema, type {@code webhook}).
+ * A webhook destination's settings as its client uses them (keys and defaults: config.DestinationSchema, type
+ * {@code webhook}), built from the typed {@link DestinationSettings.Webhook} in the configuration step.
  *
  * @param rateLimit null: unlimited
  * @param maxWait   the longest a request waits for a concurrency slot or a rate-limit token; beyond it the event is
@@ -73,39 +73,38 @@ record WebhookSettings(
         return !secret.isEmpty();
     }
 
-    /** Reads and checks the settings (no I/O); throws {@link ConfigException} naming the key. */
-    static WebhookSettings from(DestinationSettings settings) {
+    /**
+     * Checks what only a webhook can judge (header names, the rate's value, positive timeouts, percentages) and builds
+     * the typed settings; no I/O. Throws {@link ConfigException} naming the key.
+     */
+    static WebhookSettings from(DestinationSettings.Webhook settings) {
         URI url = url(settings);
-        String mode = require(settings, "mode", String.class);
-        if (!mode.equals("event") && !mode.equals("batch"))
-            throw invalid(settings, "mode", "must be 'event' or 'batch', not '" + mode + "'");
-        Duration timeout = require(settings, "timeout", Duration.class);
-        if (timeout.isZero() || timeout.isNegative()) throw invalid(settings, "timeout", "must be positive");
-        Duration coolDown = require(settings, "circuitBreaker.coolDown", Duration.class);
-        if (coolDown.isNegative()) throw invalid(settings, "circuitBreaker.coolDown", "must not be negative");
+        if (settings.timeout().isZero() || settings.timeout().isNegative())
+            throw invalid(settings, "timeout", "must be positive");
+        BreakerSettings configured = settings.circuitBreaker();
+        if (configured.coolDown().isNegative())
+            throw invalid(settings, "circuitBreaker.coolDown", "must not be negative");
         Breaker breaker = new Breaker(
-                positive(settings, "circuitBreaker.window"),
-                positive(settings, "circuitBreaker.minimumCalls"),
-                percent(settings, "circuitBreaker.failureRate"),
-                percent(settings, "circuitBreaker.errorRate"),
-                positive(settings, "circuitBreaker.probes"),
-                coolDown);
-        Duration maxWait = require(settings, "maxWait", Duration.class);
-        if (maxWait.isNegative()) throw invalid(settings, "maxWait", "must not be negative");
-        String secret = settings.string("secret");
+                configured.window(),
+                configured.minimumCalls(),
+                percent(settings, "circuitBreaker.failureRate", configured.failureRate()),
+                percent(settings, "circuitBreaker.errorRate", configured.errorRate()),
+                configured.probes(),
+                configured.coolDown());
+        if (settings.maxWait().isNegative()) throw invalid(settings, "maxWait", "must not be negative");
         return new WebhookSettings(
                 settings.id(),
                 url,
-                mode.equals("batch"),
-                positive(settings, "maxBatchEvents"),
+                settings.mode().equals("batch"),
+                settings.maxBatchEvents(),
                 headers(settings),
-                timeout,
-                secret == null ? "" : secret,
+                settings.timeout(),
+                settings.secret(),
                 rate(settings),
-                positive(settings, "maxConcurrency"),
-                require(settings, "orderPerUser", Boolean.class),
+                settings.maxConcurrency(),
+                settings.orderPerUser(),
                 breaker,
-                maxWait);
+                settings.maxWait());
     }
 
     WebhookSettings withMaxWait(Duration wait) {
@@ -133,8 +132,8 @@ record WebhookSettings(
                 + ", breaker " + breaker + ", max wait " + maxWait + ")";
     }
 
-    private static URI url(DestinationSettings settings) {
-        String raw = require(settings, "url", String.class);
+    private static URI url(DestinationSettings.Webhook settings) {
+        String raw = settings.url();
         try {
             URI uri = URI.create(raw.trim());
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null)
@@ -145,34 +144,24 @@ record WebhookSettings(
         throw invalid(settings, "url", "must be an http:// or https:// URL, not '" + raw + "'");
     }
 
-    private static Map<String, String> headers(DestinationSettings settings) {
-        Object value = settings.opaque("headers");
+    /** The configured headers (single values, checked by the loader), checked against what Sluice sets itself. */
+    private static Map<String, String> headers(DestinationSettings.Webhook settings) {
         Map<String, String> headers = new LinkedHashMap<>();
-        if (value == null) return Map.of();
-        if (!(value instanceof JsonNode node) || !(node.isObject() || node.isNull())) {
-            throw invalid(settings, "headers", "must be a mapping of header name to value");
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> header = it.next();
-            String name = header.getKey();
+        settings.headers().forEach((name, text) -> {
             if (!HEADER_NAME.matcher(name).matches())
                 throw invalid(settings, "headers." + name, "is not a valid header name");
             if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
                 throw invalid(settings, "headers." + name, "is set by Sluice and cannot be configured");
             }
-            if (!header.getValue().isValueNode() || header.getValue().isNull()) {
-                throw invalid(settings, "headers." + name, "must be a single value");
-            }
-            String text = header.getValue().asText();
             if (text.indexOf('\r') >= 0 || text.indexOf('\n') >= 0)
                 throw invalid(settings, "headers." + name, "must not contain line breaks");
             headers.put(name, text);
-        }
+        });
         return Map.copyOf(headers);
     }
 
-    private static Rate rate(DestinationSettings settings) {
-        String raw = settings.string("rateLimit");
+    private static Rate rate(DestinationSettings.Webhook settings) {
+        String raw = settings.rateLimit();
         if (raw == null || raw.isBlank()) return null;
         Matcher m = RATE.matcher(raw.trim());
         if (!m.matches())
@@ -182,30 +171,12 @@ record WebhookSettings(
         return new Rate(perSecond, m.group(2) != null);
     }
 
-    private static int percent(DestinationSettings settings, String key) {
-        int value = positive(settings, key);
-        if (value > 100) throw invalid(settings, key, "must be a percentage from 1 to 100");
+    private static int percent(DestinationSettings.Webhook settings, String key, int value) {
+        if (value < 1 || value > 100) throw invalid(settings, key, "must be a percentage from 1 to 100");
         return value;
     }
 
-    private static int positive(DestinationSettings settings, String key) {
-        int value = require(settings, key, Integer.class);
-        if (value < 1) throw invalid(settings, key, "must be at least 1");
-        return value;
-    }
-
-    private static <T> T require(DestinationSettings settings, String key, Class<T> type) {
-        Object value = settings.get(key);
-        if (value == null) throw invalid(settings, key, "is required");
-        if (!type.isInstance(value))
-            throw invalid(
-                    settings,
-                    key,
-                    "must be " + type.getSimpleName().toLowerCase(Locale.ROOT) + ", not '" + value + "'");
-        return type.cast(value);
-    }
-
-    private static ConfigException invalid(DestinationSettings settings, String key, String problem) {
+    private static ConfigException invalid(DestinationSettings.Webhook settings, String key, String problem) {
         return new ConfigException("destination '" + settings.id() + "' " + key, problem);
     }
 }

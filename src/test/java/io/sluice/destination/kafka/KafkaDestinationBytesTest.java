@@ -3,14 +3,17 @@ package io.sluice.destination.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigLoader;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.event.ExactEvent;
 import io.sluice.runtime.DestinationRegistry;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +59,8 @@ class KafkaDestinationBytesTest {
                 destinations: [{id: mirror, type: kafka, bootstrapServers: "%s", topic: %s}]
                 """.formatted(TestKafka.bootstrapServers(), topic))
                 .destination("mirror");
-        try (Destination destination = DestinationRegistry.create(settings)) {
+        try (Destination destination = DestinationRegistry.create(
+                settings, DestinationContext.of(new SimpleMeterRegistry(), Clock.systemUTC()))) {
             destination.open();
             assertThat(destination
                             .deliver(new DeliveryBatch("mirror-sync", "web", 1, 0, 0, events.size() - 1, events))

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig.DestinationSettings;
@@ -13,11 +14,13 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.event.UserKey;
 import io.sluice.runtime.DestinationRegistry;
 import io.sluice.support.TestEvents;
 import io.sluice.support.TestKafka;
 import io.sluice.support.TopicReader;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +33,17 @@ import org.junit.jupiter.api.Test;
 class KafkaDestinationTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private static DestinationSettings settings(String bootstrapServers, String topic, String producer) {
-        return new ConfigLoader(Map.of())
+    /** Without embedded infrastructure: 'embedded' cannot be resolved. */
+    private static final DestinationContext CONTEXT =
+            DestinationContext.of(new SimpleMeterRegistry(), Clock.systemUTC());
+
+    private static Destination create(DestinationSettings settings) {
+        DestinationRegistry.validate(settings);
+        return DestinationRegistry.create(settings, CONTEXT);
+    }
+
+    private static DestinationSettings.Kafka settings(String bootstrapServers, String topic, String producer) {
+        return (DestinationSettings.Kafka) new ConfigLoader(Map.of())
                 .loadYaml("""
                 sources: [{id: web, writeKey: k}]
                 destinations:
@@ -67,8 +79,8 @@ class KafkaDestinationTest {
         events.add(event("anon-only", null, "visitor-1"));
         events.add(event("no-user", null, null));
 
-        try (Destination destination = DestinationRegistry.create(
-                settings(TestKafka.bootstrapServers(), topic, "{linger.ms: 20, compression.type: lz4}"))) {
+        try (Destination destination =
+                create(settings(TestKafka.bootstrapServers(), topic, "{linger.ms: 20, compression.type: lz4}"))) {
             destination.open();
             assertThat(destination.deliver(batch(events)).allDelivered()).isTrue();
         }
@@ -118,7 +130,7 @@ class KafkaDestinationTest {
 
         DeliveryReport report;
         try (Destination destination =
-                DestinationRegistry.create(settings(TestKafka.bootstrapServers(), topic, "{max.request.size: 2000}"))) {
+                create(settings(TestKafka.bootstrapServers(), topic, "{max.request.size: 2000}"))) {
             destination.open();
             report = destination.deliver(batch(events));
         }
@@ -137,8 +149,7 @@ class KafkaDestinationTest {
     @Test
     void anUnreachableClusterFailsTheBatchRetriably() {
         long started = System.nanoTime();
-        try (Destination destination =
-                DestinationRegistry.create(settings("127.0.0.1:1", "nowhere", "{max.block.ms: 1000}"))) {
+        try (Destination destination = create(settings("127.0.0.1:1", "nowhere", "{max.block.ms: 1000}"))) {
             destination.open();
             assertThatThrownBy(() ->
                             destination.deliver(batch(List.of(event("m1", "alice", null), event("m2", "bob", null)))))
@@ -163,7 +174,7 @@ class KafkaDestinationTest {
         assertThatThrownBy(() -> factory.validate(settings("127.0.0.1:9092", "t", "{linger.ms: soon}")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("linger.ms");
-        assertThatThrownBy(() -> factory.create(settings("embedded", "t", "{}")))
+        assertThatThrownBy(() -> factory.create(settings("embedded", "t", "{}"), CONTEXT))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("own Kafka cluster");
         factory.validate(settings("embedded", "t", "{compression.type: zstd}"));

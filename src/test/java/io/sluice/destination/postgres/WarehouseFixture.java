@@ -3,17 +3,20 @@ package io.sluice.destination.postgres;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
+import io.sluice.destination.DestinationContext;
 import io.sluice.support.TestPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,11 +41,12 @@ final class WarehouseFixture implements AutoCloseable {
 
     /** Another destination on the same warehouse: what a second worker process would have (own pool, own cache). */
     Destination newDestination() {
-        DestinationSettings settings = new DestinationSettings(
-                "warehouse", "postgres", Map.of("url", url, "user", TestPostgres.USER, "password", ""));
+        DestinationSettings.Warehouse settings =
+                new DestinationSettings.Warehouse("warehouse", url, TestPostgres.USER, "", 1_000);
         WarehouseDestinationFactory factory = new WarehouseDestinationFactory();
         factory.validate(settings);
-        Destination created = factory.create(settings);
+        Destination created =
+                factory.create(settings, DestinationContext.of(new SimpleMeterRegistry(), Clock.systemUTC()));
         created.open();
         destinations.add(created);
         return created;

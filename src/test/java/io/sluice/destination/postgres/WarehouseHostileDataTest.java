@@ -10,6 +10,7 @@ import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
 import io.sluice.support.TestPostgres;
 import java.math.BigDecimal;
+import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -58,8 +59,8 @@ class WarehouseHostileDataTest {
         HostileEvents generate = new HostileEvents(new Random(seed));
         String source = "hostile";
         String schema = Identifiers.schema(source);
-        try (Destination destination =
-                new WarehouseDestination("hostile", warehouse.url, TestPostgres.USER, "", 2, 10_000, BUDGET)) {
+        try (Destination destination = new WarehouseDestination(
+                "hostile", warehouse.url, TestPostgres.USER, "", 2, 10_000, BUDGET, Clock.systemUTC())) {
             destination.open();
             List<ObjectNode> loaded = new ArrayList<>();
             for (int b = 0; b < 5; b++) {

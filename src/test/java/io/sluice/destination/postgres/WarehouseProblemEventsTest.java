@@ -10,6 +10,7 @@ import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
 import io.sluice.destination.Destination;
 import io.sluice.support.TestPostgres;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -131,8 +132,8 @@ class WarehouseProblemEventsTest {
 
     @Test
     void newNamesBeyondTheBudgetGoToTheOverflowColumnAndNewEventsKeepLoading() throws Exception {
-        try (Destination small =
-                new WarehouseDestination("small", warehouse.url, TestPostgres.USER, "", 1, 10_000, 20)) {
+        try (Destination small = new WarehouseDestination(
+                "small", warehouse.url, TestPostgres.USER, "", 1, 10_000, 20, Clock.systemUTC())) {
             small.open();
             for (int t = 0; t < 3; t++) {
                 ObjectNode e = track("b" + t, "u1", "Tracked", "{}");

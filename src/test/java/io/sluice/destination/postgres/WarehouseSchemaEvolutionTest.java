@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.destination.Destination;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -251,8 +252,8 @@ class WarehouseSchemaEvolutionTest {
 
     @Test
     void anUnreachableWarehouseIsRetriable() throws Exception {
-        try (Destination down =
-                new WarehouseDestination("down", "jdbc:postgresql://127.0.0.1:1/none", "sluice", "", 1, 500)) {
+        try (Destination down = new WarehouseDestination(
+                "down", "jdbc:postgresql://127.0.0.1:1/none", "sluice", "", 1, 500, 1_000, Clock.systemUTC())) {
             down.open();
             assertThatThrownBy(() -> down.deliver(WarehouseFixture.batch("x", List.of(track("d1", "u1", "E", "{}")))))
                     .isInstanceOfSatisfying(

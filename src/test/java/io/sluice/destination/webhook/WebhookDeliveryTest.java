@@ -210,7 +210,7 @@ class WebhookDeliveryTest {
                 expected.getBytes(StandardCharsets.US_ASCII), header.getBytes(StandardCharsets.US_ASCII));
     }
 
-    private WebhookDestination reopen(SluiceConfig.DestinationSettings settings) {
+    private WebhookDestination reopen(SluiceConfig.DestinationSettings.Webhook settings) {
         destination.close();
         return Webhooks.destination(settings, registry, Clock.systemUTC());
     }

@@ -9,6 +9,7 @@ import io.sluice.config.SluiceConfig.DestinationSettings;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
+import io.sluice.destination.DestinationContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
@@ -24,7 +25,7 @@ final class Webhooks {
     private Webhooks() {}
 
     /** The settings of destination 'hooks': {@code url} plus further keys, one per line in YAML ("mode: batch"). */
-    static DestinationSettings settings(String url, String... keys) {
+    static DestinationSettings.Webhook settings(String url, String... keys) {
         StringBuilder yaml =
                 new StringBuilder("""
                 sources: [{id: web, writeKey: k}]
@@ -33,12 +34,13 @@ final class Webhooks {
                     type: webhook
                 """).append("    url: ").append(url).append('\n');
         for (String key : keys) yaml.append("    ").append(key).append('\n');
-        return new ConfigLoader(Map.of()).loadYaml(yaml.toString()).destination("hooks");
+        return (DestinationSettings.Webhook)
+                new ConfigLoader(Map.of()).loadYaml(yaml.toString()).destination("hooks");
     }
 
-    static WebhookDestination destination(DestinationSettings settings, MeterRegistry registry, Clock clock) {
-        WebhookDestination destination =
-                (WebhookDestination) new WebhookDestinationFactory().create(settings, registry, clock);
+    static WebhookDestination destination(DestinationSettings.Webhook settings, MeterRegistry registry, Clock clock) {
+        WebhookDestination destination = (WebhookDestination)
+                new WebhookDestinationFactory().create(settings, DestinationContext.of(registry, clock));
         destination.open();
         return destination;
     }
