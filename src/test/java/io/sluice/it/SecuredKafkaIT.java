@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * mutual TLS. Nothing but {@code kafka.clientProperties} (and a Kafka destination's {@code clientProperties}) tells
  * Sluice how to connect; every client it builds — topic set-up, collector, planner, violation writer, control topic,
  * worker reader, console, readiness, the destination's producer — has to use them for events to arrive. Wrong
- * credentials stop startup with one configuration error naming the key.
+ * credentials, or a user the cluster's ACLs allow nothing, stop startup with one configuration error naming the key.
  */
 class SecuredKafkaIT {
     private static final String PASSWORD = "scram-" + UUID.randomUUID();
@@ -58,7 +58,7 @@ class SecuredKafkaIT {
     @BeforeAll
     static void startBroker() throws Exception {
         broker = SecuredBroker.start(dir);
-        broker.addUser("sluice", PASSWORD);
+        broker.addUser(SecuredBroker.SUPER_USER, PASSWORD);
     }
 
     @AfterAll
@@ -68,7 +68,7 @@ class SecuredKafkaIT {
 
     @Test
     void saslSslWithScramCarriesEventsFromCollectorToWebhookAndMirrorTopic() throws Exception {
-        pipeline(broker.saslSslServers(), broker.saslSsl("sluice", PASSWORD));
+        pipeline(broker.saslSslServers(), broker.saslSsl(SecuredBroker.SUPER_USER, PASSWORD));
     }
 
     @Test
@@ -80,7 +80,8 @@ class SecuredKafkaIT {
     void aWrongPasswordStopsStartupWithOneMessageNamingTheClientProperties() throws Exception {
         String wrong = "wrong-" + UUID.randomUUID();
         Path file = dir.resolve("wrong-password.yaml");
-        Files.writeString(file, yaml(broker.saslSslServers(), broker.saslSsl("sluice", wrong), null, null, "x"));
+        Files.writeString(
+                file, yaml(broker.saslSslServers(), broker.saslSsl(SecuredBroker.SUPER_USER, wrong), null, null, "x"));
 
         SluiceConfig config = Configuration.check(new io.sluice.config.ConfigLoader(Map.of()).load(file));
         try (Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC())) {
@@ -105,9 +106,25 @@ class SecuredKafkaIT {
     }
 
     @Test
+    void aUserWithoutPermissionsStopsStartupWithOneMessageNamingTheClientProperties() throws Exception {
+        broker.addUser("stranger", PASSWORD);
+        Path file = dir.resolve("stranger.yaml");
+        Files.writeString(file, yaml(broker.saslSslServers(), broker.saslSsl("stranger", PASSWORD), null, null, "z"));
+        SluiceConfig config = Configuration.check(new io.sluice.config.ConfigLoader(Map.of()).load(file));
+        try (Sluice sluice = new Sluice(config, EnumSet.of(Sluice.Role.COLLECTOR), false, Clock.systemUTC())) {
+            assertThatThrownBy(sluice::start)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("Invalid configuration: kafka.clientProperties: the Kafka cluster at "
+                            + broker.saslSslServers() + " does not authorize Sluice's principal");
+        }
+    }
+
+    @Test
     void theEffectiveConfigurationNeverShowsTheSecrets() throws Exception {
         Path file = dir.resolve("shown.yaml");
-        Files.writeString(file, yaml(broker.saslSslServers(), broker.saslSsl("sluice", PASSWORD), null, null, "y"));
+        Files.writeString(
+                file,
+                yaml(broker.saslSslServers(), broker.saslSsl(SecuredBroker.SUPER_USER, PASSWORD), null, null, "y"));
         Output out = cli(List.of("config"), file);
         assertThat(out.code).as(out.err).isZero();
         assertThat(out.out).contains("kafka.clientProperties").doesNotContain(PASSWORD);

@@ -19,12 +19,15 @@ import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 
 /**
  * A real Kafka broker in its own process ({@link BrokerCluster}, one node) that serves clients on two secured
- * listeners: {@code SASL_SSL} with SCRAM-SHA-512 users and {@code SSL} requiring a client certificate (mutual TLS).
+ * listeners: {@code SASL_SSL} with SCRAM-SHA-512 users and {@code SSL} requiring a client certificate (mutual TLS),
+ * with ACLs enforced ({@link #SUPER_USER} and the client certificate are super users, other users have no ACLs).
  * The certificates are made here with the JDK's keytool (self-signed, SAN 127.0.0.1); the users through the
  * broker's internal plaintext listener, which only the test uses (inter-broker traffic and set-up).
  */
 public final class SecuredBroker implements AutoCloseable {
     public static final String STORE_PASSWORD = "store-secret";
+    /** The SCRAM user that ACLs let do everything; any other user is authenticated but authorized for nothing. */
+    public static final String SUPER_USER = "sluice";
 
     private final BrokerCluster cluster;
     private final int saslSslPort;
@@ -66,6 +69,10 @@ public final class SecuredBroker implements AutoCloseable {
                     "listener.name.ssl.ssl.truststore.location",
                     certs.brokerTrust().toString());
             p.put("listener.name.ssl.ssl.truststore.password", STORE_PASSWORD);
+            // ACLs on: the plaintext set-up and broker listeners (ANONYMOUS), SUPER_USER and the client certificate
+            // may do anything; any other user may do nothing.
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.put("super.users", "User:ANONYMOUS;User:" + SUPER_USER + ";User:CN=sluice");
             return p;
         });
         return new SecuredBroker(cluster, saslSsl, ssl, certs.clientTrust(), certs.clientKeys());
