@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * What a destination did with a batch when it did not simply succeed or fail as a whole: the events that failed.
- * Every event of the batch not listed here was delivered. A retriable failure may carry the destination's
- * {@code Retry-After}; events held back behind a failed event of the same user are listed as retriable failures too.
+ * Every event of the batch not listed here was delivered. Each failure has its class (only the class decides what
+ * happens to the event); a retriable one may carry the destination's {@code Retry-After}; events held back behind a
+ * failed event of the same user are listed as {@code NOT_SENT}.
  */
 public record DeliveryReport(List<EventFailure> failures) {
     private static final DeliveryReport OK = new DeliveryReport(List.of());

@@ -16,11 +16,15 @@ public interface Destination extends AutoCloseable {
     default void open() {}
 
     /**
-     * Delivers the batch. Throwing means nothing was delivered (as far as this call knows) and the whole batch is
-     * retried or dead-lettered: a {@link io.sluice.delivery.DeliveryException} says whether a retry can help, any
-     * other exception is classified by {@link io.sluice.delivery.Failures#classify}. Destinations that deliver event
-     * by event return a {@link DeliveryReport} naming the events that failed; the others were delivered and are
-     * never sent again.
+     * Delivers the batch. Throwing means nothing was delivered (as far as this call knows): a {@link
+     * io.sluice.delivery.DeliveryException} names its {@link io.sluice.delivery.FailureClass}, any other exception is
+     * classified by {@link io.sluice.delivery.Failures#classify}, and only the class decides what the worker does
+     * (see {@code worker.DeliveryDecision}): a {@code CONFLICT} is delivered again at once, an {@code EVENT_DATA}
+     * failure of several events is split in halves (each half a {@link DeliveryBatch#subset}) until the refused
+     * events are found. Destinations that deliver event by event return a {@link DeliveryReport} naming the events
+     * that failed; the others were delivered and are never sent again. A failure blamed on one event ({@link
+     * io.sluice.delivery.DeliveryException#forEvent}) is that event's; an {@code EVENT_DATA} failure blamed on none,
+     * reported for several events, is split like a thrown one.
      */
     DeliveryReport deliver(DeliveryBatch batch) throws Exception;
 

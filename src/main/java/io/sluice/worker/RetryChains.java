@@ -2,6 +2,7 @@ package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.Destination;
@@ -19,13 +20,16 @@ import io.sluice.worker.DeliveryDecision.Retry;
 import io.sluice.worker.DeliveryDecision.Rules;
 import io.sluice.worker.DeliveryDecision.Waiting;
 import io.sluice.worker.DeliveryDecision.Waits;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -254,8 +258,45 @@ final class RetryChains {
                 case Waits waits -> {} // held behind the rescheduled event, untouched
             }
         }
-        retries.settle(chain, remove, dead, rescheduled, now);
+        try {
+            retries.settle(chain, remove, dead, rescheduled, now);
+        } catch (SQLException e) {
+            FailureClass refused = Failures.classOf(e);
+            if (refused != FailureClass.EVENT_DATA) throw e;
+            // Settling again would be refused the same way, and the chain redelivered on every lease expiry: its
+            // undelivered events become dead letters stored escaped (see OutcomeFallback) and leave the queue.
+            dead = escapedDeadLetters(
+                    sync.id(),
+                    waiting,
+                    delivered,
+                    "the queue database refused this chain's outcome ("
+                            + Failures.classify(e).getMessage() + "); stored escaped");
+            log.error(
+                    "Retry chain {}: {}",
+                    chain,
+                    dead.isEmpty() ? e.toString() : dead.get(0).error());
+            retries.settle(chain, waiting.stream().map(RetryEvent::id).toList(), dead, null, now);
+        }
         metrics.eventsDelivered(sync.id(), delivered, clock.instant());
         if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
+    }
+
+    private static List<DeadLetter> escapedDeadLetters(
+            String syncId, List<RetryEvent> waiting, List<ObjectNode> delivered, String reason) {
+        Set<ObjectNode> done = Collections.newSetFromMap(new IdentityHashMap<>());
+        done.addAll(delivered);
+        List<DeadLetter> letters = new ArrayList<>();
+        for (RetryEvent e : waiting) {
+            if (done.contains(e.event())) continue;
+            letters.add(DeadLetter.of(
+                    syncId,
+                    (ObjectNode) OutcomeFallback.escape(e.event()),
+                    DeadLetterKind.DELIVERY,
+                    reason + ": " + e.lastError(),
+                    e.statusCode(),
+                    Math.max(1, e.attempts()),
+                    null));
+        }
+        return letters;
     }
 }
