@@ -140,7 +140,7 @@ class WarehouseHostileDataTest {
             default -> tables.add("aliases");
         }
         String messageId = event.get("messageId").textValue();
-        String id = EventMapper.storedId(messageId);
+        String id = StoredIds.storedId(messageId);
         for (String table : tables) {
             String where = "event " + event + " in " + table;
             JsonNode row = row(warehouse, schema, table, id);
@@ -195,7 +195,7 @@ class WarehouseHostileDataTest {
         for (ObjectNode event : events) {
             if (!event.get("type").asText().equals("identify")) continue;
             JsonNode userId = event.get("userId");
-            if (userId != null && !userId.asText().isEmpty()) expected.add(EventMapper.storedId(userId.textValue()));
+            if (userId != null && !userId.asText().isEmpty()) expected.add(StoredIds.storedId(userId.textValue()));
         }
         Set<String> actual = new HashSet<>();
         for (Map<String, Object> row : warehouse.rows("SELECT id FROM " + schema + ".users")) {
