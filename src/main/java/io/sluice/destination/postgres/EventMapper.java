@@ -1,9 +1,6 @@
 package io.sluice.destination.postgres;
 
-import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.destination.postgres.Identifiers.NameKind;
 import java.nio.charset.StandardCharsets;
@@ -39,18 +36,6 @@ final class EventMapper {
             "group", Set.of("groupId", "traits"),
             "alias", Set.of("previousId"));
 
-    /** Longer messageIds and userIds do not fit a btree index entry (about 2,700 bytes): they are stored hashed. */
-    static final int MAX_ID_BYTES = 512;
-    /** The prefix of a hashed id; an id that starts with it is hashed too, so two ids never meet. */
-    static final String HASHED_ID = "sha256:";
-    /** The whole event, for rows whose text columns could not hold it exactly (U+0000). */
-    static final String RAW_COLUMN = "_sluice_raw";
-    /** The full messageId of a row whose {@code id} is hashed. */
-    static final String MESSAGE_ID_COLUMN = "_sluice_message_id";
-
-    private static final ObjectWriter ASCII_JSON =
-            new ObjectMapper().writer().with(JsonWriteFeature.ESCAPE_NON_ASCII.mappedFeature());
-
     private EventMapper() {}
 
     /** The batch as rows by table name (sorted: every worker touches tables in the same order), and its rejects. */
@@ -77,16 +62,17 @@ final class EventMapper {
                 rejected.add(new Rejected(event, "cannot be mapped to warehouse rows: " + e));
                 continue;
             }
-            if (hasNul(event)) {
-                Value raw = Value.text(rawJson(event));
+            if (StoredIds.hasNul(event)) {
+                Value raw = Value.text(StoredIds.rawJson(event));
                 for (List<Map<String, Value>> tableRows : rows.values())
-                    for (Map<String, Value> row : tableRows) row.put(RAW_COLUMN, raw);
+                    for (Map<String, Value> row : tableRows) row.put(StoredIds.RAW_COLUMN, raw);
             }
             rows.forEach(
                     (table, list) -> list.forEach(row -> table(tables, table).add(row)));
-            String userId = type.equals("identify") ? presentText(event.get("userId")) : null;
+            String userId = type.equals("identify") ? StoredIds.presentText(event.get("userId")) : null;
             if (userId != null) {
-                users.computeIfAbsent(storedId(userId), UserState::new).apply(event, traits(event.get("traits")));
+                users.computeIfAbsent(StoredIds.storedId(userId), UserState::new)
+                        .apply(event, traits(event.get("traits")));
             }
         }
         if (!users.isEmpty()) {
@@ -148,13 +134,13 @@ final class EventMapper {
     /** The columns every event table shares: the fixed fields and context_*. */
     private static Map<String, Value> base(ObjectNode event) {
         Map<String, Value> row = new LinkedHashMap<>();
-        String messageId = presentText(event.get("messageId"));
+        String messageId = StoredIds.presentText(event.get("messageId"));
         if (messageId == null) {
             row.put("id", Value.text("sluice-" + sha256(event.toString())));
         } else {
-            String id = storedId(messageId);
+            String id = StoredIds.storedId(messageId);
             row.put("id", Value.text(id));
-            if (!id.equals(messageId)) row.put(MESSAGE_ID_COLUMN, Value.text(messageId));
+            if (!id.equals(messageId)) row.put(StoredIds.MESSAGE_ID_COLUMN, Value.text(messageId));
         }
         with(row, "received_at", Value.of(event.get("receivedAt")));
         with(row, "sent_at", Value.of(event.get("sentAt")));
@@ -228,62 +214,9 @@ final class EventMapper {
         row.putIfAbsent(column, value.from(new ColumnOrigin(kind, path, alternate), node));
     }
 
-    /**
-     * The id column's value for a messageId or userId: the id itself, unless it could not be a primary key or
-     * would not read back exactly — longer than {@link #MAX_ID_BYTES} UTF-8 bytes, holding U+0000 or an unpaired
-     * surrogate, or starting with {@code sha256:} — then {@code sha256:} + the hex SHA-256 of its UTF-16 code units.
-     */
-    static String storedId(String id) {
-        boolean hash = id.startsWith(HASHED_ID) || id.indexOf('\0') >= 0;
-        if (!hash && id.length() > MAX_ID_BYTES / 3) hash = id.getBytes(StandardCharsets.UTF_8).length > MAX_ID_BYTES;
-        for (int i = 0; !hash && i < id.length(); i++) {
-            char c = id.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < id.length() && Character.isLowSurrogate(id.charAt(i + 1))) i++;
-            else if (Character.isSurrogate(c)) hash = true;
-        }
-        if (!hash) return id;
-        try {
-            return HASHED_ID
-                    + HexFormat.of()
-                            .formatHex(MessageDigest.getInstance("SHA-256")
-                                    .digest(id.getBytes(StandardCharsets.UTF_16BE)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** An id field's text, or null when absent, JSON null or empty: an empty id means no id. */
-    static String presentText(JsonNode node) {
-        if (node == null || node.isNull() || node.isMissingNode()) return null;
-        String text = node.isTextual() ? node.textValue() : node.isValueNode() ? node.asText() : node.toString();
-        return text.isEmpty() ? null : text;
-    }
-
     private static Value idText(JsonNode node) {
-        String text = presentText(node);
+        String text = StoredIds.presentText(node);
         return text == null ? null : Value.text(text);
-    }
-
-    private static boolean hasNul(JsonNode node) {
-        if (node.isTextual()) return node.textValue().indexOf('\0') >= 0;
-        if (node.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> field = it.next();
-                if (field.getKey().indexOf('\0') >= 0 || hasNul(field.getValue())) return true;
-            }
-        } else if (node.isArray()) {
-            for (JsonNode item : node) if (hasNul(item)) return true;
-        }
-        return false;
-    }
-
-    /** The event as JSON with every non-ASCII character escaped: exact in any text column. */
-    static String rawJson(ObjectNode event) {
-        try {
-            return ASCII_JSON.writeValueAsString(event);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static Map<String, Value> with(Map<String, Value> row, String column, Value value) {
