@@ -139,7 +139,8 @@ class ArchitectureTest {
             List.of("http", "event", "retry", "config", "lifecycle"));
 
     /** The links drawn across a row ({@code a ─ b}): the first imports the second. */
-    private static final Map<String, String> ACROSS_A_ROW = Map.of("bench", "cli", "failover", "db");
+    private static final Map<String, String> ACROSS_A_ROW =
+            Map.of("bench", "cli", "failover", "db", "embedded", "kafka");
 
     @Test
     void packagesImportOnlyTheRowsBelowThem() {
