@@ -311,6 +311,11 @@ public final class ConfigSchema {
                                                             "embedded",
                                                             "Target cluster; 'embedded'/'same' means Sluice's own Kafka."),
                                             "topic", key(Kind.STRING, null, "Target topic."),
+                                            "markerTopic",
+                                                    key(
+                                                            Kind.STRING,
+                                                            "sluice.delivery-markers",
+                                                            "Compacted topic on the target cluster holding each sync and partition's delivery marker, committed in the same transaction as the events (created if missing)."),
                                             "producer",
                                                     new Opaque(
                                                             "Extra producer settings, a mapping of Kafka producer config names to values."),

@@ -287,8 +287,9 @@ public final class Worker implements Service {
             store.complete(batch, now, outcome.toRetry(), outcome.dead());
             return Optional.empty();
         }
-        return store.completeAndClaimNext(
-                batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), RUN_BATCHES);
+        Destination destination = destinations.get(destinationOfSync.getOrDefault(batch.syncId(), ""));
+        int run = destination == null || destination.deliversRuns() ? RUN_BATCHES : 1;
+        return store.completeAndClaimNext(batch, now, outcome.toRetry(), outcome.dead(), settings.leaseDuration(), run);
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */

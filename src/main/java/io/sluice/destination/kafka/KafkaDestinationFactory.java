@@ -17,8 +17,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * Type {@code kafka}: forwards events to a topic of the same or another Kafka cluster (docs/webhooks.md, "Kafka
  * destination"). Keys: {@code bootstrapServers} ('embedded' or 'same': Sluice's own
- * cluster), {@code topic} (must exist, or the cluster must create topics automatically) and {@code producer},
- * extra producer settings merged over Sluice's. The producer is always idempotent with {@code acks=all}.
+ * cluster), {@code topic} (must exist, or the cluster must create topics automatically), {@code markerTopic} (the
+ * compacted topic of delivery markers, created if missing) and {@code producer}, extra producer settings merged over
+ * Sluice's. The producers are always transactional (ids per sync and partition, set by Sluice) with {@code acks=all}.
  */
 public final class KafkaDestinationFactory implements DestinationFactory {
     /** Settings that make the delivery guarantees (or that Sluice sets from other keys); extras may not change them. */
@@ -38,6 +39,10 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         if (topic == null || topic.isBlank()) throw invalid(settings, "topic", "is required");
         if (!topic.matches("[a-zA-Z0-9._-]{1,249}"))
             throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
+        String markers = markerTopic(settings);
+        if (!markers.matches("[a-zA-Z0-9._-]{1,249}"))
+            throw invalid(settings, "markerTopic", "'" + markers + "' is not a valid Kafka topic name");
+        if (markers.equals(topic)) throw invalid(settings, "markerTopic", "must not be the destination's topic");
         Map<String, Object> config = producerConfig(settings, isResolved(servers) ? servers : "localhost:9092");
         try {
             new ProducerConfig(config); // checks every value's type and range; no I/O
@@ -51,7 +56,10 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         String servers = settings.string("bootstrapServers");
         if (isResolved(servers) || own.kafkaBootstrapServers() == null) return create(settings);
         return new KafkaDestination(
-                settings.id(), settings.string("topic"), producerConfig(settings, own.kafkaBootstrapServers()));
+                settings.id(),
+                settings.string("topic"),
+                markerTopic(settings),
+                producerConfig(settings, own.kafkaBootstrapServers()));
     }
 
     @Override
@@ -63,7 +71,13 @@ public final class KafkaDestinationFactory implements DestinationFactory {
                     "bootstrapServers",
                     "'" + servers + "' needs to know this deployment's own Kafka cluster");
         }
-        return new KafkaDestination(settings.id(), settings.string("topic"), producerConfig(settings, servers));
+        return new KafkaDestination(
+                settings.id(), settings.string("topic"), markerTopic(settings), producerConfig(settings, servers));
+    }
+
+    private static String markerTopic(DestinationSettings settings) {
+        String topic = settings.string("markerTopic");
+        return topic == null ? "sluice.delivery-markers" : topic;
     }
 
     private static boolean isResolved(String servers) {
@@ -78,6 +92,8 @@ public final class KafkaDestinationFactory implements DestinationFactory {
         // without closing; these end a stuck send well inside a lease, and the batch is retried (docs/reliability.md).
         config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "8000");
         config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "20000");
+        // initTransactions and commitTransaction wait this long for the transaction coordinator (default 60 s).
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "20000");
         Object extra = settings.opaque("producer");
         if (extra != null) {
             if (!(extra instanceof JsonNode node) || !(node.isObject() || node.isNull())) {
@@ -89,7 +105,7 @@ public final class KafkaDestinationFactory implements DestinationFactory {
                     throw invalid(
                             settings,
                             "producer." + entry.getKey(),
-                            "is fixed by Sluice (idempotent producer, acks=all)");
+                            "is fixed by Sluice (transactional producer, acks=all)");
                 }
                 if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
                     throw invalid(settings, "producer." + entry.getKey(), "must be a single value");
