@@ -8,6 +8,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
+import io.sluice.destination.kafka.DeliveryMarker.Delivery;
 import io.sluice.event.UserKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -66,38 +67,41 @@ final class TransactionLane implements AutoCloseable {
         lastUsedNanos = System.nanoTime();
         boolean chain = batch.partition() < 0;
         List<ObjectNode> events = batch.events();
-        List<String> keys = EventKeys.of(events);
+        List<byte[]> values = events.stream().map(TransactionLane::json).toList();
+        List<String> keys = EventKeys.of(events, values);
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            records.add(new ProducerRecord<>(
+                    topic, UserKey.of(events.get(i)).getBytes(StandardCharsets.UTF_8), values.get(i)));
+        }
         try {
             ready();
-            DeliveryMarker before = markers.get(markerKey);
+            DeliveryMarker before = markers.getOrDefault(markerKey, DeliveryMarker.NONE);
             Set<String> committed = new HashSet<>();
             Map<String, String> refused = new LinkedHashMap<>();
-            if (before != null && chain && before.first() == batch.firstOffset()) {
+            Delivery self = Delivery.of(batch, EventKeys.digest(keys), Map.of());
+            if (chain) {
                 committed.addAll(before.delivered());
-                committed.addAll(before.refused().keySet());
-                refused.putAll(before.refused());
-            } else if (before != null && !chain && before.sameDelivery(batch)) {
-                return report(events, keys, before.refused()); // committed before: skipped
-            } else if (before != null && !chain && before.laterThan(batch)) {
-                throw DeliveryException.retriable(
-                        "batch " + batch.batchId() + " (offsets " + batch.firstOffset() + "-" + batch.lastOffset()
-                                + ") is older than batch " + before.batch() + ", already committed to topic " + topic
-                                + " by " + transactionalId + ": this claim is no longer current",
-                        null);
+                before.recent().forEach(d -> refused.putAll(d.refused()));
+                committed.addAll(refused.keySet());
+            } else {
+                Delivery done = before.find(self);
+                if (done != null) return report(events, keys, done.refused()); // committed before: skipped
             }
             List<Integer> pending = new ArrayList<>();
             for (int i = 0; i < events.size(); i++) if (!committed.contains(keys.get(i))) pending.add(i);
             if (pending.isEmpty()) return report(events, keys, refused);
-            Map<String, String> refusedNow = send(events, keys, pending);
+            Map<String, String> refusedNow = send(records, keys, pending);
             refused.putAll(refusedNow);
-            List<String> delivered = new ArrayList<>();
+            DeliveryMarker after;
             if (chain) {
-                delivered.addAll(committed);
-                for (int i : pending) if (!refusedNow.containsKey(keys.get(i))) delivered.add(keys.get(i));
+                Set<String> delivered = new java.util.LinkedHashSet<>(committed);
+                for (int i : pending) delivered.add(keys.get(i));
                 delivered.removeAll(refused.keySet());
+                after = new DeliveryMarker(List.of(Delivery.of(batch, self.digest(), refused)), List.copyOf(delivered));
+            } else {
+                after = before.with(Delivery.of(batch, self.digest(), refusedNow), List.of());
             }
-            DeliveryMarker after = new DeliveryMarker(
-                    batch.batchId(), batch.firstOffset(), batch.lastOffset(), batch.part(), delivered, refused);
             producer.send(markerTopic.record(markerKey, after));
             producer.commitTransaction();
             markers.put(markerKey, after);
@@ -126,7 +130,8 @@ final class TransactionLane implements AutoCloseable {
      * is sent again in a new transaction; any other failure aborts and fails the delivery retriably. Returns the refused
      * events' keys with the reasons.
      */
-    private Map<String, String> send(List<ObjectNode> events, List<String> keys, List<Integer> pending)
+    private Map<String, String> send(
+            List<ProducerRecord<byte[], byte[]>> records, List<String> keys, List<Integer> pending)
             throws InterruptedException, DeliveryException {
         Map<String, String> refused = new LinkedHashMap<>();
         while (true) {
@@ -136,10 +141,8 @@ final class TransactionLane implements AutoCloseable {
             Throwable failure = null;
             for (int i : pending) {
                 if (refused.containsKey(keys.get(i))) continue;
-                ObjectNode event = events.get(i);
                 try {
-                    futures.add(producer.send(new ProducerRecord<>(
-                            topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event))));
+                    futures.add(producer.send(records.get(i)));
                     sent.add(i);
                 } catch (KafkaException e) {
                     failure = e; // the transaction is failing already: the rest would fail the same way
@@ -158,7 +161,7 @@ final class TransactionLane implements AutoCloseable {
             producer.abortTransaction();
             boolean newlyRefused = false;
             for (int i : suspects) {
-                String reason = probe(events.get(i));
+                String reason = probe(records.get(i));
                 if (reason != null) {
                     refused.put(keys.get(i), reason);
                     newlyRefused = true;
@@ -180,12 +183,11 @@ final class TransactionLane implements AutoCloseable {
      * records of a failed transaction fail with the very exception of the record that broke it, so only a record
      * refused on its own is the culprit. Returns the reason, or null when it was taken.
      */
-    private String probe(ObjectNode event) throws InterruptedException {
+    private String probe(ProducerRecord<byte[], byte[]> record) throws InterruptedException {
         producer.beginTransaction();
         Throwable cause;
         try {
-            Future<RecordMetadata> future = producer.send(
-                    new ProducerRecord<>(topic, UserKey.of(event).getBytes(StandardCharsets.UTF_8), json(event)));
+            Future<RecordMetadata> future = producer.send(record);
             producer.flush();
             cause = causeOf(future);
         } finally {
