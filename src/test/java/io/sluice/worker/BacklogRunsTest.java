@@ -92,7 +92,9 @@ class BacklogRunsTest {
                 assertThat(runs).isNotNull();
                 // The Kafka destination recognises a rerun by the exact batch it committed, so it takes no runs
                 // (Destination.deliversRuns); runs of a destination that dedupes nothing need a webhook variant.
-                assertThat(runs.max()).as("batch by batch to a Kafka destination").isEqualTo(1);
+                assertThat(runs.max())
+                        .as("batch by batch to a Kafka destination")
+                        .isEqualTo(1);
                 assertThat(runs.totalAmount())
                         .as("every planned batch delivered exactly once")
                         .isEqualTo(doneBatches(front));
