@@ -41,6 +41,8 @@ import org.apache.kafka.common.errors.TransactionAbortedException;
 final class TransactionLane implements AutoCloseable {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
+    /** Event keys a retry chain's marker keeps (a chain delivers at most 100 events at a time). */
+    private static final int CHAIN_KEYS = 1000;
 
     final String transactionalId;
     final ReentrantLock lock = new ReentrantLock();
@@ -98,7 +100,10 @@ final class TransactionLane implements AutoCloseable {
                 Set<String> delivered = new java.util.LinkedHashSet<>(committed);
                 for (int i : pending) delivered.add(keys.get(i));
                 delivered.removeAll(refused.keySet());
-                after = new DeliveryMarker(List.of(Delivery.of(batch, self.digest(), refused)), List.copyOf(delivered));
+                List<String> kept = new ArrayList<>(delivered);
+                // a rerun carries at most a chain's limit of events: the newest keys are enough
+                if (kept.size() > CHAIN_KEYS) kept = kept.subList(kept.size() - CHAIN_KEYS, kept.size());
+                after = new DeliveryMarker(List.of(Delivery.of(batch, self.digest(), refused)), kept);
             } else {
                 after = before.with(Delivery.of(batch, self.digest(), refusedNow), List.of());
             }
