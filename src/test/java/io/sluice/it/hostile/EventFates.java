@@ -40,7 +40,7 @@ final class EventFates {
     private final List<Generated> accepted = new ArrayList<>();
     private final Map<Generated, String> refused = new LinkedHashMap<>();
 
-    Fates(
+    EventFates(
             long seed,
             Map<String, String> syncs,
             BodyReceiver hook,
