@@ -92,9 +92,9 @@ public final class HostileEvents {
             Shape shape = Shape.values()[random.nextInt(Shape.values().length)];
             events.add(event(shape));
             if (shape == Shape.ODD_MESSAGE_ID && random.nextInt(3) == 0) { // "…\u0000" next to "…\\u0000"
-                Generated nul = events.getLast();
                 String base = "pair-" + run + "-" + next++;
-                nul.event().put("messageId", base + "\u0000");
+                Generated nul = with(events.removeLast(), base + "\u0000", "a messageId ending in NUL");
+                events.add(nul);
                 events.add(with(nul, base + "\\u0000", "the literal-backslash twin of a NUL messageId"));
             }
         }
