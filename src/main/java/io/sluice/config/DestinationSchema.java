@@ -188,15 +188,21 @@ final class DestinationSchema {
                 Kind.STRING_MAP,
                 "",
                 "Kafka client settings for the target cluster (TLS, SASL), like kafka.clientProperties; with 'embedded'/'same' they are added to kafka.clientProperties.");
+        static final Key<String> MARKER_TOPIC = key(
+                "markerTopic",
+                Kind.STRING,
+                "sluice.delivery-markers",
+                "Compacted topic on the target cluster holding each sync and partition's delivery marker, committed in the same transaction as the events (created if missing).");
         static final Retry RETRY = new Retry();
         static final Section KEYS =
-                Section.of("kafka", BOOTSTRAP_SERVERS, TOPIC, PRODUCER, CLIENT_PROPERTIES, RETRY.section);
+                Section.of("kafka", BOOTSTRAP_SERVERS, TOPIC, MARKER_TOPIC, PRODUCER, CLIENT_PROPERTIES, RETRY.section);
 
         static DestinationSettings read(Values v) {
             return new DestinationSettings.Kafka(
                     v.get(ID),
                     v.get(BOOTSTRAP_SERVERS),
                     v.get(TOPIC),
+                    v.get(MARKER_TOPIC),
                     v.get(PRODUCER),
                     v.get(CLIENT_PROPERTIES),
                     RETRY.read(v));

@@ -201,6 +201,7 @@ public record SluiceConfig(
          * Type {@code kafka}: forwards to {@code topic}; {@code bootstrapServers} 'embedded' or 'same' is Sluice's
          * own cluster.
          *
+         * @param markerTopic the compacted topic of delivery markers on the target cluster (exactly once)
          * @param producer extra producer settings by Kafka's names, merged over Sluice's
          * @param clientProperties the target cluster's client settings (TLS, SASL), checked like
          *     {@code kafka.clientProperties}; may hold secrets
@@ -209,6 +210,7 @@ public record SluiceConfig(
                 String id,
                 String bootstrapServers,
                 String topic,
+                String markerTopic,
                 Map<String, String> producer,
                 Map<String, String> clientProperties,
                 RetrySettings retry)

@@ -45,6 +45,17 @@ public interface Destination extends AutoCloseable {
         return Duration.ZERO;
     }
 
+    /**
+     * Whether consecutive batches of one sync and partition may be delivered as one run (see {@code
+     * QueueStore#completeAndClaimNext}). A destination that recognises a rerun by the exact batch range it committed
+     * (the Kafka destination's delivery marker) says no: a rerun after a crash may otherwise be grouped differently
+     * from the run that was committed, and a range that only partly overlaps a committed one cannot be split without
+     * each event's offset.
+     */
+    default boolean deliversRuns() {
+        return true;
+    }
+
     @Override
     default void close() {}
 }

@@ -92,6 +92,8 @@ public final class EmbeddedKafka implements Service {
         p.put("offsets.topic.num.partitions", "8");
         p.put("transaction.state.log.replication.factor", "1");
         p.put("transaction.state.log.min.isr", "1");
+        // the Kafka destination is transactional: 50 partitions (the default) take long to create on a small machine
+        p.put("transaction.state.log.num.partitions", "8");
         p.put("share.coordinator.state.topic.replication.factor", "1");
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");

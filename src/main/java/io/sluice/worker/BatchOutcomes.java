@@ -70,18 +70,15 @@ final class BatchOutcomes {
         Instant now = clock.instant();
         Claim claim = Claim.batch(batch.attempts(), batch.createdAt(), 0, DeliveryDecision.PROMPT_CONFLICT_RETRIES);
         Decision decision = DeliveryDecision.ofFailure(claim, failure, new Rules(policyOf(batch), true), now);
-        record(
-                batch,
-                new BatchDelivery.Outcome(null, decision, List.of(), List.of(), List.of(), List.of(), null),
-                false);
+        record(batch, new BatchDelivery.Outcome(null, decision, List.of(), List.of(), List.of(), List.of(), null), 0);
     }
 
     /**
-     * Records {@code outcome}; a finished batch is completed and, when {@code handOn}, the sync's next due batches are
-     * claimed in the same transaction and returned. Never throws: a batch taken over is abandoned, one whose outcome
+     * Records {@code outcome}; a finished batch is completed and, when {@code handOnRun} is above 0, up to that many of
+     * the sync's next due batches are claimed in the same transaction and returned. Never throws: a batch taken over is abandoned, one whose outcome
      * the queue database would not take is left to its lease (or recorded dead when its content is why).
      */
-    Recorded record(ClaimedBatch batch, BatchDelivery.Outcome outcome, boolean handOn) {
+    Recorded record(ClaimedBatch batch, BatchDelivery.Outcome outcome, int handOnRun) {
         Instant now = clock.instant();
         try {
             switch (outcome.decision()) {
@@ -103,14 +100,14 @@ final class BatchOutcomes {
                     return Recorded.DONE;
                 }
                 default -> {
-                    if (!handOn) {
+                    if (handOnRun <= 0) {
                         retryingHiccups(batch, () -> store.complete(batch, now, outcome.toRetry(), outcome.dead()));
                         return Recorded.DONE;
                     }
                     Optional<ClaimedBatch> next = recordReturning(
                             batch,
                             () -> store.completeAndClaimNext(
-                                    batch, now, outcome.toRetry(), outcome.dead(), lease, Worker.RUN_BATCHES));
+                                    batch, now, outcome.toRetry(), outcome.dead(), lease, handOnRun));
                     return new Recorded(true, next.orElse(null));
                 }
             }

@@ -56,6 +56,8 @@ public final class Worker implements Service {
      * fewer transactions exactly when the worker is behind, and no change at all when it keeps up.
      */
     static final int RUN_BATCHES = 4;
+    /** Whether each destination (by id) takes consecutive batches as one run ({@link Destination#deliversRuns}). */
+    private final Map<String, Boolean> runsAllowed = new java.util.HashMap<>();
 
     /** Retry chains mostly wait (not due) or are short; several per slot keep retries of many users concurrent. */
     static final int RETRY_CHAINS_PER_SLOT = 8;
@@ -88,6 +90,7 @@ public final class Worker implements Service {
                 new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
+        destinations.forEach((id, d) -> runsAllowed.put(id, d.deliversRuns()));
         this.slots = new SlotClaims(store, config.syncs(), destinations, settings, inFlight, clock, owner);
         this.outcomes = new BatchOutcomes(store, destinationOfSync, policies, settings, inFlight, metrics, clock);
         this.loops = new WorkerLoops(
@@ -169,10 +172,11 @@ public final class Worker implements Service {
         try {
             BatchDelivery.Outcome outcome = delivery.deliver(batch);
             // Nothing is handed on to a destination that would refuse it now (see claim): its next batch waits unread.
-            boolean handOn = outcome.finished()
-                    && loops.running()
-                    && available(destinationOfSync.getOrDefault(batch.syncId(), ""));
-            BatchOutcomes.Recorded recorded = outcomes.record(batch, outcome, handOn);
+            String destination = destinationOfSync.getOrDefault(batch.syncId(), "");
+            boolean handOn = outcome.finished() && loops.running() && available(destination);
+            // A destination that recognises reruns by the exact batch range it committed takes batches one by one.
+            int run = runsAllowed.getOrDefault(destination, true) ? RUN_BATCHES : 1;
+            BatchOutcomes.Recorded recorded = outcomes.record(batch, outcome, handOn ? run : 0);
             if (recorded.handedOn() != null) {
                 next = recorded.handedOn();
                 inFlight.hold(next); // before the finished one leaves: its slot is never seen free

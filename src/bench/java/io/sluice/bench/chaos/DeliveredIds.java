@@ -36,7 +36,10 @@ public final class DeliveredIds {
                                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
                                 "earliest",
                                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                                false),
+                                false,
+                                // as the docs tell a Kafka destination's consumers: aborted attempts are not deliveries
+                                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                                "read_committed"),
                         new StringDeserializer(),
                         new StringDeserializer())) {
             consumer.subscribe(List.of(topic));

@@ -16,10 +16,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * Type {@code kafka}: forwards events to a topic of the same or another Kafka cluster (docs/webhooks.md, "Kafka
  * destination"). Keys: {@code bootstrapServers} ('embedded' or 'same': Sluice's own
- * cluster), {@code topic} (must exist, or the cluster must create topics automatically), {@code producer},
- * extra producer settings merged over Sluice's, and {@code clientProperties}, the target cluster's client settings
- * (TLS, SASL) checked like {@code kafka.clientProperties}. The producer is built by {@link KafkaClients} and is
- * always idempotent with {@code acks=all}.
+ * cluster), {@code topic} (must exist, or the cluster must create topics automatically), {@code markerTopic} (the
+ * compacted topic of delivery markers, created if missing), {@code producer}, extra producer settings merged over
+ * Sluice's, and {@code clientProperties}, the target cluster's client settings (TLS, SASL) checked like
+ * {@code kafka.clientProperties}. Its clients are built by {@link KafkaClients}; the producers are always
+ * transactional (ids per sync and partition, set by Sluice) with {@code acks=all}.
  */
 public final class KafkaDestinationFactory implements DestinationFactory<DestinationSettings.Kafka> {
     /** Settings that make the delivery guarantees (or that Sluice sets from other keys); extras may not change them. */
@@ -36,6 +37,10 @@ public final class KafkaDestinationFactory implements DestinationFactory<Destina
         String topic = settings.topic();
         if (!topic.matches("[a-zA-Z0-9._-]{1,249}"))
             throw invalid(settings, "topic", "'" + topic + "' is not a valid Kafka topic name");
+        String markers = settings.markerTopic();
+        if (!markers.matches("[a-zA-Z0-9._-]{1,249}"))
+            throw invalid(settings, "markerTopic", "'" + markers + "' is not a valid Kafka topic name");
+        if (markers.equals(topic)) throw invalid(settings, "markerTopic", "must not be the destination's topic");
         KafkaClients.validate(settings.clientProperties(), clientPropertiesKey(settings));
         String servers = settings.bootstrapServers();
         Map<String, Object> config = producerConfig(settings, isResolved(servers) ? servers : "localhost:9092");
@@ -75,7 +80,11 @@ public final class KafkaDestinationFactory implements DestinationFactory<Destina
             clients = own.with(settings.clientProperties(), clientPropertiesKey(settings));
         }
         return new KafkaDestination(
-                settings.id(), settings.topic(), clients, producerConfig(settings, clients.bootstrapServers()));
+                settings.id(),
+                settings.topic(),
+                settings.markerTopic(),
+                clients,
+                producerConfig(settings, clients.bootstrapServers()));
     }
 
     private static String clientPropertiesKey(DestinationSettings settings) {
@@ -94,9 +103,11 @@ public final class KafkaDestinationFactory implements DestinationFactory<Destina
         // without closing; these end a stuck send well inside a lease, and the batch is retried (docs/reliability.md).
         config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "8000");
         config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "20000");
+        // initTransactions and commitTransaction wait this long for the transaction coordinator (default 60 s).
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "20000");
         settings.producer().forEach((name, value) -> {
             if (FIXED.contains(name))
-                throw invalid(settings, "producer." + name, "is fixed by Sluice (idempotent producer, acks=all)");
+                throw invalid(settings, "producer." + name, "is fixed by Sluice (transactional producer, acks=all)");
             config.put(name, value);
         });
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

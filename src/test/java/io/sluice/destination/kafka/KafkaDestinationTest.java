@@ -67,7 +67,9 @@ class KafkaDestinationTest {
     }
 
     private static DeliveryBatch batch(List<ObjectNode> events) {
-        return new DeliveryBatch("mirror-sync", "web", 1, 0, 100, 100 + events.size() - 1, events);
+        // a sync of its own per batch: the destination's markers are per sync and partition
+        return new DeliveryBatch(
+                "mirror-sync-" + java.util.UUID.randomUUID(), "web", 1, 0, 100, 100 + events.size() - 1, events);
     }
 
     @Test
@@ -171,6 +173,9 @@ class KafkaDestinationTest {
         assertThatThrownBy(() -> factory.validate(settings("127.0.0.1:9092", "t", "{enable.idempotence: false}")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("producer.enable.idempotence");
+        assertThatThrownBy(() -> factory.validate(settings("127.0.0.1:9092", "t", "{transactional.id: mine}")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("producer.transactional.id");
         assertThatThrownBy(() -> factory.validate(settings("127.0.0.1:9092", "t", "{linger.ms: soon}")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("linger.ms");
@@ -182,6 +187,7 @@ class KafkaDestinationTest {
                         settings("127.0.0.1:9092", "t", "{linger.ms: 50}"), "127.0.0.1:9092"))
                 .containsEntry("acks", "all")
                 .containsEntry("enable.idempotence", "true")
+                .doesNotContainKey("transactional.id") // set per sync and partition by the destination
                 .containsEntry("linger.ms", "50")
                 .as("a silent link ends a send well inside a lease")
                 .containsEntry("delivery.timeout.ms", "20000");
