@@ -44,8 +44,13 @@ record DeliveryMarker(List<Delivery> recent, List<String> delivered) {
         }
 
         static Delivery of(DeliveryBatch b, String digest, Map<String, String> refused) {
-            DeliveryBatch.BatchRange range = (DeliveryBatch.BatchRange) b.origin();
-            return new Delivery(b.batchId(), range.firstOffset(), range.lastOffset(), b.subset(), digest, refused);
+            // a batch by its offsets; a retry chain (batch 0) by its retry rows
+            return switch (b.origin()) {
+                case DeliveryBatch.BatchRange range ->
+                    new Delivery(b.batchId(), range.firstOffset(), range.lastOffset(), b.subset(), digest, refused);
+                case DeliveryBatch.RetryChain chain ->
+                    new Delivery(0, chain.firstRowId(), chain.lastRowId(), b.subset(), digest, refused);
+            };
         }
 
         boolean matches(Delivery other) {

@@ -141,13 +141,14 @@ class KafkaExactlyOnceTest {
         longer.addAll(events("later", 2));
         longer.subList(4, 6).forEach(e -> e.put("userId", "alice"));
         try (Destination first = DestinationRegistry.create(settings(topic, "{}"), CONTEXT)) {
-            // retry chains: partition -1, offsets are the retry rows' ids
-            assertThat(first.deliver(new DeliveryBatch(sync, "web", 0, -1, 17, 20, chain))
+            // a retry chain: retry rows 17-20
+            assertThat(first.deliver(new DeliveryBatch(sync, "web", new DeliveryBatch.RetryChain(17, 20), chain, null))
                             .allDelivered())
                     .isTrue();
         }
         try (Destination second = DestinationRegistry.create(settings(topic, "{}"), CONTEXT)) {
-            assertThat(second.deliver(new DeliveryBatch(sync, "web", 0, -1, 17, 31, longer))
+            assertThat(second.deliver(
+                                    new DeliveryBatch(sync, "web", new DeliveryBatch.RetryChain(17, 31), longer, null))
                             .allDelivered())
                     .isTrue();
         }

@@ -201,7 +201,7 @@ final class EventFates {
         };
         try (PreparedStatement statement =
                 warehouse.prepareStatement("SELECT count(*) FROM web." + table + " WHERE id = ?")) {
-            statement.setString(1, g.messageId());
+            statement.setString(1, warehouseId(g.messageId()));
             try (var rs = statement.executeQuery()) {
                 rs.next();
                 return rs.getLong(1) > 0;
@@ -209,6 +209,22 @@ final class EventFates {
         } catch (Exception e) {
             return false; // no such table yet, or an id PostgreSQL cannot take as text
         }
+    }
+
+    /**
+     * The warehouse's {@code id} for a messageId as docs/warehouse.md states it: the messageId, unless it is longer
+     * than 512 UTF-8 bytes, holds U+0000 or an unpaired surrogate, or starts with {@code sha256:} — then
+     * {@code sha256:} + the hex SHA-256 of its UTF-16 code units (big-endian).
+     */
+    static String warehouseId(String messageId) throws Exception {
+        boolean hash = messageId.startsWith("sha256:")
+                || messageId.indexOf('\0') >= 0
+                || messageId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 512
+                || !java.nio.charset.StandardCharsets.UTF_8.newEncoder().canEncode(messageId);
+        if (!hash) return messageId;
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                .digest(messageId.getBytes(java.nio.charset.StandardCharsets.UTF_16BE));
+        return "sha256:" + java.util.HexFormat.of().formatHex(digest);
     }
 
     /** The sync's dead letters by messageId, through the admin API: messageId → error. */

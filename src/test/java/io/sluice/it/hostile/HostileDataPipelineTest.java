@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Not in the default run yet ({@code -Dhostile.enabled=true} runs it): it fails until the fixes of issue 22's other
  * classes (warehouse names, byte-exact dead letters, header encoding, poison isolation) are merged.
  */
-@EnabledIfSystemProperty(named = "hostile.enabled", matches = "true")
 class HostileDataPipelineTest {
     static final int EVENTS = 160;
     static final Duration SETTLE = Duration.ofSeconds(75);
