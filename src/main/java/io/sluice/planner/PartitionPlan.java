@@ -1,11 +1,11 @@
 package io.sluice.planner;
 
 import io.sluice.config.SluiceConfig.SyncSettings;
-import io.sluice.queue.EventHeader;
+import io.sluice.event.EventHeader;
+import io.sluice.event.SyncFilter;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.ProgressUpdate;
 import io.sluice.queue.QueueStore;
-import io.sluice.queue.SyncFilter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -2,12 +2,12 @@ package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.EventHeader;
 import io.sluice.event.ExactEvent;
 import io.sluice.event.RoutingHeaders;
+import io.sluice.event.SyncFilter;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.queue.ClaimedBatch;
-import io.sluice.queue.EventHeader;
-import io.sluice.queue.SyncFilter;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;

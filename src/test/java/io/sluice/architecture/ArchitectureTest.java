@@ -99,6 +99,7 @@ class ArchitectureTest {
                         "io.sluice.failover..",
                         "io.sluice.queue..",
                         "io.sluice.planner..",
+                        "io.sluice.violations..",
                         "io.sluice.worker..")
                 .check(classes);
     }
@@ -130,7 +131,7 @@ class ArchitectureTest {
             List.of("console"),
             List.of("admin"),
             List.of("collector", "planner", "worker"),
-            List.of("function", "destination.postgres", "destination.webhook", "destination.kafka"),
+            List.of("function", "violations", "destination.postgres", "destination.webhook", "destination.kafka"),
             List.of("destination"),
             List.of("contract", "queue"),
             List.of("failover", "db"),
@@ -140,7 +141,7 @@ class ArchitectureTest {
 
     /** The links drawn across a row ({@code a ─ b}): the first imports the second. */
     private static final Map<String, String> ACROSS_A_ROW =
-            Map.of("bench", "cli", "failover", "db", "embedded", "kafka");
+            Map.of("bench", "cli", "failover", "db", "embedded", "kafka", "event", "config");
 
     @Test
     void packagesImportOnlyTheRowsBelowThem() {

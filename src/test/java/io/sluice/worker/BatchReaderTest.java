@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.event.SyncFilter;
 import io.sluice.queue.ClaimedBatch;
-import io.sluice.queue.SyncFilter;
 import io.sluice.support.TestEvents;
 import java.io.IOException;
 import java.time.Duration;

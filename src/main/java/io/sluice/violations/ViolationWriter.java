@@ -1,4 +1,4 @@
-package io.sluice.planner;
+package io.sluice.violations;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

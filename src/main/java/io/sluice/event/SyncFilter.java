@@ -1,4 +1,4 @@
-package io.sluice.queue;
+package io.sluice.event;
 
 import io.sluice.config.SluiceConfig.SyncSettings;
 import java.util.Set;
