@@ -23,16 +23,6 @@ public interface WritePermits {
     /** A permit for one write of the given kind of {@code work}. */
     Permit enter(Work work) throws SQLException;
 
-    /**
-     * As {@link #enter(Work)}: {@code draining} is {@link Work#FINISHING_HELD}.
-     *
-     * @deprecated name the work: {@code enter(Work.NEW)} or {@code enter(Work.FINISHING_HELD)}
-     */
-    @Deprecated(forRemoval = true)
-    default Permit enter(boolean draining) throws SQLException {
-        return enter(draining ? Work.FINISHING_HELD : Work.NEW);
-    }
-
     /** An admitted write; {@link #close()} once its statement or transaction finished (either way). */
     interface Permit extends AutoCloseable {
         @Override

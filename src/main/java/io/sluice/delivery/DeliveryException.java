@@ -40,26 +40,6 @@ public final class DeliveryException extends Exception {
         return failureClass.usesAttempt();
     }
 
-    /**
-     * A retriable failure of a destination that answered with an error.
-     *
-     * @deprecated name the class: {@code of(FailureClass.RESPONSIVE_ERROR, ...)} (kept for branches written before)
-     */
-    @Deprecated(forRemoval = true)
-    public static DeliveryException retriable(String message, Throwable cause) {
-        return of(FailureClass.RESPONSIVE_ERROR, message, cause);
-    }
-
-    /**
-     * A failure a retry cannot help.
-     *
-     * @deprecated name the class: {@code of(FailureClass.PERMANENT, ...)} or {@code EVENT_DATA}
-     */
-    @Deprecated(forRemoval = true)
-    public static DeliveryException permanent(String message, Throwable cause) {
-        return of(FailureClass.PERMANENT, message, cause);
-    }
-
     /** The offending event's messageId, or null when the batch as a whole failed. */
     public String messageId() {
         return messageId;

@@ -61,15 +61,6 @@ public final class SettledEvents {
         return keys;
     }
 
-    /** Names {@code events} (a part of a batch, see DeliveryBatch#part): 64 bits of SHA-256 of their keys, in hex. */
-    public static String digest(List<ObjectNode> events) {
-        MessageDigest sha = sha256();
-        ByteBuffer key = ByteBuffer.allocate(KEY_BYTES);
-        for (Key k : keysOf(events))
-            sha.update(key.clear().putLong(k.high()).putLong(k.low()).array());
-        return String.format("%016x", ByteBuffer.wrap(sha.digest()).getLong());
-    }
-
     public boolean contains(Key key) {
         return keys.contains(key);
     }

@@ -1,6 +1,7 @@
 package io.sluice.destination.kafka;
 
 import io.sluice.delivery.DeliveryException;
+import io.sluice.delivery.FailureClass;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -113,7 +114,8 @@ final class MarkerTopic {
             long deadline = System.nanoTime() + readTimeout.toNanos();
             while (consumer.position(partition) < highWatermark) {
                 if (System.nanoTime() > deadline) {
-                    throw DeliveryException.retriable(
+                    throw DeliveryException.of(
+                            FailureClass.RESPONSIVE_ERROR,
                             "marker topic " + topic + " was not readable up to offset " + highWatermark + " within "
                                     + readTimeout + " (a transaction still open on it?)",
                             null);

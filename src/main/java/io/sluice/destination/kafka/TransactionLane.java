@@ -117,7 +117,8 @@ final class TransactionLane implements AutoCloseable {
         } catch (KafkaException e) {
             reset();
             boolean fenced = e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException;
-            throw DeliveryException.retriable(
+            throw DeliveryException.of(
+                    FailureClass.RESPONSIVE_ERROR,
                     (fenced
                                     ? "fenced: a newer producer with transactional id " + transactionalId
                                             + " (another worker that took this delivery over) "
@@ -177,7 +178,8 @@ final class TransactionLane implements AutoCloseable {
                 failure = new KafkaException("records refused together, none alone (" + suspects.size() + ")");
             }
             if (!newlyRefused) {
-                throw DeliveryException.retriable(
+                throw DeliveryException.of(
+                        FailureClass.RESPONSIVE_ERROR,
                         "topic " + topic + " did not acknowledge every event (" + transactionalId + "): " + failure,
                         failure);
             }
