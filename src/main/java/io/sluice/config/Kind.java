@@ -102,6 +102,9 @@ public final class Kind<T> {
         return mode;
     });
     /** "" (no limit), "200/s" (requests per second) or "5000 events/s". */
+    public static final Kind<StartFrom> START_FROM =
+            scalar("earliest, latest or an ISO-8601 instant (2026-05-01T00:00:00Z)", StartFrom::parse);
+
     public static final Kind<String> RATE = scalar("a rate such as 200/s or 5000 events/s (empty: unlimited)", raw -> {
         String text = raw.trim();
         if (text.isEmpty()) return "";

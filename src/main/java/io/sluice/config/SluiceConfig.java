@@ -251,7 +251,33 @@ public record SluiceConfig(
             long maxBytes,
             Duration maxAge,
             String function,
-            Json settings) {
+            Json settings,
+            StartFrom startFrom) {
+        public SyncSettings(
+                String id,
+                String source,
+                String destination,
+                List<String> filterTypes,
+                List<String> filterEvents,
+                int maxEvents,
+                long maxBytes,
+                Duration maxAge,
+                String function,
+                Json settings) {
+            this(
+                    id,
+                    source,
+                    destination,
+                    filterTypes,
+                    filterEvents,
+                    maxEvents,
+                    maxBytes,
+                    maxAge,
+                    function,
+                    settings,
+                    StartFrom.EARLIEST);
+        }
+
         public SyncSettings(
                 String id,
                 String source,

@@ -24,8 +24,17 @@ public record DeliveryBatch(String syncId, String sourceId, Origin origin, List<
         String key(String syncId);
     }
 
-    /** A planned batch (or a run of them): offsets {@code firstOffset}-{@code lastOffset} of one partition. */
-    public record BatchRange(long batchId, int partition, long firstOffset, long lastOffset) implements Origin {
+    /**
+     * A planned batch (or a run of them): offsets {@code firstOffset}-{@code lastOffset} of one partition. {@code
+     * backfill}: the id of the backfill that planned it, 0 for the live lane (docs/replay.md). It is not part of the
+     * key: a backfill's rerun of a window sends the same keys.
+     */
+    public record BatchRange(long batchId, int partition, long firstOffset, long lastOffset, long backfill)
+            implements Origin {
+        public BatchRange(long batchId, int partition, long firstOffset, long lastOffset) {
+            this(batchId, partition, firstOffset, lastOffset, 0);
+        }
+
         @Override
         public String key(String syncId) {
             return syncId + ":" + partition + ":" + firstOffset + "-" + lastOffset;
@@ -54,6 +63,19 @@ public record DeliveryBatch(String syncId, String sourceId, Origin origin, List<
             long lastOffset,
             List<ObjectNode> events) {
         this(syncId, sourceId, new BatchRange(batchId, partition, firstOffset, lastOffset), events, null);
+    }
+
+    /** The whole of a planned batch's range of lane {@code backfill} (0: live). */
+    public DeliveryBatch(
+            String syncId,
+            String sourceId,
+            long batchId,
+            int partition,
+            long firstOffset,
+            long lastOffset,
+            long backfill,
+            List<ObjectNode> events) {
+        this(syncId, sourceId, new BatchRange(batchId, partition, firstOffset, lastOffset, backfill), events, null);
     }
 
     /** Some of this batch's events, named by a digest of their messageIds (see {@link #subset}). */

@@ -31,6 +31,7 @@ final class PartitionPlan {
         final SyncSettings sync;
         final SyncFilter filter;
         Long stored;
+        boolean recordStart;
         long next;
         long lastSeen;
         int count;
@@ -52,15 +53,30 @@ final class PartitionPlan {
             Map<String, QueueStore.Position> positions,
             long defaultStart,
             Instant now) {
+        this(partition, syncs, positions, Map.of(), defaultStart, now);
+    }
+
+    /**
+     * @param starts where a sync without a position starts when its {@code startFrom} is not earliest (resolved by
+     *     the planner); the others start at {@code defaultStart}, the oldest retained offset
+     */
+    PartitionPlan(
+            int partition,
+            List<SyncSettings> syncs,
+            Map<String, QueueStore.Position> positions,
+            Map<String, Long> starts,
+            long defaultStart,
+            Instant now) {
         this.partition = partition;
         this.lastRecorded = now;
         for (SyncSettings sync : syncs) {
             QueueStore.Position position = positions.get(sync.id());
-            cursors.put(
-                    sync.id(),
-                    position == null
-                            ? new Cursor(sync, null, defaultStart)
-                            : new Cursor(sync, position.stored(), position.next()));
+            Cursor cursor = position == null
+                    ? new Cursor(sync, null, starts.getOrDefault(sync.id(), defaultStart))
+                    : new Cursor(sync, position.stored(), position.next());
+            // a start resolved from "latest" or a time must be recorded at once: resolved again later, it would move
+            cursor.recordStart = position == null && starts.containsKey(sync.id());
+            cursors.put(sync.id(), cursor);
         }
     }
 
@@ -110,6 +126,7 @@ final class PartitionPlan {
      */
     boolean hasWork(Instant now) {
         if (!cuts.isEmpty()) return true;
+        if (cursors.values().stream().anyMatch(c -> c.recordStart && c.stored == null)) return true;
         if (now.isBefore(lastRecorded.plus(IDLE_PROGRESS_INTERVAL))) return false;
         return cursors.values().stream().anyMatch(c -> c.count == 0 && c.lastSeen + 1 > c.next);
     }

@@ -3,6 +3,7 @@ package io.sluice.planner;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.config.StartFrom;
 import io.sluice.delivery.Failures;
 import io.sluice.failover.WriteHeldException;
 import io.sluice.kafka.ConsumerLoop;
@@ -152,7 +153,9 @@ public final class Planner implements Service {
                 var positions = store.positions(partition);
                 // Only the database says where planning stands; Kafka's committed offset may be ahead of it after a
                 // failover lost recent queue writes. A sync with no position starts at the oldest retained event.
-                PartitionPlan plan = new PartitionPlan(partition, syncs, positions, beginning(tp), clock.instant());
+                long beginning = beginning(tp);
+                PartitionPlan plan = new PartitionPlan(
+                        partition, syncs, positions, starts(tp, positions, beginning), beginning, clock.instant());
                 plans.put(partition, plan);
                 consumer.seek(tp, plan.seekOffset());
                 unloaded.remove(partition);
@@ -164,6 +167,24 @@ public final class Planner implements Service {
                 databaseUnavailable(e);
             }
         }
+    }
+
+    /** Where syncs without a position whose {@code startFrom} is latest or a time start on {@code tp}. */
+    private Map<String, Long> starts(TopicPartition tp, Map<String, QueueStore.Position> positions, long beginning) {
+        Map<String, Long> starts = new HashMap<>();
+        for (SyncSettings sync : syncs) {
+            StartFrom from = sync.startFrom();
+            if (positions.containsKey(sync.id()) || from.earliest()) continue;
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long start = end;
+            if (!from.latest()) {
+                var found = consumer.offsetsForTimes(Map.of(tp, from.at().toEpochMilli()))
+                        .get(tp);
+                if (found != null) start = found.offset();
+            }
+            starts.put(sync.id(), Math.max(beginning, start));
+        }
+        return starts;
     }
 
     private long beginning(TopicPartition tp) {

@@ -15,6 +15,8 @@ import java.util.List;
  * The claim statement of the virtual queue: due batches, pending ones whose time has come and running ones whose
  * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order), never
  * one of a paused sync. One statement, so two workers can never both take a batch ({@code FOR UPDATE SKIP LOCKED}).
+ * Order and runs hold within a lane ({@code batches.lane}: 0 live, else a backfill's id, docs/replay.md), and a
+ * claim takes due live batches before due backfill ones, so a backfill fills only the slots live traffic leaves.
  */
 final class BatchClaims {
     private static final String SQL = """
@@ -25,15 +27,15 @@ final class BatchClaims {
                   AND """ + SyncPauseStore.notPaused("b") + """
                   AND NOT EXISTS (SELECT 1 FROM batches e
                                   WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
-                                    AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
-                ORDER BY b.next_attempt_at, b.id
+                                    AND e.lane = b.lane AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
+                ORDER BY b.lane <> 0, b.next_attempt_at, b.id
                 LIMIT ?
                 FOR UPDATE SKIP LOCKED)
             UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
                                  attempts = b.attempts + 1, updated_at = ?
             FROM due WHERE b.id = due.id
             RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                      b.attempts, b.epoch, b.created_at, b.settled""";
+                      b.attempts, b.epoch, b.created_at, b.settled, b.lane""";
 
     private BatchClaims() {}
 
@@ -50,12 +52,12 @@ final class BatchClaims {
     private static final String SUCCESSORS = """
             WITH run AS (
                 SELECT b.id FROM batches b
-                WHERE b.sync_id = ? AND b.topic = ? AND b.kafka_partition = ? AND b.first_offset > ?
+                WHERE b.sync_id = ? AND b.topic = ? AND b.kafka_partition = ? AND b.lane = ? AND b.first_offset > ?
                   AND b.status = 'pending' AND b.next_attempt_at <= ? AND b.attempts = 0
                   AND """ + SyncPauseStore.notPaused("b") + """
                   AND NOT EXISTS (SELECT 1 FROM batches e
                                   WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
-                                    AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running')
+                                    AND e.lane = b.lane AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running')
                                     AND NOT (e.status = 'pending' AND e.next_attempt_at <= ? AND e.attempts = 0
                                              AND e.first_offset > ?))
                 ORDER BY b.first_offset
@@ -65,7 +67,7 @@ final class BatchClaims {
                                  attempts = b.attempts + 1, updated_at = ?
             FROM run WHERE b.id = run.id
             RETURNING b.id, b.sync_id, b.topic, b.kafka_partition, b.first_offset, b.last_offset, b.event_count,
-                      b.attempts, b.epoch, b.created_at, b.settled""";
+                      b.attempts, b.epoch, b.created_at, b.settled, b.lane""";
 
     /** Claims the due successors of {@code done} (see {@link #SUCCESSORS}), in offset order. */
     static List<ClaimedBatch> successors(
@@ -75,14 +77,15 @@ final class BatchClaims {
             ps.setString(1, done.syncId());
             ps.setString(2, done.topic());
             ps.setInt(3, done.partition());
-            ps.setLong(4, done.lastOffset());
-            ps.setTimestamp(5, Timestamp.from(now));
+            ps.setLong(4, done.lane());
+            ps.setLong(5, done.lastOffset());
             ps.setTimestamp(6, Timestamp.from(now));
-            ps.setLong(7, done.lastOffset());
-            ps.setInt(8, limit);
-            ps.setString(9, done.owner());
-            ps.setTimestamp(10, Timestamp.from(now.plus(lease)));
-            ps.setTimestamp(11, Timestamp.from(now));
+            ps.setTimestamp(7, Timestamp.from(now));
+            ps.setLong(8, done.lastOffset());
+            ps.setInt(9, limit);
+            ps.setString(10, done.owner());
+            ps.setTimestamp(11, Timestamp.from(now.plus(lease)));
+            ps.setTimestamp(12, Timestamp.from(now));
             List<ClaimedBatch> claimed = read(counter.counted(ps), done.owner());
             claimed.sort(Comparator.comparingLong(ClaimedBatch::firstOffset));
             return claimed;
@@ -120,7 +123,8 @@ final class BatchClaims {
                         rs.getLong(9),
                         owner,
                         rs.getTimestamp(10).toInstant(),
-                        SettledEvents.fromBytes(rs.getBytes(11))));
+                        SettledEvents.fromBytes(rs.getBytes(11)),
+                        rs.getLong(12)));
             }
         }
         return claimed;

@@ -22,13 +22,51 @@ public record ClaimedBatch(
         String owner,
         Instant createdAt,
         List<Member> members,
-        SettledEvents settled) {
+        SettledEvents settled,
+        long lane) {
 
     /** One batch row of what is held, with the epoch of its claim. */
     public record Member(long id, long epoch) {}
 
     public ClaimedBatch {
         members = List.copyOf(members);
+    }
+
+    /** A live batch or run (lane 0). */
+    public ClaimedBatch(
+            long id,
+            String syncId,
+            String topic,
+            int partition,
+            long firstOffset,
+            long lastOffset,
+            int eventCount,
+            int attempts,
+            long epoch,
+            String owner,
+            Instant createdAt,
+            List<Member> members,
+            SettledEvents settled) {
+        this(
+                id,
+                syncId,
+                topic,
+                partition,
+                firstOffset,
+                lastOffset,
+                eventCount,
+                attempts,
+                epoch,
+                owner,
+                createdAt,
+                members,
+                settled,
+                0);
+    }
+
+    /** Whether a backfill planned it ({@link #lane} is then the backfill's id; 0 is the sync's live lane). */
+    public boolean backfill() {
+        return lane != 0;
     }
 
     /**
@@ -64,6 +102,38 @@ public record ClaimedBatch(
                 settled);
     }
 
+    /** A single batch row of lane {@code lane} (0: live; else the backfill that planned it). */
+    public ClaimedBatch(
+            long id,
+            String syncId,
+            String topic,
+            int partition,
+            long firstOffset,
+            long lastOffset,
+            int eventCount,
+            int attempts,
+            long epoch,
+            String owner,
+            Instant createdAt,
+            SettledEvents settled,
+            long lane) {
+        this(
+                id,
+                syncId,
+                topic,
+                partition,
+                firstOffset,
+                lastOffset,
+                eventCount,
+                attempts,
+                epoch,
+                owner,
+                createdAt,
+                List.of(new Member(id, epoch)),
+                settled,
+                lane);
+    }
+
     /**
      * Consecutive single batches of one sync and partition (in offset order) as one run: the first one's identity,
      * the span of all, the most attempts and the oldest creation (retry limits stay as strict as for any member), and
@@ -96,13 +166,15 @@ public record ClaimedBatch(
                 first.owner(),
                 created,
                 consecutive.stream().map(b -> new Member(b.id(), b.epoch())).toList(),
-                settled);
+                settled,
+                first.lane());
     }
 
     @Override
     public String toString() {
         String what = members.size() == 1 ? "batch " + id : "run of " + members.size() + " batches from " + id;
-        return what + " (sync " + syncId + ", partition " + partition + ", offsets " + firstOffset + "-" + lastOffset
-                + ", attempt " + attempts + ", epoch " + epoch + (settled == null ? "" : ", " + settled) + ")";
+        return what + " (sync " + syncId + (lane == 0 ? "" : ", backfill " + lane) + ", partition " + partition
+                + ", offsets " + firstOffset + "-" + lastOffset + ", attempt " + attempts + ", epoch " + epoch
+                + (settled == null ? "" : ", " + settled) + ")";
     }
 }

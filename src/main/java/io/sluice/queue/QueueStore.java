@@ -61,15 +61,16 @@ public final class QueueStore {
 
     /**
      * Where each sync resumes planning this partition: the stored position, or just past its newest batch when that
-     * is further (a position write lost in a failover while the batch row survived).
+     * is further (a position write lost in a failover while the batch row survived). Live lane only: a backfill's
+     * batches (docs/replay.md) never move these positions.
      */
     public Map<String, Position> positions(int partition) throws SQLException {
         String sql = """
                 SELECT s.sync_id, p.next_offset, GREATEST(p.next_offset, (SELECT b.last_offset + 1 FROM batches b
-                         WHERE b.sync_id = s.sync_id AND b.topic = ? AND b.kafka_partition = ?
+                         WHERE b.sync_id = s.sync_id AND b.topic = ? AND b.kafka_partition = ? AND b.lane = 0
                          ORDER BY b.first_offset DESC LIMIT 1)) AS next_offset
                 FROM (SELECT sync_id FROM planner_progress WHERE topic = ? AND kafka_partition = ?
-                      UNION SELECT DISTINCT sync_id FROM batches WHERE topic = ? AND kafka_partition = ?) s
+                      UNION SELECT DISTINCT sync_id FROM batches WHERE topic = ? AND kafka_partition = ? AND lane = 0) s
                 LEFT JOIN planner_progress p ON p.sync_id = s.sync_id AND p.topic = ? AND p.kafka_partition = ?""";
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.admin.AdminServer;
+import io.sluice.admin.BackfillAdminRoutes;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.admin.KafkaHealth;
@@ -36,7 +37,10 @@ import io.sluice.kafka.KafkaClients;
 import io.sluice.kafka.TopicSetup;
 import io.sluice.lifecycle.Service;
 import io.sluice.lifecycle.Shutdown;
+import io.sluice.planner.BackfillPlanner;
+import io.sluice.planner.BackfillWindows;
 import io.sluice.planner.Planner;
+import io.sluice.queue.BackfillStore;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
@@ -86,6 +90,7 @@ public final class Sluice implements Service {
     private final List<Shutdown.Named> running = new ArrayList<>();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private KafkaClients kafka;
+    private BackfillStore backfills;
     private String jdbcUrl;
     private Collector collector;
     private AdminServer admin;
@@ -140,6 +145,7 @@ public final class Sluice implements Service {
             }
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, kafka, queueStore, clock, registry));
+                run("backfill planner", new BackfillPlanner(config, kafka, backfills(), clock));
                 violationWriter = new ViolationWriter(
                         database.dataSource(),
                         guard.gate(),
@@ -168,6 +174,11 @@ public final class Sluice implements Service {
                                 new RetryStore(database.dataSource(), guard.gate()),
                                 clock,
                                 FunctionReplay.of(functions)),
+                        clock));
+                admin.add(new BackfillAdminRoutes(
+                        backfills(),
+                        new BackfillWindows(kafka, config.kafka().eventsTopic()),
+                        config.syncs().stream().collect(Collectors.toMap(SluiceConfig.SyncSettings::id, s -> s)),
                         clock));
                 pauses = new SyncPauseStore(database.dataSource(), guard.gate());
                 admin.add(new SyncAdminRoutes(
@@ -398,5 +409,12 @@ public final class Sluice implements Service {
         Collections.reverse(reversed);
         Shutdown.closeInOrder(reversed, SHUTDOWN_BUDGET);
         registry.close();
+    }
+
+    /** The backfills of the queue database (planner and admin API share one). */
+    private BackfillStore backfills() {
+        if (backfills == null)
+            backfills = new BackfillStore(database.dataSource(), config.kafka().eventsTopic(), guard.gate());
+        return backfills;
     }
 }

@@ -109,6 +109,7 @@ final class BatchDelivery {
                 batch.partition(),
                 batch.firstOffset(),
                 batch.lastOffset(),
+                batch.lane(),
                 attempt.events());
         DeliveryBatch sent = attempt.now().size() == attempt.events().size() ? whole : whole.subset(attempt.now());
         Rules rules = new Rules(policies.get(sync.destination()), takeRates.acceptsMost(sync.destination()));

@@ -88,7 +88,10 @@ final class KafkaDestination implements Destination {
         String transactionalId;
         String markerKey;
         if (batch.origin() instanceof DeliveryBatch.BatchRange range) {
-            transactionalId = TransactionalIds.forPartition(batch.syncId(), range.partition());
+            // a backfill lane has its own id: its batches of this partition are delivered beside the live ones
+            transactionalId = range.backfill() == 0
+                    ? TransactionalIds.forPartition(batch.syncId(), range.partition())
+                    : TransactionalIds.forBackfill(batch.syncId(), range.partition());
             markerKey = transactionalId;
         } else {
             String user = UserKey.of(batch.events().getFirst());

@@ -22,6 +22,14 @@ final class TransactionalIds {
         return "sluice-" + encode(syncId) + "-" + partition;
     }
 
+    /**
+     * {@code sluice-<sync>-<partition>-backfill}: the batches of a sync's backfill lane of one partition (one backfill
+     * at a time per sync, docs/replay.md), delivered beside the live lane's, so never under the live lane's id.
+     */
+    static String forBackfill(String syncId, int partition) {
+        return forPartition(syncId, partition) + "-backfill";
+    }
+
     /** {@code sluice-<sync>-retry-<slot>}: the retry chains of one sync whose user hashes to {@code slot}. */
     static String forRetries(String syncId, int slot) {
         return "sluice-" + encode(syncId) + "-retry-" + slot;
