@@ -39,7 +39,7 @@ final class BackfillLane implements AutoCloseable {
         this.rate = backfill.ratePerSecond();
         this.refilledAt = now;
         this.leasedAt = now;
-        this.allowance = Math.min(rate, sync.maxEvents());
+        this.allowance = rate;
         this.consumer = clients.consumer(Map.of(
                 ConsumerConfig.CLIENT_ID_CONFIG,
                 "sluice-backfill-" + backfill.id(),

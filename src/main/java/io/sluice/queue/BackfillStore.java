@@ -148,7 +148,8 @@ public final class BackfillStore {
                        (SELECT count(*) FROM batches x WHERE x.lane = b.id AND x.status IN ('pending', 'running')),
                        (SELECT count(*) FROM batches x WHERE x.lane = b.id AND x.status = 'dead'),
                        b.created_at, b.finished_at
-                FROM backfills b WHERE b.topic = ? """ + tail;
+                FROM backfills b WHERE b.topic = ?
+                """ + tail;
         List<Backfill> found = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(sql)) {
