@@ -72,10 +72,16 @@ class BackfillLaneClaimTest {
         assertThat(run.lane()).as("a run stays within its lane").isEqualTo(lane);
         assertThat(run.firstOffset()).isEqualTo(10);
         assertThat(run.members()).hasSize(1);
-        assertThat(store.positions(0))
-                .as("live positions ignore the backfill's batches")
-                .containsOnlyKeys("s");
-        assertThat(store.positions(0).get("s").next()).isEqualTo(510);
+        backfills.recordPlan(
+                lane,
+                "planner-a",
+                List.of(new PlannedBatch("s", 0, 20, 609, 10, 100)),
+                List.of(new BackfillStore.Advance(0, 20, 610)),
+                now.plusSeconds(5));
+        assertThat(store.positions(0)).containsOnlyKeys("s");
+        assertThat(store.positions(0).get("s").next())
+                .as("live planning resumes past its own newest batch, not the backfill's further one")
+                .isEqualTo(520);
     }
 
     @Test
