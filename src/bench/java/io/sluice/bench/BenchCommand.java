@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
             BenchWrkCommand.class,
             BenchChaosCommand.class,
             LoadCommand.class,
-            BenchDestinationsCommand.class
+            BenchDestinationsCommand.class,
+            BenchBackfillCommand.class
         },
         description = {
             "Measures, in one run on this machine: a raw Kafka producer with the collector's settings (events/s), "

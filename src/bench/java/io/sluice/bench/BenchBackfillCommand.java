@@ -1,0 +1,200 @@
+package io.sluice.bench;
+
+import io.sluice.config.ConfigLoader;
+import io.sluice.runtime.Sluice;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./sluice bench backfill}: the live lane's latency without and with a running backfill (docs/replay.md,
+ * docs/performance.md). Standalone Sluice (embedded Kafka and PostgreSQL) with two webhook syncs to in-process
+ * receivers: {@code live} (event mode, paced /v1/batch load, latency = arrival minus the collector's receivedAt) and
+ * {@code replay} (batch mode). {@code --events} history events are published and delivered once by the replay sync's
+ * live lane; then the live load runs for {@code --duration} alone, and again while a backfill sends the history again.
+ */
+@Command(
+        name = "backfill",
+        mixinStandardHelpOptions = true,
+        description = "Live p50/p99 latency without and with a backfill of --events history events running.")
+final class BenchBackfillCommand implements Callable<Integer> {
+    @Option(
+            names = "--events",
+            defaultValue = "1000000",
+            description = "History events to backfill (${DEFAULT-VALUE}).")
+    int events;
+
+    @Option(names = "--live-rate", defaultValue = "500", description = "Live events/s (${DEFAULT-VALUE}).")
+    int liveRate;
+
+    @Option(
+            names = "--duration",
+            defaultValue = "60s",
+            converter = BenchCommand.DurationConverter.class,
+            description = "Measured time per phase (${DEFAULT-VALUE}).")
+    Duration duration;
+
+    @Option(
+            names = "--rate",
+            defaultValue = "100000",
+            description = "The backfill's rate limit, events/s (${DEFAULT-VALUE}).")
+    int backfillRate;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = Files.createTempDirectory("sluice-bench-backfill");
+        try (BenchReceiver live = new BenchReceiver();
+                BenchReceiver replay = new BenchReceiver()) {
+            String yaml = """
+                    dataDir: %s
+                    kafka: {bootstrapServers: embedded, embeddedPort: 0, partitions: 8}
+                    postgres: {url: embedded, embeddedPort: 0, user: sluice}
+                    collector: {host: 127.0.0.1, port: 0}
+                    admin: {host: 127.0.0.1, port: 0, token: bench-token}
+                    sources: [{id: web, writeKey: wk_bench}]
+                    destinations:
+                      - {id: live-hook, type: webhook, url: "%s", mode: event}
+                      - {id: replay-hook, type: webhook, url: "%s", mode: batch, maxBatchEvents: 500}
+                    syncs:
+                      - {id: live, source: web, destination: live-hook, filter: {events: [Live]}}
+                      - {id: replay, source: web, destination: replay-hook, filter: {events: [History]}, batch: {maxEvents: 1000}}
+                    """.formatted(dir, live.url(), replay.url());
+            try (Sluice sluice = Sluice.standalone(new ConfigLoader(Map.of()).loadYaml(yaml))) {
+                sluice.start();
+                Instant historyFrom = Instant.now().minusSeconds(1);
+                publishHistory(sluice.bootstrapServers());
+                System.out.printf("Published %,d history events; waiting for the replay sync's live lane%n", events);
+                awaitAccepted(replay, events, Duration.ofMinutes(30));
+                live.swapLatency();
+                Phase alone = measure(sluice, live, replay, null);
+                String body = "{\"from\":\"" + historyFrom + "\",\"rate\":" + backfillRate + "}";
+                Phase beside = measure(sluice, live, replay, body);
+                String report = """
+                        | phase | live events | live p50 | live p99 | live max | replay events redelivered |
+                        | --- | ---: | ---: | ---: | ---: | ---: |
+                        %s
+                        %s
+                        """.formatted(alone.row("live only"), beside.row("live + backfill of " + events));
+                System.out.println(report);
+                System.out.printf(
+                        "live p99 with the backfill: %+.0f %% of the p99 without%n",
+                        100.0 * (beside.p99 - alone.p99) / Math.max(1, alone.p99));
+            }
+        }
+        return 0;
+    }
+
+    record Phase(long count, long p50, long p99, long max, long replayed) {
+        String row(String name) {
+            return "| %s | %,d | %.1f ms | %.1f ms | %.1f ms | %,d |"
+                    .formatted(name, count, p50 / 1000.0, p99 / 1000.0, max / 1000.0, replayed);
+        }
+    }
+
+    private Phase measure(Sluice sluice, BenchReceiver live, BenchReceiver replay, String backfill) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long replayedBefore = replay.redeliveries();
+        if (backfill != null) {
+            var response = http.send(
+                    HttpRequest.newBuilder(URI.create(sluice.adminUrl() + "/admin/syncs/replay/backfill"))
+                            .header("Authorization", "Bearer bench-token")
+                            .POST(HttpRequest.BodyPublishers.ofString(backfill))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            System.out.println("Backfill started: " + response.statusCode() + " " + response.body());
+        }
+        AtomicBoolean running = new AtomicBoolean(true);
+        String auth = "Basic " + Base64.getEncoder().encodeToString("wk_bench:".getBytes(StandardCharsets.UTF_8));
+        int perRequest = 10;
+        long interval = 1_000_000_000L * perRequest / liveRate;
+        long[] sent = {0};
+        Thread load = Thread.ofPlatform().start(() -> {
+            long next = System.nanoTime();
+            while (running.get()) {
+                StringBuilder b = new StringBuilder("{\"batch\":[");
+                for (int i = 0; i < perRequest; i++) {
+                    b.append(i == 0 ? "" : ",")
+                            .append("{\"type\":\"track\",\"event\":\"Live\",\"userId\":\"u")
+                            .append((sent[0] + i) % 1000)
+                            .append("\"}");
+                }
+                try {
+                    http.send(
+                            HttpRequest.newBuilder(URI.create(sluice.collectorUrl() + "/v1/batch"))
+                                    .header("Authorization", auth)
+                                    .header("Content-Type", "application/json")
+                                    .POST(HttpRequest.BodyPublishers.ofString(
+                                            b.append("]}").toString()))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding());
+                    sent[0] += perRequest;
+                } catch (Exception e) {
+                    System.err.println("live request failed: " + e);
+                }
+                next += interval;
+                LockSupport.parkNanos(Math.max(0, next - System.nanoTime()));
+            }
+        });
+        LockSupport.parkNanos(duration.toNanos());
+        running.set(false);
+        load.join();
+        LockSupport.parkNanos(Duration.ofSeconds(3).toNanos()); // the last live events arrive
+        LatencyHistogram h = live.swapLatency();
+        return new Phase(
+                h.count(), h.percentile(50), h.percentile(99), h.max(), replay.redeliveries() - replayedBefore);
+    }
+
+    private void publishHistory(String bootstrap) {
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                Map.of(
+                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrap,
+                        ProducerConfig.LINGER_MS_CONFIG,
+                        20,
+                        ProducerConfig.BATCH_SIZE_CONFIG,
+                        256 * 1024,
+                        ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                        "lz4"),
+                new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            String now = Instant.now().toString();
+            for (int i = 0; i < events; i++) {
+                String user = "h" + (i % 5000);
+                String value = "{\"type\":\"track\",\"event\":\"History\",\"userId\":\"" + user
+                        + "\",\"messageId\":\"hist-" + i
+                        + "\",\"receivedAt\":\"" + now + "\",\"timestamp\":\"" + now
+                        + "\",\"sourceId\":\"web\",\"properties\":{\"n\":" + i + "}}";
+                producer.send(new ProducerRecord<>(
+                        "sluice.events",
+                        ("web:" + user).getBytes(StandardCharsets.UTF_8),
+                        value.getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+    }
+
+    private static void awaitAccepted(BenchReceiver receiver, long count, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (receiver.acceptedEvents() < count) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("history not delivered in " + timeout);
+            LockSupport.parkNanos(Duration.ofMillis(500).toNanos());
+        }
+    }
+}
