@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             WorkerCommand.class,
             DbCommand.class,
             DlqCommand.class,
+            PrivacyCommand.class,
             ConfigCommand.class,
             FunctionCommand.class,
             ContractCommand.class,
