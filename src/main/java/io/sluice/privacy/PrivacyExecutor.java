@@ -74,6 +74,11 @@ public final class PrivacyExecutor implements Service {
     @Override
     public synchronized void start() {
         if (executor != null) return;
+        try {
+            erased.refresh(store);
+        } catch (SQLException e) {
+            log.warn("Could not read the deletion requests at start (retried every {}): {}", INTERVAL, e.toString());
+        }
         executor = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("sluice-privacy").factory());
         executor.scheduleWithFixedDelay(this::tick, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);

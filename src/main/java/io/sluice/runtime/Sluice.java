@@ -319,7 +319,7 @@ public final class Sluice implements Service {
         worker.topicRetention(EventsTopic.retention(kafka, config.kafka().eventsTopic()));
         ErasedUsers erased = new ErasedUsers(registry, clock);
         worker.erasedUsers(erased);
-        run("worker", worker);
+        // Before the worker: its first claims already discard what deletion requests cover.
         run(
                 "privacy requests",
                 new PrivacyExecutor(
@@ -332,6 +332,7 @@ public final class Sluice implements Service {
                         erased,
                         processId,
                         clock));
+        run("worker", worker);
     }
 
     /**
