@@ -534,6 +534,7 @@ async function route() {
     else if (path === '/database') await databaseView();
     else if (path === '/functions') await functionsView();
     else if (path === '/backfills') await backfillsView(); // replay.js
+    else if (path === '/privacy') await privacyView(); // privacy.js
     else show(h('h1', {}, 'Not found'));
   } catch (e) {
     show(h('h1', {}, 'Error'), h('p', { class: 'bad' }, e.message));

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             DbCommand.class,
             DlqCommand.class,
             SyncCommand.class,
+            PrivacyCommand.class,
             ConfigCommand.class,
             FunctionCommand.class,
             ContractCommand.class,

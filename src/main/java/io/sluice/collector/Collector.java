@@ -12,6 +12,7 @@ import io.sluice.http.JsonErrors;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.lifecycle.HttpServers;
 import io.sluice.lifecycle.Service;
+import io.sluice.suppression.Suppressions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -55,6 +56,19 @@ public final class Collector implements Service {
             Contracts contracts,
             MeterRegistry registry,
             Clock clock) {
+        this(settings, sources, kafka, topic, contracts, Suppressions.NONE, registry, clock);
+    }
+
+    /** @param suppressions the people whose events are dropped (docs/privacy.md) */
+    public Collector(
+            CollectorSettings settings,
+            List<SourceSettings> sources,
+            KafkaClients kafka,
+            String topic,
+            Contracts contracts,
+            Suppressions suppressions,
+            MeterRegistry registry,
+            Clock clock) {
         this.settings = settings;
         this.registry = registry;
         CollectorMetrics metrics = new CollectorMetrics(registry);
@@ -71,7 +85,8 @@ public final class Collector implements Service {
                 violations,
                 rejections,
                 metrics,
-                clock);
+                clock,
+                suppressions);
     }
 
     @Override

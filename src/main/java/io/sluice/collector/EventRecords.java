@@ -10,6 +10,7 @@ import io.sluice.collector.EventPublisher.OutgoingEvent;
 import io.sluice.contract.Contract;
 import io.sluice.contract.Violation;
 import io.sluice.event.RoutingHeaders;
+import io.sluice.suppression.Suppressions;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.header.Header;
@@ -25,8 +26,15 @@ final class EventRecords {
     private final EventValidator validator;
     private final EventEnricher enricher = new EventEnricher();
     private final long maxStoredRequestBytes;
+    private final Suppressions suppressions;
 
     EventRecords(ObjectMapper mapper, EventValidator validator, long maxStoredRequestBytes) {
+        this(mapper, validator, maxStoredRequestBytes, Suppressions.NONE);
+    }
+
+    /** @param suppressions whose events are dropped after validation (answered 200, counted, never in Kafka) */
+    EventRecords(ObjectMapper mapper, EventValidator validator, long maxStoredRequestBytes, Suppressions suppressions) {
+        this.suppressions = suppressions;
         this.mapper = mapper;
         this.validator = validator;
         this.maxStoredRequestBytes = maxStoredRequestBytes;
@@ -60,6 +68,7 @@ final class EventRecords {
         List<OutgoingEvent> outgoing = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             EventScan event = events.get(i);
+            if (!suppressions.isEmpty() && suppressed(event)) continue;
             byte[] value = writer.write(request.body(), event, types[i], i);
             stored.add(value.length, i);
             String key = writer.partitionKey(event);
@@ -87,6 +96,7 @@ final class EventRecords {
         for (int i = 0; i < events.size(); i++) {
             ObjectNode event = events.get(i);
             enricher.enrich(event, types[i], facts, i);
+            if (!suppressions.isEmpty() && suppressed(event)) continue;
             if (contract != null && !contract.admit(event, facts.receivedAt(), violations)) continue;
             byte[] value;
             try {
@@ -111,6 +121,20 @@ final class EventRecords {
         }
         stored.flush();
         return outgoing;
+    }
+
+    /** Privacy (docs/privacy.md): the event of a suppressed userId or anonymousId is left out. */
+    private boolean suppressed(EventScan event) {
+        return suppressions.drops(
+                RecordWriter.identity(event, EventScan.USER_ID), RecordWriter.identity(event, EventScan.ANONYMOUS_ID));
+    }
+
+    private boolean suppressed(ObjectNode event) {
+        JsonNode userId = event.get("userId");
+        JsonNode anonymousId = event.get("anonymousId");
+        return suppressions.drops(
+                userId == null || userId.isNull() ? null : userId.asText(),
+                anonymousId == null || anonymousId.isNull() ? null : anonymousId.asText());
     }
 
     /** The record's routing headers; the user is the key's part after {@code source:}. */

@@ -12,6 +12,7 @@ import io.sluice.contract.Contracts;
 import io.sluice.contract.Violation;
 import io.sluice.contract.ViolationPublisher;
 import io.sluice.http.ThrottledLog;
+import io.sluice.suppression.Suppressions;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -74,6 +75,30 @@ final class IngestHandler {
             RejectionPublisher rejections,
             CollectorMetrics metrics,
             Clock clock) {
+        this(
+                mapper,
+                sources,
+                contracts,
+                settings,
+                publisher,
+                violationPublisher,
+                rejections,
+                metrics,
+                clock,
+                Suppressions.NONE);
+    }
+
+    IngestHandler(
+            ObjectMapper mapper,
+            Sources sources,
+            Contracts contracts,
+            CollectorSettings settings,
+            EventPublisher publisher,
+            ViolationPublisher violationPublisher,
+            RejectionPublisher rejections,
+            CollectorMetrics metrics,
+            Clock clock,
+            Suppressions suppressions) {
         this.rejections = rejections;
         this.mapper = mapper;
         this.sources = sources;
@@ -87,7 +112,10 @@ final class IngestHandler {
         this.bodyReader = new BodyReader(settings.maxRequestSize());
         this.parser = new RequestParser(mapper, settings.maxBatchEvents());
         this.records = new EventRecords(
-                mapper, new EventValidator(settings.maxEventSize()), STORED_REQUEST_FACTOR * settings.maxRequestSize());
+                mapper,
+                new EventValidator(settings.maxEventSize()),
+                STORED_REQUEST_FACTOR * settings.maxRequestSize(),
+                suppressions);
         this.clientAddress = new ClientAddress(settings.trustedProxies());
     }
 

@@ -130,7 +130,7 @@ final class RecordWriter {
         return facts.sourceId() + ":" + UserKey.of(identity(e, USER_ID), identity(e, ANONYMOUS_ID), messageId);
     }
 
-    private static String identity(EventScan e, int slot) {
+    static String identity(EventScan e, int slot) {
         JsonToken token = e.token(slot);
         return token == JsonToken.VALUE_STRING || token == JsonToken.VALUE_NUMBER_INT ? e.text(slot) : null;
     }

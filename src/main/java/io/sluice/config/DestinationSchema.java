@@ -84,6 +84,11 @@ final class DestinationSchema {
                 Kind.OPTIONAL_STRING,
                 "",
                 "Enables X-Sluice-Signature (HMAC-SHA256 of the body) and X-Sluice-Timestamp.");
+        static final Key<String> DELETION_URL = key(
+                "deletionUrl",
+                Kind.OPTIONAL_HTTP_URL,
+                "",
+                "Optional http(s) URL that privacy deletion requests POST the deleted ids to (docs/privacy.md).");
         static final Key<String> RATE_LIMIT =
                 key("rateLimit", Kind.RATE, "", "Optional limit such as 200/s (requests) or 5000 events/s.");
         static final Key<Integer> MAX_CONCURRENCY = key(
@@ -139,6 +144,7 @@ final class DestinationSchema {
                 HEADERS,
                 TIMEOUT,
                 SECRET,
+                DELETION_URL,
                 RATE_LIMIT,
                 MAX_CONCURRENCY,
                 MAX_WAIT,
@@ -167,7 +173,8 @@ final class DestinationSchema {
                             breaker.get(FAILURE_RATE),
                             breaker.get(ERROR_RATE),
                             breaker.get(PROBES),
-                            breaker.get(COOL_DOWN)));
+                            breaker.get(COOL_DOWN)),
+                    v.get(DELETION_URL));
         }
     }
 

@@ -95,6 +95,10 @@ public final class Kind<T> {
             throw new IllegalArgumentException("must be an http:// or https:// URL, got '" + raw + "'");
         }
     });
+    /** An http(s) URL, or empty for none. */
+    public static final Kind<String> OPTIONAL_HTTP_URL =
+            scalar("an http:// or https:// URL, or empty", raw -> raw.isBlank() ? "" : HTTP_URL.convert(raw));
+
     public static final Kind<String> WEBHOOK_MODE = scalar("event or batch", raw -> {
         String mode = raw.trim();
         if (!mode.equals("event") && !mode.equals("batch"))

@@ -182,7 +182,8 @@ public record SluiceConfig(
                 Duration maxWait,
                 boolean orderPerUser,
                 RetrySettings retry,
-                BreakerSettings circuitBreaker)
+                BreakerSettings circuitBreaker,
+                String deletionUrl)
                 implements DestinationSettings {
             public static final String TYPE = "webhook";
 

@@ -34,13 +34,14 @@ import javax.sql.DataSource;
 public final class Console implements AdminRoutes, Service {
     /** Client-side routes: every one answers the same page, which renders the view for its path. */
     private static final String[] PAGES = {
-        "/", "/sources/{id}", "/syncs/{id}", "/dead-letters", "/database", "/functions", "/backfills", "/login"
+        "/", "/sources/{id}", "/syncs/{id}", "/dead-letters", "/database", "/functions", "/backfills", "/privacy", "/login"
     };
 
     private static final Map<String, String> ASSETS = Map.of(
             "app.js",
             "text/javascript; charset=utf-8",
             "replay.js",
+            "privacy.js",
             "text/javascript; charset=utf-8",
             "app.css",
             "text/css; charset=utf-8",

@@ -11,6 +11,7 @@ import io.sluice.admin.BackfillAdminRoutes;
 import io.sluice.admin.DlqAdminRoutes;
 import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.admin.KafkaHealth;
+import io.sluice.admin.PrivacyAdminRoutes;
 import io.sluice.admin.SyncAdminRoutes;
 import io.sluice.collector.Collector;
 import io.sluice.config.ConfigException;
@@ -41,11 +42,17 @@ import io.sluice.planner.BackfillPlanner;
 import io.sluice.planner.BackfillWindows;
 import io.sluice.planner.Planner;
 import io.sluice.queue.BackfillStore;
+import io.sluice.privacy.ErasedUsers;
+import io.sluice.privacy.PrivacyExecutor;
+import io.sluice.privacy.PrivacyRequests;
+import io.sluice.privacy.PrivacyStore;
 import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.DeadLetterStore;
 import io.sluice.queue.QueueStore;
 import io.sluice.queue.RetryStore;
 import io.sluice.queue.SyncPauseStore;
+import io.sluice.suppression.SuppressedIds;
+import io.sluice.suppression.SuppressionTopic;
 import io.sluice.violations.ViolationWriter;
 import io.sluice.worker.BatchReader;
 import io.sluice.worker.Worker;
@@ -133,12 +140,17 @@ public final class Sluice implements Service {
             new JvmThreadMetrics().bindTo(registry);
             new ProcessorMetrics().bindTo(registry);
             if (roles.contains(Role.COLLECTOR)) {
+                // Privacy (docs/privacy.md): the suppressed ids, followed from their compacted topic, not the database.
+                SuppressedIds suppressed = new SuppressedIds(
+                        kafka, SuppressionTopic.name(config.kafka().eventsTopic()), registry);
+                run("suppressions", suppressed);
                 collector = new Collector(
                         config.collector(),
                         config.sources(),
                         kafka,
                         config.kafka().eventsTopic(),
                         Contracts.from(config),
+                        suppressed,
                         registry,
                         clock);
                 run("collector", collector);
@@ -180,6 +192,8 @@ public final class Sluice implements Service {
                         new BackfillWindows(kafka, config.kafka().eventsTopic()),
                         config.syncs().stream().collect(Collectors.toMap(SluiceConfig.SyncSettings::id, s -> s)),
                         clock));
+                admin.add(new PrivacyAdminRoutes(
+                        new PrivacyRequests(new PrivacyStore(database.dataSource(), guard.gate()), config, clock)));
                 pauses = new SyncPauseStore(database.dataSource(), guard.gate());
                 admin.add(new SyncAdminRoutes(
                         pauses,
@@ -314,6 +328,21 @@ public final class Sluice implements Service {
                 registry,
                 processId);
         worker.topicRetention(EventsTopic.retention(kafka, config.kafka().eventsTopic()));
+        ErasedUsers erased = new ErasedUsers(registry, clock);
+        worker.erasedUsers(erased);
+        // Before the worker: its first claims already discard what deletion requests cover.
+        run(
+                "privacy requests",
+                new PrivacyExecutor(
+                        config,
+                        database.dataSource(),
+                        guard.gate(),
+                        new SuppressionTopic.Writer(
+                                kafka, SuppressionTopic.name(config.kafka().eventsTopic())),
+                        destinations,
+                        erased,
+                        processId,
+                        clock));
         run("worker", worker);
     }
 

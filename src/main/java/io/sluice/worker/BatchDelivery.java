@@ -11,6 +11,7 @@ import io.sluice.event.SyncFilter;
 import io.sluice.function.FunctionFailure;
 import io.sluice.function.FunctionResult;
 import io.sluice.function.Functions;
+import io.sluice.privacy.ErasedUsers;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.DeadLetterKind;
@@ -55,6 +56,7 @@ final class BatchDelivery {
     private final BatchReader reader;
     private final Clock clock;
     private final TakeRates takeRates = new TakeRates();
+    private volatile ErasedUsers erased; // null: no privacy deletions to honour
 
     /**
      * What a delivered batch leaves behind, by its {@code decision} (never {@code Split} or {@code RetryNow}: those
@@ -93,6 +95,10 @@ final class BatchDelivery {
         this.retries = retries;
         this.reader = reader;
         this.clock = clock;
+    }
+
+    void erasedUsers(ErasedUsers erased) {
+        this.erased = erased;
     }
 
     Map<String, SyncSettings> syncs() {
@@ -144,6 +150,7 @@ final class BatchDelivery {
             throw DeliveryException.of(
                     FailureClass.PERMANENT, "sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
+        if (erased != null) events = erased.keep(sync.id(), events); // docs/privacy.md
         SettledEvents before = batch.settled();
         List<DeadLetter> dead = new ArrayList<>();
         if (functions != null && sync.hasFunction()) {

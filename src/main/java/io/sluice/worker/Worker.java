@@ -10,6 +10,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.Destination;
 import io.sluice.function.Functions;
 import io.sluice.lifecycle.Service;
+import io.sluice.privacy.ErasedUsers;
 import io.sluice.queue.BatchNotifications;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
@@ -118,6 +119,11 @@ public final class Worker implements Service {
     }
 
     /** The events topic's retention, for the queue-age warning (null: unknown or unlimited). */
+    /** Events of people deleted by a privacy request are discarded before delivery (docs/privacy.md). */
+    public void erasedUsers(ErasedUsers erased) {
+        delivery.erasedUsers(erased);
+    }
+
     public void topicRetention(Duration retention) {
         this.topicRetention = retention;
     }

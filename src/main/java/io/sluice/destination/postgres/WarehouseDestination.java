@@ -8,6 +8,7 @@ import io.sluice.delivery.Failures;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
+import io.sluice.destination.UserErasure;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * Loads batches into a PostgreSQL warehouse in Segment's schema: one schema per source, a table per event type
  * and per track event name (docs/warehouse.md). Each batch is one transaction; loading it again changes nothing.
  */
-final class WarehouseDestination implements Destination {
+final class WarehouseDestination implements Destination, UserErasure {
     private static final Logger log = LoggerFactory.getLogger(WarehouseDestination.class);
     /** The schema cache named a column, table or type that is not (or no longer) what the table has. */
     private static final Set<String> STALE_SCHEMA = Set.of("42703", "42P01", "3F000", "42804");
@@ -179,6 +180,12 @@ final class WarehouseDestination implements Destination {
                 buffers.add(out);
             }
         }
+    }
+
+    /** Privacy deletion (docs/privacy.md): the people's rows in the sources' schemas, see {@link WarehouseErasure}. */
+    @Override
+    public String erase(long requestId, Set<String> sourceIds, List<String> ids) throws SQLException {
+        return WarehouseErasure.erase(pool(), sourceIds, ids) + " rows";
     }
 
     private synchronized HikariDataSource pool() {

@@ -13,6 +13,7 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.DeliveryReport.EventFailure;
 import io.sluice.destination.Destination;
+import io.sluice.destination.UserErasure;
 import io.sluice.event.ExactEvent;
 import io.sluice.event.UserKey;
 import java.time.Clock;
@@ -46,13 +47,33 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Limits are per destination, shared by all concurrent deliveries: see {@link WebhookClient}.
  */
-final class WebhookDestination implements Destination {
+final class WebhookDestination implements Destination, UserErasure {
     private static final Logger log = LoggerFactory.getLogger(WebhookDestination.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final WebhookSettings settings;
     private final WebhookClient client;
     private final ThreadFactory laneThreads;
+
+    private DeletionCall deletion; // null: no deletionUrl
+
+    /** Privacy deletion requests call {@code deletionUrl} (docs/privacy.md). */
+    WebhookDestination withDeletionUrl(String deletionUrl, Clock clock) {
+        if (deletionUrl != null && !deletionUrl.isEmpty())
+            deletion = new DeletionCall(java.net.URI.create(deletionUrl), settings, clock);
+        return this;
+    }
+
+    @Override
+    public boolean erases() {
+        return deletion != null;
+    }
+
+    @Override
+    public String erase(long requestId, java.util.Set<String> sourceIds, List<String> ids) throws Exception {
+        if (deletion == null) throw new IllegalStateException("webhook " + settings.id() + " has no deletionUrl");
+        return deletion.send(requestId, ids);
+    }
 
     WebhookDestination(WebhookSettings settings, MeterRegistry registry, Clock clock) {
         this.settings = settings;

@@ -21,6 +21,7 @@ public final class WebhookDestinationFactory implements DestinationFactory<Desti
 
     @Override
     public Destination create(DestinationSettings.Webhook settings, DestinationContext context) {
-        return new WebhookDestination(WebhookSettings.from(settings), context.registry(), context.clock());
+        return new WebhookDestination(WebhookSettings.from(settings), context.registry(), context.clock())
+                .withDeletionUrl(settings.deletionUrl(), context.clock());
     }
 }
