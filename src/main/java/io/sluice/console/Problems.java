@@ -83,6 +83,13 @@ final class Problems {
                                     ? ", " + s.path("retryDepth").asLong() + " events in the retry queue"
                                     : ""),
                     link);
+        else if (rate > 0)
+            add(
+                    out,
+                    "warning",
+                    "recovered",
+                    "Sync " + id + ": " + percent(rate) + " of deliveries failed in the last minute, none lately",
+                    link);
         long age = s.path("ageSeconds").asLong();
         if (s.path("lagEvents").asLong() > 0 && age >= OLD_BACKLOG_SECONDS)
             add(

@@ -38,6 +38,15 @@ class ProblemsTest {
     }
 
     @Test
+    void anOutageThatEndedIsNoLongerFailing() {
+        // a minute with 30 failures, none in the last 10 s with deliveries going again
+        var after = new SyncHealth.Stats(40, 30, 0, 0, 0, 8, 0);
+        assertThat(SyncHealth.state(false, false, false, false, 0, after)).isEqualTo("idle");
+        var during = new SyncHealth.Stats(40, 30, 0, 0, 0, 0, 4);
+        assertThat(SyncHealth.state(false, false, false, false, 5, during)).isEqualTo("failing");
+    }
+
+    @Test
     void aBacklogTheDatabaseHoldsIsHeldAndTheDatabaseIsNamed() {
         // bug 5: with writes paused nothing is planned, so the queue is empty while events wait in Kafka
         assertThat(SyncHealth.state(false, true, false, false, 180, QUIET)).isEqualTo("held");
