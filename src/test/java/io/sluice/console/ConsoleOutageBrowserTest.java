@@ -7,9 +7,9 @@ import com.sun.net.httpserver.HttpServer;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.runtime.Sluice;
+import io.sluice.support.BrokerCluster;
 import io.sluice.support.Browser;
 import io.sluice.support.Http;
-import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -41,7 +41,8 @@ import org.openqa.selenium.WebElement;
 /**
  * Issue 25's "truth first": each outage is visible on the overview within 10 s, and so is its end. One Sluice (fixed
  * ports, so that it can be stopped and started again), one webhook receiver, events sent all along, one browser on
- * the overview page. Kinds driven here: database writes paused, webhook down, server gone.
+ * the overview page. Kinds driven here: database writes paused, webhook down, server gone, Kafka down (its own
+ * one-broker cluster, killed and restarted); and the phone layout.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleOutageBrowserTest {
@@ -49,6 +50,7 @@ class ConsoleOutageBrowserTest {
     static final String TOKEN = "outage-token-" + UUID.randomUUID();
     static final String WRITE_KEY = "wk_outage";
 
+    static BrokerCluster kafka;
     static SluiceConfig config;
     static Sluice sluice;
     static Browser browser;
@@ -62,6 +64,7 @@ class ConsoleOutageBrowserTest {
 
     @BeforeAll
     static void start() throws Exception {
+        kafka = BrokerCluster.start(Files.createTempDirectory("sluice-outage-kafka"), 1);
         receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         receiver.createContext("/hook", exchange -> {
             try (exchange) {
@@ -90,7 +93,7 @@ class ConsoleOutageBrowserTest {
                 planner: {groupId: outage-%s}
                 worker: {concurrency: 2, pollInterval: 50ms}
                 """.formatted(
-                        TestKafka.bootstrapServers(),
+                        kafka.bootstrapServers(),
                         id,
                         id,
                         id,
@@ -117,44 +120,41 @@ class ConsoleOutageBrowserTest {
         if (browser != null) browser.close();
         if (sluice != null) sluice.close();
         if (receiver != null) receiver.stop(0);
+        if (kafka != null) kafka.close();
     }
 
     @Test
     @Order(1)
     void databaseWritesPausedShowAndTheirEndToo() {
-        await().atMost(VISIBLE).until(() -> problems("database").isEmpty());
+        await().atMost(VISIBLE).until(() -> problemTexts("database").isEmpty());
         assertThat(Http.post(admin + "/admin/db/pause", "", "Authorization", "Bearer " + TOKEN)
                         .statusCode())
                 .isEqualTo(202);
-        await().atMost(VISIBLE).until(() -> !problems("database").isEmpty());
-        assertThat(problems("database").get(0).getText()).contains("outage", "Database writes paused");
-        await().atMost(VISIBLE)
-                .until(() -> "held".equals(rows("web-to-hook").get(0).getAttribute("data-state")));
+        await().atMost(VISIBLE).until(() -> !problemTexts("database").isEmpty());
+        assertThat(problemTexts("database").get(0)).contains("outage", "Database writes paused");
+        await().atMost(VISIBLE).until(() -> "held".equals(state("web-to-hook")));
         browser.screenshot("overview-database-paused");
 
         assertThat(Http.post(admin + "/admin/db/resume", "", "Authorization", "Bearer " + TOKEN)
                         .statusCode())
                 .isEqualTo(202);
-        await().atMost(VISIBLE).until(() -> problems("database").isEmpty());
-        await().atMost(VISIBLE)
-                .until(() -> !"held".equals(rows("web-to-hook").get(0).getAttribute("data-state")));
+        await().atMost(VISIBLE).until(() -> problemTexts("database").isEmpty());
+        await().atMost(VISIBLE).until(() -> !"held".equals(state("web-to-hook")));
     }
 
     @Test
     @Order(2)
     void aWebhookOutageIsFailingNotRetryingAndItsEndShows() {
         hookStatus = 500;
-        await().atMost(VISIBLE)
-                .until(() -> "failing".equals(rows("web-to-hook").get(0).getAttribute("data-state")));
-        assertThat(problems("failing")).isNotEmpty();
-        assertThat(problems("failing").get(0).getText()).contains("outage", "web-to-hook", "failing");
+        await().atMost(VISIBLE).until(() -> "failing".equals(state("web-to-hook")));
+        assertThat(problemTexts("failing")).isNotEmpty();
+        assertThat(problemTexts("failing").get(0)).contains("outage", "web-to-hook", "failing");
         browser.screenshot("overview-webhook-down");
 
         hookStatus = 200;
         int before = delivered.get();
-        await().atMost(VISIBLE)
-                .until(() -> !"failing".equals(rows("web-to-hook").get(0).getAttribute("data-state")));
-        assertThat(problems("failing")).isEmpty();
+        await().atMost(VISIBLE).until(() -> !"failing".equals(state("web-to-hook")));
+        assertThat(problemTexts("failing")).isEmpty();
         assertThat(delivered.get()).isGreaterThan(before);
     }
 
@@ -178,6 +178,49 @@ class ConsoleOutageBrowserTest {
                 .doesNotContain("stale");
     }
 
+    @Test
+    @Order(4)
+    void onAPhoneTheSyncTableKeepsItsKeyColumnsInView() {
+        browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+        try {
+            browser.driver.get(admin + "/");
+            await().atMost(VISIBLE).until(() -> !rows("web-to-hook").isEmpty());
+            WebElement row = rows("web-to-hook").get(0);
+            List<WebElement> cells = row.findElements(By.tagName("td"));
+            WebElement sync = cells.get(0);
+            WebElement state = cells.get(1);
+            assertThat(sync.isDisplayed()).isTrue();
+            assertThat(state.isDisplayed()).isTrue();
+            int width = ((Number) browser.driver.executeScript("return window.innerWidth")).intValue();
+            assertThat(state.getRect().getX() + state.getRect().getWidth())
+                    .as("the sync and its state fit the phone's width")
+                    .isLessThanOrEqualTo(width);
+            assertThat(row.findElements(By.cssSelector("td.opt")))
+                    .as("optional columns are left out")
+                    .allMatch(td -> !td.isDisplayed());
+            browser.screenshot("overview-phone");
+        } finally {
+            browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 900));
+        }
+    }
+
+    @Test
+    @Order(5)
+    void kafkaDownShowsAndItsReturnToo() throws Exception {
+        browser.driver.get(admin + "/");
+        await().atMost(VISIBLE)
+                .until(() ->
+                        !rows("web-to-hook").isEmpty() && problemTexts("kafka").isEmpty());
+        kafka.kill(1);
+        await().atMost(VISIBLE).until(() -> !problemTexts("kafka").isEmpty());
+        assertThat(problemTexts("kafka").get(0)).contains("outage", "Kafka unavailable");
+        browser.screenshot("overview-kafka-down");
+
+        kafka.restart(1);
+        kafka.awaitBrokers(1, Duration.ofSeconds(120));
+        await().atMost(VISIBLE).until(() -> problemTexts("kafka").isEmpty());
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------------
 
     static Sluice startSluice() {
@@ -186,12 +229,25 @@ class ConsoleOutageBrowserTest {
         return s;
     }
 
-    static List<WebElement> rows(String sync) {
-        return browser.driver.findElements(By.cssSelector("tr[data-sync='" + sync + "']"));
+    /** The sync's state on the page now, read in the page (rows are replaced when the data changes). */
+    static String state(String sync) {
+        return (String) browser.driver.executeScript(
+                "const r = document.querySelector(\"tr[data-sync='\" + arguments[0] + \"']\");"
+                        + " return r ? r.dataset.state : null;",
+                sync);
     }
 
-    static List<WebElement> problems(String kind) {
-        return browser.driver.findElements(By.cssSelector("#problems li[data-kind='" + kind + "']"));
+    /** The texts of the problems of a kind on the page now. */
+    @SuppressWarnings("unchecked")
+    static List<String> problemTexts(String kind) {
+        return (List<String>) browser.driver.executeScript(
+                "return [...document.querySelectorAll(\"#problems li[data-kind='\" + arguments[0] + \"']\")]"
+                        + ".map(li => li.textContent);",
+                kind);
+    }
+
+    static List<WebElement> rows(String sync) {
+        return browser.driver.findElements(By.cssSelector("tr[data-sync='" + sync + "']"));
     }
 
     /** One event every 200 ms, as a live site sends them; refusals while Sluice is down are ignored. */
