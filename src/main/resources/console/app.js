@@ -142,7 +142,8 @@ function chart(points, title, unit) {
   const x = t => L + ((t - start) / (end - start)) * (W - L - 2);
   const y = v => T + (1 - v / top) * (H - T - B);
   svg.append(el('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }), el('line', { class: 'axis', x1: L, y1: H - B, x2: W - 2, y2: H - B }));
-  svg.append(el('text', { class: 'tick', x: L - 3, y: T + 6, 'text-anchor': 'end' }, short(top) + (unit ? ' ' + unit : '')));
+  svg.append(el('text', { class: 'tick', x: L - 3, y: T + 6, 'text-anchor': 'end' }, short(top)));
+  if (unit) svg.append(el('text', { class: 'tick unit', x: L + 3, y: T + 6 }, unit));
   svg.append(el('text', { class: 'tick', x: L - 3, y: H - B, 'text-anchor': 'end' }, '0'));
   svg.append(el('text', { class: 'tick', x: L, y: H - 2 }, '-60 min'), el('text', { class: 'tick', x: (L + W) / 2, y: H - 2, 'text-anchor': 'middle' }, '-30 min'),
     el('text', { class: 'tick', x: W - 2, y: H - 2, 'text-anchor': 'end' }, 'now'));
@@ -504,7 +505,7 @@ async function syncView(id) {
         card('Lag', h('span', { id: 'sync-lag' }, fmt(s.lagEvents, 0) + ' events'), h('div', { class: 'muted' }, seconds(s.ageSeconds) + ' behind'
           + (s.unplannedEvents ? ' · ' + fmt(s.unplannedEvents, 0) + ' not planned yet' : ''))),
         card('Failed deliveries (1 min)', h('span', { id: 'sync-error-rate', class: s.errorRatePercent >= 50 ? 'bad' : s.errorRatePercent > 0 ? 'warn' : 'ok' }, fmt(s.errorRatePercent) + ' %'),
-          h('div', { class: 'muted' }, fmt(s.failedBatches1m, 0) + ' of ' + fmt((s.failedBatches1m || 0) + (s.deliveredBatches1m || 0), 0) + ' batches · '
+          h('div', { class: 'muted' }, fmt(s.failed1m, 0) + ' failed, ' + fmt(s.delivered1m, 0) + ' delivered · '
             + fmt(s.retriedEvents1m, 0) + ' events to the retry queue')),
         chartCard('Backlog (events)', hist['sync.' + s.id + '.backlog'], 'events'),
         card('Batches', fmt(s.pending, 0) + ' pending', h('div', { class: 'muted' }, fmt(s.running, 0) + ' running · ' + fmt(s.failing, 0) + ' failed, retrying · ' + fmt(s.deadBatches, 0) + ' dead')),

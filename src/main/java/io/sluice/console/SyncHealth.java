@@ -19,10 +19,10 @@ final class SyncHealth {
 
     private SyncHealth() {}
 
-    /** Batch outcomes and event counts of the last {@link #WINDOW} (dead letters and function errors: 5 min). */
+    /** Deliveries and failures of the last {@link #WINDOW} and {@link #RECENT} (dead letters, function errors: 5 min). */
     record Stats(
-            double deliveredBatches,
-            double failedBatches,
+            double delivered,
+            double failed,
             double retriedEvents,
             double deadLettered5m,
             double functionErrors5m,
@@ -32,22 +32,22 @@ final class SyncHealth {
             this(delivered, failed, retried, dead, functionErrors, delivered, failed);
         }
 
-        /** Failed batch attempts over all in the last {@link #RECENT}, 0 to 1. */
+        /** Failures over all attempts in the last {@link #RECENT}, 0 to 1. */
         double recentFailureRate() {
             double all = recentDelivered + recentFailed;
             return all == 0 ? 0 : recentFailed / all;
         }
 
-        /** Failed batch attempts over all, 0 to 1 (0 when there were none). */
+        /** Failures over all attempts, 0 to 1 (0 when there were none). */
         double failureRate() {
-            double all = deliveredBatches + failedBatches;
-            return all == 0 ? 0 : failedBatches / all;
+            double all = delivered + failed;
+            return all == 0 ? 0 : failed / all;
         }
 
         void write(ObjectNode out) {
             out.put("errorRatePercent", Math.round(failureRate() * 1000) / 10.0)
-                    .put("deliveredBatches1m", Math.round(deliveredBatches))
-                    .put("failedBatches1m", Math.round(failedBatches))
+                    .put("delivered1m", Math.round(delivered))
+                    .put("failed1m", Math.round(failed))
                     .put("recentErrorRatePercent", Math.round(recentFailureRate() * 1000) / 10.0)
                     .put("retriedEvents1m", Math.round(retriedEvents))
                     .put("deadLettered5m", Math.round(deadLettered5m))
@@ -55,17 +55,28 @@ final class SyncHealth {
         }
     }
 
+    /**
+     * Delivered counts events; failed counts events refused (handed to the retry queue or dead-lettered, as an
+     * event-by-event webhook reports them) plus whole batches that failed (waiting as their row, or dead).
+     */
     static Stats stats(MetricHistory history, String sync) {
         String p = "sync." + sync + ".";
         Duration five = Duration.ofMinutes(5);
         return new Stats(
-                history.countWithin(p + "batches.delivered", WINDOW),
-                history.countWithin(p + "batches.retried", WINDOW) + history.countWithin(p + "batches.dead", WINDOW),
+                history.countWithin(p + "delivered", WINDOW),
+                failed(history, p, WINDOW),
                 history.countWithin(p + "retried", WINDOW),
                 history.countWithin(p + "dead", five),
                 history.countWithin(p + "functionErrors", five),
-                history.countWithin(p + "batches.delivered", RECENT),
-                history.countWithin(p + "batches.retried", RECENT) + history.countWithin(p + "batches.dead", RECENT));
+                history.countWithin(p + "delivered", RECENT),
+                failed(history, p, RECENT));
+    }
+
+    private static double failed(MetricHistory history, String p, Duration window) {
+        return history.countWithin(p + "retried", window)
+                + history.countWithin(p + "dead", window)
+                + history.countWithin(p + "batches.retried", window)
+                + history.countWithin(p + "batches.dead", window);
     }
 
     static String state(
@@ -76,7 +87,7 @@ final class SyncHealth {
             return "failing";
         if (databaseHeld && lag > 0) return "held";
         // failures in the last minute but none lately: over (the rate stays in the row for the minute)
-        if (queueFailing || stats.recentFailed() > 0 || stats.retriedEvents() > 0) return "retrying";
+        if (queueFailing || stats.recentFailed() > 0) return "retrying";
         return lag > 0 ? "delivering" : "idle";
     }
 }

@@ -185,19 +185,23 @@ class ConsoleOutageBrowserTest {
         try {
             browser.driver.get(admin + "/");
             await().atMost(VISIBLE).until(() -> !rows("web-to-hook").isEmpty());
-            WebElement row = rows("web-to-hook").get(0);
-            List<WebElement> cells = row.findElements(By.tagName("td"));
-            WebElement sync = cells.get(0);
-            WebElement state = cells.get(1);
-            assertThat(sync.isDisplayed()).isTrue();
-            assertThat(state.isDisplayed()).isTrue();
-            int width = ((Number) browser.driver.executeScript("return window.innerWidth")).intValue();
-            assertThat(state.getRect().getX() + state.getRect().getWidth())
+            // read in the page in one go: rows are replaced when the data changes
+            @SuppressWarnings("unchecked")
+            Map<String, Object> layout = (Map<String, Object>) browser.driver.executeScript("""
+                    const row = document.querySelector("tr[data-sync='web-to-hook']");
+                    const cells = row.querySelectorAll('td');
+                    const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).display !== 'none';
+                    return { width: window.innerWidth, syncShown: shown(cells[0]), stateShown: shown(cells[1]),
+                             stateRight: cells[1].getBoundingClientRect().right,
+                             optionalShown: [...row.querySelectorAll('td.opt')].filter(shown).length };""");
+            assertThat(layout.get("syncShown")).isEqualTo(true);
+            assertThat(layout.get("stateShown")).isEqualTo(true);
+            assertThat(((Number) layout.get("stateRight")).doubleValue())
                     .as("the sync and its state fit the phone's width")
-                    .isLessThanOrEqualTo(width);
-            assertThat(row.findElements(By.cssSelector("td.opt")))
+                    .isLessThanOrEqualTo(((Number) layout.get("width")).doubleValue());
+            assertThat(((Number) layout.get("optionalShown")).intValue())
                     .as("optional columns are left out")
-                    .allMatch(td -> !td.isDisplayed());
+                    .isZero();
             browser.screenshot("overview-phone");
         } finally {
             browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 900));
