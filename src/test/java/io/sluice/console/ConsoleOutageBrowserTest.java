@@ -202,6 +202,8 @@ class ConsoleOutageBrowserTest {
             assertThat(((Number) layout.get("optionalShown")).intValue())
                     .as("optional columns are left out")
                     .isZero();
+            browser.driver.executeScript(
+                    "document.querySelector(\"tr[data-sync='web-to-hook']\").scrollIntoView({block: 'center'})");
             browser.screenshot("overview-phone");
         } finally {
             browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 900));
