@@ -46,9 +46,31 @@ function toast(message) {
   toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
+// Every poll of a page goes through here: a failed poll marks what is shown as stale ("disconnected since …"),
+// so figures from a server that died are never shown as current; the next good poll clears it.
+const connection = { lostAt: null };
 function every(ms, fn) {
-  fn();
-  timers.push(setInterval(fn, ms));
+  const run = async () => {
+    try { await fn(); connected(); } catch (e) { disconnected(e); }
+  };
+  run();
+  timers.push(setInterval(run, ms));
+}
+
+function connected() {
+  if (connection.lostAt === null) return;
+  connection.lostAt = null;
+  document.body.classList.remove('stale');
+  document.getElementById('conn').hidden = true;
+}
+
+function disconnected(e) {
+  if (connection.lostAt === null) connection.lostAt = new Date();
+  document.body.classList.add('stale');
+  const banner = document.getElementById('conn');
+  banner.hidden = false;
+  banner.textContent = 'Disconnected since ' + connection.lostAt.toLocaleTimeString() + ' (' + e.message
+    + '): the figures below are from then, not current. Retrying…';
 }
 
 function canAct() { return session.authenticated; }
@@ -71,12 +93,27 @@ function fmt(n, digits) {
   return n.toLocaleString(undefined, { maximumFractionDigits: digits === undefined ? 1 : digits });
 }
 
-function ago(iso) {
+function agoText(iso) {
   if (!iso) return '–';
-  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   if (s < 60) return s + ' s ago';
   if (s < 3600) return Math.round(s / 60) + ' min ago';
   return new Date(iso).toLocaleString();
+}
+
+// A relative time that stays true: every such label is refreshed each second, also while a page is paused.
+function ago(iso) {
+  return h('span', { class: 'ago', 'data-at': iso || null, title: iso || null }, agoText(iso));
+}
+setInterval(() => document.querySelectorAll('.ago[data-at]').forEach(el => { el.textContent = agoText(el.dataset.at); }), 1000);
+
+// Milliseconds as a person reads them: 850 ms, 4.2 s, 1 min 32 s (not "91,626 ms").
+function duration(ms) {
+  if (ms === undefined || ms === null) return '–';
+  if (ms < 1000) return fmt(ms, 0) + ' ms';
+  if (ms < 60000) return fmt(ms / 1000, 1) + ' s';
+  const m = Math.floor(ms / 60000);
+  return m + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
 }
 
 function seconds(s) {
@@ -86,27 +123,66 @@ function seconds(s) {
   return Math.round(s / 3600) + ' h';
 }
 
-// A tiny inline SVG line chart of [[epochMillis, value], ...] over the last hour.
-function spark(points, title) {
+// An SVG line chart of [[epochMillis, value], ...] over the last hour: a y axis (0 and the maximum, with the
+// unit), an x axis (-60 min … now) and the value under the pointer (also keyboard-free: the title lists the last one).
+function chart(points, title, unit) {
   const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('class', 'spark');
-  svg.setAttribute('viewBox', '0 0 300 48');
-  svg.setAttribute('preserveAspectRatio', 'none');
-  const t = document.createElementNS(ns, 'title');
-  t.textContent = title;
-  svg.append(t);
+  const W = 300, H = 90, L = 34, B = 14, T = 6;
+  const el = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const svg = el('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+  svg.append(el('title', {}, title));
+  const end = Date.now(), start = end - 3600 * 1000;
+  const max = Math.max(...(points || []).map(p => p[1]), 0);
+  const top = max > 0 ? niceMax(max) : 1;
+  const x = t => L + ((t - start) / (end - start)) * (W - L - 2);
+  const y = v => T + (1 - v / top) * (H - T - B);
+  svg.append(el('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }), el('line', { class: 'axis', x1: L, y1: H - B, x2: W - 2, y2: H - B }));
+  svg.append(el('text', { class: 'tick', x: L - 3, y: T + 6, 'text-anchor': 'end' }, short(top)));
+  if (unit) svg.append(el('text', { class: 'tick unit', x: L + 3, y: T + 6 }, unit));
+  svg.append(el('text', { class: 'tick', x: L - 3, y: H - B, 'text-anchor': 'end' }, '0'));
+  svg.append(el('text', { class: 'tick', x: L, y: H - 2 }, '-60 min'), el('text', { class: 'tick', x: (L + W) / 2, y: H - 2, 'text-anchor': 'middle' }, '-30 min'),
+    el('text', { class: 'tick', x: W - 2, y: H - 2, 'text-anchor': 'end' }, 'now'));
   if (points && points.length > 1) {
-    const end = Date.now(), start = end - 3600 * 1000;
-    const max = Math.max(...points.map(p => p[1]), 1e-9);
-    const d = points.map((p, i) => (i ? 'L' : 'M') + (((p[0] - start) / (end - start)) * 300).toFixed(1) + ' '
-        + (46 - (p[1] / max) * 44).toFixed(1)).join(' ');
-    const path = document.createElementNS(ns, 'path');
-    path.setAttribute('d', d);
-    svg.append(path);
+    svg.append(el('path', { class: 'line', d: points.map((p, i) => (i ? 'L' : 'M') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1)).join(' ') }));
+    const cursor = el('line', { class: 'cursor', x1: 0, y1: T, x2: 0, y2: H - B, visibility: 'hidden' });
+    const label = el('text', { class: 'hover', x: 0, y: T + 8, visibility: 'hidden' });
+    svg.append(cursor, label);
+    svg.addEventListener('mousemove', ev => {
+      const box = svg.getBoundingClientRect();
+      const t = start + ((ev.clientX - box.left) / box.width * W - L) / (W - L - 2) * (end - start);
+      let best = points[0];
+      for (const p of points) if (Math.abs(p[0] - t) < Math.abs(best[0] - t)) best = p;
+      const px = x(best[0]);
+      cursor.setAttribute('x1', px); cursor.setAttribute('x2', px); cursor.setAttribute('visibility', 'visible');
+      label.textContent = fmt(best[1]) + (unit ? ' ' + unit : '') + ' at ' + new Date(best[0]).toLocaleTimeString();
+      label.setAttribute('x', px > W / 2 ? px - 4 : px + 4);
+      label.setAttribute('text-anchor', px > W / 2 ? 'end' : 'start');
+      label.setAttribute('visibility', 'visible');
+      svg.dataset.hover = label.textContent;
+    });
+    svg.addEventListener('mouseleave', () => { cursor.setAttribute('visibility', 'hidden'); label.setAttribute('visibility', 'hidden'); });
+  } else {
+    svg.append(el('text', { class: 'tick', x: (L + W) / 2, y: H / 2, 'text-anchor': 'middle' }, 'no data yet'));
   }
   return svg;
 }
+
+function niceMax(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+function short(v) {
+  return v >= 1e6 ? (v / 1e6) + 'M' : v >= 1e3 ? (v / 1e3) + 'k' : String(v);
+}
+
+function spark(points, title, unit) { return chart(points, title, unit); }
 
 function card(label, value, extra, attrs) {
   return h('div', Object.assign({ class: 'card' }, attrs || {}), h('div', { class: 'label' }, label), h('div', { class: 'stat' }, value), extra || null);
@@ -114,7 +190,8 @@ function card(label, value, extra, attrs) {
 
 function chartCard(label, series, unit) {
   const last = series && series.length ? series[series.length - 1][1] : 0;
-  return card(label, fmt(last) + (unit || ''), spark(series, label + ' (last hour)'));
+  const value = unit === 'ms' ? duration(last) : fmt(last) + (unit ? ' ' + unit : '');
+  return card(label, value, chart(series, label + ' (last hour)', unit));
 }
 
 // Replaces the page's content; null children (optional parts) are left out.
@@ -153,20 +230,38 @@ function loginView() {
 
 // ---- overview -----------------------------------------------------------------------------------------------
 
+// Key columns (sync, state) stay visible on a phone: the first is sticky, the optional ones ('opt') are left out.
+function syncTable(syncs) {
+  return h('div', { class: 'scroll' }, h('table', { class: 'keyed' },
+    h('tr', {}, h('th', {}, 'Sync'), h('th', {}, 'State'), h('th', { class: 'opt' }, 'Route'), h('th', {}, 'Failed (1 min)'),
+      h('th', { class: 'opt' }, 'Delivered'), h('th', {}, 'Delivered/s'), h('th', {}, 'Backlog / age'), h('th', {}, 'Dead letters')),
+    syncs.map(syncRow)));
+}
+
 function syncRow(s) {
-  return h('tr', { 'data-sync': s.id },
+  return h('tr', { 'data-sync': s.id, 'data-state': s.state },
     h('td', {}, h('a', { href: '/syncs/' + encodeURIComponent(s.id) }, s.id)),
-    h('td', {}, s.source + ' → ' + s.destination),
     h('td', {}, stateBadge(s.state)),
-    h('td', {}, fmt(s.deliveredTotal, 0)),
+    h('td', { class: 'opt' }, s.source + ' → ' + s.destination),
+    h('td', { class: s.errorRatePercent >= 50 ? 'bad' : s.errorRatePercent > 0 ? 'warn' : null }, s.errorRatePercent === undefined ? '–' : fmt(s.errorRatePercent) + ' %'),
+    h('td', { class: 'opt' }, fmt(s.deliveredTotal, 0)),
     h('td', {}, fmt(s.deliveredPerSec)),
-    h('td', {}, fmt(s.backlogEvents, 0) + ' / ' + seconds(s.ageSeconds)),
+    h('td', { class: s.ageSeconds >= 60 ? 'warn' : null }, fmt(s.lagEvents, 0) + ' / ' + seconds(s.ageSeconds)),
     h('td', { class: s.deadLetters ? 'bad' : null }, fmt(s.deadLetters, 0)));
 }
 
 function stateBadge(state) {
-  const cls = state === 'paused' ? 'warn' : state === 'retrying' ? 'warn' : state === 'idle' || state === 'delivering' ? 'ok' : 'muted';
+  const cls = state === 'failing' || state === 'held' ? 'bad' : state === 'paused' || state === 'retrying' ? 'warn'
+    : state === 'idle' || state === 'delivering' ? 'ok' : 'muted';
   return h('span', { class: 'pill ' + cls }, state || 'unknown');
+}
+
+// The overview leads with what is wrong, worst first; "All clear" only when nothing is.
+function problemList(problems) {
+  if (!problems.length) return h('div', { id: 'problems', class: 'problems clear', 'data-count': 0 }, h('span', { class: 'ok' }, 'All clear: no problem seen'));
+  return h('div', { id: 'problems', class: 'problems', 'data-count': problems.length },
+    h('ul', {}, problems.map(p => h('li', { class: 'problem ' + p.severity, 'data-kind': p.kind, 'data-severity': p.severity },
+      h('span', { class: 'pill' }, p.severity), ' ', h('a', { href: p.link }, p.text)))));
 }
 
 function alarmList(alarms) {
@@ -193,15 +288,17 @@ async function overviewView() {
       for (const [k, pts] of Object.entries(hist)) if (k.startsWith('source.') && k.endsWith(suffix)) for (const p of pts) byTime.set(p[0], (byTime.get(p[0]) || 0) + p[1]);
       return [...byTime.entries()].sort((a, b) => a[0] - b[0]);
     };
-    const backlog = (o.syncs || []).reduce((a, s) => a + (s.backlogEvents || 0), 0);
+    const backlog = (o.syncs || []).reduce((a, s) => a + (s.lagEvents || 0), 0);
+    const oldest = (o.syncs || []).reduce((a, s) => Math.max(a, s.ageSeconds || 0), 0);
     const dead = (o.syncs || []).reduce((a, s) => a + (s.deadLetters || 0), 0);
     show(h('h1', {}, 'Overview'),
+      problemList(o.problems || []),
       h('div', { class: 'grid' },
-        chartCard('Accepted events/s', sum('.accepted')),
-        chartCard('Rejected events/s', sum('.rejected')),
-        chartCard('End-to-end p50', hist['latency.p50'], ' ms'),
-        chartCard('End-to-end p99', hist['latency.p99'], ' ms'),
-        card('Backlog (events)', fmt(backlog, 0)),
+        chartCard('Accepted events/s', sum('.accepted'), 'events/s'),
+        chartCard('Rejected events/s', sum('.rejected'), 'events/s'),
+        chartCard('End-to-end p50', hist['latency.p50'], 'ms'),
+        chartCard('End-to-end p99', hist['latency.p99'], 'ms'),
+        card('Backlog (events)', h('span', { id: 'overview-backlog' }, fmt(backlog, 0)), h('div', { class: 'muted' }, 'oldest ' + seconds(oldest))),
         card('Dead letters', fmt(dead, 0), null, { id: 'overview-dead' }),
         card('Alarms', alarmList(o.alarms)),
         card('Kafka', o.kafka.reachable ? h('span', { class: 'ok' }, 'reachable') : h('span', { class: 'bad' }, 'unavailable'), h('div', { class: 'muted' }, o.kafka.detail))),
@@ -211,12 +308,9 @@ async function overviewView() {
         (o.sources || []).map(s => h('tr', {},
           h('td', {}, h('a', { href: '/sources/' + encodeURIComponent(s.id), 'data-source': s.id }, s.id)),
           h('td', {}, fmt(s.acceptedTotal, 0)), h('td', {}, fmt(s.rejectedTotal, 0)), h('td', {}, fmt(s.acceptedPerSec)),
-          h('td', { style: null }, spark(hist['source.' + s.id + '.accepted'], s.id)))))),
+          h('td', { class: 'opt' }, spark(hist['source.' + s.id + '.accepted'], s.id + ' accepted events/s', 'events/s')))))),
       h('h2', {}, 'Syncs'),
-      h('div', { class: 'scroll' }, h('table', {},
-        h('tr', {}, h('th', {}, 'Sync'), h('th', {}, 'Route'), h('th', {}, 'State'), h('th', {}, 'Delivered'), h('th', {}, 'Delivered/s'),
-          h('th', {}, 'Backlog / age'), h('th', {}, 'Dead letters')),
-        (o.syncs || []).map(syncRow))),
+      syncTable(o.syncs || []),
       h('p', { class: 'muted' }, 'Rates and latency are this process\'s; backlog, dead letters and the debugger cover every process.'));
   });
 }
@@ -235,22 +329,40 @@ async function sourceView(id) {
   const typeFilter = h('select', { id: 'filter-type' }, ['', 'track', 'identify', 'page', 'screen', 'group', 'alias', 'rejection', 'violation']
     .map(t => h('option', { value: t }, t || 'all types')));
   const nameFilter = h('input', { id: 'filter-event', placeholder: 'event name' });
-  const userFilter = h('input', { id: 'filter-user', placeholder: 'user id' });
+  const userFilter = h('input', { id: 'filter-user', placeholder: 'user id (prefix)' });
+  const textFilter = h('input', { id: 'filter-text', type: 'search', placeholder: 'search payloads' });
   const pauseButton = h('button', { class: 'secondary', id: 'live-pause' }, 'Pause');
   pauseButton.addEventListener('click', () => {
     paused = !paused;
     pauseButton.textContent = paused ? 'Resume (' + held.length + ' waiting)' : 'Pause';
     if (!paused) { held.splice(0).forEach(add); render(); }
   });
-  [typeFilter, nameFilter, userFilter].forEach(f => f.addEventListener('input', render));
+  [typeFilter, nameFilter, userFilter, textFilter].forEach(f => f.addEventListener('input', render));
 
   function matches(it) {
     const r = it.record || {};
     const type = it.kind === 'event' ? r.type : it.kind;
     if (typeFilter.value && type !== typeFilter.value) return false;
     if (nameFilter.value && !String(r.event || r.eventName || '').toLowerCase().includes(nameFilter.value.toLowerCase())) return false;
-    if (userFilter.value && String(r.userId || '') !== userFilter.value && String(r.anonymousId || '') !== userFilter.value) return false;
+    if (userFilter.value && !String(r.userId || '').startsWith(userFilter.value) && !String(r.anonymousId || '').startsWith(userFilter.value)) return false;
+    // free text over the whole stored item (payload, rule, message), case-insensitive
+    if (textFilter.value && !JSON.stringify(r).toLowerCase().includes(textFilter.value.toLowerCase())) return false;
     return true;
+  }
+
+  function eventOf(messageId) {
+    return items.find(i => i.kind === 'event' && i.record.messageId === messageId);
+  }
+
+  // The value at a violation's JSON path ($.properties.total) in the event, when its payload is visible.
+  function valueAt(record, path) {
+    if (!record || !path || !path.startsWith('$')) return undefined;
+    let v = record;
+    for (const part of path.slice(1).split(/[.\[\]]/).filter(Boolean)) {
+      if (v === null || typeof v !== 'object' || !(part in v)) return undefined;
+      v = v[part];
+    }
+    return v;
   }
 
   function violationsOf(messageId) {
@@ -265,20 +377,35 @@ async function sourceView(id) {
       meta = (r.index !== undefined ? 'event ' + r.index + ' · ' : '') + (r.message || '') + (r.sourceId === 'unknown' ? ' · unknown source' : '');
     } else if (it.kind === 'violation') {
       title = 'Contract ' + r.action + ': ' + r.rule + ' at ' + r.path;
-      meta = (r.eventName || r.eventType || '') + ' · ' + (r.message || '');
+      const event = eventOf(r.messageId);
+      const value = event ? valueAt(event.record, r.path) : undefined;
+      meta = (r.eventName || r.eventType || '') + ' · ' + (r.message || '')
+        + (value !== undefined ? ' · value ' + JSON.stringify(value) : '')
+        + (r.messageId ? ' · event ' + r.messageId : '');
     } else {
       title = r.type + (r.event ? ' “' + r.event + '”' : r.name ? ' ' + r.name : '');
       meta = (r.userId ? 'user ' + r.userId + ' · ' : r.anonymousId ? 'anon ' + r.anonymousId + ' · ' : '') + (r.messageId || '');
     }
     const el = h('div', { class: 'item', 'data-kind': it.kind, 'data-message-id': r.messageId || '', 'data-rule': r.rule || null },
-      h('strong', {}, title), h('span', { class: 'meta' }, meta + ' · ' + ago(it.receivedAt)));
+      h('strong', {}, title), h('span', { class: 'meta' }, meta + ' · ', ago(it.receivedAt)));
     const toggle = () => {
       if (el.querySelector('.detail')) { el.querySelector('.detail').remove(); expanded.delete(keyOf(it)); return; }
       expanded.add(keyOf(it));
       const detail = h('div', { class: 'detail', onclick: ev => ev.stopPropagation() });
+      if (it.kind === 'violation' && r.messageId) {
+        detail.append(h('a', { href: '#', class: 'to-event', onclick: ev => {
+          ev.preventDefault();
+          const target = list.querySelector('.item[data-kind=event][data-message-id="' + CSS.escape(r.messageId) + '"]');
+          if (target) { target.scrollIntoView({ block: 'center' }); if (!target.querySelector('.detail')) target.click(); }
+          else toast('The event ' + r.messageId + ' is not in the list (filtered out or older than the kept items)');
+        } }, 'Show the event ' + r.messageId));
+      }
       if (it.kind === 'event') {
         const v = violationsOf(r.messageId);
-        detail.append(h('div', { class: 'muted' }, s.contract ? (v.length ? 'Contract: ' + v.length + ' violation(s): ' + v.map(x => x.record.rule + ' ' + x.record.path).join(', ') : 'Contract: passed') : 'No contract on this source',
+        detail.append(h('div', { class: 'muted' }, s.contract ? (v.length ? 'Contract: ' + v.length + ' violation(s): ' + v.map(x => {
+          const value = valueAt(r, x.record.path);
+          return x.record.rule + ' ' + x.record.path + (value !== undefined ? ' = ' + JSON.stringify(value) : '') + ' (' + x.record.action + ')';
+        }).join(', ') : 'Contract: passed') : 'No contract on this source',
           ' · partition ' + it.partition + ', offset ' + it.offset));
       }
       detail.append(h('pre', {}, it.redacted ? 'Payload hidden: ' + (session.tokenConfigured ? 'log in to see it.' : 'only shown to local clients.') + '\n' + JSON.stringify(r, null, 2) : JSON.stringify(r, null, 2)));
@@ -328,20 +455,28 @@ async function sourceView(id) {
   stream.addEventListener('dropped', e => toast(e.data + ' items dropped: the page could not keep up'));
   stream.onerror = () => { status.textContent = 'reconnecting…'; };
 
-  const hist = s.history || {};
+  // The counters, charts and syncs above the debugger refresh on their own; the debugger list is not re-rendered.
+  const summary = h('div', {});
+  const summaryState = {};
+  const drawSummary = src => {
+    if (!changed(summaryState, src)) return;
+    const hist = src.history || {};
+    summary.replaceChildren(h('div', { class: 'grid' },
+      card('Accepted', h('span', { id: 'source-accepted' }, fmt(src.acceptedTotal, 0))), card('Rejected', h('span', { id: 'source-rejected' }, fmt(src.rejectedTotal, 0))),
+      chartCard('Accepted events/s', hist['source.' + src.id + '.accepted'], 'events/s'), chartCard('Rejected events/s', hist['source.' + src.id + '.rejected'], 'events/s')),
+      h('h2', {}, 'Syncs'),
+      syncTable(src.syncs || []));
+  };
+  drawSummary(s);
   show(h('h1', {}, 'Source ', h('span', { id: 'source-id' }, s.id)),
-    h('div', { class: 'grid' },
-      card('Accepted', fmt(s.acceptedTotal, 0)), card('Rejected', fmt(s.rejectedTotal, 0)),
-      chartCard('Accepted events/s', hist['source.' + s.id + '.accepted']), chartCard('Rejected events/s', hist['source.' + s.id + '.rejected'])),
-    h('h2', {}, 'Syncs'),
-    h('div', { class: 'scroll' }, h('table', {},
-      h('tr', {}, h('th', {}, 'Sync'), h('th', {}, 'Route'), h('th', {}, 'State'), h('th', {}, 'Delivered'), h('th', {}, 'Delivered/s'),
-        h('th', {}, 'Backlog / age'), h('th', {}, 'Dead letters')),
-      (s.syncs || []).map(syncRow))),
+    summary,
     h('h2', {}, 'Live event debugger ', status),
-    h('div', { class: 'filters' }, typeFilter, nameFilter, userFilter, pauseButton),
+    h('div', { class: 'filters' }, typeFilter, nameFilter, userFilter, textFilter, pauseButton),
     list);
   render();
+  timers.push(setInterval(async () => {
+    try { drawSummary(await api('/sources/' + encodeURIComponent(id))); connected(); } catch (e) { disconnected(e); }
+  }, 3000));
 }
 
 // ---- sync ---------------------------------------------------------------------------------------------------
@@ -356,7 +491,7 @@ async function syncView(id) {
     show(h('h1', {}, 'Sync ', h('span', {}, s.id), ' ', h('span', { id: 'sync-state' }, stateBadge(s.state))),
       h('p', { class: 'muted' }, h('a', { href: '/sources/' + encodeURIComponent(s.source) }, s.source), ' → ', s.destination,
         ' (' + (s.destinationType || '?') + ')', s.function ? ' · with a function' : '',
-        s.paused ? ' · paused by ' + s.pausedBy + ' ' + ago(s.pausedAt) : ''),
+        s.paused ? [' · paused by ' + s.pausedBy + ' ', ago(s.pausedAt)] : ''),
       h('div', { class: 'filters' },
         s.paused ? actionButton('Resume delivery', { id: 'resume-sync' }, async () => { await act('/admin/syncs/' + encodeURIComponent(id) + '/resume'); toast('Resumed'); })
           : actionButton('Pause delivery', { id: 'pause-sync', class: 'danger' }, async () => { await act('/admin/syncs/' + encodeURIComponent(id) + '/pause'); toast('Paused: planning continues, nothing is delivered'); }),
@@ -366,18 +501,22 @@ async function syncView(id) {
         })),
       h('div', { class: 'grid' },
         card('Delivered', h('span', { id: 'delivered-total' }, fmt(s.deliveredTotal, 0))),
-        chartCard('Delivered/s', hist['sync.' + s.id + '.delivered']),
-        card('Lag', fmt(s.lagEvents, 0) + ' events', h('div', { class: 'muted' }, seconds(s.ageSeconds) + ' behind')),
-        chartCard('Backlog (events)', hist['sync.' + s.id + '.backlog']),
+        chartCard('Delivered/s', hist['sync.' + s.id + '.delivered'], 'events/s'),
+        card('Lag', h('span', { id: 'sync-lag' }, fmt(s.lagEvents, 0) + ' events'), h('div', { class: 'muted' }, seconds(s.ageSeconds) + ' behind'
+          + (s.unplannedEvents ? ' · ' + fmt(s.unplannedEvents, 0) + ' not planned yet' : ''))),
+        card('Failed deliveries (1 min)', h('span', { id: 'sync-error-rate', class: s.errorRatePercent >= 50 ? 'bad' : s.errorRatePercent > 0 ? 'warn' : 'ok' }, fmt(s.errorRatePercent) + ' %'),
+          h('div', { class: 'muted' }, fmt(s.failed1m, 0) + ' failed, ' + fmt(s.delivered1m, 0) + ' delivered · '
+            + fmt(s.retriedEvents1m, 0) + ' events to the retry queue')),
+        chartCard('Backlog (events)', hist['sync.' + s.id + '.backlog'], 'events'),
         card('Batches', fmt(s.pending, 0) + ' pending', h('div', { class: 'muted' }, fmt(s.running, 0) + ' running · ' + fmt(s.failing, 0) + ' failed, retrying · ' + fmt(s.deadBatches, 0) + ' dead')),
         card('Retry queue', fmt(s.retryDepth, 0), h('div', { class: 'muted' }, 'oldest ' + seconds(s.oldestRetrySeconds))),
         card('Dead letters', h('a', { href: '/dead-letters?sync=' + encodeURIComponent(s.id), id: 'sync-dead' }, fmt(s.deadLetters, 0))),
         card('Destination', health.circuit ? h('span', { class: health.circuit === 'closed' ? 'ok' : 'bad', id: 'circuit' }, 'circuit ' + health.circuit) : '–',
           h('div', { class: 'muted' }, (health.inFlight !== undefined ? health.inFlight + ' in flight · ' : '') + 'worker concurrency ' + s.workerConcurrency)),
-        card('Batch delivery', s.batchDelivery ? fmt(s.batchDelivery.meanMs) + ' ms mean' : '–',
-          h('div', { class: 'muted' }, (s.batchDelivery ? 'max ' + fmt(s.batchDelivery.maxMs) + ' ms · ' : '') + 'end-to-end p99 ' + fmt(s.p99Ms) + ' ms'))),
+        card('Batch delivery', s.batchDelivery ? duration(s.batchDelivery.meanMs) + ' mean' : '–',
+          h('div', { class: 'muted' }, (s.batchDelivery ? 'max ' + duration(s.batchDelivery.maxMs) + ' · ' : '') + 'end-to-end p99 ' + duration(s.p99Ms)))),
       h('h2', {}, 'Last error'),
-      s.lastError ? h('pre', { id: 'last-error' }, s.lastError + '\n(' + ago(s.lastErrorAt) + ', ' + s.lastErrorAt + ')') : h('p', { class: 'muted' }, 'none'));
+      s.lastError ? h('pre', { id: 'last-error' }, s.lastError + '\n(', ago(s.lastErrorAt), ', ' + s.lastErrorAt + ')') : h('p', { class: 'muted' }, 'none'));
   });
 }
 
@@ -503,6 +642,11 @@ async function functionsView() {
     if (chosen && chosen.code !== undefined) {
       code.value = chosen.code;
       settings.value = JSON.stringify(chosen.settings || {}, null, 2);
+    } else if (chosen) {
+      // Without payload access the sync's code is hidden: never leave the sample in place as if it were the sync's.
+      code.value = '';
+      code.placeholder = 'The code of sync ' + chosen.sync + ' is hidden: ' + (session.tokenConfigured ? 'log in to see it.' : 'only shown to local clients.');
+      settings.value = '{}';
     }
   });
   show(h('h1', {}, 'Functions'),

@@ -30,6 +30,7 @@ final class StartCommand implements Callable<Integer> {
         out.append("  Collector URL:     ")
                 .append(sluice.collectorUrl())
                 .append("   (POST /v1/track, /v1/batch, ...)\n");
+        out.append("  Console:           ").append(sluice.adminUrl()).append("/   (open in a browser)\n");
         out.append("  Admin URL:         ").append(sluice.adminUrl()).append("   (/health, /ready, /metrics)\n");
         out.append("  Kafka bootstrap:   ")
                 .append(sluice.bootstrapServers())

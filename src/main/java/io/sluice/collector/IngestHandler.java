@@ -127,6 +127,8 @@ final class IngestHandler {
         byte[] body = null;
         try (InFlightLimiter.Reservation reservation = limiter.reserve()) {
             SourceSettings source = authenticateHeader(ctx.header("Authorization"));
+            // Known before the body is read: a body that then fails to parse is still this source's refusal.
+            if (source != null) sourceId = source.id();
             String encoding = ctx.header("Content-Encoding");
             long declared = ctx.req().getContentLengthLong();
             boolean compressed = encoding != null && !encoding.isBlank() && !encoding.equalsIgnoreCase("identity");
@@ -263,7 +265,9 @@ final class IngestHandler {
             case 503 -> "unavailable";
             default -> "rejected";
         };
-        metrics.request(sourceId, outcome, eventCount, System.nanoTime() - started, bytes);
+        // A refusal before the events were counted (unparseable body) still refused at least one: counted as one,
+        // like sluice_collector_rejected_events, so the source's rejected count shows it.
+        metrics.request(sourceId, outcome, Math.max(1, eventCount), System.nanoTime() - started, bytes);
         metrics.rejected(r.rule(), eventCount);
         ObjectNode body = mapper.createObjectNode()
                 .put("success", false)

@@ -138,6 +138,8 @@ public final class Console implements AdminRoutes, Service {
         });
         api.register(config);
         config.routes.sse("/console/api/sources/{id}/live", live::open);
+        // Open debugger streams end before Jetty stops, while their responses still exist (issue 25, bug 1).
+        config.events.serverStopping(live::close);
     }
 
     private static void secure(Context ctx) {

@@ -76,7 +76,10 @@ final class ConsoleApi implements AutoCloseable {
             syncs.add(syncSummary(sync, queues.get(sync.id()), paused.get(sync.id())));
         out.putObject("latency").put("p50", history.latest("latency.p50")).put("p99", history.latest("latency.p99"));
         out.set("alarms", database.alarms());
+        out.set("databaseState", databaseState());
         out.set("history", history.toJson(""));
+        out.put("generatedAt", parts.clock().instant().toString());
+        out.set("problems", Problems.of(out));
         return out;
     }
 
@@ -226,25 +229,28 @@ final class ConsoleApi implements AutoCloseable {
         out.put("paused", pause != null);
         if (pause != null)
             out.put("pausedBy", pause.by()).put("pausedAt", pause.at().toString());
-        if (q == null) {
-            out.put("state", pause != null ? "paused" : "idle")
-                    .put("backlogEvents", 0)
-                    .put("ageSeconds", 0)
-                    .put("lagEvents", unplanned(Map.of()));
-            return out;
-        }
-        long lag = q.backlogEvents() + unplanned(q.planned());
-        out.put(
-                        "state",
-                        pause != null
-                                ? "paused"
-                                : q.failing() > 0 || q.retryDepth() > 0
-                                        ? "retrying"
-                                        : q.backlogEvents() > 0 ? "delivering" : "idle")
-                .put("backlogEvents", q.backlogEvents())
-                .put("ageSeconds", q.ageSeconds(now))
-                .put("lagEvents", lag)
-                .put("pending", q.pending())
+        Map<Integer, Long> planned = q == null ? Map.of() : q.planned();
+        long unplanned = unplanned(planned);
+        long lag = (q == null ? 0 : q.backlogEvents()) + unplanned;
+        // The oldest event not delivered yet: in a batch row, or not even planned (a held planner plans nothing).
+        long age = q == null ? 0 : Math.max(q.ageSeconds(now), unplannedAgeSeconds(planned, now));
+        SyncHealth.Stats stats = SyncHealth.stats(history, sync.id());
+        boolean held = parts.gate() != null && !parts.gate().isWritable();
+        String state = SyncHealth.state(
+                pause != null,
+                held,
+                "open".equals(health.path("circuit").asText()),
+                q != null && (q.failing() > 0 || q.retryDepth() > 0),
+                lag,
+                stats);
+        out.put("state", state)
+                .put("backlogEvents", q == null ? 0 : q.backlogEvents())
+                .put("unplannedEvents", unplanned)
+                .put("ageSeconds", age)
+                .put("lagEvents", lag);
+        stats.write(out);
+        if (q == null) return out;
+        out.put("pending", q.pending())
                 .put("running", q.running())
                 .put("failing", q.failing())
                 .put("deadBatches", q.deadBatches())
@@ -258,6 +264,29 @@ final class ConsoleApi implements AutoCloseable {
         if (q.lastError() != null)
             out.put("lastError", q.lastError())
                     .put("lastErrorAt", q.lastErrorAt().toString());
+        return out;
+    }
+
+    /** Age of the oldest event of the topic this sync has not planned yet (0 when none or unknown). */
+    private long unplannedAgeSeconds(Map<Integer, Long> planned, Instant now) {
+        long oldest = Long.MAX_VALUE;
+        for (var end : offsets.ends().entrySet()) {
+            long next = planned.getOrDefault(end.getKey(), 0L);
+            if (next >= end.getValue() || !planned.containsKey(end.getKey())) continue;
+            long at = offsets.timestampAt(end.getKey(), next);
+            if (at > 0) oldest = Math.min(oldest, at);
+        }
+        return oldest == Long.MAX_VALUE ? 0 : Math.max(0, (now.toEpochMilli() - oldest) / 1000);
+    }
+
+    /** Whether queue-database writes go ahead in this process, and why not. */
+    private ObjectNode databaseState() {
+        ObjectNode out = JSON.createObjectNode().put("present", parts.gate() != null);
+        if (parts.gate() == null) return out;
+        out.put("writable", parts.gate().isWritable())
+                .put("paused", parts.gate().paused())
+                .put("heldBecause", parts.gate().heldBecause());
+        if (parts.control() != null) out.put("pauseRequested", parts.control().paused());
         return out;
     }
 

@@ -41,6 +41,7 @@ final class LiveStream implements AutoCloseable {
     private final EventTail tail;
     private final ConsoleAccess access;
     private final Set<SseClient> clients = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     LiveStream(EventTail tail, ConsoleAccess access) {
         this.tail = tail;
@@ -52,6 +53,11 @@ final class LiveStream implements AutoCloseable {
         boolean payloads = access.payloads(client.ctx());
         client.keepAlive();
         clients.add(client);
+        if (closed) { // stopping: a stream opened now would outlive the server
+            clients.remove(client);
+            client.close();
+            return;
+        }
         BlockingQueue<EventTail.Item> queue = new ArrayBlockingQueue<>(QUEUE);
         int[] dropped = {0};
         Consumer<EventTail.Item> listener = item -> {
@@ -122,8 +128,21 @@ final class LiveStream implements AutoCloseable {
         client.sendEvent(item.kind(), out.toString());
     }
 
+    /**
+     * Ends every open stream. Must run while the HTTP server still has their responses (Console registers it for
+     * the server's "stopping" event): ending a stream completes its request, and completing one whose response
+     * Jetty already recycled sent Javalin's error handling round in circles, millions of log lines (issue 25, bug 1).
+     */
     @Override
     public void close() {
-        clients.forEach(SseClient::close);
+        closed = true;
+        for (SseClient client : clients) {
+            try {
+                client.close();
+            } catch (RuntimeException e) {
+                // the response is gone already: nothing left to end
+            }
+            clients.remove(client);
+        }
     }
 }

@@ -86,6 +86,16 @@ final class MetricHistory implements Service {
             totals.merge("sync." + c.getId().getTag("sync") + ".delivered", c.count(), Double::sum);
         for (Counter c : registry.find("sluice.delivery.events.dead").counters())
             totals.merge("sync." + c.getId().getTag("sync") + ".dead", c.count(), Double::sum);
+        for (Counter c : registry.find("sluice.delivery.events.retried").counters())
+            totals.merge("sync." + c.getId().getTag("sync") + ".retried", c.count(), Double::sum);
+        // batch outcomes: delivered, retried (waits as its row) or dead; the failure rate is taken from them
+        for (Counter c : registry.find("sluice.delivery.batches").counters())
+            totals.merge(
+                    "sync." + c.getId().getTag("sync") + ".batches." + c.getId().getTag("outcome"),
+                    c.count(),
+                    Double::sum);
+        for (Counter c : registry.find("sluice.function.errors").counters())
+            totals.merge("sync." + c.getId().getTag("sync") + ".functionErrors", c.count(), Double::sum);
         totals.forEach((key, total) -> {
             Double last = lastTotals.put(key, total);
             add(key, now, last == null ? 0 : Math.max(0, total - last) / seconds);
@@ -143,6 +153,24 @@ final class MetricHistory implements Service {
             for (double[] p : points) array.addArray().add((long) p[0]).add(Math.round(p[1] * 100) / 100.0);
         });
         return out;
+    }
+
+    /** How many happened in the last {@code window} of a rate series (rate × interval, summed), or 0. */
+    synchronized double countWithin(String key, Duration window) {
+        Deque<double[]> points = series.get(key);
+        if (points == null) return 0;
+        long from = clock.millis() - window.toMillis();
+        double count = 0;
+        for (double[] p : points) if (p[0] > from) count += p[1] * INTERVAL.toSeconds();
+        return count;
+    }
+
+    /** When the last sample was taken (epoch millis), or 0 before the first. */
+    synchronized long lastSampleMillis() {
+        long last = 0;
+        for (Deque<double[]> points : series.values())
+            if (!points.isEmpty()) last = Math.max(last, (long) points.peekLast()[0]);
+        return last;
     }
 
     /** The latest value of a series, or 0. */

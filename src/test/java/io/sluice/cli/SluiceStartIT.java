@@ -53,6 +53,7 @@ class SluiceStartIT {
             assertThat(first.output())
                     .contains(
                             "Collector URL:     " + collector,
+                            "Console:           http://localhost:" + adminPort + "/",
                             "Admin URL:         http://localhost:" + adminPort,
                             "Kafka bootstrap:   127.0.0.1:" + kafkaPort,
                             "jdbc:postgresql://127.0.0.1:" + postgresPort + "/sluice",

@@ -54,6 +54,16 @@ class ConsoleFailoverBrowserTest {
             assertThat(browser.driver.findElement(By.id("writer")).getText()).isEqualTo(standby);
             assertThat(browser.driver.findElement(By.tagName("main")).getText()).contains("writer_changed");
             browser.screenshot("database-failover");
+
+            // issue 25: the overview leads with the flipped writer too, within 10 s
+            browser.driver.get(rig.sluice.adminUrl() + "/");
+            await().atMost(Duration.ofSeconds(10))
+                    .ignoreExceptions()
+                    .until(() -> browser.driver
+                            .findElement(By.cssSelector("#problems li[data-kind='alarm']"))
+                            .getText()
+                            .contains("writer_changed"));
+            browser.screenshot("overview-writer-flipped");
         }
     }
 
