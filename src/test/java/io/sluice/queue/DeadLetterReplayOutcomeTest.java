@@ -73,7 +73,9 @@ class DeadLetterReplayOutcomeTest {
 
         DeadLetterReplay.Result result = replay.run("s", null, null, n -> {});
 
-        assertThat(result.rerun()).as("both were run through the function again").isEqualTo(2);
+        assertThat(result.rerun())
+                .as("both were run through the function again")
+                .isEqualTo(2);
         assertThat(result.failedAgain()).isEqualTo(2);
         assertThat(result.handedBack()).isZero();
         assertThat(result.ids()).containsExactlyInAnyOrderElementsOf(ids);
@@ -107,7 +109,9 @@ class DeadLetterReplayOutcomeTest {
                 new DeadLetterReplay(deadLetters, retries, clock, null).run("s", null, null, n -> {});
         assertThat(result.rerun()).isEqualTo(3);
         assertThat(summary.outcome(ids)).isEqualTo(new DeadLetterSummary.ReplayOutcome(0, 0, 3, 0));
-        assertThat(summary.groups("s", null, 10)).as("replayed letters are no longer failed events").isEmpty();
+        assertThat(summary.groups("s", null, 10))
+                .as("replayed letters are no longer failed events")
+                .isEmpty();
 
         // "a" is delivered (leaves the retry queue); "b" fails again (a dead letter again); "c" still waits
         try (Connection c = database.dataSource().getConnection()) {
