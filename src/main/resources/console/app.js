@@ -363,7 +363,7 @@ async function syncView(id) {
           : actionButton('Pause delivery', { id: 'pause-sync', class: 'danger' }, async () => { await act('/admin/syncs/' + encodeURIComponent(id) + '/pause'); toast('Paused: planning continues, nothing is delivered'); }),
         actionButton('Replay dead letters', { id: 'replay-sync', class: 'secondary' }, async () => {
           const r = await act('/admin/dlq/replay', { sync: id });
-          toast('Replayed ' + r.replayed + ' dead letter(s)');
+          toast('Rerun ' + r.replayed + ' dead letter(s): ' + r.handedBack + ' back in delivery' + (r.failedAgain ? ', ' + r.failedAgain + ' failed again' : ''));
         })),
       h('div', { class: 'grid' },
         card('Delivered', h('span', { id: 'delivered-total' }, fmt(s.deliveredTotal, 0))),

@@ -123,6 +123,16 @@ public final class QueueStore {
         counts.flush(dataSource, gate, this::counted);
     }
 
+    /** Deletes delivery-count rows older than {@code cutoff} (the accounting shows at most 7 days). */
+    public int pruneCounts(Instant cutoff) throws SQLException {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps = counted(c.prepareStatement("DELETE FROM sync_counts WHERE minute < ?"))) {
+            ps.setTimestamp(1, Timestamp.from(cutoff));
+            return ps.executeUpdate();
+        }
+    }
+
     private void advance(Connection c, List<ProgressUpdate> progress, Instant now) throws SQLException {
         String sql = """
                 WITH input AS (SELECT * FROM unnest(?::text[], ?::int[], ?::bigint[], ?::bigint[]) AS t(sync_id, kafka_partition, expected, next_offset)),

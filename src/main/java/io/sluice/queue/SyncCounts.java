@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
@@ -48,6 +49,9 @@ public final class SyncCounts {
         5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000
     };
 
+    /** How long rows are kept (pruned by the workers' maintenance): the longest range shown, 7 days, and a day. */
+    public static final Duration RETENTION = Duration.ofDays(8);
+
     private record Key(String syncId, Instant minute) {}
 
     private static final Comparator<Key> ORDER =
@@ -78,6 +82,14 @@ public final class SyncCounts {
     public static int bucketOf(long millis) {
         int i = Arrays.binarySearch(LATENCY_BOUNDS_MS, millis);
         return i >= 0 ? i : -i - 1;
+    }
+
+    /** One counter of a sync, over every minute gathered. */
+    public synchronized long total(String syncId, Column column) {
+        long total = 0;
+        for (Map.Entry<Key, Tally> row : pending.entrySet())
+            if (row.getKey().syncId().equals(syncId)) total += row.getValue().counts[column.ordinal()];
+        return total;
     }
 
     public synchronized boolean isEmpty() {

@@ -14,6 +14,7 @@ import io.sluice.queue.BatchNotifications;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncCounts;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
@@ -271,6 +272,7 @@ public final class Worker implements Service {
             // keep deleting in small chunks
         }
         if (stores.deadLetters() != null) stores.deadLetters().prune(now.minus(deadLetterRetention));
+        store.pruneCounts(now.minus(SyncCounts.RETENTION));
         if (stores.retries() != null) {
             metrics.oldestRetry(stores.retries().oldestWaiting(), now);
             metrics.retryQueue(destinationOfSync, stores.retries().depthBySync(), now);
