@@ -3,8 +3,6 @@ package io.sluice.console;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.Sluice;
@@ -53,7 +51,6 @@ class ConsoleAccountingBrowserTest {
     static final String WRITE_KEY = "wk_acct";
     static final String SECRET = "secret-detail-" + UUID.randomUUID();
     static final Duration UI = Duration.ofSeconds(30);
-    static final ObjectMapper JSON = new ObjectMapper();
 
     static final int PLAIN = 10, DROPPED = 3, NOISE = 4, REJECTED = 2, UNPLANNED = 5;
 
@@ -424,9 +421,5 @@ class ConsoleAccountingBrowserTest {
             element.click();
             return true;
         });
-    }
-
-    static JsonNode json(String body) throws Exception {
-        return JSON.readTree(body);
     }
 }
