@@ -491,13 +491,14 @@ async function syncView(id) {
     show(h('h1', {}, 'Sync ', h('span', {}, s.id), ' ', h('span', { id: 'sync-state' }, stateBadge(s.state))),
       h('p', { class: 'muted' }, h('a', { href: '/sources/' + encodeURIComponent(s.source) }, s.source), ' → ', s.destination,
         ' (' + (s.destinationType || '?') + ')', s.function ? ' · with a function' : '',
-        s.paused ? [' · paused by ' + s.pausedBy + ' ', ago(s.pausedAt)] : ''),
+        s.paused ? [' · paused by ' + s.pausedBy + ' ', ago(s.pausedAt)] : '',
+        ' · ', h('a', { href: '/syncs/' + encodeURIComponent(s.id) + '/accounting', id: 'sync-accounting' }, 'Delivery accounting')),
       h('div', { class: 'filters' },
         s.paused ? actionButton('Resume delivery', { id: 'resume-sync' }, async () => { await act('/admin/syncs/' + encodeURIComponent(id) + '/resume'); toast('Resumed'); })
           : actionButton('Pause delivery', { id: 'pause-sync', class: 'danger' }, async () => { await act('/admin/syncs/' + encodeURIComponent(id) + '/pause'); toast('Paused: planning continues, nothing is delivered'); }),
         actionButton('Replay dead letters', { id: 'replay-sync', class: 'secondary' }, async () => {
           const r = await act('/admin/dlq/replay', { sync: id });
-          toast('Replayed ' + r.replayed + ' dead letter(s)');
+          toast('Rerun ' + r.replayed + ' dead letter(s): ' + r.handedBack + ' back in delivery' + (r.failedAgain ? ', ' + r.failedAgain + ' failed again' : ''));
         })),
       h('div', { class: 'grid' },
         card('Delivered', h('span', { id: 'delivered-total' }, fmt(s.deliveredTotal, 0))),
@@ -523,56 +524,7 @@ async function syncView(id) {
 // ---- dead letters -------------------------------------------------------------------------------------------
 
 async function deadLettersView() {
-  const params = new URLSearchParams(location.search);
-  const o = await api('/overview');
-  const sync = h('select', { id: 'dl-sync' }, h('option', { value: '' }, 'all syncs'), (o.syncs || []).map(s => h('option', { value: s.id }, s.id)));
-  sync.value = params.get('sync') || '';
-  const since = h('input', { id: 'dl-since', placeholder: 'since (1h, 2026-12-01T10:00:00Z)', value: params.get('since') || '' });
-  const kind = h('select', { id: 'dl-kind' }, ['', 'http_4xx', 'http_5xx', 'function', 'other'].map(k => h('option', { value: k }, k || 'all kinds')));
-  kind.value = params.get('kind') || '';
-  const table = h('div', { class: 'scroll' });
-  const count = h('span', { id: 'dl-count', class: 'muted' });
-  let letters = [];
-  const selected = new Set();
-
-  async function load() {
-    const q = new URLSearchParams({ sync: sync.value, since: since.value, kind: kind.value });
-    history.replaceState(null, '', '/dead-letters?' + q);
-    const r = await api('/dead-letters?' + q);
-    letters = r.letters || [];
-    selected.clear();
-    count.textContent = letters.length + ' dead letter(s)';
-    table.replaceChildren(h('table', {},
-      h('tr', {}, h('th', {}, ''), h('th', {}, 'Sync'), h('th', {}, 'Message'), h('th', {}, 'Error'), h('th', {}, 'Status'), h('th', {}, 'Attempts'), h('th', {}, 'Failed'), h('th', {}, '')),
-      letters.map(d => {
-        const box = h('input', { type: 'checkbox', onchange: e => { e.target.checked ? selected.add(d.id) : selected.delete(d.id); } });
-        const detail = h('tr', { hidden: true }, h('td', { colspan: 8 }, h('pre', {}, d.event ? JSON.stringify(d.event, null, 2) : 'Payload hidden: ' + (session.tokenConfigured ? 'log in to see it.' : 'only shown to local clients.'))));
-        const tr = h('tr', { class: 'dl', 'data-message-id': d.messageId },
-          h('td', {}, box), h('td', {}, d.sync), h('td', {}, h('a', { href: '#', onclick: e => { e.preventDefault(); detail.hidden = !detail.hidden; } }, d.messageId)),
-          h('td', {}, d.error, ' ', h('span', { class: 'pill muted' }, d.kind)), h('td', {}, d.statusCode || '–'), h('td', {}, d.attempts), h('td', {}, ago(d.failedAt)),
-          h('td', {}, actionButton('Replay', { class: 'secondary' }, async () => replay({ ids: [d.id] }))));
-        return [tr, detail];
-      })));
-  }
-
-  async function replay(body) {
-    const r = await act('/admin/dlq/replay', body);
-    toast('Replayed ' + r.replayed + ' dead letter(s)');
-    await load();
-  }
-
-  [sync, kind].forEach(f => f.addEventListener('change', load));
-  since.addEventListener('change', load);
-  show(h('h1', {}, 'Dead letters'),
-    h('div', { class: 'filters' }, sync, since, kind, count),
-    h('div', { class: 'filters' },
-      actionButton('Replay selected', { id: 'replay-selected', class: 'secondary' }, async () => replay({ ids: [...selected] })),
-      actionButton('Replay all matching', { id: 'replay-all' }, async () => {
-        // With a kind filter the matching set is what is listed; otherwise the store selects by sync and time.
-        await replay(kind.value ? { ids: letters.map(d => d.id) } : { sync: sync.value || null, since: since.value || null });
-      })),
-    table);
-  await load();
+  return failedEventsView(); // deadletters.js
 }
 
 // ---- database -----------------------------------------------------------------------------------------------
@@ -657,7 +609,9 @@ async function functionsView() {
       const r = await act('/admin/functions/test', { source: code.value, event: JSON.parse(event.value), settings: JSON.parse(settings.value || '{}') });
       output.textContent = JSON.stringify(r, null, 2);
     })),
-    h('h2', {}, 'Result'), output);
+    h('h2', {}, 'Result'), output,
+    h('h2', {}, 'Per sync'), h('div', { id: 'fn-stats' }));
+  functionStats(document.getElementById('fn-stats')); // accounting.js
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------
@@ -674,6 +628,7 @@ async function route() {
     else if (path === '/login') loginView();
     else if ((m = path.match(/^\/sources\/([^/]+)$/))) await sourceView(decodeURIComponent(m[1]));
     else if ((m = path.match(/^\/syncs\/([^/]+)$/))) await syncView(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/syncs\/([^/]+)\/accounting$/))) await accountingView(decodeURIComponent(m[1])); // accounting.js
     else if (path === '/dead-letters') await deadLettersView();
     else if (path === '/database') await databaseView();
     else if (path === '/functions') await functionsView();

@@ -12,9 +12,9 @@ import java.util.List;
 
 /**
  * The admin API's parameters, checked before anything reaches the database: a bad one is a 400 naming it
- * ({@code invalid_parameter}, {@code invalid_json}), never a 500.
+ * ({@code invalid_parameter}, {@code invalid_json}), never a 500. The console's JSON checks its parameters here too.
  */
-final class AdminParams {
+public final class AdminParams {
     static final int MAX_LIMIT = 10_000;
     private static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -22,7 +22,7 @@ final class AdminParams {
     private AdminParams() {}
 
     /** An integer in 1..max, or the default when absent. */
-    static int limit(String text, int defaultValue) {
+    public static int limit(String text, int defaultValue) {
         if (text == null || text.isBlank()) return defaultValue;
         try {
             int value = Integer.parseInt(text.trim());
@@ -45,7 +45,7 @@ final class AdminParams {
     }
 
     /** An ISO instant or a look-back such as 2h, not before year 1 and not after now; null when absent. */
-    static Instant since(String text, Clock clock) {
+    public static Instant since(String text, Clock clock) {
         Instant since;
         try {
             since = DeadLetterReplay.parseSince(text, clock);

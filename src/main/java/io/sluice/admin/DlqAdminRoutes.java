@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Dead letters over the admin API, the same as {@code sluice dlq}: {@code GET /admin/dlq?sync=&since=&limit=},
- * {@code GET /admin/dlq/{id}}, {@code POST /admin/dlq/replay} with {@code {"sync", "since", "ids"}}.
+ * {@code GET /admin/dlq/{id}}, {@code POST /admin/dlq/replay} with {@code {"sync", "since", "ids"}} (answering
+ * {@code {"replayed", "handedBack", "failedAgain", "ids"}}).
  */
 public final class DlqAdminRoutes implements AdminRoutes {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,9 +70,9 @@ public final class DlqAdminRoutes implements AdminRoutes {
         String sync = AdminParams.text(body, "sync");
         Instant since = AdminParams.since(AdminParams.text(body, "since"), clock);
         AtomicInteger done = new AtomicInteger();
-        int replayed;
+        DeadLetterReplay.Result replayed;
         try {
-            replayed = replay.replay(sync, since, ids, done::set);
+            replayed = replay.run(sync, since, ids, done::set);
         } catch (WriteHeldException e) {
             // Paused for a planned failover (or the writer is changing): a conflict with the current state, not a
             // fault.
@@ -89,7 +90,15 @@ public final class DlqAdminRoutes implements AdminRoutes {
                             .toString());
             return;
         }
-        ctx.contentType("application/json").result("{\"replayed\":" + replayed + "}");
+        // replayed: every dead letter rerun, also those that failed in their function again at once (failedAgain);
+        // ids: what to follow with /console/api/dead-letters/outcome
+        ObjectNode out = JSON.createObjectNode()
+                .put("replayed", replayed.rerun())
+                .put("handedBack", replayed.handedBack())
+                .put("failedAgain", replayed.failedAgain());
+        ArrayNode rerun = out.putArray("ids");
+        replayed.ids().forEach(rerun::add);
+        ctx.contentType("application/json").result(out.toString());
     }
 
     private static ObjectNode describe(DeadLetter d, boolean withEvent) {

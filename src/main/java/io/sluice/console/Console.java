@@ -34,7 +34,16 @@ import javax.sql.DataSource;
 public final class Console implements AdminRoutes, Service {
     /** Client-side routes: every one answers the same page, which renders the view for its path. */
     private static final String[] PAGES = {
-        "/", "/sources/{id}", "/syncs/{id}", "/dead-letters", "/database", "/functions", "/backfills", "/privacy", "/login"
+        "/",
+        "/sources/{id}",
+        "/syncs/{id}",
+        "/syncs/{id}/accounting",
+        "/dead-letters",
+        "/database",
+        "/functions",
+        "/backfills",
+        "/privacy",
+        "/login"
     };
 
     private static final Map<String, String> ASSETS = Map.of(
@@ -46,7 +55,13 @@ public final class Console implements AdminRoutes, Service {
             "app.css",
             "text/css; charset=utf-8",
             "favicon.svg",
-            "image/svg+xml");
+            "image/svg+xml",
+            "accounting.js",
+            "text/javascript; charset=utf-8",
+            "deadletters.js",
+            "text/javascript; charset=utf-8",
+            "accounting.css",
+            "text/css; charset=utf-8");
     private static final String CSP =
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
                     + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
@@ -76,6 +91,8 @@ public final class Console implements AdminRoutes, Service {
     private final MetricHistory history;
     private final ConsoleApi api;
     private final LiveStream live;
+    private final AccountingApi accounting;
+    private final DeadLetterGroups deadLetterGroups;
 
     public Console(Parts parts) {
         this.parts = parts;
@@ -92,6 +109,8 @@ public final class Console implements AdminRoutes, Service {
         this.api = new ConsoleApi(
                 parts, access, queue, history, new KafkaOffsets(parts.kafkaClients(), kafka.eventsTopic()));
         this.live = new LiveStream(tail, access);
+        this.accounting = new AccountingApi(parts.config(), parts.queueDatabase(), parts.registry(), parts.clock());
+        this.deadLetterGroups = new DeadLetterGroups(parts.queueDatabase(), parts.deadLetters(), access, parts.clock());
     }
 
     private Map<String, MetricHistory.Backlog> backlog(QueueView queue) {
@@ -137,6 +156,8 @@ public final class Console implements AdminRoutes, Service {
             ctx.header("Cache-Control", "no-store");
         });
         api.register(config);
+        accounting.register(config);
+        deadLetterGroups.register(config);
         config.routes.sse("/console/api/sources/{id}/live", live::open);
         // Open debugger streams end before Jetty stops, while their responses still exist (issue 25, bug 1).
         config.events.serverStopping(live::close);

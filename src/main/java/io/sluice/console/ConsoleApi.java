@@ -9,10 +9,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.sluice.admin.AdminParams;
 import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.queue.DeadLetter;
-import io.sluice.queue.DeadLetterReplay;
 import io.sluice.queue.SyncPauseStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,7 +43,9 @@ final class ConsoleApi implements AutoCloseable {
 
     void register(JavalinConfig config) {
         config.routes.get("/console/api/session", this::session);
-        config.routes.get("/console/api/overview", ctx -> json(ctx, overview()));
+        config.routes.get(
+                "/console/api/overview",
+                ctx -> json(ctx, DeadLetterGroups.hideErrors(overview(), access.payloads(ctx))));
         config.routes.get("/console/api/sources/{id}", this::source);
         config.routes.get("/console/api/syncs/{id}", this::sync);
         config.routes.get("/console/api/dead-letters", this::deadLetters);
@@ -101,7 +103,7 @@ final class ConsoleApi implements AutoCloseable {
                 .filter(s -> s.source().equals(source.id()))
                 .forEach(s -> syncs.add(syncSummary(s, queues.get(s.id()), paused.get(s.id()))));
         out.set("history", history.toJson("source." + source.id() + "."));
-        json(ctx, out);
+        json(ctx, DeadLetterGroups.hideErrors(out, access.payloads(ctx)));
     }
 
     private void sync(Context ctx) throws Exception {
@@ -127,7 +129,7 @@ final class ConsoleApi implements AutoCloseable {
         out.put("p99Ms", history.latest("latency.p99"));
         out.put("workerConcurrency", parts.config().worker().concurrency());
         out.set("history", history.toJson("sync." + sync.id() + "."));
-        json(ctx, out);
+        json(ctx, DeadLetterGroups.hideErrors(out, access.payloads(ctx)));
     }
 
     private void deadLetters(Context ctx) throws Exception {
@@ -138,11 +140,13 @@ final class ConsoleApi implements AutoCloseable {
             return;
         }
         String kind = blankToNull(ctx.queryParam("kind"));
-        int limit = ctx.queryParam("limit") == null ? 200 : Math.min(1000, Integer.parseInt(ctx.queryParam("limit")));
+        // checked like the admin API's: a bad value is a 400 naming it, never a 500 with a stack trace
+        int limit = Math.min(1000, AdminParams.limit(ctx.queryParam("limit"), 200));
+        Instant since = AdminParams.since(blankToNull(ctx.queryParam("since")), parts.clock());
         List<DeadLetter> letters = parts.deadLetters()
                 .list(
                         blankToNull(ctx.queryParam("sync")),
-                        DeadLetterReplay.parseSince(blankToNull(ctx.queryParam("since")), parts.clock()),
+                        since,
                         "true".equals(ctx.queryParam("all")),
                         kind == null ? limit : 1000);
         boolean payloads = access.payloads(ctx);
@@ -156,7 +160,8 @@ final class ConsoleApi implements AutoCloseable {
                     .put("sync", d.syncId())
                     .put("messageId", d.messageId())
                     .put("attempts", d.attempts())
-                    .put("error", d.error())
+                    // the error quotes the destination's answer (its body): shown like payloads (DeadLetterGroups)
+                    .put("error", payloads ? d.error() : DeadLetterGroups.hiddenError(d.statusCode()))
                     .put("kind", ErrorKind.of(d))
                     .put("failedAt", d.failedAt().toString())
                     .put("firstFailedAt", d.firstFailedAt().toString());

@@ -21,6 +21,7 @@ final class BatchApplication {
         FunctionMetrics metrics = function.metrics;
         List<ObjectNode> output = new ArrayList<>(events.size());
         List<FunctionFailure> failures = new ArrayList<>();
+        int dropped = 0;
         ContextPool pool = function.pool;
         JsContext js = pool.borrow();
         try {
@@ -34,6 +35,7 @@ final class BatchApplication {
                     String result = js.call(Outputs.json(event), timeout);
                     if (result == null) {
                         metrics.drops().increment();
+                        dropped++;
                     } else {
                         Outputs.add(result, event, output);
                     }
@@ -61,6 +63,6 @@ final class BatchApplication {
                     events.size(),
                     failures.getFirst().error());
         }
-        return new FunctionResult(output, failures);
+        return new FunctionResult(output, failures, dropped);
     }
 }

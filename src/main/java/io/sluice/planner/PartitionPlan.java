@@ -6,6 +6,7 @@ import io.sluice.event.SyncFilter;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.ProgressUpdate;
 import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncCounts;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -37,6 +38,9 @@ final class PartitionPlan {
         int count;
         long bytes;
         Instant openedAt;
+        // Delivery accounting (SyncCounts): events of the sync's source seen and, of those, filtered out; "pending"
+        // until the position moves past them, then "ready" until recorded with that position.
+        long receivedPending, filteredPending, receivedReady, filteredReady;
 
         Cursor(SyncSettings sync, Long stored, long next) {
             this.sync = sync;
@@ -93,9 +97,13 @@ final class PartitionPlan {
             if (offset < cursor.next || offset <= cursor.lastSeen) continue; // planned already
             cursor.lastSeen = offset;
             if (!cursor.filter.matchesSource(source)) continue;
+            cursor.receivedPending++;
             if (cursor.filter.needsHeader()) {
                 if (header == null) header = EventHeader.read(key, value, headers);
-                if (!cursor.filter.matches(source, header.type(), header.event())) continue;
+                if (!cursor.filter.matches(source, header.type(), header.event())) {
+                    cursor.filteredPending++;
+                    continue;
+                }
             }
             cursor.count++;
             cursor.bytes += value == null ? 0 : value.length;
@@ -118,6 +126,22 @@ final class PartitionPlan {
         cursor.count = 0;
         cursor.bytes = 0;
         cursor.openedAt = null;
+        countedUpToNext(cursor);
+    }
+
+    private static void countedUpToNext(Cursor cursor) {
+        cursor.receivedReady += cursor.receivedPending;
+        cursor.filteredReady += cursor.filteredPending;
+        cursor.receivedPending = 0;
+        cursor.filteredPending = 0;
+    }
+
+    /** Adds the counts the positions of {@link #progress()} cover, to be written in the same transaction. */
+    void countsInto(SyncCounts counts, Instant now) {
+        for (Cursor cursor : cursors.values()) {
+            counts.add(cursor.sync.id(), now, SyncCounts.Column.RECEIVED, cursor.receivedReady);
+            counts.add(cursor.sync.id(), now, SyncCounts.Column.FILTERED, cursor.filteredReady);
+        }
     }
 
     /**
@@ -140,6 +164,7 @@ final class PartitionPlan {
         List<ProgressUpdate> updates = new ArrayList<>();
         for (Cursor cursor : cursors.values()) {
             if (cursor.count == 0 && cursor.lastSeen + 1 > cursor.next) cursor.next = cursor.lastSeen + 1;
+            if (cursor.count == 0) countedUpToNext(cursor);
             if (cursor.stored == null || cursor.stored != cursor.next) {
                 updates.add(new ProgressUpdate(cursor.sync.id(), partition, cursor.stored, cursor.next));
             }
@@ -151,6 +176,10 @@ final class PartitionPlan {
     void recorded(List<ProgressUpdate> updates, Instant now) {
         cuts.clear();
         for (ProgressUpdate update : updates) cursors.get(update.syncId()).stored = update.next();
+        for (Cursor cursor : cursors.values()) {
+            cursor.receivedReady = 0;
+            cursor.filteredReady = 0;
+        }
         lastRecorded = now;
     }
 

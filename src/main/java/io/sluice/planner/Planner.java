@@ -13,6 +13,7 @@ import io.sluice.queue.FencedException;
 import io.sluice.queue.PlannedBatch;
 import io.sluice.queue.ProgressUpdate;
 import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncCounts;
 import io.sluice.retry.Recovery;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
@@ -116,16 +117,18 @@ public final class Planner implements Service {
         List<PlannedBatch> cuts = new ArrayList<>();
         List<ProgressUpdate> progress = new ArrayList<>();
         Map<Integer, List<ProgressUpdate>> byPartition = new HashMap<>();
+        SyncCounts counts = new SyncCounts(); // delivery accounting, written with the positions it covers
         plans.forEach((partition, plan) -> {
             if (!plan.hasWork(now)) return;
             cuts.addAll(plan.cuts());
             List<ProgressUpdate> updates = plan.progress();
             progress.addAll(updates);
             byPartition.put(partition, updates);
+            plan.countsInto(counts, now);
         });
         if (cuts.isEmpty() && progress.isEmpty()) return;
         try {
-            store.recordPlan(cuts, progress, now);
+            store.recordPlan(cuts, progress, counts, now);
         } catch (FencedException e) {
             log.warn("Planning positions changed under this planner ({}); reloading them", e.getMessage());
             loadPositions(new ArrayList<>(plans.keySet()));

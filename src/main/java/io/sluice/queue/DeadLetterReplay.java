@@ -40,43 +40,78 @@ public final class DeadLetterReplay {
     }
 
     /**
+     * What a replay did: {@code rerun} dead letters were put back into delivery or, for those that failed in the
+     * sync's function, run through it again; {@code failedAgain} of those failed in their function again at once and
+     * stay dead letters (attempts counted up). {@code ids}: the dead letters rerun, in order (at most
+     * {@link #MAX_IDS}), to follow what becomes of them ({@link DeadLetterSummary#outcome}).
+     */
+    public record Result(int rerun, int failedAgain, List<Long> ids) {
+        public int handedBack() {
+            return rerun - failedAgain;
+        }
+    }
+
+    /** At most this many ids are returned by {@link #run}. */
+    public static final int MAX_IDS = 10_000;
+
+    /**
      * Replays the dead letters selected by ids (if any) or by sync and time, calling {@code progress} with the running
-     * total after each chunk. Returns how many were replayed.
+     * total after each chunk. Returns how many were rerun (handed back, or run through their function again).
      */
     public int replay(String syncId, Instant since, List<Long> ids, IntConsumer progress) throws Exception {
-        int total = 0;
+        return run(syncId, since, ids, progress).rerun();
+    }
+
+    /** As {@link #replay}, saying how many failed again at once and which were rerun. */
+    public Result run(String syncId, Instant since, List<Long> ids, IntConsumer progress) throws Exception {
+        Tally tally = new Tally();
         if (ids != null && !ids.isEmpty()) {
             for (int i = 0; i < ids.size(); i += CHUNK) {
-                total += replayChunk(deadLetters.byIds(ids.subList(i, Math.min(ids.size(), i + CHUNK))).stream()
-                        .filter(d -> d.replayedAt() == null)
-                        .toList());
-                progress.accept(total);
+                replayChunk(
+                        deadLetters.byIds(ids.subList(i, Math.min(ids.size(), i + CHUNK))).stream()
+                                .filter(d -> d.replayedAt() == null)
+                                .toList(),
+                        tally);
+                progress.accept(tally.rerun);
             }
-            return total;
+            return tally.result();
         }
         Set<Long> seen = new HashSet<>(); // a letter that fails in its function again comes back unreplayed
         while (true) {
             List<DeadLetter> chunk = deadLetters.list(syncId, since, false, CHUNK).stream()
                     .filter(d -> seen.add(d.id()))
                     .toList();
-            if (chunk.isEmpty()) return total;
-            total += replayChunk(chunk);
-            progress.accept(total);
+            if (chunk.isEmpty()) return tally.result();
+            replayChunk(chunk, tally);
+            progress.accept(tally.rerun);
         }
     }
 
-    /** Returns how many were handed back to delivery (a letter failing in its function again stays a dead letter). */
-    private int replayChunk(List<DeadLetter> chunk) throws Exception {
+    private static final class Tally {
+        int rerun;
+        int failedAgain;
+        final List<Long> ids = new ArrayList<>();
+
+        void rerun(DeadLetter letter) {
+            rerun++;
+            if (ids.size() < MAX_IDS) ids.add(letter.id());
+        }
+
+        Result result() {
+            return new Result(rerun, failedAgain, List.copyOf(ids));
+        }
+    }
+
+    private void replayChunk(List<DeadLetter> chunk, Tally tally) throws Exception {
         // One permit for the whole chunk: the process counts as writing until the chunk is over, and a paused gate
         // refuses the chunk before anything of it is written (WriteHeldException: nothing replayed, run again later).
         try (var permit = retries.gate().enter(WritePermits.Work.NEW)) {
-            return replayChunkAdmitted(chunk);
+            replayChunkAdmitted(chunk, tally);
         }
     }
 
-    private int replayChunkAdmitted(List<DeadLetter> chunk) throws Exception {
+    private void replayChunkAdmitted(List<DeadLetter> chunk, Tally tally) throws Exception {
         List<DeadLetter> plain = new ArrayList<>();
-        int replayed = 0;
         for (DeadLetter letter : chunk) {
             if (transform == null || letter.kind() != DeadLetterKind.FUNCTION) {
                 plain.add(letter);
@@ -96,13 +131,15 @@ public final class DeadLetterReplay {
                                 1,
                                 letter.batchId())),
                         clock.instant());
+                tally.rerun(letter); // rerun, and failed again: still a dead letter, one attempt more
+                tally.failedAgain++;
                 continue;
             }
             retries.replayTransformed(letter, outputs, clock.instant());
-            replayed++;
+            tally.rerun(letter);
         }
         retries.replay(plain, clock.instant());
-        return replayed + plain.size();
+        plain.forEach(tally::rerun);
     }
 
     /** "2026-05-01T10:00:00Z" or a look-back such as "2h" or "30m". */

@@ -98,14 +98,39 @@ public final class QueueStore {
      * changes nothing) when a position was not where this planner expected it.
      */
     public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, Instant now) throws SQLException {
+        recordPlan(batches, progress, new SyncCounts(), now);
+    }
+
+    /** As {@link #recordPlan(List, List, Instant)}, adding the delivery counts these positions cover (same transaction). */
+    public void recordPlan(List<PlannedBatch> batches, List<ProgressUpdate> progress, SyncCounts counts, Instant now)
+            throws SQLException {
         try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW)) {
             Transactions.run(dataSource, c -> {
                 if (!progress.isEmpty()) advance(c, progress, now);
+                counts.writeIn(c, this::counted);
                 if (!batches.isEmpty()) {
                     insert(c, batches, now);
                     BatchNotifications.announce(c, this::counted); // delivered at commit: idle workers claim at once
                 }
             });
+        }
+    }
+
+    /**
+     * Adds delivery counts gathered in memory ({@link SyncCounts}) in one transaction for all of them, through the
+     * gate as the finishing of held work; on failure they stay in {@code counts} for the next call.
+     */
+    public void addCounts(SyncCounts counts) throws SQLException {
+        counts.flush(dataSource, gate, this::counted);
+    }
+
+    /** Deletes delivery-count rows older than {@code cutoff} (the accounting shows at most 7 days). */
+    public int pruneCounts(Instant cutoff) throws SQLException {
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
+                Connection c = dataSource.getConnection();
+                PreparedStatement ps = counted(c.prepareStatement("DELETE FROM sync_counts WHERE minute < ?"))) {
+            ps.setTimestamp(1, Timestamp.from(cutoff));
+            return ps.executeUpdate();
         }
     }
 

@@ -293,6 +293,10 @@ public final class RetryStore {
                                 "int8", letters.stream().map(DeadLetter::id).toArray()));
                 ps.executeUpdate();
             }
+            // accounting: back in delivery, so its next fate counts again (SyncCounts.Column.REPLAYED)
+            SyncCounts replayed = new SyncCounts();
+            letters.forEach(d -> replayed.add(d.syncId(), now, SyncCounts.Column.REPLAYED, 1));
+            replayed.writeIn(c);
         });
     }
 
@@ -317,6 +321,10 @@ public final class RetryStore {
                 ps.setLong(2, letter.id());
                 ps.executeUpdate();
             }
+            SyncCounts replayed = new SyncCounts();
+            replayed.add(letter.syncId(), now, SyncCounts.Column.REPLAYED, 1);
+            if (outputs.isEmpty()) replayed.add(letter.syncId(), now, SyncCounts.Column.FUNCTION_DROPPED, 1);
+            replayed.writeIn(c);
         });
     }
 

@@ -71,7 +71,20 @@ final class BatchDelivery {
             List<RetryEvent> toRetry,
             List<DeadLetter> dead,
             List<ObjectNode> stay,
-            SettledEvents settled) {
+            SettledEvents settled,
+            int functionDrops) {
+
+        /** {@code functionDrops}: the events the function dropped, counted once, when the attempt first settles. */
+        Outcome(
+                SyncSettings sync,
+                Decision decision,
+                List<ObjectNode> delivered,
+                List<RetryEvent> toRetry,
+                List<DeadLetter> dead,
+                List<ObjectNode> stay,
+                SettledEvents settled) {
+            this(sync, decision, delivered, toRetry, dead, stay, settled, 0);
+        }
 
         /** Whether the batch is over (done, or dead): nothing of it waits as its row. */
         boolean finished() {
@@ -142,7 +155,8 @@ final class BatchDelivery {
             List<ObjectNode> rest,
             List<ObjectNode> now,
             List<RetryEvent> toRetry,
-            List<DeadLetter> dead) {}
+            List<DeadLetter> dead,
+            int functionDrops) {}
 
     private Attempt prepare(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
@@ -153,10 +167,12 @@ final class BatchDelivery {
         if (erased != null) events = erased.keep(sync.id(), events); // docs/privacy.md
         SettledEvents before = batch.settled();
         List<DeadLetter> dead = new ArrayList<>();
+        int drops = 0;
         if (functions != null && sync.hasFunction()) {
             FunctionResult transformed = functions.apply(sync.id(), events);
             // An attempt that recorded what it settled also wrote these; they are not written twice.
             if (before == null) {
+                drops = transformed.dropped();
                 for (FunctionFailure failure : transformed.failures()) {
                     dead.add(DeadLetter.of(
                             sync.id(), failure.event(), DeadLetterKind.FUNCTION, failure.error(), null, 1, batch.id()));
@@ -168,7 +184,7 @@ final class BatchDelivery {
         List<ObjectNode> rest = before == null ? events : unsettled(events, keys, before);
         List<RetryEvent> toRetry = new ArrayList<>();
         List<ObjectNode> now = queueBehindWaitingUsers(sync, destinations.get(sync.destination()), rest, toRetry);
-        return new Attempt(sync, events, before, keys, rest, now, toRetry, dead);
+        return new Attempt(sync, events, before, keys, rest, now, toRetry, dead, drops);
     }
 
     /** What the decision leaves of the attempt: the events delivered, for the retry queue, dead, and staying. */
@@ -181,7 +197,7 @@ final class BatchDelivery {
             // Nothing was delivered: every event sent becomes a dead letter with the reason, kept whole.
             for (ObjectNode event : attempt.now())
                 dead.add(deadLetter(sync, event, over.reason(), null, over.attempts(), batch));
-            return new Outcome(sync, decision, List.of(), toRetry, dead, List.of(), null);
+            return new Outcome(sync, decision, List.of(), toRetry, dead, List.of(), null, attempt.functionDrops());
         }
         if (decision instanceof WaitAsRow wait && wait.wholeBatch())
             return new Outcome(sync, decision, List.of(), List.of(), List.of(), attempt.now(), null);
@@ -216,7 +232,10 @@ final class BatchDelivery {
                     attempt.keys() == null ? SettledEvents.keysOf(attempt.events()) : attempt.keys();
             settled = settled(before, attempt.events(), keys, stay);
         }
-        return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled);
+        // the drops are counted with the record that first settles this attempt's events (a waiting row without one
+        // runs the function again)
+        int drops = decision instanceof WaitAsRow && settled == null ? 0 : attempt.functionDrops();
+        return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled, drops);
     }
 
     private static DeadLetter deadLetter(

@@ -279,6 +279,14 @@ final class RetryChains {
         }
         metrics.eventsDelivered(sync.id(), delivered, clock.instant());
         if (!dead.isEmpty()) metrics.eventsDeadLettered(sync.id(), dead.size());
+        metrics.tallies().chain(sync.id(), delivered, dead, clock.instant());
+        if (rescheduled != null && fates.get(rescheduled.event()) instanceof Retry retry)
+            metrics.tallies()
+                    .chainFailure(
+                            sync.id(),
+                            retry.failure().statusCode(),
+                            retry.failure().error(),
+                            clock.instant());
     }
 
     private static List<DeadLetter> escapedDeadLetters(

@@ -15,6 +15,7 @@ import io.sluice.queue.BatchNotifications;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
+import io.sluice.queue.SyncCounts;
 import io.sluice.retry.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
@@ -86,7 +87,7 @@ public final class Worker implements Service {
         this.owner = owner;
         Map<String, RetryPolicy> policies = config.destinations().stream()
                 .collect(Collectors.toUnmodifiableMap(DestinationSettings::id, d -> RetryPolicies.of(d, settings)));
-        this.metrics = new WorkerMetrics(registry, inFlight);
+        this.metrics = new WorkerMetrics(registry, inFlight, new DeliveryTallies(store));
         this.delivery =
                 new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
         this.destinationOfSync = config.syncs().stream()
@@ -218,6 +219,7 @@ public final class Worker implements Service {
             metrics.eventsDeadLettered(syncId, outcome.dead().size());
         if (!outcome.toRetry().isEmpty())
             metrics.eventsRetried(syncId, outcome.toRetry().size());
+        metrics.tallies().batch(outcome, clock.instant());
     }
 
     /** Delivers due retry chains (one user's waiting events of one sync, in order). Returns how many were handled. */
@@ -237,6 +239,16 @@ public final class Worker implements Service {
     void heartbeat() throws Exception {
         heartbeat(held());
         if (chains != null) chains.heartbeat();
+        flushTallies();
+    }
+
+    /** Adds the delivery accounting gathered since the last heartbeat: one transaction, and only with something in it. */
+    private void flushTallies() {
+        try {
+            metrics.tallies().flush();
+        } catch (Exception e) {
+            log.debug("Delivery counts kept for the next heartbeat: {}", e.toString());
+        }
     }
 
     /** What is held now, as a heartbeat sees it when it starts. */
@@ -266,6 +278,7 @@ public final class Worker implements Service {
             // keep deleting in small chunks
         }
         if (stores.deadLetters() != null) stores.deadLetters().prune(now.minus(deadLetterRetention));
+        store.pruneCounts(now.minus(SyncCounts.RETENTION));
         if (stores.retries() != null) {
             metrics.oldestRetry(stores.retries().oldestWaiting(), now);
             metrics.retryQueue(destinationOfSync, stores.retries().depthBySync(), now);
@@ -304,6 +317,7 @@ public final class Worker implements Service {
         notifications.close();
         loops.close();
         releaseAll();
+        flushTallies();
         reader.close();
         log.info("Worker {} stopped", owner);
     }

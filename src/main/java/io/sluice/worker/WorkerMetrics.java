@@ -26,9 +26,16 @@ final class WorkerMetrics {
     private final AtomicLong oldestUnfinishedSeconds = new AtomicLong();
     private final AtomicLong oldestRetrySeconds = new AtomicLong();
     private final Map<String, AtomicLong> retryGauges = new ConcurrentHashMap<>();
+    private final DeliveryTallies tallies;
 
     WorkerMetrics(MeterRegistry registry, HeldBatches inFlight) {
+        this(registry, inFlight, new DeliveryTallies(null));
+    }
+
+    /** @param tallies the delivery accounting kept in the queue database, beside these process-local meters */
+    WorkerMetrics(MeterRegistry registry, HeldBatches inFlight, DeliveryTallies tallies) {
         this.registry = registry;
+        this.tallies = tallies;
         this.endToEnd = Timer.builder("sluice.delivery.end.to.end")
                 .description("From the collector receiving an event to its batch being delivered")
                 .publishPercentileHistogram()
@@ -37,6 +44,10 @@ final class WorkerMetrics {
         registry.gauge("sluice.worker.batches.in.flight", inFlight, HeldBatches::size);
         registry.gauge("sluice.queue.oldest.unfinished.seconds", oldestUnfinishedSeconds, AtomicLong::get);
         registry.gauge("sluice.retry.oldest.pending.seconds", oldestRetrySeconds, AtomicLong::get);
+    }
+
+    DeliveryTallies tallies() {
+        return tallies;
     }
 
     void delivered(String syncId, List<ObjectNode> events, long nanos, Instant now) {

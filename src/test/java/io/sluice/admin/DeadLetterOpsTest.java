@@ -89,7 +89,8 @@ class DeadLetterOpsTest {
             assertThat(json.readTree(listed.body())).hasSize(3);
             var replayedOne = Http.post(
                     admin + "/admin/dlq/replay", "{\"ids\":[" + firstId + "]}", "Authorization", "Bearer s3cret-token");
-            assertThat(replayedOne.body()).isEqualTo("{\"replayed\":1}");
+            assertThat(replayedOne.body())
+                    .isEqualTo("{\"replayed\":1,\"handedBack\":1,\"failedAgain\":0,\"ids\":[" + firstId + "]}");
 
             assertThat(Cli.run("dlq", "replay", "--config", config.toString(), "--sync", "web-to-hooks"))
                     .contains("Replayed 2 dead letter(s)");

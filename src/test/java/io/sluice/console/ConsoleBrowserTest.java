@@ -259,6 +259,7 @@ class ConsoleBrowserTest {
 
         hookFails = false;
         find(By.id("replay-all")).click();
+        click(By.id("replay-confirm")); // a replay asks first
         await().atMost(UI)
                 .until(() -> ids.stream().allMatch(id -> received.get("/hook").containsKey(id)));
         assertThat(ids).allMatch(id -> received.get("/hook").get(id).get() == 1);
