@@ -40,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>What the test changes, and why (docs/deployment.md, "podman kube play"): the pods use the host's network
  * ({@code --network host}: Kafka and PostgreSQL listen on this host's 127.0.0.1), so each Deployment gets its own
- * admin port ({@code SLUICE_ADMIN_PORT}) and one replica; the Secret's keys become plain {@code env} entries (podman
+ * admin port ({@code SLUICE_ADMIN_PORT}), one replica and no {@code ports} (podman refuses port declarations
+ * with the host's network); the Secret's keys become plain {@code env} entries (podman
  * 4.3 reads {@code secretRef} from its own secret store, not from a Secret in the YAML); and the HTTP probes are
  * dropped: podman runs an {@code httpGet} probe as {@code curl} inside the container, and the image has no shell
  * and no curl (the kubelet probes from outside). The test polls {@code /ready} itself instead.
@@ -84,7 +85,9 @@ class KubePlayIT {
         Files.writeString(kube, yaml.toString());
 
         try {
-            Podman.run("kube", "play", "--network", "host", "--replace", kube.toString());
+            // --build=false: podman would otherwise try to build the image from a directory named like it (the
+            // project's ./sluice launcher is a file of that name) before looking at the loaded one.
+            Podman.run("kube", "play", "--build=false", "--network", "host", "--replace", kube.toString());
             for (var role : adminPorts.entrySet()) {
                 await(role.getKey() + " ready")
                         .atMost(Duration.ofMinutes(4))
@@ -109,24 +112,29 @@ class KubePlayIT {
                 await().atMost(Duration.ofMinutes(3))
                         .pollInterval(Duration.ofSeconds(1))
                         .ignoreExceptions()
-                        .until(() -> ids(warehouse).size() >= sent.acknowledged().size());
+                        .until(() ->
+                                ids(warehouse).size() >= sent.acknowledged().size());
                 assertThat(ids(warehouse)).isEqualTo(sent.acknowledged());
             }
             for (String name : names) {
                 assertThat(inspect(name, "{{.State.Running}}")).isEqualTo("true");
-                assertThat(inspect(name, "{{.RestartCount}}")).as(name + " restarts").isEqualTo("0");
+                assertThat(inspect(name, "{{.RestartCount}}"))
+                        .as(name + " restarts")
+                        .isEqualTo("0");
             }
         } finally {
             System.out.println(Podman.tryRun("pod", "ps").output());
             for (String name : containers(true))
-                System.out.println("=== podman logs " + name + "\n" + Podman.tryRun("logs", name).output());
+                System.out.println("=== podman logs " + name + "\n"
+                        + Podman.tryRun("logs", name).output());
             Podman.tryRun("kube", "down", kube.toString());
+            for (String deployment : adminPorts.keySet()) Podman.tryRun("pod", "rm", "--force", deployment + "-pod-0");
         }
     }
 
     /**
-     * The Deployment as podman can run it on this host: one replica, the admin port given, the Secret's keys as env
-     * entries, no HTTP probes (see the class comment). Everything else — args, user, read-only root, dropped
+     * The Deployment as podman can run it on this host: one replica, the admin port given, no port declarations, the
+     * Secret's keys as env entries, no HTTP probes (see the class comment). Everything else — args, user, read-only root, dropped
      * capabilities, memory limit, the ConfigMap and emptyDir volumes — is the chart's.
      */
     private static Deployment forPodman(Deployment deployment, int adminPort, Map<String, String> secrets) {
@@ -137,6 +145,9 @@ class KubePlayIT {
         container.setLivenessProbe(null);
         container.setReadinessProbe(null);
         container.setStartupProbe(null);
+        // With the host's network the ports are the processes' own; podman refuses port declarations there
+        // ("PortMappings can only be used with Bridge or slirp4netns networking").
+        container.setPorts(null);
         container.setEnvFrom(null);
         List<EnvVar> env = new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
         secrets.forEach((name, value) -> env.add(new EnvVar(name, value, null)));
@@ -152,7 +163,8 @@ class KubePlayIT {
             if (secret.getStringData() != null) env.putAll(secret.getStringData());
             if (secret.getData() != null)
                 secret.getData()
-                        .forEach((k, v) -> env.put(k, new String(Base64.getDecoder().decode(v))));
+                        .forEach((k, v) ->
+                                env.put(k, new String(Base64.getDecoder().decode(v))));
         }
         assertThat(env).as("the chart's Secret").containsKeys("SLUICE_PG_PASSWORD", "SLUICE_ADMIN_TOKEN");
         return env;
@@ -163,7 +175,9 @@ class KubePlayIT {
         List<String> args = new ArrayList<>(List.of("ps", "--filter", "name=^sluice-(collector|planner|worker)-"));
         if (stoppedToo) args.add("-a");
         args.addAll(List.of("--format", "{{.Names}}"));
-        return Podman.tryRun(args.toArray(String[]::new)).output().lines()
+        return Podman.tryRun(args.toArray(String[]::new))
+                .output()
+                .lines()
                 .map(String::strip)
                 .filter(line -> !line.isEmpty())
                 .toList();
