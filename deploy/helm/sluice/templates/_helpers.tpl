@@ -114,6 +114,7 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        {{- include "sluice.tlsFilesMount" $root | nindent 8 }}
   volumes:
     - name: config
       configMap:
@@ -121,6 +122,7 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $root.Values.tmpVolume.sizeLimit }}
+    {{- include "sluice.tlsFilesVolume" $root | nindent 4 }}
   {{- with .settings.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -134,3 +136,27 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}
+
+{{- define "sluice.tlsFilesMount" -}}
+{{- if or .Values.tlsFiles.configMap .Values.tlsFiles.secret }}
+- name: tls-files
+  mountPath: {{ .Values.tlsFiles.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "sluice.tlsFilesVolume" -}}
+{{- if and .Values.tlsFiles.configMap .Values.tlsFiles.secret }}
+{{- fail "tlsFiles: set configMap or secret, not both" }}
+{{- end }}
+{{- with .Values.tlsFiles.configMap }}
+- name: tls-files
+  configMap:
+    name: {{ . }}
+{{- end }}
+{{- with .Values.tlsFiles.secret }}
+- name: tls-files
+  secret:
+    secretName: {{ . }}
+{{- end }}
+{{- end }}

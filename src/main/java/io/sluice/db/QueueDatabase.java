@@ -3,6 +3,7 @@ package io.sluice.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.SQLExceptionOverride;
+import io.sluice.delivery.PostgresRefusal;
 import io.sluice.lifecycle.Service;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -72,6 +73,12 @@ public final class QueueDatabase implements Service {
     @Override
     public synchronized void start() {
         if (dataSource != null) return;
+        // A refused password, user, database or TLS set-up stops startup here, naming the key, rather than being
+        // retried by the pool's initialisation (which retries any failure until its timeout).
+        SQLException unreachable = PostgresRefusal.QUEUE.probe(url, user, password, 5);
+        if (unreachable != null)
+            log.warn(
+                    "The queue database at {} does not answer yet ({}); waiting for it", url, unreachable.getMessage());
         HikariConfig config = new HikariConfig();
         config.setPoolName("sluice-queue");
         config.setJdbcUrl(url);

@@ -83,6 +83,11 @@ final class ContainerDeployment implements AutoCloseable {
         return collectorPort;
     }
 
+    /** Every manifest the chart rendered for this deployment. */
+    List<HasMetadata> manifests() {
+        return manifests;
+    }
+
     List<RoleContainer> containers() {
         return containers;
     }

@@ -113,7 +113,22 @@ class HelmChartTest {
                             .getName())
                     .isEqualTo("sluice-credentials");
             assertThat(container(manifests, role).getImage()).isEqualTo("registry.example.com/sluice:0.1.0");
+            // the CA that verify-full checks RDS against, mounted where the URLs' sslrootcert names it
+            assertThat(container(manifests, role).getVolumeMounts()).anySatisfy(mount -> {
+                assertThat(mount.getName()).isEqualTo("tls-files");
+                assertThat(mount.getMountPath()).isEqualTo("/etc/sluice-tls");
+                assertThat(mount.getReadOnly()).isTrue();
+            });
+            assertThat(named(manifests, Deployment.class, "sluice-" + role)
+                            .getSpec()
+                            .getTemplate()
+                            .getSpec()
+                            .getVolumes())
+                    .filteredOn(volume -> volume.getConfigMap() != null)
+                    .extracting(volume -> volume.getConfigMap().getName())
+                    .contains("rds-ca");
         }
+        assertThat(config.postgres().url()).contains("sslmode=verify-full&sslrootcert=/etc/sluice-tls/rds-ca.pem");
 
         assertThat(named(manifests, Deployment.class, "sluice-worker").getSpec().getReplicas())
                 .as("KEDA owns the worker's replicas")

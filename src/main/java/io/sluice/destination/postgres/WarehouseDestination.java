@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
 import io.sluice.delivery.Failures;
+import io.sluice.delivery.PostgresRefusal;
 import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.DeliveryReport;
 import io.sluice.destination.Destination;
@@ -67,6 +68,8 @@ final class WarehouseDestination implements Destination, UserErasure {
         this.connectionTimeoutMs = connectionTimeoutMs;
     }
 
+    private static final int PROBE_TIMEOUT_SECONDS = 5;
+
     /** Starts the pool. An unreachable warehouse is logged, not fatal: deliveries fail retriably until it is back. */
     @Override
     public synchronized void open() {
@@ -82,15 +85,18 @@ final class WarehouseDestination implements Destination, UserErasure {
         config.setInitializationFailTimeout(-1);
         config.setConnectionInitSql("SET TIME ZONE 'UTC'");
         config.addDataSourceProperty("ApplicationName", "sluice-warehouse");
+        // A refused password, user, database or TLS set-up is a configuration error (thrown, naming the key);
+        // a warehouse that is down or unreachable is not: its deliveries are retried until it is back.
+        SQLException unreachable = PostgresRefusal.warehouse(id).probe(url, user, password, PROBE_TIMEOUT_SECONDS);
         pool = new HikariDataSource(config);
-        try (Connection ignored = pool.getConnection()) {
+        if (unreachable == null) {
             log.info("Warehouse destination {} connected to {} (pool of {})", id, url, poolSize);
-        } catch (SQLException e) {
+        } else {
             log.warn(
                     "Warehouse destination {} cannot reach {} yet ({}); deliveries will be retried",
                     id,
                     url,
-                    e.getMessage());
+                    unreachable.getMessage());
         }
     }
 
