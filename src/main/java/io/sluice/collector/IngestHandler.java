@@ -123,7 +123,7 @@ final class IngestHandler {
             if (!outgoing.isEmpty()) awaitAcknowledgement(publisher.publish(outgoing));
             if (contract != null) violationPublisher.publish(sourceId, violations, eventCount - outgoing.size());
             metrics.request(sourceId, "accepted", eventCount, System.nanoTime() - started, bytes);
-            ctx.status(200).contentType("application/json").result(OK);
+            respond(ctx, 200, OK);
         } catch (Rejection rejection) {
             reject(ctx, rejection, sourceId, eventCount, started, bytes);
             if (rejections != null) {
@@ -244,6 +244,23 @@ final class IngestHandler {
         if (r.index() >= 0) body.put("index", r.index());
         if (r.retryAfterSeconds() > 0) ctx.header("Retry-After", Integer.toString(r.retryAfterSeconds()));
         if (r.status() == 408) ctx.header("Connection", "close"); // the rest of a slow body is not waited for
-        ctx.status(r.status()).contentType("application/json").result(body.toString());
+        respond(ctx, r.status(), body.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Writes the JSON answer straight to the servlet response with its length. Javalin's {@code ctx.result} wraps
+     * the bytes in a stream and copies them through a new 8 KB buffer per request, which was 8 % of the CPU and 13 %
+     * of the allocations of a /v1/track request (docs/performance.md).
+     */
+    private static void respond(Context ctx, int status, byte[] json) {
+        var response = ctx.res();
+        response.setStatus(status);
+        response.setContentType("application/json");
+        response.setContentLength(json.length);
+        try {
+            response.getOutputStream().write(json);
+        } catch (java.io.IOException e) {
+            // The client went away; there is nobody to answer, and the outcome is already counted.
+        }
     }
 }
