@@ -83,12 +83,30 @@ final class IngestHandler {
         this.publisher = publisher;
         this.metrics = metrics;
         this.clock = clock;
-        this.limiter = new InFlightLimiter(settings.maxInFlightBytes(), 50);
+        this.limiter = new InFlightLimiter(
+                inFlightBudget(settings.maxInFlightBytes(), Runtime.getRuntime().maxMemory()), 50);
         this.bodyReader = new BodyReader(settings.maxRequestSize());
         this.parser = new RequestParser(mapper, settings.maxBatchEvents());
         this.records = new EventRecords(
                 mapper, new EventValidator(settings.maxEventSize()), STORED_REQUEST_FACTOR * settings.maxRequestSize());
         this.clientAddress = new ClientAddress(settings.trustedProxies());
+    }
+
+    /**
+     * The in-flight budget: {@code collector.maxInFlightBytes}, but at most a quarter of the heap. What a request
+     * holds is reserved (body, room for it, records as stored), but parsing, Jetty's buffers and the producer's
+     * batches come on top; a budget the heap cannot hold would turn overload into an OutOfMemoryError instead of
+     * 429 (a 512 MiB container has a heap of about 360 MB with the image's MaxRAMPercentage=70).
+     */
+    static long inFlightBudget(long configured, long maxHeap) {
+        long cap = maxHeap / 4;
+        if (configured <= cap) return configured;
+        log.warn(
+                "collector.maxInFlightBytes ({} MB) is more than a quarter of the heap ({} MB); using {} MB",
+                configured >> 20,
+                maxHeap >> 20,
+                cap >> 20);
+        return cap;
     }
 
     void handle(Context ctx, Endpoint endpoint) {
