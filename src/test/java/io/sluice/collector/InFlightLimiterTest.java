@@ -91,4 +91,11 @@ class InFlightLimiterTest {
         assertThat(IngestHandler.inFlightBudget(64L << 20, 1L << 30)).isEqualTo(64L << 20);
         assertThat(IngestHandler.inFlightBudget(64L << 20, 128L << 20)).isEqualTo(32L << 20);
     }
+
+    @Test
+    void theProducersBufferIsAtMostAQuarterOfTheHeap() {
+        assertThat(EventPublisher.bufferMemory(64L << 20, 4L << 30)).isEqualTo(192L << 20);
+        assertThat(EventPublisher.bufferMemory(64L << 20, 360L << 20)).isEqualTo(90L << 20);
+        assertThat(EventPublisher.bufferMemory(1L << 20, 64L << 20)).isEqualTo(32L << 20);
+    }
 }
