@@ -35,14 +35,15 @@ final class WrkReport {
                 o.trackConnections(),
                 o.warmup().toSeconds(),
                 o.duration().toSeconds()));
-        out.append("| round | arm | events/s | requests/s | errors | p50 ms | p99 ms | Sluice JVM cores | load cores "
-                        + "| µs/ev Sluice JVM | µs/ev load | other procs cores |\n|--:|---|")
-                .append("--:|".repeat(10))
+        out.append(
+                        "| round | arm | events/s | requests/s | errors | p50 ms | p99 ms | Sluice JVM cores | load cores "
+                                + "| µs/ev Sluice JVM | µs/ev load | other procs cores | bytes allocated/ev Sluice JVM |\n|--:|---|")
+                .append("--:|".repeat(11))
                 .append('\n');
         for (WrkRun.Arm a : arms) {
             out.append(String.format(
                     Locale.ROOT,
-                    "| %d | %s | %s | %s | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.1f | %.2f |%n",
+                    "| %d | %s | %s | %s | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.1f | %.2f | %s |%n",
                     a.round(),
                     a.arm(),
                     BenchReport.num(a.eventsPerSecond()),
@@ -54,7 +55,8 @@ final class WrkReport {
                     a.loadCores(),
                     a.eventsPerSecond() > 0 ? a.sluiceCores() * 1e6 / a.eventsPerSecond() : Double.NaN,
                     a.eventsPerSecond() > 0 ? a.loadCores() * 1e6 / a.eventsPerSecond() : Double.NaN,
-                    a.otherCores()));
+                    a.otherCores(),
+                    BenchReport.num(a.allocatedBytesPerEvent())));
         }
         double batch = mean(arms, "batch", WrkRun.Arm::eventsPerSecond);
         double raw = mean(arms, "raw", WrkRun.Arm::eventsPerSecond);

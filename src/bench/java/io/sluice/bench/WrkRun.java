@@ -55,7 +55,8 @@ final class WrkRun {
             double p99Millis,
             double sluiceCores,
             double loadCores,
-            double otherCores) {}
+            double otherCores,
+            double allocatedBytesPerEvent) {}
 
     private final Options o;
     private final ResourceMonitor monitor = new ResourceMonitor();
@@ -160,9 +161,11 @@ final class WrkRun {
             runWrk(lua, url, connections, Math.max(1, o.warmup().toSeconds()));
         long childTicks = childrenTicks();
         long machine = ResourceMonitor.machineBusyNanos();
+        long allocated = allocatedBytes();
         monitor.begin();
         JsonNode r = runWrk(lua, url, connections, o.duration().toSeconds());
         ResourceMonitor.Usage usage = monitor.end();
+        allocated = allocatedBytes() - allocated;
         double wrkCores = (childrenTicks() - childTicks) * NANOS_PER_TICK / 1e9 / usage.wallSeconds();
         double seconds = r.path("durationMicros").asLong() / 1e6;
         long errors = r.path("connect").asLong()
@@ -187,7 +190,17 @@ final class WrkRun {
                 r.path("p99Micros").asLong() / 1000.0,
                 usage.processCores(),
                 wrkCores,
-                others);
+                others,
+                ok > 0 ? allocated / (ok * (double) eventsPerRequest) : Double.NaN);
+    }
+
+    /**
+     * Bytes allocated by this JVM's threads so far (virtual threads count on their carriers): allocation per event
+     * does not depend on what else the machine runs, unlike CPU per event, so it compares builds on a busy machine.
+     */
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
+                .getTotalThreadAllocatedBytes();
     }
 
     private JsonNode runWrk(Path lua, String url, int connections, long seconds) throws Exception {
@@ -233,9 +246,11 @@ final class WrkRun {
             load.awaitWindowStart(bound);
             long machine = ResourceMonitor.machineBusyNanos();
             long loadCpu = PostgresCpu.cpuNanosOf(load.pid());
+            long allocated = allocatedBytes();
             monitor.begin();
             load.awaitWindowEnd(bound);
             ResourceMonitor.Usage usage = monitor.end();
+            allocated = allocatedBytes() - allocated;
             double loadCores = (PostgresCpu.cpuNanosOf(load.pid()) - loadCpu) / 1e9 / usage.wallSeconds();
             double others = Math.max(
                     0,
@@ -256,7 +271,10 @@ final class WrkRun {
                     r.path("p99Micros").asLong() / 1000.0,
                     usage.processCores(),
                     loadCores,
-                    others);
+                    others,
+                    r.path("acked").asLong() > 0
+                            ? allocated / (double) r.path("acked").asLong()
+                            : Double.NaN);
         }
     }
 

@@ -82,6 +82,9 @@ final class BodyReader {
             if (size < buffer.length) return;
             if (size > limit) throw tooLarge();
             long next = expected > size ? Math.min((long) size * 4, expected) : Math.min((long) size * 2, limit + 1);
+            // A plain body's raw bytes are counted as they arrive; the room allocated ahead of them is reserved
+            // here, so the in-flight budget bounds the buffers really allocated (up to 4x the bytes received).
+            if (!count) reservation.cover(next);
             buffer = Arrays.copyOf(buffer, (int) next);
         }
 

@@ -63,8 +63,21 @@ public final class EventPublisher implements AutoCloseable {
                 // quarter second of the election instead of up to a second later (docs/reliability.md).
                 Map.entry(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 50),
                 Map.entry(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 250),
-                // Comfortably above what the in-flight limiter admits, so send() never blocks on buffer space.
-                Map.entry(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(64L << 20, maxInFlightBytes * 3)));
+                Map.entry(
+                        ProducerConfig.BUFFER_MEMORY_CONFIG,
+                        bufferMemory(maxInFlightBytes, Runtime.getRuntime().maxMemory())));
+    }
+
+    /**
+     * The producer's {@code buffer.memory}: above what the in-flight limiter admits, so send() does not block on
+     * buffer space, but at most a quarter of the heap (at least 32 MB). The producer keeps every freed batch
+     * buffer in its pool up to this size, so it is memory held for good after one overload: 3 x 64 MB was more
+     * than half the heap of a 512 MiB container, and the collector ran out of heap under a flood of 500 KB batches
+     * (docs/performance.md). Past it send() waits up to {@code max.block.ms} (the ack timeout) and the request
+     * gets 503 with Retry-After.
+     */
+    static long bufferMemory(long maxInFlightBytes, long maxHeap) {
+        return Math.min(Math.max(64L << 20, maxInFlightBytes * 3), Math.max(32L << 20, maxHeap / 4));
     }
 
     public CompletableFuture<Void> publish(List<OutgoingEvent> events) {

@@ -43,12 +43,28 @@ final class InFlightLimiter {
      * 500 KB and trickles one byte costs one byte: slow clients cannot starve the others by reserving.
      */
     final class Reservation implements AutoCloseable {
-        private long held;
+        private long held; // permits taken: the larger of counted and the largest buffer covered
+        private long counted; // bytes added by grow
 
         /** Adds {@code amount} bytes to this request's share or throws a 429 {@link Rejection}. */
         void grow(long amount) {
             if (amount <= 0) return;
-            held += acquire(Math.min(amount, Math.min(capacity, Integer.MAX_VALUE) - held));
+            counted += amount;
+            take(counted);
+        }
+
+        /**
+         * Makes this request's share at least {@code bytes}, the size of a buffer it is about to allocate before
+         * its bytes arrive (a plain body's buffer grows x4 ahead of them), or throws a 429 {@link Rejection}. Bytes
+         * later added by {@link #grow} fill that room first.
+         */
+        void cover(long bytes) {
+            take(bytes);
+        }
+
+        private void take(long total) {
+            long wanted = Math.min(total, Math.min(capacity, Integer.MAX_VALUE)) - held;
+            if (wanted > 0) held += acquire(wanted);
         }
 
         long held() {
@@ -59,6 +75,7 @@ final class InFlightLimiter {
         public void close() {
             if (held > 0) bytes.release((int) held);
             held = 0;
+            counted = 0;
         }
     }
 

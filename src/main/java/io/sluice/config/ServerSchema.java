@@ -181,7 +181,7 @@ final class ServerSchema {
                 "maxInFlightBytes",
                 Kind.SIZE,
                 "64MB",
-                "Request bytes held in memory at once (reading, validating, awaiting Kafka); beyond it requests get 429.");
+                "Request bytes held in memory at once (reading, validating, awaiting Kafka), at most a quarter of the heap; beyond it requests get 429.");
         static final Key<Duration> ACK_TIMEOUT = key(
                 "ackTimeout",
                 Kind.DURATION,
