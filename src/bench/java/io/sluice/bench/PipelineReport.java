@@ -216,11 +216,23 @@ final class PipelineReport {
                 f.load.errors(),
                 f.load.unfinished()));
         out.append(
-                "\nProgress (seconds since the load started; events accepted by the collector and delivered to the warehouse):\n\n");
-        out.append("| s | accepted | delivered | backlog |\n|--:|--:|--:|--:|\n");
+                "\nProgress (seconds since the load started, the drain after the window included; events accepted by the"
+                        + " collector and delivered to the warehouse; the Sluice process's used heap and RSS):\n\n");
+        out.append("| s | accepted | delivered | backlog | heap MB | RSS MB |\n|--:|--:|--:|--:|--:|--:|\n");
+        long lastRow = -10;
         for (long[] p : f.timeline) {
-            if (p[0] % 10 == 0)
-                out.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %,d |%n", p[0], p[1], p[2], p[1] - p[2]));
+            if (p[0] % 10 == 0 && p[0] != lastRow) {
+                lastRow = p[0];
+                out.append(String.format(
+                        Locale.ROOT,
+                        "| %d | %,d | %,d | %,d | %,d | %,d |%n",
+                        p[0],
+                        p[1],
+                        p[2],
+                        p[1] - p[2],
+                        p[3],
+                        p[4]));
+            }
         }
         out.append("\n").append(targets(e2e, perTenK, backlog));
         return out.toString();

@@ -68,10 +68,12 @@ final class PipelineStep {
         Map<String, long[]> edges = new java.util.LinkedHashMap<>();
         long windowStart;
         long windowEnd;
+        long loadStarted;
         // a JFR recording cannot restart once stopped: one per step
         try (SampleProfile profile = new SampleProfile(PipelineRun::group);
                 LoadProcess load = LoadProcess.start(args, x.logDir().resolve("load-" + step + ".log"))) {
             long started = System.nanoTime();
+            loadStarted = started;
             long[] warmupCpu = {
                 ResourceMonitor.machineBusyNanos(), processCpuNanos() + PostgresCpu.cpuNanosOf(load.pid())
             };
@@ -146,9 +148,20 @@ final class PipelineStep {
                 "Window over: %,d events accepted in total; waiting up to %ds for the warehouse to hold them all%n",
                 w.load.acceptedEvents(), o.drainTimeout().toSeconds());
         long drainDeadline = windowEnd + o.drainTimeout().toNanos();
+        // the drain goes on the timeline too: how fast the backlog empties once the load stops, and what memory does
+        long drainStarted = System.nanoTime();
+        long nextDrainSample = drainStarted;
         while (System.nanoTime() < drainDeadline
                 && (w.warehouseEvents = x.probe().warehouseEvents() - warehouseBefore) < w.load.acceptedEvents()) {
-            Thread.sleep(500);
+            if (System.nanoTime() >= nextDrainSample) {
+                long now = System.nanoTime();
+                timeline.add(point(
+                        Math.round((now - loadStarted) / 1e9),
+                        w.load.acceptedEvents(),
+                        PipelineRun.delivered(sluice) - deliveredBefore));
+                nextDrainSample += 1_000_000_000L;
+            }
+            Thread.sleep(250);
         }
         boolean drained = w.warehouseEvents >= w.load.acceptedEvents();
         w.drainedAfterSeconds =
@@ -175,15 +188,28 @@ final class PipelineStep {
             LoadProcess load, long started, long deliveredBefore, List<long[]> timeline, long due, boolean warmup) {
         long now = System.nanoTime();
         if (now < due) return;
-        long[] point = {
-            Math.round((now - started) / 1e9), load.accepted(), PipelineRun.delivered(x.sluice()) - deliveredBefore
-        };
+        long[] point = point(
+                Math.round((now - started) / 1e9),
+                load.accepted(),
+                PipelineRun.delivered(x.sluice()) - deliveredBefore);
         timeline.add(point);
         if (point[0] % 5 == 0) {
             System.out.printf(
-                    "  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d%n",
-                    point[0], warmup ? " (warm-up)" : "          ", point[1], point[2], point[1] - point[2]);
+                    "  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d  heap %,6d MB  RSS %,6d MB%n",
+                    point[0],
+                    warmup ? " (warm-up)" : "          ",
+                    point[1],
+                    point[2],
+                    point[1] - point[2],
+                    point[3],
+                    point[4]);
         }
+    }
+
+    /** One timeline point: seconds since the load started, accepted, delivered, used heap MB, RSS MB. */
+    private static long[] point(long seconds, long accepted, long delivered) {
+        long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
+        return new long[] {seconds, accepted, delivered, heap, ResourceMonitor.rssBytes() >> 20};
     }
 
     private static long processCpuNanos() {

@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * the embedded PostgreSQL; reports per event the worker-side CPU (mapping, CSV, JDBC: the loading thread's CPU
  * time), the CPU of the warehouse's backend processes (/proc), and wall time per batch, for fresh batches and for
  * re-delivered ones. Run: {@code java -cp target/sluice.jar io.sluice.destination.postgres.WarehouseLoadBench
- * [port] [batches]}.
+ * [port] [batches] [formats]}; with {@code formats}, binary and CSV COPY alternated batch by batch instead.
  */
 public final class WarehouseLoadBench {
     private static final int BATCH = 1_000;
@@ -59,6 +59,11 @@ public final class WarehouseLoadBench {
             for (int b = 0; b < 20; b++) deliver(destination, all.get(b)); // tables, JIT
             parseBench(random);
             Path pgdata = dir.resolve("pgdata");
+            if (args.length > 2 && args[2].equals("formats")) {
+                formats(destination, random, batches, pgdata);
+                destination.close();
+                return;
+            }
             for (int round = 0; round < 2; round++) {
                 List<List<ObjectNode>> fresh = all.subList(20 + round * batches, 20 + (round + 1) * batches);
                 report("fresh batches, round " + (round + 1), destination, fresh, pgdata);
@@ -84,6 +89,37 @@ public final class WarehouseLoadBench {
         System.out.printf(
                 "%-32s %4d batches: worker CPU %5.2f µs/event, warehouse backends %5.2f µs/event, %6.1f ms/batch%n",
                 label, batches.size(), cpu / events / 1e3, pg / events / 1e3, wall / 1e6 / batches.size());
+    }
+
+    /**
+     * Binary vs CSV COPY of fresh batches, alternated batch by batch (CSV first in even pairs, binary first in odd
+     * ones) so both formats see the same machine: per format, the loading thread's CPU and the warehouse backends'.
+     */
+    private static void formats(Destination destination, Random random, int pairs, Path pgdata) throws Exception {
+        long[] cpu = new long[2];
+        long[] pg = new long[2];
+        for (int i = 0; i < pairs; i++) {
+            for (int k = 0; k < 2; k++) {
+                int arm = (i + k) % 2; // 0 = binary, 1 = csv
+                List<ObjectNode> batch = batch(random, 100_000 + 2 * i + k);
+                BatchLoader.binaryCopy = arm == 0;
+                long pgBefore = backendTicks(pgdata, "whbench");
+                long cpuBefore = THREADS.getCurrentThreadCpuTime();
+                deliver(destination, batch);
+                cpu[arm] += THREADS.getCurrentThreadCpuTime() - cpuBefore;
+                pg[arm] += backendTicks(pgdata, "whbench") - pgBefore;
+            }
+        }
+        BatchLoader.binaryCopy = true;
+        double events = (double) pairs * BATCH;
+        for (int arm = 0; arm < 2; arm++) {
+            System.out.printf(
+                    "%-32s %4d batches: worker CPU %5.2f µs/event, warehouse backends %5.2f µs/event%n",
+                    arm == 0 ? "binary COPY, alternated" : "CSV COPY, alternated",
+                    pairs,
+                    cpu[arm] / events / 1e3,
+                    pg[arm] * 10_000_000L / events / 1e3);
+        }
     }
 
     private static void mapOnly(List<List<ObjectNode>> batches) {

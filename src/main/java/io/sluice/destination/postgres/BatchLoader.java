@@ -3,13 +3,17 @@ package io.sluice.destination.postgres;
 import static io.sluice.destination.postgres.Identifiers.quote;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
+import java.util.StringJoiner;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
@@ -17,7 +21,8 @@ import org.postgresql.copy.CopyManager;
 /**
  * Loads one batch inside the caller's transaction (docs/warehouse.md, "Loading").
  *
- * <p>Fast path: each event table gets one {@code COPY … FROM STDIN (FORMAT csv)} straight into the table (the
+ * <p>Fast path: each event table gets one {@code COPY … FROM STDIN (FORMAT binary)} (CSV for a table with a
+ * column of a type Sluice did not create) straight into the table (the
  * batch's messageIds are already unique per table, see {@link TableRows}); users are merged through their staging
  * table ({@link UserStage}). The primary key is the exactly-once guard: if any messageId is already in a table (a
  * re-delivered or replayed batch, a client retry that landed in an earlier batch) the COPY fails with 23505, the
@@ -27,6 +32,12 @@ import org.postgresql.copy.CopyManager;
  * take their locks in the same order.
  */
 final class BatchLoader {
+    /**
+     * Off only in the focused harness ({@code WarehouseLoadBench}), which alternates binary and CSV loads to measure
+     * the two formats in the same conditions; always on in Sluice.
+     */
+    static volatile boolean binaryCopy = true;
+
     /** The state of a unique violation: some messageId of the batch is already loaded. */
     static final String UNIQUE_VIOLATION = "23505";
 
@@ -43,10 +54,11 @@ final class BatchLoader {
             String schema,
             SortedMap<String, TableRows> tables,
             Map<String, Map<String, ColumnType>> types,
-            CsvOut out)
+            CsvOut out,
+            BinaryOut binary)
             throws SQLException {
         try {
-            direct(c, schema, tables, types, out);
+            direct(c, schema, tables, types, out, binary);
             return Path.DIRECT;
         } catch (SQLException e) {
             if (!UNIQUE_VIOLATION.equals(e.getSQLState())) throw e;
@@ -56,38 +68,149 @@ final class BatchLoader {
         }
     }
 
-    /** COPY straight into each event table; the transaction's now() is written as uuid_ts. */
+    /**
+     * COPY straight into each event table, in binary (no text for the server to parse) when Sluice knows every
+     * column's type, else in CSV; the transaction's now() is written as uuid_ts.
+     */
     static void direct(
             Connection c,
             String schema,
             SortedMap<String, TableRows> tables,
             Map<String, Map<String, ColumnType>> types,
-            CsvOut out)
+            CsvOut out,
+            BinaryOut binary)
             throws SQLException {
         TableRows users = null;
         for (TableRows rows : tables.values()) if (rows.users) users = rows;
         UserStage userStage = users == null ? null : new UserStage("sluice_stage_users", users, types.get(users.table));
+        // binary COPY trusts the cached column types (an int64 would be read as a double without complaint), so
+        // its tables are locked first (in name order, as the COPYs would) and their types checked under the lock
+        Map<String, ColumnType[]> binaryTypes = new LinkedHashMap<>();
+        for (TableRows rows : tables.values()) {
+            ColumnType[] columnTypes = binaryCopy && !rows.users ? binaryTypes(rows, types.get(rows.table)) : null;
+            if (columnTypes != null) binaryTypes.put(rows.table, columnTypes);
+        }
+        StringBuilder before = new StringBuilder();
+        if (userStage != null) before.append(userStage.createSql()).append(";\n");
+        if (!binaryTypes.isEmpty()) {
+            StringJoiner locked = new StringJoiner(", ", "LOCK TABLE ", " IN ROW EXCLUSIVE MODE;\n");
+            for (String table : binaryTypes.keySet()) locked.add(quote(schema) + "." + quote(table));
+            before.append(locked);
+        }
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
         try (Statement st = c.createStatement()) {
-            String now = transactionTime(st, userStage == null ? "" : userStage.createSql() + ";\n");
+            Now now = transactionTime(st, before.toString());
+            if (!binaryTypes.isEmpty()) checkTypes(c, schema, tables, binaryTypes);
             if (userStage != null) copyIn(copy.copyIn(userStage.copySql()), out, o -> userStage.csv(o));
             for (TableRows rows : tables.values()) {
-                if (rows.users) st.execute(userStage.mergeSql(schema));
-                else copyIn(copy.copyIn(copySql(schema, rows)), out, o -> rows(rows, types.get(rows.table), now, o));
+                if (rows.users) {
+                    st.execute(userStage.mergeSql(schema));
+                    continue;
+                }
+                ColumnType[] columnTypes = binaryTypes.get(rows.table);
+                if (columnTypes != null) {
+                    binaryCopyIn(
+                            copy.copyIn(copySql(schema, rows, "binary")),
+                            binary,
+                            b -> binaryRows(rows, columnTypes, now.epochMicros, b));
+                } else {
+                    Map<String, ColumnType> tableTypes = types.get(rows.table);
+                    copyIn(copy.copyIn(copySql(schema, rows, "csv")), out, o -> rows(rows, tableTypes, now.text, o));
+                }
             }
         }
     }
 
+    /**
+     * Refuses the load with 42804 (datatype mismatch: the schema cache is dropped and the batch retried at once, see
+     * {@link WarehouseDestination}) when a column to be written in binary is not of the type the cache says, or gone.
+     */
+    private static void checkTypes(
+            Connection c, String schema, SortedMap<String, TableRows> tables, Map<String, ColumnType[]> binaryTypes)
+            throws SQLException {
+        Map<String, Integer> actual = new HashMap<>();
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a"
+                        + " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        + " WHERE n.nspname = ? AND c.relname = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setString(1, schema);
+            ps.setArray(2, c.createArrayOf("text", binaryTypes.keySet().toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) actual.put(rs.getString(1) + "\0" + rs.getString(2), rs.getInt(3));
+            }
+        }
+        for (Map.Entry<String, ColumnType[]> table : binaryTypes.entrySet()) {
+            List<String> names = tables.get(table.getKey()).names();
+            ColumnType[] expected = table.getValue();
+            for (int i = 0; i <= expected.length; i++) {
+                String column = i < expected.length ? names.get(i) : "uuid_ts";
+                int oid = typeOid(i < expected.length ? expected[i] : ColumnType.TIMESTAMPTZ);
+                Integer found = actual.get(table.getKey() + "\0" + column);
+                if (found == null || found != oid) {
+                    throw new SQLException(
+                            "column " + column + " of " + schema + "." + table.getKey() + " is not of the type cached",
+                            "42804");
+                }
+            }
+        }
+    }
+
+    /** The type OIDs of PostgreSQL's built-in types Sluice creates (fixed in pg_type.dat). */
+    private static int typeOid(ColumnType type) {
+        return switch (type) {
+            case BOOLEAN -> 16;
+            case BIGINT -> 20;
+            case DOUBLE -> 701;
+            case TIMESTAMPTZ -> 1184;
+            case TEXT -> 25;
+            case JSONB -> 3802;
+            case OTHER -> throw new IllegalArgumentException("no binary form for a column of another type");
+        };
+    }
+
+    /** The transaction's now(): as text for CSV, in microseconds since the Unix epoch for binary COPY. */
+    private record Now(String text, long epochMicros) {}
+
     /** Runs {@code before} (if any) and reads now() in the same round trip. */
-    private static String transactionTime(Statement st, String before) throws SQLException {
-        boolean isQuery = st.execute(before + "SELECT now()::text");
+    private static Now transactionTime(Statement st, String before) throws SQLException {
+        // whole seconds, then the microseconds within them: exact on every server version (extract() returned a
+        // double before PostgreSQL 14)
+        boolean isQuery = st.execute(before
+                + "SELECT now()::text, extract(epoch FROM date_trunc('second', now()))::bigint * 1000000"
+                + " + extract(microseconds FROM now())::bigint % 1000000");
         while (!isQuery) {
             if (st.getUpdateCount() == -1) throw new SQLException("SELECT now() returned nothing");
             isQuery = st.getMoreResults();
         }
         try (ResultSet rs = st.getResultSet()) {
             rs.next();
-            return rs.getString(1);
+            return new Now(rs.getString(1), rs.getLong(2));
+        }
+    }
+
+    /** Each column's type when binary COPY can write them all, else null. */
+    private static ColumnType[] binaryTypes(TableRows rows, Map<String, ColumnType> types) {
+        List<String> names = rows.names();
+        ColumnType[] result = new ColumnType[names.size()];
+        for (int i = 0; i < result.length; i++) {
+            result[i] = types == null ? null : types.get(names.get(i));
+            if (!BinaryOut.encodes(result[i])) return null;
+        }
+        return result;
+    }
+
+    /** The rows of one event table in its own column order, then uuid_ts. */
+    private static void binaryRows(TableRows rows, ColumnType[] types, long nowMicros, BinaryOut out)
+            throws SQLException {
+        int width = types.length;
+        for (Value[] row : rows.rows) {
+            out.row(width + 1);
+            for (int i = 0; i < width; i++) {
+                Value value = i < row.length ? row[i] : null;
+                if (value == null) out.nullField();
+                else out.value(value, types[i]);
+            }
+            out.timestampMicros(nowMicros);
         }
     }
 
@@ -109,14 +232,17 @@ final class BatchLoader {
         }
     }
 
-    private static String copySql(String schema, TableRows rows) {
+    private static String copySql(String schema, TableRows rows, String format) {
         StringBuilder sql = new StringBuilder("COPY ")
                 .append(quote(schema))
                 .append('.')
                 .append(quote(rows.table))
                 .append(" (");
         for (String column : rows.names()) sql.append(quote(column)).append(", ");
-        return sql.append("\"uuid_ts\") FROM STDIN WITH (FORMAT csv)").toString();
+        return sql.append("\"uuid_ts\") FROM STDIN WITH (FORMAT ")
+                .append(format)
+                .append(')')
+                .toString();
     }
 
     /** The staged path: a staging table, then INSERT … ON CONFLICT (id) DO NOTHING per table. */
@@ -164,19 +290,38 @@ final class BatchLoader {
         void write(CsvOut out) throws SQLException;
     }
 
+    private interface BinaryWriter {
+        void write(BinaryOut out) throws SQLException;
+    }
+
+    /** As {@link #copyIn}, in binary. */
+    private static void binaryCopyIn(CopyIn copy, BinaryOut out, BinaryWriter writer) throws SQLException {
+        try {
+            writer.write(out.to(copy));
+            out.end();
+        } catch (SQLException | RuntimeException e) {
+            cancel(copy, e);
+            throw e;
+        }
+    }
+
+    private static void cancel(CopyIn copy, Exception e) {
+        if (copy.isActive()) {
+            try {
+                copy.cancelCopy();
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+        }
+    }
+
     /** Streams one COPY; a failure while writing cancels it so the connection stays usable for the rollback. */
     private static void copyIn(CopyIn copy, CsvOut out, Writer writer) throws SQLException {
         try {
             writer.write(out.to(copy));
             out.end();
         } catch (SQLException | RuntimeException e) {
-            if (copy.isActive()) {
-                try {
-                    copy.cancelCopy();
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
+            cancel(copy, e);
             throw e;
         }
     }

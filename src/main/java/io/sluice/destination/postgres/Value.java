@@ -3,6 +3,7 @@ package io.sluice.destination.postgres;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.event.IsoTimestamps;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -27,6 +28,8 @@ final class Value {
     private final String text;
     private byte[] typedCsv;
     private byte[] textCsv;
+    private byte[] typedUtf8;
+    private byte[] textUtf8;
     /** For payload values: where in the event it came from, and the JSON as sent (for the overflow column). */
     private ColumnOrigin origin;
 
@@ -80,6 +83,19 @@ final class Value {
         }
         if (typedCsv == null) typedCsv = CsvOut.escaped(typed);
         return typedCsv;
+    }
+
+    /**
+     * The UTF-8 bytes of the typed or text form, for binary COPY (kept like the CSV bytes; without a quote to double
+     * they are the CSV bytes). An unpaired surrogate becomes '?', as in the CSV path.
+     */
+    byte[] utf8(boolean asText) {
+        if (asText || typed.equals(text)) {
+            if (textUtf8 == null) textUtf8 = text.indexOf('"') < 0 ? csv(true) : text.getBytes(StandardCharsets.UTF_8);
+            return textUtf8;
+        }
+        if (typedUtf8 == null) typedUtf8 = typed.indexOf('"') < 0 ? csv(false) : typed.getBytes(StandardCharsets.UTF_8);
+        return typedUtf8;
     }
 
     @Override

@@ -44,6 +44,8 @@ final class WarehouseDestination implements Destination, UserErasure {
     private final WarehouseSchema schema;
     /** COPY buffers (64 KB each), reused across loads: at most one per pooled connection is in use. */
     private final Queue<CsvOut> buffers = new ConcurrentLinkedQueue<>();
+    /** Binary COPY buffers (64 KB each), reused the same way. */
+    private final Queue<BinaryOut> binaryBuffers = new ConcurrentLinkedQueue<>();
     /** Loads that found messageIds already in the warehouse and went the staged way (for tests and debugging). */
     final AtomicLong stagedLoads = new AtomicLong();
 
@@ -169,8 +171,10 @@ final class WarehouseDestination implements Destination, UserErasure {
             c.setAutoCommit(false);
             CsvOut out = buffers.poll();
             if (out == null) out = new CsvOut();
+            BinaryOut binary = binaryBuffers.poll();
+            if (binary == null) binary = new BinaryOut();
             try {
-                BatchLoader.Path path = BatchLoader.load(c, schemaName, placed, types, out);
+                BatchLoader.Path path = BatchLoader.load(c, schemaName, placed, types, out, binary);
                 c.commit();
                 if (path == BatchLoader.Path.STAGED) stagedLoads.incrementAndGet();
                 if (path == BatchLoader.Path.STAGED)
@@ -184,6 +188,7 @@ final class WarehouseDestination implements Destination, UserErasure {
                 throw e;
             } finally {
                 buffers.add(out);
+                binaryBuffers.add(binary);
             }
         }
     }
