@@ -46,22 +46,15 @@ public final class Console implements AdminRoutes, Service {
         "/login"
     };
 
-    private static final Map<String, String> ASSETS = Map.of(
-            "app.js",
-            "text/javascript; charset=utf-8",
-            "replay.js",
-            "privacy.js",
-            "text/javascript; charset=utf-8",
-            "app.css",
-            "text/css; charset=utf-8",
-            "favicon.svg",
-            "image/svg+xml",
-            "accounting.js",
-            "text/javascript; charset=utf-8",
-            "deadletters.js",
-            "text/javascript; charset=utf-8",
-            "accounting.css",
-            "text/css; charset=utf-8");
+    private static final Map<String, String> ASSETS = Map.ofEntries(
+            Map.entry("app.js", "text/javascript; charset=utf-8"),
+            Map.entry("replay.js", "text/javascript; charset=utf-8"),
+            Map.entry("privacy.js", "text/javascript; charset=utf-8"),
+            Map.entry("accounting.js", "text/javascript; charset=utf-8"),
+            Map.entry("deadletters.js", "text/javascript; charset=utf-8"),
+            Map.entry("app.css", "text/css; charset=utf-8"),
+            Map.entry("accounting.css", "text/css; charset=utf-8"),
+            Map.entry("favicon.svg", "image/svg+xml"));
     private static final String CSP =
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
                     + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
