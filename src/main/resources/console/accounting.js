@@ -1,5 +1,5 @@
 // Delivery accounting of one sync (/syncs/{id}/accounting) and the functions' counters (on the Functions page).
-// Every received event has one fate: received (+ replayed) = delivered + dropped by the function + filtered +
+// Every received event has one fate: received (+ replayed + backfilled) = delivered + dropped by the function + filtered +
 // blocked by the contract + discarded + dead-lettered + pending (+ in transit). Uses app.js's helpers.
 'use strict';
 
@@ -88,14 +88,14 @@ async function accountingView(id) {
         ' · ' + new Date(a.from).toLocaleString() + ' – ' + new Date(a.to).toLocaleString() + ' · from the queue database: every process, kept across restarts'),
       picker,
       h('div', { class: 'grid' },
-        card('Received', h('span', { id: 'acct-received' }, fmt(a.received, 0)), h('div', { class: 'muted' }, (a.replayed ? '+ ' + fmt(a.replayed, 0) + ' replayed from dead letters' : 'events of the source'))),
+        card('Received', h('span', { id: 'acct-received' }, fmt(a.received, 0)), h('div', { class: 'muted' }, [a.replayed ? '+ ' + fmt(a.replayed, 0) + ' replayed from dead letters' : 'events of the source', a.backfilled ? ' · + ' + fmt(a.backfilled, 0) + ' backfilled' : ''])),
         card('Failure rate', h('span', { id: 'acct-failure-rate', class: f.rate > 0.5 ? 'bad' : f.rate > 0 ? 'warn' : 'ok' }, (100 * (f.rate || 0)).toLocaleString(undefined, { maximumFractionDigits: 2 }) + ' %'),
           h('div', { class: 'muted', id: 'acct-failures' }, fmt(f.total, 0) + ' failed: ' + fmt(f.http4xx, 0) + ' 4xx · ' + fmt(f.http5xx, 0) + ' 5xx · ' + fmt(f.network, 0) + ' network')),
         card('Latency p95 / p99', h('span', { id: 'acct-latency' }, lat.measured ? '≤ ' + ms(lat.p95AtMostMs) + ' / ≤ ' + ms(lat.p99AtMostMs) : '–'), h('div', { class: 'muted' }, 'received → delivered'))),
       h('h2', {}, 'Where the received events went'),
       h('div', { class: 'scroll' }, h('table', { id: 'acct-table' },
         h('tr', {}, h('th', {}, 'Fate'), h('th', {}, 'Events')),
-        row('received', 'Received' + (a.replayed ? ' (+ ' + fmt(a.replayed, 0) + ' replayed)' : ''), ''),
+        row('received', 'Received' + (a.replayed ? ' (+ ' + fmt(a.replayed, 0) + ' replayed)' : '') + (a.backfilled ? ' (+ ' + fmt(a.backfilled, 0) + ' backfilled)' : ''), ''),
         ACCOUNTING_TERMS.map(([k, label, cls]) => row(k, '= ' + label, cls)))),
       h('h2', {}, 'Trend'),
       trendChart(a.trend || [], [

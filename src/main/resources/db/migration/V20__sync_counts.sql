@@ -15,6 +15,8 @@ CREATE TABLE sync_counts (
     failed_4xx       bigint      NOT NULL DEFAULT 0, -- events of failed attempts, by the destination's answer
     failed_5xx       bigint      NOT NULL DEFAULT 0,
     failed_network   bigint      NOT NULL DEFAULT 0, -- no HTTP status: unreachable, timeout, refused connection
+    discarded        bigint      NOT NULL DEFAULT 0, -- events of people a privacy request deleted (docs/privacy.md)
+    backfilled       bigint      NOT NULL DEFAULT 0, -- events a backfill planned for the sync (docs/replay.md)
     latency_ms       bigint[]    NOT NULL DEFAULT '{}', -- delivered events by end-to-end latency (SyncCounts.LATENCY_BOUNDS_MS)
     PRIMARY KEY (sync_id, minute)
 );

@@ -102,7 +102,7 @@ final class AccountingApi {
         DeliveryAccounting.Totals t = r.totals();
         long received = t.received() + r.blocked();
         long pending = r.pendingInBatches() + r.pendingRetries();
-        long discarded = 0; // nothing is discarded silently: an event not delivered is a dead letter
+        long discarded = t.discarded(); // events of people a privacy request deleted (docs/privacy.md)
         long accounted = t.delivered()
                 + t.functionDropped()
                 + t.filtered()
@@ -121,7 +121,8 @@ final class AccountingApi {
                 .put("pending", pending)
                 .put("pendingInBatches", r.pendingInBatches())
                 .put("pendingRetries", r.pendingRetries())
-                .put("inTransit", received + t.replayed() - accounted);
+                .put("backfilled", t.backfilled())
+                .put("inTransit", received + t.replayed() + t.backfilled() - accounted);
         long attempted = t.delivered() + t.failed();
         out.putObject("failures")
                 .put("total", t.failed())

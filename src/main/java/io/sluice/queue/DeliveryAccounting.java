@@ -35,6 +35,8 @@ public final class DeliveryAccounting {
             long failed4xx,
             long failed5xx,
             long failedNetwork,
+            long discarded,
+            long backfilled,
             long[] latency) {
 
         public long failed() {
@@ -104,7 +106,9 @@ public final class DeliveryAccounting {
                 }
             }
         }
-        return new Totals(sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7], sums[8], latency);
+        return new Totals(
+                sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7], sums[8], sums[9], sums[10],
+                latency);
     }
 
     private static long blocked(Connection c, String sourceId, Instant from, Instant to) throws SQLException {

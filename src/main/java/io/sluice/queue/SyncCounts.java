@@ -35,7 +35,9 @@ public final class SyncCounts {
         REPLAYED("replayed"),
         FAILED_4XX("failed_4xx"),
         FAILED_5XX("failed_5xx"),
-        FAILED_NETWORK("failed_network");
+        FAILED_NETWORK("failed_network"),
+        DISCARDED("discarded"),
+        BACKFILLED("backfilled");
 
         public final String column;
 

@@ -72,9 +72,13 @@ final class BatchDelivery {
             List<DeadLetter> dead,
             List<ObjectNode> stay,
             SettledEvents settled,
-            int functionDrops) {
+            int functionDrops,
+            int privacyDiscards) {
 
-        /** {@code functionDrops}: the events the function dropped, counted once, when the attempt first settles. */
+        /**
+         * {@code functionDrops}, {@code privacyDiscards}: the events the function dropped and those of people a
+         * privacy request deleted, counted once, when the attempt first settles.
+         */
         Outcome(
                 SyncSettings sync,
                 Decision decision,
@@ -83,7 +87,7 @@ final class BatchDelivery {
                 List<DeadLetter> dead,
                 List<ObjectNode> stay,
                 SettledEvents settled) {
-            this(sync, decision, delivered, toRetry, dead, stay, settled, 0);
+            this(sync, decision, delivered, toRetry, dead, stay, settled, 0, 0);
         }
 
         /** Whether the batch is over (done, or dead): nothing of it waits as its row. */
@@ -156,7 +160,8 @@ final class BatchDelivery {
             List<ObjectNode> now,
             List<RetryEvent> toRetry,
             List<DeadLetter> dead,
-            int functionDrops) {}
+            int functionDrops,
+            int privacyDiscards) {}
 
     private Attempt prepare(ClaimedBatch batch) throws Exception {
         SyncSettings sync = syncs.get(batch.syncId());
@@ -164,8 +169,13 @@ final class BatchDelivery {
             throw DeliveryException.of(
                     FailureClass.PERMANENT, "sync " + batch.syncId() + " is no longer configured", null);
         List<ObjectNode> events = reader.read(batch, filters.get(sync.id()));
-        if (erased != null) events = erased.keep(sync.id(), events); // docs/privacy.md
         SettledEvents before = batch.settled();
+        int discards = 0;
+        if (erased != null) { // docs/privacy.md
+            int read = events.size();
+            events = erased.keep(sync.id(), events);
+            if (before == null) discards = read - events.size(); // an attempt that settled some counted them
+        }
         List<DeadLetter> dead = new ArrayList<>();
         int drops = 0;
         if (functions != null && sync.hasFunction()) {
@@ -184,7 +194,7 @@ final class BatchDelivery {
         List<ObjectNode> rest = before == null ? events : unsettled(events, keys, before);
         List<RetryEvent> toRetry = new ArrayList<>();
         List<ObjectNode> now = queueBehindWaitingUsers(sync, destinations.get(sync.destination()), rest, toRetry);
-        return new Attempt(sync, events, before, keys, rest, now, toRetry, dead, drops);
+        return new Attempt(sync, events, before, keys, rest, now, toRetry, dead, drops, discards);
     }
 
     /** What the decision leaves of the attempt: the events delivered, for the retry queue, dead, and staying. */
@@ -197,7 +207,16 @@ final class BatchDelivery {
             // Nothing was delivered: every event sent becomes a dead letter with the reason, kept whole.
             for (ObjectNode event : attempt.now())
                 dead.add(deadLetter(sync, event, over.reason(), null, over.attempts(), batch));
-            return new Outcome(sync, decision, List.of(), toRetry, dead, List.of(), null, attempt.functionDrops());
+            return new Outcome(
+                    sync,
+                    decision,
+                    List.of(),
+                    toRetry,
+                    dead,
+                    List.of(),
+                    null,
+                    attempt.functionDrops(),
+                    attempt.privacyDiscards());
         }
         if (decision instanceof WaitAsRow wait && wait.wholeBatch())
             return new Outcome(sync, decision, List.of(), List.of(), List.of(), attempt.now(), null);
@@ -234,8 +253,10 @@ final class BatchDelivery {
         }
         // the drops are counted with the record that first settles this attempt's events (a waiting row without one
         // runs the function again)
-        int drops = decision instanceof WaitAsRow && settled == null ? 0 : attempt.functionDrops();
-        return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled, drops);
+        boolean counted = decision instanceof WaitAsRow && settled == null;
+        int drops = counted ? 0 : attempt.functionDrops();
+        int discards = counted ? 0 : attempt.privacyDiscards();
+        return new Outcome(sync, decision, delivered, toRetry, dead, List.copyOf(stay), settled, drops, discards);
     }
 
     private static DeadLetter deadLetter(

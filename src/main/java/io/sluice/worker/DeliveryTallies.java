@@ -35,6 +35,7 @@ final class DeliveryTallies {
         String sync = outcome.sync().id();
         delivered(sync, outcome.delivered(), now);
         counts.add(sync, now, Column.FUNCTION_DROPPED, outcome.functionDrops());
+        counts.add(sync, now, Column.DISCARDED, outcome.privacyDiscards());
         DeliveryException whole = null;
         switch (outcome.decision()) {
             case WaitAsRow wait
