@@ -1,6 +1,7 @@
 package io.sluice.bench;
 
 import io.sluice.config.ConfigLoader;
+import io.sluice.kafka.KafkaClients;
 import io.sluice.runtime.Sluice;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,7 +20,6 @@ import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -162,18 +162,14 @@ final class BenchBackfillCommand implements Callable<Integer> {
     }
 
     private void publishHistory(String bootstrap) {
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrap,
+        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.plain(bootstrap)
+                .producer(Map.of(
                         ProducerConfig.LINGER_MS_CONFIG,
                         20,
                         ProducerConfig.BATCH_SIZE_CONFIG,
                         256 * 1024,
                         ProducerConfig.COMPRESSION_TYPE_CONFIG,
-                        "lz4"),
-                new ByteArraySerializer(),
-                new ByteArraySerializer())) {
+                        "lz4"))) {
             String now = Instant.now().toString();
             for (int i = 0; i < events; i++) {
                 String user = "h" + (i % 5000);
