@@ -304,7 +304,7 @@ async function overviewView() {
         card('Kafka', o.kafka.reachable ? h('span', { class: 'ok' }, 'reachable') : h('span', { class: 'bad' }, 'unavailable'), h('div', { class: 'muted' }, o.kafka.detail))),
       h('h2', {}, 'Sources'),
       h('div', { class: 'scroll' }, h('table', {},
-        h('tr', {}, h('th', {}, 'Source'), h('th', {}, 'Accepted'), h('th', {}, 'Rejected'), h('th', {}, 'Accepted/s'), h('th', {}, 'Last hour')),
+        h('tr', {}, h('th', {}, 'Source'), h('th', {}, 'Accepted'), h('th', {}, 'Rejected'), h('th', {}, 'Accepted/s'), h('th', { class: 'opt' }, 'Last hour')),
         (o.sources || []).map(s => h('tr', {},
           h('td', {}, h('a', { href: '/sources/' + encodeURIComponent(s.id), 'data-source': s.id }, s.id)),
           h('td', {}, fmt(s.acceptedTotal, 0)), h('td', {}, fmt(s.rejectedTotal, 0)), h('td', {}, fmt(s.acceptedPerSec)),
