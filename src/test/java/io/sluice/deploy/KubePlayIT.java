@@ -85,9 +85,22 @@ class KubePlayIT {
         Files.writeString(kube, yaml.toString());
 
         try {
-            // --build=false: podman would otherwise try to build the image from a directory named like it (the
-            // project's ./sluice launcher is a file of that name) before looking at the loaded one.
-            Podman.run("kube", "play", "--build=false", "--network", "host", "--replace", kube.toString());
+            // In the scratch directory: podman 4.3 first looks for a directory named like the image (here the
+            // project's ./sluice launcher, a file) to build it from, and fails on the file, --build=false or not.
+            // kube play has no --ulimit: the limits that runc may set here (see Podman) come from a containers.conf,
+            // for the pods' infra containers too.
+            Path conf = Files.writeString(
+                    scratch.resolve("containers.conf"),
+                    "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"]\n");
+            Podman.runIn(
+                    scratch,
+                    Map.of("CONTAINERS_CONF", conf.toString()),
+                    "kube",
+                    "play",
+                    "--network",
+                    "host",
+                    "--replace",
+                    kube.toString());
             for (var role : adminPorts.entrySet()) {
                 await(role.getKey() + " ready")
                         .atMost(Duration.ofMinutes(4))

@@ -29,12 +29,31 @@ final class Podman {
     }
 
     static Result tryRun(String... args) {
+        return tryRunIn(null, java.util.Map.of(), args);
+    }
+
+    /**
+     * {@link #run} in working directory {@code dir} (null: this process's) with extra environment variables (such
+     * as {@code CONTAINERS_CONF}).
+     */
+    static String runIn(Path dir, java.util.Map<String, String> env, String... args) {
+        Result result = tryRunIn(dir, env, args);
+        if (result.exit() != 0) {
+            throw new IllegalStateException(
+                    "podman " + String.join(" ", args) + " exited " + result.exit() + ":\n" + result.output());
+        }
+        return result.output();
+    }
+
+    static Result tryRunIn(Path dir, java.util.Map<String, String> env, String... args) {
         List<String> command = new ArrayList<>(
                 List.of("podman", "--runtime", "/usr/bin/runc", "--cgroup-manager=cgroupfs", "--log-level=error"));
         command.addAll(List.of(args));
         try {
-            Process process =
-                    new ProcessBuilder(command).redirectErrorStream(true).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            if (dir != null) builder.directory(dir.toFile());
+            builder.environment().putAll(env);
+            Process process = builder.start();
             process.getOutputStream().close();
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(5, TimeUnit.MINUTES)) {
