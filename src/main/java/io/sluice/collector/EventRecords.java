@@ -150,6 +150,15 @@ final class EventRecords {
      */
     private final class Stored {
         private static final int STEP = 16 * 1024;
+
+        /**
+         * What an event holds besides its record until the request ends, estimated from the classes: its scan
+         * (field offsets, the needed texts and instants), its routing headers, its key and the list entries, about
+         * 2 KB. Left out, a flood of 880-event batches held twice its budget and ran a 360 MB heap out
+         * (docs/performance.md).
+         */
+        static final int HELD_PER_EVENT = 2048;
+
         private final InFlightLimiter.Reservation reservation;
         private long total;
         private long unreserved;
@@ -168,7 +177,7 @@ final class EventRecords {
                                 + " bytes",
                         -1);
             }
-            unreserved += size;
+            unreserved += size + HELD_PER_EVENT;
             if (unreserved >= STEP) flush();
         }
 
