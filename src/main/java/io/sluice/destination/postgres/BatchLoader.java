@@ -3,12 +3,10 @@ package io.sluice.destination.postgres;
 import static io.sluice.destination.postgres.Identifiers.quote;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,7 +85,8 @@ final class BatchLoader {
         // its tables are locked first (in name order, as the COPYs would) and their types checked under the lock
         Map<String, ColumnType[]> binaryTypes = new LinkedHashMap<>();
         for (TableRows rows : tables.values()) {
-            ColumnType[] columnTypes = binaryCopy && !rows.users ? binaryTypes(rows, types.get(rows.table)) : null;
+            ColumnType[] columnTypes =
+                    binaryCopy && !rows.users ? BinaryTables.types(rows, types.get(rows.table)) : null;
             if (columnTypes != null) binaryTypes.put(rows.table, columnTypes);
         }
         StringBuilder before = new StringBuilder();
@@ -100,7 +99,7 @@ final class BatchLoader {
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
         try (Statement st = c.createStatement()) {
             Now now = transactionTime(st, before.toString());
-            if (!binaryTypes.isEmpty()) checkTypes(c, schema, tables, binaryTypes);
+            if (!binaryTypes.isEmpty()) BinaryTables.check(c, schema, tables, binaryTypes);
             if (userStage != null) copyIn(copy.copyIn(userStage.copySql()), out, o -> userStage.csv(o));
             for (TableRows rows : tables.values()) {
                 if (rows.users) {
@@ -121,53 +120,6 @@ final class BatchLoader {
         }
     }
 
-    /**
-     * Refuses the load with 42804 (datatype mismatch: the schema cache is dropped and the batch retried at once, see
-     * {@link WarehouseDestination}) when a column to be written in binary is not of the type the cache says, or gone.
-     */
-    private static void checkTypes(
-            Connection c, String schema, SortedMap<String, TableRows> tables, Map<String, ColumnType[]> binaryTypes)
-            throws SQLException {
-        Map<String, Integer> actual = new HashMap<>();
-        try (PreparedStatement ps =
-                c.prepareStatement("SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a"
-                        + " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-                        + " WHERE n.nspname = ? AND c.relname = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped")) {
-            ps.setString(1, schema);
-            ps.setArray(2, c.createArrayOf("text", binaryTypes.keySet().toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) actual.put(rs.getString(1) + "\0" + rs.getString(2), rs.getInt(3));
-            }
-        }
-        for (Map.Entry<String, ColumnType[]> table : binaryTypes.entrySet()) {
-            List<String> names = tables.get(table.getKey()).names();
-            ColumnType[] expected = table.getValue();
-            for (int i = 0; i <= expected.length; i++) {
-                String column = i < expected.length ? names.get(i) : "uuid_ts";
-                int oid = typeOid(i < expected.length ? expected[i] : ColumnType.TIMESTAMPTZ);
-                Integer found = actual.get(table.getKey() + "\0" + column);
-                if (found == null || found != oid) {
-                    throw new SQLException(
-                            "column " + column + " of " + schema + "." + table.getKey() + " is not of the type cached",
-                            "42804");
-                }
-            }
-        }
-    }
-
-    /** The type OIDs of PostgreSQL's built-in types Sluice creates (fixed in pg_type.dat). */
-    private static int typeOid(ColumnType type) {
-        return switch (type) {
-            case BOOLEAN -> 16;
-            case BIGINT -> 20;
-            case DOUBLE -> 701;
-            case TIMESTAMPTZ -> 1184;
-            case TEXT -> 25;
-            case JSONB -> 3802;
-            case OTHER -> throw new IllegalArgumentException("no binary form for a column of another type");
-        };
-    }
-
     /** The transaction's now(): as text for CSV, in microseconds since the Unix epoch for binary COPY. */
     private record Now(String text, long epochMicros) {}
 
@@ -186,17 +138,6 @@ final class BatchLoader {
             rs.next();
             return new Now(rs.getString(1), rs.getLong(2));
         }
-    }
-
-    /** Each column's type when binary COPY can write them all, else null. */
-    private static ColumnType[] binaryTypes(TableRows rows, Map<String, ColumnType> types) {
-        List<String> names = rows.names();
-        ColumnType[] result = new ColumnType[names.size()];
-        for (int i = 0; i < result.length; i++) {
-            result[i] = types == null ? null : types.get(names.get(i));
-            if (!BinaryOut.encodes(result[i])) return null;
-        }
-        return result;
     }
 
     /** The rows of one event table in its own column order, then uuid_ts. */
