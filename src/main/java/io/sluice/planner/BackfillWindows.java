@@ -79,14 +79,14 @@ public final class BackfillWindows {
                 consumer.assign(List.of(tp));
                 consumer.seek(tp, p.next());
                 LaneCutter cutter = new LaneCutter(sync, p.partition(), p.next(), p.end());
-                Instant deadline = Instant.now().plus(TIMEOUT);
+                long deadline = System.nanoTime() + TIMEOUT.toNanos(); // a read timeout: monotonic, not the clock
                 while (!cutter.planned()) {
                     var records = consumer.poll(Duration.ofMillis(200));
                     for (ConsumerRecord<byte[], byte[]> r : records)
                         cutter.add(r.offset(), r.key(), r.value(), r.headers());
-                    if (!records.isEmpty()) deadline = Instant.now().plus(TIMEOUT);
+                    if (!records.isEmpty()) deadline = System.nanoTime() + TIMEOUT.toNanos();
                     cutter.reached(consumer.position(tp));
-                    if (records.isEmpty() && Instant.now().isAfter(deadline)) {
+                    if (records.isEmpty() && System.nanoTime() - deadline > 0) {
                         throw new IllegalStateException("partition " + p.partition() + " could not be read to offset "
                                 + p.end() + " within " + TIMEOUT.toSeconds() + " s");
                     }

@@ -273,6 +273,11 @@ public final class BackfillStore {
                 }
                 if (batches.isEmpty()) return;
                 insert(c, id, batches, now);
+                // the delivery accounting's "backfilled" term, with the positions that cover it (docs/console.md)
+                SyncCounts counts = new SyncCounts();
+                for (PlannedBatch b : batches)
+                    counts.add(b.syncId(), now, SyncCounts.Column.BACKFILLED, b.eventCount());
+                counts.writeIn(c);
                 BatchNotifications.announce(c, ps -> ps);
             });
         }

@@ -226,6 +226,10 @@ class BackfillIT {
             assertThat(mirrored.get(w)).as("mirror records of " + w).isEqualTo(runs);
         for (String l : live)
             assertThat(mirrored.get(l)).as("mirror records of " + l).isEqualTo(1L);
+        // the delivery accounting's "backfilled" term: each run's window, once per sync (docs/console.md)
+        assertThat(scalar(queueUrl, "SELECT coalesce(sum(backfilled), 0) FROM sync_counts"))
+                .as("backfilled events in the delivery accounting after %d run(s)", runs)
+                .isEqualTo((long) SYNCS.size() * runs * window.size());
     }
 
     private void awaitDelivered(CommittedMirror mirror, int runs) {

@@ -150,6 +150,10 @@ class DeletionTest {
                             .until(() -> count(queue, "SELECT count(*) FROM batches WHERE status <> 'done'") == 0
                                     && PrivacyRig.counterSum(second, "sluice.worker.privacy.discarded.events") == 8);
                     assertThat(receiver.accepted().keySet()).doesNotContainAnyElementsOf(late);
+                    // ...and the delivery accounting shows them as discarded (docs/console.md), once each
+                    await().atMost(Duration.ofSeconds(30))
+                            .pollInterval(Duration.ofMillis(250))
+                            .until(() -> count(queue, "SELECT coalesce(sum(discarded), 0) FROM sync_counts") == 8);
                 }
                 assertNothingOfCarolAndDaveKept(warehouse, queue);
             }
