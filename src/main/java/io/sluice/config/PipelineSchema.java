@@ -70,7 +70,8 @@ final class PipelineSchema {
         static final Key<Duration> MAX_AGE =
                 key("maxAge", Kind.DURATION, "500ms", "... or this long after its first event was planned.");
         static final Section BATCH = Section.of("batch", MAX_EVENTS, MAX_BYTES, MAX_AGE);
-        static final Section ELEMENT = Section.of("syncs", ID, SOURCE, DESTINATION, FUNCTION, SETTINGS, FILTER, BATCH);
+        static final Section ELEMENT =
+                Section.of("syncs", ID, SOURCE, DESTINATION, FUNCTION, SETTINGS, FetchSchema.SECTION, FILTER, BATCH);
     }
 
     static final ListOf SYNCS = new ListOf(
@@ -117,7 +118,8 @@ final class PipelineSchema {
                     batch.get(Sync.MAX_BYTES),
                     batch.get(Sync.MAX_AGE),
                     v.get(Sync.FUNCTION),
-                    v.get(Sync.SETTINGS));
+                    v.get(Sync.SETTINGS),
+                    FetchSchema.read(v.in(FetchSchema.SECTION)));
             if (!ids.add(sync.id()))
                 throw new ConfigException(v.path(Sync.ID), "duplicate sync id '" + sync.id() + "'");
             if (!sourceIds.contains(sync.source()))
