@@ -122,8 +122,7 @@ final class ConfigChecks {
                     at + FetchSchema.ALLOW_HOSTS.name(),
                     "is set but sync '" + sync.id() + "' has no function that could call those hosts");
         }
-        if (fetch.timeout().isZero())
-            throw new ConfigException(at + FetchSchema.TIMEOUT.name(), "must be above 0");
+        if (fetch.timeout().isZero()) throw new ConfigException(at + FetchSchema.TIMEOUT.name(), "must be above 0");
         if (fetch.batchTimeout().compareTo(fetch.timeout()) < 0) {
             throw new ConfigException(
                     at + FetchSchema.BATCH_TIMEOUT.name(),

@@ -37,7 +37,10 @@ final class FetchSchema {
             "30s",
             "Longest the function may wait on calls for one batch; then the batch waits and is retried (the service is too slow).");
     static final Key<Integer> CONCURRENCY = key(
-            "concurrency", Kind.POSITIVE_INT, "16", "Calls in flight for this sync, over all its batches in this process.");
+            "concurrency",
+            Kind.POSITIVE_INT,
+            "16",
+            "Calls in flight for this sync, over all its batches in this process.");
     static final Key<Long> MAX_RESPONSE_SIZE =
             key("maxResponseSize", Kind.SIZE, "1MB", "A larger response body fails the call (the event's failure).");
     static final Key<Integer> MAX_REDIRECTS =
@@ -65,18 +68,16 @@ final class FetchSchema {
             CACHE);
 
     static FetchSettings read(Values v) {
-        List<String> hosts = v.get(ALLOW_HOSTS).stream()
-                .map(h -> h.toLowerCase(Locale.ROOT))
-                .toList();
+        List<String> hosts =
+                v.get(ALLOW_HOSTS).stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
         for (String host : hosts) {
             if (!HOST_ENTRY.matcher(host).matches())
                 throw new ConfigException(
                         v.path(ALLOW_HOSTS),
                         "'" + host + "' is not a host, *.host or host:port (no scheme, path or other wildcard)");
         }
-        List<String> methods = v.get(METHODS_KEY).stream()
-                .map(m -> m.toUpperCase(Locale.ROOT))
-                .toList();
+        List<String> methods =
+                v.get(METHODS_KEY).stream().map(m -> m.toUpperCase(Locale.ROOT)).toList();
         for (String method : methods) {
             if (!METHODS.contains(method))
                 throw new ConfigException(v.path(METHODS_KEY), "'" + method + "' is not one of " + METHODS);

@@ -34,7 +34,8 @@ final class BatchApplication {
                 pool[0].release(context);
             }
         };
-        FetchSession session = new FetchSession(function.fetch, function.sync.fetch().batchTimeout());
+        FetchSession session =
+                new FetchSession(function.fetch, function.sync.fetch().batchTimeout());
         EventRuns.Results results;
         try {
             results = EventRuns.run(

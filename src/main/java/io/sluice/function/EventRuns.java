@@ -158,7 +158,8 @@ final class EventRuns {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("the prelude reported unreadable JSON", e);
         }
-        for (JsonNode call : reported.path("calls")) session.start(call.path("id").asInt(), call);
+        for (JsonNode call : reported.path("calls"))
+            session.start(call.path("id").asInt(), call);
         for (JsonNode result : reported.path("done")) {
             int slot = result.get(0).asInt();
             if (!pending.remove(slot)) continue;

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
@@ -52,7 +53,12 @@ final class FetchClient implements AutoCloseable {
     record Response(int status, Map<String, String> headers, String body, String url) {}
 
     /** How a call ended. */
-    sealed interface Outcome {}
+    sealed interface Outcome {
+        /** Only seen by calls sharing a lookup whose own call ended in an unexpected exception. */
+        Outcome FAILED_UNEXPECTEDLY = new Failed(
+                "the shared lookup failed unexpectedly",
+                DeliveryException.of(FailureClass.INTERNAL, "the shared lookup failed unexpectedly", null));
+    }
 
     /** Answered; {@code dependencyFailure} when the status says the service is failing (5xx, 408, 429). */
     record Answered(Response response, DeliveryException dependencyFailure) implements Outcome {}
@@ -79,6 +85,7 @@ final class FetchClient implements AutoCloseable {
     private final Semaphore slots;
     private final HttpClient http;
     private final Map<String, Instant> pausedUntil = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Outcome>> lookups = new ConcurrentHashMap<>();
 
     FetchClient(String syncId, FetchSettings settings, FetchMetrics metrics, Clock clock) {
         this.syncId = syncId;
@@ -136,8 +143,10 @@ final class FetchClient implements AutoCloseable {
         }
         HostAllowlist.Entry entry = allowlist.match(url);
         if (entry == null)
-            return refused("?", describe(url) + " is not allowed: its host is not in fetch.allowHosts of sync "
-                    + syncId, begun);
+            return refused(
+                    "?",
+                    describe(url) + " is not allowed: its host is not in fetch.allowHosts of sync " + syncId,
+                    begun);
         String method = request.method();
         if (!settings.methods().contains(method))
             return refused(entry.text(), method + " is not in fetch.methods of sync " + syncId, begun);
@@ -148,36 +157,67 @@ final class FetchClient implements AutoCloseable {
         String cacheKey = cache != null && method.equals("GET") ? cacheKey(request) : null;
         if (cacheKey != null) {
             Response cached = cache.get(cacheKey);
-            metrics.cache(entry.text(), cached != null);
-            if (cached != null) return new Answered(cached, null);
+            if (cached != null) {
+                metrics.cache(entry.text(), true);
+                return new Answered(cached, null);
+            }
+            // the same lookup already on its way (events of one user in one batch): share its answer
+            CompletableFuture<Outcome> mine = new CompletableFuture<>();
+            CompletableFuture<Outcome> theirs = lookups.putIfAbsent(cacheKey, mine);
+            if (theirs != null) {
+                metrics.cache(entry.text(), true);
+                return theirs.join();
+            }
+            metrics.cache(entry.text(), false);
+            Outcome outcome = Outcome.FAILED_UNEXPECTEDLY;
+            try {
+                outcome = send(request, url, entry, deadlineNanos, begun);
+                if (outcome instanceof Answered a && FetchCache.cacheable(request, a.response()))
+                    cache.put(cacheKey, a.response());
+                return outcome;
+            } finally {
+                lookups.remove(cacheKey, mine);
+                mine.complete(outcome);
+            }
         }
+        return send(request, url, entry, deadlineNanos, begun);
+    }
+
+    /** Sends the call within the sync's concurrency, unless its host asked to wait. */
+    private Outcome send(Request request, URI url, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
         Instant paused = pausedUntil.get(entry.text());
         if (paused != null && clock.instant().isBefore(paused)) {
-            return failed(entry.text(), FailureClass.BACKPRESSURE, describe(url) + ": the service asked to wait until "
-                    + paused + " (Retry-After)", begun);
+            return failed(
+                    entry.text(),
+                    FailureClass.BACKPRESSURE,
+                    describe(url) + ": the service asked to wait until " + paused + " (Retry-After)",
+                    begun);
         }
         long wait = deadlineNanos - System.nanoTime();
         try {
             if (wait <= 0 || !slots.tryAcquire(wait, TimeUnit.NANOSECONDS))
-                return failed(entry.text(), FailureClass.UNRESPONSIVE, "no fetch slot of sync " + syncId
-                        + " came free within the batch's fetch.batchTimeout (" + settings.concurrency()
-                        + " calls in flight)", begun);
+                return failed(
+                        entry.text(),
+                        FailureClass.UNRESPONSIVE,
+                        "no fetch slot of sync " + syncId
+                                + " came free within the batch's fetch.batchTimeout (" + settings.concurrency()
+                                + " calls in flight)",
+                        begun);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return failed(entry.text(), FailureClass.UNRESPONSIVE, "interrupted", begun);
         }
         try {
-            Outcome outcome = exchange(request, url, entry, deadlineNanos, begun);
-            if (cacheKey != null && outcome instanceof Answered a && FetchCache.cacheable(request, a.response()))
-                cache.put(cacheKey, a.response());
-            return outcome;
+            return exchange(request, url, entry, deadlineNanos, begun);
         } finally {
             slots.release();
         }
     }
 
     private Outcome exchange(Request request, URI first, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
-        long end = Math.min(deadlineNanos, begun + settings.timeout().toNanos());
+        // fetch.timeout counts from the moment a slot is free: waiting for one is bounded by the batch's deadline
+        long end =
+                Math.min(deadlineNanos, System.nanoTime() + settings.timeout().toNanos());
         URI url = first;
         String method = request.method();
         String body = request.body();
@@ -215,8 +255,11 @@ final class FetchClient implements AutoCloseable {
             String location = response.getHeaders().get("Location");
             if (isRedirect(status) && location != null) {
                 if (hop >= settings.maxRedirects())
-                    return refused(entry.text(), describe(url) + ": more than " + settings.maxRedirects()
-                            + " redirects (fetch.maxRedirects)", begun);
+                    return refused(
+                            entry.text(),
+                            describe(url) + ": more than " + settings.maxRedirects()
+                                    + " redirects (fetch.maxRedirects)",
+                            begun);
                 URI next;
                 try {
                     next = url.resolve(new URI(location));
@@ -224,8 +267,11 @@ final class FetchClient implements AutoCloseable {
                     return refused(entry.text(), describe(url) + " redirects to an invalid URL", begun);
                 }
                 if (allowlist.match(next) == null)
-                    return refused(entry.text(), describe(url) + " redirects to " + describe(next)
-                            + ", whose host is not in fetch.allowHosts of sync " + syncId, begun);
+                    return refused(
+                            entry.text(),
+                            describe(url) + " redirects to " + describe(next)
+                                    + ", whose host is not in fetch.allowHosts of sync " + syncId,
+                            begun);
                 if (status == 303 || ((status == 301 || status == 302) && method.equals("POST"))) {
                     method = "GET";
                     body = null;
@@ -240,8 +286,7 @@ final class FetchClient implements AutoCloseable {
             Response answer = new Response(status, headers, text, url.toString());
             DeliveryException failing = null;
             if (status >= 500 || status == 408 || status == 429) {
-                failing = DeliveryException.of(
-                        Failures.ofStatus(status), describe(url) + " answered " + status, null);
+                failing = DeliveryException.of(Failures.ofStatus(status), describe(url) + " answered " + status, null);
                 Duration retryAfter = retryAfter(headers.get("retry-after"));
                 if (retryAfter != null && (status == 429 || status == 503))
                     pausedUntil.put(entry.text(), clock.instant().plus(retryAfter));

@@ -37,30 +37,36 @@ final class FetchMetrics {
 
     void call(String host, Outcome outcome, long nanos) {
         String name = outcome.name().toLowerCase(java.util.Locale.ROOT);
-        counters.computeIfAbsent("call/" + host + "/" + name, k -> Counter.builder("sluice.function.fetch.calls")
-                        .tag("sync", syncId)
-                        .tag("host", host)
-                        .tag("outcome", name)
-                        .description("Calls of fetch by the sync's function, by allowed host and outcome")
-                        .register(registry))
+        counters.computeIfAbsent(
+                        "call/" + host + "/" + name,
+                        k -> Counter.builder("sluice.function.fetch.calls")
+                                .tag("sync", syncId)
+                                .tag("host", host)
+                                .tag("outcome", name)
+                                .description("Calls of fetch by the sync's function, by allowed host and outcome")
+                                .register(registry))
                 .increment();
         if (outcome == Outcome.REFUSED) return;
-        timers.computeIfAbsent(host, k -> Timer.builder("sluice.function.fetch.time")
-                        .tag("sync", syncId)
-                        .tag("host", host)
-                        .description("Time of one fetch call (redirects included)")
-                        .register(registry))
+        timers.computeIfAbsent(
+                        host,
+                        k -> Timer.builder("sluice.function.fetch.time")
+                                .tag("sync", syncId)
+                                .tag("host", host)
+                                .description("Time of one fetch call (redirects included)")
+                                .register(registry))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void cache(String host, boolean hit) {
         String result = hit ? "hit" : "miss";
-        counters.computeIfAbsent("cache/" + host + "/" + result, k -> Counter.builder("sluice.function.fetch.cache")
-                        .tag("sync", syncId)
-                        .tag("host", host)
-                        .tag("result", result)
-                        .description("GET calls answered from the sync's fetch cache (hit) or sent (miss)")
-                        .register(registry))
+        counters.computeIfAbsent(
+                        "cache/" + host + "/" + result,
+                        k -> Counter.builder("sluice.function.fetch.cache")
+                                .tag("sync", syncId)
+                                .tag("host", host)
+                                .tag("result", result)
+                                .description("GET calls answered from the sync's fetch cache (hit) or sent (miss)")
+                                .register(registry))
                 .increment();
     }
 

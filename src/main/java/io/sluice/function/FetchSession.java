@@ -72,7 +72,8 @@ final class FetchSession {
         Map<String, String> headers = new LinkedHashMap<>();
         JsonNode given = json.get("headers");
         if (given instanceof ObjectNode object)
-            object.properties().forEach(e -> headers.put(e.getKey(), e.getValue().asText()));
+            object.properties()
+                    .forEach(e -> headers.put(e.getKey(), e.getValue().asText()));
         JsonNode body = json.get("body");
         return new FetchClient.Request(
                 json.get("url").asText(),

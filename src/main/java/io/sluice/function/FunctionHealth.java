@@ -34,7 +34,8 @@ public final class FunctionHealth {
             lastFailure = now;
             lastError = serviceFailure.getMessage();
         }
-        boolean failing = lastFailure != null && Duration.between(lastFailure, now).compareTo(RECENT) < 0;
+        boolean failing =
+                lastFailure != null && Duration.between(lastFailure, now).compareTo(RECENT) < 0;
         change(failing ? "service failing" : "healthy", now);
     }
 

@@ -11,7 +11,7 @@ import java.util.Locale;
  * Which URLs a sync's function may fetch ({@code fetch.allowHosts}) and which addresses they may resolve to. An
  * entry is {@code host}, {@code *.host} (its subdomains, not itself) or either with {@code :port}; without a port,
  * only 80 (http) and 443 (https). Loopback, private, link-local and unspecified addresses are refused unless the
- * entry that allowed the URL is that very address (e.g. {@code 127.0.0.1:9000}; {@code localhost} for loopback) or the address lies in
+ * entry that allowed the URL is that very address (e.g. {@code 127.0.0.1:9000}, not {@code localhost}) or the address lies in
  * {@code fetch.allowPrivate}: the check runs on every address the host resolves to, at connection time
  * ({@link FetchClient}'s resolver), so neither DNS nor a redirect can lead a call elsewhere.
  */
@@ -69,10 +69,10 @@ final class HostAllowlist {
         if (zone > 0) literal = literal.substring(0, zone);
         for (Entry entry : entries) {
             // an entry written as this very address (127.0.0.1:9000) is the operator's explicit permission
-            boolean named = isLiteral(entry.host())
-                    ? sameAddress(entry.host(), literal)
-                    : entry.host().equals("localhost") && address.isLoopbackAddress();
-            if (!entry.wildcard() && named && entry.matches(host, port)) return true;
+            if (!entry.wildcard()
+                    && isLiteral(entry.host())
+                    && sameAddress(entry.host(), literal)
+                    && entry.matches(host, port)) return true;
         }
         return false;
     }

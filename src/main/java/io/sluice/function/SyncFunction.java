@@ -22,6 +22,7 @@ final class SyncFunction {
     final FunctionMetrics metrics;
     /** The sync's fetch client, or null when its function may not fetch. */
     final FetchClient fetch;
+
     final FetchMetrics fetchMetrics;
     final FunctionHealth health;
     volatile ContextPool pool;
