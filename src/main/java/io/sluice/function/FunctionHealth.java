@@ -47,6 +47,20 @@ public final class FunctionHealth {
         change("waiting", now);
     }
 
+    /** The state as a number for the {@code sluice.function.state} gauge: 0 healthy, 1 service failing, 2 waiting. */
+    double code() {
+        return switch (state().state()) {
+            case "waiting" -> 2;
+            case "service failing" -> 1;
+            default -> 0;
+        };
+    }
+
+    /** The name of a {@link #code()} (what the console shows). */
+    public static String name(double code) {
+        return code >= 2 ? "waiting" : code >= 1 ? "service failing" : "healthy";
+    }
+
     public synchronized State state() {
         if (state.equals("service failing")
                 && Duration.between(lastFailure, clock.instant()).compareTo(RECENT) >= 0) {

@@ -2,6 +2,7 @@ package io.sluice.function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
@@ -89,6 +90,11 @@ public final class Functions implements Service {
                         fetchMetrics,
                         sync.hasFetch() ? new FetchClient(sync.id(), sync.fetch(), fetchMetrics, clock) : null,
                         new FunctionHealth(clock));
+                Gauge.builder("sluice.function.state", function.health, FunctionHealth::code)
+                        .tag("sync", sync.id())
+                        .description(
+                                "The function's state: 0 healthy, 1 a called service failing, 2 batches waiting for it")
+                        .register(registry);
                 built.put(sync.id(), function); // closed with the others if anything below fails
                 try {
                     function.watch(code);

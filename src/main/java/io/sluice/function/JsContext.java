@@ -53,8 +53,10 @@ final class JsContext implements AutoCloseable {
         JsContext js = new JsContext(Sandbox.newContext(engine, console), watchdog, code.name());
         watchdog.watch(js);
         try {
+            // The prelude is Sluice's own, finite code: not under the deadline, which is for the user's code. Its
+            // evaluation also initializes the context's JavaScript realm, which on a cold, loaded JVM takes seconds.
+            Value setup = js.context.eval(Sandbox.PRELUDE);
             js.api = js.bounded(timeout, () -> {
-                Value setup = js.context.eval(Sandbox.PRELUDE);
                 js.context.eval(code.source());
                 return setup.execute(contextJson, fetchRefusal);
             });
