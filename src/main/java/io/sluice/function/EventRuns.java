@@ -134,9 +134,9 @@ final class EventRuns {
      * session, and its async results); a failure while a service is failing gives the batch up.
      */
     private void collect(boolean drain) {
-        if (js != null && drain) {
+        if (js != null && drain && !js.broken()) {
             try {
-                for (String out = js.drain(timeout); out != null; out = js.drain(timeout)) take(out);
+                for (String out = js.drain(timeout); out != null && !js.broken(); out = js.drain(timeout)) take(out);
             } catch (ScriptFailure e) {
                 for (int slot : List.copyOf(pending)) fail(slot, e);
             }
@@ -167,7 +167,11 @@ final class EventRuns {
             if (value.isNull()) {
                 encoded[slot] = null;
             } else if (JsContext.THREW.equals(value.asText())) {
-                fail(slot, js.rejection(slot, timeout));
+                fail(
+                        slot,
+                        js.broken()
+                                ? ScriptFailure.rejected("the function's context was cancelled")
+                                : js.rejection(slot, timeout));
             } else {
                 try {
                     encoded[slot] = JsContext.accepted(value.asText());

@@ -106,6 +106,7 @@ final class JsContext implements AutoCloseable {
 
     /** The failure of the async transform of {@code slot} (reported as {@link #THREW}), with the script's line. */
     ScriptFailure rejection(int slot, Duration timeout) {
+        if (broken) return ScriptFailure.rejected("the function's context was cancelled");
         try {
             bounded(timeout, () -> api.invokeMember("rethrow", slot));
             return ScriptFailure.rejected("transform's Promise was rejected");
