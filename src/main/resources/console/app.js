@@ -491,6 +491,7 @@ async function syncView(id) {
     show(h('h1', {}, 'Sync ', h('span', {}, s.id), ' ', h('span', { id: 'sync-state' }, stateBadge(s.state))),
       h('p', { class: 'muted' }, h('a', { href: '/sources/' + encodeURIComponent(s.source) }, s.source), ' → ', s.destination,
         ' (' + (s.destinationType || '?') + ')', s.function ? ' · with a function' : '',
+        s.functionState ? h('span', { id: 'function-state', class: s.functionState === 'healthy' ? 'ok' : 'bad' }, ' (' + s.functionState + ')') : '',
         s.paused ? [' · paused by ' + s.pausedBy + ' ', ago(s.pausedAt)] : '',
         ' · ', h('a', { href: '/syncs/' + encodeURIComponent(s.id) + '/accounting', id: 'sync-accounting' }, 'Delivery accounting')),
       h('div', { class: 'filters' },

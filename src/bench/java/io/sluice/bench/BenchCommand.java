@@ -22,14 +22,16 @@ import picocli.CommandLine.Spec;
             BenchChaosCommand.class,
             LoadCommand.class,
             BenchDestinationsCommand.class,
-            BenchBackfillCommand.class
+            BenchBackfillCommand.class,
+            BenchFunctionsCommand.class
         },
         description = {
             "Measures, in one run on this machine: a raw Kafka producer with the collector's settings (events/s), "
                     + "then the collector's POST /v1/batch (events/s) and POST /v1/track (requests/s), with latency, heap and CPU split.",
             "Starts its own embedded Kafka (temp dir) and in-process collector; stops by itself. See bench/README.md.",
             "'bench pipeline' measures the whole pipeline end to end instead (see its --help); 'bench chaos' runs the seeded "
-                    + "role-kill scenario (see its --help); 'bench destinations' the bad-webhook isolation and catch-up scenario."
+                    + "role-kill scenario (see its --help); 'bench destinations' the bad-webhook isolation and catch-up scenario;"
+                    + " 'bench functions' a sync enriching from a failing service beside a plain one."
         })
 public final class BenchCommand implements Callable<Integer>, CommandExtension {
     @Option(

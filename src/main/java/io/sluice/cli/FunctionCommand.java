@@ -66,6 +66,7 @@ final class FunctionCommand {
             String syncId = "test";
             String destinationId = "test";
             JsonNode settings = null;
+            SluiceConfig.FetchSettings fetch = SluiceConfig.FetchSettings.NONE;
             if (sync != null) {
                 SyncSettings chosen = loaded.syncs().stream()
                         .filter(s -> s.id().equals(sync))
@@ -78,6 +79,7 @@ final class FunctionCommand {
                 syncId = chosen.id();
                 destinationId = chosen.destination();
                 settings = chosen.settings() == null ? null : chosen.settings().tree();
+                fetch = chosen.fetch(); // the sync's allowed services are called for real, under its limits
             }
             TestRun run = FunctionTrial.test(
                     source,
@@ -85,6 +87,7 @@ final class FunctionCommand {
                     syncId,
                     destinationId,
                     settings,
+                    fetch,
                     loaded.functions().timeout());
             if (json) {
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toJson()));

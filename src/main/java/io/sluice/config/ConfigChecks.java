@@ -6,7 +6,9 @@ import io.sluice.config.ServerSchema.Collector;
 import io.sluice.config.ServerSchema.Kafka;
 import io.sluice.config.ServerSchema.Worker;
 import io.sluice.config.SluiceConfig.DestinationSettings;
+import io.sluice.config.SluiceConfig.FetchSettings;
 import io.sluice.config.SluiceConfig.RetrySettings;
+import io.sluice.config.SluiceConfig.SyncSettings;
 import java.time.Duration;
 
 /**
@@ -23,7 +25,9 @@ import java.time.Duration;
  *   <li>{@code worker.retryCap >= worker.retryBase}, and {@code retry.cap >= retry.base} in every destination;
  *   <li>{@code worker.heartbeatInterval <= worker.leaseDuration / 3}: a lease outlives two late heartbeats, so a
  *       slow heartbeat statement does not hand a batch to another worker;
- *   <li>a webhook's {@code circuitBreaker.minimumCalls <= circuitBreaker.window} (else the circuit never opens).
+ *   <li>a webhook's {@code circuitBreaker.minimumCalls <= circuitBreaker.window} (else the circuit never opens);
+ *   <li>a sync's {@code fetch.allowHosts} only with a {@code function} (nothing else could call), its
+ *       {@code fetch.timeout} above 0 and {@code fetch.batchTimeout >= fetch.timeout} (else no call could finish).
  * </ul>
  *
  * What only a destination type can judge (e.g. a Kafka destination's {@code producer.delivery.timeout.ms} against
@@ -40,6 +44,7 @@ final class ConfigChecks {
         kafka(config.kafka());
         worker(config.worker());
         for (DestinationSettings destination : config.destinations()) destination(destination);
+        for (int i = 0; i < config.syncs().size(); i++) fetch(i, config.syncs().get(i));
         return config;
     }
 
@@ -106,6 +111,23 @@ final class ConfigChecks {
                 }
             }
             case DestinationSettings.Kafka kafka -> retry(kafka, kafka.retry(), DestinationSchema.Kafka.RETRY);
+        }
+    }
+
+    private static void fetch(int index, SyncSettings sync) {
+        FetchSettings fetch = sync.fetch();
+        String at = "syncs[" + index + "]." + FetchSchema.SECTION.name() + ".";
+        if (sync.hasFetch() && !sync.hasFunction()) {
+            throw new ConfigException(
+                    at + FetchSchema.ALLOW_HOSTS.name(),
+                    "is set but sync '" + sync.id() + "' has no function that could call those hosts");
+        }
+        if (fetch.timeout().isZero()) throw new ConfigException(at + FetchSchema.TIMEOUT.name(), "must be above 0");
+        if (fetch.batchTimeout().compareTo(fetch.timeout()) < 0) {
+            throw new ConfigException(
+                    at + FetchSchema.BATCH_TIMEOUT.name(),
+                    "is " + text(fetch.batchTimeout()) + ", below " + at + FetchSchema.TIMEOUT.name() + " ("
+                            + text(fetch.timeout()) + "): not even one call could finish in a batch");
         }
     }
 

@@ -75,8 +75,8 @@ final class PipelineSchema {
                 Kind.START_FROM,
                 "earliest",
                 "Where a new sync starts in each partition: earliest (oldest retained event), latest, or an ISO-8601 instant; history before it: sluice sync backfill (docs/replay.md).");
-        static final Section ELEMENT =
-                Section.of("syncs", ID, SOURCE, DESTINATION, FUNCTION, SETTINGS, FILTER, BATCH, START_FROM);
+        static final Section ELEMENT = Section.of(
+                "syncs", ID, SOURCE, DESTINATION, FUNCTION, SETTINGS, FetchSchema.SECTION, FILTER, BATCH, START_FROM);
     }
 
     static final ListOf SYNCS = new ListOf(
@@ -124,7 +124,8 @@ final class PipelineSchema {
                     batch.get(Sync.MAX_AGE),
                     v.get(Sync.FUNCTION),
                     v.get(Sync.SETTINGS),
-                    v.get(Sync.START_FROM));
+                    v.get(Sync.START_FROM),
+                    FetchSchema.read(v.in(FetchSchema.SECTION)));
             if (!ids.add(sync.id()))
                 throw new ConfigException(v.path(Sync.ID), "duplicate sync id '" + sync.id() + "'");
             if (!sourceIds.contains(sync.source()))

@@ -253,7 +253,8 @@ public record SluiceConfig(
             Duration maxAge,
             String function,
             Json settings,
-            StartFrom startFrom) {
+            StartFrom startFrom,
+            FetchSettings fetch) {
         public SyncSettings(
                 String id,
                 String source,
@@ -276,7 +277,62 @@ public record SluiceConfig(
                     maxAge,
                     function,
                     settings,
-                    StartFrom.EARLIEST);
+                    StartFrom.EARLIEST,
+                    FetchSettings.NONE);
+        }
+
+        public SyncSettings(
+                String id,
+                String source,
+                String destination,
+                List<String> filterTypes,
+                List<String> filterEvents,
+                int maxEvents,
+                long maxBytes,
+                Duration maxAge,
+                String function,
+                Json settings,
+                StartFrom startFrom) {
+            this(
+                    id,
+                    source,
+                    destination,
+                    filterTypes,
+                    filterEvents,
+                    maxEvents,
+                    maxBytes,
+                    maxAge,
+                    function,
+                    settings,
+                    startFrom,
+                    FetchSettings.NONE);
+        }
+
+        public SyncSettings(
+                String id,
+                String source,
+                String destination,
+                List<String> filterTypes,
+                List<String> filterEvents,
+                int maxEvents,
+                long maxBytes,
+                Duration maxAge,
+                String function,
+                Json settings,
+                FetchSettings fetch) {
+            this(
+                    id,
+                    source,
+                    destination,
+                    filterTypes,
+                    filterEvents,
+                    maxEvents,
+                    maxBytes,
+                    maxAge,
+                    function,
+                    settings,
+                    StartFrom.EARLIEST,
+                    fetch);
         }
 
         public SyncSettings(
@@ -291,9 +347,46 @@ public record SluiceConfig(
             this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);
         }
 
+        /** Whether the sync's function may call {@code fetch} (some host is allowed). */
+        public boolean hasFetch() {
+            return fetch != null && !fetch.allowHosts().isEmpty();
+        }
+
         public boolean hasFunction() {
             return !function.isBlank();
         }
+    }
+
+    /**
+     * A sync's {@code fetch} section: what its function may call (docs/functions.md, "Calling services").
+     *
+     * @param allowHosts host or host:port entries; {@code *.example.com} matches its subdomains; empty: no fetch
+     * @param allowPrivate private, loopback and link-local networks a listed host may resolve to
+     * @param cacheTtl how long GET responses are cached; zero: no cache
+     */
+    public record FetchSettings(
+            List<String> allowHosts,
+            List<String> methods,
+            Duration timeout,
+            Duration batchTimeout,
+            int concurrency,
+            long maxResponseSize,
+            int maxRedirects,
+            List<Cidr> allowPrivate,
+            Duration cacheTtl,
+            int cacheMaxEntries) {
+        /** No fetch at all (the default). */
+        public static final FetchSettings NONE = new FetchSettings(
+                List.of(),
+                List.of("GET"),
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(30),
+                16,
+                1024 * 1024,
+                3,
+                List.of(),
+                Duration.ZERO,
+                1000);
     }
 
     public record FunctionSettings(Duration timeout, int poolSize, Duration reloadInterval) {}

@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.Timer;
 import io.sluice.admin.AdminParams;
 import io.sluice.config.SluiceConfig.SourceSettings;
 import io.sluice.config.SluiceConfig.SyncSettings;
+import io.sluice.function.FunctionHealth;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.SyncPauseStore;
 import java.time.Duration;
@@ -126,6 +127,11 @@ final class ConsoleApi implements AutoCloseable {
                     .put("meanMs", round(batch.mean(TimeUnit.MILLISECONDS)))
                     .put("maxMs", round(batch.max(TimeUnit.MILLISECONDS)));
         }
+        Gauge functionState = parts.registry()
+                .find("sluice.function.state")
+                .tag("sync", sync.id())
+                .gauge();
+        if (functionState != null) out.put("functionState", FunctionHealth.name(functionState.value()));
         out.put("p99Ms", history.latest("latency.p99"));
         out.put("workerConcurrency", parts.config().worker().concurrency());
         out.set("history", history.toJson("sync." + sync.id() + "."));

@@ -9,8 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A sync's function applied to one batch: one pooled context for the whole batch (a new one after a context broke,
- * e.g. by a timeout), each call bounded by the timeout; failed events are collected, the rest go on.
+ * A sync's function applied to one batch ({@link EventRuns}): one pooled context for the whole batch (a new one after
+ * a context broke, e.g. by a timeout), each entry into the script bounded by the timeout; failed events are
+ * collected, the rest go on. A failing service the function calls gives the whole batch up ({@link
+ * DependencyFailure}), so it waits as its row instead of dead-lettering events for the service's sake.
  */
 final class BatchApplication {
     private static final Logger log = LoggerFactory.getLogger(BatchApplication.class);
@@ -19,41 +21,62 @@ final class BatchApplication {
 
     static FunctionResult apply(SyncFunction function, List<ObjectNode> events, Duration timeout) {
         FunctionMetrics metrics = function.metrics;
+        ContextPool[] pool = {function.pool};
+        EventRuns.Contexts contexts = new EventRuns.Contexts() {
+            @Override
+            public JsContext borrow() {
+                pool[0] = function.pool;
+                return pool[0].borrow();
+            }
+
+            @Override
+            public void release(JsContext context) {
+                pool[0].release(context);
+            }
+        };
+        FetchSession session =
+                new FetchSession(function.fetch, function.sync.fetch().batchTimeout());
+        EventRuns.Results results;
+        try {
+            results = EventRuns.run(
+                    contexts,
+                    session,
+                    function.sync.id(),
+                    events,
+                    timeout,
+                    function.window(),
+                    nanos -> metrics.time().record(nanos, TimeUnit.NANOSECONDS));
+        } catch (DependencyFailure e) {
+            function.health.waited(e);
+            function.fetchMetrics.dependencyWait();
+            throw e;
+        } finally {
+            metrics.invocations().increment(events.size());
+        }
         List<ObjectNode> output = new ArrayList<>(events.size());
         List<FunctionFailure> failures = new ArrayList<>();
         int dropped = 0;
-        ContextPool pool = function.pool;
-        JsContext js = pool.borrow();
-        try {
-            for (ObjectNode event : events) {
-                if (js == null) {
-                    pool = function.pool;
-                    js = pool.borrow();
+        for (int i = 0; i < events.size(); i++) {
+            ObjectNode event = events.get(i);
+            ScriptFailure failure = results.failures()[i];
+            if (failure == null) {
+                String result = results.encoded()[i];
+                if (result == null) {
+                    metrics.drops().increment();
+                    dropped++;
+                    continue;
                 }
-                long begun = System.nanoTime();
                 try {
-                    String result = js.call(Outputs.json(event), timeout);
-                    if (result == null) {
-                        metrics.drops().increment();
-                        dropped++;
-                    } else {
-                        Outputs.add(result, event, output);
-                    }
+                    Outputs.add(result, event, output);
+                    continue;
                 } catch (ScriptFailure e) {
-                    (e.isTimeout() ? metrics.timeouts() : metrics.errors()).increment();
-                    failures.add(new FunctionFailure(event, e.getMessage()));
-                    if (js.broken()) {
-                        pool.release(js);
-                        js = null;
-                    }
-                } finally {
-                    metrics.time().record(System.nanoTime() - begun, TimeUnit.NANOSECONDS);
+                    failure = e;
                 }
             }
-        } finally {
-            if (js != null) pool.release(js);
-            metrics.invocations().increment(events.size());
+            (failure.isTimeout() ? metrics.timeouts() : metrics.errors()).increment();
+            failures.add(new FunctionFailure(event, failure.getMessage()));
         }
+        function.health.applied(session.dependencyFailure());
         if (!failures.isEmpty()) {
             log.warn(
                     "Function {} of sync {} failed on {} of {} event(s); first: {}",

@@ -35,7 +35,8 @@ record FunctionMetrics(
                         .register(registry),
                 Timer.builder("sluice.function.time")
                         .tag("sync", syncId)
-                        .description("Time spent in the function per event, JSON conversion included")
+                        .description(
+                                "Time spent in the function per event, JSON conversion included (what an async transform awaits is in sluice.function.fetch.time)")
                         .register(registry),
                 Counter.builder("sluice.function.reloads")
                         .tag("sync", syncId)

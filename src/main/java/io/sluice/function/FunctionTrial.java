@@ -2,6 +2,9 @@ package io.sluice.function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sluice.config.SluiceConfig.FetchSettings;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,19 +24,37 @@ public final class FunctionTrial {
         return test(source, event, "test", "test", null, timeout);
     }
 
-    /**
-     * Runs {@code source} once on {@code event} in a fresh sandboxed context, capturing its console output — for
-     * trying a function before deploying it. Never throws for problems of the script.
-     */
+    /** As below, without fetch (the admin API's trials never call out). */
     public static TestRun test(
             String source, ObjectNode event, String syncId, String destinationId, JsonNode settings, Duration timeout) {
+        return test(source, event, syncId, destinationId, settings, FetchSettings.NONE, timeout);
+    }
+
+    /**
+     * Runs {@code source} once on {@code event} in a fresh sandboxed context, capturing its console output — for
+     * trying a function before deploying it. With {@code fetch} allowing hosts, the function calls them for real,
+     * under the same limits as in the pipeline. Never throws for problems of the script.
+     */
+    public static TestRun test(
+            String source,
+            ObjectNode event,
+            String syncId,
+            String destinationId,
+            JsonNode settings,
+            FetchSettings fetch,
+            Duration timeout) {
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         ConsoleSink sink = new ConsoleSink(line -> {
             if (logs.size() < MAX_TEST_LOG_LINES) logs.add(line);
             else if (logs.size() == MAX_TEST_LOG_LINES) logs.add("… (further output dropped)");
         });
         FunctionCode code = FunctionCode.of("function.js", source, null);
-        try (Watchdog watchdog = new Watchdog(timeout)) {
+        boolean fetches = !fetch.allowHosts().isEmpty();
+        try (Watchdog watchdog = new Watchdog(timeout);
+                FetchClient client = fetches
+                        ? new FetchClient(
+                                syncId, fetch, new FetchMetrics(new SimpleMeterRegistry(), syncId), Clock.systemUTC())
+                        : null) {
             JsContext js;
             try {
                 js = JsContext.open(
@@ -42,20 +63,48 @@ public final class FunctionTrial {
                         Functions.contextJson(syncId, destinationId, settings),
                         sink,
                         watchdog,
-                        Functions.evaluationTimeout(timeout));
+                        Functions.evaluationTimeout(timeout),
+                        fetches ? null : FetchSession.DISABLED);
             } catch (ScriptFailure e) {
                 sink.close();
                 return new TestRun(null, List.copyOf(logs), e.getMessage());
             }
             try {
+                EventRuns.Results results = EventRuns.run(
+                        new EventRuns.Contexts() {
+                            private boolean lent;
+
+                            @Override
+                            public JsContext borrow() {
+                                if (lent) throw new IllegalStateException("the trial's context was cancelled");
+                                lent = true;
+                                return js;
+                            }
+
+                            @Override
+                            public void release(JsContext context) {}
+                        },
+                        new FetchSession(client, fetch.batchTimeout()),
+                        syncId,
+                        List.of(event),
+                        timeout,
+                        1,
+                        nanos -> {});
+                if (results.failures()[0] != null) throw results.failures()[0];
                 List<ObjectNode> output = new ArrayList<>();
-                String result = js.call(Outputs.json(event), timeout);
+                String result = results.encoded()[0];
                 if (result != null) Outputs.add(result, event, output);
                 sink.close();
                 return new TestRun(output, List.copyOf(logs), null);
             } catch (ScriptFailure e) {
                 sink.close();
                 return new TestRun(null, List.copyOf(logs), e.getMessage());
+            } catch (DependencyFailure e) {
+                sink.close();
+                return new TestRun(
+                        null,
+                        List.copyOf(logs),
+                        e.getMessage() + " (in the pipeline the batch would wait and be retried)");
             } finally {
                 js.close();
             }

@@ -2,6 +2,7 @@ package io.sluice.function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
@@ -9,6 +10,7 @@ import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.lifecycle.Service;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +35,7 @@ public final class Functions implements Service {
 
     private final SluiceConfig config;
     private final MeterRegistry registry;
+    private final Clock clock;
     private final Duration timeout;
     /** By sync id; written once by start(). */
     private volatile Map<String, SyncFunction> functions = Map.of();
@@ -44,8 +47,14 @@ public final class Functions implements Service {
     private boolean closed;
 
     public Functions(SluiceConfig config, MeterRegistry registry) {
+        this(config, registry, Clock.systemUTC());
+    }
+
+    /** @param clock the process's clock: fetch cache expiry, Retry-After pauses, the functions' states */
+    public Functions(SluiceConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
         this.registry = registry;
+        this.clock = clock;
         this.timeout = config.functions().timeout();
     }
 
@@ -69,6 +78,7 @@ public final class Functions implements Service {
                     engine = Sandbox.engine();
                     watchdog = new Watchdog(timeout);
                 }
+                FetchMetrics fetchMetrics = new FetchMetrics(registry, sync.id());
                 SyncFunction function = new SyncFunction(
                         sync,
                         key,
@@ -76,7 +86,16 @@ public final class Functions implements Service {
                                 sync.id(),
                                 sync.destination(),
                                 sync.settings() == null ? null : sync.settings().tree()),
-                        FunctionMetrics.register(registry, sync.id()));
+                        FunctionMetrics.register(registry, sync.id()),
+                        fetchMetrics,
+                        sync.hasFetch() ? new FetchClient(sync.id(), sync.fetch(), fetchMetrics, clock) : null,
+                        new FunctionHealth(clock));
+                Gauge.builder("sluice.function.state", function.health, FunctionHealth::code)
+                        .tag("sync", sync.id())
+                        .description(
+                                "The function's state: 0 healthy, 1 a called service failing, 2 batches waiting for it")
+                        .register(registry);
+                built.put(sync.id(), function); // closed with the others if anything below fails
                 try {
                     function.watch(code);
                     function.pool = newPool(function, code);
@@ -86,7 +105,6 @@ public final class Functions implements Service {
                     throw new ConfigException(
                             key, "function file " + code.file() + " could not be read: " + e.getMessage());
                 }
-                built.put(sync.id(), function);
             }
         } catch (RuntimeException e) {
             functions = built;
@@ -119,6 +137,8 @@ public final class Functions implements Service {
      * returned as failures and the rest proceed; a sync without a function gets its input back unchanged.
      *
      * @throws IllegalStateException when no context can be started for the function (the batch should be retried)
+     * @throws DependencyFailure when a service the function calls is failing: the whole batch should wait and be
+     *     retried (its cause's class says how, see {@code delivery.Failures})
      */
     public FunctionResult apply(String syncId, List<ObjectNode> events) {
         SyncFunction function = functions.get(syncId);
@@ -127,6 +147,12 @@ public final class Functions implements Service {
             return new FunctionResult(events, List.of());
         }
         return BatchApplication.apply(function, events, timeout);
+    }
+
+    /** The function's state for the console, or null when the sync has no function. */
+    public FunctionHealth.State state(String syncId) {
+        SyncFunction function = functions.get(syncId);
+        return function == null ? null : function.health.state();
     }
 
     /** Checks function files now (the reload thread does this every {@code functions.reloadInterval}). */
@@ -163,7 +189,14 @@ public final class Functions implements Service {
         return new ContextPool(
                 code,
                 config.functions().poolSize(),
-                c -> JsContext.open(engine, c, function.contextJson, consoleFor(syncId), watchdog, evaluation));
+                c -> JsContext.open(
+                        engine,
+                        c,
+                        function.contextJson,
+                        consoleFor(syncId),
+                        watchdog,
+                        evaluation,
+                        function.fetch == null ? FetchSession.DISABLED : null));
     }
 
     private static OutputStream consoleFor(String syncId) {
@@ -202,6 +235,7 @@ public final class Functions implements Service {
         }
         for (SyncFunction function : functions.values()) {
             if (function.pool != null) function.pool.retire();
+            if (function.fetch != null) function.fetch.close();
         }
         if (watchdog != null) watchdog.close();
         if (engine != null) {

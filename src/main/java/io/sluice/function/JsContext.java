@@ -24,7 +24,7 @@ final class JsContext implements AutoCloseable {
     private final AtomicLong deadline = new AtomicLong(IDLE);
 
     private long lastDeadline;
-    private Value run;
+    private Value api;
     private volatile boolean broken;
 
     private JsContext(Context context, Watchdog watchdog, String sourceName) {
@@ -37,6 +37,7 @@ final class JsContext implements AutoCloseable {
      * Builds a context, evaluates the prelude and the function's source, and binds its {@code context} argument.
      *
      * @param contextJson the JSON object handed to transform as {@code context} (frozen inside)
+     * @param fetchRefusal null when the sync may fetch; else the message every fetch call is rejected with
      * @throws ScriptFailure when the source does not compile, throws at the top level, defines no transform, or
      *                       takes longer than {@code timeout}
      */
@@ -46,15 +47,18 @@ final class JsContext implements AutoCloseable {
             String contextJson,
             OutputStream console,
             Watchdog watchdog,
-            Duration timeout)
+            Duration timeout,
+            String fetchRefusal)
             throws ScriptFailure {
         JsContext js = new JsContext(Sandbox.newContext(engine, console), watchdog, code.name());
         watchdog.watch(js);
         try {
-            js.run = js.bounded(timeout, () -> {
-                Value setup = js.context.eval(Sandbox.PRELUDE);
+            // The prelude is Sluice's own, finite code: not under the deadline, which is for the user's code. Its
+            // evaluation also initializes the context's JavaScript realm, which on a cold, loaded JVM takes seconds.
+            Value setup = js.context.eval(Sandbox.PRELUDE);
+            js.api = js.bounded(timeout, () -> {
                 js.context.eval(code.source());
-                return setup.execute(contextJson);
+                return setup.execute(contextJson, fetchRefusal);
             });
             return js;
         } catch (ScriptFailure | RuntimeException e) {
@@ -66,15 +70,54 @@ final class JsContext implements AutoCloseable {
     /**
      * Runs transform on one event.
      *
-     * @return the JSON text of what transform returned (an object or an array of objects), or null for a drop
+     * @return the JSON text of what transform returned (an object or an array of objects), null for a drop, or
+     *     {@link #PENDING} when it returned a Promise (its result comes through {@link #drain} for {@code slot})
      * @throws ScriptFailure when the script threw, returned something unacceptable, or ran out of time
      */
-    String call(String eventJson, Duration timeout) throws ScriptFailure {
-        Value result = bounded(timeout, () -> run.execute(eventJson));
-        if (result.isNull()) return null;
-        String text = result.asString();
-        if (text.startsWith("!")) throw ScriptFailure.rejected(text.substring(1));
-        return text;
+    String call(String eventJson, int slot, Duration timeout) throws ScriptFailure {
+        Value result = bounded(timeout, () -> api.invokeMember("run", eventJson, slot));
+        return result.isNull() ? null : accepted(result.asString());
+    }
+
+    static final String PENDING = "?";
+    static final String THREW = "?throw";
+
+    /** An encoded result (from {@link #call} or {@link #drain}) as returned by transform; "!" means rejected. */
+    static String accepted(String encoded) throws ScriptFailure {
+        if (encoded != null && encoded.startsWith("!")) throw ScriptFailure.rejected(encoded.substring(1));
+        return encoded;
+    }
+
+    /** Null, or JSON of the fetch calls started and the async results reached since the last drain. */
+    String drain(Duration timeout) throws ScriptFailure {
+        Value out = bounded(timeout, () -> api.invokeMember("drain"));
+        return out.isNull() ? null : out.asString();
+    }
+
+    /** Resolves fetch call {@code id} with a response (JSON: status, headers, body, url). */
+    void settle(int id, String responseJson, Duration timeout) throws ScriptFailure {
+        bounded(timeout, () -> api.invokeMember("settle", id, responseJson));
+    }
+
+    /** Rejects fetch call {@code id} with a TypeError. */
+    void fail(int id, String message, Duration timeout) throws ScriptFailure {
+        bounded(timeout, () -> api.invokeMember("fail", id, message));
+    }
+
+    /** The failure of the async transform of {@code slot} (reported as {@link #THREW}), with the script's line. */
+    ScriptFailure rejection(int slot, Duration timeout) {
+        if (broken) return ScriptFailure.rejected("the function's context was cancelled");
+        try {
+            bounded(timeout, () -> api.invokeMember("rethrow", slot));
+            return ScriptFailure.rejected("transform's Promise was rejected");
+        } catch (ScriptFailure e) {
+            return e;
+        }
+    }
+
+    /** Drops the calls and rejections a batch left behind (calls still in flight are answered to nobody). */
+    void forget(Duration timeout) throws ScriptFailure {
+        if (!broken) bounded(timeout, () -> api.invokeMember("forget"));
     }
 
     private Value bounded(Duration timeout, Evaluation evaluation) throws ScriptFailure {

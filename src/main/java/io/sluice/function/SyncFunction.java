@@ -20,6 +20,11 @@ final class SyncFunction {
     final String key;
     final String contextJson;
     final FunctionMetrics metrics;
+    /** The sync's fetch client, or null when its function may not fetch. */
+    final FetchClient fetch;
+
+    final FetchMetrics fetchMetrics;
+    final FunctionHealth health;
     volatile ContextPool pool;
     private FileStamp seen;
     private FileStamp rejected;
@@ -31,11 +36,29 @@ final class SyncFunction {
         }
     }
 
-    SyncFunction(SyncSettings sync, String key, String contextJson, FunctionMetrics metrics) {
+    SyncFunction(
+            SyncSettings sync,
+            String key,
+            String contextJson,
+            FunctionMetrics metrics,
+            FetchMetrics fetchMetrics,
+            FetchClient fetch,
+            FunctionHealth health) {
         this.sync = sync;
         this.key = key;
         this.contextJson = contextJson;
         this.metrics = metrics;
+        this.fetchMetrics = fetchMetrics;
+        this.fetch = fetch;
+        this.health = health;
+    }
+
+    /**
+     * How many of a batch's events may wait on calls at once: enough to keep the sync's {@code fetch.concurrency}
+     * busy from one batch, bounded so that a batch's memory stays small.
+     */
+    int window() {
+        return fetch == null ? 64 : Math.min(1024, Math.max(64, sync.fetch().concurrency() * 4));
     }
 
     /** Remembers the file of the version that is about to run. */

@@ -311,7 +311,7 @@ public final class Sluice implements Service {
             destinations.put(settings.id(), destination);
         }
         if (config.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)) {
-            functions = new Functions(config, registry);
+            functions = new Functions(config, registry, clock);
             run("functions", functions);
         }
         var stores = new WorkerStores(
