@@ -178,7 +178,7 @@ final class DlqCommand {
         private int replay(SluiceConfig loaded, WriteGate gate) throws Exception {
             // Dead letters that failed in a function are replayed through the function as it is now configured.
             Functions functions = loaded.syncs().stream().anyMatch(SluiceConfig.SyncSettings::hasFunction)
-                    ? new Functions(loaded, SluiceCli.toolRegistry())
+                    ? new Functions(loaded, SluiceCli.toolRegistry(), SluiceCli.CLOCK)
                     : null;
             if (functions != null) functions.start();
             try (QueueDatabase db = database(loaded, gate)) {

@@ -88,7 +88,8 @@ final class FunctionCommand {
                     destinationId,
                     settings,
                     fetch,
-                    loaded.functions().timeout());
+                    loaded.functions().timeout(),
+                    new FunctionTrial.FetchTools(SluiceCli.toolRegistry(), SluiceCli.CLOCK));
             if (json) {
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toJson()));
             } else {

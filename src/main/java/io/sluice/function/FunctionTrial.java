@@ -2,7 +2,7 @@ package io.sluice.function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.SluiceConfig.FetchSettings;
 import java.time.Clock;
 import java.time.Duration;
@@ -43,17 +43,31 @@ public final class FunctionTrial {
             JsonNode settings,
             FetchSettings fetch,
             Duration timeout) {
+        return test(source, event, syncId, destinationId, settings, fetch, timeout, new FetchTools(null, null));
+    }
+
+    /** What a trial that fetches uses: the tool's meter registry and clock (from the CLI's composition). */
+    public record FetchTools(MeterRegistry registry, Clock clock) {}
+
+    public static TestRun test(
+            String source,
+            ObjectNode event,
+            String syncId,
+            String destinationId,
+            JsonNode settings,
+            FetchSettings fetch,
+            Duration timeout,
+            FetchTools tools) {
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         ConsoleSink sink = new ConsoleSink(line -> {
             if (logs.size() < MAX_TEST_LOG_LINES) logs.add(line);
             else if (logs.size() == MAX_TEST_LOG_LINES) logs.add("… (further output dropped)");
         });
         FunctionCode code = FunctionCode.of("function.js", source, null);
-        boolean fetches = !fetch.allowHosts().isEmpty();
+        boolean fetches = !fetch.allowHosts().isEmpty() && tools.registry() != null;
         try (Watchdog watchdog = new Watchdog(timeout);
                 FetchClient client = fetches
-                        ? new FetchClient(
-                                syncId, fetch, new FetchMetrics(new SimpleMeterRegistry(), syncId), Clock.systemUTC())
+                        ? new FetchClient(syncId, fetch, new FetchMetrics(tools.registry(), syncId), tools.clock())
                         : null) {
             JsContext js;
             try {

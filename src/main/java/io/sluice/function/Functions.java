@@ -46,10 +46,6 @@ public final class Functions implements Service {
     private volatile boolean started;
     private boolean closed;
 
-    public Functions(SluiceConfig config, MeterRegistry registry) {
-        this(config, registry, Clock.systemUTC());
-    }
-
     /** @param clock the process's clock: fetch cache expiry, Retry-After pauses, the functions' states */
     public Functions(SluiceConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;

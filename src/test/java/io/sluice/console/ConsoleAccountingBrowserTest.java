@@ -99,7 +99,7 @@ class ConsoleAccountingBrowserTest {
                       unplannedEvents: block
                       events: {"Order Completed": {}, "Noise": {}, "Rejected": {}}
                 destinations:
-                  - {id: hook, type: webhook, url: "http://127.0.0.1:%d/hook", timeout: 2s, retry: {base: 100ms, cap: 200ms, maxAttempts: 2}}
+                  - {id: hook, type: webhook, url: "http://127.0.0.1:%d/hook", timeout: 30s, retry: {base: 100ms, cap: 200ms, maxAttempts: 2}}
                   - {id: warehouse, type: postgres, url: "%s", user: sluice}
                 syncs:
                   - id: to-hook

@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,15 +55,15 @@ class FetchFunctionTest {
 
     private Functions functions(String source, String fetch) {
         FunctionFixtures.write(dir.resolve("fn.js"), source);
-        Functions functions =
-                new Functions(config(dir, """
+        Functions functions = new Functions(
+                config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
                     function: fn.js
                     settings: {base: "%s", apiKey: "k-123"}
                     fetch: %s
-                """.formatted(service.url(""), fetch), "  timeout: 2s"), registry);
+                """.formatted(service.url(""), fetch), "  timeout: 2s"), registry, Clock.systemUTC());
         started.add(functions);
         functions.start();
         return functions;
@@ -234,13 +235,14 @@ class FetchFunctionTest {
     @Test
     void aSyncWithoutFetchSettingsCannotFetch() {
         FunctionFixtures.write(dir.resolve("fn.js"), ENRICH);
-        Functions functions = new Functions(config(dir, """
+        Functions functions = new Functions(
+                config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
                     function: fn.js
                     settings: {base: "%s", apiKey: "k"}
-                """.formatted(service.url("")), "  timeout: 2s"), registry);
+                """.formatted(service.url("")), "  timeout: 2s"), registry, Clock.systemUTC());
         started.add(functions);
         functions.start();
         FunctionResult result = functions.apply("a", users(1));

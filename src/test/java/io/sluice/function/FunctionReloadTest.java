@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -45,13 +46,13 @@ class FunctionReloadTest {
     void aChangedFileIsPickedUpAndABrokenOneKeepsThePreviousVersion() throws Exception {
         Path file = dir.resolve("fn.js");
         write(file, version("v1"));
-        try (Functions functions =
-                new Functions(config(dir, """
+        try (Functions functions = new Functions(
+                config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
                     function: fn.js
-                """, "  reloadInterval: 200ms\n  poolSize: 2"), registry)) {
+                """, "  reloadInterval: 200ms\n  poolSize: 2"), registry, Clock.systemUTC())) {
             functions.start();
             assertThat(versionSeen(functions)).isEqualTo("v1");
 
@@ -87,12 +88,13 @@ class FunctionReloadTest {
     void aBatchInFlightFinishesOnTheVersionItStartedWith() throws Exception {
         Path file = dir.resolve("fn.js");
         write(file, version("v1"));
-        try (Functions functions = new Functions(config(dir, """
+        try (Functions functions =
+                new Functions(config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
                     function: fn.js
-                """, "  reloadInterval: 1h"), registry)) {
+                """, "  reloadInterval: 1h"), registry, Clock.systemUTC())) {
             functions.start();
             rewrite(file, version("v2"), 1);
             functions.reload(); // explicit check, as `sluice reload` would

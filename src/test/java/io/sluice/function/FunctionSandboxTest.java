@@ -14,6 +14,7 @@ import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,12 +87,13 @@ class FunctionSandboxTest {
             PrintStream realOut = System.out;
             ByteArrayOutputStream captured = new ByteArrayOutputStream();
             List<FunctionFailure> failures;
-            try (Functions functions = new Functions(config(dir, """
+            try (Functions functions =
+                    new Functions(config(dir, """
                       - id: a
                         source: web
                         destination: warehouse
                         function: escape.js
-                    """, "  timeout: 500ms"), new SimpleMeterRegistry())) {
+                    """, "  timeout: 500ms"), new SimpleMeterRegistry(), Clock.systemUTC())) {
                 functions.start();
                 System.setOut(new PrintStream(captured, true));
                 List<ObjectNode> events =

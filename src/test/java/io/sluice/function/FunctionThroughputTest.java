@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.graalvm.polyglot.Engine;
@@ -40,13 +41,14 @@ class FunctionThroughputTest {
                 }
                 """);
         long seconds = Long.getLong("sluice.bench.seconds", 4);
-        try (Functions functions = new Functions(config(dir, """
+        try (Functions functions =
+                new Functions(config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
                     function: typical.js
                     settings: {plan: pro}
-                """, "  timeout: 1s"), new SimpleMeterRegistry())) {
+                """, "  timeout: 1s"), new SimpleMeterRegistry(), Clock.systemUTC())) {
             functions.start();
             List<ObjectNode> batch = new ArrayList<>();
             for (int i = 0; i < 1000; i++) batch.add(event("m-" + i));

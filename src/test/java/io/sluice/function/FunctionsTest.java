@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,8 @@ class FunctionsTest {
 
     private Functions start(String script) {
         write(dir.resolve("fn.js"), script);
-        Functions functions = new Functions(config(dir, """
+        Functions functions =
+                new Functions(config(dir, """
                   - id: a
                     source: web
                     destination: warehouse
@@ -33,7 +35,7 @@ class FunctionsTest {
                   - id: plain
                     source: web
                     destination: warehouse
-                """, "  timeout: 300ms\n  poolSize: 2"), registry);
+                """, "  timeout: 300ms\n  poolSize: 2"), registry, Clock.systemUTC());
         functions.start();
         return functions;
     }
@@ -260,7 +262,7 @@ class FunctionsTest {
                     destination: other
                     function: writer.js
                 """, "  poolSize: 1");
-        try (Functions functions = new Functions(config, registry)) {
+        try (Functions functions = new Functions(config, registry, Clock.systemUTC())) {
             functions.start();
             functions.apply("a", List.of(event("m-1")));
             ObjectNode seen =
@@ -287,7 +289,7 @@ class FunctionsTest {
                     destination: warehouse
                     function: broken.js
                 """, "");
-        assertThatThrownBy(() -> new Functions(config, registry).start())
+        assertThatThrownBy(() -> new Functions(config, registry, Clock.systemUTC()).start())
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("syncs[1].function")
                 .hasMessageContaining("broken.js")
@@ -309,7 +311,7 @@ class FunctionsTest {
                         destination: warehouse
                         function: %s
                     """.formatted(c[0]), "");
-            assertThatThrownBy(() -> new Functions(config, registry).start())
+            assertThatThrownBy(() -> new Functions(config, registry, Clock.systemUTC()).start())
                     .as(c[0])
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("syncs[0].function")
@@ -326,7 +328,7 @@ class FunctionsTest {
                     function: |
                       function transform(event) { event.inline = true; return event; }
                 """, "");
-        try (Functions functions = new Functions(config, registry)) {
+        try (Functions functions = new Functions(config, registry, Clock.systemUTC())) {
             functions.start();
             assertThat(functions
                             .apply("a", List.of(event("m-1")))

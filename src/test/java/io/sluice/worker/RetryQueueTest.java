@@ -26,6 +26,7 @@ import io.sluice.support.TestKafka;
 import io.sluice.support.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -246,7 +247,7 @@ class RetryQueueTest {
         send(new String[] {"u1", "boom"}, new String[] {"u1", "e1"}, new String[] {"u2", "e2"});
         plan(new PlannedBatch("s", 0, 0, 2, 3, 300));
         failing.add("e1");
-        try (Functions functions = new Functions(config, registry);
+        try (Functions functions = new Functions(config, registry, Clock.systemUTC());
                 Worker worker = worker(config, functions)) {
             functions.start();
             worker.runOnce();
