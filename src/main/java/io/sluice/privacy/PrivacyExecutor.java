@@ -71,6 +71,8 @@ public final class PrivacyExecutor implements Service {
         this.clock = clock;
     }
 
+    private String waitingFor; // the failure the ticks wait out; only the executor's thread uses it
+
     @Override
     public synchronized void start() {
         if (executor != null) return;
@@ -88,8 +90,15 @@ public final class PrivacyExecutor implements Service {
         try {
             erased.refresh(store);
             for (PrivacyStore.Claimed claim : store.claim(owner, clock.instant(), LEASE, 4)) carryOut(claim);
+            if (waitingFor != null) log.info("Privacy requests go on after: {}", waitingFor);
+            waitingFor = null;
         } catch (Exception e) {
-            log.warn("Privacy requests: {}", e.toString()); // the queue database is down or held: next tick
+            // the queue database is down or its writes are held (a failover): the next tick tries again; said once
+            // per kind of failure, not every second of an outage
+            String kind = e.getClass().getName();
+            if (waitingFor == null || !waitingFor.startsWith(kind))
+                log.warn("Privacy requests wait (tried again every {}): {}", INTERVAL, e.toString());
+            waitingFor = e.toString();
         }
     }
 
