@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
@@ -47,6 +48,7 @@ final class WorkerLoops implements AutoCloseable {
      *
      * @param claim claims into the free slots, handing each batch to the dispatcher; returns how many
      * @param freeSlots the free batch slots now
+     * @param moreDue whether the last claim filled its limit (so more may be due right now)
      * @param process delivers one claimed batch and records its outcome (never throws)
      * @param heartbeat extends the leases of what is held
      * @param maintenance prunes and refreshes gauges
@@ -55,6 +57,7 @@ final class WorkerLoops implements AutoCloseable {
     record Jobs(
             Claim claim,
             IntSupplier freeSlots,
+            BooleanSupplier moreDue,
             Consumer<ClaimedBatch> process,
             Task heartbeat,
             Task maintenance,
@@ -106,9 +109,13 @@ final class WorkerLoops implements AutoCloseable {
                                 jobs.freeSlots().getAsInt(),
                                 batch -> deliveries.submit(() -> jobs.process().accept(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
-                // Nothing due or no slot free: wait for a wake-up (a delivery finished, a batch was planned); the
-                // poll interval bounds the wait for what nobody announces (retry backoffs, expired leases).
-                if (claimed == 0 || jobs.freeSlots().getAsInt() == 0) awaitWake(settings.pollInterval());
+                // Nothing (more) due or no slot free: wait for a wake-up (a delivery finished, a batch was planned);
+                // the poll interval bounds the wait for what nobody announces (retry backoffs, expired leases). A
+                // claim that took less than its limit took everything due: asking again at once would be a queue
+                // transaction that finds nothing (a wake-up that came meanwhile is kept and ends the wait at once).
+                if (claimed == 0
+                        || jobs.freeSlots().getAsInt() == 0
+                        || !jobs.moreDue().getAsBoolean()) awaitWake(settings.pollInterval());
             } catch (WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
                 // means claiming starts within a poll interval of the resume rather than a grown backoff later.
