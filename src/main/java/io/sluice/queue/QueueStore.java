@@ -339,6 +339,7 @@ public final class QueueStore {
             int[] failed = {-1};
             try {
                 Transactions.run(dataSource, c -> {
+                    if (group.size() > 1) lockInIdOrder(c, group);
                     for (int i = 0; i < group.size(); i++) {
                         Completion m = group.get(i);
                         failed[0] = i;
@@ -359,6 +360,27 @@ public final class QueueStore {
             return handedOn;
         } finally {
             if (claimPermit != null) claimPermit.close();
+        }
+    }
+
+    /**
+     * Locks every row of the group in id order before the members are updated one by one: a heartbeat locks the
+     * same rows in id order, and members updated in their own order against it would deadlock.
+     */
+    private void lockInIdOrder(Connection c, List<Completion> group) throws SQLException {
+        Object[] ids = group.stream()
+                .flatMap(m -> m.batch().members().stream())
+                .map(ClaimedBatch.Member::id)
+                .sorted()
+                .toArray();
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT id FROM batches WHERE id = ANY(?) ORDER BY id FOR UPDATE")) {
+            ps.setArray(1, c.createArrayOf("int8", ids));
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                while (rs.next()) {
+                    // locked
+                }
+            }
         }
     }
 
