@@ -339,6 +339,77 @@ public final class QueueStore {
         }
     }
 
+    /**
+     * Completes several held batches (of any syncs and partitions) in one transaction, each fenced by its own owner and
+     * epochs exactly as {@link #completeAndClaimNext} fences one, each with its retry-queue rows, dead letters and,
+     * when {@link Completion#handOn()} is above 0 and the gate lets claims through, its run of successors. All or
+     * nothing: when a member fails (fenced, refused), the transaction rolls back and {@link Completion.MemberFailed}
+     * names it, so the caller can complete the others again without it. A failure of the transaction itself (the
+     * connection, the commit) is thrown as is and concerns every member.
+     *
+     * @return per member, in order, the run handed on with it (empty: none)
+     */
+    public List<Optional<ClaimedBatch>> completeAll(List<Completion> group, Duration lease)
+            throws SQLException, Completion.MemberFailed {
+        WritePermits.Permit claimPermit = null;
+        if (group.stream().anyMatch(m -> m.handOn() > 0)) {
+            try {
+                claimPermit = gate.enter(WritePermits.Work.NEW);
+            } catch (WriteHeldException held) {
+                // Paused or failing over: completions go through, nothing new is claimed.
+            }
+        }
+        boolean claims = claimPermit != null;
+        try (WritePermits.Permit permit = gate.enter(WritePermits.Work.FINISHING_HELD)) {
+            List<Optional<ClaimedBatch>> handedOn = new ArrayList<>(group.size());
+            int[] failed = {-1};
+            try {
+                Transactions.run(dataSource, c -> {
+                    if (group.size() > 1) lockInIdOrder(c, group);
+                    for (int i = 0; i < group.size(); i++) {
+                        Completion m = group.get(i);
+                        failed[0] = i;
+                        markDone(c, m.batch(), m.now());
+                        RetryStore.insert(c, m.retries(), m.now());
+                        DeadLetterStore.insert(c, m.dead(), m.now());
+                        List<ClaimedBatch> run = claims && m.handOn() > 0
+                                ? BatchClaims.successors(c, this::counted, m.batch(), m.handOn(), lease, m.now())
+                                : List.of();
+                        handedOn.add(run.isEmpty() ? Optional.empty() : Optional.of(ClaimedBatch.run(run)));
+                    }
+                    failed[0] = -1; // from here on a failure is the transaction's (the commit), not a member's
+                });
+            } catch (SQLException | RuntimeException e) {
+                if (failed[0] >= 0 && group.size() > 1) throw new Completion.MemberFailed(failed[0], e);
+                throw e;
+            }
+            return handedOn;
+        } finally {
+            if (claimPermit != null) claimPermit.close();
+        }
+    }
+
+    /**
+     * Locks every row of the group in id order before the members are updated one by one: a heartbeat locks the
+     * same rows in id order, and members updated in their own order against it would deadlock.
+     */
+    private void lockInIdOrder(Connection c, List<Completion> group) throws SQLException {
+        Object[] ids = group.stream()
+                .flatMap(m -> m.batch().members().stream())
+                .map(ClaimedBatch.Member::id)
+                .sorted()
+                .toArray();
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT id FROM batches WHERE id = ANY(?) ORDER BY id FOR UPDATE")) {
+            ps.setArray(1, c.createArrayOf("int8", ids));
+            try (ResultSet rs = counted(ps).executeQuery()) {
+                while (rs.next()) {
+                    // locked
+                }
+            }
+        }
+    }
+
     private void markDone(Connection c, ClaimedBatch batch, Instant now) throws SQLException {
         fenced(c, batch, """
                 UPDATE batches b SET status = 'done', finished_at = ?, updated_at = ?, lease_owner = NULL,

@@ -4,6 +4,7 @@ import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
 import io.sluice.queue.ClaimedBatch;
+import io.sluice.queue.Completion;
 import io.sluice.queue.FencedException;
 import io.sluice.queue.QueueStore;
 import io.sluice.retry.RetryPolicy;
@@ -40,6 +41,7 @@ final class BatchOutcomes {
     private final Duration lease;
     private final WorkerMetrics metrics;
     private final Clock clock;
+    private final CompletionGroups completions;
 
     BatchOutcomes(
             QueueStore store,
@@ -60,6 +62,7 @@ final class BatchOutcomes {
         this.lease = settings.leaseDuration();
         this.metrics = metrics;
         this.clock = clock;
+        this.completions = new CompletionGroups(store, held::size, lease, CompletionGroups.WINDOW);
     }
 
     /**
@@ -100,14 +103,10 @@ final class BatchOutcomes {
                     return Recorded.DONE;
                 }
                 default -> {
-                    if (handOnRun <= 0) {
-                        retryingHiccups(batch, () -> store.complete(batch, now, outcome.toRetry(), outcome.dead()));
-                        return Recorded.DONE;
-                    }
-                    Optional<ClaimedBatch> next = recordReturning(
-                            batch,
-                            () -> store.completeAndClaimNext(
-                                    batch, now, outcome.toRetry(), outcome.dead(), lease, handOnRun));
+                    // Grouped with the completions of other partitions that finish at about the same time.
+                    Completion completion =
+                            new Completion(batch, now, outcome.toRetry(), outcome.dead(), Math.max(0, handOnRun));
+                    Optional<ClaimedBatch> next = recordReturning(batch, () -> completions.complete(completion));
                     return new Recorded(true, next.orElse(null));
                 }
             }

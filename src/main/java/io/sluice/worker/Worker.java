@@ -99,6 +99,7 @@ public final class Worker implements Service {
                 new WorkerLoops.Jobs(
                         this::claim,
                         this::freeSlots,
+                        () -> slots.moreDue(),
                         this::process,
                         this::heartbeat,
                         this::maintain,

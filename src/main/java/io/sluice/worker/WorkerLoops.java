@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
@@ -27,6 +28,7 @@ final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
+    private static final Duration RETRY_IDLE_INTERVAL = Duration.ofSeconds(2);
 
     private final Jobs jobs;
     private final WorkerSettings settings;
@@ -47,6 +49,7 @@ final class WorkerLoops implements AutoCloseable {
      *
      * @param claim claims into the free slots, handing each batch to the dispatcher; returns how many
      * @param freeSlots the free batch slots now
+     * @param moreDue whether the last claim filled its limit (so more may be due right now)
      * @param process delivers one claimed batch and records its outcome (never throws)
      * @param heartbeat extends the leases of what is held
      * @param maintenance prunes and refreshes gauges
@@ -55,6 +58,7 @@ final class WorkerLoops implements AutoCloseable {
     record Jobs(
             Claim claim,
             IntSupplier freeSlots,
+            BooleanSupplier moreDue,
             Consumer<ClaimedBatch> process,
             Task heartbeat,
             Task maintenance,
@@ -86,16 +90,36 @@ final class WorkerLoops implements AutoCloseable {
         maintenance = Thread.ofVirtual()
                 .name("sluice-worker-maintenance")
                 .start(() -> every(settings.pruneInterval(), jobs.maintenance(), "maintenance"));
-        retries = Thread.ofVirtual()
-                .name("sluice-worker-retries")
-                .start(() -> every(
-                        RETRY_INTERVAL,
-                        () -> {
-                            while (running && jobs.retries().run() > 0) {
-                                // keep going while chains are due
-                            }
-                        },
-                        "retry queue"));
+        retries = Thread.ofVirtual().name("sluice-worker-retries").start(this::retryLoop);
+    }
+
+    /**
+     * Polls the retry queue every {@link #RETRY_INTERVAL} while it finds chains to deliver; after polls that found
+     * none the wait doubles up to {@link #RETRY_IDLE_INTERVAL}: an empty retry queue polled twice a second was a
+     * fixed share of the queue database's transactions. A chain that falls due meanwhile waits at most that long
+     * beyond its backoff (at least {@code worker.retryBase}, 1 s by default, with jitter).
+     */
+    private void retryLoop() {
+        Duration wait = RETRY_INTERVAL;
+        while (running) {
+            sleep(wait);
+            if (!running) return;
+            int dispatched = 0;
+            try {
+                int more;
+                while (running && (more = jobs.retries().run()) > 0)
+                    dispatched += more; // keep going while chains are due
+            } catch (WriteHeldException e) {
+                log.debug("Worker retry queue waits: {}", e.getMessage()); // paused or failing over: expected
+            } catch (Exception e) {
+                log.warn("Worker retry queue failed ({}); will try again", Failures.describeQueueDatabaseFailure(e));
+            }
+            wait = dispatched > 0 ? RETRY_INTERVAL : min(wait.multipliedBy(2), RETRY_IDLE_INTERVAL);
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private void claimLoop() {
@@ -106,9 +130,13 @@ final class WorkerLoops implements AutoCloseable {
                                 jobs.freeSlots().getAsInt(),
                                 batch -> deliveries.submit(() -> jobs.process().accept(batch)));
                 if (claimRecovery.succeeded()) log.info("Claiming works again");
-                // Nothing due or no slot free: wait for a wake-up (a delivery finished, a batch was planned); the
-                // poll interval bounds the wait for what nobody announces (retry backoffs, expired leases).
-                if (claimed == 0 || jobs.freeSlots().getAsInt() == 0) awaitWake(settings.pollInterval());
+                // Nothing (more) due or no slot free: wait for a wake-up (a delivery finished, a batch was planned);
+                // the poll interval bounds the wait for what nobody announces (retry backoffs, expired leases). A
+                // claim that took less than its limit took everything due: asking again at once would be a queue
+                // transaction that finds nothing (a wake-up that came meanwhile is kept and ends the wait at once).
+                if (claimed == 0
+                        || jobs.freeSlots().getAsInt() == 0
+                        || !jobs.moreDue().getAsBoolean()) awaitWake(settings.pollInterval());
             } catch (WriteHeldException e) {
                 // Refused by this process's gate, not by the database: asking again costs nothing, and a short wait
                 // means claiming starts within a poll interval of the resume rather than a grown backoff later.
