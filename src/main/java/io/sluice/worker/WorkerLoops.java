@@ -28,7 +28,6 @@ final class WorkerLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerLoops.class);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration RETRY_INTERVAL = Duration.ofMillis(500);
-    private static final Duration RETRY_IDLE_INTERVAL = Duration.ofSeconds(2);
 
     private final Jobs jobs;
     private final WorkerSettings settings;
@@ -90,36 +89,16 @@ final class WorkerLoops implements AutoCloseable {
         maintenance = Thread.ofVirtual()
                 .name("sluice-worker-maintenance")
                 .start(() -> every(settings.pruneInterval(), jobs.maintenance(), "maintenance"));
-        retries = Thread.ofVirtual().name("sluice-worker-retries").start(this::retryLoop);
-    }
-
-    /**
-     * Polls the retry queue every {@link #RETRY_INTERVAL} while it finds chains to deliver; after polls that found
-     * none the wait doubles up to {@link #RETRY_IDLE_INTERVAL}: an empty retry queue polled twice a second was a
-     * fixed share of the queue database's transactions. A chain that falls due meanwhile waits at most that long
-     * beyond its backoff (at least {@code worker.retryBase}, 1 s by default, with jitter).
-     */
-    private void retryLoop() {
-        Duration wait = RETRY_INTERVAL;
-        while (running) {
-            sleep(wait);
-            if (!running) return;
-            int dispatched = 0;
-            try {
-                int more;
-                while (running && (more = jobs.retries().run()) > 0)
-                    dispatched += more; // keep going while chains are due
-            } catch (WriteHeldException e) {
-                log.debug("Worker retry queue waits: {}", e.getMessage()); // paused or failing over: expected
-            } catch (Exception e) {
-                log.warn("Worker retry queue failed ({}); will try again", Failures.describeQueueDatabaseFailure(e));
-            }
-            wait = dispatched > 0 ? RETRY_INTERVAL : min(wait.multipliedBy(2), RETRY_IDLE_INTERVAL);
-        }
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
+        retries = Thread.ofVirtual()
+                .name("sluice-worker-retries")
+                .start(() -> every(
+                        RETRY_INTERVAL,
+                        () -> {
+                            while (running && jobs.retries().run() > 0) {
+                                // keep going while chains are due
+                            }
+                        },
+                        "retry queue"));
     }
 
     private void claimLoop() {
