@@ -289,60 +289,6 @@ public record SluiceConfig(
                 List<String> filterEvents,
                 int maxEvents,
                 long maxBytes,
-                Duration maxAge,
-                String function,
-                Json settings,
-                StartFrom startFrom) {
-            this(
-                    id,
-                    source,
-                    destination,
-                    filterTypes,
-                    filterEvents,
-                    maxEvents,
-                    maxBytes,
-                    maxAge,
-                    function,
-                    settings,
-                    startFrom,
-                    FetchSettings.NONE);
-        }
-
-        public SyncSettings(
-                String id,
-                String source,
-                String destination,
-                List<String> filterTypes,
-                List<String> filterEvents,
-                int maxEvents,
-                long maxBytes,
-                Duration maxAge,
-                String function,
-                Json settings,
-                FetchSettings fetch) {
-            this(
-                    id,
-                    source,
-                    destination,
-                    filterTypes,
-                    filterEvents,
-                    maxEvents,
-                    maxBytes,
-                    maxAge,
-                    function,
-                    settings,
-                    StartFrom.EARLIEST,
-                    fetch);
-        }
-
-        public SyncSettings(
-                String id,
-                String source,
-                String destination,
-                List<String> filterTypes,
-                List<String> filterEvents,
-                int maxEvents,
-                long maxBytes,
                 Duration maxAge) {
             this(id, source, destination, filterTypes, filterEvents, maxEvents, maxBytes, maxAge, "", null);
         }
