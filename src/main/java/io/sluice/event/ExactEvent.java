@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * An event read from JSON bytes that keeps them: written out again (by any Jackson serialisation, {@link #toString()}
@@ -23,25 +21,43 @@ import java.util.Map;
  * change one works on {@link #deepCopy()}, a plain {@link ObjectNode} that serialises as its tree.
  */
 public final class ExactEvent extends ObjectNode {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * The bytes of the event being read on this thread, until the reader asks for its first object node: the root,
+     * which becomes the {@link ExactEvent} itself (the reader creates the root before its fields), so the fields are
+     * read into its own map, not into a tree's map copied afterwards.
+     */
+    private static final ThreadLocal<byte[]> ROOT = new ThreadLocal<>();
+
+    private static final JsonNodeFactory FACTORY = new JsonNodeFactory() {
+        @Override
+        public ObjectNode objectNode() {
+            byte[] json = ROOT.get();
+            if (json == null) return super.objectNode();
+            ROOT.set(null);
+            return new ExactEvent(this, json);
+        }
+    };
+    private static final ObjectMapper MAPPER = new ObjectMapper().setNodeFactory(FACTORY);
 
     private final byte[] json;
 
-    private ExactEvent(Map<String, JsonNode> fields, byte[] json) {
-        super(JsonNodeFactory.instance, fields);
+    private ExactEvent(JsonNodeFactory factory, byte[] json) {
+        super(factory);
         this.json = json;
     }
 
     /** The JSON value in {@code json}: an {@link ExactEvent} when it is an object, else the plain tree. */
     public static JsonNode parse(byte[] json) throws IOException {
-        JsonNode tree = MAPPER.readTree(json);
-        if (!(tree instanceof ObjectNode object)) return tree;
         // Only UTF-8 that starts with the object itself is kept (what the collector writes): bytes Jackson read as
         // UTF-16 or after a byte-order mark would not be valid JSON text inside a request body or an array.
-        if (json[0] != '{' || (json.length > 1 && json[1] == 0)) return object;
-        Map<String, JsonNode> fields = new LinkedHashMap<>(object.size() * 2);
-        for (Map.Entry<String, JsonNode> field : object.properties()) fields.put(field.getKey(), field.getValue());
-        return new ExactEvent(fields, json);
+        boolean keep = json.length > 0 && json[0] == '{' && !(json.length > 1 && json[1] == 0);
+        if (!keep) return MAPPER.readTree(json);
+        ROOT.set(json);
+        try {
+            return MAPPER.readTree(json);
+        } finally {
+            ROOT.set(null);
+        }
     }
 
     /** As {@link #parse}, for bytes that must hold a JSON object (an {@link ExactEvent} when its bytes can be kept). */

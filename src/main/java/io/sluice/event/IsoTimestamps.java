@@ -18,6 +18,37 @@ public final class IsoTimestamps {
      * seconds 0-59); null for any other text, including shapes a general ISO parser would still accept.
      */
     public static Instant parseCommon(String s) {
+        long micros = parseCommonMicros(s, true);
+        if (micros == NOT_COMMON) return null;
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), nanosOfSecond(s));
+    }
+
+    /** What {@link #parseCommonMicros} returns for text of another shape. */
+    public static final long NOT_COMMON = Long.MIN_VALUE;
+    /** What {@link #parseCommonMicros} returns for the common shape with a non-zero digit below microseconds. */
+    public static final long FINER_THAN_MICROS = Long.MIN_VALUE + 1;
+
+    /**
+     * Microseconds since the Unix epoch of the shape {@link #parseCommon} takes, without an {@link Instant};
+     * {@link #NOT_COMMON} for any other text, {@link #FINER_THAN_MICROS} for one with nanoseconds that are not whole
+     * microseconds (the caller decides what such a value is).
+     */
+    public static long parseCommonMicros(String s) {
+        return parseCommonMicros(s, false);
+    }
+
+    /** The nanoseconds within the second of a common timestamp (all nine digits, also below microseconds). */
+    private static int nanosOfSecond(String s) {
+        int n = s.length();
+        if (n == 20) return 0;
+        int fraction = n - 21;
+        int nanos = digits(s, 20, fraction);
+        for (int i = fraction; i < 9; i++) nanos *= 10;
+        return nanos;
+    }
+
+    /** @param truncate below-microsecond digits are dropped, not refused (the caller takes the nanoseconds itself) */
+    private static long parseCommonMicros(String s, boolean truncate) {
         int n = s.length();
         if (n < 20
                 || n > 30
@@ -26,22 +57,23 @@ public final class IsoTimestamps {
                 || s.charAt(7) != '-'
                 || s.charAt(10) != 'T'
                 || s.charAt(13) != ':'
-                || s.charAt(16) != ':') return null;
+                || s.charAt(16) != ':') return NOT_COMMON;
         int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
         int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
-        if ((year | month | day | hour | minute | second) < 0) return null;
-        if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-        if (hour > 23 || minute > 59 || second > 59) return null;
+        if ((year | month | day | hour | minute | second) < 0) return NOT_COMMON;
+        if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NOT_COMMON;
+        if (hour > 23 || minute > 59 || second > 59) return NOT_COMMON;
         int nanos = 0;
         if (n > 20) {
             int fraction = n - 21;
-            if (s.charAt(19) != '.' || fraction < 1 || fraction > 9) return null;
+            if (s.charAt(19) != '.' || fraction < 1 || fraction > 9) return NOT_COMMON;
             nanos = digits(s, 20, fraction);
-            if (nanos < 0) return null;
+            if (nanos < 0) return NOT_COMMON;
             for (int i = fraction; i < 9; i++) nanos *= 10;
         }
+        if (!truncate && nanos % 1000 != 0) return FINER_THAN_MICROS;
         long seconds = epochDay(year, month, day) * 86_400L + hour * 3_600L + minute * 60L + second;
-        return Instant.ofEpochSecond(seconds, nanos);
+        return seconds * 1_000_000L + nanos / 1000;
     }
 
     /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */

@@ -81,6 +81,12 @@ public final class SyncCounts {
         tally(syncId, at).latency[bucketOf(millis)]++;
     }
 
+    /** A batch's delivered events' latencies at once: {@code perBucket[i]} events in bucket i ({@link #bucketOf}). */
+    public synchronized void latencies(String syncId, Instant at, long[] perBucket) {
+        long[] latency = tally(syncId, at).latency;
+        for (int i = 0; i < perBucket.length; i++) latency[i] += perBucket[i];
+    }
+
     public static int bucketOf(long millis) {
         int i = Arrays.binarySearch(LATENCY_BOUNDS_MS, millis);
         return i >= 0 ? i : -i - 1;

@@ -1,6 +1,5 @@
 package io.sluice.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
@@ -63,13 +62,20 @@ final class DeliveryTallies {
         failed(sync, classOf(statusCode, error), 1, now);
     }
 
+    /** The events' count and latencies, gathered per batch: one tally update, not one per event. */
     private void delivered(String sync, List<ObjectNode> events, Instant now) {
+        if (events.isEmpty()) return;
         counts.add(sync, now, Column.DELIVERED, events.size());
+        long[] perBucket = new long[SyncCounts.LATENCY_BOUNDS_MS.length + 1];
+        long nowMillis = now.toEpochMilli();
+        boolean any = false;
         for (ObjectNode event : events) {
-            JsonNode receivedAt = event.get("receivedAt");
-            Instant at = receivedAt == null ? null : WorkerMetrics.receivedAt(receivedAt.asText());
-            if (at != null) counts.latency(sync, now, Math.max(0, now.toEpochMilli() - at.toEpochMilli()));
+            long at = WorkerMetrics.receivedAtMicros(event);
+            if (at == WorkerMetrics.NO_TIME) continue;
+            perBucket[SyncCounts.bucketOf(Math.max(0, nowMillis - Math.floorDiv(at, 1000)))]++;
+            any = true;
         }
+        if (any) counts.latencies(sync, now, perBucket);
     }
 
     private void deadLettered(String sync, List<DeadLetter> dead, DeliveryException why, Instant now) {

@@ -1,9 +1,11 @@
 package io.sluice.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -47,5 +49,25 @@ class ExactEventTest {
                 .as("not UTF-8: kept as a tree, written as JSON")
                 .isNotInstanceOf(ExactEvent.class)
                 .isEqualTo(MAPPER.readTree("{\"a\":1}"));
+    }
+
+    /** The root object is read into the event itself: only it is exact, and a failed read leaves nothing behind. */
+    @Test
+    void onlyTheRootIsTheExactEvent() throws Exception {
+        ObjectNode event = ExactEvent.of(ACCEPTED.getBytes(StandardCharsets.UTF_8));
+        assertThat(event.get("properties")).isNotInstanceOf(ExactEvent.class);
+        assertThat(event.get("properties").get("a").decimalValue()).isEqualByComparingTo("1.1");
+        assertThat(event.properties()).hasSize(2);
+
+        assertThatThrownBy(() -> ExactEvent.parse("{\"a\":".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(IOException.class);
+        assertThat(ExactEvent.parse("[{\"a\":1}]".getBytes(StandardCharsets.UTF_8))
+                        .get(0))
+                .as("after a failed read, an object inside an array is a plain tree")
+                .isNotInstanceOf(ExactEvent.class)
+                .isEqualTo(MAPPER.readTree("{\"a\":1}"));
+        ObjectNode built = MAPPER.createObjectNode();
+        assertThat(event.deepCopy().putObject("x")).isNotInstanceOf(ExactEvent.class);
+        assertThat(built.putObject("y")).isNotInstanceOf(ExactEvent.class);
     }
 }

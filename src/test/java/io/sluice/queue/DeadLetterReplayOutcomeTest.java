@@ -143,6 +143,9 @@ class DeadLetterReplayOutcomeTest {
         SyncCounts more = new SyncCounts();
         more.add("s", minute, SyncCounts.Column.DELIVERED, 1);
         more.latency("s", minute, 8);
+        long[] batch = new long[SyncCounts.LATENCY_BOUNDS_MS.length + 1];
+        batch[SyncCounts.bucketOf(9)] = 3; // a worker's batch: its latencies added at once
+        more.latencies("s", minute, batch);
         store.addCounts(more);
 
         DeliveryAccounting.Report report = new DeliveryAccounting(database.dataSource())
@@ -151,7 +154,7 @@ class DeadLetterReplayOutcomeTest {
         assertThat(t.delivered()).isEqualTo(4);
         assertThat(t.failed5xx()).isEqualTo(2);
         assertThat(t.replayed()).as("added in the replay's transaction").isEqualTo(1);
-        assertThat(t.latency()[SyncCounts.bucketOf(7)]).isEqualTo(2);
+        assertThat(t.latency()[SyncCounts.bucketOf(7)]).isEqualTo(5);
         assertThat(t.percentileAtMost(0.5)).isEqualTo(10);
         assertThat(t.percentileAtMost(0.99)).isEqualTo(5_000);
         assertThat(report.pendingRetries()).isEqualTo(1);

@@ -9,6 +9,7 @@ import io.sluice.destination.DeliveryBatch;
 import io.sluice.destination.Destination;
 import io.sluice.destination.DestinationContext;
 import io.sluice.embedded.EmbeddedPostgres;
+import io.sluice.event.ExactEvent;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +30,8 @@ import java.util.stream.Stream;
  * the embedded PostgreSQL; reports per event the worker-side CPU (mapping, CSV, JDBC: the loading thread's CPU
  * time), the CPU of the warehouse's backend processes (/proc), and wall time per batch, for fresh batches and for
  * re-delivered ones. Run: {@code java -cp target/sluice.jar io.sluice.destination.postgres.WarehouseLoadBench
- * [port] [batches] [formats]}; with {@code formats}, binary and CSV COPY alternated batch by batch instead.
+ * [port] [batches] [formats|worker]}; with {@code formats}, binary and CSV COPY alternated batch by batch instead;
+ * with {@code worker}, the path from record bytes with CPU and allocated bytes per event ({@link #worker}).
  */
 public final class WarehouseLoadBench {
     private static final int BATCH = 1_000;
@@ -59,6 +61,11 @@ public final class WarehouseLoadBench {
             for (int b = 0; b < 20; b++) deliver(destination, all.get(b)); // tables, JIT
             parseBench(random);
             Path pgdata = dir.resolve("pgdata");
+            if (args.length > 2 && args[2].equals("worker")) {
+                worker(destination, random, batches);
+                destination.close();
+                return;
+            }
             if (args.length > 2 && args[2].equals("formats")) {
                 formats(destination, random, batches, pgdata);
                 destination.close();
@@ -120,6 +127,60 @@ public final class WarehouseLoadBench {
                     cpu[arm] / events / 1e3,
                     pg[arm] * 10_000_000L / events / 1e3);
         }
+    }
+
+    /**
+     * The worker's warehouse path from record bytes ({@code worker} mode): per fresh batch, each event parsed from
+     * its JSON bytes as the worker's reader does ({@link ExactEvent}), mapped and loaded by binary COPY. Reports the
+     * loading thread's CPU and allocated bytes per event for the whole path, then for parsing and mapping alone.
+     * Compare builds by running this mode of each jar alternately (docs/performance.md).
+     */
+    private static void worker(Destination destination, Random random, int batches) throws Exception {
+        List<List<byte[]>> all = new ArrayList<>();
+        for (int b = 0; b < batches + 20; b++) {
+            List<byte[]> bytes = new ArrayList<>(BATCH);
+            for (ObjectNode event : batch(random, 200_000 + b)) bytes.add(JSON.writeValueAsBytes(event));
+            all.add(bytes);
+        }
+        for (int b = 0; b < 20; b++) deliver(destination, parsed(all.get(b))); // JIT
+        long cpuBefore = THREADS.getCurrentThreadCpuTime();
+        long allocBefore = allocated();
+        for (List<byte[]> batch : all.subList(20, all.size())) deliver(destination, parsed(batch));
+        long cpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+        long alloc = allocated() - allocBefore;
+        double events = (double) batches * BATCH;
+        System.out.printf(
+                "%-32s %4d batches: %6.2f µs/event CPU, %6.0f bytes/event allocated%n",
+                "parse + map + load (binary)", batches, cpu / events / 1e3, alloc / events);
+        cpuBefore = THREADS.getCurrentThreadCpuTime();
+        allocBefore = allocated();
+        int tables = 0;
+        for (List<byte[]> batch : all.subList(20, all.size()))
+            tables += EventMapper.map(parsed(batch)).tables().size();
+        cpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+        alloc = allocated() - allocBefore;
+        System.out.printf(
+                "%-32s %4d batches: %6.2f µs/event CPU, %6.0f bytes/event allocated (%d tables)%n",
+                "parse + map", batches, cpu / events / 1e3, alloc / events, tables);
+        cpuBefore = THREADS.getCurrentThreadCpuTime();
+        allocBefore = allocated();
+        for (List<byte[]> batch : all.subList(20, all.size()))
+            tables += parsed(batch).size();
+        cpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+        alloc = allocated() - allocBefore;
+        System.out.printf(
+                "%-32s %4d batches: %6.2f µs/event CPU, %6.0f bytes/event allocated%n",
+                "parse alone", batches, cpu / events / 1e3, alloc / events);
+    }
+
+    private static List<ObjectNode> parsed(List<byte[]> batch) throws Exception {
+        List<ObjectNode> events = new ArrayList<>(batch.size());
+        for (byte[] json : batch) events.add(ExactEvent.of(json));
+        return events;
+    }
+
+    private static long allocated() {
+        return ((com.sun.management.ThreadMXBean) THREADS).getCurrentThreadAllocatedBytes();
     }
 
     private static void mapOnly(List<List<ObjectNode>> batches) {

@@ -1,8 +1,6 @@
 package io.sluice.destination.postgres;
 
-import io.sluice.event.IsoTimestamps;
 import java.sql.SQLException;
-import java.time.Instant;
 import org.postgresql.copy.CopyIn;
 
 /**
@@ -70,7 +68,7 @@ final class BinaryOut {
      */
     void value(Value value, ColumnType type) throws SQLException {
         switch (type) {
-            case TEXT -> text(value.utf8(true));
+            case TEXT -> text(value);
             case BOOLEAN -> {
                 int32(1);
                 room(1);
@@ -85,7 +83,7 @@ final class BinaryOut {
                 // the same correctly rounded double PostgreSQL's float8in makes of this text
                 int64(Double.doubleToRawLongBits(Double.parseDouble(value.typed())));
             }
-            case TIMESTAMPTZ -> timestampMicros(micros(value.typed()));
+            case TIMESTAMPTZ -> timestampMicros(value.micros()); // the column takes TIMESTAMP values only
             case JSONB -> {
                 byte[] json = value.utf8(false);
                 int32(json.length + 1);
@@ -97,14 +95,29 @@ final class BinaryOut {
         }
     }
 
-    /** Microseconds since the Unix epoch of a timestamp value's typed form (whole microseconds: {@link Value}). */
-    static long micros(String typed) {
-        Instant at = IsoTimestamps.parseCommon(typed);
-        if (at == null) at = Instant.parse(typed); // the slow path's typed form is Instant.toString()
-        return Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
-    }
-
-    private void text(byte[] utf8) throws SQLException {
+    /**
+     * A text field: ASCII straight into the buffer (no byte array per value), anything else through the JDK's UTF-8
+     * encoder ({@link Value#utf8}: an unpaired surrogate becomes '?', as in the CSV path).
+     */
+    private void text(Value value) throws SQLException {
+        String text = value.text();
+        int n = text.length();
+        if (n <= SIZE / 4) {
+            room(4 + n);
+            int at = pos + 4;
+            int seen = 0;
+            for (int i = 0; i < n; i++) {
+                char c = text.charAt(i);
+                seen |= c;
+                buf[at + i] = (byte) c;
+            }
+            if (seen < 0x80) {
+                int32(n);
+                pos += n;
+                return;
+            }
+        }
+        byte[] utf8 = value.utf8(true);
         int32(utf8.length);
         bytes(utf8, 0, utf8.length);
     }

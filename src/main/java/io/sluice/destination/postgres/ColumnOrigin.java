@@ -35,7 +35,29 @@ record ColumnOrigin(Kind kind, List<String> path, boolean alternate) {
     }
 
     ColumnOrigin {
-        path = List.copyOf(path);
+        path = List.copyOf(path); // the same instance when already immutable (the name memo's, see EventMapper)
+    }
+
+    /**
+     * Element by element, without the iterator an immutable list's equals takes (origins are compared for every
+     * value of a batch); origins of one event path share the memo's list, so that case is an identity check.
+     */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof ColumnOrigin other) || kind != other.kind || alternate != other.alternate) return false;
+        if (path == other.path) return true;
+        int n = path.size();
+        if (other.path.size() != n) return false;
+        for (int i = 0; i < n; i++) if (!path.get(i).equals(other.path.get(i))) return false;
+        return true;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = kind.hashCode() * 31 + Boolean.hashCode(alternate);
+        for (int i = 0, n = path.size(); i < n; i++) h = 31 * h + path.get(i).hashCode();
+        return h;
     }
 
     /** The value's path in the whole event: {@code ["properties","a-b"]}, {@code ["channel"]}. */

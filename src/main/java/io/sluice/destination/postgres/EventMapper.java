@@ -203,7 +203,8 @@ final class EventMapper {
             case CONTEXT -> NameKind.CONTEXT;
             case FIELD -> NameKind.FIELDS;
         };
-        String column = Identifiers.named(nameKind, path);
+        Identifiers.Named named = Identifiers.memo(nameKind, path);
+        String column = named.name();
         boolean alternate = row.containsKey(column);
         if (alternate) {
             // two values of one event met in one name ({"a":{"b":1}} and {"a_b":2}, or a property named like an
@@ -211,7 +212,8 @@ final class EventMapper {
             String prefix = kind == ColumnOrigin.Kind.CONTEXT ? "context" : nameKind.name();
             column = Identifiers.disambiguated(column, prefix, path);
         }
-        row.putIfAbsent(column, value.from(new ColumnOrigin(kind, path, alternate), node));
+        // the memo's immutable path: no copy per value, and origins of one path compare by identity
+        row.putIfAbsent(column, value.from(new ColumnOrigin(kind, named.path(), alternate), node));
     }
 
     private static Value idText(JsonNode node) {

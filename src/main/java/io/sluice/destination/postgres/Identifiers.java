@@ -137,29 +137,73 @@ public final class Identifiers {
         FIELDS
     }
 
-    private record MemoKey(NameKind kind, List<String> path) {}
+    /**
+     * A memo key: kind and path, compared element by element (no iterators: a key is looked up for every value
+     * of every event). Lookups wrap the caller's path as it is; only a stored key copies it.
+     */
+    private static final class MemoKey {
+        final NameKind kind;
+        final List<String> path;
+        final int hash;
+
+        MemoKey(NameKind kind, List<String> path) {
+            this.kind = kind;
+            this.path = path;
+            int h = kind.hashCode();
+            for (int i = 0, n = path.size(); i < n; i++)
+                h = 31 * h + path.get(i).hashCode();
+            this.hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) return true;
+            if (!(o instanceof MemoKey k) || k.hash != hash || k.kind != kind) return false;
+            int n = path.size();
+            if (k.path.size() != n) return false;
+            for (int i = 0; i < n; i++) if (!path.get(i).equals(k.path.get(i))) return false;
+            return true;
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** A name and the path it was made of, as an immutable list shared by every lookup of that path. */
+    record Named(String name, List<String> path) {}
 
     private static final int MEMO_LIMIT = 100_000;
-    private static final Map<MemoKey, String> MEMO = new ConcurrentHashMap<>();
+    private static final Map<MemoKey, Named> MEMO = new ConcurrentHashMap<>();
 
     /**
      * The name of an event table ({@code path} is the event name) or a column: a memo of the pure functions above,
      * keyed by kind and the whole path, so no two inputs can share an entry.
      */
     static String named(NameKind kind, List<String> path) {
-        MemoKey key = new MemoKey(kind, List.copyOf(path));
-        String known = MEMO.get(key);
+        return memo(kind, path).name();
+    }
+
+    /**
+     * As {@link #named}, with the path as an immutable copy that every lookup of it shares: origins built on it
+     * compare by identity first ({@link ColumnOrigin}), and a lookup copies nothing.
+     */
+    static Named memo(NameKind kind, List<String> path) {
+        Named known = MEMO.get(new MemoKey(kind, path));
         if (known != null) return known;
+        List<String> copy = List.copyOf(path);
         String name = switch (kind) {
-            case EVENT_TABLE -> eventTable(path.getFirst());
-            case CONTEXT -> prefixedColumn("context", path);
-            case PROPERTIES -> payloadColumn(Payload.PROPERTIES, path);
-            case TRAITS -> payloadColumn(Payload.TRAITS, path);
-            case FIELDS -> payloadColumn(Payload.FIELDS, path);
+            case EVENT_TABLE -> eventTable(copy.getFirst());
+            case CONTEXT -> prefixedColumn("context", copy);
+            case PROPERTIES -> payloadColumn(Payload.PROPERTIES, copy);
+            case TRAITS -> payloadColumn(Payload.TRAITS, copy);
+            case FIELDS -> payloadColumn(Payload.FIELDS, copy);
         };
         if (MEMO.size() > MEMO_LIMIT) MEMO.clear();
-        MEMO.put(key, name);
-        return name;
+        Named named = new Named(name, copy);
+        MEMO.put(new MemoKey(kind, copy), named);
+        return named;
     }
 
     /** Whether a name is of the hashed form (a lossless name never is). */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.event.ExactEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -63,7 +64,30 @@ final class StoredIds {
         return text.isEmpty() ? null : text;
     }
 
-    static boolean hasNul(JsonNode node) {
+    /**
+     * Whether the event holds U+0000 in a key or a string. For an event read from bytes, JSON can only spell that
+     * character as a six-character escape (backslash, 'u', four zeros; a raw control character is not JSON), so bytes
+     * without that sequence answer without walking the tree; with it (which may also be an escaped backslash followed
+     * by "u0000"), the tree decides.
+     */
+    static boolean hasNul(ObjectNode event) {
+        if (event instanceof ExactEvent && !holdsNulEscape(ExactEvent.bytes(event))) return false;
+        return hasNul((JsonNode) event);
+    }
+
+    private static boolean holdsNulEscape(byte[] json) {
+        for (int i = 0, end = json.length - 5; i < end; i++) {
+            if (json[i] == '\\'
+                    && json[i + 1] == 'u'
+                    && json[i + 2] == '0'
+                    && json[i + 3] == '0'
+                    && json[i + 4] == '0'
+                    && json[i + 5] == '0') return true;
+        }
+        return false;
+    }
+
+    private static boolean hasNul(JsonNode node) {
         if (node.isTextual()) return node.textValue().indexOf('\0') >= 0;
         if (node.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {

@@ -34,11 +34,24 @@ final class Value {
     private ColumnOrigin origin;
 
     private JsonNode node;
+    /** TIMESTAMP values: the instant in microseconds since the Unix epoch (what binary COPY sends). */
+    private final long micros;
 
     Value(Kind kind, String typed, String text) {
+        this(kind, typed, text, kind == Kind.TIMESTAMP ? micros(Instant.parse(typed)) : 0);
+    }
+
+    private Value(Kind kind, String typed, String text, long micros) {
         this.kind = kind;
         this.typed = typed;
         this.text = text;
+        this.micros = micros;
+    }
+
+    /** A timestamp value's instant in microseconds since the Unix epoch (parsed once, when the value was made). */
+    long micros() {
+        if (kind != Kind.TIMESTAMP) throw new IllegalStateException("not a timestamp: " + kind);
+        return micros;
     }
 
     Kind kind() {
@@ -170,18 +183,25 @@ final class Value {
 
     static Value timestamp(Instant instant) {
         String text = instant.toString();
-        return new Value(Kind.TIMESTAMP, text, text);
+        return new Value(Kind.TIMESTAMP, text, text, micros(instant));
     }
 
     private static Value ofString(String text) {
-        Instant fast = IsoTimestamps.parseCommon(text);
-        if (fast != null) {
+        long fast = IsoTimestamps.parseCommonMicros(text);
+        if (fast != IsoTimestamps.NOT_COMMON) {
             // the common shape: PostgreSQL reads the text as sent as this very instant, so it is the typed form too
-            return holdsExactly(fast, text) ? new Value(Kind.TIMESTAMP, text, text) : text(text);
+            // (timestamptz holds years 0001 on and whole microseconds only)
+            return fast != IsoTimestamps.FINER_THAN_MICROS && !text.startsWith("0000")
+                    ? new Value(Kind.TIMESTAMP, text, text, fast)
+                    : text(text);
         }
         Instant instant = parseSlow(text);
         if (instant == null) return text(text);
-        return new Value(Kind.TIMESTAMP, instant.toString(), text);
+        return new Value(Kind.TIMESTAMP, instant.toString(), text, micros(instant));
+    }
+
+    private static long micros(Instant at) {
+        return Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
     }
 
     /**

@@ -24,6 +24,10 @@ class ValueTimestampTest {
                             .kind())
                     .as(text)
                     .isEqualTo(Value.parseSlow(text) == null ? Value.Kind.TEXT : Value.Kind.TIMESTAMP);
+            assertThat(IsoTimestamps.parseCommon(text)).as(text).isEqualTo(at);
+            Value value = Value.of(WarehouseFixture.JSON.getNodeFactory().textNode(text));
+            if (value.kind() == Value.Kind.TIMESTAMP)
+                assertThat(value.micros()).as(text).isEqualTo(micros(at));
             if (at.getNano() % 1000 == 0 && !text.startsWith("0000")) {
                 byte[] out = new byte[40];
                 int end = IsoTimestamps.formatMicros(at, out, 0);
@@ -68,7 +72,16 @@ class ValueTimestampTest {
                 "2024-01-01 00:00:00Z",
                 "2024-1-01T00:00:00Z")) {
             assertThat(Value.parseTimestamp(text)).as(text).isEqualTo(Value.parseSlow(text));
+            Value value = Value.of(WarehouseFixture.JSON.getNodeFactory().textNode(text));
+            Instant slow = Value.parseSlow(text);
+            if (slow != null) assertThat(value.micros()).as(text).isEqualTo(micros(slow));
+            Instant common = IsoTimestamps.parseCommon(text);
+            if (common != null) assertThat(common).as(text).isEqualTo(Instant.parse(text));
         }
+    }
+
+    private static long micros(Instant at) {
+        return at.getEpochSecond() * 1_000_000L + at.getNano() / 1_000;
     }
 
     @Test
