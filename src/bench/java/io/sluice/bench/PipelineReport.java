@@ -61,7 +61,7 @@ final class PipelineReport {
         }
         top.sort(Map.Entry.<String, Long>comparingByValue().reversed());
         return new ServerDelta(
-                calls, control, after.transactions() - before.transactions(), top.subList(0, Math.min(12, top.size())));
+                calls, control, after.transactions() - before.transactions(), top.subList(0, Math.min(40, top.size())));
     }
 
     private final PipelineRun.Options o;

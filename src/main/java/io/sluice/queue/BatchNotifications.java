@@ -17,10 +17,15 @@ import org.slf4j.LoggerFactory;
  * that records them (delivered at its commit), and every worker keeps one connection listening and wakes its
  * claimer. Claims then follow plans within milliseconds instead of a poll interval, and an idle worker polls
  * rarely. A missed notification (reconnecting, a writer change) costs at most one poll: polling stays the fallback.
+ * The same connection hears of new retry-queue rows ({@link #RETRIES}, sent by the transaction that inserts them), so
+ * a worker whose retry queue was empty does not poll it until then. On every (re)connect both are announced, for
+ * what happened while nobody listened.
  */
 public final class BatchNotifications implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchNotifications.class);
     static final String CHANNEL = "sluice_batches";
+    /** New rows in the retry queue. */
+    static final String RETRIES = "sluice_retries";
     /** How often the listening connection checks that its server is still the writer (notifications come from it). */
     private static final Duration CHECK = Duration.ofSeconds(5);
 
@@ -28,18 +33,27 @@ public final class BatchNotifications implements AutoCloseable {
 
     private final DataSource dataSource;
     private final Runnable onNotify;
+    private final Runnable onRetries;
     private volatile boolean running;
     private Thread thread;
 
-    BatchNotifications(DataSource dataSource, Runnable onNotify) {
+    BatchNotifications(DataSource dataSource, Runnable onNotify, Runnable onRetries) {
         this.dataSource = dataSource;
         this.onNotify = onNotify;
+        this.onRetries = onRetries;
     }
 
     /** Sends the notification inside the caller's transaction. */
     static void announce(Connection c, BatchClaims.PreparedStatementCounter counter) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("NOTIFY " + CHANNEL)) {
             counter.counted(ps).execute();
+        }
+    }
+
+    /** Announces new retry-queue rows inside the caller's transaction. */
+    static void announceRetries(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("NOTIFY " + RETRIES)) {
+            ps.execute();
         }
     }
 
@@ -72,15 +86,17 @@ public final class BatchNotifications implements AutoCloseable {
         c.setAutoCommit(true);
         try (Statement st = c.createStatement()) {
             st.execute("LISTEN " + CHANNEL);
+            st.execute("LISTEN " + RETRIES);
         }
         try {
             PGConnection pg = c.unwrap(PGConnection.class);
             onNotify.run(); // plans recorded while nobody listened
+            onRetries.run(); // retry-queue rows inserted while nobody listened
             long checked = System.nanoTime();
             while (running) {
                 PGNotification[] received = pg.getNotifications(500);
                 if (Thread.interrupted()) throw new InterruptedException();
-                if (received != null && received.length > 0) onNotify.run();
+                if (received != null) dispatch(received);
                 if (System.nanoTime() - checked > CHECK.toNanos()) {
                     if (inRecovery(c)) return; // no longer the writer: reconnect (the pool finds the new one)
                     checked = System.nanoTime();
@@ -93,6 +109,17 @@ public final class BatchNotifications implements AutoCloseable {
                 // a broken connection is discarded by the pool anyway
             }
         }
+    }
+
+    private void dispatch(PGNotification[] received) {
+        boolean batches = false;
+        boolean retries = false;
+        for (PGNotification n : received) {
+            if (RETRIES.equals(n.getName())) retries = true;
+            else batches = true;
+        }
+        if (batches) onNotify.run();
+        if (retries) onRetries.run();
     }
 
     private static boolean inRecovery(Connection c) throws SQLException {

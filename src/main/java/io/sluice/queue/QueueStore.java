@@ -577,7 +577,12 @@ public final class QueueStore {
 
     /** Wake-ups when batches are planned, on a connection of this store's pool ({@link BatchNotifications}). */
     public BatchNotifications notifications(Runnable onNotify) {
-        return new BatchNotifications(dataSource, onNotify);
+        return notifications(onNotify, () -> {});
+    }
+
+    /** As {@link #notifications(Runnable)}, also calling {@code onRetries} when retry-queue rows were inserted. */
+    public BatchNotifications notifications(Runnable onNotify, Runnable onRetries) {
+        return new BatchNotifications(dataSource, onNotify, onRetries);
     }
 
     /** Writes running right now (for quiescing). */

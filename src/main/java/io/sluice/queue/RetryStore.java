@@ -53,7 +53,7 @@ public final class RetryStore {
         return gate;
     }
 
-    /** Appends events to their chains, within the caller's transaction. */
+    /** Appends events to their chains, within the caller's transaction, and announces them. */
     static void insert(Connection c, List<RetryEvent> events, Instant now) throws SQLException {
         if (events.isEmpty()) return;
         String sql = """
@@ -76,6 +76,20 @@ public final class RetryStore {
                 ps.addBatch();
             }
             ps.executeBatch();
+        }
+        BatchNotifications.announceRetries(c); // at commit: a worker that saw the queue empty polls it again
+    }
+
+    /**
+     * Whether the retry queue holds no row at all (nothing waiting, nothing leased): until rows are announced
+     * ({@link BatchNotifications}), there is nothing to poll for.
+     */
+    public boolean empty() throws SQLException {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM retry_events)");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

@@ -59,6 +59,8 @@ final class RetryChains {
     private final AtomicInteger busy = new AtomicInteger();
     /** The chains being delivered now, by head id: never re-leased by this worker meanwhile, their leases extended. */
     private final Map<Long, RetryStore.Chain> delivering = new ConcurrentHashMap<>();
+    /** Skips the retry loop's polls while the queue is empty and no insert was announced. */
+    private final RetryQueueWatch watch = new RetryQueueWatch();
 
     RetryChains(
             RetryStore retries,
@@ -108,11 +110,14 @@ final class RetryChains {
      */
     int dispatchDue(int maxInProgress) throws Exception {
         int free = maxInProgress - inProgress.get();
-        if (free <= 0) return 0;
+        if (free <= 0 || watch.skip()) return 0;
+        long announcements = watch.announcements();
         busy.incrementAndGet();
         try {
             List<RetryStore.Chain> chains =
                     retries.claim(owner, free, lease, clock.instant(), List.copyOf(delivering.keySet()));
+            if (!chains.isEmpty() || !delivering.isEmpty()) watch.seenRows();
+            else if (watch.worthLooking()) watch.looked(retries.empty(), announcements);
             for (RetryStore.Chain chain : chains) {
                 inProgress.incrementAndGet();
                 busy.incrementAndGet();
@@ -140,6 +145,11 @@ final class RetryChains {
         } finally {
             busy.decrementAndGet();
         }
+    }
+
+    /** New retry-queue rows were announced (or may have been inserted while nobody listened). */
+    void announced() {
+        watch.announced();
     }
 
     /**

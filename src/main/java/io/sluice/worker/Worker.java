@@ -106,7 +106,6 @@ public final class Worker implements Service {
                         this::dispatchRetries),
                 settings,
                 clock);
-        this.notifications = store.notifications(loops::wake);
         this.chains = stores.retries() == null
                 ? null
                 : new RetryChains(
@@ -118,6 +117,7 @@ public final class Worker implements Service {
                         clock,
                         owner,
                         settings.leaseDuration());
+        this.notifications = store.notifications(loops::wake, chains == null ? () -> {} : chains::announced);
     }
 
     /** The events topic's retention, for the queue-age warning (null: unknown or unlimited). */
