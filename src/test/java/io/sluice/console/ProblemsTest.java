@@ -76,6 +76,32 @@ class ProblemsTest {
     }
 
     @Test
+    void aWriterChangeIsAnOutageWhileWritesAreHeldAndOnlyAWarningOnceTheyGoAheadAgain() {
+        ObjectNode o = overview(sync("s", "idle", 0, 0, 0));
+        ObjectNode alarm = o.putArray("alarms")
+                .addObject()
+                .put("alarm", "writer_changed")
+                .put("active", true)
+                .put("from", "10.0.0.1:5432")
+                .put("to", "10.0.0.2:5432")
+                .put("at", "2026-12-08T02:00:00Z");
+        JsonNode during = Problems.of(o);
+        assertThat(kinds(during)).containsExactly("alarm");
+        assertThat(severities(during)).containsExactly("outage");
+        assertThat(during.get(0).path("text").asText())
+                .contains("writer_changed", "10.0.0.1:5432 to 10.0.0.2:5432", "held");
+
+        alarm.put("active", false).put("recentChange", true);
+        JsonNode after = Problems.of(o);
+        assertThat(kinds(after)).containsExactly("writer-changed");
+        assertThat(severities(after)).containsExactly("warning");
+        assertThat(after.get(0).path("text").asText()).contains("10.0.0.1:5432 to 10.0.0.2:5432", "go ahead again");
+
+        alarm.put("recentChange", false);
+        assertThat(Problems.of(o)).as("long after the change").isEmpty();
+    }
+
+    @Test
     void aHealthySystemHasNoProblems() {
         assertThat(SyncHealth.state(false, false, false, false, 0, new SyncHealth.Stats(50, 0, 0, 0, 0)))
                 .isEqualTo("idle");
