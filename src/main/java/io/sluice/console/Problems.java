@@ -92,7 +92,14 @@ final class Problems {
                     out,
                     "outage",
                     "failing",
-                    "Sync " + id + ": failing, " + percent(rate) + " of deliveries failed in the last minute",
+                    "Sync " + id + ": failing, "
+                            + (s.has("recentErrorRatePercent")
+                                    // the state is decided on the last seconds: say so, or a minute's low rate
+                                    // would read as noise while nothing gets through
+                                    ? percent(s.path("recentErrorRatePercent").asDouble())
+                                            + " of deliveries failed in the last 5 s (" + percent(rate)
+                                            + " in the last minute)"
+                                    : percent(rate) + " of deliveries failed in the last minute"),
                     link);
         else if ("retrying".equals(state))
             add(

@@ -35,6 +35,10 @@ class ProblemsTest {
                 .isEqualTo("failing");
         assertThat(severities(Problems.of(overview(sync("s", "failing", 100.0, 10, 2)))))
                 .containsExactly("outage");
+        ObjectNode justStarted = sync("s", "failing", 10.7, 10, 2).put("recentErrorRatePercent", 100.0);
+        assertThat(Problems.of(overview(justStarted)).get(0).path("text").asText())
+                .as("the rate that decided it is named, not only the minute's")
+                .contains("failing, 100 % of deliveries failed in the last 5 s (10.7 % in the last minute)");
     }
 
     @Test
