@@ -15,6 +15,7 @@ import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.function.FunctionHealth;
 import io.sluice.queue.DeadLetter;
 import io.sluice.queue.SyncPauseStore;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -73,13 +74,24 @@ final class ConsoleApi implements AutoCloseable {
         ArrayNode sources = out.putArray("sources");
         for (SourceSettings source : parts.config().sources()) sources.add(sourceSummary(source));
         ArrayNode syncs = out.putArray("syncs");
-        Map<String, QueueView.SyncQueue> queues = queues();
-        Map<String, SyncPauseStore.Pause> paused = paused();
+        // A queue database that cannot be read (endpoint gone, mid-failover) is an outage to show, not a reason to
+        // fail the page: the rest (Kafka, rates, the write gate, alarms) is still true.
+        Map<String, QueueView.SyncQueue> queues = Map.of();
+        Map<String, SyncPauseStore.Pause> paused = Map.of();
+        String unreadable = null;
+        try {
+            queues = queues();
+            paused = paused();
+        } catch (SQLException e) {
+            unreadable = e.getMessage();
+        }
         for (SyncSettings sync : parts.config().syncs())
             syncs.add(syncSummary(sync, queues.get(sync.id()), paused.get(sync.id())));
         out.putObject("latency").put("p50", history.latest("latency.p50")).put("p99", history.latest("latency.p99"));
-        out.set("alarms", database.alarms());
-        out.set("databaseState", databaseState());
+        out.set("alarms", database.overviewAlarms());
+        ObjectNode databaseState = databaseState();
+        if (unreadable != null) databaseState.put("readable", false).put("readError", unreadable);
+        out.set("databaseState", databaseState);
         out.set("history", history.toJson(""));
         out.put("generatedAt", parts.clock().instant().toString());
         out.set("problems", Problems.of(out));
@@ -309,11 +321,11 @@ final class ConsoleApi implements AutoCloseable {
         return lag;
     }
 
-    private Map<String, QueueView.SyncQueue> queues() throws Exception {
+    private Map<String, QueueView.SyncQueue> queues() throws SQLException {
         return queue == null ? Map.of() : queue.syncs();
     }
 
-    private Map<String, SyncPauseStore.Pause> paused() throws Exception {
+    private Map<String, SyncPauseStore.Pause> paused() throws SQLException {
         return parts.pauses() == null ? Map.of() : parts.pauses().paused();
     }
 

@@ -9,6 +9,7 @@ import io.sluice.failover.ProcessReport;
 import io.sluice.failover.WriteGate;
 import io.sluice.failover.WriterIdentity;
 import io.sluice.failover.WriterMonitor;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
@@ -19,6 +20,9 @@ import java.util.List;
  */
 final class DatabaseView {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How long the overview mentions a writer change after writes went ahead again (as dead letters: 5 min). */
+    static final Duration RECENT_WRITER_CHANGE = Duration.ofMinutes(5);
+
     private final Console.Parts parts;
 
     DatabaseView(Console.Parts parts) {
@@ -100,6 +104,35 @@ final class DatabaseView {
             Gauge gauge =
                     parts.registry().find("sluice.db.alarm").tag("alarm", alarm).gauge();
             if (gauge != null) out.addObject().put("alarm", alarm).put("active", gauge.value() >= 1);
+        }
+        return out;
+    }
+
+    /**
+     * The alarms as the overview weighs them. {@code writer_changed} is an event alarm: its gauge stays raised for
+     * the process's life, so "active" here means the change is not over: queue writes are still held (the new writer
+     * not yet stable, the endpoint not pointing at it). Once writes go ahead it is no outage any more; for
+     * {@link #RECENT_WRITER_CHANGE} afterwards it carries {@code recentChange} (from, to, at) so the overview can
+     * still say that it happened.
+     */
+    ArrayNode overviewAlarms() {
+        ArrayNode out = alarms();
+        WriterMonitor monitor = parts.writerMonitor();
+        WriteGate gate = parts.gate();
+        for (var node : out) {
+            ObjectNode alarm = (ObjectNode) node;
+            if (!Alarms.WRITER_CHANGED.equals(alarm.path("alarm").asText())
+                    || !alarm.path("active").asBoolean()) continue;
+            boolean settled = gate != null && gate.isWritable();
+            alarm.put("active", !settled);
+            List<WriterMonitor.WriterChange> history = monitor == null ? List.of() : monitor.history();
+            if (history.isEmpty()) continue;
+            WriterMonitor.WriterChange last = history.get(history.size() - 1);
+            alarm.put("from", last.from())
+                    .put("to", last.to())
+                    .put("at", last.at().toString());
+            Instant now = parts.clock().instant();
+            if (settled && last.at().plus(RECENT_WRITER_CHANGE).isAfter(now)) alarm.put("recentChange", true);
         }
         return out;
     }

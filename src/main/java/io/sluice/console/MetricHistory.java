@@ -25,10 +25,22 @@ import org.slf4j.LoggerFactory;
  * (events/s accepted and rejected per source, delivered and dead-lettered per sync), the end-to-end latency histogram
  * into the window's p50/p99, and adds the queue's backlog per sync (when a database is used). Each series keeps the
  * last hour: {@link #POINTS} points, so memory is bounded whatever runs.
+ *
+ * <p>Besides, every {@link #TICK} it reads the counters' totals and keeps the last {@link #RECENT_KEPT} of them, so
+ * that "what happened in the last few seconds" ({@link #countRecent}, which decides whether a sync is failing) does
+ * not wait for the chart's 5 s grid: on that grid an outage that began just after a sample was first averaged with 5 s
+ * of deliveries and showed only after the next sample but one. A counter that appears after the first reading
+ * (Micrometer registers one at its first increment, e.g. the first failure) starts from 0, so its first increments
+ * are counted, not taken as its baseline.
  */
 final class MetricHistory implements Service {
     private static final Logger log = LoggerFactory.getLogger(MetricHistory.class);
     static final Duration INTERVAL = Duration.ofSeconds(5);
+    /** How often the counters' totals are read for {@link #countRecent}. */
+    static final Duration TICK = Duration.ofSeconds(1);
+    /** How long those totals are kept: more than any window asked of {@link #countRecent}. */
+    static final Duration RECENT_KEPT = Duration.ofSeconds(15);
+
     static final int POINTS = (int) (Duration.ofHours(1).toSeconds() / INTERVAL.toSeconds());
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -40,6 +52,11 @@ final class MetricHistory implements Service {
     private final Supplier<Map<String, Backlog>> backlog; // null without a database
     private final Map<String, Deque<double[]>> series = new TreeMap<>();
     private final Map<String, Double> lastTotals = new HashMap<>();
+    /** Per counter: [epochMillis, total] of the readings of the last {@link #RECENT_KEPT}. */
+    private final Map<String, Deque<double[]>> recentTotals = new HashMap<>();
+
+    private long lastReadingMillis; // 0 before the first reading
+    private long lastChartMillis; // 0 before the first chart sample
     private double[] lastLatencyCounts;
     private volatile boolean running;
     private Thread thread;
@@ -55,14 +72,19 @@ final class MetricHistory implements Service {
         if (running) return;
         running = true;
         thread = Thread.ofVirtual().name("sluice-console-history").start(() -> {
+            // at a fixed rate: a slow reading on a loaded machine does not push the later ones back
+            long next = System.nanoTime();
             while (running) {
                 try {
-                    sample();
+                    tick();
                 } catch (RuntimeException e) {
                     log.debug("Console metric sample failed", e);
                 }
+                next += TICK.toNanos();
+                long wait = next - System.nanoTime();
+                if (wait < 0) next = System.nanoTime(); // fell behind: go on from now, no burst of catch-up readings
                 try {
-                    Thread.sleep(INTERVAL);
+                    if (wait > 0) Thread.sleep(Duration.ofNanos(wait));
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -70,10 +92,85 @@ final class MetricHistory implements Service {
         });
     }
 
-    /** Takes one sample now (the loop calls it every interval). */
+    /** Reads the counters now, and takes a chart sample when the last is an {@link #INTERVAL} old (the loop's step). */
+    synchronized void tick() {
+        long now = clock.millis();
+        Map<String, Double> totals = totals();
+        remember(now, totals);
+        // half a tick of slack: readings at a fixed rate land a few ms either side of the interval
+        if (lastChartMillis == 0 || now - lastChartMillis >= INTERVAL.toMillis() - TICK.toMillis() / 2)
+            chart(now, totals);
+    }
+
+    /** Takes one chart sample now (and one reading). */
     synchronized void sample() {
         long now = clock.millis();
+        Map<String, Double> totals = totals();
+        remember(now, totals);
+        chart(now, totals);
+    }
+
+    private void chart(long now, Map<String, Double> totals) {
         double seconds = INTERVAL.toMillis() / 1000.0;
+        boolean first = lastChartMillis == 0;
+        lastChartMillis = now;
+        totals.forEach((key, total) -> {
+            Double last = lastTotals.put(key, total);
+            // a counter new since the last sample was registered by its first increment: all of it is new
+            double base = last != null ? last : first ? total : 0;
+            add(key, now, Math.max(0, total - base) / seconds);
+        });
+        latency(now);
+        if (backlog != null) {
+            try {
+                backlog.get().forEach((sync, b) -> {
+                    add("sync." + sync + ".backlog", now, b.events());
+                    add("sync." + sync + ".age", now, b.ageSeconds());
+                });
+            } catch (RuntimeException e) {
+                log.debug("Backlog sample failed", e);
+            }
+        }
+    }
+
+    /** Keeps this reading of every counter for {@link #countRecent}; a counter new since the last reading starts at 0. */
+    private void remember(long now, Map<String, Double> totals) {
+        long previous = lastReadingMillis;
+        lastReadingMillis = now;
+        totals.forEach((key, total) -> {
+            Deque<double[]> readings = recentTotals.computeIfAbsent(key, k -> new ArrayDeque<>());
+            if (readings.isEmpty() && previous != 0) readings.addLast(new double[] {previous, 0});
+            readings.addLast(new double[] {now, total});
+            // keep one reading at or before the cut-off: it is the baseline of the longest window
+            long cutoff = now - RECENT_KEPT.toMillis();
+            while (readings.size() > 1) {
+                double[] oldest = readings.pollFirst();
+                if (readings.peekFirst()[0] > cutoff) {
+                    readings.addFirst(oldest);
+                    break;
+                }
+            }
+        });
+    }
+
+    /**
+     * How many a counter counted in about the last {@code window} (at most {@link #RECENT_KEPT}): its latest reading
+     * minus the newest reading at least {@code window} older than now (or the oldest kept), 0 if it is unknown.
+     */
+    synchronized double countRecent(String key, Duration window) {
+        Deque<double[]> readings = recentTotals.get(key);
+        if (readings == null || readings.isEmpty()) return 0;
+        long from = clock.millis() - window.toMillis();
+        double base = readings.peekFirst()[1];
+        for (double[] r : readings) {
+            if (r[0] > from) break;
+            base = r[1];
+        }
+        return Math.max(0, readings.peekLast()[1] - base);
+    }
+
+    /** The totals of the counters the console charts, by series name. */
+    private Map<String, Double> totals() {
         Map<String, Double> totals = new HashMap<>();
         for (Counter c : registry.find("sluice.collector.events").counters()) {
             String source = c.getId().getTag("source");
@@ -96,21 +193,7 @@ final class MetricHistory implements Service {
                     Double::sum);
         for (Counter c : registry.find("sluice.function.errors").counters())
             totals.merge("sync." + c.getId().getTag("sync") + ".functionErrors", c.count(), Double::sum);
-        totals.forEach((key, total) -> {
-            Double last = lastTotals.put(key, total);
-            add(key, now, last == null ? 0 : Math.max(0, total - last) / seconds);
-        });
-        latency(now);
-        if (backlog != null) {
-            try {
-                backlog.get().forEach((sync, b) -> {
-                    add("sync." + sync + ".backlog", now, b.events());
-                    add("sync." + sync + ".age", now, b.ageSeconds());
-                });
-            } catch (RuntimeException e) {
-                log.debug("Backlog sample failed", e);
-            }
-        }
+        return totals;
     }
 
     /** p50 and p99 of the end-to-end latency over the last interval, from the histogram's bucket counts. */

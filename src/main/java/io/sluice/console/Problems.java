@@ -29,6 +29,10 @@ final class Problems {
                     "Kafka unavailable: " + kafka.path("detail").asText(""),
                     "/");
         JsonNode db = overview.path("databaseState");
+        String unreadable = db.path("readable").asBoolean(true)
+                ? ""
+                : "; the queue cannot be read, its figures are missing ("
+                        + db.path("readError").asText("") + ")";
         if (db.path("present").asBoolean() && !db.path("writable").asBoolean(true)) {
             boolean paused =
                     db.path("paused").asBoolean() || db.path("pauseRequested").asBoolean();
@@ -38,17 +42,34 @@ final class Problems {
                     "database",
                     (paused ? "Database writes paused by an operator" : "Database writes held")
                             + ": nothing is planned or delivered ("
-                            + db.path("heldBecause").asText("") + ")",
+                            + db.path("heldBecause").asText("") + ")" + unreadable,
                     "/database");
-        }
-        for (JsonNode alarm : overview.path("alarms"))
+        } else if (!unreadable.isEmpty())
+            add(out, "outage", "database", "Queue database unreachable" + unreadable, "/database");
+        for (JsonNode alarm : overview.path("alarms")) {
+            String change = alarm.has("to")
+                    ? ": the writer changed from " + alarm.path("from").asText() + " to "
+                            + alarm.path("to").asText()
+                    : "";
             if (alarm.path("active").asBoolean())
                 add(
                         out,
                         "outage",
                         "alarm",
-                        "Database alarm: " + alarm.path("alarm").asText(),
+                        "Database alarm: " + alarm.path("alarm").asText() + change
+                                + (change.isEmpty() ? "" : ", queue writes held until it is stable"),
                         "/database");
+            else if (alarm.path("recentChange").asBoolean())
+                add(
+                        out,
+                        "warning",
+                        "writer-changed",
+                        "Database writer changed from " + alarm.path("from").asText() + " to "
+                                + alarm.path("to").asText() + " at "
+                                + alarm.path("at").asText()
+                                + "; queue writes go ahead again",
+                        "/database");
+        }
         for (JsonNode sync : overview.path("syncs")) syncProblems(out, sync);
         return out;
     }
@@ -71,7 +92,14 @@ final class Problems {
                     out,
                     "outage",
                     "failing",
-                    "Sync " + id + ": failing, " + percent(rate) + " of deliveries failed in the last minute",
+                    "Sync " + id + ": failing, "
+                            + (s.has("recentErrorRatePercent")
+                                    // the state is decided on the last seconds: say so, or a minute's low rate
+                                    // would read as noise while nothing gets through
+                                    ? percent(s.path("recentErrorRatePercent").asDouble())
+                                            + " of deliveries failed in the last 5 s (" + percent(rate)
+                                            + " in the last minute)"
+                                    : percent(rate) + " of deliveries failed in the last minute"),
                     link);
         else if ("retrying".equals(state))
             add(

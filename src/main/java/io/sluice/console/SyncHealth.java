@@ -12,8 +12,11 @@ import java.time.Duration;
 final class SyncHealth {
     /** The window over which deliveries and failures are counted. */
     static final Duration WINDOW = Duration.ofMinutes(1);
-    /** The window that decides "failing": the last sample (taken every 5 s), so an outage and its end show within 10 s. */
-    static final Duration RECENT = Duration.ofSeconds(6);
+    /**
+     * The window that decides "failing", from the counters read every second ({@link MetricHistory#countRecent}), not
+     * from the chart's 5 s samples, so an outage and its end show within 10 s wherever they fall between samples.
+     */
+    static final Duration RECENT = Duration.ofSeconds(5);
     /** At or above this failure rate (or with nothing delivered) failures are an outage, not noise. */
     static final double FAILING_RATE = 0.5;
 
@@ -68,8 +71,11 @@ final class SyncHealth {
                 history.countWithin(p + "retried", WINDOW),
                 history.countWithin(p + "dead", five),
                 history.countWithin(p + "functionErrors", five),
-                history.countWithin(p + "delivered", RECENT),
-                failed(history, p, RECENT));
+                history.countRecent(p + "delivered", RECENT),
+                history.countRecent(p + "retried", RECENT)
+                        + history.countRecent(p + "dead", RECENT)
+                        + history.countRecent(p + "batches.retried", RECENT)
+                        + history.countRecent(p + "batches.dead", RECENT));
     }
 
     private static double failed(MetricHistory history, String p, Duration window) {

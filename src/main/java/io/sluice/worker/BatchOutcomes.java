@@ -115,7 +115,7 @@ final class BatchOutcomes {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            new OutcomeFallback(store, clock).recordDeadInstead(batch, outcome, e, this::retryingHiccups);
+            new OutcomeFallback(store, clock, metrics).recordDeadInstead(batch, outcome, e, this::retryingHiccups);
         }
         return Recorded.NOT;
     }

@@ -51,6 +51,18 @@ final class DeliveryTallies {
         }
     }
 
+    /**
+     * A batch recorded dead by {@link OutcomeFallback} because its outcome could not be recorded: what it delivered,
+     * dropped and discarded, and its {@code dead} undelivered events as dead-lettered (the outcome's own decision was
+     * never recorded, so it counts nothing else).
+     */
+    void fallback(String sync, BatchDelivery.Outcome outcome, int dead, Instant now) {
+        delivered(sync, outcome.delivered(), now);
+        counts.add(sync, now, Column.FUNCTION_DROPPED, outcome.functionDrops());
+        counts.add(sync, now, Column.DISCARDED, outcome.privacyDiscards());
+        counts.add(sync, now, Column.DEAD_LETTERED, dead);
+    }
+
     /** A retry chain's recorded outcome. */
     void chain(String sync, List<ObjectNode> delivered, List<DeadLetter> dead, Instant now) {
         delivered(sync, delivered, now);

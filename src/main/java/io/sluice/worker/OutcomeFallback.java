@@ -31,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * deliver becomes a dead letter stored escaped (control characters and lone surrogates as {@code \\uXXXX}, an id over
  * 512 characters cut, the error saying so). Should even that be refused, the batch is recorded dead alone and the
  * events' ids are logged. Failures a retry can help are left to the lease, as before.
+ *
+ * <p>Either way the batch's fates go into the delivery accounting ({@link DeliveryTallies#fallback}: delivered,
+ * dropped, discarded, and the rest dead-lettered), gathered in memory and flushed with the heartbeat's counts, so
+ * received still equals the sum of fates and no transaction is added to any path.
  */
 final class OutcomeFallback {
     private static final Logger log = LoggerFactory.getLogger(OutcomeFallback.class);
@@ -38,10 +42,21 @@ final class OutcomeFallback {
 
     private final QueueStore store;
     private final Clock clock;
+    private final WorkerMetrics metrics;
 
-    OutcomeFallback(QueueStore store, Clock clock) {
+    OutcomeFallback(QueueStore store, Clock clock, WorkerMetrics metrics) {
         this.store = store;
         this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** The dead batch's fates, in the accounting and the metrics the console's rates come from. */
+    private void count(ClaimedBatch batch, BatchDelivery.Outcome outcome, int dead) {
+        Instant now = clock.instant();
+        metrics.tallies().fallback(batch.syncId(), outcome, dead, now);
+        if (!outcome.delivered().isEmpty()) metrics.eventsDelivered(batch.syncId(), outcome.delivered(), now);
+        metrics.deadLettered(batch.syncId());
+        if (dead > 0) metrics.eventsDeadLettered(batch.syncId(), dead);
     }
 
     /** {@code refused}: why recording {@code outcome} failed. Never throws. */
@@ -63,6 +78,7 @@ final class OutcomeFallback {
         try {
             recorder.retryingHiccups(batch, () -> store.deadLetter(batch, reason, now, List.of(), escaped));
             log.error("{}: {}; recorded dead, {} dead letters", batch, reason, escaped.size());
+            count(batch, outcome, escaped.size());
             return;
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
@@ -79,6 +95,8 @@ final class OutcomeFallback {
                     "{} recorded dead without its dead letters; undelivered messageIds: {}",
                     batch,
                     escaped.stream().map(DeadLetter::messageId).toList());
+            // their fate is the dead batch (and the log): still counted, so the accounting adds up
+            count(batch, outcome, escaped.size());
         } catch (FencedException e) {
             log.warn("Abandoning {}: {}", batch, e.getMessage());
         } catch (Exception e) {

@@ -35,6 +35,10 @@ class ProblemsTest {
                 .isEqualTo("failing");
         assertThat(severities(Problems.of(overview(sync("s", "failing", 100.0, 10, 2)))))
                 .containsExactly("outage");
+        ObjectNode justStarted = sync("s", "failing", 10.7, 10, 2).put("recentErrorRatePercent", 100.0);
+        assertThat(Problems.of(overview(justStarted)).get(0).path("text").asText())
+                .as("the rate that decided it is named, not only the minute's")
+                .contains("failing, 100 % of deliveries failed in the last 5 s (10.7 % in the last minute)");
     }
 
     @Test
@@ -73,6 +77,32 @@ class ProblemsTest {
         assertThat(kinds(problems)).containsExactly("kafka", "alarm", "backlog", "dead-letters", "function");
         assertThat(severities(problems)).containsExactly("outage", "outage", "warning", "warning", "warning");
         assertThat(problems.get(2).path("text").asText()).contains("500 events", "240 s");
+    }
+
+    @Test
+    void aWriterChangeIsAnOutageWhileWritesAreHeldAndOnlyAWarningOnceTheyGoAheadAgain() {
+        ObjectNode o = overview(sync("s", "idle", 0, 0, 0));
+        ObjectNode alarm = o.putArray("alarms")
+                .addObject()
+                .put("alarm", "writer_changed")
+                .put("active", true)
+                .put("from", "10.0.0.1:5432")
+                .put("to", "10.0.0.2:5432")
+                .put("at", "2026-12-08T02:00:00Z");
+        JsonNode during = Problems.of(o);
+        assertThat(kinds(during)).containsExactly("alarm");
+        assertThat(severities(during)).containsExactly("outage");
+        assertThat(during.get(0).path("text").asText())
+                .contains("writer_changed", "10.0.0.1:5432 to 10.0.0.2:5432", "held");
+
+        alarm.put("active", false).put("recentChange", true);
+        JsonNode after = Problems.of(o);
+        assertThat(kinds(after)).containsExactly("writer-changed");
+        assertThat(severities(after)).containsExactly("warning");
+        assertThat(after.get(0).path("text").asText()).contains("10.0.0.1:5432 to 10.0.0.2:5432", "go ahead again");
+
+        alarm.put("recentChange", false);
+        assertThat(Problems.of(o)).as("long after the change").isEmpty();
     }
 
     @Test
