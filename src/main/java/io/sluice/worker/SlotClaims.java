@@ -104,6 +104,10 @@ final class SlotClaims {
                 }
                 total += claimed.size();
                 if (claimed.size() >= limit) filled = true;
+                long backfills = claimed.stream().filter(ClaimedBatch::backfill).count();
+                // the backfill's room was the limit: its further due batches wait for a freed slot, not for a poll
+                if (group.getKey().backfill() < limit
+                        && backfills >= group.getKey().backfill()) filled = true;
             }
             moreDue = filled;
             return total;
