@@ -64,6 +64,13 @@ final class BenchBackfillCommand implements Callable<Integer> {
     int backfillRate;
 
     @Option(
+            names = "--shared-destination",
+            description =
+                    "Both syncs deliver to one destination (batch mode, 500 per request), so the backfill competes"
+                            + " with live batches for that destination's worker slots (a destination that lost data).")
+    boolean sharedDestination;
+
+    @Option(
             names = "--rounds",
             defaultValue = "2",
             description = "Pairs of phases, live alone then live beside the backfill, alternated (${DEFAULT-VALUE}).")
@@ -73,7 +80,9 @@ final class BenchBackfillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("sluice-bench-backfill");
         try (BenchReceiver live = new BenchReceiver();
-                BenchReceiver replay = new BenchReceiver()) {
+                BenchReceiver own = new BenchReceiver()) {
+            // shared: one receiver, whose redeliveries are the backfill's (live events are delivered once)
+            BenchReceiver replay = sharedDestination ? live : own;
             String yaml = """
                     dataDir: %s
                     kafka: {bootstrapServers: embedded, embeddedPort: 0, partitions: 8}
@@ -82,12 +91,17 @@ final class BenchBackfillCommand implements Callable<Integer> {
                     admin: {host: 127.0.0.1, port: 0, token: bench-token}
                     sources: [{id: web, writeKey: wk_bench}]
                     destinations:
-                      - {id: live-hook, type: webhook, url: "%s", mode: event}
+                      - {id: live-hook, type: webhook, url: "%s", mode: %s}
                       - {id: replay-hook, type: webhook, url: "%s", mode: batch, maxBatchEvents: 500}
                     syncs:
                       - {id: live, source: web, destination: live-hook, filter: {events: [Live]}}
-                      - {id: replay, source: web, destination: replay-hook, filter: {events: [History]}, batch: {maxEvents: 1000}}
-                    """.formatted(dir, live.url(), replay.url());
+                      - {id: replay, source: web, destination: %s, filter: {events: [History]}, batch: {maxEvents: 1000}}
+                    """.formatted(
+                            dir,
+                            live.url(),
+                            sharedDestination ? "batch, maxBatchEvents: 500" : "event",
+                            own.url(),
+                            sharedDestination ? "live-hook" : "replay-hook");
             try (Sluice sluice = Sluice.standalone(new ConfigLoader(Map.of()).loadYaml(yaml))) {
                 sluice.start();
                 Instant historyFrom = Instant.now().minusSeconds(1);
