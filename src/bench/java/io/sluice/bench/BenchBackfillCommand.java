@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.config.ConfigLoader;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.runtime.Sluice;
@@ -12,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,12 +31,15 @@ import picocli.CommandLine.Option;
  * docs/performance.md). Standalone Sluice (embedded Kafka and PostgreSQL) with two webhook syncs to in-process
  * receivers: {@code live} (event mode, paced /v1/batch load, latency = arrival minus the collector's receivedAt) and
  * {@code replay} (batch mode). {@code --events} history events are published and delivered once by the replay sync's
- * live lane; then the live load runs for {@code --duration} alone, and again while a backfill sends the history again.
+ * live lane; then the live load runs for {@code --duration} alone (the backfill paused), and as long again while the
+ * backfill sends the history again, alternated {@code --rounds} times in the same run, so both arms see the same
+ * machine (a shared machine's load changes from minute to minute).
  */
 @Command(
         name = "backfill",
         mixinStandardHelpOptions = true,
-        description = "Live p50/p99 latency without and with a backfill of --events history events running.")
+        description =
+                "Live p50/p99 latency without and with a backfill of --events history events running, alternated.")
 final class BenchBackfillCommand implements Callable<Integer> {
     @Option(
             names = "--events",
@@ -57,11 +63,26 @@ final class BenchBackfillCommand implements Callable<Integer> {
             description = "The backfill's rate limit, events/s (${DEFAULT-VALUE}).")
     int backfillRate;
 
+    @Option(
+            names = "--shared-destination",
+            description =
+                    "Both syncs deliver to one destination (batch mode, 500 per request), so the backfill competes"
+                            + " with live batches for that destination's worker slots (a destination that lost data).")
+    boolean sharedDestination;
+
+    @Option(
+            names = "--rounds",
+            defaultValue = "2",
+            description = "Pairs of phases, live alone then live beside the backfill, alternated (${DEFAULT-VALUE}).")
+    int rounds;
+
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("sluice-bench-backfill");
         try (BenchReceiver live = new BenchReceiver();
-                BenchReceiver replay = new BenchReceiver()) {
+                BenchReceiver own = new BenchReceiver()) {
+            // shared: one receiver, whose redeliveries are the backfill's (live events are delivered once)
+            BenchReceiver replay = sharedDestination ? live : own;
             String yaml = """
                     dataDir: %s
                     kafka: {bootstrapServers: embedded, embeddedPort: 0, partitions: 8}
@@ -70,12 +91,17 @@ final class BenchBackfillCommand implements Callable<Integer> {
                     admin: {host: 127.0.0.1, port: 0, token: bench-token}
                     sources: [{id: web, writeKey: wk_bench}]
                     destinations:
-                      - {id: live-hook, type: webhook, url: "%s", mode: event}
+                      - {id: live-hook, type: webhook, url: "%s", mode: %s}
                       - {id: replay-hook, type: webhook, url: "%s", mode: batch, maxBatchEvents: 500}
                     syncs:
                       - {id: live, source: web, destination: live-hook, filter: {events: [Live]}}
-                      - {id: replay, source: web, destination: replay-hook, filter: {events: [History]}, batch: {maxEvents: 1000}}
-                    """.formatted(dir, live.url(), replay.url());
+                      - {id: replay, source: web, destination: %s, filter: {events: [History]}, batch: {maxEvents: 1000}}
+                    """.formatted(
+                            dir,
+                            live.url(),
+                            sharedDestination ? "batch, maxBatchEvents: 500" : "event",
+                            own.url(),
+                            sharedDestination ? "live-hook" : "replay-hook");
             try (Sluice sluice = Sluice.standalone(new ConfigLoader(Map.of()).loadYaml(yaml))) {
                 sluice.start();
                 Instant historyFrom = Instant.now().minusSeconds(1);
@@ -83,43 +109,106 @@ final class BenchBackfillCommand implements Callable<Integer> {
                 System.out.printf("Published %,d history events; waiting for the replay sync's live lane%n", events);
                 awaitAccepted(replay, events, Duration.ofMinutes(30));
                 live.swapLatency();
-                Phase alone = measure(sluice, live, replay, null);
+                HttpClient http = HttpClient.newHttpClient();
                 String body = "{\"from\":\"" + historyFrom + "\",\"rate\":" + backfillRate + "}";
-                Phase beside = measure(sluice, live, replay, body);
-                String report = """
-                        | phase | live events | live p50 | live p99 | live max | replay events redelivered |
-                        | --- | ---: | ---: | ---: | ---: | ---: |
-                        %s
-                        %s
-                        """.formatted(alone.row("live only"), beside.row("live + backfill of " + events));
-                System.out.println(report);
+                long backfill = startPaused(http, sluice, body);
+                // alternated in one run, so both arms see the same machine load: live alone (the backfill paused;
+                // the few batches it had planned finish first), then live beside the running backfill
+                StringBuilder rows = new StringBuilder();
+                List<Phase> alone = new ArrayList<>();
+                List<Phase> beside = new ArrayList<>();
+                for (int round = 1; round <= rounds; round++) {
+                    change(http, sluice, backfill, "pause");
+                    settle(replay);
+                    Phase a = measure(sluice, live, replay);
+                    alone.add(a);
+                    rows.append(a.row("live only, round " + round)).append('\n');
+                    change(http, sluice, backfill, "resume");
+                    Phase b = measure(sluice, live, replay);
+                    beside.add(b);
+                    rows.append(b.row("live + backfill, round " + round)).append('\n');
+                }
+                System.out.println("""
+                        | phase | live events | live p50 | live p99 | live max | backfill events delivered | load avg (1 min) |
+                        | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+                        """ + rows);
+                for (int i = 0; i < rounds; i++)
+                    System.out.printf(
+                            "round %d: live p99 with the backfill %+.0f %% of the p99 without%n",
+                            i + 1, 100.0 * (beside.get(i).p99 - alone.get(i).p99) / Math.max(1, alone.get(i).p99));
+                long worstAlone = alone.stream().mapToLong(Phase::p99).max().orElse(0);
+                long worstBeside = beside.stream().mapToLong(Phase::p99).max().orElse(0);
                 System.out.printf(
-                        "live p99 with the backfill: %+.0f %% of the p99 without%n",
-                        100.0 * (beside.p99 - alone.p99) / Math.max(1, alone.p99));
+                        "worst live p99: %.1f ms alone, %.1f ms beside the backfill (%+.0f %%)%n",
+                        worstAlone / 1000.0,
+                        worstBeside / 1000.0,
+                        100.0 * (worstBeside - worstAlone) / Math.max(1, worstAlone));
+                change(http, sluice, backfill, "cancel");
             }
         }
         return 0;
     }
 
-    record Phase(long count, long p50, long p99, long max, long replayed) {
+    record Phase(long count, long p50, long p99, long max, long replayed, String load) {
         String row(String name) {
-            return "| %s | %,d | %.1f ms | %.1f ms | %.1f ms | %,d |"
-                    .formatted(name, count, p50 / 1000.0, p99 / 1000.0, max / 1000.0, replayed);
+            return "| %s | %,d | %.1f ms | %.1f ms | %.1f ms | %,d | %s |"
+                    .formatted(name, count, p50 / 1000.0, p99 / 1000.0, max / 1000.0, replayed, load);
         }
     }
 
-    private Phase measure(Sluice sluice, BenchReceiver live, BenchReceiver replay, String backfill) throws Exception {
+    /** Creates the backfill and pauses it at once (the first phase measures live traffic alone). */
+    private static long startPaused(HttpClient http, Sluice sluice, String body) throws Exception {
+        HttpResponse<String> response = http.send(
+                admin(sluice, "/admin/syncs/replay/backfill")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        System.out.println("Backfill created: " + response.statusCode() + " " + response.body());
+        if (response.statusCode() != 201) throw new IllegalStateException("backfill refused: " + response.body());
+        return new ObjectMapper().readTree(response.body()).get("id").asLong();
+    }
+
+    private static void change(HttpClient http, Sluice sluice, long backfill, String action) throws Exception {
+        HttpResponse<String> response = http.send(
+                admin(sluice, "/admin/backfills/" + backfill + "/" + action)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        System.out.println("Backfill " + action + ": " + response.statusCode());
+    }
+
+    private static HttpRequest.Builder admin(Sluice sluice, String path) {
+        return HttpRequest.newBuilder(URI.create(sluice.adminUrl() + path))
+                .header("Authorization", "Bearer bench-token");
+    }
+
+    /** Waits until the paused backfill's planned batches are delivered (nothing arrives for 2 s). */
+    private static void settle(BenchReceiver replay) {
+        long last = replay.redeliveries();
+        long quietSince = System.nanoTime();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() - quietSince < Duration.ofSeconds(2).toNanos() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            long now = replay.redeliveries();
+            if (now != last) {
+                last = now;
+                quietSince = System.nanoTime();
+            }
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (Exception e) {
+            return "?";
+        }
+    }
+
+    private Phase measure(Sluice sluice, BenchReceiver live, BenchReceiver replay) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long replayedBefore = replay.redeliveries();
-        if (backfill != null) {
-            var response = http.send(
-                    HttpRequest.newBuilder(URI.create(sluice.adminUrl() + "/admin/syncs/replay/backfill"))
-                            .header("Authorization", "Bearer bench-token")
-                            .POST(HttpRequest.BodyPublishers.ofString(backfill))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            System.out.println("Backfill started: " + response.statusCode() + " " + response.body());
-        }
+        live.swapLatency(); // what arrived between phases is neither arm's
         AtomicBoolean running = new AtomicBoolean(true);
         String auth = "Basic " + Base64.getEncoder().encodeToString("wk_bench:".getBytes(StandardCharsets.UTF_8));
         int perRequest = 10;
@@ -156,9 +245,15 @@ final class BenchBackfillCommand implements Callable<Integer> {
         running.set(false);
         load.join();
         LockSupport.parkNanos(Duration.ofSeconds(3).toNanos()); // the last live events arrive
+        String loadAvg = loadAverage();
         LatencyHistogram h = live.swapLatency();
         return new Phase(
-                h.count(), h.percentile(50), h.percentile(99), h.max(), replay.redeliveries() - replayedBefore);
+                h.count(),
+                h.percentile(50),
+                h.percentile(99),
+                h.max(),
+                replay.redeliveries() - replayedBefore,
+                loadAvg);
     }
 
     private void publishHistory(String bootstrap) {

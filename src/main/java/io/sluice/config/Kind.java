@@ -49,6 +49,18 @@ public final class Kind<T> {
         if (value < 1) throw new IllegalArgumentException("must be an integer >= 1");
         return value;
     });
+    /** A share such as 0.5: more than 0, at most 1. */
+    public static final Kind<Double> FRACTION = scalar("a fraction above 0 and at most 1, such as 0.5", raw -> {
+        double value;
+        try {
+            value = Double.parseDouble(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("must be a fraction above 0 and at most 1, got '" + raw + "'");
+        }
+        if (!(value > 0 && value <= 1))
+            throw new IllegalArgumentException("must be a fraction above 0 and at most 1, got '" + raw + "'");
+        return value;
+    });
     /** An integer >= 1, or "auto" (converted to 0): how many replicas a topic Sluice creates gets. */
     public static final Kind<Integer> REPLICAS = scalar("an integer >= 1 or 'auto'", raw -> {
         if (raw.trim().equalsIgnoreCase("auto")) return 0;

@@ -278,6 +278,11 @@ final class ServerSchema {
                 Kind.POSITIVE_INT,
                 "8",
                 "Batches one worker process delivers at the same time to each destination: every destination has this many slots of its own.");
+        static final Key<Double> BACKFILL_SHARE = key(
+                "backfillShare",
+                Kind.FRACTION,
+                "0.5",
+                "Share of a destination's concurrency slots that backfill batches may hold (rounded down, at least 1); live batches always keep the rest and are claimed first.");
         static final Key<Duration> POLL_INTERVAL = key(
                 "pollInterval",
                 Kind.DURATION,
@@ -314,6 +319,7 @@ final class ServerSchema {
         static final Section SECTION = Section.of(
                 "worker",
                 CONCURRENCY,
+                BACKFILL_SHARE,
                 POLL_INTERVAL,
                 LEASE_DURATION,
                 HEARTBEAT_INTERVAL,
@@ -335,7 +341,8 @@ final class ServerSchema {
                     v.get(MAX_ATTEMPTS),
                     v.get(MAX_RETRY_AGE),
                     v.get(DONE_RETENTION),
-                    v.get(PRUNE_INTERVAL));
+                    v.get(PRUNE_INTERVAL),
+                    v.get(BACKFILL_SHARE));
         }
     }
 }

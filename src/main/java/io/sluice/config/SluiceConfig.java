@@ -349,7 +349,17 @@ public record SluiceConfig(
             int maxAttempts,
             Duration maxRetryAge,
             Duration doneRetention,
-            Duration pruneInterval) {}
+            Duration pruneInterval,
+            double backfillShare) {
+        /**
+         * The slots of each destination that backfill batches may hold: {@code backfillShare} of the concurrency,
+         * rounded down, at least 1 (with {@code concurrency: 1} a backfill may use the only slot while no live batch
+         * is due).
+         */
+        public int backfillSlots() {
+            return Math.max(1, (int) Math.floor(concurrency * backfillShare + 1e-9));
+        }
+    }
 
     /** A path from the config (a function or contract file), resolved against the config file's directory. */
     public Path resolve(String path) {

@@ -16,21 +16,34 @@ import java.util.List;
  * lease expired, never one whose predecessor in the same sync and partition is unfinished (per-user order), never
  * one of a paused sync. One statement, so two workers can never both take a batch ({@code FOR UPDATE SKIP LOCKED}).
  * Order and runs hold within a lane ({@code batches.lane}: 0 live, else a backfill's id, docs/replay.md), and a
- * claim takes due live batches before due backfill ones, so a backfill fills only the slots live traffic leaves.
+ * claim takes due live batches before due backfill ones, even older ones, so a backfill fills only the slots live
+ * traffic leaves, and of those at most the claim's backfill limit ({@code worker.backfillShare} of a destination's
+ * slots, decided by the worker's {@code SlotClaims}).
  */
 final class BatchClaims {
-    private static final String SQL = """
-            WITH due AS (
+    /** The due condition of the claim, for one lane kind ({@code b.lane = 0} or {@code b.lane <> 0}). */
+    private static String due(String lane) {
+        return """
                 SELECT b.id FROM batches b
                 WHERE ((b.status = 'pending' AND b.next_attempt_at <= ?) OR (b.status = 'running' AND b.lease_expires_at <= ?))
+                  AND %s
                   AND b.sync_id <> ALL(?)
-                  AND """ + SyncPauseStore.notPaused("b") + """
+                  AND """.formatted(lane) + SyncPauseStore.notPaused("b") + """
                   AND NOT EXISTS (SELECT 1 FROM batches e
                                   WHERE e.sync_id = b.sync_id AND e.topic = b.topic AND e.kafka_partition = b.kafka_partition
                                     AND e.lane = b.lane AND e.first_offset < b.first_offset AND e.status IN ('pending', 'running'))
-                ORDER BY b.lane <> 0, b.next_attempt_at, b.id
+                ORDER BY b.next_attempt_at, b.id
                 LIMIT ?
-                FOR UPDATE SKIP LOCKED)
+                FOR UPDATE SKIP LOCKED""";
+    }
+
+    /**
+     * Live rows first, then backfill rows up to their own limit (the slots a backfill may hold): a CTE is read only as
+     * far as its reader asks, so the backfill rows are not even looked at (nor locked) when live ones fill the limit.
+     */
+    private static final String SQL =
+            "WITH live AS (" + due("b.lane = 0") + "), backfill AS (" + due("b.lane <> 0") + """
+            ), due AS (SELECT id FROM live UNION ALL SELECT id FROM backfill LIMIT ?)
             UPDATE batches b SET status = 'running', lease_owner = ?, lease_expires_at = ?, epoch = b.epoch + 1,
                                  attempts = b.attempts + 1, updated_at = ?
             FROM due WHERE b.id = due.id
@@ -39,8 +52,11 @@ final class BatchClaims {
 
     private BatchClaims() {}
 
-    /** What to claim: at most {@code limit} batches, none of the syncs in {@code excluded}. */
-    record Request(String owner, int limit, Duration lease, List<String> excluded) {}
+    /**
+     * What to claim: at most {@code limit} batches, of them at most {@code backfillLimit} of backfill lanes, none of
+     * the syncs in {@code excluded}.
+     */
+    record Request(String owner, int limit, int backfillLimit, Duration lease, List<String> excluded) {}
 
     /**
      * The batches that follow {@code done} (completed in the caller's transaction) in its sync and partition and are
@@ -96,13 +112,17 @@ final class BatchClaims {
     static List<ClaimedBatch> claim(Connection c, PreparedStatementCounter counter, Request request, Instant now)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SQL)) {
-            ps.setTimestamp(1, Timestamp.from(now));
-            ps.setTimestamp(2, Timestamp.from(now));
-            ps.setArray(3, c.createArrayOf("text", request.excluded().toArray()));
-            ps.setInt(4, request.limit());
-            ps.setString(5, request.owner());
-            ps.setTimestamp(6, Timestamp.from(now.plus(request.lease())));
-            ps.setTimestamp(7, Timestamp.from(now));
+            int i = 0;
+            for (int limit : new int[] {request.limit(), Math.min(request.limit(), request.backfillLimit())}) {
+                ps.setTimestamp(++i, Timestamp.from(now));
+                ps.setTimestamp(++i, Timestamp.from(now));
+                ps.setArray(++i, c.createArrayOf("text", request.excluded().toArray()));
+                ps.setInt(++i, limit);
+            }
+            ps.setInt(++i, request.limit());
+            ps.setString(++i, request.owner());
+            ps.setTimestamp(++i, Timestamp.from(now.plus(request.lease())));
+            ps.setTimestamp(++i, Timestamp.from(now));
             return read(counter.counted(ps), request.owner());
         }
     }

@@ -238,9 +238,20 @@ public final class QueueStore {
     /** As {@link #claim(String, int, Duration, Instant)}, skipping the syncs in {@code excluded} (their destination is busy). */
     public List<ClaimedBatch> claim(String owner, int limit, Duration lease, Instant now, List<String> excluded)
             throws SQLException {
+        return claim(owner, limit, limit, lease, now, excluded);
+    }
+
+    /**
+     * As {@link #claim(String, int, Duration, Instant, List)}, taking at most {@code backfillLimit} batches of backfill
+     * lanes (live batches first, then backfill ones up to that limit: the slots a backfill may hold).
+     */
+    public List<ClaimedBatch> claim(
+            String owner, int limit, int backfillLimit, Duration lease, Instant now, List<String> excluded)
+            throws SQLException {
         try (WritePermits.Permit permit = gate.enter(WritePermits.Work.NEW);
                 Connection c = dataSource.getConnection()) {
-            return BatchClaims.claim(c, this::counted, new BatchClaims.Request(owner, limit, lease, excluded), now);
+            return BatchClaims.claim(
+                    c, this::counted, new BatchClaims.Request(owner, limit, backfillLimit, lease, excluded), now);
         }
     }
 

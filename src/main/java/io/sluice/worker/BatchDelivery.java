@@ -53,7 +53,7 @@ final class BatchDelivery {
     private final Map<String, RetryPolicy> policies;
     private final Functions functions;
     private final RetryStore retries;
-    private final BatchReader reader;
+    private final LaneReaders reader;
     private final Clock clock;
     private final TakeRates takeRates = new TakeRates();
     private volatile ErasedUsers erased; // null: no privacy deletions to honour
@@ -102,7 +102,7 @@ final class BatchDelivery {
             Map<String, RetryPolicy> policies,
             Functions functions,
             RetryStore retries,
-            BatchReader reader,
+            LaneReaders reader,
             Clock clock) {
         this.syncs = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, Function.identity()));
         this.filters = syncs.stream().collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncFilter::new));

@@ -73,11 +73,18 @@ public final class BatchReader implements AutoCloseable {
         }
     }
 
+    private final KafkaClients clients;
+
     public BatchReader(KafkaClients clients, int size) {
+        this(clients, size, "sluice-worker-reader-");
+    }
+
+    private BatchReader(KafkaClients clients, int size, String clientIdPrefix) {
+        this.clients = clients;
         for (int i = 0; i < size; i++) {
             KafkaConsumer<byte[], byte[]> consumer = clients.consumer(Map.of(
                     ConsumerConfig.CLIENT_ID_CONFIG,
-                    "sluice-worker-reader-" + i,
+                    clientIdPrefix + i,
                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
                     false,
                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
@@ -92,6 +99,14 @@ public final class BatchReader implements AutoCloseable {
                     (int) READ_TIMEOUT.toMillis()));
             slots.add(new Slot(consumer));
         }
+    }
+
+    /**
+     * A separate pool of {@code size} consumers for backfill lanes ({@link LaneReaders}), so a backfill reading old
+     * offsets never takes a consumer positioned at a live partition's head, nor waits for one.
+     */
+    BatchReader backfillPool(int size) {
+        return new BatchReader(clients, size, "sluice-worker-backfill-reader-");
     }
 
     /** The events of the batch that match the filter, in offset order. */

@@ -24,6 +24,11 @@ import java.util.stream.Collectors;
  * that would refuse everything now ({@link Destination#unavailableFor}: open circuit, long Retry-After) is not claimed
  * for at all: its batches wait in the queue unread instead of being read from Kafka only to go to the retry queue
  * unsent.
+ *
+ * <p>Backfill batches (docs/replay.md) may hold at most {@code worker.backfillShare} of a destination's slots
+ * ({@link io.sluice.config.SluiceConfig.WorkerSettings#backfillSlots}); the claim takes due live batches first and
+ * backfill ones only up to the room left, so however long a backfill runs, the rest of the slots stay free for live
+ * batches.
  */
 final class SlotClaims {
     private final QueueStore store;
@@ -70,31 +75,39 @@ final class SlotClaims {
         }
         claiming.incrementAndGet();
         try {
-            Map<String, Integer> heldNow = heldPerDestination();
-            Map<Integer, List<String>> byFreeSlots = new TreeMap<>(Comparator.reverseOrder());
+            Map<String, int[]> heldNow = heldPerDestination();
+            // destinations with the same free slots and the same room for backfill batches share one statement
+            Map<Room, List<String>> byRoom = new TreeMap<>(Room.MOST_FREE_FIRST);
             for (Map.Entry<String, List<String>> d : syncsOfDestination.entrySet()) {
-                int own = settings.concurrency() - heldNow.getOrDefault(d.getKey(), 0);
+                int[] heldThere = heldNow.getOrDefault(d.getKey(), new int[2]);
+                int own = settings.concurrency() - heldThere[0];
                 if (own <= 0 || !available(d.getKey())) continue;
-                byFreeSlots.computeIfAbsent(own, n -> new ArrayList<>()).addAll(d.getValue());
+                int backfill = Math.max(0, Math.min(own, settings.backfillSlots() - heldThere[1]));
+                byRoom.computeIfAbsent(new Room(own, backfill), n -> new ArrayList<>())
+                        .addAll(d.getValue());
             }
             int total = 0;
-            boolean filled = byFreeSlots.isEmpty(); // nothing could be claimed now: claim again once a slot frees
-            for (Map.Entry<Integer, List<String>> group : byFreeSlots.entrySet()) {
-                int limit = Math.min(free - total, group.getKey());
+            boolean filled = byRoom.isEmpty(); // nothing could be claimed now: claim again once a slot frees
+            for (Map.Entry<Room, List<String>> group : byRoom.entrySet()) {
+                int limit = Math.min(free - total, group.getKey().free());
                 if (limit <= 0) {
                     filled = true;
                     break;
                 }
                 List<String> others = new ArrayList<>(destinationOfSync.keySet());
                 others.removeAll(group.getValue());
-                List<ClaimedBatch> claimed =
-                        store.claim(owner, limit, settings.leaseDuration(), clock.instant(), others);
+                List<ClaimedBatch> claimed = store.claim(
+                        owner, limit, group.getKey().backfill(), settings.leaseDuration(), clock.instant(), others);
                 for (ClaimedBatch batch : claimed) {
                     held.hold(batch);
                     dispatch.accept(batch);
                 }
                 total += claimed.size();
                 if (claimed.size() >= limit) filled = true;
+                long backfills = claimed.stream().filter(ClaimedBatch::backfill).count();
+                // the backfill's room was the limit: its further due batches wait for a freed slot, not for a poll
+                if (group.getKey().backfill() < limit
+                        && backfills >= group.getKey().backfill()) filled = true;
             }
             moreDue = filled;
             return total;
@@ -124,12 +137,23 @@ final class SlotClaims {
         return claiming.get() > 0;
     }
 
-    private Map<String, Integer> heldPerDestination() {
-        Map<String, Integer> perDestination = new HashMap<>();
+    /** Per destination: the claims held, and of them those of backfill lanes. */
+    private Map<String, int[]> heldPerDestination() {
+        Map<String, int[]> perDestination = new HashMap<>();
         for (ClaimedBatch batch : held.snapshot()) {
             String destination = destinationOfSync.get(batch.syncId());
-            if (destination != null) perDestination.merge(destination, 1, Integer::sum);
+            if (destination == null) continue;
+            int[] counts = perDestination.computeIfAbsent(destination, d -> new int[2]);
+            counts[0]++;
+            if (batch.backfill()) counts[1]++;
         }
         return perDestination;
+    }
+
+    /** A destination's free slots, and how many of them backfill batches may take now. */
+    private record Room(int free, int backfill) {
+        static final Comparator<Room> MOST_FREE_FIRST = Comparator.comparingInt(Room::free)
+                .reversed()
+                .thenComparing(Comparator.comparingInt(Room::backfill).reversed());
     }
 }

@@ -39,7 +39,7 @@ public final class Worker implements Service {
     private final WorkerStores stores;
     private final WorkerSettings settings;
     private final Duration deadLetterRetention;
-    private final BatchReader reader;
+    private final LaneReaders reader;
     private final Clock clock;
     private final String owner;
     private final WorkerMetrics metrics;
@@ -82,14 +82,14 @@ public final class Worker implements Service {
         this.stores = stores;
         this.deadLetterRetention = config.deadLetterRetention();
         this.settings = config.worker();
-        this.reader = reader;
+        this.reader = new LaneReaders(reader, config.worker().backfillSlots());
         this.clock = clock;
         this.owner = owner;
         Map<String, RetryPolicy> policies = config.destinations().stream()
                 .collect(Collectors.toUnmodifiableMap(DestinationSettings::id, d -> RetryPolicies.of(d, settings)));
         this.metrics = new WorkerMetrics(registry, inFlight, new DeliveryTallies(store));
-        this.delivery =
-                new BatchDelivery(config.syncs(), destinations, policies, functions, stores.retries(), reader, clock);
+        this.delivery = new BatchDelivery(
+                config.syncs(), destinations, policies, functions, stores.retries(), this.reader, clock);
         this.destinationOfSync = config.syncs().stream()
                 .collect(Collectors.toUnmodifiableMap(SyncSettings::id, SyncSettings::destination));
         destinations.forEach((id, d) -> runsAllowed.put(id, d.deliversRuns()));
