@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,12 +28,25 @@ import java.util.concurrent.atomic.AtomicLong;
 final class FunctionsRun {
     record Options(int rate, Duration phase, Duration warmup, int users, int concurrency, String command) {}
 
-    record Phase(String label, long plainEvents, long p50Micros, long p99Micros, long enrichedEvents, long calls) {}
+    record Phase(
+            String label,
+            long plainEvents,
+            long p50Micros,
+            long p99Micros,
+            long enrichedEvents,
+            long calls,
+            QueueDatabase.Counts queue,
+            long offered) {}
 
     private static final int EVENTS_PER_REQUEST = 100;
+    /** Requests in flight at most: a loaded collector slows the load instead of piling up requests without bound. */
+    private static final int MAX_IN_FLIGHT = 64;
+
     private final Options o;
     private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong offered = new AtomicLong();
     private final AtomicLong failedRequests = new AtomicLong();
+    private final AtomicLong late = new AtomicLong();
 
     FunctionsRun(Options options) {
         this.o = options;
@@ -48,6 +62,7 @@ final class FunctionsRun {
                 Sluice sluice = Sluice.standalone(new ConfigLoader(Map.of())
                         .loadYaml(yaml(dir.resolve("data"), plain.url(), enriched.url(), service.port())))) {
             sluice.start();
+            QueueDatabase queue = new QueueDatabase(sluice.jdbcUrl());
             AtomicBoolean running = new AtomicBoolean(true);
             Thread load = Thread.ofPlatform().name("bench-load").start(() -> load(sluice.collectorUrl(), running));
             System.out.printf(
@@ -59,6 +74,8 @@ final class FunctionsRun {
                 plain.swapLatency();
                 long enrichedBefore = enriched.acceptedEvents();
                 long callsBefore = service.calls();
+                long offeredBefore = offered.get();
+                QueueDatabase.Counts queueBefore = queue.counts();
                 Thread.sleep(o.phase());
                 LatencyHistogram h = plain.swapLatency();
                 Phase p = new Phase(
@@ -67,16 +84,22 @@ final class FunctionsRun {
                         h.percentile(50),
                         h.percentile(99),
                         enriched.acceptedEvents() - enrichedBefore,
-                        service.calls() - callsBefore);
+                        service.calls() - callsBefore,
+                        queue.counts().minus(queueBefore),
+                        offered.get() - offeredBefore);
                 phases.add(p);
                 System.out.printf(
-                        "%-28s plain p50 %6d ms, p99 %6d ms (%,d events); enriched %,d events, %,d calls%n",
+                        "%-28s plain p50 %6d ms, p99 %6d ms (%,d events); enriched %,d events, %,d calls;"
+                                + " queue db %,d transactions, %,d batch rows inserted, %,d updated%n",
                         p.label(),
                         p.p50Micros() / 1000,
                         p.p99Micros() / 1000,
                         p.plainEvents(),
                         p.enrichedEvents(),
-                        p.calls());
+                        p.calls(),
+                        p.queue().transactions(),
+                        p.queue().batchInserts(),
+                        p.queue().batchUpdates());
             }
             running.set(false);
             load.join();
@@ -88,10 +111,15 @@ final class FunctionsRun {
         }
     }
 
-    /** Open-loop: a request of EVENTS_PER_REQUEST events is due every EVENTS_PER_REQUEST / rate seconds. */
+    /**
+     * Open-loop: a request of EVENTS_PER_REQUEST events is due every EVENTS_PER_REQUEST / rate seconds, sent
+     * asynchronously (at most MAX_IN_FLIGHT at once; a request that finds them all busy waits and counts as late), so
+     * one slow answer does not hold the schedule.
+     */
     private void load(String collectorUrl, AtomicBoolean running) {
         HttpClient client =
                 HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
         String auth = "Basic " + Base64.getEncoder().encodeToString("wk_bench:".getBytes());
         long interval = 1_000_000_000L * EVENTS_PER_REQUEST / o.rate();
         long next = System.nanoTime();
@@ -113,13 +141,20 @@ final class FunctionsRun {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body.append("]}").toString()))
                     .build();
-            try {
-                HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
-                if (response.statusCode() == 200) sent.addAndGet(EVENTS_PER_REQUEST);
-                else failedRequests.incrementAndGet();
-            } catch (Exception e) {
-                failedRequests.incrementAndGet();
+            if (!inFlight.tryAcquire()) {
+                late.incrementAndGet();
+                try {
+                    inFlight.acquire();
+                } catch (InterruptedException e) {
+                    return;
+                }
             }
+            offered.addAndGet(EVENTS_PER_REQUEST);
+            client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, error) -> {
+                inFlight.release();
+                if (error == null && response.statusCode() == 200) sent.addAndGet(EVENTS_PER_REQUEST);
+                else failedRequests.incrementAndGet();
+            });
             next += interval;
             long wait = next - System.nanoTime();
             if (wait > 0) {
@@ -130,6 +165,7 @@ final class FunctionsRun {
                 }
             }
         }
+        inFlight.acquireUninterruptibly(MAX_IN_FLIGHT); // every answer in before the count is final
     }
 
     private String report(List<Phase> phases, BenchReceiver plain, BenchReceiver enriched, String started) {
@@ -139,25 +175,42 @@ final class FunctionsRun {
                 .append("` (started ")
                 .append(started)
                 .append(")\n\n");
-        out.append("Load %,d events/s (%d per request, %d users), %,d events accepted, %d failed requests; fetch"
-                        .formatted(o.rate(), EVENTS_PER_REQUEST, o.users(), sent.get(), failedRequests.get())
-                + " concurrency %d; phases of %ds.%n%n"
-                        .formatted(o.concurrency(), o.phase().toSeconds()));
-        out.append(
-                "| enrichment service | plain sync p50 | p99 | p99 vs healthy | events | enriched events | calls |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        out.append(("Load %,d events/s (%d per request, %d users), %,d events accepted, %d failed requests, %d"
+                        + " requests sent late (all %d in flight); fetch concurrency %d; phases of %ds.%n%n")
+                .formatted(
+                        o.rate(),
+                        EVENTS_PER_REQUEST,
+                        o.users(),
+                        sent.get(),
+                        failedRequests.get(),
+                        late.get(),
+                        MAX_IN_FLIGHT,
+                        o.concurrency(),
+                        o.phase().toSeconds()));
+        out.append("| enrichment service | offered events/s | plain sync p50 | p99 | p99 vs healthy | plain events"
+                + " | enriched events | calls | queue-db transactions | per 10k events offered | batch rows inserted"
+                + " | batch rows updated |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         long base = Math.max(1, phases.getFirst().p99Micros());
         for (Phase p : phases) {
-            out.append("| %s | %d ms | %d ms | %+.0f %% | %,d | %,d | %,d |%n"
+            out.append("| %s | %,.0f | %d ms | %d ms | %+.0f %% | %,d | %,d | %,d | %,d | %.1f | %,d | %,d |%n"
                     .formatted(
                             p.label(),
+                            p.offered() / (double) Math.max(1, o.phase().toSeconds()),
                             p.p50Micros() / 1000,
                             p.p99Micros() / 1000,
                             100.0 * (p.p99Micros() - base) / base,
                             p.plainEvents(),
                             p.enrichedEvents(),
-                            p.calls()));
+                            p.calls(),
+                            p.queue().transactions(),
+                            10_000.0 * p.queue().transactions() / Math.max(1, p.offered()),
+                            p.queue().batchInserts(),
+                            p.queue().batchUpdates()));
         }
+        out.append("\nQueue-database figures are the server's own statistics over the phase (pg_stat_database"
+                + " xact_commit + xact_rollback of the queue database, pg_stat_user_tables of `batches`), both syncs"
+                + " together; the bench's two reads per phase are included.\n");
         out.append(("%nPlain receiver: %,d events, %,d redelivered; enriched receiver: %,d events (of %,d sent),"
                         + " %,d redelivered, %d per-user order violations.%n")
                 .formatted(
