@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -26,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * enriched receiver's events, redeliveries and per-user order are counted.
  */
 final class FunctionsRun {
-    record Options(int rate, Duration phase, Duration warmup, int users, int concurrency, String command) {}
+    record Options(
+            int rate, Duration phase, Duration warmup, int users, int concurrency, Duration catchUp, String command) {}
 
     record Phase(
             String label,
@@ -39,8 +39,8 @@ final class FunctionsRun {
             long offered) {}
 
     private static final int EVENTS_PER_REQUEST = 100;
-    /** Requests in flight at most: a loaded collector slows the load instead of piling up requests without bound. */
-    private static final int MAX_IN_FLIGHT = 64;
+    /** Senders, each one request at a time: at most this many requests in flight, each user's in its order. */
+    private static final int LANES = 16;
 
     private final Options o;
     private final AtomicLong sent = new AtomicLong();
@@ -103,32 +103,66 @@ final class FunctionsRun {
             }
             running.set(false);
             load.join();
-            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-            while (enriched.acceptedEvents() < sent.get() && System.nanoTime() < deadline) Thread.sleep(100);
-            return report(phases, plain, enriched, started);
+            long stopped = System.nanoTime();
+            long deadline = stopped + o.catchUp().toNanos();
+            while ((enriched.acceptedEvents() < sent.get() || plain.acceptedEvents() < sent.get())
+                    && System.nanoTime() < deadline) Thread.sleep(100);
+            String catchUp = enriched.acceptedEvents() < sent.get() || plain.acceptedEvents() < sent.get()
+                    ? "not caught up within %ds after the load stopped"
+                            .formatted(o.catchUp().toSeconds())
+                    : "caught up %.0f s after the load stopped".formatted((System.nanoTime() - stopped) / 1e9);
+            return report(phases, plain, enriched, started, catchUp, queue.deadLetters());
         } finally {
             BenchRun.deleteRecursively(dir);
         }
     }
 
     /**
-     * Open-loop: a request of EVENTS_PER_REQUEST events is due every EVENTS_PER_REQUEST / rate seconds, sent
-     * asynchronously (at most MAX_IN_FLIGHT at once; a request that finds them all busy waits and counts as late), so
-     * one slow answer does not hold the schedule.
+     * Open-loop in {@link #LANES} lanes: lane i sends the events of the users u with u % LANES == i, one request at a
+     * time (so each user's events reach the collector in their order), a request due every LANES * EVENTS_PER_REQUEST
+     * / rate seconds; a request that comes due while the lane's previous one is still out is sent when that one is
+     * answered and counts as late.
      */
     private void load(String collectorUrl, AtomicBoolean running) {
+        List<Thread> lanes = new ArrayList<>();
+        for (int lane = 0; lane < LANES; lane++) {
+            int mine = lane;
+            lanes.add(Thread.ofVirtual().name("bench-load-" + lane).start(() -> lane(collectorUrl, running, mine)));
+        }
+        for (Thread lane : lanes) {
+            try {
+                lane.join();
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void lane(String collectorUrl, AtomicBoolean running, int lane) {
         HttpClient client =
                 HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
         String auth = "Basic " + Base64.getEncoder().encodeToString("wk_bench:".getBytes());
-        long interval = 1_000_000_000L * EVENTS_PER_REQUEST / o.rate();
-        long next = System.nanoTime();
+        long interval = 1_000_000_000L * EVENTS_PER_REQUEST * LANES / o.rate();
+        long next = System.nanoTime() + interval * lane / LANES;
         long[] seq = new long[o.users()];
-        int user = 0;
+        int user = lane;
         while (running.get()) {
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                try {
+                    Thread.sleep(Duration.ofNanos(wait));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            } else if (wait < -interval / 2) {
+                late.incrementAndGet();
+            }
+            next += interval;
             StringBuilder body = new StringBuilder(EVENTS_PER_REQUEST * 200).append("{\"batch\":[");
             for (int i = 0; i < EVENTS_PER_REQUEST; i++) {
-                int u = user++ % o.users();
+                int u = user % o.users();
+                user += LANES;
+                if (user >= o.users()) user = lane;
                 body.append(i == 0 ? "" : ",")
                         .append("{\"type\":\"track\",\"event\":\"Product Viewed\",\"userId\":\"user-")
                         .append(u)
@@ -141,34 +175,26 @@ final class FunctionsRun {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body.append("]}").toString()))
                     .build();
-            if (!inFlight.tryAcquire()) {
-                late.incrementAndGet();
-                try {
-                    inFlight.acquire();
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
             offered.addAndGet(EVENTS_PER_REQUEST);
-            client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, error) -> {
-                inFlight.release();
-                if (error == null && response.statusCode() == 200) sent.addAndGet(EVENTS_PER_REQUEST);
+            try {
+                HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
+                if (response.statusCode() == 200) sent.addAndGet(EVENTS_PER_REQUEST);
                 else failedRequests.incrementAndGet();
-            });
-            next += interval;
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-                try {
-                    Thread.sleep(Duration.ofNanos(wait));
-                } catch (InterruptedException e) {
-                    return;
-                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                failedRequests.incrementAndGet();
             }
         }
-        inFlight.acquireUninterruptibly(MAX_IN_FLIGHT); // every answer in before the count is final
     }
 
-    private String report(List<Phase> phases, BenchReceiver plain, BenchReceiver enriched, String started) {
+    private String report(
+            List<Phase> phases,
+            BenchReceiver plain,
+            BenchReceiver enriched,
+            String started,
+            String catchUp,
+            Map<String, Long> deadLetters) {
         StringBuilder out = new StringBuilder();
         out.append("`")
                 .append(o.command())
@@ -176,7 +202,8 @@ final class FunctionsRun {
                 .append(started)
                 .append(")\n\n");
         out.append(("Load %,d events/s (%d per request, %d users), %,d events accepted, %d failed requests, %d"
-                        + " requests sent late (all %d in flight); fetch concurrency %d; phases of %ds.%n%n")
+                        + " requests sent late (of %d lanes, one request each at a time); fetch concurrency %d;"
+                        + " phases of %ds.%n%n")
                 .formatted(
                         o.rate(),
                         EVENTS_PER_REQUEST,
@@ -184,7 +211,7 @@ final class FunctionsRun {
                         sent.get(),
                         failedRequests.get(),
                         late.get(),
-                        MAX_IN_FLIGHT,
+                        LANES,
                         o.concurrency(),
                         o.phase().toSeconds()));
         out.append("| enrichment service | offered events/s | plain sync p50 | p99 | p99 vs healthy | plain events"
@@ -211,15 +238,19 @@ final class FunctionsRun {
         out.append("\nQueue-database figures are the server's own statistics over the phase (pg_stat_database"
                 + " xact_commit + xact_rollback of the queue database, pg_stat_user_tables of `batches`), both syncs"
                 + " together; the bench's two reads per phase are included.\n");
-        out.append(("%nPlain receiver: %,d events, %,d redelivered; enriched receiver: %,d events (of %,d sent),"
-                        + " %,d redelivered, %d per-user order violations.%n")
+        out.append(("%nPlain receiver: %,d events, %,d redelivered, %d per-user order violations; enriched receiver:"
+                        + " %,d events (of %,d sent), %,d redelivered, %d per-user order violations; %s; dead letters"
+                        + " by sync: %s.%n")
                 .formatted(
                         plain.acceptedEvents(),
                         plain.redeliveries(),
+                        plain.orderViolations(),
                         enriched.acceptedEvents(),
                         sent.get(),
                         enriched.redeliveries(),
-                        enriched.orderViolations()));
+                        enriched.orderViolations(),
+                        catchUp,
+                        deadLetters.isEmpty() ? "none" : deadLetters));
         return out.toString();
     }
 

@@ -5,6 +5,8 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The queue database's own statistics for {@code bench functions}: transactions (pg_stat_database) and batch rows
@@ -25,6 +27,17 @@ final class QueueDatabase {
 
     QueueDatabase(String url) {
         this.url = url;
+    }
+
+    /** Dead letters per sync (all kinds: function failures and deliveries given up). */
+    Map<String, Long> deadLetters() throws SQLException {
+        Map<String, Long> bySync = new TreeMap<>();
+        try (Connection c = DriverManager.getConnection(url, "sluice", "");
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT sync_id, count(*) FROM dead_letters GROUP BY sync_id")) {
+            while (rs.next()) bySync.put(rs.getString(1), rs.getLong(2));
+        }
+        return bySync;
     }
 
     Counts counts() throws SQLException {

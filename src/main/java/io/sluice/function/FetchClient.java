@@ -43,7 +43,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * when the pause ends, so the batch given up for it comes back then ({@link DependencyFailure#notBefore}). Calls block on virtual threads, never on the
  * JavaScript context's thread.
  */
-final class FetchClient implements AutoCloseable {
+final class FetchClient implements FetchCalls, AutoCloseable {
     private static final Set<String> FORBIDDEN_HEADERS =
             Set.of("host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer");
 
@@ -148,7 +148,8 @@ final class FetchClient implements AutoCloseable {
     }
 
     /** Performs one call, blocking the calling (virtual) thread; never throws. */
-    Outcome call(Request request, long deadlineNanos) {
+    @Override
+    public Outcome call(Request request, long deadlineNanos) {
         long begun = System.nanoTime();
         URI url;
         try {

@@ -29,7 +29,7 @@ final class FetchSession {
     /** A call's outcome, for the context's thread. */
     record Completion(int id, FetchClient.Outcome outcome) {}
 
-    private final FetchClient client;
+    private final FetchCalls client;
     private final long deadlineNanos;
     private final Duration batchTimeout;
     private final BlockingQueue<Completion> completions = new LinkedBlockingQueue<>();
@@ -38,8 +38,8 @@ final class FetchSession {
     private DeliveryException dependencyFailure;
     private Instant resumeAt;
 
-    /** @param client null: fetch is disabled for the sync */
-    FetchSession(FetchClient client, Duration batchTimeout) {
+    /** @param client where the calls go (the sync's client, or a trial's mock responses); null: fetch is disabled */
+    FetchSession(FetchCalls client, Duration batchTimeout) {
         this.client = client;
         this.batchTimeout = batchTimeout;
         this.deadlineNanos = System.nanoTime() + batchTimeout.toNanos();
