@@ -82,7 +82,12 @@ public final class MockResponses implements FetchCalls {
         try {
             tree = new ObjectMapper(new YAMLFactory()).readTree(file.toFile()); // YAML reads JSON too
         } catch (JsonProcessingException e) {
-            throw new BadMockFile(name + " is not valid JSON or YAML: " + e.getOriginalMessage()
+            String what = String.valueOf(e.getOriginalMessage())
+                    .lines()
+                    .findFirst()
+                    .orElse("")
+                    .strip();
+            throw new BadMockFile(name + " is not valid JSON or YAML: " + what
                     + (e.getLocation() == null
                             ? ""
                             : " (line " + e.getLocation().getLineNr() + ")"));

@@ -12,6 +12,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,25 +75,29 @@ class FunctionTestFetchCliTest {
                     settings: {base: "%s"}
                     fetch: {allowHosts: [%s], timeout: %s}
                   - {id: plain, source: web, destination: hooks, function: enrich.js, settings: {base: "%s"}}
-                functions: {timeout: 2s}
+                functions: {timeout: 30s}
                 """.formatted(base, allowHosts, timeout, base));
         return file;
     }
 
+    /** Runs the trial; without --config, with a generous functions.timeout (a cold sandbox on a loaded machine). */
     private Cli test(String... options) {
-        String[] args = new String[options.length + 4];
-        args[0] = "function";
-        args[1] = "test";
-        System.arraycopy(options, 0, args, 2, options.length);
-        args[args.length - 2] = dir.resolve("enrich.js").toString();
-        args[args.length - 1] = dir.resolve("event.json").toString();
-        return sluice(args);
+        boolean configured = List.of(options).contains("--config");
+        if (!configured)
+            write(dir.resolve("plain.yaml"), "sources: [{id: web, writeKey: wk_1}]\nfunctions: {timeout: 30s}\n");
+        List<String> args = new ArrayList<>(List.of("function", "test"));
+        if (!configured)
+            args.addAll(List.of("--config", dir.resolve("plain.yaml").toString()));
+        args.addAll(List.of(options));
+        args.add(dir.resolve("enrich.js").toString());
+        args.add(dir.resolve("event.json").toString());
+        return sluice(args.toArray(String[]::new));
     }
 
     @Test
     void liveCallsGoToTheSyncsAllowedServiceUnderItsLimits() throws Exception {
         try (EnrichmentServer service = new EnrichmentServer()) {
-            Path config = config(service.url(""), "\"127.0.0.1:" + service.port() + "\"", "500ms");
+            Path config = config(service.url(""), "\"127.0.0.1:" + service.port() + "\"", "2s");
 
             Cli ok = test("--config", config.toString(), "--sync", "enriched", "--json");
             assertThat(ok.exit()).as(ok.out() + ok.err()).isZero();
@@ -104,13 +110,14 @@ class FunctionTestFetchCliTest {
                     .isEqualTo("tier-u1");
             assertThat(service.calls("/users/u1")).isEqualTo(1);
 
-            // the sync's fetch.timeout (500 ms) applies: a slow service is a failing dependency, not the event's
-            service.slowness(Duration.ofSeconds(3));
+            // the sync's fetch.timeout (2 s) applies: a slow service is a failing dependency, not the event's
+            service.slowness(Duration.ofSeconds(6));
             service.mode(EnrichmentServer.Mode.SLOW);
             Cli slow = test("--config", config.toString(), "--sync", "enriched");
             assertThat(slow.exit()).isEqualTo(1);
             assertThat(slow.out())
-                    .contains("timed out")
+                    .contains("http://127.0.0.1:" + service.port() + "/users/u1")
+                    .containsIgnoringCase("timeout")
                     .contains("in the pipeline the batch would wait and be retried");
 
             // a sync without fetch settings may not call out at all

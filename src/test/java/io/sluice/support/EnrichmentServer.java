@@ -79,6 +79,14 @@ public final class EnrichmentServer implements AutoCloseable {
         this.slowness = perCall;
     }
 
+    private final AtomicInteger throttleLeft = new AtomicInteger();
+
+    /** The next {@code calls} calls are answered 429 with Retry-After {@code seconds}, whatever the mode. */
+    public void throttleFirst(int calls, int seconds) {
+        this.retryAfterSeconds = seconds;
+        throttleLeft.set(calls);
+    }
+
     /** The Retry-After (seconds) of a throttling answer. */
     public void retryAfter(int seconds) {
         this.retryAfterSeconds = seconds;
@@ -128,7 +136,8 @@ public final class EnrichmentServer implements AutoCloseable {
             callsByPath.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
             lastAuthorization = exchange.getRequestHeaders().getFirst("Authorization");
             exchange.getRequestBody().readAllBytes();
-            switch (mode) {
+            Mode acting = throttleLeft.getAndDecrement() > 0 ? Mode.THROTTLING : mode;
+            switch (acting) {
                 case SLOW -> {
                     try {
                         Thread.sleep(slowness); // wall clock: the service under test is slow
