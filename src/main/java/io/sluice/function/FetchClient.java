@@ -201,13 +201,8 @@ final class FetchClient implements FetchCalls, AutoCloseable {
 
     /** Sends the call within the sync's concurrency, unless its host asked to wait. */
     private Outcome send(Request request, URI url, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
-        Instant paused = pausedUntil.get(entry.text());
-        if (paused != null && clock.instant().isBefore(paused)) {
-            // never sent (no attempt used): the batch comes back when the host may be called again
-            String message = describe(url) + ": the service asked to wait until " + paused + " (Retry-After)";
-            metrics.call(entry.text(), FetchMetrics.Outcome.FAILED, System.nanoTime() - begun);
-            return new Failed(message, DeliveryException.of(FailureClass.NOT_SENT, message, null), paused);
-        }
+        Outcome notSent = pausedOutcome(url, entry, begun);
+        if (notSent != null) return notSent;
         long wait = deadlineNanos - System.nanoTime();
         try {
             if (wait <= 0 || !slots.tryAcquire(wait, TimeUnit.NANOSECONDS))
@@ -223,10 +218,22 @@ final class FetchClient implements FetchCalls, AutoCloseable {
             return failed(entry.text(), FailureClass.UNRESPONSIVE, "interrupted", begun);
         }
         try {
-            return exchange(request, url, entry, deadlineNanos, begun);
+            // a call that waited for its slot may have waited into a pause that an earlier call's answer began
+            Outcome paused = pausedOutcome(url, entry, begun);
+            return paused != null ? paused : exchange(request, url, entry, deadlineNanos, begun);
         } finally {
             slots.release();
         }
+    }
+
+    /** Null, or the outcome of a call not sent because its host asked to wait (Retry-After) until later. */
+    private Outcome pausedOutcome(URI url, HostAllowlist.Entry entry, long begun) {
+        Instant paused = pausedUntil.get(entry.text());
+        if (paused == null || !clock.instant().isBefore(paused)) return null;
+        // never sent (no attempt used): the batch comes back when the host may be called again
+        String message = describe(url) + ": the service asked to wait until " + paused + " (Retry-After)";
+        metrics.call(entry.text(), FetchMetrics.Outcome.FAILED, System.nanoTime() - begun);
+        return new Failed(message, DeliveryException.of(FailureClass.NOT_SENT, message, null), paused);
     }
 
     private Outcome exchange(Request request, URI first, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
