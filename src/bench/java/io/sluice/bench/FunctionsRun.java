@@ -25,14 +25,28 @@ import java.util.concurrent.atomic.AtomicLong;
  * enriched receiver's events, redeliveries and per-user order are counted.
  */
 final class FunctionsRun {
-    record Options(int rate, Duration phase, Duration warmup, int users, int concurrency, String command) {}
+    record Options(
+            int rate, Duration phase, Duration warmup, int users, int concurrency, Duration catchUp, String command) {}
 
-    record Phase(String label, long plainEvents, long p50Micros, long p99Micros, long enrichedEvents, long calls) {}
+    record Phase(
+            String label,
+            long plainEvents,
+            long p50Micros,
+            long p99Micros,
+            long enrichedEvents,
+            long calls,
+            QueueDatabase.Counts queue,
+            long offered) {}
 
     private static final int EVENTS_PER_REQUEST = 100;
+    /** Senders, each one request at a time: at most this many requests in flight, each user's in its order. */
+    private static final int LANES = 16;
+
     private final Options o;
     private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong offered = new AtomicLong();
     private final AtomicLong failedRequests = new AtomicLong();
+    private final AtomicLong late = new AtomicLong();
 
     FunctionsRun(Options options) {
         this.o = options;
@@ -48,6 +62,7 @@ final class FunctionsRun {
                 Sluice sluice = Sluice.standalone(new ConfigLoader(Map.of())
                         .loadYaml(yaml(dir.resolve("data"), plain.url(), enriched.url(), service.port())))) {
             sluice.start();
+            QueueDatabase queue = new QueueDatabase(sluice.jdbcUrl());
             AtomicBoolean running = new AtomicBoolean(true);
             Thread load = Thread.ofPlatform().name("bench-load").start(() -> load(sluice.collectorUrl(), running));
             System.out.printf(
@@ -59,6 +74,8 @@ final class FunctionsRun {
                 plain.swapLatency();
                 long enrichedBefore = enriched.acceptedEvents();
                 long callsBefore = service.calls();
+                long offeredBefore = offered.get();
+                QueueDatabase.Counts queueBefore = queue.counts();
                 Thread.sleep(o.phase());
                 LatencyHistogram h = plain.swapLatency();
                 Phase p = new Phase(
@@ -67,40 +84,85 @@ final class FunctionsRun {
                         h.percentile(50),
                         h.percentile(99),
                         enriched.acceptedEvents() - enrichedBefore,
-                        service.calls() - callsBefore);
+                        service.calls() - callsBefore,
+                        queue.counts().minus(queueBefore),
+                        offered.get() - offeredBefore);
                 phases.add(p);
                 System.out.printf(
-                        "%-28s plain p50 %6d ms, p99 %6d ms (%,d events); enriched %,d events, %,d calls%n",
+                        "%-28s plain p50 %6d ms, p99 %6d ms (%,d events); enriched %,d events, %,d calls;"
+                                + " queue db %,d transactions, %,d batch rows inserted, %,d updated%n",
                         p.label(),
                         p.p50Micros() / 1000,
                         p.p99Micros() / 1000,
                         p.plainEvents(),
                         p.enrichedEvents(),
-                        p.calls());
+                        p.calls(),
+                        p.queue().transactions(),
+                        p.queue().batchInserts(),
+                        p.queue().batchUpdates());
             }
             running.set(false);
             load.join();
-            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-            while (enriched.acceptedEvents() < sent.get() && System.nanoTime() < deadline) Thread.sleep(100);
-            return report(phases, plain, enriched, started);
+            long stopped = System.nanoTime();
+            long deadline = stopped + o.catchUp().toNanos();
+            while ((enriched.acceptedEvents() < sent.get() || plain.acceptedEvents() < sent.get())
+                    && System.nanoTime() < deadline) Thread.sleep(100);
+            String catchUp = enriched.acceptedEvents() < sent.get() || plain.acceptedEvents() < sent.get()
+                    ? "not caught up within %ds after the load stopped"
+                            .formatted(o.catchUp().toSeconds())
+                    : "caught up %.0f s after the load stopped".formatted((System.nanoTime() - stopped) / 1e9);
+            return report(phases, plain, enriched, started, catchUp, queue.deadLetters());
         } finally {
             BenchRun.deleteRecursively(dir);
         }
     }
 
-    /** Open-loop: a request of EVENTS_PER_REQUEST events is due every EVENTS_PER_REQUEST / rate seconds. */
+    /**
+     * Open-loop in {@link #LANES} lanes: lane i sends the events of the users u with u % LANES == i, one request at a
+     * time (so each user's events reach the collector in their order), a request due every LANES * EVENTS_PER_REQUEST
+     * / rate seconds; a request that comes due while the lane's previous one is still out is sent when that one is
+     * answered and counts as late.
+     */
     private void load(String collectorUrl, AtomicBoolean running) {
+        List<Thread> lanes = new ArrayList<>();
+        for (int lane = 0; lane < LANES; lane++) {
+            int mine = lane;
+            lanes.add(Thread.ofVirtual().name("bench-load-" + lane).start(() -> lane(collectorUrl, running, mine)));
+        }
+        for (Thread lane : lanes) {
+            try {
+                lane.join();
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void lane(String collectorUrl, AtomicBoolean running, int lane) {
         HttpClient client =
                 HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         String auth = "Basic " + Base64.getEncoder().encodeToString("wk_bench:".getBytes());
-        long interval = 1_000_000_000L * EVENTS_PER_REQUEST / o.rate();
-        long next = System.nanoTime();
+        long interval = 1_000_000_000L * EVENTS_PER_REQUEST * LANES / o.rate();
+        long next = System.nanoTime() + interval * lane / LANES;
         long[] seq = new long[o.users()];
-        int user = 0;
+        int user = lane;
         while (running.get()) {
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                try {
+                    Thread.sleep(Duration.ofNanos(wait));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            } else if (wait < -interval / 2) {
+                late.incrementAndGet();
+            }
+            next += interval;
             StringBuilder body = new StringBuilder(EVENTS_PER_REQUEST * 200).append("{\"batch\":[");
             for (int i = 0; i < EVENTS_PER_REQUEST; i++) {
-                int u = user++ % o.users();
+                int u = user % o.users();
+                user += LANES;
+                if (user >= o.users()) user = lane;
                 body.append(i == 0 ? "" : ",")
                         .append("{\"type\":\"track\",\"event\":\"Product Viewed\",\"userId\":\"user-")
                         .append(u)
@@ -113,60 +175,82 @@ final class FunctionsRun {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body.append("]}").toString()))
                     .build();
+            offered.addAndGet(EVENTS_PER_REQUEST);
             try {
                 HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
                 if (response.statusCode() == 200) sent.addAndGet(EVENTS_PER_REQUEST);
                 else failedRequests.incrementAndGet();
+            } catch (InterruptedException e) {
+                return;
             } catch (Exception e) {
                 failedRequests.incrementAndGet();
-            }
-            next += interval;
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-                try {
-                    Thread.sleep(Duration.ofNanos(wait));
-                } catch (InterruptedException e) {
-                    return;
-                }
             }
         }
     }
 
-    private String report(List<Phase> phases, BenchReceiver plain, BenchReceiver enriched, String started) {
+    private String report(
+            List<Phase> phases,
+            BenchReceiver plain,
+            BenchReceiver enriched,
+            String started,
+            String catchUp,
+            Map<String, Long> deadLetters) {
         StringBuilder out = new StringBuilder();
         out.append("`")
                 .append(o.command())
                 .append("` (started ")
                 .append(started)
                 .append(")\n\n");
-        out.append("Load %,d events/s (%d per request, %d users), %,d events accepted, %d failed requests; fetch"
-                        .formatted(o.rate(), EVENTS_PER_REQUEST, o.users(), sent.get(), failedRequests.get())
-                + " concurrency %d; phases of %ds.%n%n"
-                        .formatted(o.concurrency(), o.phase().toSeconds()));
-        out.append(
-                "| enrichment service | plain sync p50 | p99 | p99 vs healthy | events | enriched events | calls |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        out.append(("Load %,d events/s (%d per request, %d users), %,d events accepted, %d failed requests, %d"
+                        + " requests sent late (of %d lanes, one request each at a time); fetch concurrency %d;"
+                        + " phases of %ds.%n%n")
+                .formatted(
+                        o.rate(),
+                        EVENTS_PER_REQUEST,
+                        o.users(),
+                        sent.get(),
+                        failedRequests.get(),
+                        late.get(),
+                        LANES,
+                        o.concurrency(),
+                        o.phase().toSeconds()));
+        out.append("| enrichment service | offered events/s | plain sync p50 | p99 | p99 vs healthy | plain events"
+                + " | enriched events | calls | queue-db transactions | per 10k events offered | batch rows inserted"
+                + " | batch rows updated |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         long base = Math.max(1, phases.getFirst().p99Micros());
         for (Phase p : phases) {
-            out.append("| %s | %d ms | %d ms | %+.0f %% | %,d | %,d | %,d |%n"
+            out.append("| %s | %,.0f | %d ms | %d ms | %+.0f %% | %,d | %,d | %,d | %,d | %.1f | %,d | %,d |%n"
                     .formatted(
                             p.label(),
+                            p.offered() / (double) Math.max(1, o.phase().toSeconds()),
                             p.p50Micros() / 1000,
                             p.p99Micros() / 1000,
                             100.0 * (p.p99Micros() - base) / base,
                             p.plainEvents(),
                             p.enrichedEvents(),
-                            p.calls()));
+                            p.calls(),
+                            p.queue().transactions(),
+                            10_000.0 * p.queue().transactions() / Math.max(1, p.offered()),
+                            p.queue().batchInserts(),
+                            p.queue().batchUpdates()));
         }
-        out.append(("%nPlain receiver: %,d events, %,d redelivered; enriched receiver: %,d events (of %,d sent),"
-                        + " %,d redelivered, %d per-user order violations.%n")
+        out.append("\nQueue-database figures are the server's own statistics over the phase (pg_stat_database"
+                + " xact_commit + xact_rollback of the queue database, pg_stat_user_tables of `batches`), both syncs"
+                + " together; the bench's two reads per phase are included.\n");
+        out.append(("%nPlain receiver: %,d events, %,d redelivered, %d per-user order violations; enriched receiver:"
+                        + " %,d events (of %,d sent), %,d redelivered, %d per-user order violations; %s; dead letters"
+                        + " by sync: %s.%n")
                 .formatted(
                         plain.acceptedEvents(),
                         plain.redeliveries(),
+                        plain.orderViolations(),
                         enriched.acceptedEvents(),
                         sent.get(),
                         enriched.redeliveries(),
-                        enriched.orderViolations()));
+                        enriched.orderViolations(),
+                        catchUp,
+                        deadLetters.isEmpty() ? "none" : deadLetters));
         return out.toString();
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.function.FunctionTrial;
+import io.sluice.function.MockResponses;
 import io.sluice.function.TestRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +17,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sluice function test FILE EVENT.json}: tries a function on a sample event before it is deployed. */
+/**
+ * {@code sluice function test FILE EVENT.json}: tries a function on a sample event before it is deployed; its
+ * {@code fetch} calls go to the sync's allowed services ({@code --sync}) or are answered from a mock file
+ * ({@code --mock}).
+ */
 @Command(
         name = "function",
         mixinStandardHelpOptions = true,
@@ -50,6 +55,15 @@ final class FunctionCommand {
         String sync;
 
         @Option(
+                names = "--mock",
+                paramLabel = "MOCKS",
+                description = "Answer the function's fetch calls from this JSON or YAML file instead of the network: a"
+                        + " list of {method, url | urlPrefix | urlPattern, status, headers, body, delay, fail}; the"
+                        + " first matching entry answers, an unmatched call fails naming its URL. Without it, --sync"
+                        + " calls the sync's allowed services for real, under its fetch limits.")
+        Path mock;
+
+        @Option(
                 names = "--json",
                 description = "Print the result as the admin API returns it: {\"output\", \"logs\", \"error\"}.")
         boolean json;
@@ -62,6 +76,15 @@ final class FunctionCommand {
             if (!(event instanceof ObjectNode sample)) {
                 System.err.println(eventFile + " must hold one JSON object (an event)");
                 return 2;
+            }
+            MockResponses mocks = null;
+            if (mock != null) {
+                try {
+                    mocks = MockResponses.load(mock);
+                } catch (MockResponses.BadMockFile e) {
+                    System.err.println(e.getMessage());
+                    return 2;
+                }
             }
             String syncId = "test";
             String destinationId = "test";
@@ -80,6 +103,9 @@ final class FunctionCommand {
                 destinationId = chosen.destination();
                 settings = chosen.settings() == null ? null : chosen.settings().tree();
                 fetch = chosen.fetch(); // the sync's allowed services are called for real, under its limits
+                if (mocks != null && fetch.allowHosts().isEmpty())
+                    System.err.println("note: sync " + syncId + " has no fetch.allowHosts, so in the pipeline its"
+                            + " fetch calls are refused; here " + mock + " answers them");
             }
             TestRun run = FunctionTrial.test(
                     source,
@@ -89,7 +115,8 @@ final class FunctionCommand {
                     settings,
                     fetch,
                     loaded.functions().timeout(),
-                    new FunctionTrial.FetchTools(SluiceCli.toolRegistry(), SluiceCli.CLOCK));
+                    new FunctionTrial.FetchTools(SluiceCli.toolRegistry(), SluiceCli.CLOCK),
+                    mocks);
             if (json) {
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toJson()));
             } else {

@@ -93,7 +93,7 @@ final class EventRuns {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the function's fetch calls", e);
             }
-            if (completion == null) throw new DependencyFailure(syncId, session.timedOut());
+            if (completion == null) throw new DependencyFailure(syncId, session.timedOut(), session.resumeAt());
             answer(completion);
         }
     }
@@ -114,11 +114,12 @@ final class EventRuns {
         try {
             switch (completion.outcome()) {
                 case FetchClient.Answered answered -> {
-                    if (answered.dependencyFailure() != null) session.serviceFailed(answered.dependencyFailure());
+                    if (answered.dependencyFailure() != null)
+                        session.serviceFailed(answered.dependencyFailure(), answered.resumeAt());
                     js.settle(completion.id(), responseJson(answered.response()), timeout);
                 }
                 case FetchClient.Failed f -> {
-                    session.serviceFailed(f.failure());
+                    session.serviceFailed(f.failure(), f.resumeAt());
                     js.fail(completion.id(), f.message(), timeout);
                 }
                 case FetchClient.Refused refused -> js.fail(completion.id(), refused.message(), timeout);
@@ -148,7 +149,7 @@ final class EventRuns {
             js = null;
         }
         if (failed > 0 && session.dependencyFailure() != null)
-            throw new DependencyFailure(syncId, session.dependencyFailure());
+            throw new DependencyFailure(syncId, session.dependencyFailure(), session.resumeAt());
     }
 
     private void take(String out) throws ScriptFailure {

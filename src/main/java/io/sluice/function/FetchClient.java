@@ -39,10 +39,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * checked against the {@link HostAllowlist}, every resolved address checked before connecting, TLS verified, at most
  * {@code fetch.concurrency} calls in flight for the sync in this process, each bounded by {@code fetch.timeout} and
  * its batch's deadline, bodies capped at {@code fetch.maxResponseSize}, no cookies. A 429 or 503 with Retry-After
- * pauses the host: calls before then fail at once without a request. Calls block on virtual threads, never on the
+ * pauses the host: calls before then fail at once without a request ({@code NOT_SENT}), and their outcome says
+ * when the pause ends, so the batch given up for it comes back then ({@link DependencyFailure#notBefore}). Calls block on virtual threads, never on the
  * JavaScript context's thread.
  */
-final class FetchClient implements AutoCloseable {
+final class FetchClient implements FetchCalls, AutoCloseable {
     private static final Set<String> FORBIDDEN_HEADERS =
             Set.of("host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer");
 
@@ -60,11 +61,25 @@ final class FetchClient implements AutoCloseable {
                 DeliveryException.of(FailureClass.INTERNAL, "the shared lookup failed unexpectedly", null));
     }
 
-    /** Answered; {@code dependencyFailure} when the status says the service is failing (5xx, 408, 429). */
-    record Answered(Response response, DeliveryException dependencyFailure) implements Outcome {}
+    /**
+     * Answered; {@code dependencyFailure} when the status says the service is failing (5xx, 408, 429);
+     * {@code resumeAt}: when a 429 or 503 said to call again (Retry-After), else null.
+     */
+    record Answered(Response response, DeliveryException dependencyFailure, Instant resumeAt) implements Outcome {
+        Answered(Response response, DeliveryException dependencyFailure) {
+            this(response, dependencyFailure, null);
+        }
+    }
 
-    /** Never answered: the service is unreachable, too slow or paused ({@code failure} says which). */
-    record Failed(String message, DeliveryException failure) implements Outcome {}
+    /**
+     * Never answered: the service is unreachable, too slow or paused ({@code failure} says which); {@code resumeAt}:
+     * the end of the host's Retry-After pause for a call not sent because of it, else null.
+     */
+    record Failed(String message, DeliveryException failure, Instant resumeAt) implements Outcome {
+        Failed(String message, DeliveryException failure) {
+            this(message, failure, null);
+        }
+    }
 
     /** Refused by the sync's limits (a host or address not allowed, a body too large): the event's problem. */
     record Refused(String message) implements Outcome {}
@@ -133,7 +148,8 @@ final class FetchClient implements AutoCloseable {
     }
 
     /** Performs one call, blocking the calling (virtual) thread; never throws. */
-    Outcome call(Request request, long deadlineNanos) {
+    @Override
+    public Outcome call(Request request, long deadlineNanos) {
         long begun = System.nanoTime();
         URI url;
         try {
@@ -185,14 +201,8 @@ final class FetchClient implements AutoCloseable {
 
     /** Sends the call within the sync's concurrency, unless its host asked to wait. */
     private Outcome send(Request request, URI url, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
-        Instant paused = pausedUntil.get(entry.text());
-        if (paused != null && clock.instant().isBefore(paused)) {
-            return failed(
-                    entry.text(),
-                    FailureClass.BACKPRESSURE,
-                    describe(url) + ": the service asked to wait until " + paused + " (Retry-After)",
-                    begun);
-        }
+        Outcome notSent = pausedOutcome(url, entry, begun);
+        if (notSent != null) return notSent;
         long wait = deadlineNanos - System.nanoTime();
         try {
             if (wait <= 0 || !slots.tryAcquire(wait, TimeUnit.NANOSECONDS))
@@ -208,10 +218,22 @@ final class FetchClient implements AutoCloseable {
             return failed(entry.text(), FailureClass.UNRESPONSIVE, "interrupted", begun);
         }
         try {
-            return exchange(request, url, entry, deadlineNanos, begun);
+            // a call that waited for its slot may have waited into a pause that an earlier call's answer began
+            Outcome paused = pausedOutcome(url, entry, begun);
+            return paused != null ? paused : exchange(request, url, entry, deadlineNanos, begun);
         } finally {
             slots.release();
         }
+    }
+
+    /** Null, or the outcome of a call not sent because its host asked to wait (Retry-After) until later. */
+    private Outcome pausedOutcome(URI url, HostAllowlist.Entry entry, long begun) {
+        Instant paused = pausedUntil.get(entry.text());
+        if (paused == null || !clock.instant().isBefore(paused)) return null;
+        // never sent (no attempt used): the batch comes back when the host may be called again
+        String message = describe(url) + ": the service asked to wait until " + paused + " (Retry-After)";
+        metrics.call(entry.text(), FetchMetrics.Outcome.FAILED, System.nanoTime() - begun);
+        return new Failed(message, DeliveryException.of(FailureClass.NOT_SENT, message, null), paused);
     }
 
     private Outcome exchange(Request request, URI first, HostAllowlist.Entry entry, long deadlineNanos, long begun) {
@@ -285,16 +307,19 @@ final class FetchClient implements AutoCloseable {
             }
             Response answer = new Response(status, headers, text, url.toString());
             DeliveryException failing = null;
+            Instant resumeAt = null;
             if (status >= 500 || status == 408 || status == 429) {
                 failing = DeliveryException.of(Failures.ofStatus(status), describe(url) + " answered " + status, null);
                 Duration retryAfter = retryAfter(headers.get("retry-after"));
-                if (retryAfter != null && (status == 429 || status == 503))
-                    pausedUntil.put(entry.text(), clock.instant().plus(retryAfter));
+                if (retryAfter != null && (status == 429 || status == 503)) {
+                    resumeAt = clock.instant().plus(retryAfter);
+                    pausedUntil.merge(entry.text(), resumeAt, (a, b) -> a.isAfter(b) ? a : b);
+                }
                 metrics.call(entry.text(), FetchMetrics.Outcome.HTTP_ERROR, System.nanoTime() - begun);
             } else {
                 metrics.call(entry.text(), FetchMetrics.Outcome.OK, System.nanoTime() - begun);
             }
-            return new Answered(answer, failing);
+            return new Answered(answer, failing, resumeAt);
         }
     }
 

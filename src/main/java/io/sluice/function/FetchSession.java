@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.FailureClass;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -28,16 +29,17 @@ final class FetchSession {
     /** A call's outcome, for the context's thread. */
     record Completion(int id, FetchClient.Outcome outcome) {}
 
-    private final FetchClient client;
+    private final FetchCalls client;
     private final long deadlineNanos;
     private final Duration batchTimeout;
     private final BlockingQueue<Completion> completions = new LinkedBlockingQueue<>();
     private final Set<Thread> calls = ConcurrentHashMap.newKeySet();
     private int outstanding;
     private DeliveryException dependencyFailure;
+    private Instant resumeAt;
 
-    /** @param client null: fetch is disabled for the sync */
-    FetchSession(FetchClient client, Duration batchTimeout) {
+    /** @param client where the calls go (the sync's client, or a trial's mock responses); null: fetch is disabled */
+    FetchSession(FetchCalls client, Duration batchTimeout) {
         this.client = client;
         this.batchTimeout = batchTimeout;
         this.deadlineNanos = System.nanoTime() + batchTimeout.toNanos();
@@ -99,9 +101,18 @@ final class FetchSession {
         return completion;
     }
 
-    /** A call's outcome says the service is failing: the first such failure is kept. */
-    void serviceFailed(DeliveryException failure) {
+    /**
+     * A call's outcome says the service is failing: the first such failure is kept, and the latest end of a
+     * Retry-After pause it reported ({@code resumeAt}, or null).
+     */
+    void serviceFailed(DeliveryException failure, Instant resumeAt) {
         if (dependencyFailure == null) dependencyFailure = failure;
+        if (resumeAt != null && (this.resumeAt == null || resumeAt.isAfter(this.resumeAt))) this.resumeAt = resumeAt;
+    }
+
+    /** The latest end of a called host's Retry-After pause seen in this batch, or null. */
+    Instant resumeAt() {
+        return resumeAt;
     }
 
     /** The first failure of a called service in this batch, or null. */

@@ -58,13 +58,30 @@ public final class FunctionTrial {
             FetchSettings fetch,
             Duration timeout,
             FetchTools tools) {
+        return test(source, event, syncId, destinationId, settings, fetch, timeout, tools, null);
+    }
+
+    /**
+     * As above; with {@code mocks}, every {@code fetch} call is answered from the mock file instead of the network
+     * (under the sync's allowlist, methods and timeout when {@code fetch} has them), whether or not the sync may fetch.
+     */
+    public static TestRun test(
+            String source,
+            ObjectNode event,
+            String syncId,
+            String destinationId,
+            JsonNode settings,
+            FetchSettings fetch,
+            Duration timeout,
+            FetchTools tools,
+            MockResponses mocks) {
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         ConsoleSink sink = new ConsoleSink(line -> {
             if (logs.size() < MAX_TEST_LOG_LINES) logs.add(line);
             else if (logs.size() == MAX_TEST_LOG_LINES) logs.add("… (further output dropped)");
         });
         FunctionCode code = FunctionCode.of("function.js", source, null);
-        boolean fetches = !fetch.allowHosts().isEmpty() && tools.registry() != null;
+        boolean fetches = mocks == null && !fetch.allowHosts().isEmpty() && tools.registry() != null;
         try (Watchdog watchdog = new Watchdog(timeout);
                 FetchClient client = fetches
                         ? new FetchClient(syncId, fetch, new FetchMetrics(tools.registry(), syncId), tools.clock())
@@ -78,7 +95,7 @@ public final class FunctionTrial {
                         sink,
                         watchdog,
                         Functions.evaluationTimeout(timeout),
-                        fetches ? null : FetchSession.DISABLED);
+                        fetches || mocks != null ? null : FetchSession.DISABLED);
             } catch (ScriptFailure e) {
                 sink.close();
                 return new TestRun(null, List.copyOf(logs), e.getMessage());
@@ -98,7 +115,8 @@ public final class FunctionTrial {
                             @Override
                             public void release(JsContext context) {}
                         },
-                        new FetchSession(client, fetch.batchTimeout()),
+                        new FetchSession(
+                                mocks != null ? mocks.under(fetch, tools.clock()) : client, fetch.batchTimeout()),
                         syncId,
                         List.of(event),
                         timeout,

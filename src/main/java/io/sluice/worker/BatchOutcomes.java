@@ -3,6 +3,7 @@ package io.sluice.worker;
 import io.sluice.config.SluiceConfig.WorkerSettings;
 import io.sluice.delivery.DeliveryException;
 import io.sluice.delivery.Failures;
+import io.sluice.function.DependencyFailure;
 import io.sluice.queue.ClaimedBatch;
 import io.sluice.queue.Completion;
 import io.sluice.queue.FencedException;
@@ -67,12 +68,14 @@ final class BatchOutcomes {
 
     /**
      * The batch could not be delivered because something before the destination failed (reading it back, a sync no
-     * longer configured): the decision on the whole-batch failure is recorded. Never throws.
+     * longer configured, a service its function calls): the decision on the whole-batch failure is recorded, not
+     * earlier than a called service's Retry-After. Never throws.
      */
     void failed(ClaimedBatch batch, DeliveryException failure) {
         Instant now = clock.instant();
         Claim claim = Claim.batch(batch.attempts(), batch.createdAt(), 0, DeliveryDecision.PROMPT_CONFLICT_RETRIES);
-        Decision decision = DeliveryDecision.ofFailure(claim, failure, new Rules(policyOf(batch), true), now);
+        Decision decision = DeliveryDecision.ofFailure(
+                claim, failure, DependencyFailure.retryAfter(failure, now), new Rules(policyOf(batch), true), now);
         record(batch, new BatchDelivery.Outcome(null, decision, List.of(), List.of(), List.of(), List.of(), null), 0);
     }
 

@@ -123,22 +123,31 @@ final class DeliveryDecision {
         return failure.failureClass() == FailureClass.CONFLICT && conflictsSoFar < PROMPT_CONFLICT_RETRIES;
     }
 
-    /** The claim failed as a whole. */
+    /** The claim failed as a whole, without a Retry-After. */
     static Decision ofFailure(Claim claim, DeliveryException failure, Rules rules, Instant now) {
+        return ofFailure(claim, failure, null, rules, now);
+    }
+
+    /**
+     * The claim failed as a whole; {@code retryAfter}: how long the failing party asked to wait (a service the sync's
+     * function calls answered 429/503 with Retry-After, or paused it), or null. The next attempt follows
+     * {@link #nextAttempt} as a destination's Retry-After does.
+     */
+    static Decision ofFailure(Claim claim, DeliveryException failure, Duration retryAfter, Rules rules, Instant now) {
         if (retryNow(failure, claim.conflicts())) return new RetryNow(failure);
         if (failure.failureClass() == FailureClass.EVENT_DATA && claim.sent() > 1) return new Split(failure, null);
         if (claim.kind() == Kind.RETRY_CHAIN) {
             return ofReport(
                     claim,
                     claim.chain().stream()
-                            .map(w -> new EventFailure(w.event(), failure, null, null))
+                            .map(w -> new EventFailure(w.event(), failure, null, retryAfter))
                             .toList(),
                     rules,
                     now);
         }
         int attempts = attemptsAfter(claim.attempts(), failure, false);
         if (failure.isRetriable() && !rules.policy().exhausted(attempts, claim.since(), now)) {
-            Instant next = rules.policy().nextAttempt(Math.max(1, attempts), null, now);
+            Instant next = nextAttempt(rules.policy(), failure, retryAfter, attempts, now);
             return new WaitAsRow(failure, next, attempts, failure.usesAttempt(), true, false, List.of());
         }
         return new Dead(failure, Math.max(1, attempts));
@@ -288,11 +297,15 @@ final class DeliveryDecision {
      * other failure follows the backoff, and a destination's Retry-After wins if later.
      */
     static Instant nextAttempt(RetryPolicy policy, EventFailure failure, int attempts, Instant now) {
-        if (failure.error().failureClass() == FailureClass.NOT_SENT
-                && failure.retryAfter() != null
-                && failure.retryAfter().isPositive()) {
-            return now.plus(failure.retryAfter());
+        return nextAttempt(policy, failure.error(), failure.retryAfter(), attempts, now);
+    }
+
+    /** {@link #nextAttempt(RetryPolicy, EventFailure, int, Instant)} for a failure with its Retry-After (or null). */
+    static Instant nextAttempt(
+            RetryPolicy policy, DeliveryException failure, Duration retryAfter, int attempts, Instant now) {
+        if (failure.failureClass() == FailureClass.NOT_SENT && retryAfter != null && retryAfter.isPositive()) {
+            return now.plus(retryAfter);
         }
-        return policy.nextAttempt(Math.max(1, attempts), failure.retryAfter(), now);
+        return policy.nextAttempt(Math.max(1, attempts), retryAfter, now);
     }
 }

@@ -40,6 +40,8 @@ public final class EnrichmentServer implements AutoCloseable {
     private final Set<String> missing = ConcurrentHashMap.newKeySet();
     private volatile Mode mode = Mode.HEALTHY;
     private volatile Duration slowness = Duration.ofSeconds(2);
+    private volatile int retryAfterSeconds = 1;
+    private final java.util.List<java.time.Instant> throttled = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile String lastAuthorization;
     private final int port;
     private HttpServer server;
@@ -75,6 +77,24 @@ public final class EnrichmentServer implements AutoCloseable {
 
     public void slowness(Duration perCall) {
         this.slowness = perCall;
+    }
+
+    private final AtomicInteger throttleLeft = new AtomicInteger();
+
+    /** The next {@code calls} calls are answered 429 with Retry-After {@code seconds}, whatever the mode. */
+    public void throttleFirst(int calls, int seconds) {
+        this.retryAfterSeconds = seconds;
+        throttleLeft.set(calls);
+    }
+
+    /** The Retry-After (seconds) of a throttling answer. */
+    public void retryAfter(int seconds) {
+        this.retryAfterSeconds = seconds;
+    }
+
+    /** When each 429 was answered (wall clock), in order. */
+    public java.util.List<java.time.Instant> throttledAt() {
+        return java.util.List.copyOf(throttled);
     }
 
     public void missing(String id) {
@@ -116,7 +136,8 @@ public final class EnrichmentServer implements AutoCloseable {
             callsByPath.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
             lastAuthorization = exchange.getRequestHeaders().getFirst("Authorization");
             exchange.getRequestBody().readAllBytes();
-            switch (mode) {
+            Mode acting = throttleLeft.getAndDecrement() > 0 ? Mode.THROTTLING : mode;
+            switch (acting) {
                 case SLOW -> {
                     try {
                         Thread.sleep(slowness); // wall clock: the service under test is slow
@@ -135,7 +156,8 @@ public final class EnrichmentServer implements AutoCloseable {
                     return;
                 }
                 case THROTTLING -> {
-                    exchange.getResponseHeaders().add("Retry-After", "1");
+                    exchange.getResponseHeaders().add("Retry-After", Integer.toString(retryAfterSeconds));
+                    throttled.add(java.time.Instant.now());
                     reply(exchange, 429, "{}");
                     return;
                 }

@@ -74,6 +74,21 @@ class DeliveryDecisionTest {
         REPORT_ALL_FAILED
     }
 
+    /**
+     * Whether the failure came with a Retry-After (a webhook's 429/503, a called service's, or a pause of either):
+     * never an earlier next attempt than it, and never a different decision.
+     */
+    enum RetryAfter {
+        NONE(null),
+        SHORTER_THAN_BACKOFF(Duration.ofMillis(1)),
+        LONGER_THAN_CAP(Duration.ofSeconds(30));
+        final Duration wait;
+
+        RetryAfter(Duration wait) {
+            this.wait = wait;
+        }
+    }
+
     /** What the table says, reduced to what the assertions compare: the decision's type and each event's fate. */
     record Expected(Class<? extends Decision> decision, List<Class<? extends Fate>> fates) {
         static Expected of(Class<? extends Decision> decision) {
@@ -94,7 +109,9 @@ class DeliveryDecisionTest {
                         for (boolean eventByEvent : new boolean[] {true, false})
                             for (Kind kind : Kind.values())
                                 for (Result result : Result.values())
-                                    rows.add(Arguments.of(c, attempts, age, acceptsMost, eventByEvent, kind, result));
+                                    for (RetryAfter retryAfter : RetryAfter.values())
+                                        rows.add(Arguments.of(
+                                                c, attempts, age, acceptsMost, eventByEvent, kind, result, retryAfter));
         return rows.stream();
     }
 
@@ -136,7 +153,7 @@ class DeliveryDecisionTest {
         return Expected.of(WaitAsRow.class, fates(Waits.class));
     }
 
-    @ParameterizedTest(name = "{0} attempts={1} age={2} acceptsMost={3} eventByEvent={4} {5} {6}")
+    @ParameterizedTest(name = "{0} attempts={1} age={2} acceptsMost={3} eventByEvent={4} {5} {6} retryAfter={7}")
     @MethodSource("rows")
     void everyRowOfThePolicy(
             FailureClass c,
@@ -145,7 +162,8 @@ class DeliveryDecisionTest {
             boolean acceptsMost,
             boolean eventByEvent,
             Kind kind,
-            Result r) {
+            Result r,
+            RetryAfter retryAfter) {
         List<ObjectNode> events = events(EVENTS);
         Instant since = NOW.minus(age.age);
         DeliveryException failure = DeliveryException.of(c, c.name(), null);
@@ -158,7 +176,7 @@ class DeliveryDecisionTest {
                         0);
         Rules rules = new Rules(POLICY, acceptsMost);
         Decision decision = r == Result.WHOLE_FAILURE
-                ? DeliveryDecision.ofFailure(claim, failure, rules, NOW)
+                ? DeliveryDecision.ofFailure(claim, failure, retryAfter.wait, rules, NOW)
                 : DeliveryDecision.ofReport(
                         claim,
                         events.stream()
@@ -169,7 +187,7 @@ class DeliveryDecisionTest {
                                                         e.get("messageId").asText())
                                                 : failure,
                                         null,
-                                        null))
+                                        retryAfter.wait))
                                 .toList(),
                         rules,
                         NOW);
@@ -183,12 +201,22 @@ class DeliveryDecisionTest {
         };
         assertThat(fates).map(f -> (Object) f.getClass()).containsExactlyElementsOf(expected.fates());
         assertThat(fates).map(f -> f.failure().event()).allMatch(events::contains);
+        // never before the Retry-After; exactly at its end for what was never sent; else within the backoff's cap
+        Instant earliest = retryAfter.wait == null ? NOW.plusNanos(1) : NOW.plus(retryAfter.wait);
+        Instant latest = NOW.plus(
+                retryAfter.wait == null || retryAfter.wait.compareTo(POLICY.cap()) < 0
+                        ? POLICY.cap()
+                        : retryAfter.wait);
         for (Fate fate : fates) {
-            if (fate instanceof Retry retry) assertThat(retry.next()).isAfter(NOW);
+            if (fate instanceof Retry retry) assertThat(retry.next()).isBetween(earliest, latest);
             if (fate instanceof DeadLetter dead) assertThat(dead.attempts()).isPositive();
         }
         if (decision instanceof WaitAsRow wait) {
-            assertThat(wait.nextAttempt()).isAfter(NOW).isBeforeOrEqualTo(NOW.plus(POLICY.cap()));
+            assertThat(wait.nextAttempt()).isBetween(earliest, latest);
+            if (c == FailureClass.NOT_SENT && r == Result.WHOLE_FAILURE && retryAfter.wait != null)
+                assertThat(wait.nextAttempt())
+                        .as("never sent: back exactly when it may be sent again")
+                        .isEqualTo(NOW.plus(retryAfter.wait));
             assertThat(wait.countsAttempt()).isEqualTo(r == Result.REPORT_ALL_FAILED || c.usesAttempt());
             assertThat(wait.wholeBatch()).isEqualTo(r == Result.WHOLE_FAILURE);
         }
