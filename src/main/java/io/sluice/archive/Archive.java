@@ -19,8 +19,15 @@ public final class Archive implements AutoCloseable {
     /** Records of one partition may be this late against the hour of the file they are in (collector clocks). */
     private static final Duration LATE = Duration.ofHours(1);
 
+    /** How long a partition's listing serves cursors: files are only ever added, and a batch's are long there. */
+    private static final Duration LISTING = Duration.ofSeconds(10);
+
     private final ArchiveStore store;
     private final String topic;
+    private final java.util.concurrent.ConcurrentHashMap<Integer, Listing> listings =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Listing(List<ArchiveName> files, long takenNanos) {}
 
     public Archive(ArchiveStore store, String topic) {
         this.store = store;
@@ -65,7 +72,15 @@ public final class Archive implements AutoCloseable {
 
     /** A cursor over the partition's archived records from {@code from} on (offset order, each offset once). */
     public ArchiveCursor cursor(int partition, long from) throws IOException {
-        return new ArchiveCursor(store, topic, partition, files(partition), from);
+        Listing listing = listings.get(partition);
+        // a cache age on the monotonic clock, like a read timeout; a cursor past the listing's end lists again
+        if (listing == null
+                || System.nanoTime() - listing.takenNanos() > LISTING.toNanos()
+                || end(listing.files()) <= from) {
+            listing = new Listing(List.copyOf(files(partition)), System.nanoTime());
+            listings.put(partition, listing);
+        }
+        return new ArchiveCursor(store, topic, partition, listing.files(), from);
     }
 
     /**

@@ -30,7 +30,10 @@ public final class ArchiveCursor implements AutoCloseable {
         this.position = from;
     }
 
-    /** The next record at or after {@link #position()}, or null when the archive has no more without a gap. */
+    /**
+     * The next record at or after {@link #position()}, or null at the archive's end. A gap between files (offsets
+     * Kafka deleted before the archiver read them) is passed over: what was in it is nowhere.
+     */
     public ConsumerRecord<byte[], byte[]> next() throws IOException {
         while (true) {
             if (in == null && !openNext()) return null;
