@@ -84,9 +84,12 @@ public final class Archiver implements Service {
                 .register(registry);
     }
 
+    private boolean started;
+
     @Override
     public synchronized void start() {
-        if (loop.running()) return;
+        if (started) return; // once: the loop owns the consumer, and closes it for good
+        started = true;
         try {
             Files.createDirectories(spoolDir);
             try (Stream<Path> left = Files.list(spoolDir)) {
