@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import io.sluice.archive.Archive;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.db.QueueDatabase;
@@ -99,8 +100,10 @@ final class SyncCommand {
                 System.err.println("No sync '" + sync + "' in the configuration.");
                 return 2;
             }
-            BackfillWindows windows =
-                    new BackfillWindows(kafka(loaded), loaded.kafka().eventsTopic());
+            BackfillWindows windows = new BackfillWindows(
+                    kafka(loaded),
+                    loaded.kafka().eventsTopic(),
+                    Archive.open(loaded.archive(), loaded.kafka().eventsTopic()));
             if (dryRun) {
                 var dry = windows.dryRun(settings, windows.resolve(from, to));
                 System.out.printf(

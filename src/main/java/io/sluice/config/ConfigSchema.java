@@ -73,7 +73,8 @@ public final class ConfigSchema {
             ServerSchema.Functions.SECTION,
             ServerSchema.DeadLetters.SECTION,
             ServerSchema.Planner.SECTION,
-            ServerSchema.Worker.SECTION);
+            ServerSchema.Worker.SECTION,
+            ArchiveSchema.SECTION);
 
     private ConfigSchema() {}
 
@@ -97,7 +98,8 @@ public final class ConfigSchema {
                 v.in(ServerSchema.DeadLetters.SECTION).get(ServerSchema.DeadLetters.RETENTION),
                 baseDir,
                 origin,
-                effective);
+                effective,
+                ArchiveSchema.read(v.in(ArchiveSchema.SECTION)));
     }
 
     /** One line per key: path, type, default and doc. Printed by {@code sluice config --keys}. */

@@ -28,7 +28,8 @@ public record SluiceConfig(
         Duration deadLetterRetention,
         Path baseDir,
         String origin,
-        String effective) {
+        String effective,
+        ArchiveSettings archive) {
 
     public static final String EMBEDDED = "embedded";
 

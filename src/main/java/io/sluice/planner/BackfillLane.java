@@ -1,10 +1,13 @@
 package io.sluice.planner;
 
+import io.sluice.archive.Archive;
+import io.sluice.archive.ArchiveCursor;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.kafka.KafkaClients;
 import io.sluice.queue.Backfill;
 import io.sluice.queue.BackfillStore;
 import io.sluice.queue.PlannedBatch;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,10 +22,14 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * One leased backfill in the {@link BackfillPlanner}: a group-less consumer on the window's unplanned partitions, a
  * {@link LaneCutter} per partition, the positions last recorded, and the rate limit's allowance (events per second,
- * at most one second saved up; a cut spends its events, so the allowance may go below zero and is paid back).
+ * at most one second saved up; a cut spends its events, so the allowance may go below zero and is paid back). A
+ * partition whose next offset Kafka no longer holds is read from the archive first ({@link ArchiveCursor}), then from
+ * Kafka where the archive ends: the cutter sees the same offsets either way.
  */
 final class BackfillLane implements AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(50);
+    /** Archived records one read cuts per partition at most: a slice, like one poll. */
+    private static final int ARCHIVE_READ = 2000;
 
     private final String topic;
     private final int rate;
@@ -30,11 +37,15 @@ final class BackfillLane implements AutoCloseable {
     private final Map<Integer, LaneCutter> cutters = new LinkedHashMap<>();
     private final Map<Integer, Long> stored = new LinkedHashMap<>();
     private final List<PlannedBatch> pending = new ArrayList<>();
+    /** Partitions still read from the archive; they join the consumer's assignment once it is read. */
+    private final Map<Integer, ArchiveCursor> archived = new LinkedHashMap<>();
+
     private double allowance;
     private Instant refilledAt;
     private Instant leasedAt;
 
-    BackfillLane(Backfill backfill, SyncSettings sync, KafkaClients clients, String topic, Instant now) {
+    BackfillLane(Backfill backfill, SyncSettings sync, KafkaClients clients, String topic, Archive archive, Instant now)
+            throws IOException {
         this.topic = topic;
         this.rate = backfill.ratePerSecond();
         this.refilledAt = now;
@@ -56,9 +67,55 @@ final class BackfillLane implements AutoCloseable {
             stored.put(p.partition(), p.next());
             assigned.add(new TopicPartition(topic, p.partition()));
         }
+        if (archive != null && !assigned.isEmpty()) {
+            try {
+                Map<TopicPartition, Long> beginning = consumer.beginningOffsets(assigned);
+                for (TopicPartition tp : List.copyOf(assigned)) {
+                    long next = cutters.get(tp.partition()).next();
+                    if (next >= beginning.get(tp)) continue;
+                    archived.put(tp.partition(), archive.cursor(tp.partition(), next));
+                    assigned.remove(tp);
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
         consumer.assign(assigned);
         for (TopicPartition tp : assigned)
             consumer.seek(tp, cutters.get(tp.partition()).next());
+    }
+
+    /**
+     * Cuts up to {@code ARCHIVE_READ} archived records per partition still in the archive; a partition whose archived
+     * part is read goes on in Kafka at the offset the archive ends.
+     */
+    private void readArchived(int batches) throws IOException {
+        for (Integer partition : List.copyOf(archived.keySet())) {
+            ArchiveCursor cursor = archived.get(partition);
+            LaneCutter cutter = cutters.get(partition);
+            boolean exhausted = false;
+            for (int i = 0; i < ARCHIVE_READ && pending.size() + cutter.waiting() < batches; i++) {
+                var r = cursor.next();
+                if (r == null) {
+                    exhausted = true;
+                    break;
+                }
+                cutter.add(r.offset(), r.key(), r.value(), r.headers());
+                if (cutter.planned()) break;
+            }
+            if (exhausted) cutter.reached(cursor.position());
+            pending.addAll(cutter.takeCuts());
+            if (!exhausted && !cutter.planned()) continue;
+            cursor.close();
+            archived.remove(partition);
+            if (cutter.planned()) continue;
+            TopicPartition tp = new TopicPartition(topic, partition);
+            List<TopicPartition> assignment = new ArrayList<>(consumer.assignment());
+            assignment.add(tp);
+            consumer.assign(assignment);
+            consumer.seek(tp, Math.max(cursor.position(), cutter.readPosition()));
+        }
     }
 
     Instant leasedAt() {
@@ -82,7 +139,9 @@ final class BackfillLane implements AutoCloseable {
     }
 
     /** Polls once and cuts what came, stopping to read partitions once {@code batches} cuts are waiting. */
-    void read(int batches) {
+    void read(int batches) throws IOException {
+        readArchived(batches);
+        if (pending.size() >= batches || consumer.assignment().isEmpty()) return;
         var records = consumer.poll(POLL);
         for (ConsumerRecord<byte[], byte[]> r : records) {
             LaneCutter cutter = cutters.get(r.partition());
@@ -126,6 +185,7 @@ final class BackfillLane implements AutoCloseable {
 
     @Override
     public void close() {
+        archived.values().forEach(ArchiveCursor::close);
         consumer.close(Duration.ofSeconds(2));
     }
 }

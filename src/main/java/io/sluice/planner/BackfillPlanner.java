@@ -1,5 +1,6 @@
 package io.sluice.planner;
 
+import io.sluice.archive.Archive;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.SluiceConfig.SyncSettings;
 import io.sluice.delivery.Failures;
@@ -15,6 +16,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.locks.LockSupport;
@@ -51,12 +53,20 @@ public final class BackfillPlanner implements Service {
     private final String topic;
     private final Map<String, SyncSettings> syncs;
     private final Clock clock;
+    private final Archive archive;
     private final String owner = "planner-" + UUID.randomUUID();
     private final Map<Long, BackfillLane> lanes = new HashMap<>();
     private volatile boolean running;
     private Thread thread;
 
     public BackfillPlanner(SluiceConfig config, KafkaClients clients, BackfillStore store, Clock clock) {
+        this(config, clients, store, clock, Optional.empty());
+    }
+
+    /** @param archive the events topic's archive: windows older than Kafka's retention are read from it */
+    public BackfillPlanner(
+            SluiceConfig config, KafkaClients clients, BackfillStore store, Clock clock, Optional<Archive> archive) {
+        this.archive = archive.orElse(null);
         this.store = store;
         this.clients = clients;
         this.topic = config.kafka().eventsTopic();
@@ -96,7 +106,7 @@ public final class BackfillPlanner implements Service {
             if (lane == null) {
                 SyncSettings sync = syncs.get(backfill.syncId());
                 if (sync == null || !store.lease(backfill.id(), owner, LEASE, now)) continue;
-                lane = new BackfillLane(backfill, sync, clients, topic, now);
+                lane = new BackfillLane(backfill, sync, clients, topic, archive, now);
                 lanes.put(backfill.id(), lane);
                 log.info(
                         "Planning backfill {} of sync {} ({} offsets left)",

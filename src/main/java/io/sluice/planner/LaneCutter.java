@@ -74,6 +74,11 @@ final class LaneCutter {
         bytes = 0;
     }
 
+    /** Cuts made and not yet taken. */
+    int waiting() {
+        return cuts.size();
+    }
+
     /** The cuts since the last call. */
     List<PlannedBatch> takeCuts() {
         List<PlannedBatch> taken = List.copyOf(cuts);

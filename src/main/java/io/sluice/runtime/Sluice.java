@@ -13,6 +13,8 @@ import io.sluice.admin.FunctionAdminRoutes;
 import io.sluice.admin.KafkaHealth;
 import io.sluice.admin.PrivacyAdminRoutes;
 import io.sluice.admin.SyncAdminRoutes;
+import io.sluice.archive.Archive;
+import io.sluice.archive.Archiver;
 import io.sluice.collector.Collector;
 import io.sluice.config.ConfigException;
 import io.sluice.config.SluiceConfig;
@@ -67,6 +69,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -96,6 +99,9 @@ public final class Sluice implements Service {
     private final Clock clock;
     private final List<Shutdown.Named> running = new ArrayList<>();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** The events topic's archive (archive.enabled), opened once when a role needs it; null until then. */
+    private Optional<Archive> archive;
+
     private KafkaClients kafka;
     private BackfillStore backfills;
     private String jdbcUrl;
@@ -157,7 +163,19 @@ public final class Sluice implements Service {
             }
             if (roles.contains(Role.PLANNER)) {
                 run("planner", new Planner(config, kafka, queueStore, clock, registry));
-                run("backfill planner", new BackfillPlanner(config, kafka, backfills(), clock));
+                run("backfill planner", new BackfillPlanner(config, kafka, backfills(), clock, archive()));
+                if (archive().isPresent()) {
+                    run(
+                            "archiver",
+                            new Archiver(
+                                    config.archive(),
+                                    archive().get(),
+                                    kafka,
+                                    config.kafka().eventsTopic(),
+                                    config.dataDir().resolve("archive-spool"),
+                                    clock,
+                                    registry));
+                }
                 violationWriter = new ViolationWriter(
                         database.dataSource(),
                         guard.gate(),
@@ -189,7 +207,7 @@ public final class Sluice implements Service {
                         clock));
                 admin.add(new BackfillAdminRoutes(
                         backfills(),
-                        new BackfillWindows(kafka, config.kafka().eventsTopic()),
+                        new BackfillWindows(kafka, config.kafka().eventsTopic(), archive()),
                         config.syncs().stream().collect(Collectors.toMap(SluiceConfig.SyncSettings::id, s -> s)),
                         clock));
                 admin.add(new PrivacyAdminRoutes(
@@ -323,7 +341,7 @@ public final class Sluice implements Service {
                 stores,
                 destinations,
                 functions,
-                new BatchReader(kafka, config.worker().concurrency()),
+                new BatchReader(kafka, config.worker().concurrency(), archive()),
                 clock,
                 registry,
                 processId);
@@ -445,5 +463,11 @@ public final class Sluice implements Service {
         if (backfills == null)
             backfills = new BackfillStore(database.dataSource(), config.kafka().eventsTopic(), guard.gate());
         return backfills;
+    }
+
+    private synchronized Optional<Archive> archive() {
+        if (archive == null)
+            archive = Archive.open(config.archive(), config.kafka().eventsTopic());
+        return archive;
     }
 }

@@ -2,6 +2,8 @@ package io.sluice.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.archive.Archive;
+import io.sluice.archive.ArchiveCursor;
 import io.sluice.event.EventHeader;
 import io.sluice.event.ExactEvent;
 import io.sluice.event.RoutingHeaders;
@@ -14,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -31,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * read and keeps the records it fetched past the batch: the next batch of that partition goes to that consumer and
  * starts from those records (and from the fetch the consumer already has in flight) instead of re-assigning,
  * seeking and fetching again. Each record is parsed once; the filter's fields come from the parsed event.
+ *
+ * <p>A backfill's batch that starts below the earliest offset Kafka still holds is read from the events topic's
+ * archive when there is one (docs/replay.md), and from Kafka where the archive ends; live batches never look there.
  */
 public final class BatchReader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchReader.class);
@@ -47,6 +53,7 @@ public final class BatchReader implements AutoCloseable {
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8);
 
     private final List<Slot> slots = new ArrayList<>();
+    private final Archive archive;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private long uses;
@@ -76,11 +83,17 @@ public final class BatchReader implements AutoCloseable {
     private final KafkaClients clients;
 
     public BatchReader(KafkaClients clients, int size) {
-        this(clients, size, "sluice-worker-reader-");
+        this(clients, size, Optional.empty());
     }
 
-    private BatchReader(KafkaClients clients, int size, String clientIdPrefix) {
+    /** @param archive the events topic's archive, read for backfill batches Kafka no longer holds */
+    public BatchReader(KafkaClients clients, int size, Optional<Archive> archive) {
+        this(clients, size, archive.orElse(null), "sluice-worker-reader-");
+    }
+
+    private BatchReader(KafkaClients clients, int size, Archive archive, String clientIdPrefix) {
         this.clients = clients;
+        this.archive = archive;
         for (int i = 0; i < size; i++) {
             KafkaConsumer<byte[], byte[]> consumer = clients.consumer(Map.of(
                     ConsumerConfig.CLIENT_ID_CONFIG,
@@ -106,7 +119,7 @@ public final class BatchReader implements AutoCloseable {
      * offsets never takes a consumer positioned at a live partition's head, nor waits for one.
      */
     BatchReader backfillPool(int size) {
-        return new BatchReader(clients, size, "sluice-worker-backfill-reader-");
+        return new BatchReader(clients, size, archive, "sluice-worker-backfill-reader-");
     }
 
     /** The events of the batch that match the filter, in offset order. */
@@ -115,7 +128,9 @@ public final class BatchReader implements AutoCloseable {
         Slot slot = take(tp, batch.firstOffset());
         boolean ok = false;
         try {
-            List<ObjectNode> events = read(slot, tp, batch, filter);
+            List<ObjectNode> events = new ArrayList<>(batch.eventCount());
+            long first = readArchived(slot, tp, batch, filter, events);
+            if (first <= batch.lastOffset()) read(slot, tp, batch, first, filter, events);
             ok = true;
             return events;
         } finally {
@@ -124,9 +139,33 @@ public final class BatchReader implements AutoCloseable {
         }
     }
 
-    private List<ObjectNode> read(Slot slot, TopicPartition tp, ClaimedBatch batch, SyncFilter filter)
+    /**
+     * The part of a backfill batch below Kafka's earliest offset, from the archive (none for live batches or without
+     * an archive); returns where Kafka takes over.
+     */
+    private long readArchived(
+            Slot slot, TopicPartition tp, ClaimedBatch batch, SyncFilter filter, List<ObjectNode> events)
             throws IOException {
-        long first = batch.firstOffset();
+        if (archive == null || batch.lane() == 0) return batch.firstOffset();
+        long beginning = slot.consumer.beginningOffsets(List.of(tp)).get(tp);
+        if (batch.firstOffset() >= beginning) return batch.firstOffset();
+        try (ArchiveCursor cursor = archive.cursor(tp.partition(), batch.firstOffset())) {
+            for (var r = cursor.next(); r != null && r.offset() <= batch.lastOffset(); r = cursor.next())
+                add(r, filter, tp, events);
+            if (cursor.position() < beginning && cursor.position() <= batch.lastOffset())
+                log.warn(
+                        "Offsets {} to {} of {} are in neither the archive nor Kafka (deleted before they were archived)",
+                        cursor.position(),
+                        beginning - 1,
+                        tp);
+            slot.forget(); // the consumer was not moved; the Kafka part seeks
+            return Math.max(batch.firstOffset(), cursor.position());
+        }
+    }
+
+    private void read(
+            Slot slot, TopicPartition tp, ClaimedBatch batch, long first, SyncFilter filter, List<ObjectNode> events)
+            throws IOException {
         long last = batch.lastOffset();
         KafkaConsumer<byte[], byte[]> consumer = slot.consumer;
         if (!tp.equals(slot.tp)) {
@@ -142,7 +181,6 @@ public final class BatchReader implements AutoCloseable {
         }
         slot.tp = tp;
         slot.next = -1;
-        List<ObjectNode> events = new ArrayList<>(batch.eventCount());
         boolean done = false;
         while (!slot.leftover.isEmpty()) {
             ConsumerRecord<byte[], byte[]> record = slot.leftover.peekFirst();
@@ -165,7 +203,6 @@ public final class BatchReader implements AutoCloseable {
             }
         }
         slot.next = last + 1;
-        return events;
     }
 
     /**

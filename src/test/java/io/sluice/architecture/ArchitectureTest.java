@@ -134,7 +134,7 @@ class ArchitectureTest {
             List.of("privacy"),
             List.of("function", "violations", "destination.postgres", "destination.webhook", "destination.kafka"),
             List.of("destination"),
-            List.of("contract", "queue", "suppression"),
+            List.of("contract", "queue", "suppression", "archive"),
             List.of("failover", "db"),
             List.of("kafka", "embedded"),
             List.of("delivery"),
