@@ -67,7 +67,7 @@ public final class MockResponses implements FetchCalls {
     private final List<Entry> entries;
     private FetchSettings settings = FetchSettings.NONE;
     private HostAllowlist allowlist;
-    private Clock clock = Clock.systemUTC();
+    private Clock clock; // the tool's, given by under(): mocks are only used through it
     private final Map<String, Instant> pausedUntil = new ConcurrentHashMap<>();
 
     private MockResponses(String file, List<Entry> entries) {
@@ -110,7 +110,7 @@ public final class MockResponses implements FetchCalls {
         this.allowlist = settings.allowHosts().isEmpty()
                 ? null
                 : new HostAllowlist(settings.allowHosts(), settings.allowPrivate());
-        if (clock != null) this.clock = clock;
+        this.clock = java.util.Objects.requireNonNull(clock, "clock");
         return this;
     }
 
