@@ -114,7 +114,13 @@ public final class CompressionBench {
         Map<String, Object> props = new HashMap<>(
                 EventPublisher.producerProperties(clients.bootstrapServers(), Duration.ofSeconds(10), 64L << 20));
         props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, parts[0]);
-        if (parts.length > 1) props.put(ProducerConfig.LINGER_MS_CONFIG, Integer.parseInt(parts[1]));
+        if (parts.length > 1) {
+            int linger = Integer.parseInt(parts[1]);
+            props.put(ProducerConfig.LINGER_MS_CONFIG, linger);
+            // the collector keeps delivery.timeout = request.timeout + linger + 1
+            int delivery = (Integer) props.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+            props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, delivery - linger - 1);
+        }
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-" + arm);
         return clients.producer(props);
     }
