@@ -20,11 +20,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 
 /**
@@ -35,7 +39,8 @@ import org.apache.kafka.common.header.Header;
  * routing headers one {@code send()} at a time, paced at the given rate, like the collector's request threads. Per
  * arm and turn, per acknowledged event: CPU µs and allocated bytes of the sending thread (where the producer
  * compresses), the arm's producer I/O thread, the broker (every other thread) and the JVM (GC, JIT: process CPU not
- * accounted to a thread); bytes the topic takes on disk. Run: {@code java -Xmx1g -cp target/sluice.jar
+ * accounted to a thread); bytes the topic takes on disk; and the CPU and allocation of reading the turn's records
+ * back with a consumer (what the planner and each worker pay to decompress). Run: {@code java -Xmx1g -cp target/sluice.jar
  * io.sluice.bench.CompressionBench [rate] [seconds] [rounds] [arms...]}.
  */
 public final class CompressionBench {
@@ -46,7 +51,8 @@ public final class CompressionBench {
 
     private CompressionBench() {}
 
-    private record Arm(String name, String topic, KafkaProducer<byte[], byte[]> producer) {}
+    private record Arm(
+            String name, String topic, KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> reader) {}
 
     private record Sample(String name, long cpu, long allocated) {}
 
@@ -81,15 +87,26 @@ public final class CompressionBench {
                     admin.createTopics(List.of(new NewTopic(topic, 8, (short) 1)))
                             .all()
                             .get();
-                    arms.put(name, new Arm(name, topic, producer(clients, name)));
+                    KafkaConsumer<byte[], byte[]> reader = clients.consumer(Map.of(
+                            ConsumerConfig.CLIENT_ID_CONFIG,
+                            "bench-reader-" + name,
+                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                            5000));
+                    List<TopicPartition> partitions = IntStream.range(0, 8)
+                            .mapToObj(p -> new TopicPartition(topic, p))
+                            .toList();
+                    reader.assign(partitions);
+                    reader.seekToBeginning(partitions);
+                    arms.put(name, new Arm(name, topic, producer(clients, name), reader));
                 }
             }
             System.out.printf(
                     "%,d ev/s for %d s per turn, %d rounds (+1 warm-up), mean value %.0f bytes, arms %s%n",
                     rate, seconds, rounds, meanBytes, armNames);
             System.out.println("| round | arm | acked | sender µs/ev | producer I/O µs/ev | broker µs/ev | GC+JIT µs/ev"
-                    + " | **total µs/ev** | allocated B/ev (sender+I/O) | allocated B/ev (broker) | disk B/ev |");
-            System.out.println("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+                    + " | **total µs/ev** | allocated B/ev (sender+I/O) | allocated B/ev (broker) | disk B/ev"
+                    + " | read-back µs/ev | read-back B/ev |");
+            System.out.println("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             for (int round = 0; round <= rounds; round++) {
                 List<Arm> order = new ArrayList<>(arms.values());
                 if (round % 2 == 1) java.util.Collections.reverse(order);
@@ -97,7 +114,10 @@ public final class CompressionBench {
                     turn(arm, dir.resolve("kafka/logs"), keys, values, headers, rate, seconds, round);
                 }
             }
-            arms.values().forEach(arm -> arm.producer().close(Duration.ofSeconds(5)));
+            arms.values().forEach(arm -> {
+                arm.producer().close(Duration.ofSeconds(5));
+                arm.reader().close();
+            });
         }
     }
 
@@ -178,8 +198,9 @@ public final class CompressionBench {
         }
         long jvm = processCpu - sender - io - broker - other;
         long events = Math.max(1, acked.sum());
+        long[] read = readBack(arm, acked.sum());
         System.out.printf(
-                "| %s | %s | %,d | %.1f | %.1f | %.1f | %.1f | **%.1f** | %,d | %,d | %.0f |%n",
+                "| %s | %s | %,d | %.1f | %.1f | %.1f | %.1f | **%.1f** | %,d | %,d | %.0f | %.1f | %,d |%n",
                 round == 0 ? "warm-up" : String.valueOf(round),
                 arm.name(),
                 acked.sum(),
@@ -190,7 +211,27 @@ public final class CompressionBench {
                 (sender + io + broker + jvm) / 1000.0 / events,
                 senderAlloc / events,
                 brokerAlloc / events,
-                (double) (diskBytes(logs, arm.topic()) - diskBefore) / events);
+                (double) (diskBytes(logs, arm.topic()) - diskBefore) / events,
+                read[1] / 1000.0 / Math.max(1, read[0]),
+                read[2] / Math.max(1, read[0]));
+    }
+
+    /**
+     * Reads the turn's records back as the planner and the workers do (a consumer on this thread: fetch, decompress,
+     * parse): records read, this thread's CPU ns and allocated bytes. The consumer's fetches run on this thread.
+     */
+    private static long[] readBack(Arm arm, long expected) {
+        long self = Thread.currentThread().threadId();
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        long bytes0 = THREADS.getThreadAllocatedBytes(self);
+        long read = 0;
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (read < expected && System.nanoTime() < deadline) {
+            read += arm.reader().poll(Duration.ofMillis(100)).count();
+        }
+        return new long[] {
+            read, THREADS.getCurrentThreadCpuTime() - cpu0, THREADS.getThreadAllocatedBytes(self) - bytes0
+        };
     }
 
     private static Map<Long, Sample> threads() {
