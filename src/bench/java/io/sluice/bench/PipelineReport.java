@@ -217,21 +217,24 @@ final class PipelineReport {
                 f.load.unfinished()));
         out.append(
                 "\nProgress (seconds since the load started, the drain after the window included; events accepted by the"
-                        + " collector and delivered to the warehouse; the Sluice process's used heap and RSS):\n\n");
-        out.append("| s | accepted | delivered | backlog | heap MB | RSS MB |\n|--:|--:|--:|--:|--:|--:|\n");
+                        + " collector and delivered to the warehouse; the Sluice process's used heap and RSS; the JIT"
+                        + " compilers' time since the JVM started):\n\n");
+        out.append(
+                "| s | accepted | delivered | backlog | heap MB | RSS MB | JIT s |\n|--:|--:|--:|--:|--:|--:|--:|\n");
         long lastRow = -10;
         for (long[] p : f.timeline) {
             if (p[0] % 10 == 0 && p[0] != lastRow) {
                 lastRow = p[0];
                 out.append(String.format(
                         Locale.ROOT,
-                        "| %d | %,d | %,d | %,d | %,d | %,d |%n",
+                        "| %d | %,d | %,d | %,d | %,d | %,d | %.1f |%n",
                         p[0],
                         p[1],
                         p[2],
                         p[1] - p[2],
                         p[3],
-                        p[4]));
+                        p[4],
+                        p[5] / 1000.0));
             }
         }
         out.append("\n").append(targets(e2e, perTenK, backlog));

@@ -195,21 +195,27 @@ final class PipelineStep {
         timeline.add(point);
         if (point[0] % 5 == 0) {
             System.out.printf(
-                    "  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d  heap %,6d MB  RSS %,6d MB%n",
+                    "  +%3ds%s accepted %,11d  delivered %,11d  backlog %,9d  heap %,6d MB  RSS %,6d MB  JIT %,6.1f s%n",
                     point[0],
                     warmup ? " (warm-up)" : "          ",
                     point[1],
                     point[2],
                     point[1] - point[2],
                     point[3],
-                    point[4]);
+                    point[4],
+                    point[5] / 1000.0);
         }
     }
 
-    /** One timeline point: seconds since the load started, accepted, delivered, used heap MB, RSS MB. */
+    /**
+     * One timeline point: seconds since the load started, accepted, delivered, used heap MB, RSS MB, and the JIT
+     * compilers' accumulated time in ms since the JVM started (how long warm-up compiles go on).
+     */
     private static long[] point(long seconds, long accepted, long delivered) {
         long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
-        return new long[] {seconds, accepted, delivered, heap, ResourceMonitor.rssBytes() >> 20};
+        var jit = ManagementFactory.getCompilationMXBean();
+        long jitMillis = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+        return new long[] {seconds, accepted, delivered, heap, ResourceMonitor.rssBytes() >> 20, jitMillis};
     }
 
     private static long processCpuNanos() {

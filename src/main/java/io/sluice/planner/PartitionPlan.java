@@ -91,7 +91,15 @@ final class PartitionPlan {
 
     /** @param headers the record's headers: routing reads type and event there, parsing the value only without them */
     void add(long offset, byte[] key, byte[] value, Headers headers, Instant now) {
-        String source = EventHeader.sourceOf(key);
+        add(offset, EventHeader.sourceOf(key), value, value == null ? 0 : value.length, headers, now);
+    }
+
+    /**
+     * @param source the key's source id
+     * @param value the value, needed only when the record has no routing headers (null otherwise)
+     * @param valueSize the value's size in bytes, what batches are bounded by
+     */
+    void add(long offset, String source, byte[] value, int valueSize, Headers headers, Instant now) {
         EventHeader header = null;
         for (Cursor cursor : cursors.values()) {
             if (offset < cursor.next || offset <= cursor.lastSeen) continue; // planned already
@@ -99,14 +107,14 @@ final class PartitionPlan {
             if (!cursor.filter.matchesSource(source)) continue;
             cursor.receivedPending++;
             if (cursor.filter.needsHeader()) {
-                if (header == null) header = EventHeader.read(key, value, headers);
+                if (header == null) header = EventHeader.read(null, value, headers);
                 if (!cursor.filter.matches(source, header.type(), header.event())) {
                     cursor.filteredPending++;
                     continue;
                 }
             }
             cursor.count++;
-            cursor.bytes += value == null ? 0 : value.length;
+            cursor.bytes += valueSize;
             if (cursor.openedAt == null) cursor.openedAt = now;
             if (cursor.count >= cursor.sync.maxEvents() || cursor.bytes >= cursor.sync.maxBytes()) cut(cursor);
         }

@@ -51,7 +51,7 @@ public final class Planner implements Service {
     private final QueueStore store;
     private final List<SyncSettings> syncs;
     private final Clock clock;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final KafkaConsumer<String, byte[]> consumer;
     private final String topic;
     private final Map<Integer, PartitionPlan> plans = new HashMap<>();
     private final Set<Integer> unloaded = new HashSet<>();
@@ -66,22 +66,27 @@ public final class Planner implements Service {
         this.syncs = config.syncs();
         this.clock = clock;
         this.topic = config.kafka().eventsTopic();
-        this.consumer = clients.consumer(Map.of(
-                ConsumerConfig.GROUP_ID_CONFIG,
-                config.planner().groupId(),
-                ConsumerConfig.CLIENT_ID_CONFIG,
-                "sluice-planner",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                "earliest",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                5000,
-                // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
-                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
-                10_000,
-                ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
-                3_000));
+        // Keys as their source id and values only where no routing headers say what the record is: the planner
+        // plans from the key, the headers and the value's size (PlannerRecords).
+        this.consumer = clients.consumer(
+                Map.of(
+                        ConsumerConfig.GROUP_ID_CONFIG,
+                        config.planner().groupId(),
+                        ConsumerConfig.CLIENT_ID_CONFIG,
+                        "sluice-planner",
+                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest",
+                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                        5000,
+                        // A crashed planner's partitions move to the others within ~10 s rather than the 45 s default.
+                        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+                        10_000,
+                        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                        3_000),
+                new PlannerRecords.SourceDeserializer(),
+                new PlannerRecords.RoutingValueDeserializer());
         registry.gauge("sluice.planner.partitions.paused", unloaded, Set::size);
         this.loop = new ConsumerLoop("sluice-planner", consumer, this::pollOnce, clock);
         this.database = RetryPolicy.RECOVERY.recovery(clock);
@@ -102,9 +107,17 @@ public final class Planner implements Service {
         if (!unloaded.isEmpty() && database.due()) loadPositions(new ArrayList<>(unloaded));
         var records = consumer.poll(POLL);
         var now = clock.instant();
-        for (ConsumerRecord<byte[], byte[]> record : records) {
+        for (ConsumerRecord<String, byte[]> record : records) {
             PartitionPlan plan = plans.get(record.partition());
-            if (plan != null) plan.add(record.offset(), record.key(), record.value(), record.headers(), now);
+            if (plan != null) {
+                plan.add(
+                        record.offset(),
+                        record.key(),
+                        record.value(),
+                        Math.max(0, record.serializedValueSize()),
+                        record.headers(),
+                        now);
+            }
         }
         plans.values().forEach(plan -> plan.cutAged(now));
         // At most one queue transaction per record interval, whatever the number of partitions cutting batches.
