@@ -246,7 +246,7 @@ function syncRow(s) {
     h('td', { class: s.errorRatePercent >= 50 ? 'bad' : s.errorRatePercent > 0 ? 'warn' : null }, s.errorRatePercent === undefined ? '–' : fmt(s.errorRatePercent) + ' %'),
     h('td', { class: 'opt' }, fmt(s.deliveredTotal, 0)),
     h('td', {}, fmt(s.deliveredPerSec)),
-    h('td', { class: s.ageSeconds >= 60 ? 'warn' : null }, fmt(s.lagEvents, 0) + ' / ' + seconds(s.ageSeconds)),
+    h('td', { class: s.ageSeconds >= 60 ? 'warn' : null }, s.lagEvents === undefined ? '–' : fmt(s.lagEvents, 0) + ' / ' + seconds(s.ageSeconds)),
     h('td', { class: s.deadLetters ? 'bad' : null }, fmt(s.deadLetters, 0)));
 }
 
@@ -288,9 +288,11 @@ async function overviewView() {
       for (const [k, pts] of Object.entries(hist)) if (k.startsWith('source.') && k.endsWith(suffix)) for (const p of pts) byTime.set(p[0], (byTime.get(p[0]) || 0) + p[1]);
       return [...byTime.entries()].sort((a, b) => a[0] - b[0]);
     };
-    const backlog = (o.syncs || []).reduce((a, s) => a + (s.lagEvents || 0), 0);
+    // the queue database could not be read: its figures are unknown (shown as –), never 0
+    const queueUnknown = (o.syncs || []).some(s => s.queueReadable === false);
+    const backlog = queueUnknown ? null : (o.syncs || []).reduce((a, s) => a + (s.lagEvents || 0), 0);
     const oldest = (o.syncs || []).reduce((a, s) => Math.max(a, s.ageSeconds || 0), 0);
-    const dead = (o.syncs || []).reduce((a, s) => a + (s.deadLetters || 0), 0);
+    const dead = queueUnknown ? null : (o.syncs || []).reduce((a, s) => a + (s.deadLetters || 0), 0);
     show(h('h1', {}, 'Overview'),
       problemList(o.problems || []),
       h('div', { class: 'grid' },
@@ -298,7 +300,7 @@ async function overviewView() {
         chartCard('Rejected events/s', sum('.rejected'), 'events/s'),
         chartCard('End-to-end p50', hist['latency.p50'], 'ms'),
         chartCard('End-to-end p99', hist['latency.p99'], 'ms'),
-        card('Backlog (events)', h('span', { id: 'overview-backlog' }, fmt(backlog, 0)), h('div', { class: 'muted' }, 'oldest ' + seconds(oldest))),
+        card('Backlog (events)', h('span', { id: 'overview-backlog' }, fmt(backlog, 0)), h('div', { class: 'muted' }, queueUnknown ? 'queue database unreadable' : 'oldest ' + seconds(oldest))),
         card('Dead letters', fmt(dead, 0), null, { id: 'overview-dead' }),
         card('Alarms', alarmList(o.alarms)),
         card('Kafka', o.kafka.reachable ? h('span', { class: 'ok' }, 'reachable') : h('span', { class: 'bad' }, 'unavailable'), h('div', { class: 'muted' }, o.kafka.detail))),

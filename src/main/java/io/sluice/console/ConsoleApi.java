@@ -85,8 +85,14 @@ final class ConsoleApi implements AutoCloseable {
         } catch (SQLException e) {
             unreadable = e.getMessage();
         }
-        for (SyncSettings sync : parts.config().syncs())
-            syncs.add(syncSummary(sync, queues.get(sync.id()), paused.get(sync.id())));
+        for (SyncSettings sync : parts.config().syncs()) {
+            ObjectNode summary = syncSummary(sync, queues.get(sync.id()), paused.get(sync.id()));
+            // what only the queue knows is unknown now, not 0: a backlog of 0 would read as "all delivered"
+            if (unreadable != null)
+                summary.put("queueReadable", false)
+                        .remove(List.of("backlogEvents", "unplannedEvents", "ageSeconds", "lagEvents"));
+            syncs.add(summary);
+        }
         out.putObject("latency").put("p50", history.latest("latency.p50")).put("p99", history.latest("latency.p99"));
         out.set("alarms", database.overviewAlarms());
         ObjectNode databaseState = databaseState();
