@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
@@ -111,8 +110,6 @@ class ConsoleSmallFixesBrowserTest {
     }
 
     @Test
-    @Disabled("first run (load average 59) did not find #fn-sync within 15 s after deleting the cookies; not yet"
-            + " diagnosed (page error or load): see the h-console report")
     void withoutALoginPickingASyncOnFunctionsNeverShowsTheSampleAsItsCode() {
         browser.driver.manage().deleteAllCookies();
         browser.driver.get(admin + "/functions");
