@@ -99,7 +99,7 @@ public final class QueueDatabase implements Service {
         config.addDataSourceProperty("socketTimeout", String.valueOf(Math.max(1, socketMillis / 1000)));
         config.addDataSourceProperty("loginTimeout", String.valueOf(Math.max(1, socketMillis / 1000)));
         config.addDataSourceProperty("tcpKeepAlive", "true");
-        dataSource = withAliveBypassWindow(() -> new HikariDataSource(config));
+        dataSource = new HikariDataSource(config);
         Flyway flyway = Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
@@ -150,30 +150,6 @@ public final class QueueDatabase implements Service {
         if (dataSource != null) {
             dataSource.close();
             dataSource = null;
-        }
-    }
-
-    /** HikariCP's system property for how long after its last use a borrowed connection is not checked again. */
-    private static final String ALIVE_BYPASS = "com.zaxxer.hikari.aliveBypassWindowMs";
-
-    /**
-     * Creates the pool with a 5 s liveness-check bypass instead of HikariCP's 500 ms. Every check is a round trip and
-     * one server transaction (pgjdbc's {@code isValid} sends an empty query): at 20,000 events/s it was about 7 of the
-     * queue database's ~28 transactions a second, each on a connection that was simply not the pool's most used one.
-     * A connection that died within the window (a writer change, a restart) fails its first statement instead, which
-     * every queue caller already handles (evicted by the pool or failover.EvictOnWriterLoss, retried with backoff); a
-     * writer change also evicts every connection. HikariCP reads the property per pool when it is created, so it is
-     * set only around this pool's creation.
-     */
-    private static HikariDataSource withAliveBypassWindow(java.util.function.Supplier<HikariDataSource> create) {
-        synchronized (QueueDatabase.class) {
-            String previous = System.getProperty(ALIVE_BYPASS);
-            if (previous == null) System.setProperty(ALIVE_BYPASS, "5000");
-            try {
-                return create.get();
-            } finally {
-                if (previous == null) System.clearProperty(ALIVE_BYPASS);
-            }
         }
     }
 }
