@@ -15,8 +15,8 @@ import java.util.Set;
 /**
  * Taking a privacy request (CLI, admin API, console): checks it and stores it with the targets it must reach. A
  * deletion's destination targets are due {@link #SETTLE} after the request, once every worker has read the
- * request and discards the people's older events (workers read it when its notification arrives, at its commit;
- * see {@link PrivacyExecutor} for the fallbacks), so no batch delivered in between brings rows back.
+ * request and discards the people's older events (workers refresh every {@link PrivacyExecutor#INTERVAL}), so no
+ * batch delivered in between brings rows back.
  */
 public final class PrivacyRequests {
     public static final Duration SETTLE = Duration.ofSeconds(5);

@@ -26,8 +26,6 @@ import javax.sql.DataSource;
 public final class PrivacyStore {
     /** The most ids one request may name (as Segment's regulations: 5,000). */
     public static final int MAX_IDS = 5_000;
-    /** The channel a new request is announced on (LISTEN/NOTIFY), in the transaction that stores it. */
-    public static final String CHANNEL = "sluice_privacy";
 
     private final DataSource dataSource;
     private final WritePermits permits;
@@ -99,36 +97,12 @@ public final class PrivacyStore {
                     }
                     ps.executeBatch();
                 }
-                try (PreparedStatement ps = c.prepareStatement("NOTIFY " + CHANNEL)) {
-                    ps.execute(); // delivered at commit, to every worker's PrivacyExecutor: nobody polls for requests
-                }
                 c.commit();
                 return new Created(id, true);
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
             }
-        }
-    }
-
-    /**
-     * When the next target may be claimed (by anyone): the earliest of the pending and failed targets' due times, or
-     * their lease's expiry while one is leased; null when none is left. A suppression target waiting for an earlier
-     * one counts from that earlier one (whoever completes it claims the next in the same pass).
-     */
-    public Instant nextDue() throws SQLException {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("""
-                        SELECT min(GREATEST(d.next_attempt_at, COALESCE(d.lease_expires_at, d.next_attempt_at)))
-                        FROM privacy_request_targets d
-                        WHERE d.status IN ('pending', 'failed')
-                          AND NOT (d.target = 'suppression' AND EXISTS (
-                              SELECT 1 FROM privacy_request_targets e WHERE e.target = 'suppression'
-                              AND e.request_id < d.request_id AND e.status IN ('pending', 'failed')))""");
-                ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            Timestamp at = rs.getTimestamp(1);
-            return at == null ? null : at.toInstant();
         }
     }
 
